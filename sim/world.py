@@ -1,0 +1,70 @@
+"""One replication's world: the SimPy environment, its actors and their processes."""
+
+from __future__ import annotations
+
+import simpy
+
+from .calendar import Calendar
+from .campaign import AttackKind, AttackProcess, Intensity, attack_arrivals, campaign_regimes, initial_regime
+from .convoys import Roads, convoy_attack, convoy_schedule, security_detail_attack
+from .drones import drone_attack
+from .records import Ledger
+from .salvo import rocket_salvo
+from .scenario import Scenario
+from .sites import SiteState, site_calendar
+from .streams import Streams
+
+ATTACK_PROCESSES: dict[AttackKind, AttackProcess] = {
+    AttackKind.ROCKET: rocket_salvo,
+    AttackKind.DRONE: drone_attack,
+    AttackKind.CONVOY: convoy_attack,
+    AttackKind.SECURITY_DETAIL: security_detail_attack,
+}
+
+
+class World:
+    """Everything one replication needs; built from a validated scenario and its streams.
+
+    Later layers (policy processes) reach the actors through ``sites``, ``intensity`` and
+    ``ledger`` (subscribe to records), and add processes with ``env.process``.
+    """
+
+    def __init__(self, scenario: Scenario, streams: Streams) -> None:
+        self.scenario = scenario
+        self.streams = streams
+        self.env = simpy.Environment()
+        self.calendar = Calendar(scenario.scenario.start_date, scenario.scenario.end_date)
+        self.ledger = Ledger()
+        self.sites = {name: SiteState(self, name, spec) for name, spec in scenario.sites.items()}
+        self.site_list = list(self.sites.values())
+        self.roads = Roads(self.env)
+        self.attack_process = dict(ATTACK_PROCESSES)
+        self.intensity: dict[AttackKind, Intensity] = {}
+        self._attack_counts = {kind: 0 for kind in AttackKind}
+
+    def next_attack_index(self, kind: AttackKind) -> int:
+        index = self._attack_counts[kind]
+        self._attack_counts[kind] = index + 1
+        return index
+
+    def start(self) -> None:
+        """Register the processes of every actor."""
+        threats = self.scenario.threats
+        rates = {
+            AttackKind.ROCKET: threats.rocket.base_rate_per_day,
+            AttackKind.DRONE: threats.drone.base_rate_per_day,
+            AttackKind.CONVOY: threats.convoy_ied.base_rate_per_day,
+            AttackKind.SECURITY_DETAIL: threats.security_detail_ied.base_rate_per_day,
+        }
+        for kind in AttackKind:
+            regime, multiplier = initial_regime(self, kind)
+            self.intensity[kind] = Intensity(self.env, rates[kind], regime, multiplier)
+        for site in self.site_list:
+            self.env.process(site_calendar(self, site))
+        self.env.process(convoy_schedule(self))
+        for kind in AttackKind:
+            self.env.process(campaign_regimes(self, kind))
+            self.env.process(attack_arrivals(self, kind))
+
+    def run(self) -> None:
+        self.env.run(until=self.calendar.horizon_days)
