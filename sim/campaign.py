@@ -130,7 +130,9 @@ def attack_arrivals(world: "World", kind: AttackKind) -> Generator[simpy.Event, 
 
 def launch_attack(world: "World", kind: AttackKind, origin: str) -> None:
     """Start attack number i of ``kind`` with its own random stream, and schedule the
-    follow-up attacks it triggers (self-excitation)."""
+    follow-up attacks it triggers (self-excitation). No attack starts after the horizon."""
+    if not world.accepting_attacks:
+        return
     index = world.next_attack_index(kind)
     rng = world.streams.fresh(str(kind), index)
     campaign = world.scenario.campaign

@@ -53,6 +53,8 @@ def convoy_attack(world: "World", attack: str, rng: np.random.Generator, origin:
     u_pick, u_hit = rng.random(2).tolist()
     while not roads.in_transit:
         yield roads.departed.wait()
+    if not world.accepting_attacks:
+        return
     convoy = roads.in_transit[int(u_pick * len(roads.in_transit))]
     world.ledger.record(env.now, Kind.ATTACK_CONVOY, None, attack, 1, f"convoy {convoy} ({origin})")
     if u_hit >= threat.hit_prob(env.now / DAYS_PER_YEAR):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import simpy
 
-from .calendar import Calendar
+from .calendar import Calendar, seconds
 from .campaign import AttackKind, AttackProcess, Intensity, attack_arrivals, campaign_regimes, initial_regime
 from .convoys import Roads, convoy_attack, convoy_schedule, security_detail_attack
 from .drones import drone_attack
@@ -40,6 +40,7 @@ class World:
         self.roads = Roads(self.env)
         self.attack_process = dict(ATTACK_PROCESSES)
         self.intensity: dict[AttackKind, Intensity] = {}
+        self.accepting_attacks = True
         self._attack_counts = {kind: 0 for kind in AttackKind}
 
     def next_attack_index(self, kind: AttackKind) -> int:
@@ -67,4 +68,15 @@ class World:
             self.env.process(attack_arrivals(self, kind))
 
     def run(self) -> None:
-        self.env.run(until=self.calendar.horizon_days)
+        """Run to the end of the horizon; then let rounds already in the air land, so every
+        launched rocket and drone has a fate, while no new attack starts."""
+        horizon = self.calendar.horizon_days
+        self.env.run(until=horizon)
+        self.accepting_attacks = False
+        self.env.run(until=horizon + self.settling_days())
+
+    def settling_days(self) -> float:
+        """Longest time from an attack's start to its last impact, plus one second."""
+        rocket, drone, cram = self.scenario.threats.rocket, self.scenario.threats.drone, self.scenario.cram
+        salvo = rocket.heavy_salvo_max * rocket.launch_spacing_s + rocket.flight_time_s
+        return seconds(max(salvo, drone.flight_time_s) + cram.detection_delay_s + 1.0)

@@ -1,0 +1,66 @@
+"""Helpers that build small, degenerate worlds for process tests."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from sim.calendar import SECONDS_PER_DAY
+from sim.config import load_scenario
+from sim.params import FrozenMap
+from sim.records import Record
+from sim.scenario import Scenario
+from sim.streams import Streams
+from sim.world import World
+
+ROOT = Path(__file__).resolve().parent.parent
+BASELINE_PATH = ROOT / "configs" / "baseline.toml"
+
+
+def baseline(overrides: dict[str, Any] | None = None) -> Scenario:
+    """The baseline scenario with dotted-path overrides, validated like ``--set``."""
+    return load_scenario(BASELINE_PATH, overrides or {})
+
+
+def quiet(overrides: dict[str, Any] | None = None) -> Scenario:
+    """The baseline with every attack generator and follow-up switched off, one regime
+    (multiplier 1), and casualty means of zero: a silent world to which tests add exactly
+    the activity they study."""
+    base = {
+        "campaign.branching_ratio": 0.0,
+        "threats.rocket.base_rate_per_day": 0.0,
+        "threats.drone.base_rate_per_day": 0.0,
+        "threats.convoy_ied.base_rate_per_day": 0.0,
+        "threats.security_detail_ied.base_rate_per_day": 0.0,
+        "damage.us_killed_per_impact": 0.0,
+        "damage.us_wounded_per_impact": 0.0,
+        "damage.civilian_casualties_per_impact": 0.0,
+        "damage.stray_round_casualties_mean": 0.0,
+        "damage.debris_wounded_mean": 0.0,
+    }
+    scenario = baseline({**base, **(overrides or {})})
+    regimes = FrozenMap({"steady": dataclasses.replace(scenario.campaign.regimes["active"], multiplier=1.0, entry_weight=1.0)})
+    return dataclasses.replace(scenario, campaign=dataclasses.replace(scenario.campaign, regimes=regimes))
+
+
+def one_site(scenario: Scenario, name: str = "embassy", **changes: Any) -> Scenario:
+    """Keep only site ``name``, open all run long, with C-RAM from the first day unless
+    ``cram_fire_units=0``; ``changes`` replace its fields."""
+    site = scenario.sites[name]
+    cram_from = scenario.scenario.start_date if changes.get("cram_fire_units", site.cram_fire_units) else None
+    fields = {"open_from": None, "close_on": None, "cram_from": cram_from, **changes}
+    return dataclasses.replace(scenario, sites=FrozenMap({name: dataclasses.replace(site, **fields)}))
+
+
+def world_of(scenario: Scenario, seed: int = 1, replication: int = 0) -> World:
+    return World(scenario, Streams(seed, replication))
+
+
+def timeline(records: list[Record], kinds: set | None = None) -> list[tuple[str, float]]:
+    """(kind, time in seconds rounded to 1 ms) pairs, for exact sequence assertions."""
+    return [(r.kind.value, round(r.time_d * SECONDS_PER_DAY, 3)) for r in records if kinds is None or r.kind in kinds]
+
+
+START = date(2020, 1, 1)
