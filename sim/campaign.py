@@ -84,11 +84,15 @@ class Intensity:
 def initial_regime(world: "World", kind: AttackKind) -> tuple[str, float]:
     """Draw the regime a kind starts in, in proportion to the regimes' entry weights."""
     regimes = world.scenario.campaign.regimes
-    names = list(regimes)
-    weights = np.array([regimes[n].entry_weight for n in names])
-    rng = world.streams.get(f"regime.{kind}")
-    name = names[int(np.searchsorted(np.cumsum(weights / weights.sum()), rng.random(), side="right"))]
+    name = pick_weighted(list(regimes), [r.entry_weight for r in regimes.values()], world.streams.get(f"regime.{kind}").random())
     return name, regimes[name].multiplier
+
+
+def pick_weighted(names: list[str], weights: list[float], u: float) -> str:
+    """The name whose share of the cumulative weight holds ``u`` (inverse CDF)."""
+    cumulative = np.cumsum(weights)
+    index = int(np.searchsorted(cumulative, u * cumulative[-1], side="right"))
+    return names[min(index, len(names) - 1)]
 
 
 def campaign_regimes(world: "World", kind: AttackKind) -> Generator[simpy.Event, None, None]:
@@ -102,8 +106,7 @@ def campaign_regimes(world: "World", kind: AttackKind) -> Generator[simpy.Event,
         others = [n for n in regimes if n != intensity.regime and regimes[n].entry_weight > 0]
         if not others:
             continue
-        weights = np.array([regimes[n].entry_weight for n in others])
-        nxt = others[int(np.searchsorted(np.cumsum(weights / weights.sum()), rng.random(), side="right"))]
+        nxt = pick_weighted(others, [regimes[n].entry_weight for n in others], rng.random())
         intensity.set_regime(nxt, regimes[nxt].multiplier)
         world.ledger.record(world.env.now, Kind.REGIME, None, None, 1, f"{kind}: {nxt}")
 

@@ -1,4 +1,8 @@
-"""The command line. Bad input ends with one line on stderr and exit code 2."""
+"""The command line. Bad input ends with one line on stderr and exit code 2.
+
+Commands return the text they report; :func:`main` alone writes to the terminal, through
+the streams it is given (the model layers below never write to the terminal).
+"""
 
 from __future__ import annotations
 
@@ -7,7 +11,7 @@ import sys
 import time
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Sequence
+from typing import Sequence, TextIO
 
 import pandas as pd
 
@@ -25,6 +29,7 @@ DEFAULT_SCENARIO = PROJECT_ROOT / "configs" / "baseline.toml"
 DEFAULT_REPLICATIONS = 1000
 EXIT_BAD_INPUT = 2
 EXIT_INTERRUPTED = 130
+COMMANDS = ("run", "trace")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -34,18 +39,23 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_BAD_INPUT, f"error: {message} (see '{self.prog} --help')\n")
 
 
-def _non_negative_int(text: str) -> int:
-    value = int(text) if text.lstrip("-").isdigit() else None
-    if value is None or value < 0:
-        raise argparse.ArgumentTypeError(f"{text!r} must be an integer >= 0")
-    return value
+def _int_at_least(minimum: int):
+    """An argparse type: an integer >= ``minimum``, else one clear line."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = None
+        if value is None or value < minimum:
+            raise argparse.ArgumentTypeError(f"{text!r} must be an integer >= {minimum}")
+        return value
+
+    return parse
 
 
-def _positive_int(text: str) -> int:
-    value = _non_negative_int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{text!r} must be an integer >= 1")
-    return value
+_non_negative_int = _int_at_least(0)
+_positive_int = _int_at_least(1)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -83,25 +93,26 @@ def _scenario_arguments(command: argparse.ArgumentParser) -> None:
                          help="override a parameter by dotted path, e.g. threats.rocket.heavy_salvo_prob=0.2 (repeatable)")
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, out: TextIO | None = None, err: TextIO | None = None) -> int:
+    """Run a command line; return its exit code (0, 2 for bad input, 130 if interrupted)."""
+    out, err = out or sys.stdout, err or sys.stderr
     argv = list(sys.argv[1:] if argv is None else argv)
-    parser = build_parser()
-    args = parser.parse_args(argv or ["run"])
-    if args.command is None:
-        args = parser.parse_args(["run", *argv])
+    if not argv or argv[0] not in COMMANDS + ("-h", "--help"):
+        argv = ["run", *argv]  # the default job: `run.py` alone, or `run.py --seed 3`
+    args = build_parser().parse_args(argv)
     try:
-        if args.command == "run":
-            return command_run(args, argv)
-        return command_trace(args)
+        report = command_run(args, argv) if args.command == "run" else command_trace(args)
     except (ConfigError, UsageError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        err.write(f"error: {exc}\n")
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
-        print("interrupted: nothing was written", file=sys.stderr)
+        err.write("interrupted: nothing was written\n")
         return EXIT_INTERRUPTED
+    out.write(report)
+    return 0
 
 
-def command_run(args: argparse.Namespace, argv: list[str]) -> int:
+def command_run(args: argparse.Namespace, argv: list[str]) -> str:
     scenario = load_scenario(args.scenario, args.overrides)
     out = args.out or default_output_folder(scenario, args.seed)
     check_output_folder(out)
@@ -124,10 +135,11 @@ def command_run(args: argparse.Namespace, argv: list[str]) -> int:
         "environment": environment(),
     }
     write_results(out, {"runs.parquet": runs, "summary.csv": summary}, manifest)
-    print(f"{scenario.scenario.name}: {args.replications} replications, seed {args.seed}, {elapsed:.1f} s")
-    print(format_summary(summary))
-    print(f"wrote {out}/runs.parquet, summary.csv, manifest.json")
-    return 0
+    return (
+        f"{scenario.scenario.name}: {args.replications} replications, seed {args.seed}, {elapsed:.1f} s\n"
+        f"{format_summary(summary)}\n"
+        f"wrote {out}/runs.parquet, summary.csv, manifest.json\n"
+    )
 
 
 def default_output_folder(scenario: Scenario, seed: int) -> Path:
@@ -144,19 +156,21 @@ def _progress(args: argparse.Namespace):
     return bar.update
 
 
-def command_trace(args: argparse.Namespace) -> int:
+def command_trace(args: argparse.Namespace) -> str:
     scenario = load_scenario(args.scenario, args.overrides)
     kinds = _parse_kinds(args.kinds)
     if args.save is not None and args.save.suffix not in (".csv", ".parquet"):
         raise UsageError(f"--save {args.save}: the file must end in .csv or .parquet")
     records = [r for r in event_log(scenario, args.replication, args.seed) if kinds is None or r.kind in kinds]
     table = event_table(records, scenario)
-    print(f"{scenario.scenario.name}: seed {args.seed}, replication {args.replication}, {len(table)} events")
-    print(table.drop(columns=["time_d"]).to_string(index=False, na_rep=""))
+    report = (
+        f"{scenario.scenario.name}: seed {args.seed}, replication {args.replication}, {len(table)} events\n"
+        f"{table.drop(columns=['time_d']).to_string(index=False, na_rep='')}\n"
+    )
     if args.save is not None:
         _save_table(table, args.save)
-        print(f"wrote {args.save}")
-    return 0
+        report += f"wrote {args.save}\n"
+    return report
 
 
 def _parse_kinds(text: str | None) -> set[Kind] | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING, Generator
 
 import numpy as np
@@ -9,38 +10,41 @@ import simpy
 
 from .calendar import DAYS_PER_YEAR, hours
 from .records import Kind
-from .signals import Broadcast
+from .scenario import Convoys
 
 if TYPE_CHECKING:
     from .world import World
 
 
 class Roads:
-    """Which convoys are in transit now, and a signal each time one departs."""
+    """The convoy timetable: convoy k departs at ``(k + 1/2) / departures_per_day`` days
+    and is on the road for ``trip_duration_h``.
 
-    def __init__(self, env: simpy.Environment) -> None:
-        self.in_transit: list[int] = []
-        self.departed = Broadcast(env)
-        self.trips = 0
+    Nothing happens to a convoy between departure and arrival except the attacks that look
+    it up, so the timetable is computed rather than run as processes (which would be three
+    quarters of all events of a replication).
+    """
 
+    def __init__(self, spec: Convoys) -> None:
+        self.per_day = spec.departures_per_day
+        self.trip_d = hours(spec.trip_duration_h)
 
-def convoy_schedule(world: "World") -> Generator[simpy.Event, None, None]:
-    """Dispatch convoys at a fixed interval, the first half an interval after the start."""
-    interval = 1.0 / world.scenario.convoys.departures_per_day
-    yield world.env.timeout(interval / 2)
-    while True:
-        world.env.process(convoy_trip(world, world.roads.trips))
-        world.roads.trips += 1
-        yield world.env.timeout(interval)
+    def departure(self, convoy: int) -> float:
+        return (convoy + 0.5) / self.per_day
 
+    def on_road(self, now: float) -> list[int]:
+        """Convoys that have departed and not yet arrived at time ``now``."""
+        # a candidate range one wider on each side, then the exact test (no rounding doubts)
+        first = max(0, math.floor((now - self.trip_d) * self.per_day - 0.5))
+        last = math.floor(now * self.per_day - 0.5) + 1
+        return [k for k in range(first, last + 1) if self.departure(k) <= now < self.departure(k) + self.trip_d]
 
-def convoy_trip(world: "World", convoy: int) -> Generator[simpy.Event, None, None]:
-    """One convoy on the road for ``trip_duration_h``."""
-    roads = world.roads
-    roads.in_transit.append(convoy)
-    roads.departed.publish(convoy)
-    yield world.env.timeout(hours(world.scenario.convoys.trip_duration_h))
-    roads.in_transit.remove(convoy)
+    def next_convoy(self, now: float) -> int:
+        """The first convoy that departs at or after ``now``."""
+        convoy = max(0, math.ceil(now * self.per_day - 0.5) - 1)
+        while self.departure(convoy) < now:
+            convoy += 1
+        return convoy
 
 
 def convoy_attack(world: "World", attack: str, rng: np.random.Generator, origin: str) -> Generator[simpy.Event, object, None]:
@@ -51,11 +55,14 @@ def convoy_attack(world: "World", attack: str, rng: np.random.Generator, origin:
     env, roads = world.env, world.roads
     threat, trucks = world.scenario.threats.convoy_ied, world.scenario.convoys.trucks_per_convoy
     u_pick, u_hit = rng.random(2).tolist()
-    while not roads.in_transit:
-        yield roads.departed.wait()
-    if not world.accepting_attacks:
-        return
-    convoy = roads.in_transit[int(u_pick * len(roads.in_transit))]
+    on_road = roads.on_road(env.now)
+    if on_road:
+        convoy = on_road[int(u_pick * len(on_road))]
+    else:  # the IED waits for the next convoy
+        convoy = roads.next_convoy(env.now)
+        yield env.timeout(max(0.0, roads.departure(convoy) - env.now))
+        if not world.accepting_attacks:
+            return
     world.ledger.record(env.now, Kind.ATTACK_CONVOY, None, attack, 1, f"convoy {convoy} ({origin})")
     if u_hit >= threat.hit_prob(env.now / DAYS_PER_YEAR):
         return

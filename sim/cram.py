@@ -14,10 +14,12 @@ from typing import TYPE_CHECKING, Generator
 import simpy
 
 from .calendar import hours, seconds
+from .damage import harm_from_stray_rounds
 from .records import Kind
 from .scenario import CRam
 
 if TYPE_CHECKING:
+    from .sites import SiteState
     from .world import World
 
 
@@ -58,23 +60,44 @@ class CRamBattery:
         if self.magazine.level < self.spec.rounds_per_engagement:
             self.units.release(request)
             self.world.ledger.record(env.now, Kind.MAGAZINE_EMPTY, self.site, attack)
+            self._maybe_reload()
             return Engagement.NO_ROUNDS
         yield self.magazine.get(self.spec.rounds_per_engagement)
         self.lowest_level = min(self.lowest_level, self.magazine.level)
         env.process(self._occupy(request))
-        if self.magazine.level < self.spec.reload_below_rounds and not self._reloading:
-            env.process(self._reload())
+        self._maybe_reload()
         return Engagement.ENGAGED
+
+    def _maybe_reload(self) -> None:
+        """Start a reload when the magazine is below its threshold or too low for a burst."""
+        level = self.magazine.level
+        if not self._reloading and (level < self.spec.reload_below_rounds or level < self.spec.rounds_per_engagement):
+            self._reloading = True
+            self.world.env.process(self._reload())
 
     def _occupy(self, request: simpy.resources.resource.Request) -> Generator[simpy.Event, None, None]:
         yield self.world.env.timeout(seconds(self.spec.engagement_time_s))
         self.units.release(request)
 
     def _reload(self) -> Generator[simpy.Event, None, None]:
-        self._reloading = True
         yield self.world.env.timeout(hours(self.spec.reload_time_h))
         missing = self.magazine.capacity - self.magazine.level
         if missing > 0:
             yield self.magazine.put(missing)
         self._reloading = False
         self.world.ledger.record(self.world.env.now, Kind.MAGAZINE_RELOADED, self.site, None, int(missing))
+
+
+def engage_threat(
+    world: "World", site: "SiteState", attack: str, impact_at: float, engaged: Kind, u_stray: float, u_stray_harm: float
+) -> Generator[simpy.Event, object, bool]:
+    """After the detection delay, try to engage a round (rocket or drone) that threatens
+    ``site``; record the engagement and any stray-round harm. True if it was engaged."""
+    env = world.env
+    yield env.timeout(min(seconds(world.scenario.cram.detection_delay_s), impact_at - env.now))
+    result = yield from site.battery.engage(impact_at, attack)
+    if result is not Engagement.ENGAGED:
+        return False
+    world.ledger.record(env.now, engaged, site.name, attack)
+    harm_from_stray_rounds(world, site.name, attack, u_stray, u_stray_harm)
+    return True

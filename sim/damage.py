@@ -62,3 +62,10 @@ def harm_from_debris(world: "World", site: "SiteState", attack: str | None, on_a
     wounded = poisson_quantile(mean, u_wounded)
     if wounded:
         world.ledger.record(world.env.now, Kind.US_WOUNDED, site.name, attack, wounded, "debris")
+
+
+def harm_from_stray_rounds(world: "World", site: str, attack: str | None, u_incident: float, u_harm: float) -> None:
+    """A C-RAM engagement may scatter stray rounds or intercept debris over the city."""
+    if u_incident < world.scenario.cram.stray_round_prob:
+        world.ledger.record(world.env.now, Kind.STRAY_ROUND, site, attack)
+        harm_civilians(world, site, attack, world.scenario.damage.stray_round_casualties_mean, u_harm, "stray round")

@@ -8,7 +8,7 @@ import numpy as np
 import simpy
 
 from .calendar import seconds
-from .cram import Engagement
+from .cram import engage_threat
 from .damage import harm_from_debris, harm_personnel
 from .records import Kind
 from .sites import SiteState, choose_target
@@ -23,6 +23,8 @@ class DroneDraws(NamedTuple):
     inside: float
     engage: float
     kill: float
+    stray: float
+    stray_harm: float
     debris: float
     killed: float
     wounded: float
@@ -58,16 +60,13 @@ def drone_flight(
     impact_at = env.now + seconds(threat.flight_time_s)
     inside = d.inside < threat.inside_perimeter_prob
     if inside and site.defended and d.engage < cram.drone_engage_prob:
-        yield env.timeout(min(seconds(cram.detection_delay_s), impact_at - env.now))
-        result = yield from site.battery.engage(impact_at, attack)
-        if result is Engagement.ENGAGED:
-            world.ledger.record(env.now, Kind.DRONE_ENGAGED, site.name, attack)
-            if d.kill < cram.drone_kill_prob:
-                world.ledger.record(env.now, Kind.DRONE_DOWNED, site.name, attack)
-                if d.debris < cram.drone_debris_harm_prob:
-                    world.ledger.record(env.now, Kind.DEBRIS_HARM, site.name, attack)
-                    harm_from_debris(world, site, attack, on_alert, d.wounded)
-                return
+        engaged = yield from engage_threat(world, site, attack, impact_at, Kind.DRONE_ENGAGED, d.stray, d.stray_harm)
+        if engaged and d.kill < cram.drone_kill_prob:
+            world.ledger.record(env.now, Kind.DRONE_DOWNED, site.name, attack)
+            if d.debris < cram.drone_debris_harm_prob:
+                world.ledger.record(env.now, Kind.DEBRIS_HARM, site.name, attack)
+                harm_from_debris(world, site, attack, on_alert, d.wounded)
+            return
     yield env.timeout(impact_at - env.now)
     kind = Kind.DRONE_IMPACT_INSIDE if inside else Kind.DRONE_IMPACT_OUTSIDE
     world.ledger.record(env.now, kind, site.name, attack)

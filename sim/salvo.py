@@ -8,7 +8,7 @@ import numpy as np
 import simpy
 
 from .calendar import seconds
-from .cram import Engagement
+from .cram import engage_threat
 from .damage import harm_civilians, harm_personnel
 from .records import Kind
 from .scenario import RocketThreat
@@ -82,16 +82,10 @@ def rocket_flight(
     impact_at = env.now + seconds(threat.flight_time_s)
     inside = d.inside < threat.inside_perimeter_prob
     if inside and site.defended and d.engage < cram.engage_prob:
-        yield env.timeout(min(seconds(cram.detection_delay_s), impact_at - env.now))
-        result = yield from site.battery.engage(impact_at, attack)
-        if result is Engagement.ENGAGED:
-            world.ledger.record(env.now, Kind.ROCKET_ENGAGED, site.name, attack)
-            if d.stray < cram.stray_round_prob:
-                world.ledger.record(env.now, Kind.STRAY_ROUND, site.name, attack)
-                harm_civilians(world, site.name, attack, world.scenario.damage.stray_round_casualties_mean, d.stray_harm, "stray round")
-            if d.kill < cram.kill_prob:
-                world.ledger.record(env.now, Kind.ROCKET_INTERCEPTED, site.name, attack)
-                return
+        engaged = yield from engage_threat(world, site, attack, impact_at, Kind.ROCKET_ENGAGED, d.stray, d.stray_harm)
+        if engaged and d.kill < cram.kill_prob:
+            world.ledger.record(env.now, Kind.ROCKET_INTERCEPTED, site.name, attack)
+            return
     yield env.timeout(impact_at - env.now)
     if d.dud < threat.dud_prob:
         world.ledger.record(env.now, Kind.ROCKET_DUD, site.name, attack)

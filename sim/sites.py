@@ -72,10 +72,12 @@ def site_calendar(world: "World", site: SiteState) -> Generator[simpy.Event, Non
         dated.append((cal.day_of(spec.cram_from), "cram"))
     if spec.close_on is not None:
         dated.append((max(0.0, cal.day_of(spec.close_on)), "close"))
-    for when, what in sorted(dated):
+    order = {"open": 0, "cram": 1, "close": 2}  # on one day: open, then arm, then close
+    for when, what in sorted(dated, key=lambda d: (d[0], order[d[1]])):
         yield world.env.timeout(when - world.env.now)
         if what == "open":
             site.is_open = True
+            site.cram_online = spec.cram_from is not None and cal.day_of(spec.cram_from) <= world.env.now
             world.ledger.record(world.env.now, Kind.SITE_OPENED, site.name)
         elif what == "cram" and site.is_open:
             site.cram_online = True

@@ -6,7 +6,7 @@ import simpy
 
 from .calendar import Calendar, seconds
 from .campaign import AttackKind, AttackProcess, Intensity, attack_arrivals, campaign_regimes, initial_regime
-from .convoys import Roads, convoy_attack, convoy_schedule, security_detail_attack
+from .convoys import Roads, convoy_attack, security_detail_attack
 from .drones import drone_attack
 from .records import Ledger
 from .salvo import rocket_salvo
@@ -37,7 +37,7 @@ class World:
         self.ledger = Ledger()
         self.sites = {name: SiteState(self, name, spec) for name, spec in scenario.sites.items()}
         self.site_list = list(self.sites.values())
-        self.roads = Roads(self.env)
+        self.roads = Roads(scenario.convoys)
         self.attack_process = dict(ATTACK_PROCESSES)
         self.intensity: dict[AttackKind, Intensity] = {}
         self.accepting_attacks = True
@@ -62,7 +62,6 @@ class World:
             self.intensity[kind] = Intensity(self.env, rates[kind], regime, multiplier)
         for site in self.site_list:
             self.env.process(site_calendar(self, site))
-        self.env.process(convoy_schedule(self))
         for kind in AttackKind:
             self.env.process(campaign_regimes(self, kind))
             self.env.process(attack_arrivals(self, kind))

@@ -10,7 +10,7 @@ from scipy import stats
 
 from sim.calendar import SECONDS_PER_DAY, seconds
 from sim.campaign import AttackKind, launch_attack
-from sim.convoys import convoy_attack, convoy_schedule
+from sim.convoys import Roads, convoy_attack
 from sim.damage import poisson_quantile
 from sim.records import Kind
 from sim.salvo import rocket_salvo
@@ -136,7 +136,6 @@ def test_convoy_attack_waits_for_a_convoy_on_the_road():
         "threats.convoy_ied.extra_truck_prob": 1.0, "threats.convoy_ied.driver_casualty_prob": 1.0,
     })  # fmt: skip
     world = world_of(scenario)
-    world.env.process(convoy_schedule(world))
     world.env.process(convoy_attack(world, "convoy-0", np.random.default_rng(0), "test"))
     world.env.run(until=2.0)
     assert [(r.kind.value, r.time_d, r.n) for r in world.ledger.records] == [
@@ -147,7 +146,6 @@ def test_convoy_attack_waits_for_a_convoy_on_the_road():
 def test_convoy_attack_misses_when_hit_probability_is_zero():
     scenario = quiet({"threats.convoy_ied.hit_prob_initial": 0.0, "threats.convoy_ied.hit_prob_growth_per_year": 0.0})
     world = world_of(scenario)
-    world.env.process(convoy_schedule(world))
     world.env.process(convoy_attack(world, "convoy-0", np.random.default_rng(0), "test"))
     world.env.run(until=2.0)
     assert [r.kind for r in world.ledger.records] == [Kind.ATTACK_CONVOY]
@@ -203,3 +201,38 @@ def test_no_attack_starts_after_the_horizon_but_rounds_in_flight_land():
     launch_attack(world, AttackKind.ROCKET, "test")
     assert [r.kind for r in world.ledger.records].count(Kind.ATTACK_ROCKET) == 1
     assert max(r.time_d for r in world.ledger.records) * SECONDS_PER_DAY > horizon * SECONDS_PER_DAY
+
+
+def test_a_magazine_too_low_for_a_burst_is_reloaded_even_below_the_threshold():
+    world = salvo_world(
+        3, 3,
+        {"cram.kill_prob": 1.0, "cram.magazine_rounds": 500, "cram.rounds_per_engagement": 200,
+         "cram.reload_below_rounds": 50, "cram.reload_time_h": 0.5},
+    )  # fmt: skip
+    reloads = [(r.time_d * SECONDS_PER_DAY, r.n) for r in world.ledger.records if r.kind is Kind.MAGAZINE_RELOADED]
+    assert reloads == [pytest.approx((7.0 + 1800.0, 400))]  # 100 rounds left after the 2nd burst
+
+
+def test_a_site_armed_on_its_opening_day_is_defended():
+    from datetime import date
+
+    scenario = one_site(quiet(), cram_fire_units=1)
+    scenario = one_site(scenario, open_from=date(2020, 2, 1), cram_from=date(2020, 2, 1))
+    world = world_of(scenario)
+    world.start()
+    site = world.sites["embassy"]
+    assert not site.is_open and not site.defended
+    world.env.run(until=world.calendar.day_of(date(2020, 2, 1)) + 0.1)
+    assert site.is_open and site.defended
+
+
+@pytest.mark.parametrize("per_day, trip_h", [(4.0, 10.0), (1.0, 10.0), (0.3, 2.0), (7.0, 30.0)])
+def test_convoy_timetable_agrees_with_a_direct_count(per_day, trip_h):
+    roads = Roads(quiet({"convoys.departures_per_day": per_day, "convoys.trip_duration_h": trip_h}).convoys)
+    departures = [roads.departure(k) for k in range(200)]
+    assert departures[0] == pytest.approx(0.5 / per_day) and np.allclose(np.diff(departures), 1 / per_day)
+    for now in np.linspace(0.0, 20.0, 997):
+        expected = [k for k, t in enumerate(departures) if t <= now < t + trip_h / 24]
+        assert roads.on_road(now) == expected
+        nxt = roads.next_convoy(now)
+        assert departures[nxt] >= now and (nxt == 0 or departures[nxt - 1] < now)

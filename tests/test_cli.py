@@ -1,0 +1,269 @@
+"""Smoke tests of every command and every scenario file, and byte-identical results."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import re
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+import sim.cli
+import sim.runner
+from sim.cli import main
+from sim.config import load_scenario, scenario_hash
+from sim.replication import replicate
+
+ROOT = Path(__file__).resolve().parent.parent
+BASELINE = ROOT / "configs" / "baseline.toml"
+CONFIGS = sorted((ROOT / "configs").rglob("*.toml"))
+
+# The outcome columns listed in README "Outcomes" (the baseline runs over the four quarters of 2020).
+README_COLUMNS = [
+    "replication", "seed",
+    "attacks_rocket", "attacks_drone", "attacks_convoy", "attacks_security_detail",
+    "rockets_launch_failed", "rockets_launched", "rockets_dud", "rockets_intercepted",
+    "rockets_impact_inside", "rockets_impact_outside", "rockets_engaged",
+    "drones_launched", "drones_engaged", "drones_downed", "drones_impact_inside",
+    "cram_saturated", "cram_magazine_empty", "convoy_trucks_damaged",
+    "us_killed", "us_wounded", "iraqi_civilian_casualties", "iraqi_driver_casualties",
+    "security_detail_casualties", "stray_round_incidents", "drone_debris_incidents",
+    "first_us_fatality_day",
+    *[f"rocket_drone_attacks_q{q}" for q in range(1, 5)],
+    *[f"convoy_attacks_q{q}" for q in range(1, 5)],
+]  # fmt: skip
+TRACE_COLUMNS = ["time_d", "date", "site", "kind", "n", "attack", "detail"]
+
+SEED = 5
+REPLICATIONS = 3
+
+
+def call_main(argv: list[str]) -> tuple[int, str, str]:
+    """Run sim.cli.main; return (exit code, stdout, stderr), SystemExit turned into its code."""
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            code = main(argv)
+        except SystemExit as exc:
+            code = exc.code
+    return code, out.getvalue(), err.getvalue()
+
+
+# ---------------------------------------------------------------------------------------- run
+
+
+@pytest.fixture(scope="module")
+def small_run(tmp_path_factory):
+    """One `run` of the baseline: 3 replications, 1 worker, seed 5 (progress bar left on)."""
+    out = tmp_path_factory.mktemp("run") / "out"
+    argv = ["run", str(BASELINE), "--replications", str(REPLICATIONS), "--workers", "1", "--seed", str(SEED), "--out", str(out)]
+    code, stdout, stderr = call_main(argv)
+    assert code == 0, stderr
+    return {"argv": argv, "out": out, "stdout": stdout, "stderr": stderr}
+
+
+def test_run_writes_runs_parquet(small_run):
+    runs = pd.read_parquet(small_run["out"] / "runs.parquet")
+    missing = [c for c in README_COLUMNS if c not in runs.columns]
+    assert not missing, f"runs.parquet lacks README columns {missing}"
+    assert len(runs) == REPLICATIONS
+    assert runs["replication"].tolist() == list(range(REPLICATIONS))
+    assert (runs["seed"] == SEED).all()
+    # README: rockets_launched = dud + intercepted + impact inside + impact outside
+    fates = runs["rockets_dud"] + runs["rockets_intercepted"] + runs["rockets_impact_inside"] + runs["rockets_impact_outside"]
+    assert (runs["rockets_launched"] == fates).all()
+    assert runs["first_us_fatality_day"].dropna().between(0, 366).all()
+
+
+def test_run_rows_are_the_replications(small_run):
+    """Row R of a run is replication R of the seed, computed alone."""
+    runs = pd.read_parquet(small_run["out"] / "runs.parquet")
+    scenario = load_scenario(BASELINE)
+    row = replicate(scenario, REPLICATIONS - 1, SEED)
+    stored = runs.iloc[REPLICATIONS - 1]
+    for col in ("attacks_rocket", "attacks_convoy", "rockets_launched", "us_wounded", "convoy_attacks_q3"):
+        assert stored[col] == row[col], col
+
+
+def test_run_writes_summary_csv(small_run):
+    runs = pd.read_parquet(small_run["out"] / "runs.parquet")
+    summary = pd.read_csv(small_run["out"] / "summary.csv", index_col=0)
+    outcomes = [c for c in runs.columns if c not in ("replication", "seed")]
+    assert summary.index.tolist() == outcomes
+    for col in ("n", "mean", "ci95_low", "ci95_high", "p05", "p50", "p95", "p_positive"):
+        assert col in summary.columns, col
+    assert summary.loc["attacks_rocket", "mean"] == pytest.approx(runs["attacks_rocket"].mean(), rel=1e-5)
+    assert summary.loc["attacks_rocket", "n"] == REPLICATIONS
+    assert 0 <= summary.loc["us_killed", "p_positive"] <= 1
+
+
+def test_run_writes_manifest(small_run):
+    manifest = json.loads((small_run["out"] / "manifest.json").read_text())
+    for key in ("root_seed", "replications", "scenario_hash", "command", "code_version"):
+        assert key in manifest, key
+    assert manifest["root_seed"] == SEED
+    assert manifest["replications"] == REPLICATIONS
+    assert manifest["scenario_hash"] == scenario_hash(load_scenario(BASELINE))
+    assert re.fullmatch(r"[0-9a-f]{64}", manifest["scenario_hash"])
+    assert manifest["command"] == ["run.py", *small_run["argv"]]
+    assert isinstance(manifest["code_version"], dict) and manifest["code_version"].get("package")
+
+
+def test_run_writes_only_the_results(small_run):
+    out = small_run["out"]
+    assert sorted(p.name for p in out.iterdir()) == ["manifest.json", "runs.parquet", "summary.csv"]
+    assert [p.name for p in out.parent.iterdir()] == ["out"], "a staging folder was left behind"
+
+
+def test_run_prints_the_summary_table(small_run):
+    stdout = small_run["stdout"]
+    lines = stdout.splitlines()
+    assert lines[0].startswith(f"baseline: {REPLICATIONS} replications, seed {SEED}, ")
+    assert "mean 95% CI lo" in stdout and "P(>0)" in stdout
+    runs = pd.read_parquet(small_run["out"] / "runs.parquet")
+    for col in runs.columns.drop(["replication", "seed"]):
+        assert any(line.split()[:1] == [col] for line in lines), f"no summary row for {col}"
+    summary = pd.read_csv(small_run["out"] / "summary.csv", index_col=0)
+    row = next(line for line in lines if line.split()[:1] == ["attacks_rocket"])
+    assert row.split()[1] == f"{summary.loc['attacks_rocket', 'mean']:.2f}"
+    assert lines[-1] == f"wrote {small_run['out']}/runs.parquet, summary.csv, manifest.json"
+
+
+# -------------------------------------------------------------------------------------- trace
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+def test_trace_prints_and_saves_the_timeline(suffix, tmp_path):
+    path = tmp_path / f"log{suffix}"
+    code, stdout, stderr = call_main(["trace", str(BASELINE), "--seed", "7", "--save", str(path)])
+    assert code == 0, stderr
+    lines = stdout.splitlines()
+    header = re.fullmatch(r"baseline: seed 7, replication 0, (\d+) events", lines[0])
+    assert header, lines[0]
+    count = int(header.group(1))
+    assert count > 0
+    assert lines[1].split() == ["date", "site", "kind", "n", "attack", "detail"]
+    assert len(lines) == 2 + count + 1  # header, column names, one line per event, "wrote"
+    assert lines[-1] == f"wrote {path}"
+    table = pd.read_parquet(path) if suffix == ".parquet" else pd.read_csv(path)
+    assert len(table) == count
+    assert table.columns.tolist() == TRACE_COLUMNS
+    assert table["time_d"].is_monotonic_increasing
+    assert not list(tmp_path.glob(".*partial*"))
+
+
+def test_trace_kinds_filters(tmp_path):
+    path = tmp_path / "rockets.csv"
+    code, stdout, stderr = call_main(["trace", str(BASELINE), "--seed", "7", "--kinds", "attack_rocket", "--save", str(path)])
+    assert code == 0, stderr
+    lines = stdout.splitlines()
+    count = int(re.fullmatch(r"baseline: seed 7, replication 0, (\d+) events", lines[0]).group(1))
+    body = lines[2:-1]
+    assert count > 0 and len(body) == count
+    assert all(line.split()[3] == "attack_rocket" for line in body), body[:5]
+    table = pd.read_csv(path)
+    assert len(table) == count and set(table["kind"]) == {"attack_rocket"}
+    # the filter keeps every rocket attack of the unfiltered replication
+    full = tmp_path / "all.csv"
+    assert call_main(["trace", str(BASELINE), "--seed", "7", "--save", str(full)])[0] == 0
+    everything = pd.read_csv(full)
+    assert len(everything) > count
+    assert (everything["kind"] == "attack_rocket").sum() == count
+
+
+def test_trace_matches_run_row(small_run, tmp_path):
+    """README: replication R of seed S is exactly row R of a run with --seed S."""
+    runs = pd.read_parquet(small_run["out"] / "runs.parquet")
+    path = tmp_path / "log.csv"
+    code, _, stderr = call_main(["trace", str(BASELINE), "--seed", str(SEED), "--replication", "2", "--save", str(path)])
+    assert code == 0, stderr
+    log = pd.read_csv(path)
+    assert (log["kind"] == "attack_rocket").sum() == runs.loc[2, "attacks_rocket"]
+    assert (log["kind"] == "attack_convoy").sum() == runs.loc[2, "attacks_convoy"]
+    assert log.loc[log["kind"] == "rocket_launched", "n"].sum() == runs.loc[2, "rockets_launched"]
+
+
+# --------------------------------------------------------------------------------- help, default
+
+
+@pytest.mark.parametrize("argv", [["--help"], ["run", "--help"], ["trace", "--help"]], ids=" ".join)
+def test_help_exits_zero(argv):
+    code, stdout, stderr = call_main(argv)
+    assert code == 0, stderr
+    assert stdout.startswith("usage: run.py")
+    if argv[0] == "--help":
+        assert "run" in stdout and "trace" in stdout and "COMMAND" in stdout
+    if argv[0] == "run":
+        assert "--replications" in stdout and "--workers" in stdout and "--out" in stdout
+    if argv[0] == "trace":
+        assert "--kinds" in stdout and "--save" in stdout and "attack_rocket" in stdout
+
+
+def test_no_arguments_runs_the_default_job(monkeypatch, tmp_path):
+    monkeypatch.setattr(sim.cli, "DEFAULT_REPLICATIONS", 2)  # read when the parser is built
+    monkeypatch.chdir(tmp_path)  # results/ lands here
+    code, stdout, stderr = call_main([])
+    assert code == 0, stderr
+    folders = list((tmp_path / "results").glob("baseline-seed1-*"))
+    assert len(folders) == 1, folders
+    runs = pd.read_parquet(folders[0] / "runs.parquet")
+    assert runs["replication"].tolist() == [0, 1] and (runs["seed"] == 1).all()
+    manifest = json.loads((folders[0] / "manifest.json").read_text())
+    assert manifest["scenario_file"] == str(BASELINE)
+    assert stdout.startswith("baseline: 2 replications, seed 1, ")
+
+
+# ------------------------------------------------------------------------------- every config
+
+
+@pytest.mark.parametrize("path", CONFIGS, ids=lambda p: str(p.relative_to(ROOT)))
+def test_every_config_loads_and_runs(path):
+    scenario = load_scenario(path)
+    row = replicate(scenario, 0, 1)
+    assert row["replication"] == 0 and row["seed"] == 1
+    assert row["attacks_rocket"] >= 0 and row["rockets_launched"] >= 0
+
+
+def test_configs_found():
+    assert BASELINE in CONFIGS
+
+
+# ----------------------------------------------------------------------------- byte identity
+
+
+@pytest.fixture
+def pool_spy(monkeypatch):
+    """Record every ProcessPoolExecutor the runner creates."""
+    created = []
+
+    class Spy(sim.runner.ProcessPoolExecutor):
+        def __init__(self, *args, **kwargs):
+            created.append(kwargs.get("max_workers", args[0] if args else None))
+            super().__init__(*args, **kwargs)
+
+    monkeypatch.setattr(sim.runner, "ProcessPoolExecutor", Spy)
+    return created
+
+
+def test_runs_parquet_is_byte_identical(tmp_path, pool_spy):
+    """Same seed, same bytes; 1 worker or a pool of 2, same bytes; another seed, other bytes."""
+
+    def run(name, seed, workers):
+        out = tmp_path / name
+        argv = ["run", str(BASELINE), "--replications", "40", "--seed", str(seed), "--workers", str(workers), "--quiet", "--out", str(out)]
+        code, _, stderr = call_main(argv)
+        assert code == 0, stderr
+        return (out / "runs.parquet").read_bytes()
+
+    first = run("a", 11, 1)
+    again = run("b", 11, 1)
+    assert pool_spy == [], "--workers 1 must run in this process"
+    pooled = run("c", 11, 2)
+    assert pool_spy == [2], "40 replications on 2 workers must use the process pool"
+    other_seed = run("d", 12, 1)
+    assert first == again
+    assert first == pooled
+    assert first != other_seed
