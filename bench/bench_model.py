@@ -222,7 +222,8 @@ def bench_throughput(scenario, n: int, seed: int, repeats: int, log) -> dict:
     result["speedup_w2_vs_loop"] = m["runner_w2"]["reps_per_s"] / m["loop"]["reps_per_s"]
     # Same results whatever the mode (README: results do not depend on the number of workers).
     w1, w2 = outputs["runner_w1"], outputs["runner_w2"]
-    result["identical_results"] = bool(w1.equals(w2) and to_frame(outputs["loop"], scenario).equals(w1))
+    loop = to_frame([{"scenario": "", **row} for row in outputs["loop"]], scenario).drop(columns="scenario")
+    result["identical_results"] = bool(w1.equals(w2) and loop.equals(w1))
     return result
 
 

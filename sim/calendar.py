@@ -26,6 +26,11 @@ class Calendar:
 
     start: date
     end: date
+    count_from: date | None = None  # outcomes count events from 00:00 of this date (default: start)
+
+    @property
+    def count_from_day(self) -> float:
+        return 0.0 if self.count_from is None else self.day_of(self.count_from)
 
     def day_of(self, when: date) -> float:
         """Simulation time at 00:00 of ``when``."""

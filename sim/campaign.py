@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Callable, Generator
 import numpy as np
 import simpy
 
+from .intelligence import approach
 from .records import Kind
 from .signals import Broadcast
 
@@ -80,6 +81,11 @@ class Intensity:
         self.factors[name] = factor
         self.changed.publish()
 
+    def clear_factor(self, name: str) -> None:
+        """Remove a policy factor (its effect has worn off)."""
+        if self.factors.pop(name, None) is not None:
+            self.changed.publish()
+
 
 def initial_regime(world: "World", kind: AttackKind) -> tuple[str, float]:
     """Draw the regime a kind starts in, in proportion to the regimes' entry weights."""
@@ -131,24 +137,42 @@ def attack_arrivals(world: "World", kind: AttackKind) -> Generator[simpy.Event, 
             budget = max(0.0, budget - rate * (env.now - started))
 
 
-def launch_attack(world: "World", kind: AttackKind, origin: str) -> None:
-    """Start attack number i of ``kind`` with its own random stream, and schedule the
-    follow-up attacks it triggers (self-excitation). No attack starts after the horizon."""
+def launch_attack(
+    world: "World", kind: AttackKind, origin: str, generation: int = 0, parent: str | None = None, child: int = 0
+) -> None:
+    """Start an attack with its own random stream, and schedule the follow-up attacks it
+    triggers (self-excitation). No attack starts after the horizon.
+
+    Streams are named so that one attack never takes another's randomness: background
+    attacks of a kind are numbered in order (``rocket-12``), follow-ups by their parent
+    (``rocket-12.0``: the parent's first follow-up), revenge and backlash attacks in their
+    own sequences (``rocket.revenge-3``). ``generation`` is the attack's place in an
+    escalation chain (0 unless it avenges a strike); follow-ups inherit it. The attack then
+    approaches its target, possibly announced by a warning (:func:`sim.intelligence.approach`).
+    """
     if not world.accepting_attacks:
         return
-    index = world.next_attack_index(kind)
-    rng = world.streams.fresh(str(kind), index)
+    if parent is not None:
+        attack, rng = f"{parent}.{child}", world.streams.fresh(parent, child)
+    else:
+        stream = str(kind) if origin == "background" else f"{kind}.{origin}"
+        index = world.next_attack_index(stream)
+        attack, rng = f"{stream}-{index}", world.streams.fresh(stream, index)
     campaign = world.scenario.campaign
     offspring = rng.poisson(campaign.branching_ratio)
     delays = rng.exponential(campaign.excitation_decay_days, offspring)
     keeps = rng.random(offspring)
-    for delay, keep in zip(delays, keeps):
-        world.env.process(follow_up(world, kind, float(delay), float(keep)))
-    world.env.process(world.attack_process[kind](world, f"{kind}-{index}", rng, origin))
+    for j, (delay, keep) in enumerate(zip(delays, keeps)):
+        world.env.process(follow_up(world, kind, float(delay), float(keep), generation, attack, j))
+    world.generation[attack] = generation
+    world.env.process(approach(world, kind, attack, rng, origin))
 
 
-def follow_up(world: "World", kind: AttackKind, delay_d: float, keep_u: float) -> Generator[simpy.Event, None, None]:
-    """A triggered attack: happens after ``delay_d`` unless policy has cut capacity."""
+def follow_up(
+    world: "World", kind: AttackKind, delay_d: float, keep_u: float, generation: int, parent: str, child: int
+) -> Generator[simpy.Event, None, None]:
+    """Follow-up ``child`` of attack ``parent``: happens after ``delay_d`` unless policy has
+    cut capacity."""
     yield world.env.timeout(delay_d)
     if keep_u < min(1.0, world.intensity[kind].policy_factor):
-        launch_attack(world, kind, "follow-up")
+        launch_attack(world, kind, "follow-up", generation, parent, child)

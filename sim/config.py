@@ -29,7 +29,9 @@ SET_ORIGIN = "--set"
 _MAX_EXTENDS_DEPTH = 8
 
 
-def load_scenario(path: str | Path, overrides: Iterable[str] | Mapping[str, Any] = ()) -> Scenario:
+def load_scenario(
+    path: str | Path, overrides: Iterable[str] | Mapping[str, Any] = (), override_origin: str = SET_ORIGIN
+) -> Scenario:
     """Read, merge, override and validate a scenario file.
 
     Parameters
@@ -37,6 +39,8 @@ def load_scenario(path: str | Path, overrides: Iterable[str] | Mapping[str, Any]
     path : scenario TOML file.
     overrides : ``"dotted.key=value"`` strings (values in TOML syntax; bare words are
         strings) or a mapping of dotted keys to Python values.
+    override_origin : where the overrides were written, for error messages (``--set``, or
+        an experiment file and its scenario).
 
     Raises
     ------
@@ -46,7 +50,7 @@ def load_scenario(path: str | Path, overrides: Iterable[str] | Mapping[str, Any]
     doc, origins = read_document(Path(path))
     items = overrides.items() if isinstance(overrides, Mapping) else map(parse_assignment, overrides)
     for key, value in items:
-        apply_override(doc, origins, key, value, Scenario)
+        apply_override(doc, origins, key, value, Scenario, override_origin)
     return build(Scenario, doc, "", origins, str(path))
 
 
@@ -56,16 +60,7 @@ def read_document(path: Path, depth: int = 0) -> tuple[dict, dict[str, str]]:
     origin = str(path)
     if depth > _MAX_EXTENDS_DEPTH:
         raise ConfigError("extends", origin, f"chain is deeper than {_MAX_EXTENDS_DEPTH} files (a cycle?)", origin)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError("", NO_VALUE, "scenario file not found", origin) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError("", NO_VALUE, f"scenario file cannot be read ({exc.__class__.__name__})", origin) from None
-    try:
-        own = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError("", NO_VALUE, f"scenario file is not valid TOML: {exc}", origin) from None
+    own = read_toml(path, "scenario file")
     parent = own.pop("extends", None)
     if parent is None:
         return own, {key: origin for key in _leaf_keys(own)}
@@ -75,6 +70,21 @@ def read_document(path: Path, depth: int = 0) -> tuple[dict, dict[str, str]]:
     _merge(doc, own)
     origins.update({key: origin for key in _leaf_keys(own)})
     return doc, origins
+
+
+def read_toml(path: Path, what: str) -> dict:
+    """Parse one TOML file; any failure is a one-line :class:`ConfigError` naming it."""
+    origin = str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError("", NO_VALUE, f"{what} not found", origin) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError("", NO_VALUE, f"{what} cannot be read ({exc.__class__.__name__})", origin) from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError("", NO_VALUE, f"{what} is not valid TOML: {exc}", origin) from None
 
 
 def parse_assignment(text: str) -> tuple[str, Any]:
@@ -89,35 +99,37 @@ def parse_assignment(text: str) -> tuple[str, Any]:
         return key, raw.strip()
 
 
-def apply_override(doc: dict, origins: dict[str, str], key: str, value: Any, schema: type) -> None:
+def apply_override(
+    doc: dict, origins: dict[str, str], key: str, value: Any, schema: type, origin: str = SET_ORIGIN
+) -> None:
     """Set ``doc[dotted key] = value`` after checking the key names a parameter of ``schema``."""
     parts = key.split(".")
     if not all(parts):
-        raise ConfigError(key, value, "is not a dotted parameter path", SET_ORIGIN)
-    _check_known(schema, parts, key, value)
+        raise ConfigError(key, value, "is not a dotted parameter path", origin)
+    _check_known(schema, parts, key, value, origin)
     table = doc
     for part in parts[:-1]:
         table = table.setdefault(part, {})
         if not isinstance(table, dict):
-            raise ConfigError(key, value, "goes below a value that is not a table", SET_ORIGIN)
+            raise ConfigError(key, value, "goes below a value that is not a table", origin)
     table[parts[-1]] = value
-    origins[key] = SET_ORIGIN
+    origins[key] = origin
 
 
-def _check_known(schema: type, parts: list[str], key: str, value: Any) -> None:
+def _check_known(schema: type, parts: list[str], key: str, value: Any, origin: str) -> None:
     kind: Any = schema
     for part in parts:
         inner = _mapping_value_type(kind)
         if inner is not None:  # this part names a site or a regime
             if not NAME.check(part):
-                raise ConfigError(key, value, f"names an entry '{part}' that {NAME.text}", SET_ORIGIN)
+                raise ConfigError(key, value, f"names an entry '{part}' that {NAME.text}", origin)
             kind = inner
         elif dataclasses.is_dataclass(kind) and part in _fields(kind):
             kind = _fields(kind)[part][0]
         else:
-            raise ConfigError(key, value, "is not a known parameter", SET_ORIGIN)
+            raise ConfigError(key, value, "is not a known parameter", origin)
     if dataclasses.is_dataclass(kind) or _mapping_value_type(kind) is not None:
-        raise ConfigError(key, value, "names a table, not a parameter", SET_ORIGIN)
+        raise ConfigError(key, value, "names a table, not a parameter", origin)
 
 
 def _mapping_value_type(kind: Any) -> type | None:
@@ -175,9 +187,17 @@ def _scalar(kind: Any, value: Any, key: str, origin: str) -> Any:
     if isinstance(kind, types.UnionType) and type(None) in args:
         kind = next(a for a in args if a is not type(None))
     if typing.get_origin(kind) is tuple:
+        if typing.get_args(kind)[0] is str:
+            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                raise ConfigError(key, value, "must be a list of strings", origin)
+            return tuple(value)
         if not isinstance(value, list) or not all(is_finite_number(v) for v in value):
             raise ConfigError(key, value, "must be a list of finite numbers", origin)
         return tuple(float(v) for v in value)
+    if kind is bool:
+        if not isinstance(value, bool):
+            raise ConfigError(key, value, "must be true or false", origin)
+        return value
     if kind is float:
         if not is_finite_number(value):
             raise ConfigError(key, value, "must be a finite number", origin)

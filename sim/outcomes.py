@@ -4,17 +4,27 @@ from __future__ import annotations
 
 import bisect
 from collections import Counter
-from typing import Iterable
+from typing import Sequence
 
 from .calendar import Calendar
 from .records import Kind, Record
 
-# Column -> the record kind it counts (one per attack, whatever its size).
-ATTACKS: dict[str, Kind] = {
+# Column -> the record kind it counts (one per attack or decision, whatever its size).
+EVENTS: dict[str, Kind] = {
     "attacks_rocket": Kind.ATTACK_ROCKET,
     "attacks_drone": Kind.ATTACK_DRONE,
     "attacks_convoy": Kind.ATTACK_CONVOY,
     "attacks_security_detail": Kind.ATTACK_SECURITY_DETAIL,
+    "attacks_warned": Kind.WARNING,
+    "attacks_prevented": Kind.ATTACK_PREVENTED,
+    "us_strikes_retaliatory": Kind.US_STRIKE_RETALIATORY,
+    "us_strikes_preemptive": Kind.US_STRIKE_PREEMPTIVE,
+    "revenge_surges": Kind.REVENGE,
+    "ultimatums": Kind.ULTIMATUM,
+    "iraqi_raids": Kind.IRAQI_RAID,
+    "iraqi_intel_operations": Kind.IRAQI_OPERATION,
+    "iz_closures": Kind.IZ_CLOSED,
+    "neighbourhoods_cleared": Kind.NEIGHBOURHOOD_CLEARED,
 }
 
 # Column -> the record kind whose ``n`` (rockets, trucks, people) it sums.
@@ -40,58 +50,111 @@ COUNTED: dict[str, Kind] = {
     "security_detail_casualties": Kind.SECURITY_DETAIL_CASUALTIES,
     "stray_round_incidents": Kind.STRAY_ROUND,
     "drone_debris_incidents": Kind.DEBRIS_HARM,
+    "revenge_attacks_vowed": Kind.REVENGE,
 }
 
-# Casualty outcomes: the summary also reports P(outcome > 0) for these.
+# Columns that are not counts: their pandas dtypes (nullable where "did not happen" is empty).
+SPECIAL_DTYPES = {
+    "iraqi_operations": "int64",
+    "truce_days": "float64",
+    "escalation_chain_max": "int64",
+    "embassy_closed": "bool",
+    "embassy_closure_day": "Float64",
+    "first_us_fatality_day": "Float64",
+}
+
+# Casualty and policy outcomes: the summary also reports P(outcome > 0) for these.
 CASUALTY_COLUMNS = (
     "us_killed",
     "us_wounded",
     "iraqi_civilian_casualties",
     "iraqi_driver_casualties",
     "security_detail_casualties",
+    "us_strikes_retaliatory",
+    "us_strikes_preemptive",
+    "embassy_closed",
 )
 
-ROCKET_DRONE = (Kind.ATTACK_ROCKET, Kind.ATTACK_DRONE)
+
+
+QUARTERLY = ("rocket_drone_attacks", "convoy_attacks", "us_casualties")
 
 
 def quarter_columns(calendar: Calendar) -> list[str]:
     n = len(calendar.quarter_starts())
-    return [f"rocket_drone_attacks_q{i + 1}" for i in range(n)] + [f"convoy_attacks_q{i + 1}" for i in range(n)]
+    return [f"{series}_q{i + 1}" for series in QUARTERLY for i in range(n)]
 
 
 def outcome_columns(calendar: Calendar) -> list[str]:
     """All outcome columns of a replication row, in order (without replication and seed)."""
-    return list(ATTACKS) + list(COUNTED) + ["first_us_fatality_day"] + quarter_columns(calendar)
+    return list(EVENTS) + list(COUNTED) + list(SPECIAL_DTYPES) + quarter_columns(calendar)
 
 
-def summarise(records: Iterable[Record], calendar: Calendar) -> dict[str, float | int | None]:
+def summarise(records: Sequence[Record], calendar: Calendar) -> dict[str, float | int | bool | None]:
     """One row of outcomes from a replication's records.
 
-    ``first_us_fatality_day`` is days since the start (fractional), None if nobody died;
-    quarter ``q1`` is the calendar quarter that contains the start date.
+    Totals count events from ``calendar.count_from`` (the scenario's ``outcomes_from``,
+    by default its start) to the end of the horizon; quarterly columns cover every calendar
+    quarter of the run (``q1`` holds the start date); ``embassy_closed`` is the embassy's
+    state at the end, whenever it closed. Days (``first_us_fatality_day`` among the counted
+    events, ``embassy_closure_day``) are fractional days since the start, None if it did
+    not happen. ``us_casualties_q*`` are U.S. killed plus wounded; ``escalation_chain_max``
+    is the most strikes in one chain attack -> strike -> revenge attack -> strike ...;
+    ``truce_days`` are truce days within the counted period.
     """
     totals: Counter[Kind] = Counter()
     events: Counter[Kind] = Counter()
     starts = calendar.quarter_starts()
-    rocket_drone = [0] * len(starts)
-    convoy = [0] * len(starts)
-    first_fatality: float | None = None
+    quarterly = {series: [0] * len(starts) for series in QUARTERLY}
+    first: dict[Kind, float] = {}
+    chain, truce_days, truce_began = 0, 0.0, None
+    begin, end = calendar.count_from_day, calendar.horizon_days
     for rec in records:
+        series = _QUARTERLY_KIND.get(rec.kind)
+        if series is not None:
+            quarterly[series][_quarter(starts, rec.time_d)] += 1 if series != "us_casualties" else rec.n
+        if rec.kind is Kind.TRUCE_START:
+            truce_began = rec.time_d
+        elif rec.kind is Kind.TRUCE_END and truce_began is not None:
+            truce_days += _overlap(truce_began, rec.time_d, begin, end)
+            truce_began = None
+        if rec.time_d < begin:
+            continue
         totals[rec.kind] += rec.n
         events[rec.kind] += 1
-        if rec.kind in ROCKET_DRONE:
-            rocket_drone[_quarter(starts, rec.time_d)] += 1
-        elif rec.kind is Kind.ATTACK_CONVOY:
-            convoy[_quarter(starts, rec.time_d)] += 1
-        elif rec.kind is Kind.US_KILLED and first_fatality is None:
-            first_fatality = rec.time_d
-    row: dict[str, float | int | None] = {col: events[kind] for col, kind in ATTACKS.items()}
+        first.setdefault(rec.kind, rec.time_d)
+        if rec.kind in (Kind.US_STRIKE_RETALIATORY, Kind.US_STRIKE_PREEMPTIVE):
+            chain = max(chain, rec.n)
+    if truce_began is not None:
+        truce_days += _overlap(truce_began, end, begin, end)
+    closure = next((r.time_d for r in records if r.kind is Kind.EMBASSY_CLOSED), None)
+    row: dict[str, float | int | bool | None] = {col: events[kind] for col, kind in EVENTS.items()}
     row.update({col: totals[kind] for col, kind in COUNTED.items()})
-    row["first_us_fatality_day"] = first_fatality
-    for i, (rd, cv) in enumerate(zip(rocket_drone, convoy)):
-        row[f"rocket_drone_attacks_q{i + 1}"] = rd
-        row[f"convoy_attacks_q{i + 1}"] = cv
+    row.update({
+        "iraqi_operations": events[Kind.IRAQI_RAID] + events[Kind.IRAQI_OPERATION],
+        "truce_days": truce_days,
+        "escalation_chain_max": chain,
+        "embassy_closed": closure is not None,
+        "embassy_closure_day": closure,
+        "first_us_fatality_day": first.get(Kind.US_KILLED),
+    })  # fmt: skip
+    for series, counts in quarterly.items():
+        row.update({f"{series}_q{i + 1}": count for i, count in enumerate(counts)})
     return row
+
+
+_QUARTERLY_KIND = {
+    Kind.ATTACK_ROCKET: "rocket_drone_attacks",
+    Kind.ATTACK_DRONE: "rocket_drone_attacks",
+    Kind.ATTACK_CONVOY: "convoy_attacks",
+    Kind.US_KILLED: "us_casualties",
+    Kind.US_WOUNDED: "us_casualties",
+}
+
+
+def _overlap(a: float, b: float, begin: float, end: float) -> float:
+    """Length of [a, b] within [begin, end]."""
+    return max(0.0, min(b, end) - max(a, begin))
 
 
 def _quarter(starts: list[float], t: float) -> int:

@@ -37,6 +37,10 @@ NAME = Rule(
 )
 
 
+def one_of(*choices: str) -> Rule:
+    return Rule(f"must be one of {', '.join(choices)}", lambda v: v in choices)
+
+
 def _each(rule: Rule) -> Rule:
     return Rule(f"{rule.text} (each element)", lambda vs: all(rule.check(v) for v in vs))
 

@@ -41,6 +41,25 @@ class Kind(StrEnum):
     CIVILIAN_CASUALTIES = "civilian_casualties"  # Iraqi civilians killed or wounded
     DRIVER_CASUALTIES = "driver_casualties"  # Iraqi convoy drivers killed or wounded
     SECURITY_DETAIL_CASUALTIES = "security_detail_casualties"
+    # policy events (n is noted where it is not a count)
+    WARNING = "warning"  # intelligence warns of an imminent attack
+    ATTACK_PREVENTED = "attack_prevented"  # a warned attack stopped by a pre-emptive strike
+    US_STRIKE_RETALIATORY = "us_strike_retaliatory"  # n = the strike's place in its escalation chain
+    US_STRIKE_PREEMPTIVE = "us_strike_preemptive"  # n = the strike's place in its escalation chain
+    REVENGE = "revenge"  # militias vow revenge for a strike; n = revenge attacks to come
+    DEGRADED = "degraded"  # militia capacity cut; detail: by what
+    SANCTIONS = "sanctions"  # detail: capacity now lost to sanctions
+    ULTIMATUM = "ultimatum"
+    TRUCE_START = "truce_start"
+    TRUCE_END = "truce_end"
+    EMBASSY_CLOSED = "embassy_closed"
+    TROOP_REDUCTION = "troop_reduction"
+    IZ_CLOSED = "iz_closed"  # Baghdad closes parts of the International Zone
+    IZ_REOPENED = "iz_reopened"
+    IRAQI_RAID = "iraqi_raid"
+    DETAINEES_RELEASED = "detainees_released"  # n = backlash attacks to come
+    NEIGHBOURHOOD_CLEARED = "neighbourhood_cleared"  # n = neighbourhoods cleared so far
+    IRAQI_OPERATION = "iraqi_operation"  # acting on intelligence shared by the U.S.
 
 
 class Record(NamedTuple):

@@ -1,37 +1,134 @@
-"""Run many replications, in chunks, on a pool of worker processes.
+"""Run many replications, in chunks, on an executor: local processes or a Dask cluster.
 
-Each replication depends only on (scenario, replication, root seed), and chunks are put
-back in replication order, so results are identical for any number of workers.
+A chunk is a run of consecutive replications of one scenario. Each replication depends only
+on (scenario, replication, root seed); chunk boundaries depend only on the batch (never on
+the number of workers), and results are put back in (scenario, replication) order, so they
+are identical for any number of workers and either backend.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
-from concurrent.futures import Executor, ProcessPoolExecutor
+import traceback
+from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, wait
+from dataclasses import dataclass, field
 from typing import Callable, Iterator, Sequence
 
 import pandas as pd
 
-from .calendar import Calendar
-from .outcomes import outcome_columns
+from .errors import UsageError
+from .outcomes import SPECIAL_DTYPES, outcome_columns
 from .replication import replicate
 from .scenario import Scenario
 
 ProgressCallback = Callable[[int], None]
 
 
-def run_chunk(scenario: Scenario, replications: Sequence[int], root_seed: int) -> list[dict]:
-    """Outcome rows of a chunk of replications (a top-level function, so it pickles)."""
-    return [replicate(scenario, r, root_seed) for r in replications]
+@dataclass(frozen=True)
+class Chunk:
+    """Replications ``first .. first + count - 1`` of scenario ``scenario`` (its position)."""
+
+    scenario: int
+    index: int
+    first: int
+    count: int
+
+    @property
+    def replications(self) -> range:
+        return range(self.first, self.first + self.count)
 
 
-def chunked(replications: Sequence[int], size: int) -> Iterator[Sequence[int]]:
-    for i in range(0, len(replications), size):
-        yield replications[i : i + size]
+@dataclass
+class ChunkResult:
+    rows: list[dict]
+    failures: list[dict] = field(default_factory=list)
+
+
+def plan(n_scenarios: int, replications: int, chunk_size: int) -> list[Chunk]:
+    """Every chunk of a batch, scenario by scenario, in replication order."""
+    return [
+        Chunk(s, i, first, min(chunk_size, replications - first))
+        for s in range(n_scenarios)
+        for i, first in enumerate(range(0, replications, chunk_size))
+    ]
+
+
+def run_chunk(name: str, scenario: Scenario, replications: Sequence[int], root_seed: int) -> ChunkResult:
+    """Outcome rows of a chunk (a top-level function, so it pickles); a replication that
+    raises becomes a failure record with its seed and error instead of stopping the chunk."""
+    result = ChunkResult([])
+    for r in replications:
+        try:
+            result.rows.append({"scenario": name, **replicate(scenario, r, root_seed)})
+        except Exception as exc:  # recorded, reported, and reproducible from its seed
+            result.failures.append({
+                "scenario": name, "replication": r, "seed": root_seed,
+                "error": f"{type(exc).__name__}: {exc}",
+                "where": traceback.format_exc(limit=-3).strip().splitlines()[-3:][0].strip(),
+            })  # fmt: skip
+    return result
 
 
 def default_workers() -> int:
     return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1))
+
+
+@contextlib.contextmanager
+def executor_for(workers: int | None, scheduler: str | None = None) -> Iterator[Executor | None]:
+    """Local worker processes, a Dask cluster at ``scheduler``, or None (run in this
+    process) for one worker."""
+    if scheduler:
+        try:
+            from dask.distributed import Client
+        except ImportError:
+            raise UsageError("--scheduler needs dask.distributed: pip install -e '.[dask]'") from None
+        try:
+            client = Client(scheduler, timeout="10s")
+        except (OSError, TimeoutError) as exc:
+            raise UsageError(f"--scheduler {scheduler}: cannot connect ({exc})") from None
+        try:
+            yield client.get_executor()
+        finally:
+            client.close()
+        return
+    workers = default_workers() if workers is None else workers
+    if workers == 1:
+        yield None
+        return
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        yield pool
+
+
+def execute(
+    chunks: Sequence[Chunk],
+    scenarios: Sequence[tuple[str, Scenario]],
+    root_seed: int,
+    executor: Executor | None,
+    on_done: Callable[[Chunk, ChunkResult], None],
+    in_flight: int = 4,
+) -> None:
+    """Run ``chunks`` and hand each result to ``on_done`` as it finishes (in any order);
+    at most ``in_flight`` chunks are submitted at once, so memory stays flat."""
+    if executor is None:
+        for chunk in chunks:
+            name, scenario = scenarios[chunk.scenario]
+            on_done(chunk, run_chunk(name, scenario, chunk.replications, root_seed))
+        return
+    queue = list(reversed(chunks))
+    running: dict[Future, Chunk] = {}
+    try:
+        while queue or running:
+            while queue and len(running) < in_flight:
+                chunk = queue.pop()
+                name, scenario = scenarios[chunk.scenario]
+                running[executor.submit(run_chunk, name, scenario, chunk.replications, root_seed)] = chunk
+            done, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in sorted(done, key=lambda f: (running[f].scenario, running[f].index)):
+                on_done(running.pop(future), future.result())
+    finally:
+        for future in running:
+            future.cancel()
 
 
 def run_replications(
@@ -40,50 +137,36 @@ def run_replications(
     root_seed: int,
     workers: int | None = None,
     progress: ProgressCallback | None = None,
+    chunk_size: int = 25,
 ) -> pd.DataFrame:
-    """Run replications 0 .. replications-1 and return one row per replication.
+    """Run replications 0 .. replications-1 of one scenario in memory; one row each.
 
-    Parameters
-    ----------
-    workers : processes to use; None means all available cores, 1 runs in this process.
-    progress : called with the number of replications just finished, after each chunk.
+    Raises the first replication error (use the experiment runner to record failures).
     """
-    workers = default_workers() if workers is None else workers
-    reps = range(replications)
-    size = max(1, min(50, replications // (workers * 8) or 1))
-    rows: list[dict] = []
-    if workers == 1 or replications < 2 * size:
-        for chunk in chunked(reps, size):
-            rows += run_chunk(scenario, chunk, root_seed)
-            if progress:
-                progress(len(chunk))
-    else:
-        with ProcessPoolExecutor(max_workers=workers) as pool:
-            rows = _map_chunks(pool, scenario, reps, size, root_seed, progress)
-    return to_frame(rows, scenario)
+    chunks = plan(1, replications, chunk_size)
+    results: dict[int, ChunkResult] = {}
 
-
-def _map_chunks(
-    pool: Executor, scenario: Scenario, reps: Sequence[int], size: int, root_seed: int, progress: ProgressCallback | None
-) -> list[dict]:
-    chunks = list(chunked(reps, size))
-    futures = [pool.submit(run_chunk, scenario, chunk, root_seed) for chunk in chunks]
-    rows: list[dict] = []
-    for chunk, future in zip(chunks, futures):
-        rows += future.result()
+    def keep(chunk: Chunk, result: ChunkResult) -> None:
+        if result.failures:
+            failure = result.failures[0]
+            raise RuntimeError(f"replication {failure['replication']} failed: {failure['error']}")
+        results[chunk.index] = result
         if progress:
-            progress(len(chunk))
-    return rows
+            progress(chunk.count)
+
+    with executor_for(workers if replications > chunk_size else 1) as executor:
+        execute(chunks, [("", scenario)], root_seed, executor, keep, in_flight=2 * default_workers())
+    rows = [row for i in sorted(results) for row in results[i].rows]
+    return to_frame(rows, scenario).drop(columns="scenario")
 
 
 def to_frame(rows: list[dict], scenario: Scenario) -> pd.DataFrame:
     """A typed table: integer counts, nullable float for days that may not occur."""
-    calendar = Calendar(scenario.scenario.start_date, scenario.scenario.end_date)
-    columns = ["replication", "seed", *outcome_columns(calendar)]
+    calendar = scenario.scenario.calendar
+    columns = ["scenario", "replication", "seed", *outcome_columns(calendar)]
     frame = pd.DataFrame(rows, columns=columns)
-    for col in columns:
-        if col == "first_us_fatality_day":
-            frame[col] = pd.array(frame[col].tolist(), dtype="Float64")
-        else:
-            frame[col] = frame[col].astype("int64")
+    frame["scenario"] = frame["scenario"].astype("string")
+    for col in columns[1:]:
+        dtype = SPECIAL_DTYPES.get(col, "int64")
+        frame[col] = pd.array(frame[col].tolist(), dtype=dtype) if dtype == "Float64" else frame[col].astype(dtype)
     return frame

@@ -18,6 +18,10 @@ if TYPE_CHECKING:
     from .world import World
 
 
+HEAVY = "heavy salvo"
+HARASSMENT = "harassment salvo"
+
+
 class RocketDraws(NamedTuple):
     """Uniforms fixed when a rocket is fired: its fate is then the same in any scenario
     that treats it the same way (common random numbers)."""
@@ -39,10 +43,11 @@ class RocketDraws(NamedTuple):
         return cls(*rng.random(len(cls._fields)).tolist())
 
 
-def salvo_size(threat: RocketThreat, rng: np.random.Generator) -> tuple[int, bool]:
-    """Rockets in a salvo: a heavy salvo (uniform on [min, max]) with ``heavy_salvo_prob``,
-    else a harassment salvo from ``harassment_size_pmf`` (1, 2, ... rockets)."""
-    if rng.random() < threat.heavy_salvo_prob:
+def salvo_size(threat: RocketThreat, escalation: float, rng: np.random.Generator) -> tuple[int, bool]:
+    """Rockets in a salvo: a heavy salvo (uniform on [min, max]) with ``heavy_salvo_prob``
+    times ``escalation`` (capped at 1), else a harassment salvo from
+    ``harassment_size_pmf`` (1, 2, ... rockets)."""
+    if rng.random() < min(1.0, threat.heavy_salvo_prob * escalation):
         return int(rng.integers(threat.heavy_salvo_min, threat.heavy_salvo_max + 1)), True
     pmf = np.asarray(threat.harassment_size_pmf)
     return int(np.searchsorted(np.cumsum(pmf), rng.random() * pmf.sum(), side="right")) + 1, False
@@ -52,19 +57,18 @@ def rocket_salvo(world: "World", attack: str, rng: np.random.Generator, origin: 
     """A salvo against one site: rockets leave the rails ``launch_spacing_s`` apart."""
     threat, env = world.scenario.threats.rocket, world.env
     site = choose_target(world.site_list, "rocket_weight", rng.random())
-    size, heavy = salvo_size(threat, rng)
+    size, heavy = salvo_size(threat, world.militia.heavy_salvo_factor(env.now), rng)
     rockets = [RocketDraws.draw(rng) for _ in range(size)]
     if site is None:
         world.ledger.record(env.now, Kind.NO_TARGET, None, attack, 1, "rocket")
         return
-    kind = "heavy" if heavy else "harassment"
-    world.ledger.record(env.now, Kind.ATTACK_ROCKET, site.name, attack, size, f"{kind} salvo ({origin})")
+    world.ledger.record(env.now, Kind.ATTACK_ROCKET, site.name, attack, size, f"{HEAVY if heavy else HARASSMENT} ({origin})")
     on_alert = site.on_alert(env.now)
     site.attacked(env.now)
     for i, draws in enumerate(rockets):
         if i:
             yield env.timeout(seconds(threat.launch_spacing_s))
-        if draws.launch < threat.launch_failure_prob:
+        if draws.launch >= (1.0 - threat.launch_failure_prob) * site.launch_success:
             world.ledger.record(env.now, Kind.ROCKET_LAUNCH_FAILED, site.name, attack)
             continue
         world.ledger.record(env.now, Kind.ROCKET_LAUNCHED, site.name, attack)

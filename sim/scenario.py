@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Mapping
 
+from .calendar import Calendar
+from .levers import HistoryEvent, MilitiaResponse, Policy
 from .params import (
     AT_LEAST_ONE,
     NAME,
@@ -33,11 +35,18 @@ class Meta:
     description: str = param("-")
     start_date: date = param("date")
     end_date: date = param("date")
+    outcomes_from: date | None = param("date", default=None)
 
     def check(self) -> list[Problem]:
         if self.end_date <= self.start_date:
             return [("end_date", self.end_date, f"must be after start_date {self.start_date}")]
+        if self.outcomes_from is not None and not self.start_date <= self.outcomes_from <= self.end_date:
+            return [("outcomes_from", self.outcomes_from, f"must be within {self.start_date} .. {self.end_date}")]
         return []
+
+    @property
+    def calendar(self) -> Calendar:
+        return Calendar(self.start_date, self.end_date, self.outcomes_from)
 
     @property
     def horizon_days(self) -> float:
@@ -216,6 +225,7 @@ class Site:
     rocket_weight: float = param("relative target weight", NON_NEGATIVE)
     drone_weight: float = param("relative target weight", NON_NEGATIVE)
     civilian_exposure: float = param("probability a miss lands among civilians", PROBABILITY)
+    international_zone: bool = param("-")
     cram_fire_units: int = param("fire units", NON_NEGATIVE)
     open_from: date | None = param("date", default=None)
     close_on: date | None = param("date", default=None)
@@ -241,9 +251,14 @@ class Scenario:
     damage: Damage = param("section")
     convoys: Convoys = param("section")
     sites: Mapping[str, Site] = param("table of sites")
+    policy: Policy = param("section")
+    militia: MilitiaResponse = param("section")
+    history: Mapping[str, HistoryEvent] = param("table of dated events")
 
     def check(self) -> list[Problem]:
         problems: list[Problem] = []
         if not self.sites:
             problems.append(("sites", {}, "must name at least one site"))
+        if self.policy.embassy_site not in self.sites:
+            problems.append(("policy.embassy_site", self.policy.embassy_site, "must name one of the sites"))
         return problems

@@ -3,6 +3,7 @@ raises its alert after an attack, and exposes its personnel to impacts inside it
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING, Generator, Sequence
 
 import simpy
@@ -28,6 +29,12 @@ class SiteState:
         self.battery = CRamBattery(world, name, spec.cram_fire_units, world.scenario.cram) if spec.cram_fire_units else None
         self.staffing = 1.0  # share of ``personnel`` present; force-posture policies lower it
         self.last_attack_d: float | None = None
+        self.launch_factors: dict[str, float] = {}  # Iraqi measures that hinder launches nearby
+
+    @property
+    def launch_success(self) -> float:
+        """Factor on the chance that a rocket aimed here leaves its rail (1 = unhindered)."""
+        return math.prod(self.launch_factors.values())
 
     @property
     def defended(self) -> bool:
@@ -75,6 +82,8 @@ def site_calendar(world: "World", site: SiteState) -> Generator[simpy.Event, Non
     order = {"open": 0, "cram": 1, "close": 2}  # on one day: open, then arm, then close
     for when, what in sorted(dated, key=lambda d: (d[0], order[d[1]])):
         yield world.env.timeout(when - world.env.now)
+        if what == "open" and world.washington.withdrawing:
+            continue
         if what == "open":
             site.is_open = True
             site.cram_online = spec.cram_from is not None and cal.day_of(spec.cram_from) <= world.env.now

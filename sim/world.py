@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import simpy
 
-from .calendar import Calendar, seconds
+from .calendar import seconds
 from .campaign import AttackKind, AttackProcess, Intensity, attack_arrivals, campaign_regimes, initial_regime
+from .baghdad import Baghdad
 from .convoys import Roads, convoy_attack, security_detail_attack
 from .drones import drone_attack
+from .history import dated_event
+from .militia import Militia, tactic_shift
 from .records import Ledger
 from .salvo import rocket_salvo
 from .scenario import Scenario
 from .sites import SiteState, site_calendar
 from .streams import Streams
+from .washington import Washington
 
 ATTACK_PROCESSES: dict[AttackKind, AttackProcess] = {
     AttackKind.ROCKET: rocket_salvo,
@@ -33,7 +37,7 @@ class World:
         self.scenario = scenario
         self.streams = streams
         self.env = simpy.Environment()
-        self.calendar = Calendar(scenario.scenario.start_date, scenario.scenario.end_date)
+        self.calendar = scenario.scenario.calendar
         self.ledger = Ledger()
         self.sites = {name: SiteState(self, name, spec) for name, spec in scenario.sites.items()}
         self.site_list = list(self.sites.values())
@@ -41,11 +45,18 @@ class World:
         self.attack_process = dict(ATTACK_PROCESSES)
         self.intensity: dict[AttackKind, Intensity] = {}
         self.accepting_attacks = True
-        self._attack_counts = {kind: 0 for kind in AttackKind}
+        self.generation: dict[str, int] = {}  # attack -> place in an escalation chain
+        self._attack_counts: dict[str, int] = {}
+        self.militia = Militia(self)
+        self.washington = Washington(self)
+        self.baghdad = Baghdad(self)
+        self.ledger.subscribe(self.washington.observe)
+        self.ledger.subscribe(self.militia.observe)
 
-    def next_attack_index(self, kind: AttackKind) -> int:
-        index = self._attack_counts[kind]
-        self._attack_counts[kind] = index + 1
+    def next_attack_index(self, stream: str) -> int:
+        """The next number in an attack sequence (background rockets, revenge drones ...)."""
+        index = self._attack_counts.get(stream, 0)
+        self._attack_counts[stream] = index + 1
         return index
 
     def start(self) -> None:
@@ -65,6 +76,18 @@ class World:
         for kind in AttackKind:
             self.env.process(campaign_regimes(self, kind))
             self.env.process(attack_arrivals(self, kind))
+        self.start_policy()
+
+    def start_policy(self) -> None:
+        """Processes of Washington, Baghdad and the militias, and the dated history."""
+        env = self.env
+        env.process(tactic_shift(self))
+        if self.washington.levers.sanctions:
+            env.process(self.washington.sanctions())
+        env.process(self.baghdad.raids_process())
+        env.process(self.baghdad.clearing_campaign())
+        for name, event in self.scenario.history.items():
+            env.process(dated_event(self, name, event))
 
     def run(self) -> None:
         """Run to the end of the horizon; then let rounds already in the air land, so every

@@ -26,8 +26,8 @@ def baseline(overrides: dict[str, Any] | None = None) -> Scenario:
 
 def quiet(overrides: dict[str, Any] | None = None) -> Scenario:
     """The baseline with every attack generator and follow-up switched off, one regime
-    (multiplier 1), and casualty means of zero: a silent world to which tests add exactly
-    the activity they study."""
+    (multiplier 1), casualty means of zero, no warnings, tactic shifts or escalation, and no
+    dated history: a silent world to which tests add exactly the activity they study."""
     base = {
         "campaign.branching_ratio": 0.0,
         "threats.rocket.base_rate_per_day": 0.0,
@@ -39,10 +39,15 @@ def quiet(overrides: dict[str, Any] | None = None) -> Scenario:
         "damage.civilian_casualties_per_impact": 0.0,
         "damage.stray_round_casualties_mean": 0.0,
         "damage.debris_wounded_mean": 0.0,
+        "policy.us.preemption.warning_prob": 0.0,
+        "militia.drone_growth_per_year": 0.0,
+        "militia.escalation_heavy_boost": 1.0,
     }
     scenario = baseline({**base, **(overrides or {})})
     regimes = FrozenMap({"steady": dataclasses.replace(scenario.campaign.regimes["active"], multiplier=1.0, entry_weight=1.0)})
-    return dataclasses.replace(scenario, campaign=dataclasses.replace(scenario.campaign, regimes=regimes))
+    return dataclasses.replace(
+        scenario, campaign=dataclasses.replace(scenario.campaign, regimes=regimes), history=FrozenMap({})
+    )
 
 
 def one_site(scenario: Scenario, name: str = "embassy", **changes: Any) -> Scenario:

@@ -12,15 +12,18 @@ from builders import baseline
 from sim.replication import replicate
 
 PINNED = {
-    0: {"attacks_rocket": 45, "attacks_drone": 9, "attacks_convoy": 95, "rockets_launched": 153,
-        "rockets_intercepted": 15, "rockets_impact_inside": 38, "convoy_trucks_damaged": 134, "us_killed": 3,
-        "us_wounded": 18, "iraqi_civilian_casualties": 31, "rocket_drone_attacks_q2": 22},
-    1: {"attacks_rocket": 88, "attacks_drone": 4, "attacks_convoy": 120, "rockets_launched": 211,
-        "rockets_intercepted": 20, "rockets_impact_inside": 47, "convoy_trucks_damaged": 110, "us_killed": 7,
-        "us_wounded": 12, "iraqi_civilian_casualties": 34, "rocket_drone_attacks_q2": 13},
-    2: {"attacks_rocket": 45, "attacks_drone": 1, "attacks_convoy": 83, "rockets_launched": 195,
-        "rockets_intercepted": 20, "rockets_impact_inside": 57, "convoy_trucks_damaged": 125, "us_killed": 2,
-        "us_wounded": 13, "iraqi_civilian_casualties": 44, "rocket_drone_attacks_q2": 5},
+    0: {"attacks_rocket": 30, "attacks_drone": 12, "attacks_convoy": 89, "rockets_launched": 60,
+        "rockets_intercepted": 8, "rockets_impact_inside": 15, "convoy_trucks_damaged": 94, "us_killed": 0,
+        "us_wounded": 5, "iraqi_civilian_casualties": 7, "rocket_drone_attacks_q2": 21,
+        "us_strikes_retaliatory": 1, "embassy_closed": False, "truce_days": 103.0},
+    1: {"attacks_rocket": 89, "attacks_drone": 4, "attacks_convoy": 120, "rockets_launched": 370,
+        "rockets_intercepted": 39, "rockets_impact_inside": 113, "convoy_trucks_damaged": 102, "us_killed": 8,
+        "us_wounded": 36, "iraqi_civilian_casualties": 59, "rocket_drone_attacks_q2": 4,
+        "us_strikes_retaliatory": 1, "embassy_closed": False, "truce_days": 0.0},
+    2: {"attacks_rocket": 47, "attacks_drone": 1, "attacks_convoy": 62, "rockets_launched": 129,
+        "rockets_intercepted": 10, "rockets_impact_inside": 27, "convoy_trucks_damaged": 64, "us_killed": 3,
+        "us_wounded": 16, "iraqi_civilian_casualties": 19, "rocket_drone_attacks_q2": 3,
+        "us_strikes_retaliatory": 1, "embassy_closed": False, "truce_days": 25.323750075852786},
 }  # fmt: skip
 
 
