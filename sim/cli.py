@@ -7,6 +7,9 @@ the streams it is given (the model layers below never write to the terminal).
 from __future__ import annotations
 
 import argparse
+import signal
+import threading
+from concurrent.futures.process import BrokenProcessPool
 import sys
 import time
 from datetime import datetime, timezone
@@ -15,8 +18,10 @@ from typing import Sequence, TextIO
 
 import pandas as pd
 
+from .cli_batch import add_batch_commands, command_compare, command_experiment, command_sweep
 from .config import load_scenario, scenario_hash, to_plain
 from .errors import ConfigError, UsageError
+from .experiment import load_experiment
 from .records import Kind, Record
 from .replication import event_log
 from .runner import default_workers, run_replications
@@ -29,7 +34,10 @@ DEFAULT_SCENARIO = PROJECT_ROOT / "configs" / "baseline.toml"
 DEFAULT_REPLICATIONS = 1000
 EXIT_BAD_INPUT = 2
 EXIT_INTERRUPTED = 130
-COMMANDS = ("run", "trace")
+COMMANDS = ("run", "trace", "experiment", "compare", "sweep")
+RESUMABLE = "the chunks already finished are kept; run the same command again to resume"
+INTERRUPTED = {"run": "nothing was written", "trace": "nothing was written", "compare": "the folder's runs are intact",
+               "experiment": RESUMABLE, "sweep": RESUMABLE}  # fmt: skip
 
 
 class _Parser(argparse.ArgumentParser):
@@ -37,6 +45,11 @@ class _Parser(argparse.ArgumentParser):
 
     def error(self, message: str) -> None:  # type: ignore[override]
         self.exit(EXIT_BAD_INPUT, f"error: {message} (see '{self.prog} --help')\n")
+
+
+def _terminate(signum: int, frame: object) -> None:
+    """SIGTERM stops a run the way Ctrl-C does: finished work is kept, nothing half-written."""
+    raise KeyboardInterrupt
 
 
 def _int_at_least(minimum: int):
@@ -61,9 +74,10 @@ _positive_int = _int_at_least(1)
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="run.py",
-        description="Simulate militia attacks on the U.S. presence in Iraq, C-RAM interception and "
-        "their outcomes. With no command, runs the default job: the 2020 baseline, "
-        f"{DEFAULT_REPLICATIONS} replications, results under results/.",
+        description="Simulate militia attacks on the U.S. presence in Iraq, C-RAM interception, the "
+        "policy responses of Washington and Baghdad, and their outcomes. With no command, runs the "
+        "default job: the policy comparison experiment (configs/experiments/policy_comparison.toml), "
+        "results in a new folder under results/; options given without a command go to it.",
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     run = commands.add_parser("run", help="run replications of a scenario and summarise the outcomes")
@@ -82,13 +96,17 @@ def build_parser() -> argparse.ArgumentParser:
     trace.add_argument("--kinds", metavar="K1,K2", help=f"only these event kinds, e.g. attack_rocket,us_killed "
                        f"(all: {', '.join(k.value for k in Kind)})")
     trace.add_argument("--save", type=Path, metavar="FILE", help="also save the event log as .csv or .parquet")
+    trace.add_argument("--scenario", metavar="NAME",
+                       help="when the file is an experiment: which of its scenarios (the seed defaults to the experiment's)")
+    add_batch_commands(commands, _positive_int)
     return parser
 
 
 def _scenario_arguments(command: argparse.ArgumentParser) -> None:
-    command.add_argument("scenario", nargs="?", type=Path, default=DEFAULT_SCENARIO,
+    command.add_argument("scenario_file", metavar="scenario", nargs="?", type=Path, default=DEFAULT_SCENARIO,
                          help="scenario TOML file (default configs/baseline.toml)")
-    command.add_argument("--seed", type=_non_negative_int, default=1, help="root random seed (default 1)")
+    command.add_argument("--seed", type=_non_negative_int, default=None, dest="seed_given",
+                         help="root random seed (default 1)")
     command.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", dest="overrides",
                          help="override a parameter by dotted path, e.g. threats.rocket.heavy_salvo_prob=0.2 (repeatable)")
 
@@ -96,24 +114,28 @@ def _scenario_arguments(command: argparse.ArgumentParser) -> None:
 def main(argv: Sequence[str] | None = None, out: TextIO | None = None, err: TextIO | None = None) -> int:
     """Run a command line; return its exit code (0, 2 for bad input, 130 if interrupted)."""
     out, err = out or sys.stdout, err or sys.stderr
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _terminate)
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or argv[0] not in COMMANDS + ("-h", "--help"):
-        argv = ["run", *argv]  # the default job: `run.py` alone, or `run.py --seed 3`
+        argv = ["experiment", *argv]  # the default job: `run.py` alone, or `run.py --replications 50`
     args = build_parser().parse_args(argv)
+    if hasattr(args, "seed_given"):
+        args.seed = 1 if args.seed_given is None else args.seed_given
     try:
-        report = command_run(args, argv) if args.command == "run" else command_trace(args)
+        report = COMMAND_FUNCTIONS[args.command](args, argv)
     except (ConfigError, UsageError) as exc:
         err.write(f"error: {exc}\n")
         return EXIT_BAD_INPUT
-    except KeyboardInterrupt:
-        err.write("interrupted: nothing was written\n")
+    except (KeyboardInterrupt, BrokenProcessPool):
+        err.write(f"interrupted: {INTERRUPTED[args.command]}\n")
         return EXIT_INTERRUPTED
     out.write(report)
     return 0
 
 
 def command_run(args: argparse.Namespace, argv: list[str]) -> str:
-    scenario = load_scenario(args.scenario, args.overrides)
+    scenario = load_scenario(args.scenario_file, args.overrides)
     out = args.out or default_output_folder(scenario, args.seed)
     check_output_folder(out)
     started, clock = utc_now(), time.perf_counter()
@@ -122,7 +144,7 @@ def command_run(args: argparse.Namespace, argv: list[str]) -> str:
     summary = summarise_runs(runs)
     manifest = {
         "command": ["run.py", *argv],
-        "scenario_file": str(args.scenario),
+        "scenario_file": str(args.scenario_file),
         "overrides": args.overrides,
         "scenario": to_plain(scenario),
         "scenario_hash": scenario_hash(scenario),
@@ -156,8 +178,9 @@ def _progress(args: argparse.Namespace):
     return bar.update
 
 
-def command_trace(args: argparse.Namespace) -> str:
-    scenario = load_scenario(args.scenario, args.overrides)
+def command_trace(args: argparse.Namespace, argv: list[str]) -> str:
+    scenario, seed = _traced_scenario(args)
+    args.seed = seed
     kinds = _parse_kinds(args.kinds)
     if args.save is not None and args.save.suffix not in (".csv", ".parquet"):
         raise UsageError(f"--save {args.save}: the file must end in .csv or .parquet")
@@ -171,6 +194,20 @@ def command_trace(args: argparse.Namespace) -> str:
         _save_table(table, args.save)
         report += f"wrote {args.save}\n"
     return report
+
+
+def _traced_scenario(args: argparse.Namespace) -> tuple[Scenario, int]:
+    """The scenario to trace: a scenario file, or one scenario of an experiment file."""
+    if args.scenario is None:
+        return load_scenario(args.scenario_file, args.overrides), args.seed
+    if args.overrides:
+        raise UsageError("--set cannot be combined with --scenario: change the experiment file instead")
+    experiment = load_experiment(args.scenario_file)
+    scenarios = dict(experiment.batch.scenarios)
+    if args.scenario not in scenarios:
+        raise UsageError(f"--scenario {args.scenario!r} is not in {args.scenario_file} (known: {', '.join(scenarios)})")
+    seed = experiment.batch.root_seed if args.seed_given is None else args.seed_given
+    return scenarios[args.scenario], seed
 
 
 def _parse_kinds(text: str | None) -> set[Kind] | None:
@@ -209,3 +246,12 @@ def _save_table(table: pd.DataFrame, path: Path) -> None:
     else:
         table.to_csv(partial, index=False)
     partial.replace(path)
+
+
+COMMAND_FUNCTIONS = {
+    "run": command_run,
+    "trace": command_trace,
+    "experiment": command_experiment,
+    "compare": command_compare,
+    "sweep": command_sweep,
+}

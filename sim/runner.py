@@ -9,6 +9,7 @@ are identical for any number of workers and either backend.
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import traceback
 from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, wait
@@ -16,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Callable, Iterator, Sequence
 
 import pandas as pd
+import pyarrow as pa
 
 from .errors import UsageError
 from .outcomes import SPECIAL_DTYPES, outcome_columns
@@ -41,8 +43,15 @@ class Chunk:
 
 @dataclass
 class ChunkResult:
-    rows: list[dict]
+    """A chunk's outcome rows as a typed Arrow table (made in the worker, so the main
+    process only writes it), and its failed replications."""
+
+    table: pa.Table
     failures: list[dict] = field(default_factory=list)
+
+    @property
+    def rows(self) -> list[dict]:
+        return self.table.to_pylist()
 
 
 def plan(n_scenarios: int, replications: int, chunk_size: int) -> list[Chunk]:
@@ -57,17 +66,17 @@ def plan(n_scenarios: int, replications: int, chunk_size: int) -> list[Chunk]:
 def run_chunk(name: str, scenario: Scenario, replications: Sequence[int], root_seed: int) -> ChunkResult:
     """Outcome rows of a chunk (a top-level function, so it pickles); a replication that
     raises becomes a failure record with its seed and error instead of stopping the chunk."""
-    result = ChunkResult([])
+    rows, failures = [], []
     for r in replications:
         try:
-            result.rows.append({"scenario": name, **replicate(scenario, r, root_seed)})
+            rows.append({"scenario": name, **replicate(scenario, r, root_seed)})
         except Exception as exc:  # recorded, reported, and reproducible from its seed
-            result.failures.append({
+            failures.append({
                 "scenario": name, "replication": r, "seed": root_seed,
                 "error": f"{type(exc).__name__}: {exc}",
                 "where": traceback.format_exc(limit=-3).strip().splitlines()[-3:][0].strip(),
             })  # fmt: skip
-    return result
+    return ChunkResult(pa.Table.from_pylist(rows, schema=arrow_schema(scenario)), failures)
 
 
 def default_workers() -> int:
@@ -156,8 +165,8 @@ def run_replications(
 
     with executor_for(workers if replications > chunk_size else 1) as executor:
         execute(chunks, [("", scenario)], root_seed, executor, keep, in_flight=2 * default_workers())
-    rows = [row for i in sorted(results) for row in results[i].rows]
-    return to_frame(rows, scenario).drop(columns="scenario")
+    tables = [results[i].table for i in sorted(results)]
+    return pa.concat_tables(tables).to_pandas().drop(columns="scenario")
 
 
 def to_frame(rows: list[dict], scenario: Scenario) -> pd.DataFrame:
@@ -170,3 +179,10 @@ def to_frame(rows: list[dict], scenario: Scenario) -> pd.DataFrame:
         dtype = SPECIAL_DTYPES.get(col, "int64")
         frame[col] = pd.array(frame[col].tolist(), dtype=dtype) if dtype == "Float64" else frame[col].astype(dtype)
     return frame
+
+
+@functools.lru_cache(maxsize=64)
+def arrow_schema(scenario: Scenario) -> pa.Schema:
+    """The Arrow schema of a scenario's runs (with pandas metadata, so that a Parquet file
+    reads back with the dtypes of :func:`to_frame`)."""
+    return pa.Schema.from_pandas(to_frame([], scenario), preserve_index=False)

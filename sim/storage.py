@@ -16,9 +16,12 @@ import sys
 from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 import pandas as pd
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 from . import __version__
 from .errors import UsageError
@@ -84,3 +87,93 @@ def environment() -> dict[str, Any]:
 
 def utc_now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def write_atomic(path: Path, write: Callable[[Path], None]) -> None:
+    """Call ``write(temporary path)`` then rename it to ``path``: readers see all or nothing."""
+    partial = path.with_name(f".{path.name}.partial-{os.getpid()}")
+    try:
+        write(partial)
+        os.replace(partial, path)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+
+
+def write_json(path: Path, content: Any) -> None:
+    write_atomic(path, lambda p: p.write_text(json.dumps(content, indent=2, sort_keys=True, default=str) + "\n"))
+
+
+class ResultsFolder:
+    """A batch's results folder, filled chunk by chunk so that an interrupted run resumes.
+
+    Layout: ``manifest.json`` (written first, with the batch fingerprint), ``parts/`` (one
+    Parquet file per finished chunk, plus its failures), and at the end ``runs.parquet``
+    and ``failures.csv`` assembled from the parts in (scenario, replication) order.
+    """
+
+    def __init__(self, out: Path, fingerprint: str) -> None:
+        self.out = out
+        self.fingerprint = fingerprint
+        self.parts = out / "parts"
+
+    def open(self, manifest: dict[str, Any]) -> set[tuple[int, int]]:
+        """Create the folder or check that it holds this very batch; return the
+        (scenario, chunk) pairs already done."""
+        previous = self.out / "manifest.json"
+        if previous.exists():
+            try:
+                fingerprint = json.loads(previous.read_text()).get("fingerprint")
+            except (OSError, ValueError):
+                fingerprint = None
+            if fingerprint != self.fingerprint:
+                raise UsageError(
+                    f"output folder {self.out} holds results of a different experiment, seed, "
+                    "replication count or code version: resuming would mix them; choose another --out"
+                )
+        else:
+            check_output_folder(self.out)
+        self.parts.mkdir(parents=True, exist_ok=True)
+        write_json(previous, {**manifest, "fingerprint": self.fingerprint, "status": "running"})
+        return {_chunk_of(p) for p in self.parts.glob("*/*.parquet")}
+
+    def part(self, scenario: int, index: int) -> Path:
+        return self.parts / f"{scenario:03d}" / f"{index:06d}.parquet"
+
+    def save(self, scenario: int, index: int, rows: "pa.Table", failures: list[dict]) -> None:
+        """Write a finished chunk: its failures first, then its rows (the commit point)."""
+        import pyarrow.parquet as pq
+
+        path = self.part(scenario, index)
+        path.parent.mkdir(exist_ok=True)
+        write_json(path.with_suffix(".failures.json"), failures)
+        write_atomic(path, lambda p: pq.write_table(rows, p))
+
+    def assemble(self, chunks: Sequence[tuple[int, int]]) -> tuple[Path, pd.DataFrame]:
+        """Concatenate the parts, in the order given, into ``runs.parquet`` (row group by
+        row group, so memory stays flat) and collect their failures."""
+        import pyarrow.parquet as pq
+
+        target = self.out / "runs.parquet"
+
+        def write(partial: Path) -> None:
+            writer = None
+            try:
+                for scenario, index in chunks:
+                    table = pq.read_table(self.part(scenario, index))
+                    writer = writer or pq.ParquetWriter(partial, table.schema)
+                    writer.write_table(table)
+            finally:
+                if writer is not None:
+                    writer.close()
+
+        write_atomic(target, write)
+        failures = [f for s, i in chunks for f in json.loads(self.part(s, i).with_suffix(".failures.json").read_text())]
+        return target, pd.DataFrame(failures, columns=["scenario", "replication", "seed", "error", "where"])
+
+    def finish(self, manifest: dict[str, Any]) -> None:
+        write_json(self.out / "manifest.json", {**manifest, "fingerprint": self.fingerprint, "status": "complete"})
+
+
+def _chunk_of(path: Path) -> tuple[int, int]:
+    return int(path.parent.name), int(path.stem)

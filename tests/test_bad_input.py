@@ -223,8 +223,8 @@ CASES: dict[str, Case] = {
     "trace_replication_negative": Case(
         ["trace", "--replication", "-2"], ["argument --replication", "'-2'", "must be an integer >= 0"], None
     ),
-    # a first word that is not a command is the default job's scenario file
-    "unknown_command": Case(["fly"], ["scenario file not found", "(fly)"], None),
+    # a first word that is not a command is the default job's experiment file
+    "unknown_command": Case(["fly"], ["experiment file not found", "(fly)"], None),
     "trace_kinds_unknown": Case(
         ["trace", "--kinds", "attack_rocket,attack_tank"], ["--kinds 'attack_tank' is not an event kind", "attack_rocket"], None
     ),

@@ -12,14 +12,19 @@ import pandas as pd
 import pytest
 
 import sim.cli
+import sim.cli_batch
 import sim.runner
 from sim.cli import main
 from sim.config import load_scenario, scenario_hash
+from sim.experiment import load_experiment
 from sim.replication import replicate
 
 ROOT = Path(__file__).resolve().parent.parent
 BASELINE = ROOT / "configs" / "baseline.toml"
 CONFIGS = sorted((ROOT / "configs").rglob("*.toml"))
+EXPERIMENT_CONFIGS = sorted((ROOT / "configs" / "experiments").glob("*.toml"))
+SWEEP_CONFIGS = sorted((ROOT / "configs" / "sweeps").glob("*.toml"))
+SCENARIO_CONFIGS = [p for p in CONFIGS if p not in EXPERIMENT_CONFIGS + SWEEP_CONFIGS]
 
 # The outcome columns listed in README "Outcomes" (the baseline runs over the four quarters of 2020).
 README_COLUMNS = [
@@ -202,29 +207,39 @@ def test_help_exits_zero(argv):
         assert "--kinds" in stdout and "--save" in stdout and "attack_rocket" in stdout
 
 
-def test_no_arguments_runs_the_default_job(monkeypatch, tmp_path):
-    monkeypatch.setattr(sim.cli, "DEFAULT_REPLICATIONS", 2)  # read when the parser is built
+def test_no_command_runs_the_default_job(monkeypatch, tmp_path):
+    """`run.py` alone runs the policy comparison; options without a command go to it."""
     monkeypatch.chdir(tmp_path)  # results/ lands here
-    code, stdout, stderr = call_main([])
+    code, stdout, stderr = call_main(["--replications", "2", "--workers", "1", "--quiet"])
     assert code == 0, stderr
-    folders = list((tmp_path / "results").glob("baseline-seed1-*"))
+    folders = list((tmp_path / "results").glob("policy_comparison-*"))
     assert len(folders) == 1, folders
     runs = pd.read_parquet(folders[0] / "runs.parquet")
-    assert runs["replication"].tolist() == [0, 1] and (runs["seed"] == 1).all()
     manifest = json.loads((folders[0] / "manifest.json").read_text())
-    assert manifest["scenario_file"] == str(BASELINE)
-    assert stdout.startswith("baseline: 2 replications, seed 1, ")
+    assert manifest["experiment_file"] == str(sim.cli_batch.DEFAULT_EXPERIMENT)
+    assert runs.groupby("scenario", sort=False)["replication"].apply(list).to_dict() == {
+        name: [0, 1] for name in manifest["scenarios"]
+    }
+    assert (runs["seed"] == manifest["root_seed"]).all()
+    assert stdout.startswith(f"policy_comparison: {len(manifest['scenarios'])} scenarios x 2 replications")
 
 
 # ------------------------------------------------------------------------------- every config
 
 
-@pytest.mark.parametrize("path", CONFIGS, ids=lambda p: str(p.relative_to(ROOT)))
+@pytest.mark.parametrize("path", SCENARIO_CONFIGS, ids=lambda p: str(p.relative_to(ROOT)))
 def test_every_config_loads_and_runs(path):
     scenario = load_scenario(path)
     row = replicate(scenario, 0, 1)
     assert row["replication"] == 0 and row["seed"] == 1
     assert row["attacks_rocket"] >= 0 and row["rockets_launched"] >= 0
+
+
+@pytest.mark.parametrize("path", EXPERIMENT_CONFIGS, ids=lambda p: str(p.relative_to(ROOT)))
+def test_every_experiment_file_loads(path):
+    experiment = load_experiment(path)
+    names = [name for name, _ in experiment.batch.scenarios]
+    assert experiment.reference in names and len(set(names)) == len(names)
 
 
 def test_configs_found():

@@ -1,0 +1,142 @@
+"""Command-line layer of the batch commands: ``experiment``, ``compare`` and ``sweep``.
+
+Each command calls the Python API (:mod:`sim.api`) and returns the text it reports;
+:func:`sim.cli.main` writes it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pandas as pd
+
+from .api import RunOptions, analyse_folder, run_experiment, run_sweep
+from .errors import UsageError
+from .experiment import load_experiment
+from .runner import default_workers
+from .sweep import load_sweep
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_EXPERIMENT = PROJECT_ROOT / "configs" / "experiments" / "policy_comparison.toml"
+SHOWN_OUTCOMES = 8  # outcomes printed on the terminal; the files hold all of them
+
+
+def add_batch_options(command: argparse.ArgumentParser, positive_int) -> None:
+    command.add_argument("--out", type=Path, metavar="DIR",
+                         help="results folder: new, or the folder of an interrupted run of the same command "
+                         "to resume it (default: a new folder under results/)")
+    command.add_argument("--workers", type=positive_int, metavar="N",
+                         help=f"local worker processes (default: all cores, here {default_workers()}); "
+                         "results do not depend on it")
+    command.add_argument("--scheduler", metavar="ADDRESS",
+                         help="run on a Dask cluster, e.g. tcp://host:8786 (needs the 'dask' extra); same results")
+    command.add_argument("--replications", type=positive_int, metavar="N",
+                         help="replications per scenario or design point (default: the file's)")
+    command.add_argument("--fail-fast", action="store_true",
+                         help="stop at the first replication that raises (default: record it and go on)")
+    command.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def add_batch_commands(commands, positive_int) -> None:
+    experiment = commands.add_parser(
+        "experiment", help="run an experiment file: scenarios x replications, compared under common random numbers"
+    )
+    experiment.add_argument("file", nargs="?", type=Path, default=DEFAULT_EXPERIMENT,
+                            help="experiment TOML file (default configs/experiments/policy_comparison.toml)")
+    add_batch_options(experiment, positive_int)
+    compare = commands.add_parser("compare", help="(re)write the comparison tables and report of a results folder")
+    compare.add_argument("folder", type=Path, help="a results folder made by 'experiment'")
+    sweep = commands.add_parser("sweep", help="run a sweep file: a design of parameter values x replications")
+    sweep.add_argument("file", type=Path, help="sweep TOML file, e.g. configs/sweeps/strike_effects.toml")
+    add_batch_options(sweep, positive_int)
+
+
+def command_experiment(args: argparse.Namespace, argv: list[str]) -> str:
+    experiment = load_experiment(args.file, args.replications)
+    out = args.out or new_folder(experiment.header.name)
+    options = RunOptions(progress_bar(args, experiment.batch), args.fail_fast, ("run.py", *argv))
+    result = run_experiment(experiment, out, args.workers, args.scheduler, options=options)
+    batch = experiment.batch
+    return (
+        f"{batch.name}: {len(batch.scenarios)} scenarios x {batch.replications} replications, "
+        f"seed {batch.root_seed}, {result.manifest['elapsed_s']:.1f} s{_resumed(result.manifest)}\n"
+        f"{format_tables(result.summary, result.comparison, list(experiment.outcomes)[:SHOWN_OUTCOMES], experiment.reference)}"
+        f"{_failures_note(result.failures, out)}wrote {out}/ (report.md, summary.csv, comparison.csv, runs.parquet)\n"
+    )
+
+
+def command_compare(args: argparse.Namespace, argv: list[str]) -> str:
+    folder: Path = args.folder
+    manifest_path, runs_path = folder / "manifest.json", folder / "runs.parquet"
+    if not manifest_path.exists() or not runs_path.exists():
+        raise UsageError(f"{folder} is not a finished results folder (no manifest.json or runs.parquet)")
+    manifest = json.loads(manifest_path.read_text())
+    if "reference" not in manifest:
+        raise UsageError(f"{folder} holds no experiment (its manifest names no reference scenario)")
+    runs = pd.read_parquet(runs_path)
+    outcomes = manifest["outcomes"]
+    comparison = analyse_folder(folder, runs, manifest["reference"], outcomes, manifest.get("batch", "Experiment"))
+    table = format_tables(comparison.summary, comparison.comparison, outcomes[:SHOWN_OUTCOMES], manifest["reference"])
+    return f"{table}wrote {folder}/ (report.md, summary.csv, comparison.csv)\n"
+
+
+def command_sweep(args: argparse.Namespace, argv: list[str]) -> str:
+    sweep = load_sweep(args.file, args.replications)
+    out = args.out or new_folder(sweep.header.name)
+    options = RunOptions(progress_bar(args, sweep.batch), args.fail_fast, ("run.py", *argv))
+    result = run_sweep(sweep, out, args.workers, args.scheduler, options=options)
+    paths, outcomes = [p.path for p in sweep.parameters], list(sweep.header.outcomes)
+    text = result.points[["point", *paths, *outcomes]].to_string(index=False, float_format=lambda v: f"{v:.3g}")
+    if result.sensitivity is not None:
+        text += "\n\nSobol' indices (S1 first order, ST total; *_conf: half-width of the 95% interval)\n"
+        text += result.sensitivity.to_string(index=False, float_format=lambda v: f"{v:.3f}")
+    return (
+        f"{sweep.header.name}: {len(sweep.design)} points x {sweep.batch.replications} replications, "
+        f"{result.manifest['elapsed_s']:.1f} s{_resumed(result.manifest)}\n{text}\n"
+        f"{_failures_note(result.failures, out)}wrote {out}/points.csv and {result.plots} plots\n"
+    )
+
+
+def format_tables(summary: pd.DataFrame, comparison: pd.DataFrame, outcomes: list[str], reference: str) -> str:
+    """Means per scenario and paired differences from the reference, as terminal tables."""
+    means = _cells(summary, "mean", "ci95_low", "ci95_high", outcomes, "")
+    text = "mean [95% CI] per scenario\n" + means[list(dict.fromkeys(summary["scenario"]))].to_string() + "\n"
+    if comparison.empty:
+        return text
+    diffs = _cells(comparison, "mean_diff", "diff_ci95_low", "diff_ci95_high", outcomes, "+")
+    return text + f"\npaired difference from {reference} [95% CI]\n" + diffs.to_string() + "\n"
+
+
+def _cells(table: pd.DataFrame, mean: str, low: str, high: str, outcomes: list[str], sign: str) -> pd.DataFrame:
+    shown = table[table["outcome"].isin(outcomes)]
+    cells = [f"{m:{sign}.2f} [{lo:{sign}.2f}, {hi:{sign}.2f}]" for m, lo, hi in zip(shown[mean], shown[low], shown[high])]
+    return shown.assign(cell=cells).pivot(index="outcome", columns="scenario", values="cell").reindex(outcomes)
+
+
+def _failures_note(failures: pd.DataFrame, out: Path) -> str:
+    if failures.empty:
+        return ""
+    return f"{len(failures)} replications failed and are not in the tables: see {out}/failures.csv\n"
+
+
+def _resumed(manifest: dict) -> str:
+    resumed = manifest.get("chunks_resumed", 0)
+    return f" (resumed: {resumed} chunks were already done)" if resumed else ""
+
+
+def new_folder(name: str) -> Path:
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    return Path("results") / f"{name}-{stamp}"
+
+
+def progress_bar(args: argparse.Namespace, batch):
+    if args.quiet:
+        return None
+    from tqdm import tqdm
+
+    bar = tqdm(total=len(batch.scenarios) * batch.replications, unit="rep", disable=None, file=sys.stderr, leave=False)
+    return bar.update
