@@ -9,6 +9,7 @@ from typing import Any, Callable
 
 import pandas as pd
 
+from .config import scenario_hash
 from .errors import UsageError
 from .experiment import Batch
 from .runner import Chunk, ChunkResult, default_workers, execute, executor_for, plan
@@ -46,6 +47,7 @@ def run_batch(
         **(manifest or {}),
         "batch": batch.name,
         "scenarios": [name for name, _ in batch.scenarios],
+        "scenario_hashes": {name: scenario_hash(scenario) for name, scenario in batch.scenarios},
         "root_seed": batch.root_seed,
         "replications": batch.replications,
         "chunk_size": batch.chunk_size,
