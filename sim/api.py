@@ -19,21 +19,28 @@ from typing import Any, Callable, Mapping, Sequence
 
 import pandas as pd
 
+from .calibration import DEFAULT_PARAMETERS, Fit, FitParameter, Objective, Settings, current_values, fit
 from .compare import paired_differences, summarise_scenarios
 from .config import load_scenario as _load_scenario
+from .design import Parameter
 from .execution import run_batch
-from .experiment import Experiment, load_experiment
+from .experiment import Batch, Experiment, load_experiment
+from .fit_report import count_table, dispersion_table, markdown, parameter_table, plot_fit, write_calibrated
+from .observations import load_observations, select_quarters
+from .provenance import sources
 from .replication import event_log
 from .report import sweep_plots, write_report
-from .runner import run_replications
+from .runner import executor_for, run_replications
 from .scenario import Scenario
 from .sensitivity import sobol_indices
-from .storage import write_atomic
+from .storage import check_output_folder, write_atomic
 from .summary import summarise_runs
 from .sweep import SALTELLI, Sweep, load_sweep, point_table
 
+DEFAULT_DATA = Path(__file__).resolve().parent.parent / "configs" / "data" / "attacks_2020.csv"
+
 __all__ = [
-    "Comparison", "ExperimentResult", "RunOptions", "SweepResult", "compare", "load_experiment", "load_scenario",
+    "CalibrationResult", "Comparison", "ExperimentResult", "calibrate", "RunOptions", "SweepResult", "compare", "load_experiment", "load_scenario",
     "load_sweep", "run_experiment", "run_scenario", "run_sweep", "summarise", "trace",
 ]  # fmt: skip
 
@@ -165,7 +172,7 @@ def run_sweep(
     indices = None
     if sweep.header.design == SALTELLI:
         indices = pd.concat(
-            {o: sobol_indices(sweep.parameters, points[o], sweep.header.root_seed) for o in outcomes}, names=["outcome"]
+            {o: _sobol_or_nan(sweep.parameters, points[o], sweep.header.root_seed) for o in outcomes}, names=["outcome"]
         ).reset_index()
         write_atomic(out / "sensitivity.csv", lambda p: indices.to_csv(p, index=False, float_format="%.6g"))
     return SweepResult(points, indices, result.runs, result.failures, out, result.manifest, len(plots))
@@ -178,3 +185,101 @@ def write_failures(out: Path, failures: pd.DataFrame, file: Path) -> None:
                    for s, r in zip(failures["scenario"], failures["replication"])]  # fmt: skip
     )
     write_atomic(out / "failures.csv", lambda p: failures.to_csv(p, index=False))
+
+
+@dataclass(frozen=True)
+class CalibrationResult:
+    fit: Fit
+    counts: pd.DataFrame  # one row per observed count: observed, simulated mean, p05, p95, percentile
+    dispersion: pd.DataFrame
+    p_no_us_casualties: dict[str, float]  # per checked quarter
+    parameters: pd.DataFrame
+    runs: pd.DataFrame
+    calibrated: Path
+
+
+def calibrate(
+    scenario_path: str | Path,
+    out: str | Path,
+    data: str | Path = DEFAULT_DATA,
+    fit_quarters: Sequence[str] = ("Q1", "Q2", "Q3"),
+    predict_quarters: Sequence[str] = (),
+    seed: int = 1,
+    workers: int | None = None,
+    settings: Settings = Settings(),
+    calibrated_path: str | Path | None = None,
+    parameters: Sequence[FitParameter] = DEFAULT_PARAMETERS,
+    options: RunOptions | None = None,
+) -> CalibrationResult:
+    """Fit ``parameters`` to the observed counts of ``fit_quarters`` (see
+    :mod:`sim.calibration`), check the fit with ``settings.final_replications`` runs at the
+    fitted values, report it in ``out`` and write the calibrated scenario file."""
+    scenario_path, out, data = Path(scenario_path), Path(out), Path(data)
+    options = options or RunOptions()
+    check_output_folder(out)
+    base = _load_scenario(scenario_path)
+    observations = load_observations(data, base.scenario.calendar)
+    fitted_rows = select_quarters(observations, list(fit_quarters), str(data))
+    predicted_rows = select_quarters(observations, list(predict_quarters), str(data)) if predict_quarters else fitted_rows[:0]
+    end = max(fitted_rows["end"].max(), predicted_rows["end"].max() if len(predicted_rows) else fitted_rows["end"].max())
+    horizon = {"scenario.end_date": end}
+    checks = observations[(observations["use"] == "check") & (observations["end"] <= end)]
+    columns, observed = list(fitted_rows["column"]), fitted_rows["count"].to_numpy(float)
+    with executor_for(workers) as executor:
+        objective = Objective(scenario_path, horizon, parameters, columns, observed, settings, seed, executor)
+        fitted = fit(objective, current_values(base, parameters), options.progress)
+    final = _load_scenario(scenario_path, {**horizon, **fitted.values})
+    batch = Batch("calibration", (("calibrated", final),), settings.final_replications, seed, 100)
+    manifest = {"command": options.command, "scenario_file": str(scenario_path), "data_file": str(data),
+                "fit": list(fit_quarters), "predict": list(predict_quarters), "fitted": fitted.values,
+                "ci95_low": fitted.low, "ci95_high": fitted.high, "evaluations": fitted.evaluations}  # fmt: skip
+    runs = run_batch(batch, out, workers, manifest=manifest).runs
+    roles = {**{c: "fit" for c in columns}, **{c: "predict" for c in predicted_rows["column"]}}
+    rows = pd.concat([fitted_rows, predicted_rows, checks])
+    counts = count_table(rows, runs, roles)
+    dispersion = dispersion_table(pd.concat([fitted_rows, predicted_rows]), runs)
+    no_casualties = {f"{r.quarter}": float((runs[r.column] == 0).mean()) for r in checks.itertuples() if r.series == "us_casualties"}
+    table = parameter_table(base, scenario_path, fitted, parameters)
+    provenance = f"data {_shown(data)} ({','.join(fit_quarters)}), seed {seed}, {settings.replications} replications per evaluation"
+    units = {p.path: sources(scenario_path).get(p.path, ("-",))[0] for p in parameters}
+    calibrated = Path(calibrated_path) if calibrated_path else out / "calibrated.toml"
+    write_calibrated(calibrated, scenario_path, fitted, parameters, units, provenance)
+    write_fit_files(out, counts, dispersion, no_casualties, table, fitted_rows, runs, fitted, provenance)
+    return CalibrationResult(fitted, counts, dispersion, no_casualties, table, runs, calibrated)
+
+
+def write_fit_files(out: Path, counts, dispersion, no_casualties, table, fitted_rows, runs, fitted, provenance) -> None:
+    """fit_report.csv, fit_report.md, parameters.csv and fit.png."""
+    write_atomic(out / "fit_report.csv", lambda p: counts.to_csv(p, index=False, float_format="%.6g"))
+    write_atomic(out / "parameters.csv", lambda p: table.to_csv(p, index=False, float_format="%.6g"))
+    plot_fit(out / "fit.png", fitted_rows, runs)
+    calibrated = table[table["status"].str.startswith("calibrated")]
+    sections = [
+        "# Calibration fit report", provenance,
+        f"Synthetic log-likelihood at the fit: {fitted.log_likelihood:.3f} ({fitted.evaluations} evaluations).",
+        "## Observed and simulated counts\n\n" + markdown(counts),
+        "## Quarter-to-quarter dispersion (variance / mean; Poisson = 1)\n\n" + markdown(dispersion),
+        "## Qualitative check\n\n" + "\n".join(f"P(no U.S. casualties in {q}) = {p:.3f}" for q, p in no_casualties.items()),
+        "## Calibrated parameters (95% intervals from the likelihood's curvature)\n\n" + markdown(calibrated),
+        "## Every parameter\n\nSee parameters.csv: each is 'calibrated' or 'assumed (source)'.\n\n"
+        + markdown(table[["parameter", "value", "unit", "status"]]),
+        "![observed and simulated counts](fit.png)",
+    ]  # fmt: skip
+    write_atomic(out / "fit_report.md", lambda p: p.write_text("\n\n".join(sections) + "\n", encoding="utf-8"))
+
+
+def _shown(path: Path) -> str:
+    """A path as a reader of the project would write it: relative to the project if inside it."""
+    root = Path(__file__).resolve().parent.parent
+    try:
+        return path.resolve().relative_to(root).as_posix()
+    except ValueError:
+        return str(path)
+
+
+def _sobol_or_nan(parameters: Sequence[Parameter], outputs: pd.Series, seed: int) -> pd.DataFrame:
+    """Sobol' indices of one outcome; NaN when the outcome never varies (nothing to apportion)."""
+    if outputs.nunique(dropna=False) <= 1:
+        index = pd.Index([p.path for p in parameters], name="parameter")
+        return pd.DataFrame(float("nan"), index=index, columns=["S1", "S1_conf", "ST", "ST_conf"])
+    return sobol_indices(parameters, outputs, seed)

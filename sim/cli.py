@@ -18,7 +18,14 @@ from typing import Sequence, TextIO
 
 import pandas as pd
 
-from .cli_batch import add_batch_commands, command_compare, command_experiment, command_sweep
+from .cli_batch import (
+    add_batch_commands,
+    add_calibrate_command,
+    command_calibrate,
+    command_compare,
+    command_experiment,
+    command_sweep,
+)
 from .config import load_scenario, scenario_hash, to_plain
 from .errors import ConfigError, UsageError
 from .experiment import load_experiment
@@ -34,17 +41,34 @@ DEFAULT_SCENARIO = PROJECT_ROOT / "configs" / "baseline.toml"
 DEFAULT_REPLICATIONS = 1000
 EXIT_BAD_INPUT = 2
 EXIT_INTERRUPTED = 130
-COMMANDS = ("run", "trace", "experiment", "compare", "sweep")
+EXIT_ENVIRONMENT = 1
+EXAMPLES = """examples:
+  python run.py                                              the policy comparison (default job)
+  python run.py run configs/baseline.toml --replications 1000 --set cram.kill_prob=0.8
+  python run.py trace configs/scenarios/ultimatum.toml --seed 7 --kinds ultimatum,truce_start,embassy_closed
+  python run.py experiment configs/experiments/policy_comparison.toml --out results/pc
+  python run.py compare results/pc
+  python run.py sweep configs/sweeps/strike_effects.toml --out results/sweep
+  python run.py calibrate configs/baseline.toml --out results/fit
+
+Each command has its own --help. Bad input stops with one line and exit code 2; an interrupted
+experiment or sweep resumes when the same command is run again."""
+COMMANDS = ("run", "trace", "experiment", "compare", "sweep", "calibrate")
 RESUMABLE = "the chunks already finished are kept; run the same command again to resume"
 INTERRUPTED = {"run": "nothing was written", "trace": "nothing was written", "compare": "the folder's runs are intact",
-               "experiment": RESUMABLE, "sweep": RESUMABLE}  # fmt: skip
+               "experiment": RESUMABLE, "sweep": RESUMABLE, "calibrate": "no calibrated file was written"}  # fmt: skip
 
 
 class _Parser(argparse.ArgumentParser):
     """argparse, but a usage error is one line naming the problem, exit code 2."""
 
     def error(self, message: str) -> None:  # type: ignore[override]
-        self.exit(EXIT_BAD_INPUT, f"error: {message} (see '{self.prog} --help')\n")
+        self.exit(EXIT_BAD_INPUT, f"error: {one_line(message)} (see '{one_line(self.prog)} --help')\n")
+
+
+def one_line(text: str) -> str:
+    """A message as one printable line: line breaks and control characters escaped."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 def _terminate(signum: int, frame: object) -> None:
@@ -78,6 +102,8 @@ def build_parser() -> argparse.ArgumentParser:
         "policy responses of Washington and Baghdad, and their outcomes. With no command, runs the "
         "default job: the policy comparison experiment (configs/experiments/policy_comparison.toml), "
         "results in a new folder under results/; options given without a command go to it.",
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     run = commands.add_parser("run", help="run replications of a scenario and summarise the outcomes")
@@ -99,6 +125,7 @@ def build_parser() -> argparse.ArgumentParser:
     trace.add_argument("--scenario", metavar="NAME",
                        help="when the file is an experiment: which of its scenarios (the seed defaults to the experiment's)")
     add_batch_commands(commands, _positive_int)
+    add_calibrate_command(commands, _positive_int, _non_negative_int)
     return parser
 
 
@@ -125,11 +152,15 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None, err: Text
     try:
         report = COMMAND_FUNCTIONS[args.command](args, argv)
     except (ConfigError, UsageError) as exc:
-        err.write(f"error: {exc}\n")
+        err.write(f"error: {one_line(str(exc))}\n")
         return EXIT_BAD_INPUT
     except (KeyboardInterrupt, BrokenProcessPool):
         err.write(f"interrupted: {INTERRUPTED[args.command]}\n")
         return EXIT_INTERRUPTED
+    except OSError as exc:  # a full disk, a folder without write permission ...
+        where = f" {exc.filename}" if exc.filename else ""
+        err.write(one_line(f"error: cannot read or write{where}: {exc.strerror or exc} ({INTERRUPTED[args.command]})") + "\n")
+        return EXIT_ENVIRONMENT
     out.write(report)
     return 0
 
@@ -254,4 +285,5 @@ COMMAND_FUNCTIONS = {
     "experiment": command_experiment,
     "compare": command_compare,
     "sweep": command_sweep,
+    "calibrate": command_calibrate,
 }

@@ -68,7 +68,10 @@ def read_document(path: Path, depth: int = 0) -> tuple[dict, dict[str, str]]:
         raise ConfigError("extends", parent, "must be a path to another scenario file", origin)
     doc, origins = read_document(path.parent / parent, depth + 1)
     _merge(doc, own)
-    origins.update({key: origin for key in _leaf_keys(own)})
+    for key in _leaf_keys(own):  # a value written here replaces what the parent wrote at or below it
+        for known in [k for k in origins if k.startswith(key + ".") or key.startswith(k + ".")]:
+            del origins[known]
+        origins[key] = origin
     return doc, origins
 
 

@@ -25,7 +25,7 @@ from __future__ import annotations
 import inspect
 import itertools
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -79,7 +79,7 @@ class Parameter:
     integer: bool = False
 
     def __post_init__(self) -> None:
-        if self.values is not None and not isinstance(self.values, (str, bytes, tuple)):
+        if self.values is not None and not isinstance(self.values, (str, bytes, tuple, Mapping, set, frozenset)):
             try:
                 object.__setattr__(self, "values", tuple(self.values))
             except TypeError:

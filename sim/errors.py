@@ -13,6 +13,8 @@ class ConfigError(ValueError):
     def __init__(self, key: str, value: object, rule: str, origin: str) -> None:
         self.key, self.value, self.rule, self.origin = key, value, rule, origin
         shown = "" if value is _NO_VALUE else f" = {_show(value)}"
+        if key == "" and value is not _NO_VALUE:
+            key = '""'
         text = f"{key}{shown} {rule}" if key else rule
         super().__init__(f"{text} ({origin})")
 

@@ -109,6 +109,7 @@ def load_experiment(path: str | Path, replications: int | None = None) -> Experi
     if header.reference not in entries:
         raise ConfigError("experiment.reference", header.reference, f"must name one of the scenarios ({', '.join(entries)})", origin)
     scenarios = tuple((name, _load_entry(path, header, name, entry)) for name, entry in entries.items())
+    check_same_columns(scenarios, lambda n: f"scenarios.{n}", origin)
     calendar = scenarios[0][1].scenario.calendar
     check_outcomes(header.outcomes, outcome_columns(calendar), "experiment.outcomes", origin)
     reps = header.replications if replications is None else replications
@@ -151,3 +152,17 @@ def check_outcomes(wanted: tuple[str, ...], known: list[str], key: str, origin: 
     for name in wanted:
         if name not in known:
             raise ConfigError(key, name, "is not an outcome column (see README, Outcomes)", origin)
+
+
+def check_same_columns(scenarios: tuple[tuple[str, Scenario], ...], key_of, origin: str) -> None:
+    """Every scenario of a batch must span the same calendar quarters (one table of runs)."""
+    first_name, first = scenarios[0]
+    columns = outcome_columns(first.scenario.calendar)
+    for name, scenario in scenarios[1:]:
+        if outcome_columns(scenario.scenario.calendar) != columns:
+            meta = scenario.scenario
+            raise ConfigError(
+                key_of(name), f"{meta.start_date} .. {meta.end_date}",
+                f"spans other calendar quarters than {first_name} ({first.scenario.start_date} .. "
+                f"{first.scenario.end_date}): give every scenario the same horizon", origin,
+            )  # fmt: skip

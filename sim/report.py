@@ -10,17 +10,16 @@ the global pyplot backend (someone's notebook) is left alone.
 from __future__ import annotations
 
 import math
-import os
 import re
-import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from .compare import outcome_values
+from .storage import write_atomic
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -67,6 +66,7 @@ def write_report(
         The path of ``report.md``.
     """
     out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
     plot_outcomes = list(outcomes if plot_outcomes is None else plot_outcomes)
     scenarios = list(runs["scenario"].unique())
     plots = [ecdf_plot(out_dir / PLOTS, runs, outcome, scenarios) for outcome in plot_outcomes]
@@ -80,7 +80,7 @@ def write_report(
         "## Plots\n\n" + "\n".join(f"![{p.stem}]({p.relative_to(out_dir).as_posix()})" for p in plots),
     ]
     path = out_dir / "report.md"
-    write_atomic(path, lambda handle: handle.write(("\n\n".join(sections) + "\n").encode("utf-8")))
+    write_atomic(path, lambda p: p.write_text("\n\n".join(sections) + "\n", encoding="utf-8"))
     return path
 
 
@@ -250,22 +250,9 @@ def new_figure(size_in: tuple[float, float]) -> Figure:
 
 def save_figure(fig: Figure, path: Path) -> Path:
     """Save ``fig`` as a PNG at ``path``, atomically; no timestamp, so the bytes are reproducible."""
-    write_atomic(path, lambda handle: fig.savefig(handle, format="png", metadata={"Software": None}))
-    return path
-
-
-def write_atomic(path: Path, write: Callable[[BinaryIO], object]) -> None:
-    """Call ``write`` on a binary handle to a temporary file in ``path``'s folder, then rename it
-    to ``path``; on failure the temporary file is removed and ``path`` is untouched."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            write(handle)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_atomic(path, lambda p: fig.savefig(p, format="png", metadata={"Software": None}))
+    return path
 
 
 def safe_name(name: str) -> str:

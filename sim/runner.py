@@ -147,10 +147,13 @@ def run_replications(
     workers: int | None = None,
     progress: ProgressCallback | None = None,
     chunk_size: int = 25,
+    executor: Executor | None = None,
 ) -> pd.DataFrame:
     """Run replications 0 .. replications-1 of one scenario in memory; one row each.
 
-    Raises the first replication error (use the experiment runner to record failures).
+    ``executor``, if given, is used instead of starting a pool for this call (a calibration
+    runs hundreds of small batches on one pool). Raises the first replication error (use
+    the experiment runner to record failures).
     """
     chunks = plan(1, replications, chunk_size)
     results: dict[int, ChunkResult] = {}
@@ -163,8 +166,11 @@ def run_replications(
         if progress:
             progress(chunk.count)
 
-    with executor_for(workers if replications > chunk_size else 1) as executor:
+    if executor is not None:
         execute(chunks, [("", scenario)], root_seed, executor, keep, in_flight=2 * default_workers())
+    else:
+        with executor_for(workers if replications > chunk_size else 1) as pool:
+            execute(chunks, [("", scenario)], root_seed, pool, keep, in_flight=2 * default_workers())
     tables = [results[i].table for i in sorted(results)]
     return pa.concat_tables(tables).to_pandas().drop(columns="scenario")
 

@@ -30,7 +30,7 @@ import pandas as pd
 from .config import build, load_scenario, read_toml
 from .design import DESIGN_KINDS, DesignError, Parameter, make_design, point_overrides
 from .errors import NO_VALUE, ConfigError
-from .experiment import DEFAULT_CHUNK_SIZE, Batch, check_outcomes
+from .experiment import DEFAULT_CHUNK_SIZE, Batch, check_outcomes, check_same_columns
 from .outcomes import outcome_columns
 from .params import AT_LEAST_ONE, NAME, NON_NEGATIVE, one_of, param
 from .sensitivity import sobol_sample
@@ -89,6 +89,7 @@ def load_sweep(path: str | Path, replications: int | None = None) -> Sweep:
         (f"point-{i:04d}", load_scenario(path.parent / header.base, {**extra, **overrides}, f"{origin} [point {i}]"))
         for i, overrides in enumerate(point_overrides(design))
     )
+    check_same_columns(scenarios, lambda n: f"{n} of the design", origin)
     first = scenarios[0][1].scenario
     check_outcomes(header.outcomes, outcome_columns(first.calendar), "sweep.outcomes", origin)
     reps = header.replications if replications is None else replications
