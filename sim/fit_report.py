@@ -130,7 +130,10 @@ def write_calibrated(
     data and the date of the fit."""
     lines = [f"# Calibrated scenario, written by `python run.py calibrate` on {date.today().isoformat()}.",
              f"# {provenance}", "# Values marked 'calibrated' were fitted; every other value comes from the base file.",
-             f'extends = "{Path(_relative(base, path.parent)).as_posix()}"', ""]  # fmt: skip
+             f'extends = "{Path(_relative(base, path.parent)).as_posix()}"', "",
+             "[scenario]", f'name = "calibrated"  # -; source: python run.py calibrate ({provenance})',
+             'description = "The 2020 world with attack intensity fitted to the quarterly counts of 2020"'
+             "  # -; source: python run.py calibrate", ""]  # fmt: skip
     tables: dict[str, list[str]] = {}
     for p in parameters:
         table, _, key = p.path.rpartition(".")
