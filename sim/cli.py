@@ -260,10 +260,10 @@ def event_table(records: list[Record], scenario: Scenario) -> pd.DataFrame:
         {
             "time_d": [r.time_d for r in records],
             "date": [(start + pd.Timedelta(days=r.time_d)).strftime("%Y-%m-%d %H:%M:%S") for r in records],
-            "site": [r.site for r in records],
+            "site": [r.site or "" for r in records],
             "kind": [r.kind.value for r in records],
             "n": [r.n for r in records],
-            "attack": [r.attack for r in records],
+            "attack": [r.attack or "" for r in records],
             "detail": [r.detail for r in records],
         }
     )

@@ -96,7 +96,7 @@ class Washington:
             return
         self.deciding = True
         generation = self.world.generation.get(rec.attack, 0) + 1
-        self.world.env.process(self._retaliate(generation, rec.kind.value))
+        self.world.env.process(self._retaliate(generation, f"{rec.kind.value} of {rec.attack}"))
 
     def _retaliate(self, generation: int, cause: str) -> Generator[simpy.Event, None, None]:
         yield self.world.env.timeout(self.levers.decision_delay_days)
