@@ -25,7 +25,7 @@ import numpy as np
 from scipy import optimize, stats
 
 from .config import load_scenario
-from .runner import Executor, run_replications
+from .runner import Executor, default_workers, run_replications
 from .scenario import Scenario
 
 Z95 = stats.norm.ppf(0.975)
@@ -48,6 +48,11 @@ class FitParameter:
             return math.log(value)
         share = (value - self.low) / (self.high - self.low)
         return math.log(share / (1 - share))
+
+    def at_bound(self, value: float) -> bool:
+        """True if a fitted value sits on a bound of its search range (then its likelihood
+        is flat there, and its interval is not informative)."""
+        return value <= self.low + 1e-6 * (self.high - self.low) or value >= self.high - 1e-6 * (self.high - self.low)
 
     def from_free(self, free: float) -> float:
         if self.transform == "log":
@@ -107,6 +112,8 @@ class Objective:
         self.columns, self.observed, self.settings, self.seed, self.executor = columns, observed, settings, seed, executor
         self.evaluations = 0
         self._cache: dict[tuple, float] = {}
+        workers = 1 if executor is None else default_workers()
+        self.chunk_size = max(1, math.ceil(settings.replications / workers))  # one chunk per worker
 
     def scenario(self, values: dict[str, float]) -> Scenario:
         return load_scenario(self.scenario_path, {**self.base, **values})
@@ -118,7 +125,7 @@ class Objective:
         key = tuple(round(float(x), 12) for x in free)
         if key not in self._cache:
             runs = run_replications(self.scenario(self.values(free)), self.settings.replications, self.seed,
-                                    executor=self.executor)  # fmt: skip
+                                    chunk_size=self.chunk_size, executor=self.executor)  # fmt: skip
             self._cache[key] = synthetic_log_likelihood(runs[self.columns].to_numpy(float), self.observed)
             self.evaluations += 1
         return self._cache[key]
@@ -160,24 +167,31 @@ def intervals(objective: Objective, best: np.ndarray) -> tuple[dict[str, float],
                     objective(best + ei + ej) - objective(best + ei - ej) - objective(best - ei + ej) + objective(best - ei - ej)
                 ) / (4 * h * h)
     low, high = {}, {}
+    sds = _free_sds(hess)
     for i, p in enumerate(objective.parameters):
-        sd = _free_sd(hess, i)
+        sd = sds[i]
         low[p.path] = p.from_free(best[i] - Z95 * sd) if math.isfinite(sd) else math.nan
         high[p.path] = p.from_free(best[i] + Z95 * sd) if math.isfinite(sd) else math.nan
     return low, high
 
 
-def _free_sd(hess: np.ndarray, i: int) -> float:
-    """Standard deviation of parameter i from the inverse of the negative Hessian, if the
-    likelihood is curved downwards at the optimum (else infinity: not identified)."""
+def _free_sds(hess: np.ndarray) -> np.ndarray:
+    """Standard deviations of the free parameters from the inverse of the negative Hessian.
+    A parameter along which the likelihood is not curved downwards is "not identified"
+    (infinity); it is dropped, flattest first, and the others keep their marginal intervals."""
     precision = -hess
-    try:
-        eigenvalues = np.linalg.eigvalsh(precision)
-        if eigenvalues.min() <= 0:
-            return math.inf if precision[i, i] <= 0 else 1 / math.sqrt(precision[i, i])
-        return float(math.sqrt(np.linalg.inv(precision)[i, i]))
-    except np.linalg.LinAlgError:
-        return math.inf
+    sds = np.full(len(precision), math.inf)
+    if not np.isfinite(precision).all():
+        return sds
+    keep = [i for i in range(len(precision)) if precision[i, i] > 0]
+    while keep:
+        block = precision[np.ix_(keep, keep)]
+        values, vectors = np.linalg.eigh(block)
+        if values.min() > 1e-10 * values.max():
+            sds[keep] = np.sqrt(np.diag(np.linalg.inv(block)))
+            return sds
+        keep.pop(int(np.argmax(np.abs(vectors[:, 0]))))  # the one most involved in the flattest direction
+    return sds
 
 
 def current_values(scenario: Scenario, parameters: Sequence[FitParameter]) -> dict[str, float]:

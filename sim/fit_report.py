@@ -70,7 +70,8 @@ def parameter_table(scenario: Scenario, scenario_path: Path, fitted: Fit | None,
     for key, value in _leaves(to_plain(scenario)):
         unit, source, _ = documented.get(key, ("", "", ""))
         if key in calibrated:
-            status = f"calibrated: {calibrated[key].what}"
+            bound = " (at a bound of its search range)" if calibrated[key].at_bound(fitted.values[key]) else ""
+            status = f"calibrated: {calibrated[key].what}{bound}"
             value, low, high = fitted.values[key], fitted.low[key], fitted.high[key]
         else:
             status, low, high = f"assumed ({source or 'no source written'})", np.nan, np.nan
@@ -139,6 +140,8 @@ def write_calibrated(
         table, _, key = p.path.rpartition(".")
         low, high = fitted.low[p.path], fitted.high[p.path]
         interval = f"95% interval {low:.4g}-{high:.4g}" if np.isfinite(low) and np.isfinite(high) else "not identified by the data"
+        if p.at_bound(fitted.values[p.path]):
+            interval = f"at a bound of its search range [{p.low:g}, {p.high:g}], {interval}"
         tables.setdefault(table, []).append(
             f"{key} = {fitted.values[p.path]:.6g}  # {units.get(p.path, '-')}; source: calibrated ({p.what}; {interval}; {provenance})"
         )

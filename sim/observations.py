@@ -9,7 +9,7 @@ fitted or predicted; ``check``: a qualitative check reported beside the fit) and
 from __future__ import annotations
 
 import csv
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import pandas as pd
@@ -59,12 +59,12 @@ def _row(line: int, row: dict, labels: list[str], starts: list[float], calendar:
         start, end = date.fromisoformat(row["start"]), date.fromisoformat(row["end"])
     except (TypeError, ValueError):
         raise bad("start", "and end must be dates like 2020-01-01") from None
-    if not row["count"].isdigit():
+    if not (row["count"].isascii() and row["count"].isdigit()):
         raise bad("count", "must be a whole number >= 0")
     label = f"{start.year}Q{(start.month - 1) // 3 + 1}"
     if label not in labels or calendar.day_of(start) != starts[labels.index(label)] or row["quarter"] != label[4:]:
         raise bad("start", f"must be the first day of quarter {row['quarter']} within the run")
-    if (end - start).days not in range(89, 92) or end.month != start.month + 2:
+    if end != date(start.year + start.month // 10, (start.month + 2) % 12 + 1, 1) - timedelta(days=1):
         raise bad("end", "must be the last day of the quarter that start begins")
     column = f"{row['series']}_q{labels.index(label) + 1}"
     return {"line": line, **{k: row[k] for k in COLUMNS}, "count": int(row["count"]), "start": start, "end": end, "column": column}
