@@ -240,7 +240,7 @@ def calibrate(
     dispersion = dispersion_table(pd.concat([fitted_rows, predicted_rows]), runs)
     no_casualties = {f"{r.quarter}": float((runs[r.column] == 0).mean()) for r in checks.itertuples() if r.series == "us_casualties"}
     table = parameter_table(base, scenario_path, fitted, parameters)
-    provenance = f"data {_shown(data)} ({','.join(fit_quarters)}), seed {seed}, {settings.replications} replications per evaluation"
+    provenance = f"data {shown_path(data)} ({','.join(fit_quarters)}), seed {seed}, {settings.replications} replications per evaluation"
     units = {p.path: sources(scenario_path).get(p.path, ("-",))[0] for p in parameters}
     calibrated = Path(calibrated_path) if calibrated_path else out / "calibrated.toml"
     write_calibrated(calibrated, scenario_path, fitted, parameters, units, provenance)
@@ -268,7 +268,7 @@ def write_fit_files(out: Path, counts, dispersion, no_casualties, table, fitted_
     write_atomic(out / "fit_report.md", lambda p: p.write_text("\n\n".join(sections) + "\n", encoding="utf-8"))
 
 
-def _shown(path: Path) -> str:
+def shown_path(path: Path) -> str:
     """A path as a reader of the project would write it: relative to the project if inside it."""
     root = Path(__file__).resolve().parent.parent
     try:

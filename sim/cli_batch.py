@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .api import DEFAULT_DATA, RunOptions, analyse_folder, calibrate, run_experiment, run_sweep
+from .api import DEFAULT_DATA, RunOptions, analyse_folder, calibrate, run_experiment, run_sweep, shown_path
 from .calibration import Settings
 from .errors import UsageError
 from .experiment import load_experiment
@@ -180,7 +180,7 @@ def command_calibrate(args: argparse.Namespace, argv: list[str]) -> str:
     fitted = result.parameters[result.parameters["status"].str.startswith("calibrated")]
     checks = "\n".join(f"P(no U.S. casualties in {q}) = {p:.3f}" for q, p in result.p_no_us_casualties.items())
     return (
-        f"calibration of {args.scenario} on {args.data} (fit {','.join(fit_quarters)}"
+        f"calibration of {shown_path(args.scenario)} on {shown_path(args.data)} (fit {','.join(fit_quarters)}"
         f"{'; predict ' + ','.join(predict) if predict else ''}), {result.fit.evaluations} evaluations\n\n"
         f"{fitted[['parameter', 'value', 'ci95_low', 'ci95_high']].to_string(index=False, float_format=lambda v: f'{v:.4g}')}\n\n"
         f"{result.counts.drop(columns='within_central_90').to_string(index=False, float_format=lambda v: f'{v:.1f}')}\n\n"
