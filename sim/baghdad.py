@@ -13,12 +13,12 @@ from typing import TYPE_CHECKING, Generator
 
 import simpy
 
+from .calendar import DAYS_PER_MONTH
 from .records import Kind
 
 if TYPE_CHECKING:
     from .world import World
 
-DAYS_PER_MONTH = 30.44
 
 
 class Baghdad:

@@ -8,6 +8,7 @@ from datetime import date, datetime, timedelta
 SECONDS_PER_DAY = 86_400.0
 HOURS_PER_DAY = 24.0
 DAYS_PER_YEAR = 365.25
+DAYS_PER_MONTH = 30.44  # a mean month, for monthly rates and steps
 
 
 def seconds(s: float) -> float:

@@ -49,10 +49,6 @@ class ChunkResult:
     table: pa.Table
     failures: list[dict] = field(default_factory=list)
 
-    @property
-    def rows(self) -> list[dict]:
-        return self.table.to_pylist()
-
 
 def plan(n_scenarios: int, replications: int, chunk_size: int) -> list[Chunk]:
     """Every chunk of a batch, scenario by scenario, in replication order."""

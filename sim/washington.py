@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Generator
 
 import simpy
 
+from .calendar import DAYS_PER_MONTH
 from .damage import harm_civilians
 from .records import Kind, Record
 from .salvo import HEAVY
@@ -20,7 +21,6 @@ from .salvo import HEAVY
 if TYPE_CHECKING:
     from .world import World
 
-DAYS_PER_MONTH = 30.44
 US_TARGET_ATTACKS = (Kind.ATTACK_ROCKET, Kind.ATTACK_DRONE)
 
 
