@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import io
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 from sim.calendar import SECONDS_PER_DAY
+from sim.cli import main
 from sim.config import load_scenario
 from sim.params import FrozenMap
 from sim.records import Record
@@ -57,6 +60,18 @@ def one_site(scenario: Scenario, name: str = "embassy", **changes: Any) -> Scena
     cram_from = scenario.scenario.start_date if changes.get("cram_fire_units", site.cram_fire_units) else None
     fields = {"open_from": None, "close_on": None, "cram_from": cram_from, **changes}
     return dataclasses.replace(scenario, sites=FrozenMap({name: dataclasses.replace(site, **fields)}))
+
+
+def call_main(argv: list) -> tuple[int, str, str]:
+    """Run the command line in this process: (exit code, stdout, stderr); arguments may be
+    paths; argparse's SystemExit becomes its code."""
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            code = main([str(a) for a in argv])
+        except SystemExit as exc:
+            code = exc.code
+    return code, out.getvalue(), err.getvalue()
 
 
 def world_of(scenario: Scenario, seed: int = 1, replication: int = 0) -> World:

@@ -12,8 +12,6 @@ files by absolute path and shorten every scenario with ``end_date``.
 
 from __future__ import annotations
 
-import contextlib
-import io
 import itertools
 import json
 import os
@@ -27,12 +25,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from builders import call_main
 from scipy import stats
 
 import sim.api
 import sim.execution
 import sim.runner
-from sim.cli import main
 from sim.sweep import load_sweep
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -47,15 +45,6 @@ OUTCOMES = ["attacks_rocket", "us_strikes_retaliatory", "rockets_intercepted", "
 # ------------------------------------------------------------------------------------ helpers
 
 
-def call_main(argv: list[str]) -> tuple[int, str, str]:
-    """Run sim.cli.main; return (exit code, stdout, stderr), SystemExit turned into its code."""
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        try:
-            code = main([str(a) for a in argv])
-        except SystemExit as exc:
-            code = exc.code
-    return code, out.getvalue(), err.getvalue()
 
 
 def toml_value(value) -> str:

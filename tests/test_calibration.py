@@ -9,9 +9,7 @@ counts, the central 90% of a simulated distribution).
 
 from __future__ import annotations
 
-import contextlib
 import csv
-import io
 import itertools
 import json
 import math
@@ -23,6 +21,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from builders import call_main
 from scipy import stats
 
 import sim.cli_batch
@@ -35,7 +34,6 @@ from sim.calibration import (
     fit,
     synthetic_log_likelihood,
 )
-from sim.cli import main
 from sim.config import load_scenario, scenario_hash, to_plain
 from sim.errors import ConfigError
 from sim.fit_report import percentile_of
@@ -63,16 +61,6 @@ RIDGE = 0.05
 ACCEPTANCE_SEED, ACCEPTANCE_REPLICATIONS = 2021, 2000
 
 
-def call_main(argv: list[str]) -> tuple[int, str, str]:
-    """Run sim.cli.main; return (exit code, stdout, stderr), SystemExit turned into its code
-    (as tests/test_cli.py does)."""
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        try:
-            code = main(argv)
-        except SystemExit as exc:
-            code = exc.code
-    return code, out.getvalue(), err.getvalue()
 
 
 def column_of(series: str, quarter: str) -> str:

@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import contextlib
-import io
 import json
 import re
 from pathlib import Path
 
 import pandas as pd
 import pytest
+from builders import call_main
 
 import sim.cli
 import sim.cli_batch
 import sim.runner
-from sim.cli import main
 from sim.config import load_scenario, scenario_hash
 from sim.experiment import load_experiment
 from sim.replication import replicate
@@ -46,15 +44,6 @@ SEED = 5
 REPLICATIONS = 3
 
 
-def call_main(argv: list[str]) -> tuple[int, str, str]:
-    """Run sim.cli.main; return (exit code, stdout, stderr), SystemExit turned into its code."""
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        try:
-            code = main(argv)
-        except SystemExit as exc:
-            code = exc.code
-    return code, out.getvalue(), err.getvalue()
 
 
 # ---------------------------------------------------------------------------------------- run

@@ -2,31 +2,21 @@
 
 from __future__ import annotations
 
-import contextlib
 import errno
-import io
 import os
 from pathlib import Path
 
 import pytest
+from builders import call_main
 
 import sim.runner
 import sim.storage
-from sim.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
 BASELINE = ROOT / "configs" / "baseline.toml"
 DOOMED = 7  # the replication whose worker dies
 
 
-def call_main(argv: list[str]) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        try:
-            code = main([str(a) for a in argv])
-        except SystemExit as exc:
-            code = exc.code
-    return code, out.getvalue(), err.getvalue()
 
 
 def experiment_file(folder: Path) -> Path:
