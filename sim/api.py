@@ -19,14 +19,30 @@ from typing import Any, Callable, Mapping, Sequence
 
 import pandas as pd
 
-from .calibration import DEFAULT_PARAMETERS, Fit, FitParameter, Objective, Settings, current_values, fit
+from .calibration import (
+    DEFAULT_PARAMETERS,
+    Fit,
+    FitParameter,
+    Objective,
+    Settings,
+    current_values,
+    fit,
+)
 from .compare import paired_differences, summarise_scenarios
 from .config import load_scenario as _load_scenario
 from .design import Parameter
 from .execution import run_batch
 from .experiment import Batch, Experiment, load_experiment
-from .fit_report import count_table, dispersion_table, markdown, parameter_table, plot_fit, write_calibrated
+from .fit_report import (
+    count_table,
+    dispersion_table,
+    markdown,
+    parameter_table,
+    plot_fit,
+    write_calibrated,
+)
 from .observations import load_observations, select_quarters
+from .outcomes import event_table
 from .provenance import sources
 from .replication import event_log
 from .report import sweep_plots, write_report
@@ -101,11 +117,9 @@ def summarise(runs: pd.DataFrame) -> pd.DataFrame:
 
 def trace(scenario: Scenario | str | Path, replication: int = 0, seed: int = 1) -> pd.DataFrame:
     """The event log of one replication (as ``run.py trace``)."""
-    from .cli import event_table
-
     if not isinstance(scenario, Scenario):
         scenario = _load_scenario(scenario)
-    return event_table(event_log(scenario, replication, seed), scenario)
+    return event_table(event_log(scenario, replication, seed), scenario.scenario.calendar)
 
 
 def compare(runs: pd.DataFrame, reference: str, outcomes: Sequence[str]) -> Comparison:
@@ -241,7 +255,8 @@ def calibrate(
     no_casualties = {f"{r.quarter}": float((runs[r.column] == 0).mean()) for r in checks.itertuples() if r.series == "us_casualties"}
     table = parameter_table(base, scenario_path, fitted, parameters)
     provenance = f"data {shown_path(data)} ({','.join(fit_quarters)}), seed {seed}, {settings.replications} replications per evaluation"
-    units = {p.path: sources(scenario_path).get(p.path, ("-",))[0] for p in parameters}
+    documented = sources(scenario_path)
+    units = {p.path: documented.get(p.path, ("-",))[0] for p in parameters}
     calibrated = Path(calibrated_path) if calibrated_path else out / "calibrated.toml"
     write_calibrated(calibrated, scenario_path, fitted, parameters, units, provenance)
     write_fit_files(out, counts, dispersion, no_casualties, table, fitted_rows, runs, fitted, provenance)

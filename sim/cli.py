@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import argparse
 import signal
-import threading
-from concurrent.futures.process import BrokenProcessPool
 import sys
+import threading
 import time
+from concurrent.futures.process import BrokenProcessPool
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Sequence, TextIO
@@ -29,11 +29,18 @@ from .cli_batch import (
 from .config import load_scenario, scenario_hash, to_plain
 from .errors import ConfigError, UsageError
 from .experiment import load_experiment
-from .records import Kind, Record
+from .outcomes import event_table
+from .records import Kind
 from .replication import event_log
 from .runner import default_workers, run_replications
 from .scenario import Scenario
-from .storage import check_output_folder, code_version, environment, utc_now, write_results
+from .storage import (
+    check_output_folder,
+    code_version,
+    environment,
+    utc_now,
+    write_results,
+)
 from .summary import format_summary, summarise_runs
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -216,7 +223,7 @@ def command_trace(args: argparse.Namespace, argv: list[str]) -> str:
     if args.save is not None and args.save.suffix not in (".csv", ".parquet"):
         raise UsageError(f"--save {args.save}: the file must end in .csv or .parquet")
     records = [r for r in event_log(scenario, args.replication, args.seed) if kinds is None or r.kind in kinds]
-    table = event_table(records, scenario)
+    table = event_table(records, scenario.scenario.calendar)
     report = (
         f"{scenario.scenario.name}: seed {args.seed}, replication {args.replication}, {len(table)} events\n"
         f"{table.drop(columns=['time_d']).to_string(index=False, na_rep='')}\n"
@@ -251,22 +258,6 @@ def _parse_kinds(text: str | None) -> set[Kind] | None:
             raise UsageError(f"--kinds {name!r} is not an event kind (known: {', '.join(known)})")
         chosen.add(known[name])
     return chosen
-
-
-def event_table(records: list[Record], scenario: Scenario) -> pd.DataFrame:
-    """The event log as a table: time, date, site, kind, count, attack and details."""
-    start = datetime(scenario.scenario.start_date.year, scenario.scenario.start_date.month, scenario.scenario.start_date.day)
-    return pd.DataFrame(
-        {
-            "time_d": [r.time_d for r in records],
-            "date": [(start + pd.Timedelta(days=r.time_d)).strftime("%Y-%m-%d %H:%M:%S") for r in records],
-            "site": [r.site or "" for r in records],
-            "kind": [r.kind.value for r in records],
-            "n": [r.n for r in records],
-            "attack": [r.attack or "" for r in records],
-            "detail": [r.detail for r in records],
-        }
-    )
 
 
 def _save_table(table: pd.DataFrame, path: Path) -> None:

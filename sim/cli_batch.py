@@ -14,7 +14,15 @@ from pathlib import Path
 
 import pandas as pd
 
-from .api import DEFAULT_DATA, RunOptions, analyse_folder, calibrate, run_experiment, run_sweep, shown_path
+from .api import (
+    DEFAULT_DATA,
+    RunOptions,
+    analyse_folder,
+    calibrate,
+    run_experiment,
+    run_sweep,
+    shown_path,
+)
 from .calibration import Settings
 from .errors import UsageError
 from .experiment import load_experiment

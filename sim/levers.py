@@ -12,7 +12,15 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Mapping
 
-from .params import AT_LEAST_ONE, NAME, NON_NEGATIVE, POSITIVE, PROBABILITY, one_of, param
+from .params import (
+    AT_LEAST_ONE,
+    NAME,
+    NON_NEGATIVE,
+    POSITIVE,
+    PROBABILITY,
+    one_of,
+    param,
+)
 
 Problem = tuple[str, object, str]
 

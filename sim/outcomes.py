@@ -6,6 +6,8 @@ import bisect
 from collections import Counter
 from typing import Sequence
 
+import pandas as pd
+
 from .calendar import Calendar
 from .records import Kind, Record
 
@@ -159,3 +161,18 @@ def _overlap(a: float, b: float, begin: float, end: float) -> float:
 
 def _quarter(starts: list[float], t: float) -> int:
     return bisect.bisect_right(starts, t) - 1
+
+
+def event_table(records: Sequence[Record], calendar: Calendar) -> pd.DataFrame:
+    """The event log as a table: time, date, site, kind, count, attack and details."""
+    return pd.DataFrame(
+        {
+            "time_d": [r.time_d for r in records],
+            "date": [calendar.datetime_of(r.time_d).strftime("%Y-%m-%d %H:%M:%S") for r in records],
+            "site": [r.site or "" for r in records],
+            "kind": [r.kind.value for r in records],
+            "n": [r.n for r in records],
+            "attack": [r.attack or "" for r in records],
+            "detail": [r.detail for r in records],
+        }
+    )

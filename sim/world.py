@@ -4,9 +4,16 @@ from __future__ import annotations
 
 import simpy
 
-from .calendar import seconds
-from .campaign import AttackKind, AttackProcess, Intensity, attack_arrivals, campaign_regimes, initial_regime
 from .baghdad import Baghdad
+from .calendar import seconds
+from .campaign import (
+    AttackKind,
+    AttackProcess,
+    Intensity,
+    attack_arrivals,
+    campaign_regimes,
+    initial_regime,
+)
 from .convoys import Roads, convoy_attack, security_detail_attack
 from .drones import drone_attack
 from .history import dated_event
