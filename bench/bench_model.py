@@ -32,12 +32,12 @@ import numpy as np  # noqa: E402
 import simpy  # noqa: E402
 from simpy.events import Condition, Process  # noqa: E402
 
-from sim.config import load_scenario  # noqa: E402
-from sim.outcomes import summarise  # noqa: E402
-from sim.replication import replicate  # noqa: E402
-from sim.runner import default_workers, run_replications, to_frame  # noqa: E402
-from sim.streams import Streams  # noqa: E402
-from sim.world import World  # noqa: E402
+from sim.config.loader import load_scenario  # noqa: E402
+from sim.replication.outcomes import summarise  # noqa: E402
+from sim.replication.simulate import replicate  # noqa: E402
+from sim.batch.runner import default_workers, run_replications, to_frame  # noqa: E402
+from sim.model.streams import Streams  # noqa: E402
+from sim.model.world import World  # noqa: E402
 
 EVENT_RATIO_TARGET = 0.5  # model events/s over bare-SimPy events/s
 DEFAULT_CONFIG = ROOT / "configs" / "baseline.toml"

@@ -26,10 +26,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from sim.config import load_scenario  # noqa: E402
-from sim.execution import run_batch  # noqa: E402
-from sim.experiment import DEFAULT_CHUNK_SIZE, Batch  # noqa: E402
-from sim.replication import replicate  # noqa: E402
+from sim.config.loader import load_scenario  # noqa: E402
+from sim.batch.execution import run_batch  # noqa: E402
+from sim.design.experiment import DEFAULT_CHUNK_SIZE, Batch  # noqa: E402
+from sim.replication.simulate import replicate  # noqa: E402
 
 HORIZONS = {"year": {}, "quarter": {"scenario.end_date": date(2020, 3, 31)}}
 REPEATS = 2

@@ -19,7 +19,7 @@ from typing import Any, Callable, Mapping, Sequence
 
 import pandas as pd
 
-from .calibration import (
+from sim.calibration.fit import (
     DEFAULT_PARAMETERS,
     Fit,
     FitParameter,
@@ -28,12 +28,13 @@ from .calibration import (
     current_values,
     fit,
 )
-from .compare import paired_differences, summarise_scenarios
-from .config import load_scenario as _load_scenario
-from .design import Parameter
-from .execution import run_batch
-from .experiment import Batch, Experiment, load_experiment
-from .fit_report import (
+from sim.project import CONFIGS, shown_path
+from sim.analysis.compare import paired_differences, summarise_scenarios
+from sim.config.loader import load_scenario as _load_scenario
+from sim.design.parameters import Parameter
+from sim.batch.execution import run_batch
+from sim.design.experiment import Batch, Experiment, load_experiment
+from sim.analysis.fit_report import (
     count_table,
     dispersion_table,
     markdown,
@@ -41,19 +42,19 @@ from .fit_report import (
     plot_fit,
     write_calibrated,
 )
-from .observations import load_observations, select_quarters
-from .outcomes import event_table
-from .provenance import sources
-from .replication import event_log
-from .report import sweep_plots, write_report
-from .runner import executor_for, run_replications
-from .scenario import Scenario
-from .sensitivity import sobol_indices
-from .storage import check_output_folder, write_atomic
-from .summary import summarise_runs
-from .sweep import SALTELLI, Sweep, load_sweep, point_table
+from sim.calibration.observations import load_observations, select_quarters
+from sim.replication.outcomes import event_table
+from sim.config.provenance import sources
+from sim.replication.simulate import event_log
+from sim.analysis.report import sweep_plots, write_report
+from sim.batch.runner import executor_for, run_replications
+from sim.config.scenario import Scenario
+from sim.design.sensitivity import sobol_indices
+from sim.batch.folder import check_output_folder, write_atomic
+from sim.analysis.summary import summarise_runs
+from sim.design.sweep import SALTELLI, Sweep, load_sweep, point_table
 
-DEFAULT_DATA = Path(__file__).resolve().parent.parent / "configs" / "data" / "attacks_2020.csv"
+DEFAULT_DATA = CONFIGS / "data" / "attacks_2020.csv"
 
 __all__ = [
     "CalibrationResult", "Comparison", "ExperimentResult", "calibrate", "RunOptions", "SweepResult", "compare", "load_experiment", "load_scenario",
@@ -281,15 +282,6 @@ def write_fit_files(out: Path, counts, dispersion, no_casualties, table, fitted_
         "![observed and simulated counts](fit.png)",
     ]  # fmt: skip
     write_atomic(out / "fit_report.md", lambda p: p.write_text("\n\n".join(sections) + "\n", encoding="utf-8"))
-
-
-def shown_path(path: Path) -> str:
-    """A path as a reader of the project would write it: relative to the project if inside it."""
-    root = Path(__file__).resolve().parent.parent
-    try:
-        return path.resolve().relative_to(root).as_posix()
-    except ValueError:
-        return str(path)
 
 
 def _sobol_or_nan(parameters: Sequence[Parameter], outputs: pd.Series, seed: int) -> pd.DataFrame:

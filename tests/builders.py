@@ -9,14 +9,14 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from sim.calendar import SECONDS_PER_DAY
-from sim.cli import main
-from sim.config import load_scenario
-from sim.params import FrozenMap
-from sim.records import Record
-from sim.scenario import Scenario
-from sim.streams import Streams
-from sim.world import World
+from sim.config.calendar import SECONDS_PER_DAY
+from sim.cli.main import main
+from sim.config.loader import load_scenario
+from sim.config.schema import FrozenMap
+from sim.model.records import Record
+from sim.config.scenario import Scenario
+from sim.model.streams import Streams
+from sim.model.world import World
 
 ROOT = Path(__file__).resolve().parent.parent
 BASELINE_PATH = ROOT / "configs" / "baseline.toml"

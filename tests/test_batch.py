@@ -29,9 +29,9 @@ from builders import call_main
 from scipy import stats
 
 import sim.api
-import sim.execution
-import sim.runner
-from sim.sweep import load_sweep
+import sim.batch.execution
+import sim.batch.runner
+from sim.design.sweep import load_sweep
 
 ROOT = Path(__file__).resolve().parent.parent
 BASELINE = ROOT / "configs" / "baseline.toml"
@@ -162,13 +162,13 @@ def small_pool_run(small_experiment, tmp_path_factory) -> dict:
     out = tmp_path_factory.mktemp("small_pool") / "out"
     created = []
 
-    class Spy(sim.runner.ProcessPoolExecutor):
+    class Spy(sim.batch.runner.ProcessPoolExecutor):
         def __init__(self, *args, **kwargs):
             created.append(kwargs.get("max_workers", args[0] if args else None))
             super().__init__(*args, **kwargs)
 
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(sim.runner, "ProcessPoolExecutor", Spy)
+        mp.setattr(sim.batch.runner, "ProcessPoolExecutor", Spy)
         run_experiment_cli(small_experiment, out, "--workers", "2")
     assert created == [2], "--workers 2 must run on a pool of two processes"
     return {"out": out, "bytes": (out / "runs.parquet").read_bytes()}
@@ -205,13 +205,13 @@ def test_dask_local_cluster_gives_the_same_bytes_as_the_local_pool(small_experim
     # The cluster's worker processes must import `sim` as this process does.
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])))
     executors = []
-    real_execute = sim.execution.execute
+    real_execute = sim.batch.execution.execute
 
     def spy(chunks, scenarios, root_seed, executor, on_done, in_flight=4):
         executors.append(type(executor).__module__)
         return real_execute(chunks, scenarios, root_seed, executor, on_done, in_flight)
 
-    monkeypatch.setattr(sim.execution, "execute", spy)
+    monkeypatch.setattr(sim.batch.execution, "execute", spy)
     out = tmp_path / "dask"
     with distributed.LocalCluster(processes=True, n_workers=2, threads_per_worker=1, dashboard_address=None) as cluster:
         address = cluster.scheduler_address
@@ -423,14 +423,14 @@ FAILING = ("tougher_love", 4)
 @pytest.fixture
 def flaky_replicate(monkeypatch):
     """Replication 4 of tougher_love raises; every other replication runs as usual."""
-    real = sim.runner.replicate
+    real = sim.batch.runner.replicate
 
     def flaky(scenario, replication, root_seed):
         if (scenario.scenario.name, replication) == FAILING:
             raise RuntimeError("boom in the model")
         return real(scenario, replication, root_seed)
 
-    monkeypatch.setattr(sim.runner, "replicate", flaky)
+    monkeypatch.setattr(sim.batch.runner, "replicate", flaky)
 
 
 def test_a_failing_replication_is_recorded_and_reported(small_experiment, small_run, flaky_replicate, tmp_path):

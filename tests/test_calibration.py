@@ -24,9 +24,9 @@ import pytest
 from builders import call_main
 from scipy import stats
 
-import sim.cli_batch
+import sim.cli.batch
 from sim import api
-from sim.calibration import (
+from sim.calibration.fit import (
     DEFAULT_PARAMETERS,
     Z95,
     FitParameter,
@@ -34,12 +34,12 @@ from sim.calibration import (
     fit,
     synthetic_log_likelihood,
 )
-from sim.config import load_scenario, scenario_hash, to_plain
-from sim.errors import ConfigError
-from sim.fit_report import percentile_of
-from sim.observations import COLUMNS, load_observations
-from sim.provenance import ASSIGNMENT, sources
-from sim.runner import run_replications
+from sim.config.loader import load_scenario, scenario_hash, to_plain
+from sim.config.errors import ConfigError
+from sim.analysis.fit_report import percentile_of
+from sim.calibration.observations import COLUMNS, load_observations
+from sim.config.provenance import ASSIGNMENT, sources
+from sim.batch.runner import run_replications
 
 ROOT = Path(__file__).resolve().parent.parent
 BASELINE = ROOT / "configs" / "baseline.toml"
@@ -182,7 +182,7 @@ def backtest(tmp_path_factory):
     fake_root, out = base / "root", base / "out"
     (fake_root / "configs").mkdir(parents=True)
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(sim.cli_batch, "PROJECT_ROOT", fake_root)
+        patch.setattr(sim.cli.batch, "PROJECT_ROOT", fake_root)
         code, stdout, stderr = call_main(["calibrate", str(BASELINE), "--fit", "Q1,Q2", "--predict", "Q3", "--quick",
                                           "--out", str(out), "--workers", "2", "--quiet"])  # fmt: skip
     return {"code": code, "stdout": stdout, "stderr": stderr, "out": out, "fake_root": fake_root}
@@ -444,8 +444,8 @@ def test_default_calibrated_file_without_quick(argv, default, tmp_path):
     (fake_root / "configs").mkdir(parents=True)
     tiny = Settings(replications=8, max_evaluations=5, final_replications=10, hessian_step=0.25)
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(sim.cli_batch, "PROJECT_ROOT", fake_root)
-        patch.setattr(sim.cli_batch, "Settings", lambda: tiny)
+        patch.setattr(sim.cli.batch, "PROJECT_ROOT", fake_root)
+        patch.setattr(sim.cli.batch, "Settings", lambda: tiny)
         code, stdout, stderr = call_main(["calibrate", str(BASELINE), *argv, "--out", str(out), "--workers", "2",
                                           "--quiet"])  # fmt: skip
     assert code == 0, stderr

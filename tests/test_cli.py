@@ -10,12 +10,12 @@ import pandas as pd
 import pytest
 from builders import call_main
 
-import sim.cli
-import sim.cli_batch
-import sim.runner
-from sim.config import load_scenario, scenario_hash
-from sim.experiment import load_experiment
-from sim.replication import replicate
+import sim.cli.main
+import sim.cli.batch
+import sim.batch.runner
+from sim.config.loader import load_scenario, scenario_hash
+from sim.design.experiment import load_experiment
+from sim.replication.simulate import replicate
 
 ROOT = Path(__file__).resolve().parent.parent
 BASELINE = ROOT / "configs" / "baseline.toml"
@@ -205,7 +205,7 @@ def test_no_command_runs_the_default_job(monkeypatch, tmp_path):
     assert len(folders) == 1, folders
     runs = pd.read_parquet(folders[0] / "runs.parquet")
     manifest = json.loads((folders[0] / "manifest.json").read_text())
-    assert manifest["experiment_file"] == str(sim.cli_batch.DEFAULT_EXPERIMENT)
+    assert manifest["experiment_file"] == str(sim.cli.batch.DEFAULT_EXPERIMENT)
     assert runs.groupby("scenario", sort=False)["replication"].apply(list).to_dict() == {
         name: [0, 1] for name in manifest["scenarios"]
     }
@@ -243,12 +243,12 @@ def pool_spy(monkeypatch):
     """Record every ProcessPoolExecutor the runner creates."""
     created = []
 
-    class Spy(sim.runner.ProcessPoolExecutor):
+    class Spy(sim.batch.runner.ProcessPoolExecutor):
         def __init__(self, *args, **kwargs):
             created.append(kwargs.get("max_workers", args[0] if args else None))
             super().__init__(*args, **kwargs)
 
-    monkeypatch.setattr(sim.runner, "ProcessPoolExecutor", Spy)
+    monkeypatch.setattr(sim.batch.runner, "ProcessPoolExecutor", Spy)
     return created
 
 

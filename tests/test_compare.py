@@ -17,8 +17,8 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from sim.compare import holm, paired_differences, summarise_scenarios
-from sim.report import sweep_plots, write_report
+from sim.analysis.compare import holm, paired_differences, summarise_scenarios
+from sim.analysis.report import sweep_plots, write_report
 
 ALPHA = 0.001
 Z = stats.norm.ppf(1 - ALPHA / 2)

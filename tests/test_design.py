@@ -14,8 +14,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.stats import qmc
 
-from sim.config import load_scenario
-from sim.design import (
+from sim.config.loader import load_scenario
+from sim.design.parameters import (
     DESIGN_KINDS,
     POINT,
     DesignError,
@@ -28,7 +28,7 @@ from sim.design import (
     sobol,
     zipped,
 )
-from sim.errors import ConfigError
+from sim.config.errors import ConfigError
 
 BASELINE = Path(__file__).resolve().parent.parent / "configs" / "baseline.toml"
 
@@ -283,7 +283,7 @@ def ishigami(design: pd.DataFrame) -> np.ndarray:
 
 def test_saltelli_design_has_n_times_d_plus_2_points_in_blocks():
     pytest.importorskip("SALib")
-    from sim.sensitivity import sobol_sample
+    from sim.design.sensitivity import sobol_sample
 
     parameters = BOUNDED
     d = len(parameters)
@@ -308,7 +308,7 @@ def test_saltelli_design_has_n_times_d_plus_2_points_in_blocks():
 @pytest.mark.slow
 def test_sobol_indices_of_the_ishigami_function_match_the_analytic_values():
     pytest.importorskip("SALib")
-    from sim.sensitivity import sobol_indices, sobol_sample
+    from sim.design.sensitivity import sobol_indices, sobol_sample
 
     with warnings.catch_warnings():
         warnings.simplefilter("error")
@@ -336,7 +336,7 @@ def test_sobol_indices_of_the_ishigami_function_match_the_analytic_values():
 )
 def test_sobol_indices_refuse_bad_outputs(outputs, message):
     pytest.importorskip("SALib")
-    from sim.sensitivity import sobol_indices
+    from sim.design.sensitivity import sobol_indices
 
     with pytest.raises(DesignError, match=message):
         sobol_indices(ISHIGAMI, outputs, seed=1)
@@ -344,7 +344,7 @@ def test_sobol_indices_refuse_bad_outputs(outputs, message):
 
 def test_sobol_sample_refuses_bad_input():
     pytest.importorskip("SALib")
-    from sim.sensitivity import sobol_sample
+    from sim.design.sensitivity import sobol_sample
 
     with pytest.raises(DesignError, match=r"^sobol n = 24 must be a power of two"):
         sobol_sample(ISHIGAMI, 24, seed=1)

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from builders import call_main
 
-import sim.runner
-import sim.storage
+import sim.batch.runner
+import sim.batch.folder
 
 ROOT = Path(__file__).resolve().parent.parent
 BASELINE = ROOT / "configs" / "baseline.toml"
@@ -60,15 +60,15 @@ def test_a_dying_worker_keeps_the_finished_chunks_and_the_run_resumes(tmp_path, 
     assert call_main(["experiment", file, "--out", reference, "--workers", "1", "--quiet"])[0] == 0
 
     out = tmp_path / "out"
-    original = sim.runner.replicate
-    monkeypatch.setattr(sim.runner, "replicate", dying_replicate(original))  # forked workers inherit it
+    original = sim.batch.runner.replicate
+    monkeypatch.setattr(sim.batch.runner, "replicate", dying_replicate(original))  # forked workers inherit it
     code, stdout, stderr = call_main(["experiment", file, "--out", out, "--workers", "2", "--quiet"])
     assert code == 130, stderr
     assert stderr.startswith("interrupted: ") and "resume" in stderr and "Traceback" not in stderr
     parts = sorted(out.glob("parts/*/*.parquet"))
     assert parts and not (out / "runs.parquet").exists()
 
-    monkeypatch.setattr(sim.runner, "replicate", original)
+    monkeypatch.setattr(sim.batch.runner, "replicate", original)
     code, stdout, stderr = call_main(["experiment", file, "--out", out, "--workers", "2", "--quiet"])
     assert code == 0, stderr
     assert "resumed" in stdout
@@ -79,8 +79,8 @@ def test_a_full_disk_is_one_clear_line(tmp_path, monkeypatch):
     def no_space(path, write):
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
 
-    monkeypatch.setattr(sim.storage, "write_atomic", no_space)
-    monkeypatch.setattr(sim.storage, "write_json", lambda path, content: no_space(path, None))
+    monkeypatch.setattr(sim.batch.folder, "write_atomic", no_space)
+    monkeypatch.setattr(sim.batch.folder, "write_json", lambda path, content: no_space(path, None))
     out = tmp_path / "out"
     code, stdout, stderr = call_main(["experiment", experiment_file(tmp_path), "--out", out, "--workers", "1", "--quiet"])
     assert code == 1

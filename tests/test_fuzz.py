@@ -44,14 +44,14 @@ import pandas as pd
 from hypothesis import HealthCheck, Phase, assume, given, settings
 from hypothesis import strategies as st
 
-from sim.cli import build_parser, main
-from sim.config import _fields, _mapping_value_type, load_scenario
-from sim.design import DESIGN_KINDS
-from sim.experiment import ExperimentHeader
-from sim.outcomes import outcome_columns
-from sim.params import NAME, Rule
-from sim.scenario import Scenario
-from sim.sweep import SALTELLI, SweepHeader, load_sweep
+from sim.cli.main import build_parser, main
+from sim.config.loader import _fields, _mapping_value_type, load_scenario
+from sim.design.parameters import DESIGN_KINDS
+from sim.design.experiment import ExperimentHeader
+from sim.replication.outcomes import outcome_columns
+from sim.config.schema import NAME, Rule
+from sim.config.scenario import Scenario
+from sim.design.sweep import SALTELLI, SweepHeader, load_sweep
 
 ROOT = Path(__file__).resolve().parent.parent
 BASELINE = ROOT / "configs" / "baseline.toml"

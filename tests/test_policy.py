@@ -20,15 +20,15 @@ import pytest
 from builders import one_site, quiet, world_of
 from scipy import stats
 
-from sim.calendar import hours, seconds
-from sim.campaign import AttackKind, launch_attack
-from sim.config import load_scenario
-from sim.levers import DOCTRINES, HistoryEvent
-from sim.outcomes import COUNTED, EVENTS
-from sim.params import FrozenMap
-from sim.records import Kind
-from sim.replication import replicate, simulate
-from sim.runner import run_replications
+from sim.config.calendar import hours, seconds
+from sim.model.campaign import AttackKind, launch_attack
+from sim.config.loader import load_scenario
+from sim.config.levers import DOCTRINES, HistoryEvent
+from sim.replication.outcomes import COUNTED, EVENTS
+from sim.config.schema import FrozenMap
+from sim.model.records import Kind
+from sim.replication.simulate import replicate, simulate
+from sim.batch.runner import run_replications
 
 SEED = 20201001
 ALPHA = 0.001

@@ -8,13 +8,13 @@ import pytest
 from builders import one_site, quiet, timeline, world_of
 from scipy import stats
 
-from sim.calendar import SECONDS_PER_DAY, seconds
-from sim.campaign import AttackKind, launch_attack
-from sim.convoys import Roads, convoy_attack
-from sim.damage import poisson_quantile
-from sim.records import Kind
-from sim.salvo import rocket_salvo
-from sim.sites import choose_target
+from sim.config.calendar import SECONDS_PER_DAY, seconds
+from sim.model.campaign import AttackKind, launch_attack
+from sim.model.threats.convoy import Roads, convoy_attack
+from sim.model.damage import poisson_quantile
+from sim.model.records import Kind
+from sim.model.threats.rocket import rocket_salvo
+from sim.model.sites import choose_target
 
 CERTAIN_SALVO = {
     "threats.rocket.heavy_salvo_prob": 1.0,

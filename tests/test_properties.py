@@ -9,8 +9,8 @@ from builders import quiet
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sim.records import Kind
-from sim.replication import simulate
+from sim.model.records import Kind
+from sim.replication.simulate import simulate
 
 probability = st.floats(0.0, 1.0)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from builders import baseline
 
-from sim.replication import replicate
+from sim.replication.simulate import replicate
 
 PINNED = {
     0: {"attacks_rocket": 30, "attacks_drone": 12, "attacks_convoy": 89, "rockets_launched": 60,

@@ -16,11 +16,11 @@ import pytest
 from builders import one_site, quiet
 from scipy import stats
 
-from sim.params import FrozenMap
-from sim.records import Kind
-from sim.replication import event_log
-from sim.runner import run_replications
-from sim.scenario import Regime
+from sim.config.schema import FrozenMap
+from sim.model.records import Kind
+from sim.replication.simulate import event_log
+from sim.batch.runner import run_replications
+from sim.config.scenario import Regime
 
 ALPHA = 0.001
 Z = stats.norm.ppf(1 - ALPHA / 2)

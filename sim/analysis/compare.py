@@ -1,0 +1,245 @@
+"""Comparison of policy scenarios run under common random numbers.
+
+Analysis only reads result tables: ``runs`` holds one row per (scenario, replication) with the
+columns ``scenario``, ``replication``, ``seed`` and the outcomes. Replication r of every scenario
+drew from the same random streams, so rows with the same replication number are paired: their
+difference is due to policy alone, which is why paired intervals are narrower than unpaired ones.
+
+Every function here is deterministic (no random draws, no resampling).
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+from numpy.typing import ArrayLike
+from scipy import stats
+
+from sim.analysis.summary import describe, positive_share
+
+CONFIDENCE = 0.95
+KEYS = ("scenario", "replication")
+
+
+def summarise_scenarios(runs: pd.DataFrame, outcomes: Sequence[str]) -> pd.DataFrame:
+    """Distribution of each outcome in each scenario, one row per (scenario, outcome).
+
+    Parameters
+    ----------
+    runs : DataFrame
+        One row per (scenario, replication); outcome columns may be int, float, nullable
+        ``Float64`` (empty when the event did not happen) or bool (read as 0/1).
+    outcomes : sequence of str
+        The outcome columns to summarise.
+
+    Returns
+    -------
+    DataFrame
+        Columns ``scenario``, ``outcome``, ``n_runs`` (rows of the scenario), ``n`` (rows with a
+        value), ``mean`` with its 95% t-interval ``ci95_low``/``ci95_high``, ``p05``/``p50``/``p95``
+        (all over the rows with a value), and ``p_positive`` = P(outcome > 0) with its 95% Wilson
+        interval ``p_positive_low``/``p_positive_high``, over all rows (an empty value counts as
+        not > 0). Scenarios in order of first appearance, outcomes in the given order.
+
+    Raises
+    ------
+    KeyError
+        If ``scenario`` or an outcome column is missing.
+    """
+    _check_columns(runs, ["scenario", *outcomes])
+    rows = []
+    for scenario, group in runs.groupby("scenario", sort=False):
+        for outcome in outcomes:
+            values = outcome_values(group[outcome])
+            rows.append(
+                {
+                    "scenario": scenario,
+                    "outcome": outcome,
+                    "n_runs": len(values),
+                    **describe(values.dropna().to_numpy()),
+                    **positive_share(values, True),
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def paired_differences(runs: pd.DataFrame, reference: str, outcomes: Sequence[str]) -> pd.DataFrame:
+    """Each scenario against the reference, outcome by outcome, over paired replications.
+
+    For each non-reference scenario and outcome the pairs are the replications present in both
+    scenarios with a value in both; every statistic of the row is computed on those pairs.
+
+    Parameters
+    ----------
+    runs : DataFrame
+        One row per (scenario, replication), as for :func:`summarise_scenarios`.
+    reference : str
+        The scenario the others are compared with (differences are scenario - reference).
+    outcomes : sequence of str
+        The outcome columns to compare.
+
+    Returns
+    -------
+    DataFrame
+        One row per (scenario, outcome): ``scenario``, ``reference``, ``outcome``, ``n_pairs``,
+        ``mean_reference``, ``mean_scenario``, ``mean_diff`` with its paired 95% t-interval
+        ``diff_ci95_low``/``diff_ci95_high``, the Welch interval ``unpaired_ci95_low``/
+        ``unpaired_ci95_high`` (the same values treated as independent samples),
+        ``variance_reduction`` = 1 - var(diff) / (var(reference) + var(scenario)) (the share of
+        variance removed by common random numbers; NaN when undefined), ``ci_width_ratio`` =
+        paired width / unpaired width, the two-sided Kolmogorov-Smirnov and Mann-Whitney U
+        p-values ``p_ks``/``p_mwu`` and their Holm-corrected versions ``p_ks_holm``/``p_mwu_holm``
+        (corrected across all rows of the table).
+
+    Raises
+    ------
+    KeyError
+        If a needed column is missing.
+    ValueError
+        If the reference scenario is absent or a (scenario, replication) appears twice.
+    """
+    _check_columns(runs, [*KEYS, *outcomes])
+    if not (runs["scenario"] == reference).any():
+        raise ValueError(f"reference scenario {reference!r} is not in runs (scenarios: {list(runs['scenario'].unique())})")
+    if runs.duplicated(list(KEYS)).any():
+        raise ValueError("runs has more than one row for a (scenario, replication)")
+    indexed = runs.set_index(list(KEYS))
+    rows = []
+    for scenario in runs["scenario"].unique():
+        if scenario == reference:
+            continue
+        for outcome in outcomes:
+            x, y = paired_values(indexed[outcome], reference, scenario)
+            rows.append({"scenario": scenario, "reference": reference, "outcome": outcome, **compare_pair(x, y)})
+    table = pd.DataFrame(rows, columns=_COMPARISON_COLUMNS[:-2])
+    table["p_ks_holm"] = holm(table["p_ks"].to_numpy(dtype=float))
+    table["p_mwu_holm"] = holm(table["p_mwu"].to_numpy(dtype=float))
+    return table
+
+
+def outcome_values(column: pd.Series) -> pd.Series:
+    """An outcome column as float64 with NaN for empty values (bools as 0/1)."""
+    return pd.Series(column.to_numpy(dtype=float, na_value=np.nan), index=column.index, name=column.name)
+
+
+def paired_values(column: pd.Series, reference: str, scenario: str) -> tuple[np.ndarray, np.ndarray]:
+    """Reference and scenario values of the replications present, with a value, in both.
+
+    ``column`` is indexed by (scenario, replication); the pairs come out in replication order.
+    """
+    values = outcome_values(column)
+    both = pd.concat([values.xs(reference, level="scenario"), values.xs(scenario, level="scenario")], axis=1, join="inner")
+    both = both.dropna().sort_index()
+    return both.iloc[:, 0].to_numpy(), both.iloc[:, 1].to_numpy()
+
+
+def compare_pair(x: np.ndarray, y: np.ndarray) -> dict[str, float]:
+    """Paired and unpaired statistics of ``y - x`` for two equal-length paired samples."""
+    paired = describe(y - x)
+    unpaired_low, unpaired_high = welch_interval(x, y)
+    p_ks, p_mwu = distribution_tests(x, y)
+    return {
+        "n_pairs": len(x),
+        "mean_reference": float(x.mean()) if len(x) else np.nan,
+        "mean_scenario": float(y.mean()) if len(y) else np.nan,
+        "mean_diff": paired["mean"],
+        "diff_ci95_low": paired["ci95_low"],
+        "diff_ci95_high": paired["ci95_high"],
+        "unpaired_ci95_low": unpaired_low,
+        "unpaired_ci95_high": unpaired_high,
+        "variance_reduction": variance_reduction(x, y),
+        "ci_width_ratio": _ratio(paired["ci95_high"] - paired["ci95_low"], unpaired_high - unpaired_low),
+        "p_ks": p_ks,
+        "p_mwu": p_mwu,
+    }
+
+
+def welch_interval(x: np.ndarray, y: np.ndarray, confidence: float = CONFIDENCE) -> tuple[float, float]:
+    """Welch t-interval for mean(y) - mean(x), the samples treated as independent.
+
+    NaN when either sample has fewer than two values; of zero width when both are constant.
+    """
+    if len(x) < 2 or len(y) < 2:
+        return (np.nan, np.nan)
+    diff = float(y.mean() - x.mean())
+    vx, vy = x.var(ddof=1) / len(x), y.var(ddof=1) / len(y)
+    se2 = vx + vy
+    if se2 == 0:
+        return (diff, diff)
+    df = se2**2 / (vx**2 / (len(x) - 1) + vy**2 / (len(y) - 1))
+    half = float(stats.t.ppf(0.5 + confidence / 2, df) * np.sqrt(se2))
+    return (diff - half, diff + half)
+
+
+def variance_reduction(x: np.ndarray, y: np.ndarray) -> float:
+    """1 - var(y - x) / (var(x) + var(y)): the share of the variance of a difference of
+    independent samples that pairing removes (2 cov / (var x + var y)); NaN when undefined."""
+    if len(x) < 2:
+        return np.nan
+    total = x.var(ddof=1) + y.var(ddof=1)
+    return float(1 - (y - x).var(ddof=1) / total) if total > 0 else np.nan
+
+
+def distribution_tests(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+    """Two-sided two-sample Kolmogorov-Smirnov and Mann-Whitney U p-values.
+
+    NaN for an empty sample; 1.0 when every value of both samples is the same (identical
+    distributions, where some scipy versions would warn and return NaN). The KS p-value is
+    exact when scipy can compute it exactly and asymptotic otherwise (scipy's own fallback,
+    without its warning: with many ties in count data the exact method often gives up).
+    """
+    if len(x) == 0 or len(y) == 0:
+        return (np.nan, np.nan)
+    if np.unique(np.concatenate([x, y])).size == 1:
+        return (1.0, 1.0)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="ks_2samp: Exact calculation unsuccessful", category=RuntimeWarning)
+        p_ks = stats.ks_2samp(x, y).pvalue
+    p_mwu = stats.mannwhitneyu(x, y, alternative="two-sided").pvalue
+    return (float(p_ks), float(p_mwu))
+
+
+def holm(pvalues: ArrayLike) -> np.ndarray:
+    """Holm step-down adjusted p-values, in the order given.
+
+    The i-th smallest of m p-values becomes max over j <= i of min(1, (m - j + 1) p_(j)).
+    NaN p-values (tests that could not be made) stay NaN and do not count in m.
+
+    Raises
+    ------
+    ValueError
+        If a p-value lies outside [0, 1].
+    """
+    p = np.asarray(pvalues, dtype=float)
+    if np.any((p < 0) | (p > 1)):
+        raise ValueError(f"p-values must be in [0, 1], got {p[(p < 0) | (p > 1)].tolist()}")
+    adjusted = np.full(p.shape, np.nan)
+    present = np.flatnonzero(~np.isnan(p))
+    order = present[np.argsort(p[present], kind="stable")]
+    m = len(order)
+    stepped = np.minimum(1.0, (m - np.arange(m)) * p[order])
+    adjusted[order] = np.maximum.accumulate(stepped) if m else stepped
+    return adjusted
+
+
+def _ratio(numerator: float, denominator: float) -> float:
+    """numerator / denominator, NaN when the denominator is zero or not finite."""
+    if not np.isfinite(denominator) or denominator == 0:
+        return np.nan
+    return float(numerator / denominator)
+
+
+def _check_columns(runs: pd.DataFrame, columns: Sequence[str]) -> None:
+    missing = [c for c in columns if c not in runs.columns]
+    if missing:
+        raise KeyError(f"runs has no column {', '.join(map(repr, missing))}")
+
+
+_COMPARISON_COLUMNS = [
+    "scenario", "reference", "outcome", "n_pairs", "mean_reference", "mean_scenario", "mean_diff",
+    "diff_ci95_low", "diff_ci95_high", "unpaired_ci95_low", "unpaired_ci95_high", "variance_reduction",
+    "ci_width_ratio", "p_ks", "p_mwu", "p_ks_holm", "p_mwu_holm",
+]  # fmt: skip

@@ -1,0 +1,196 @@
+"""Run many replications, in chunks, on an executor: local processes or a Dask cluster.
+
+A chunk is a run of consecutive replications of one scenario. Each replication depends only
+on (scenario, replication, root seed); chunk boundaries depend only on the batch (never on
+the number of workers), and results are put back in (scenario, replication) order, so they
+are identical for any number of workers and either backend.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import os
+import traceback
+from concurrent.futures import (
+    FIRST_COMPLETED,
+    Executor,
+    Future,
+    ProcessPoolExecutor,
+    wait,
+)
+from dataclasses import dataclass, field
+from typing import Callable, Iterator, Sequence
+
+import pandas as pd
+import pyarrow as pa
+
+from sim.config.errors import UsageError
+from sim.replication.outcomes import SPECIAL_DTYPES, outcome_columns
+from sim.replication.simulate import replicate
+from sim.config.scenario import Scenario
+
+ProgressCallback = Callable[[int], None]
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """Replications ``first .. first + count - 1`` of scenario ``scenario`` (its position)."""
+
+    scenario: int
+    index: int
+    first: int
+    count: int
+
+    @property
+    def replications(self) -> range:
+        return range(self.first, self.first + self.count)
+
+
+@dataclass
+class ChunkResult:
+    """A chunk's outcome rows as a typed Arrow table (made in the worker, so the main
+    process only writes it), and its failed replications."""
+
+    table: pa.Table
+    failures: list[dict] = field(default_factory=list)
+
+
+def plan(n_scenarios: int, replications: int, chunk_size: int) -> list[Chunk]:
+    """Every chunk of a batch, scenario by scenario, in replication order."""
+    return [
+        Chunk(s, i, first, min(chunk_size, replications - first))
+        for s in range(n_scenarios)
+        for i, first in enumerate(range(0, replications, chunk_size))
+    ]
+
+
+def run_chunk(name: str, scenario: Scenario, replications: Sequence[int], root_seed: int) -> ChunkResult:
+    """Outcome rows of a chunk (a top-level function, so it pickles); a replication that
+    raises becomes a failure record with its seed and error instead of stopping the chunk."""
+    rows, failures = [], []
+    for r in replications:
+        try:
+            rows.append({"scenario": name, **replicate(scenario, r, root_seed)})
+        except Exception as exc:  # recorded, reported, and reproducible from its seed
+            failures.append({
+                "scenario": name, "replication": r, "seed": root_seed,
+                "error": f"{type(exc).__name__}: {exc}",
+                "where": traceback.format_exc(limit=-3).strip().splitlines()[-3:][0].strip(),
+            })  # fmt: skip
+    return ChunkResult(pa.Table.from_pylist(rows, schema=arrow_schema(scenario)), failures)
+
+
+def default_workers() -> int:
+    return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1))
+
+
+@contextlib.contextmanager
+def executor_for(workers: int | None, scheduler: str | None = None) -> Iterator[Executor | None]:
+    """Local worker processes, a Dask cluster at ``scheduler``, or None (run in this
+    process) for one worker."""
+    if scheduler:
+        try:
+            from dask.distributed import Client
+        except ImportError:
+            raise UsageError("--scheduler needs dask.distributed: pip install -e '.[dask]'") from None
+        try:
+            client = Client(scheduler, timeout="10s")
+        except (OSError, TimeoutError) as exc:
+            raise UsageError(f"--scheduler {scheduler}: cannot connect ({exc})") from None
+        try:
+            yield client.get_executor()
+        finally:
+            client.close()
+        return
+    workers = default_workers() if workers is None else workers
+    if workers == 1:
+        yield None
+        return
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        yield pool
+
+
+def execute(
+    chunks: Sequence[Chunk],
+    scenarios: Sequence[tuple[str, Scenario]],
+    root_seed: int,
+    executor: Executor | None,
+    on_done: Callable[[Chunk, ChunkResult], None],
+    in_flight: int = 4,
+) -> None:
+    """Run ``chunks`` and hand each result to ``on_done`` as it finishes (in any order);
+    at most ``in_flight`` chunks are submitted at once, so memory stays flat."""
+    if executor is None:
+        for chunk in chunks:
+            name, scenario = scenarios[chunk.scenario]
+            on_done(chunk, run_chunk(name, scenario, chunk.replications, root_seed))
+        return
+    queue = list(reversed(chunks))
+    running: dict[Future, Chunk] = {}
+    try:
+        while queue or running:
+            while queue and len(running) < in_flight:
+                chunk = queue.pop()
+                name, scenario = scenarios[chunk.scenario]
+                running[executor.submit(run_chunk, name, scenario, chunk.replications, root_seed)] = chunk
+            done, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in sorted(done, key=lambda f: (running[f].scenario, running[f].index)):
+                on_done(running.pop(future), future.result())
+    finally:
+        for future in running:
+            future.cancel()
+
+
+def run_replications(
+    scenario: Scenario,
+    replications: int,
+    root_seed: int,
+    workers: int | None = None,
+    progress: ProgressCallback | None = None,
+    chunk_size: int = 25,
+    executor: Executor | None = None,
+) -> pd.DataFrame:
+    """Run replications 0 .. replications-1 of one scenario in memory; one row each.
+
+    ``executor``, if given, is used instead of starting a pool for this call (a calibration
+    runs hundreds of small batches on one pool). Raises the first replication error (use
+    the experiment runner to record failures).
+    """
+    chunks = plan(1, replications, chunk_size)
+    results: dict[int, ChunkResult] = {}
+
+    def keep(chunk: Chunk, result: ChunkResult) -> None:
+        if result.failures:
+            failure = result.failures[0]
+            raise RuntimeError(f"replication {failure['replication']} failed: {failure['error']}")
+        results[chunk.index] = result
+        if progress:
+            progress(chunk.count)
+
+    if executor is not None:
+        execute(chunks, [("", scenario)], root_seed, executor, keep, in_flight=2 * default_workers())
+    else:
+        with executor_for(workers if replications > chunk_size else 1) as pool:
+            execute(chunks, [("", scenario)], root_seed, pool, keep, in_flight=2 * default_workers())
+    tables = [results[i].table for i in sorted(results)]
+    return pa.concat_tables(tables).to_pandas().drop(columns="scenario")
+
+
+def to_frame(rows: list[dict], scenario: Scenario) -> pd.DataFrame:
+    """A typed table: integer counts, nullable float for days that may not occur."""
+    calendar = scenario.scenario.calendar
+    columns = ["scenario", "replication", "seed", *outcome_columns(calendar)]
+    frame = pd.DataFrame(rows, columns=columns)
+    frame["scenario"] = frame["scenario"].astype("string")
+    for col in columns[1:]:
+        dtype = SPECIAL_DTYPES.get(col, "int64")
+        frame[col] = pd.array(frame[col].tolist(), dtype=dtype) if dtype == "Float64" else frame[col].astype(dtype)
+    return frame
+
+
+@functools.lru_cache(maxsize=64)
+def arrow_schema(scenario: Scenario) -> pa.Schema:
+    """The Arrow schema of a scenario's runs (with pandas metadata, so that a Parquet file
+    reads back with the dtypes of :func:`to_frame`)."""
+    return pa.Schema.from_pandas(to_frame([], scenario), preserve_index=False)

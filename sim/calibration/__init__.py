@@ -1,0 +1,1 @@
+"""Layer 7, fitting the model to observed counts."""

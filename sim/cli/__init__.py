@@ -1,0 +1,1 @@
+"""Layer 10, the command line (the only layer that writes to the terminal)."""

@@ -1,0 +1,272 @@
+"""Load scenario files into frozen, validated :class:`~sim.scenario.Scenario` objects.
+
+A scenario file is TOML. It may start with ``extends = "other.toml"`` (a path relative to
+the file) to override another scenario; tables merge key by key. Command-line overrides
+(``--set threats.rocket.heavy_salvo_prob=0.2``) are applied last. Every value is then
+checked against its declared type and rule (:mod:`sim.params`); the first problem raises a
+:class:`~sim.errors.ConfigError` naming the key, the value, the rule and the file where the
+value was written. Nothing is simulated until the whole scenario is valid.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import tomllib
+import types
+import typing
+from collections.abc import Mapping
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any, Iterable
+
+from sim.config.errors import NO_VALUE, ConfigError
+from sim.config.schema import NAME, FrozenMap, is_finite_number
+from sim.config.scenario import Scenario
+
+SET_ORIGIN = "--set"
+_MAX_EXTENDS_DEPTH = 8
+
+
+def load_scenario(
+    path: str | Path, overrides: Iterable[str] | Mapping[str, Any] = (), override_origin: str = SET_ORIGIN
+) -> Scenario:
+    """Read, merge, override and validate a scenario file.
+
+    Parameters
+    ----------
+    path : scenario TOML file.
+    overrides : ``"dotted.key=value"`` strings (values in TOML syntax; bare words are
+        strings) or a mapping of dotted keys to Python values.
+    override_origin : where the overrides were written, for error messages (``--set``, or
+        an experiment file and its scenario).
+
+    Raises
+    ------
+    ConfigError : for a missing or unreadable file, bad TOML, an unknown key, a wrong type
+        or a value that breaks its rule.
+    """
+    doc, origins = read_document(Path(path))
+    items = overrides.items() if isinstance(overrides, Mapping) else map(parse_assignment, overrides)
+    for key, value in items:
+        apply_override(doc, origins, key, value, Scenario, override_origin)
+    return build(Scenario, doc, "", origins, str(path))
+
+
+def read_document(path: Path, depth: int = 0) -> tuple[dict, dict[str, str]]:
+    """Parse a TOML file and the chain of files it extends; return the merged table and,
+    for each dotted key, the file that set it."""
+    origin = str(path)
+    if depth > _MAX_EXTENDS_DEPTH:
+        raise ConfigError("extends", origin, f"chain is deeper than {_MAX_EXTENDS_DEPTH} files (a cycle?)", origin)
+    own = read_toml(path, "scenario file")
+    parent = own.pop("extends", None)
+    if parent is None:
+        return own, {key: origin for key in _leaf_keys(own)}
+    if not isinstance(parent, str) or not parent:
+        raise ConfigError("extends", parent, "must be a path to another scenario file", origin)
+    doc, origins = read_document(path.parent / parent, depth + 1)
+    _merge(doc, own)
+    for key in _leaf_keys(own):  # a value written here replaces what the parent wrote at or below it
+        for known in [k for k in origins if k.startswith(key + ".") or key.startswith(k + ".")]:
+            del origins[known]
+        origins[key] = origin
+    return doc, origins
+
+
+def read_toml(path: Path, what: str) -> dict:
+    """Parse one TOML file; any failure is a one-line :class:`ConfigError` naming it."""
+    origin = str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError("", NO_VALUE, f"{what} not found", origin) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError("", NO_VALUE, f"{what} cannot be read ({exc.__class__.__name__})", origin) from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError("", NO_VALUE, f"{what} is not valid TOML: {exc}", origin) from None
+
+
+def parse_assignment(text: str) -> tuple[str, Any]:
+    """Split ``key=value``; the value is read as TOML, or kept as a string if it is not TOML."""
+    key, sep, raw = text.partition("=")
+    key = key.strip()
+    if not sep or not key:
+        raise ConfigError(text, NO_VALUE, "must have the form dotted.key=value", SET_ORIGIN)
+    try:
+        return key, tomllib.loads(f"v = {raw.strip()}")["v"]
+    except tomllib.TOMLDecodeError:
+        return key, raw.strip()
+
+
+def apply_override(
+    doc: dict, origins: dict[str, str], key: str, value: Any, schema: type, origin: str = SET_ORIGIN
+) -> None:
+    """Set ``doc[dotted key] = value`` after checking the key names a parameter of ``schema``."""
+    parts = key.split(".")
+    if not all(parts):
+        raise ConfigError(key, value, "is not a dotted parameter path", origin)
+    _check_known(schema, parts, key, value, origin)
+    table = doc
+    for part in parts[:-1]:
+        table = table.setdefault(part, {})
+        if not isinstance(table, dict):
+            raise ConfigError(key, value, "goes below a value that is not a table", origin)
+    table[parts[-1]] = value
+    origins[key] = origin
+
+
+def _check_known(schema: type, parts: list[str], key: str, value: Any, origin: str) -> None:
+    kind: Any = schema
+    for part in parts:
+        inner = _mapping_value_type(kind)
+        if inner is not None:  # this part names a site or a regime
+            if not NAME.check(part):
+                raise ConfigError(key, value, f"names an entry '{part}' that {NAME.text}", origin)
+            kind = inner
+        elif dataclasses.is_dataclass(kind) and part in _fields(kind):
+            kind = _fields(kind)[part][0]
+        else:
+            raise ConfigError(key, value, "is not a known parameter", origin)
+    if dataclasses.is_dataclass(kind) or _mapping_value_type(kind) is not None:
+        raise ConfigError(key, value, "names a table, not a parameter", origin)
+
+
+def _mapping_value_type(kind: Any) -> type | None:
+    if typing.get_origin(kind) in (Mapping, dict):
+        return typing.get_args(kind)[1]
+    return None
+
+
+def build(cls: type, table: Any, prefix: str, origins: dict[str, str], root: str) -> Any:
+    """Turn a TOML table into an instance of dataclass ``cls``, validating every field."""
+    where = origins.get(prefix.rstrip("."), root) if prefix else root
+    if not isinstance(table, dict):
+        raise ConfigError(prefix.rstrip("."), table, "must be a table", where)
+    fields = _fields(cls)
+    for key in table:
+        if key not in fields:
+            full = prefix + key
+            raise ConfigError(full, table[key], "is not a known parameter", origins.get(full, _origin_of(origins, full, root)))
+    values = {}
+    for name, (kind, field) in fields.items():
+        full = prefix + name
+        origin = origins.get(full, _origin_of(origins, full, root))
+        if name not in table:
+            if field.default is dataclasses.MISSING:
+                raise ConfigError(full, NO_VALUE, "is missing (required)", _origin_of(origins, prefix.rstrip("."), root))
+            values[name] = field.default
+            continue
+        values[name] = _convert(kind, table[name], full, origins, root, origin)
+        rule = field.metadata.get("rule")
+        if rule is not None and rule.text and values[name] is not None and not rule.check(values[name]):
+            raise ConfigError(full, table[name], rule.text, origin)
+    instance = cls(**values)
+    for key, value, rule in instance.check() if hasattr(instance, "check") else []:
+        full = prefix + key
+        raise ConfigError(full, value, rule, origins.get(full, _origin_of(origins, full, root)))
+    return instance
+
+
+def _convert(kind: Any, value: Any, key: str, origins: dict, root: str, origin: str) -> Any:
+    inner = _mapping_value_type(kind)
+    if inner is not None:
+        if not isinstance(value, dict):
+            raise ConfigError(key, value, "must be a table of named entries", origin)
+        for name in value:
+            if not NAME.check(name):
+                raise ConfigError(f"{key}.{name}", name, NAME.text, origins.get(f"{key}.{name}", origin))
+        return FrozenMap({n: build(inner, v, f"{key}.{n}.", origins, root) for n, v in value.items()})
+    if dataclasses.is_dataclass(kind):
+        return build(kind, value, key + ".", origins, root)
+    return _scalar(kind, value, key, origin)
+
+
+def _scalar(kind: Any, value: Any, key: str, origin: str) -> Any:
+    args = typing.get_args(kind)
+    if isinstance(kind, types.UnionType) and type(None) in args:
+        kind = next(a for a in args if a is not type(None))
+    if typing.get_origin(kind) is tuple:
+        if typing.get_args(kind)[0] is str:
+            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                raise ConfigError(key, value, "must be a list of strings", origin)
+            return tuple(value)
+        if not isinstance(value, list) or not all(is_finite_number(v) for v in value):
+            raise ConfigError(key, value, "must be a list of finite numbers", origin)
+        return tuple(float(v) for v in value)
+    if kind is bool:
+        if not isinstance(value, bool):
+            raise ConfigError(key, value, "must be true or false", origin)
+        return value
+    if kind is float:
+        if not is_finite_number(value):
+            raise ConfigError(key, value, "must be a finite number", origin)
+        return float(value)
+    if kind is int:
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise ConfigError(key, value, "must be an integer", origin)
+        return value
+    if kind is date:
+        if not isinstance(value, date) or isinstance(value, datetime):
+            raise ConfigError(key, value, "must be a date like 2020-01-01", origin)
+        return value
+    if kind is str:
+        if not isinstance(value, str):
+            raise ConfigError(key, value, "must be a string", origin)
+        return value
+    raise TypeError(f"unsupported parameter type {kind!r} for {key}")
+
+
+def _fields(cls: type) -> dict[str, tuple[Any, dataclasses.Field]]:
+    hints = typing.get_type_hints(cls)
+    return {f.name: (hints[f.name], f) for f in dataclasses.fields(cls)}
+
+
+def _origin_of(origins: dict[str, str], key: str, root: str) -> str:
+    """The file that set ``key`` or, failing that, the nearest enclosing table."""
+    while key:
+        for known, origin in origins.items():
+            if known == key or known.startswith(key + "."):
+                return origin
+        key = key.rpartition(".")[0]
+    return root
+
+
+def _merge(base: dict, top: dict) -> None:
+    for key, value in top.items():
+        if isinstance(value, dict) and isinstance(base.get(key), dict):
+            _merge(base[key], value)
+        else:
+            base[key] = value
+
+
+def _leaf_keys(table: dict, prefix: str = "") -> list[str]:
+    keys = []
+    for key, value in table.items():
+        if isinstance(value, dict) and value:
+            keys += _leaf_keys(value, f"{prefix}{key}.")
+        else:
+            keys.append(prefix + key)
+    return keys
+
+
+def to_plain(obj: Any) -> Any:
+    """A JSON-ready copy of a scenario (dates as ISO strings), for manifests and hashes."""
+    if dataclasses.is_dataclass(obj):
+        return {f.name: to_plain(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
+    if isinstance(obj, Mapping):
+        return {k: to_plain(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [to_plain(v) for v in obj]
+    if isinstance(obj, date):
+        return obj.isoformat()
+    return obj
+
+
+def scenario_hash(scenario: Scenario) -> str:
+    """SHA-256 of the validated scenario's canonical JSON: equal worlds, equal hashes."""
+    text = json.dumps(to_plain(scenario), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()

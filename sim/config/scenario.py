@@ -1,0 +1,264 @@
+"""The scenario: frozen, validated parameters of one simulated world.
+
+Every field names its unit; values live only in the TOML files under ``configs/``, each
+with its source (DOMAIN.md, a seed document or "assumption"). Loading and validation are
+in :mod:`sim.config`; cross-field rules are the ``check`` methods here, which return a
+list of ``(key, value, rule)`` problems relative to the section.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Mapping
+
+from sim.config.calendar import Calendar
+from sim.config.levers import HistoryEvent, MilitiaResponse, Policy
+from sim.config.schema import (
+    AT_LEAST_ONE,
+    NAME,
+    NON_NEGATIVE,
+    POSITIVE,
+    PROBABILITIES,
+    PROBABILITY,
+    param,
+)
+
+Problem = tuple[str, object, str]
+
+
+@dataclass(frozen=True)
+class Meta:
+    """Which world this is and over which dates it runs."""
+
+    name: str = param("-", NAME)
+    description: str = param("-")
+    start_date: date = param("date")
+    end_date: date = param("date")
+    outcomes_from: date | None = param("date", default=None)
+
+    def check(self) -> list[Problem]:
+        if self.end_date <= self.start_date:
+            return [("end_date", self.end_date, f"must be after start_date {self.start_date}")]
+        if self.outcomes_from is not None and not self.start_date <= self.outcomes_from <= self.end_date:
+            return [("outcomes_from", self.outcomes_from, f"must be within {self.start_date} .. {self.end_date}")]
+        return []
+
+    @property
+    def calendar(self) -> Calendar:
+        return Calendar(self.start_date, self.end_date, self.outcomes_from)
+
+    @property
+    def horizon_days(self) -> float:
+        return float((self.end_date - self.start_date).days + 1)
+
+
+@dataclass(frozen=True)
+class Regime:
+    """One state of the militias' campaign intensity (calm, active, surge ...)."""
+
+    multiplier: float = param("x base rate", NON_NEGATIVE)
+    mean_duration_days: float = param("days", POSITIVE)
+    entry_weight: float = param("relative weight", NON_NEGATIVE)
+
+
+@dataclass(frozen=True)
+class Campaign:
+    """The attack-intensity process shared by all attack kinds.
+
+    Intensity of kind k at time t = base_rate_per_day[k] x regime multiplier (a Markov
+    chain per kind, giving overdispersion) x policy factor, plus self-excitation: every
+    attack triggers Poisson(branching_ratio) follow-up attacks of the same kind after
+    exponential delays with mean ``excitation_decay_days`` (a Hawkes process).
+    """
+
+    branching_ratio: float = param("offspring per attack", PROBABILITY)
+    excitation_decay_days: float = param("days", POSITIVE)
+    regimes: Mapping[str, Regime] = param("table of regimes")
+
+    def check(self) -> list[Problem]:
+        problems: list[Problem] = []
+        if self.branching_ratio >= 1.0:
+            problems.append(("branching_ratio", self.branching_ratio, "must be < 1 (a stable process)"))
+        if not self.regimes:
+            problems.append(("regimes", {}, "must name at least one regime"))
+        elif sum(r.entry_weight for r in self.regimes.values()) <= 0:
+            problems.append(("regimes", "entry_weight", "must have a positive entry_weight somewhere"))
+        return problems
+
+
+@dataclass(frozen=True)
+class RocketThreat:
+    """107 mm rocket salvos fired at a site."""
+
+    base_rate_per_day: float = param("salvos/day", NON_NEGATIVE)
+    harassment_size_pmf: tuple[float, ...] = param("probability of 1, 2, ... rockets", PROBABILITIES)
+    heavy_salvo_prob: float = param("probability", PROBABILITY)
+    heavy_salvo_min: int = param("rockets", AT_LEAST_ONE)
+    heavy_salvo_max: int = param("rockets", AT_LEAST_ONE)
+    launch_failure_prob: float = param("probability", PROBABILITY)
+    dud_prob: float = param("probability", PROBABILITY)
+    launch_spacing_s: float = param("seconds", NON_NEGATIVE)
+    flight_time_s: float = param("seconds", POSITIVE)
+    inside_perimeter_prob: float = param("probability", PROBABILITY)
+
+    def check(self) -> list[Problem]:
+        problems: list[Problem] = []
+        if not self.harassment_size_pmf or abs(sum(self.harassment_size_pmf) - 1.0) > 1e-9:
+            problems.append(("harassment_size_pmf", list(self.harassment_size_pmf), "must sum to 1"))
+        if self.heavy_salvo_max < self.heavy_salvo_min:
+            problems.append(("heavy_salvo_max", self.heavy_salvo_max, "must be >= heavy_salvo_min"))
+        return problems
+
+    @property
+    def mean_salvo_size(self) -> float:
+        """Expected rockets per salvo under the two-part size distribution."""
+        harassment = sum((i + 1) * p for i, p in enumerate(self.harassment_size_pmf))
+        heavy = (self.heavy_salvo_min + self.heavy_salvo_max) / 2.0
+        return (1 - self.heavy_salvo_prob) * harassment + self.heavy_salvo_prob * heavy
+
+
+@dataclass(frozen=True)
+class DroneThreat:
+    """One-way attack drones carrying a mortar-sized bomb."""
+
+    base_rate_per_day: float = param("attacks/day", NON_NEGATIVE)
+    drones_per_attack: int = param("drones", AT_LEAST_ONE)
+    flight_time_s: float = param("seconds", POSITIVE)
+    inside_perimeter_prob: float = param("probability", PROBABILITY)
+
+
+@dataclass(frozen=True)
+class ConvoyThreat:
+    """Roadside bombs (IEDs, EFPs) against Iraqi-driven logistics convoys."""
+
+    base_rate_per_day: float = param("attacks/day", NON_NEGATIVE)
+    hit_prob_initial: float = param("probability", PROBABILITY)
+    hit_prob_growth_per_year: float = param("probability/year", NON_NEGATIVE)
+    hit_prob_max: float = param("probability", PROBABILITY)
+    extra_truck_prob: float = param("probability per further truck", PROBABILITY)
+    driver_casualty_prob: float = param("probability per damaged truck", PROBABILITY)
+
+    def check(self) -> list[Problem]:
+        if self.hit_prob_max < self.hit_prob_initial:
+            return [("hit_prob_max", self.hit_prob_max, "must be >= hit_prob_initial")]
+        return []
+
+    def hit_prob(self, years_elapsed: float) -> float:
+        """Chance that an attack damages a truck, growing as triggers and EFPs improve."""
+        return min(self.hit_prob_max, self.hit_prob_initial + self.hit_prob_growth_per_year * years_elapsed)
+
+
+@dataclass(frozen=True)
+class SecurityDetailThreat:
+    """Roadside bombs against foreign diplomatic or contractor security details."""
+
+    base_rate_per_day: float = param("attacks/day", NON_NEGATIVE)
+    casualties_mean: float = param("casualties/attack", NON_NEGATIVE)
+
+
+@dataclass(frozen=True)
+class Threats:
+    rocket: RocketThreat = param("section")
+    drone: DroneThreat = param("section")
+    convoy_ied: ConvoyThreat = param("section")
+    security_detail_ied: SecurityDetailThreat = param("section")
+
+
+@dataclass(frozen=True)
+class CRam:
+    """Counter-rocket, artillery and mortar defence; per-site mounts are in ``sites``."""
+
+    detection_delay_s: float = param("seconds", NON_NEGATIVE)
+    engage_prob: float = param("probability", PROBABILITY)
+    kill_prob: float = param("probability", PROBABILITY)
+    engagement_time_s: float = param("seconds", POSITIVE)
+    rounds_per_engagement: int = param("rounds", AT_LEAST_ONE)
+    magazine_rounds: int = param("rounds", AT_LEAST_ONE)
+    reload_below_rounds: int = param("rounds", NON_NEGATIVE)
+    reload_time_h: float = param("hours", NON_NEGATIVE)
+    drone_engage_prob: float = param("probability", PROBABILITY)
+    drone_kill_prob: float = param("probability", PROBABILITY)
+    drone_debris_harm_prob: float = param("probability", PROBABILITY)
+    stray_round_prob: float = param("probability per engagement", PROBABILITY)
+
+    def check(self) -> list[Problem]:
+        problems: list[Problem] = []
+        if self.rounds_per_engagement > self.magazine_rounds:
+            problems.append(("rounds_per_engagement", self.rounds_per_engagement, "must be <= magazine_rounds"))
+        if self.reload_below_rounds > self.magazine_rounds:
+            problems.append(("reload_below_rounds", self.reload_below_rounds, "must be <= magazine_rounds"))
+        return problems
+
+
+@dataclass(frozen=True)
+class Damage:
+    """Casualties from impacts: U.S./coalition inside perimeters, Iraqi civilians outside."""
+
+    us_killed_per_impact: float = param("killed per unprotected impact", NON_NEGATIVE)
+    us_wounded_per_impact: float = param("wounded per unprotected impact", NON_NEGATIVE)
+    drone_lethality_factor: float = param("x rocket", NON_NEGATIVE)
+    debris_wounded_mean: float = param("wounded per debris incident", NON_NEGATIVE)
+    warned_exposure: float = param("fraction exposed with sense-and-warn", PROBABILITY)
+    alert_exposure: float = param("fraction exposed on alert", PROBABILITY)
+    alert_duration_days: float = param("days", NON_NEGATIVE)
+    civilian_casualties_per_impact: float = param("casualties per populated-area impact", NON_NEGATIVE)
+    stray_round_casualties_mean: float = param("casualties per stray-round incident", NON_NEGATIVE)
+
+
+@dataclass(frozen=True)
+class Convoys:
+    """The logistics convoy schedule; routes lie outside any C-RAM umbrella."""
+
+    departures_per_day: float = param("convoys/day", POSITIVE)
+    trip_duration_h: float = param("hours", POSITIVE)
+    trucks_per_convoy: int = param("trucks", AT_LEAST_ONE)
+
+
+@dataclass(frozen=True)
+class Site:
+    """A U.S./coalition site: a target with personnel, hardening and perhaps a C-RAM battery."""
+
+    label: str = param("-")
+    personnel: int = param("people", NON_NEGATIVE)
+    hardening: float = param("fraction of exposure removed", PROBABILITY)
+    rocket_weight: float = param("relative target weight", NON_NEGATIVE)
+    drone_weight: float = param("relative target weight", NON_NEGATIVE)
+    civilian_exposure: float = param("probability a miss lands among civilians", PROBABILITY)
+    international_zone: bool = param("-")
+    cram_fire_units: int = param("fire units", NON_NEGATIVE)
+    open_from: date | None = param("date", default=None)
+    close_on: date | None = param("date", default=None)
+    cram_from: date | None = param("date", default=None)
+
+    def check(self) -> list[Problem]:
+        problems: list[Problem] = []
+        if self.open_from and self.close_on and self.close_on <= self.open_from:
+            problems.append(("close_on", self.close_on, f"must be after open_from {self.open_from}"))
+        if self.cram_from is not None and self.cram_fire_units == 0:
+            problems.append(("cram_fire_units", 0, "must be >= 1 when cram_from is set"))
+        return problems
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A whole world: dates, militia campaign, threats, defences, damage, convoys and sites."""
+
+    scenario: Meta = param("section")
+    campaign: Campaign = param("section")
+    threats: Threats = param("section")
+    cram: CRam = param("section")
+    damage: Damage = param("section")
+    convoys: Convoys = param("section")
+    sites: Mapping[str, Site] = param("table of sites")
+    policy: Policy = param("section")
+    militia: MilitiaResponse = param("section")
+    history: Mapping[str, HistoryEvent] = param("table of dated events")
+
+    def check(self) -> list[Problem]:
+        problems: list[Problem] = []
+        if not self.sites:
+            problems.append(("sites", {}, "must name at least one site"))
+        if self.policy.embassy_site not in self.sites:
+            problems.append(("policy.embassy_site", self.policy.embassy_site, "must name one of the sites"))
+        return problems

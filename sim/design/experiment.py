@@ -1,0 +1,168 @@
+"""Experiment files: which scenarios to compare, how many replications, which outcomes.
+
+An experiment is pure data, validated before anything runs::
+
+    [experiment]
+    name = "policy_comparison"
+    base = "../baseline.toml"          # scenario that inline entries override
+    reference = "continuity"           # the scenario the others are compared with
+    replications = 500
+    root_seed = 2020
+    outcomes = ["attacks_rocket", "us_killed"]
+    end_date = 2021-09-30              # optional: one horizon for every scenario
+
+    [scenarios.continuity]
+    file = "../scenarios/continuity.toml"
+
+    [scenarios.no_revenge]            # inline: the base with overrides
+    set = { "policy.us.strikes.revenge_prob" = 0.0 }
+
+Replication r of every scenario uses the same random streams (common random numbers).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from sim.config.loader import build, load_scenario, read_toml, scenario_hash
+from sim.config.errors import NO_VALUE, ConfigError
+from sim.replication.outcomes import outcome_columns
+from sim.config.schema import AT_LEAST_ONE, NAME, NON_NEGATIVE, param
+from sim.config.scenario import Scenario
+from sim.batch.folder import code_version
+
+DEFAULT_CHUNK_SIZE = 100
+
+
+@dataclass(frozen=True)
+class ExperimentHeader:
+    """The ``[experiment]`` table."""
+
+    name: str = param("-", NAME)
+    description: str = param("-")
+    base: str = param("path")
+    reference: str = param("-", NAME)
+    replications: int = param("replications", AT_LEAST_ONE)
+    root_seed: int = param("-", NON_NEGATIVE)
+    outcomes: tuple[str, ...] = param("outcome columns")
+    chunk_size: int = param("replications per task", AT_LEAST_ONE, default=DEFAULT_CHUNK_SIZE)
+    end_date: date | None = param("date", default=None)
+
+
+@dataclass(frozen=True)
+class Batch:
+    """What the runner executes: named scenarios x replications under one root seed."""
+
+    name: str
+    scenarios: tuple[tuple[str, Scenario], ...]
+    replications: int
+    root_seed: int
+    chunk_size: int
+
+    def fingerprint(self) -> str:
+        """A hash of everything that determines the runs, and of the code that makes them."""
+        content = {
+            "scenarios": [(name, scenario_hash(s)) for name, s in self.scenarios],
+            "replications": self.replications,
+            "root_seed": self.root_seed,
+            "chunk_size": self.chunk_size,
+            "code": {k: v for k, v in code_version().items() if k != "git_modified"},
+        }
+        return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Experiment:
+    header: ExperimentHeader
+    batch: Batch
+    path: Path
+    text: str
+
+    @property
+    def reference(self) -> str:
+        return self.header.reference
+
+    @property
+    def outcomes(self) -> tuple[str, ...]:
+        return self.header.outcomes
+
+
+def load_experiment(path: str | Path, replications: int | None = None) -> Experiment:
+    """Read and validate an experiment file and every scenario it names.
+
+    ``replications`` overrides the file's count (e.g. for a quick look); it is part of the
+    batch, so a resumed run must use the same value.
+    """
+    path = Path(path)
+    doc = read_toml(path, "experiment file")
+    origin = str(path)
+    _only_keys(doc, ("experiment", "scenarios"), "", origin)
+    header = build(ExperimentHeader, doc.get("experiment", NO_TABLE), "experiment.", {}, origin)
+    entries = doc.get("scenarios")
+    if not isinstance(entries, dict) or not entries:
+        raise ConfigError("scenarios", entries if entries is not None else NO_VALUE, "must be a table of named scenarios", origin)
+    if header.reference not in entries:
+        raise ConfigError("experiment.reference", header.reference, f"must name one of the scenarios ({', '.join(entries)})", origin)
+    scenarios = tuple((name, _load_entry(path, header, name, entry)) for name, entry in entries.items())
+    check_same_columns(scenarios, lambda n: f"scenarios.{n}", origin)
+    calendar = scenarios[0][1].scenario.calendar
+    check_outcomes(header.outcomes, outcome_columns(calendar), "experiment.outcomes", origin)
+    reps = header.replications if replications is None else replications
+    batch = Batch(header.name, scenarios, reps, header.root_seed, header.chunk_size)
+    return Experiment(header, batch, path, path.read_text(encoding="utf-8"))
+
+
+NO_TABLE: dict = {}
+
+
+def _load_entry(path: Path, header: ExperimentHeader, name: str, entry: Any) -> Scenario:
+    origin = f"{path} [scenarios.{name}]"
+    if not NAME.check(name):
+        raise ConfigError(f"scenarios.{name}", name, NAME.text, str(path))
+    if not isinstance(entry, dict):
+        raise ConfigError(f"scenarios.{name}", entry, "must be a table with 'file' and/or 'set'", str(path))
+    _only_keys(entry, ("file", "set"), f"scenarios.{name}.", str(path))
+    file = entry.get("file", header.base)
+    overrides = entry.get("set", {})
+    if not isinstance(file, str) or not file:
+        raise ConfigError(f"scenarios.{name}.file", file, "must be a path to a scenario file", str(path))
+    if not isinstance(overrides, dict):
+        raise ConfigError(f"scenarios.{name}.set", overrides, "must be a table of dotted parameters", str(path))
+    if not (path.parent / file).is_file():
+        raise ConfigError(f"scenarios.{name}.file", file, "names no scenario file", str(path))
+    if header.end_date is not None:
+        overrides = {"scenario.end_date": header.end_date, **overrides}
+    return load_scenario(path.parent / file, overrides, override_origin=origin)
+
+
+def _only_keys(table: dict, allowed: tuple[str, ...], prefix: str, origin: str) -> None:
+    for key in table:
+        if key not in allowed:
+            raise ConfigError(prefix + key, table[key], f"is not a known key (known: {', '.join(allowed)})", origin)
+
+
+def check_outcomes(wanted: tuple[str, ...], known: list[str], key: str, origin: str) -> None:
+    if not wanted:
+        raise ConfigError(key, [], "must name at least one outcome column", origin)
+    for name in wanted:
+        if name not in known:
+            raise ConfigError(key, name, "is not an outcome column (see README, Outcomes)", origin)
+
+
+def check_same_columns(scenarios: tuple[tuple[str, Scenario], ...], key_of, origin: str) -> None:
+    """Every scenario of a batch must span the same calendar quarters (one table of runs)."""
+    first_name, first = scenarios[0]
+    columns = outcome_columns(first.scenario.calendar)
+    for name, scenario in scenarios[1:]:
+        if outcome_columns(scenario.scenario.calendar) != columns:
+            meta = scenario.scenario
+            raise ConfigError(
+                key_of(name), f"{meta.start_date} .. {meta.end_date}",
+                f"spans other calendar quarters than {first_name} ({first.scenario.start_date} .. "
+                f"{first.scenario.end_date}): give every scenario the same horizon", origin,
+            )  # fmt: skip

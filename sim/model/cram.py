@@ -1,0 +1,103 @@
+"""C-RAM: a site's counter-rocket battery, with fire units and a magazine.
+
+Fire units are a SimPy ``Resource``; the magazine is a ``Container`` of rounds. A round is
+engaged only if a fire unit becomes free before the round's impact time
+(``yield request | env.timeout(time_left)``), so a large salvo can saturate a battery; an
+engagement keeps its unit busy for ``engagement_time_s`` while the round flies on.
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+from typing import TYPE_CHECKING, Generator
+
+import simpy
+
+from sim.config.calendar import hours, seconds
+from sim.model.damage import harm_from_stray_rounds
+from sim.model.records import Kind
+from sim.config.scenario import CRam
+
+if TYPE_CHECKING:
+    from sim.model.sites import SiteState
+    from sim.model.world import World
+
+
+class Engagement(Enum):
+    """How a threatening round fared against the battery."""
+
+    ENGAGED = "engaged"
+    SATURATED = "saturated"  # no fire unit free before impact
+    NO_ROUNDS = "no_rounds"  # a unit was free but the magazine was short
+
+
+class CRamBattery:
+    """The fire units and magazine of one defended site."""
+
+    def __init__(self, world: "World", site: str, fire_units: int, spec: CRam) -> None:
+        self.world = world
+        self.site = site
+        self.spec = spec
+        self.units = simpy.Resource(world.env, capacity=fire_units)
+        self.magazine = simpy.Container(world.env, capacity=spec.magazine_rounds, init=spec.magazine_rounds)
+        self.lowest_level = spec.magazine_rounds
+        self._reloading = False
+
+    def engage(self, impact_at: float, attack: str) -> Generator[simpy.Event, object, Engagement]:
+        """Wait for a free fire unit until ``impact_at``; on success fire a burst and keep
+        the unit busy for the engagement time. Used as ``yield from battery.engage(...)``."""
+        env = self.world.env
+        time_left = impact_at - env.now
+        if time_left <= 0:
+            self.world.ledger.record(env.now, Kind.SATURATED, self.site, attack)
+            return Engagement.SATURATED
+        request = self.units.request()
+        granted = yield request | env.timeout(time_left)
+        if request not in granted:
+            request.cancel()
+            self.world.ledger.record(env.now, Kind.SATURATED, self.site, attack)
+            return Engagement.SATURATED
+        if self.magazine.level < self.spec.rounds_per_engagement:
+            self.units.release(request)
+            self.world.ledger.record(env.now, Kind.MAGAZINE_EMPTY, self.site, attack)
+            self._maybe_reload()
+            return Engagement.NO_ROUNDS
+        yield self.magazine.get(self.spec.rounds_per_engagement)
+        self.lowest_level = min(self.lowest_level, self.magazine.level)
+        env.process(self._occupy(request))
+        self._maybe_reload()
+        return Engagement.ENGAGED
+
+    def _maybe_reload(self) -> None:
+        """Start a reload when the magazine is below its threshold or too low for a burst."""
+        level = self.magazine.level
+        if not self._reloading and (level < self.spec.reload_below_rounds or level < self.spec.rounds_per_engagement):
+            self._reloading = True
+            self.world.env.process(self._reload())
+
+    def _occupy(self, request: simpy.resources.resource.Request) -> Generator[simpy.Event, None, None]:
+        yield self.world.env.timeout(seconds(self.spec.engagement_time_s))
+        self.units.release(request)
+
+    def _reload(self) -> Generator[simpy.Event, None, None]:
+        yield self.world.env.timeout(hours(self.spec.reload_time_h))
+        missing = self.magazine.capacity - self.magazine.level
+        if missing > 0:
+            yield self.magazine.put(missing)
+        self._reloading = False
+        self.world.ledger.record(self.world.env.now, Kind.MAGAZINE_RELOADED, self.site, None, int(missing))
+
+
+def engage_threat(
+    world: "World", site: "SiteState", attack: str, impact_at: float, engaged: Kind, u_stray: float, u_stray_harm: float
+) -> Generator[simpy.Event, object, bool]:
+    """After the detection delay, try to engage a round (rocket or drone) that threatens
+    ``site``; record the engagement and any stray-round harm. True if it was engaged."""
+    env = world.env
+    yield env.timeout(min(seconds(world.scenario.cram.detection_delay_s), impact_at - env.now))
+    result = yield from site.battery.engage(impact_at, attack)
+    if result is not Engagement.ENGAGED:
+        return False
+    world.ledger.record(env.now, engaged, site.name, attack)
+    harm_from_stray_rounds(world, site.name, attack, u_stray, u_stray_harm)
+    return True

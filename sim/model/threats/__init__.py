@@ -1,0 +1,1 @@
+"""The threat kinds: one module each, declaring its process, record kinds and config section."""
