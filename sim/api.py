@@ -43,9 +43,8 @@ from sim.analysis.fit_report import (
     write_calibrated,
 )
 from sim.calibration.observations import load_observations, select_quarters
-from sim.replication.outcomes import event_table
 from sim.config.provenance import sources
-from sim.replication.simulate import event_log
+from sim.replication.simulate import event_log, event_table
 from sim.analysis.report import sweep_plots, write_report
 from sim.batch.runner import executor_for, run_replications
 from sim.config.scenario import Scenario
@@ -120,7 +119,7 @@ def trace(scenario: Scenario | str | Path, replication: int = 0, seed: int = 1) 
     """The event log of one replication (as ``run.py trace``)."""
     if not isinstance(scenario, Scenario):
         scenario = _load_scenario(scenario)
-    return event_table(event_log(scenario, replication, seed), scenario.scenario.calendar)
+    return event_table(event_log(scenario, replication, seed), scenario)
 
 
 def compare(runs: pd.DataFrame, reference: str, outcomes: Sequence[str]) -> Comparison:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import io
+from types import SimpleNamespace
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -13,7 +14,10 @@ from sim.config.calendar import SECONDS_PER_DAY
 from sim.cli.main import main
 from sim.config.loader import load_scenario
 from sim.config.schema import FrozenMap
-from sim.model.records import Record
+from sim.model import timeline as model_timeline
+from sim.model.records import Origin, Record
+from sim.policy.actors import Actors, start_actors
+from sim.replication.simulate import record_kinds
 from sim.config.scenario import Scenario
 from sim.model.streams import Streams
 from sim.model.world import World
@@ -78,9 +82,29 @@ def world_of(scenario: Scenario, seed: int = 1, replication: int = 0) -> World:
     return World(scenario, Streams(seed, replication))
 
 
+def start(world: World) -> Actors:
+    """Start the world's processes and its actors (as a replication does), without running it."""
+    model_timeline.start(world)
+    return start_actors(world)
+
+
+def finish(world: World) -> None:
+    """Run a started world to its horizon and let it settle."""
+    model_timeline.run(world)
+
+
+def policy_start_d(world: World) -> float:
+    return world.calendar.day_of(world.scenario.policy.start_date)
+
+
+# Every record kind by its upper-case name (``Kind.ATTACK_ROCKET``), for tests that filter logs.
+Kind = SimpleNamespace(**{kind.name.upper(): kind for kind in record_kinds()})
+TEST = Origin.BACKGROUND  # the origin given to attacks that tests start by hand
+
+
 def timeline(records: list[Record], kinds: set | None = None) -> list[tuple[str, float]]:
     """(kind, time in seconds rounded to 1 ms) pairs, for exact sequence assertions."""
-    return [(r.kind.value, round(r.time_d * SECONDS_PER_DAY, 3)) for r in records if kinds is None or r.kind in kinds]
+    return [(r.kind.name, round(r.time_d * SECONDS_PER_DAY, 3)) for r in records if kinds is None or r.kind in kinds]
 
 
 START = date(2020, 1, 1)

@@ -38,7 +38,7 @@ README_COLUMNS = [
     *[f"rocket_drone_attacks_q{q}" for q in range(1, 5)],
     *[f"convoy_attacks_q{q}" for q in range(1, 5)],
 ]  # fmt: skip
-TRACE_COLUMNS = ["time_d", "date", "site", "kind", "n", "attack", "detail"]
+TRACE_COLUMNS = ["time_d", "date", "site", "kind", "count", "attack", "origin", "heavy", "generation", "detail"]
 
 SEED = 5
 REPLICATIONS = 3
@@ -139,7 +139,7 @@ def test_trace_prints_and_saves_the_timeline(suffix, tmp_path):
     assert header, lines[0]
     count = int(header.group(1))
     assert count > 0
-    assert lines[1].split() == ["date", "site", "kind", "n", "attack", "detail"]
+    assert lines[1].split() == TRACE_COLUMNS[1:]
     assert len(lines) == 2 + count + 1  # header, column names, one line per event, "wrote"
     assert lines[-1] == f"wrote {path}"
     table = pd.read_parquet(path) if suffix == ".parquet" else pd.read_csv(path)
@@ -177,7 +177,7 @@ def test_trace_matches_run_row(small_run, tmp_path):
     log = pd.read_csv(path)
     assert (log["kind"] == "attack_rocket").sum() == runs.loc[2, "attacks_rocket"]
     assert (log["kind"] == "attack_convoy").sum() == runs.loc[2, "attacks_convoy"]
-    assert log.loc[log["kind"] == "rocket_launched", "n"].sum() == runs.loc[2, "rockets_launched"]
+    assert log.loc[log["kind"] == "rocket_launched", "count"].sum() == runs.loc[2, "rockets_launched"]
 
 
 # --------------------------------------------------------------------------------- help, default

@@ -17,16 +17,19 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from builders import one_site, quiet, world_of
+from builders import TEST, Kind, finish, one_site, policy_start_d, quiet, start, world_of
 from scipy import stats
 
 from sim.config.calendar import hours, seconds
-from sim.model.campaign import AttackKind, launch_attack
+from sim.model.campaign import launch_attack
+from sim.model.threats import threat_named
 from sim.config.loader import load_scenario
 from sim.config.levers import DOCTRINES, HistoryEvent
-from sim.replication.outcomes import COUNTED, EVENTS
+from sim.model.records import Origin
+from sim.model.timeline import settling_days
+from sim.replication.outcomes import outcomes
 from sim.config.schema import FrozenMap
-from sim.model.records import Kind
+from sim.policy.baghdad import Posture as BaghdadPosture
 from sim.replication.simulate import replicate, simulate
 from sim.batch.runner import run_replications
 
@@ -102,9 +105,9 @@ def test_a_strike_with_revenge_raises_attacks_in_the_following_window():
         "policy.us.strikes.capacity_loss": 0.0,
     }):  # fmt: skip
         assert_identical_before(with_strike, without, day)
-        assert [(r.time_d, r.n) for r in of_kind(with_strike, Kind.US_STRIKE_RETALIATORY, Kind.REVENGE)] == [
-            (day, 1), (day, of_kind(with_strike, Kind.REVENGE)[0].n)
-        ]
+        strike, revenge = of_kind(with_strike, Kind.US_STRIKE_RETALIATORY, Kind.REVENGE)
+        assert (strike.kind, strike.time_d, strike.generation) == (Kind.US_STRIKE_RETALIATORY, day, 1)
+        assert (revenge.kind, revenge.time_d, revenge.generation) == (Kind.REVENGE, day, 1) and revenge.count >= 0
         n_with, n_without = attacks_between(with_strike, day, day + WINDOW_D), attacks_between(without, day, day + WINDOW_D)
         assert n_with >= n_without
         more += n_with - n_without
@@ -127,8 +130,8 @@ def test_a_strike_that_only_degrades_lowers_attacks_in_the_following_window():
 
 def background_after(records, day: float):
     return [
-        (round(r.time_d, 9), r.kind, r.site, r.n) for r in records
-        if r.kind in US_ATTACKS and r.time_d > day and "background" in r.detail
+        (round(r.time_d, 9), r.kind, r.site, r.count) for r in records
+        if r.kind in US_ATTACKS and r.time_d > day and r.origin is Origin.BACKGROUND
     ]  # fmt: skip
 
 
@@ -153,14 +156,16 @@ def test_no_attack_names_the_embassy_after_a_dated_closure():
     })  # fmt: skip
     scenario = with_history(scenario, closure=(date(2020, 2, 1), "embassy_closure"))
     for rep in range(5):
-        world = simulate(scenario, rep, SEED)
+        world = world_of(scenario, SEED, rep)
+        actors = start(world)
+        finish(world)
         records = world.ledger.records
         closed = [i for i, r in enumerate(records) if r.kind is Kind.EMBASSY_CLOSED]
         assert len(closed) == 1 and records[closed[0]].time_d == 31.0 + 7.0
         assert embassy_attacks(records[: closed[0]])
         assert not embassy_attacks(records[closed[0] :])
         assert any(r.kind in US_ATTACKS for r in records[closed[0] :])  # the others are still attacked
-        assert not world.sites["embassy"].is_open and not world.baghdad.cooperating
+        assert not world.sites["embassy"].is_open and actors.baghdad.posture is BaghdadPosture.ENDED
 
 
 def test_separation_closes_the_embassy_after_the_first_attack_on_it_from_the_policy_start():
@@ -197,23 +202,23 @@ def test_an_international_zone_closure_lowers_launch_success_only_inside_its_win
     })  # fmt: skip
     t0, days = 5.0, 4.0
     closed_world, open_world = world_of(scenario, SEED, 3), world_of(scenario, SEED, 3)
-    closed_world.start()
+    closed_actors = start(closed_world)
     closed_world.env.run(until=t0)
-    closed_world.baghdad.close_iz(days)
-    closed_world.run()
-    open_world.start()
-    open_world.run()
+    closed_actors.baghdad.close_iz(days)
+    finish(closed_world)
+    start(open_world)
+    finish(open_world)
     closed, opened = closed_world.ledger.records, open_world.ledger.records
     assert [(r.kind, r.time_d) for r in of_kind(closed, Kind.IZ_CLOSED, Kind.IZ_REOPENED)] == [
         (Kind.IZ_CLOSED, t0), (Kind.IZ_REOPENED, t0 + days)
     ]
-    assert all(s.launch_success == 1.0 for s in closed_world.site_list)
+    assert all(s.launch_success == 1.0 for s in closed_world.sites.all)
     # outside the window every rocket leaves its rail (or not) exactly as without the closure
     outside = launch_sequences(closed, False, t0, t0 + days)
     assert outside == launch_sequences(opened, False, t0, t0 + days) and len(outside) > 100
     inside_closed, inside_open = launch_sequences(closed, True, t0, t0 + days), launch_sequences(opened, True, t0, t0 + days)
     assert inside_closed.keys() == inside_open.keys()
-    iz = {name for name, site in closed_world.sites.items() if site.spec.international_zone}
+    iz = {site.name for site in closed_world.sites if site.spec.international_zone}
     assert iz == {"embassy", "union_iii"}
     failed = {True: [0, 0], False: [0, 0]}  # IZ? -> [failed with closure, failed without]
     rockets_iz = 0
@@ -237,14 +242,14 @@ def test_an_international_zone_closure_lowers_launch_success_only_inside_its_win
 
 def test_a_closure_during_a_closure_extends_it():
     world = world_of(quiet({"scenario.end_date": date(2020, 1, 31)}))
-    world.start()
+    actors = start(world)
     world.env.run(until=1.0)
-    world.baghdad.close_iz(3.0)
+    actors.baghdad.close_iz(3.0)
     world.env.run(until=2.0)
-    world.baghdad.close_iz(3.0)
+    actors.baghdad.close_iz(3.0)
     assert world.sites["embassy"].launch_success == world.scenario.policy.iraq.iz_launch_success
     assert world.sites["baghdad_airport"].launch_success == 1.0
-    world.run()
+    finish(world)
     assert [(r.kind, r.time_d) for r in of_kind(world.ledger.records, Kind.IZ_CLOSED, Kind.IZ_REOPENED)] == [
         (Kind.IZ_CLOSED, 1.0), (Kind.IZ_REOPENED, 5.0)
     ]
@@ -269,7 +274,7 @@ def test_continuity_never_strikes_after_non_lethal_attacks():
     for rep in range(3):
         records = simulate(scenario, rep, SEED).ledger.records
         assert len(of_kind(records, Kind.ROCKET_IMPACT_INSIDE)) > 100 and of_kind(records, Kind.DRONE_IMPACT_INSIDE)
-        assert any(r.detail.startswith("heavy salvo") for r in of_kind(records, Kind.ATTACK_ROCKET))
+        assert any(r.heavy for r in of_kind(records, Kind.ATTACK_ROCKET))
         assert not of_kind(records, Kind.US_KILLED)
         assert not of_kind(records, *STRIKES)
 
@@ -293,48 +298,47 @@ def single_salvo_world(doctrine: str, overrides: dict):
         "scenario.end_date": date(2020, 2, 29), **overrides,
     })  # fmt: skip
     world = world_of(one_site(scenario, cram_fire_units=0))
-    world.start()
-    return world
+    return world, start(world)
 
 
 def salvos_at(world, times, until):
     for t in times:
         world.env.run(until=t)
-        launch_attack(world, AttackKind.ROCKET, "test")
+        launch_attack(world, threat_named("rocket"), TEST)
     world.env.run(until=until)
     return world.ledger.records
 
 
 def test_tougher_love_strikes_once_a_decision_delay_after_a_heavy_salvo():
-    world = single_salvo_world("tougher_love", {
+    world, actors = single_salvo_world("tougher_love", {
         "threats.rocket.heavy_salvo_prob": 1.0, "threats.rocket.heavy_salvo_min": 14,
         "threats.rocket.heavy_salvo_max": 14, "threats.rocket.inside_perimeter_prob": 1.0,
     })  # fmt: skip
     t0 = 3.25
     records = salvos_at(world, [t0], t0 + 5.0)
     assert len(of_kind(records, Kind.ROCKET_IMPACT_INSIDE)) == 14
-    delay = world.washington.levers.decision_delay_days
-    assert [(r.time_d, r.n, cause(r.detail)) for r in of_kind(records, *STRIKES)] == [(t0 + delay, 1, "after attack_rocket")]
+    delay = actors.washington.levers.decision_delay_days
+    assert [(r.time_d, r.generation, cause(r.detail)) for r in of_kind(records, *STRIKES)] == [(t0 + delay, 1, "after attack_rocket")]
 
 
 def test_tougher_love_strikes_after_an_inside_impact_but_not_after_a_miss():
     harassment = {"threats.rocket.heavy_salvo_prob": 0.0, "threats.rocket.harassment_size_pmf": [1.0, 0, 0, 0, 0, 0]}
-    world = single_salvo_world("tougher_love", {**harassment, "threats.rocket.inside_perimeter_prob": 0.0})
+    world, actors = single_salvo_world("tougher_love", {**harassment, "threats.rocket.inside_perimeter_prob": 0.0})
     records = salvos_at(world, [2.0], 10.0)
     assert of_kind(records, Kind.ROCKET_IMPACT_OUTSIDE) and not of_kind(records, *STRIKES)
 
-    world = single_salvo_world("tougher_love", {**harassment, "threats.rocket.inside_perimeter_prob": 1.0})
+    world, actors = single_salvo_world("tougher_love", {**harassment, "threats.rocket.inside_perimeter_prob": 1.0})
     records = salvos_at(world, [2.0], 10.0)
-    delay = world.washington.levers.decision_delay_days
+    delay = actors.washington.levers.decision_delay_days
     strikes = [(r.time_d, cause(r.detail)) for r in of_kind(records, *STRIKES)]
     assert strikes == [(pytest.approx(2.0 + seconds(40.0) + delay, abs=1e-9), "after rocket_impact_inside")]
 
 
 def test_tougher_love_strikes_at_its_attack_count_and_respects_its_cooldown():
-    world = single_salvo_world("tougher_love", {
+    world, actors = single_salvo_world("tougher_love", {
         "threats.rocket.heavy_salvo_prob": 0.0, "threats.rocket.inside_perimeter_prob": 0.0,
     })  # fmt: skip
-    levers = world.washington.levers
+    levers = actors.washington.levers
     assert levers.retaliate_on_attack_count == 4 and levers.strike_cooldown_days == 7.0
     # attacks 1-3 provoke nothing; the 4th (day 4) does; days 5-8 fall in the decision and
     # cooldown (strike at 5, cooldown to 12); day 13 has 4+ attacks in 30 days again
@@ -345,14 +349,14 @@ def test_tougher_love_strikes_at_its_attack_count_and_respects_its_cooldown():
 
 
 def test_an_attack_count_rule_counts_heavy_salvos_where_heavy_salvos_alone_do_not_provoke():
-    world = single_salvo_world("continuity", {
+    world, actors = single_salvo_world("continuity", {
         "policy.us.doctrines.continuity.retaliate_on_attack_count": 2,
         "threats.rocket.heavy_salvo_prob": 1.0, "threats.rocket.inside_perimeter_prob": 0.0,
     })  # fmt: skip
-    assert not world.washington.levers.retaliate_on_heavy_salvo
+    assert not actors.washington.levers.retaliate_on_heavy_salvo
     records = salvos_at(world, [1.0, 2.0], 10.0)
     assert len(of_kind(records, Kind.ATTACK_ROCKET)) == 2
-    delay = world.washington.levers.decision_delay_days
+    delay = actors.washington.levers.decision_delay_days
     assert [(r.time_d, cause(r.detail)) for r in of_kind(records, *STRIKES)] == [(2.0 + delay, "after attack_rocket")]
 
 
@@ -378,16 +382,16 @@ def test_a_hand_built_replication_gives_the_expected_policy_events():
         closure=(date(2020, 1, 21), "embassy_closure"),  # day 20: closed at 25, cooperation ends
     )
     world = world_of(scenario, SEED)
-    world.start()
-    rocket = world.intensity[AttackKind.ROCKET]
+    start(world)
+    rocket = world.intensity["rocket"]
     checkpoints = {5.5: 0.8, 15.5: 1.0, 18.0: 0.5, 20.75: 1.0, 30.0: 1.0}  # strike 5-15, raid 17.5-20.5
     for t, factor in checkpoints.items():
         world.env.run(until=t)
         assert rocket.policy_factor == pytest.approx(factor), t
         if t == 15.5:
-            assert [s.staffing for s in world.site_list] == [1.0, 0.5, 0.5]
-    world.run()
-    events = [(r.kind.value, round(r.time_d, 9), r.site, r.n) for r in world.ledger.records if r.kind in POLICY_KINDS]
+            assert [s.staffing for s in world.sites.all] == [1.0, 0.5, 0.5]
+    finish(world)
+    events = [(r.kind.name, round(r.time_d, 9), r.site, r.count) for r in world.ledger.records if r.kind in POLICY_KINDS]
     assert events == [
         ("us_strike_retaliatory", 5.0, None, 1), ("degraded", 5.0, None, 1),
         ("ultimatum", 10.0, "embassy", 1),
@@ -412,14 +416,13 @@ def ultimatum_world(closure_attacks: int):
         "threats.rocket.inside_perimeter_prob": 0.0,
     })  # fmt: skip
     world = world_of(one_site(scenario, cram_fire_units=0), SEED)
-    world.start()
-    return world
+    return world, start(world)
 
 
 def test_the_ultimatum_rule_threatens_at_its_trigger_and_closes_the_embassy_if_attacks_go_on():
-    world = ultimatum_world(closure_attacks=2)
+    world, actors = ultimatum_world(closure_attacks=2)
     records = salvos_at(world, [1.0, 2.0, 3.0, 5.0, 8.0], 40.0)
-    events = [(r.kind.value, r.time_d, r.detail) for r in records if r.kind in POLICY_KINDS]
+    events = [(r.kind.name, r.time_d, r.detail) for r in records if r.kind in POLICY_KINDS]
     assert events == [
         ("ultimatum", 3.0, "3 attacks in 10 days"),
         ("site_closed", 24.0, "evacuated"), ("embassy_closed", 24.0, "ultimatum ignored: 2 attacks"),
@@ -427,10 +430,10 @@ def test_the_ultimatum_rule_threatens_at_its_trigger_and_closes_the_embassy_if_a
 
 
 def test_the_ultimatum_rule_threatens_once_and_a_heeded_ultimatum_keeps_the_embassy_open():
-    world = ultimatum_world(closure_attacks=3)
+    world, actors = ultimatum_world(closure_attacks=3)
     records = salvos_at(world, [1.0, 2.0, 3.0, 5.0, 8.0, 30.0, 31.0, 32.0], 60.0)
-    assert [(r.kind.value, r.time_d) for r in records if r.kind in POLICY_KINDS] == [("ultimatum", 3.0)]
-    assert world.sites["embassy"].is_open and world.washington.ultimatum_attacks is None
+    assert [(r.kind.name, r.time_d) for r in records if r.kind in POLICY_KINDS] == [("ultimatum", 3.0)]
+    assert world.sites["embassy"].is_open and actors.washington.ultimatum_attacks is None
 
 
 # --- 4. outcome columns against the event log ----------------------------------------------
@@ -453,7 +456,7 @@ def expected_row(records, begin: float, end: float) -> dict:
         "us_strikes_preemptive": len(of_kind(counted, Kind.US_STRIKE_PREEMPTIVE)),
         "iraqi_operations": len(of_kind(counted, Kind.IRAQI_RAID, Kind.IRAQI_OPERATION)),
         "truce_days": pytest.approx(truce, abs=1e-9),
-        "escalation_chain_max": max((r.n for r in of_kind(counted, *STRIKES)), default=0),
+        "escalation_chain_max": max((r.generation for r in of_kind(counted, *STRIKES)), default=0),
         "embassy_closed": bool(closures),
         "embassy_closure_day": closures[0].time_d if closures else None,
     }
@@ -471,15 +474,16 @@ def test_policy_outcome_columns_agree_with_the_event_log():
         world = simulate(scenario, rep, SEED)
         records, calendar = world.ledger.records, world.calendar
         begin, end = calendar.count_from_day, calendar.horizon_days
-        assert begin == world.washington.start_d > 0  # the scenario counts from the policy start
+        assert begin == policy_start_d(world) > 0  # the scenario counts from the policy start
         row = replicate(scenario, rep, SEED)
         expected = expected_row(records, begin, end)
         assert {k: row[k] for k in expected} == expected, rep
         counted = [r for r in records if r.time_d >= begin]
-        for col, kind in EVENTS.items():
-            assert row[col] == len(of_kind(counted, kind)), col
-        for col, kind in COUNTED.items():
-            assert row[col] == sum(r.n for r in of_kind(counted, kind)), col
+        for outcome in outcomes():
+            if outcome.counts:
+                assert row[outcome.column] == len(of_kind(counted, *outcome.counts)), outcome.column
+            elif outcome.sums:
+                assert row[outcome.column] == sum(r.count for r in of_kind(counted, *outcome.sums)), outcome.column
         seen["closed"] += row["embassy_closed"]
         seen["open"] += not row["embassy_closed"]
         seen["truce"] += row["truce_days"] > 0
@@ -526,12 +530,12 @@ def test_each_scenario_runs_and_its_doctrine_is_the_one_its_name_says(path):
         assert us.doctrine == "continuity" and us.levers.share_intelligence
         assert iraq.iz_closure_on_warning and iraq.raids_per_month > 0 and iraq.clearing_neighbourhoods > 0
     world = simulate(scenario, 0, SEED)
-    records, start_d = world.ledger.records, world.washington.start_d
-    assert max(r.time_d for r in records) <= world.calendar.horizon_days + world.settling_days()
+    records, start_d = world.ledger.records, policy_start_d(world)
+    assert max(r.time_d for r in records) <= world.calendar.horizon_days + settling_days(world)
     sanctions = [r.time_d for r in of_kind(records, Kind.SANCTIONS)]
     if us.levers.sanctions:
         assert sanctions == pytest.approx([start_d + 30.44 * (k + 1) for k in range(len(sanctions))])
-        assert of_kind(records, Kind.SANCTIONS)[-1].detail == f"-{us.sanctions.max_capacity_loss:.0%} capacity"
+        assert of_kind(records, Kind.SANCTIONS)[-1].detail.endswith(f": -{us.sanctions.max_capacity_loss:.0%} capacity")
     else:
         assert not sanctions
     cleared = of_kind(records, Kind.NEIGHBOURHOOD_CLEARED)
@@ -554,7 +558,7 @@ def test_separation_closes_the_embassy_whenever_it_is_attacked_after_the_policy_
     attacked = 0
     for rep in range(40):
         world = simulate(scenario, rep, SEED)
-        start_d, horizon = world.washington.start_d, world.calendar.horizon_days
+        start_d, horizon = policy_start_d(world), world.calendar.horizon_days
         after = [r.time_d for r in embassy_attacks(world.ledger.records) if r.time_d >= start_d]
         closed = of_kind(world.ledger.records, Kind.EMBASSY_CLOSED)
         if after and after[0] + evacuation < horizon:
@@ -592,7 +596,7 @@ def preemption_records(overrides: dict, reps: int = 3):
 def test_a_certain_preemptive_strike_stops_every_warned_attack_after_the_policy_start():
     prevented = 0
     for records, start_d, lead, horizon in preemption_records({
-        "policy.us.preemption.collateral_risk_max": 0.0, "policy.us.preemption.prevent_prob": 1.0,
+        "policy.us.preemption.strike_collateral_risk_max": 0.0, "policy.us.preemption.prevent_prob": 1.0,
     }):  # fmt: skip
         warnings = [w for w in of_kind(records, Kind.WARNING) if w.time_d + lead < horizon]
         attacked = {r.attack: r.time_d for r in of_kind(records, *US_ATTACKS)}
@@ -612,8 +616,8 @@ def test_a_certain_preemptive_strike_stops_every_warned_attack_after_the_policy_
 
 def test_no_preemptive_strike_when_the_doctrine_accepts_no_collateral_risk():
     for records, start_d, lead, horizon in preemption_records({
-        "policy.us.preemption.collateral_risk_max": 1.0, "policy.us.preemption.prevent_prob": 1.0,
-        "policy.us.doctrines.tougher_love.max_collateral_risk": 0.0,
+        "policy.us.preemption.strike_collateral_risk_max": 1.0, "policy.us.preemption.prevent_prob": 1.0,
+        "policy.us.doctrines.tougher_love.acceptable_collateral_risk": 0.0,
     }):  # fmt: skip
         assert not of_kind(records, Kind.US_STRIKE_PREEMPTIVE, Kind.ATTACK_PREVENTED)
         attacked = {r.attack for r in of_kind(records, *US_ATTACKS)}
@@ -625,7 +629,7 @@ def test_preemption_happens_in_the_share_of_warnings_whose_risk_is_acceptable():
     max_risk = 0.3
     warned = struck = 0
     for records, start_d, lead, horizon in preemption_records({
-        "policy.us.preemption.collateral_risk_max": 1.0, "policy.us.doctrines.tougher_love.max_collateral_risk": max_risk,
+        "policy.us.preemption.strike_collateral_risk_max": 1.0, "policy.us.doctrines.tougher_love.acceptable_collateral_risk": max_risk,
         "policy.us.strikes.capacity_loss": 0.0, "policy.us.strikes.revenge_prob": 0.0,
         "threats.rocket.base_rate_per_day": 4.0, "policy.iraq.intel_ops_prob": 0.0,
     }, reps=4):  # fmt: skip

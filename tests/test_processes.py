@@ -5,16 +5,16 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from builders import one_site, quiet, timeline, world_of
+from builders import TEST, Kind, finish, one_site, quiet, start, timeline, world_of
 from scipy import stats
 
 from sim.config.calendar import SECONDS_PER_DAY, seconds
-from sim.model.campaign import AttackKind, launch_attack
+from sim.model.campaign import launch_attack
+from sim.model.threats import threat_named
+from sim.model.world import Phase
 from sim.model.threats.convoy import Roads, convoy_attack
-from sim.model.damage import poisson_quantile
-from sim.model.records import Kind
+from sim.model.draws import poisson_quantile
 from sim.model.threats.rocket import rocket_salvo
-from sim.model.sites import choose_target
 
 CERTAIN_SALVO = {
     "threats.rocket.heavy_salvo_prob": 1.0,
@@ -32,7 +32,7 @@ CERTAIN_SALVO = {
 def salvo_world(n_rockets: int, fire_units: int, overrides: dict):
     overrides = {**CERTAIN_SALVO, "threats.rocket.heavy_salvo_min": n_rockets, "threats.rocket.heavy_salvo_max": n_rockets, **overrides}
     world = world_of(one_site(quiet(overrides), cram_fire_units=fire_units))
-    world.env.process(rocket_salvo(world, "rocket-0", np.random.default_rng(0), "test"))
+    world.env.process(rocket_salvo(world, "rocket-0", np.random.default_rng(0), TEST))
     world.env.run(until=seconds(3600 * 3))
     return world
 
@@ -79,7 +79,7 @@ def test_empty_magazine_lets_the_third_rocket_through_until_reload():
         ("magazine_reloaded", 3607.0),
     ]  # fmt: skip
     reload = [r for r in world.ledger.records if r.kind is Kind.MAGAZINE_RELOADED][0]
-    assert reload.n == 400
+    assert reload.count == 400
     battery = world.sites["embassy"].battery
     assert battery.magazine.level == 400 and battery.lowest_level == 0
 
@@ -108,7 +108,7 @@ def test_undefended_site_takes_every_inside_impact_and_casualties_scale_with_exp
     site = world.sites["embassy"]
     mean = 50.0 * (1 - site.spec.hardening)  # no C-RAM warning, no alert, full staffing
     assert len(killed) == 1 and killed[0].time_d == pytest.approx(seconds(40.0))
-    assert stats.poisson.ppf(0.001, mean) <= killed[0].n <= stats.poisson.ppf(0.999, mean)
+    assert stats.poisson.ppf(0.001, mean) <= killed[0].count <= stats.poisson.ppf(0.999, mean)
 
 
 def test_exposure_combines_hardening_warning_alert_and_staffing():
@@ -136,9 +136,10 @@ def test_convoy_attack_waits_for_a_convoy_on_the_road():
         "threats.convoy_ied.extra_truck_prob": 1.0, "threats.convoy_ied.driver_casualty_prob": 1.0,
     })  # fmt: skip
     world = world_of(scenario)
-    world.env.process(convoy_attack(world, "convoy-0", np.random.default_rng(0), "test"))
+    start(world)  # the convoy timetable is part of the started world
+    world.env.process(convoy_attack(world, "convoy-0", np.random.default_rng(0), TEST))
     world.env.run(until=2.0)
-    assert [(r.kind.value, r.time_d, r.n) for r in world.ledger.records] == [
+    assert [(r.kind.name, r.time_d, r.count) for r in world.ledger.records] == [
         ("attack_convoy", 0.5, 1), ("trucks_damaged", 0.5, 5), ("driver_casualties", 0.5, 5),
     ]  # fmt: skip
 
@@ -146,14 +147,15 @@ def test_convoy_attack_waits_for_a_convoy_on_the_road():
 def test_convoy_attack_misses_when_hit_probability_is_zero():
     scenario = quiet({"threats.convoy_ied.hit_prob_initial": 0.0, "threats.convoy_ied.hit_prob_growth_per_year": 0.0})
     world = world_of(scenario)
-    world.env.process(convoy_attack(world, "convoy-0", np.random.default_rng(0), "test"))
+    start(world)  # the convoy timetable is part of the started world
+    world.env.process(convoy_attack(world, "convoy-0", np.random.default_rng(0), TEST))
     world.env.run(until=2.0)
     assert [r.kind for r in world.ledger.records] == [Kind.ATTACK_CONVOY]
 
 
 def test_sites_close_on_their_dates_and_are_no_longer_targeted():
     world = world_of(quiet())
-    world.start()
+    start(world)
     last = max(s.close_on for s in world.scenario.sites.values() if s.close_on is not None)
     world.env.run(until=world.calendar.day_of(last) + 0.5)
     closed = {r.site: r.time_d for r in world.ledger.records if r.kind is Kind.SITE_CLOSED}
@@ -161,27 +163,27 @@ def test_sites_close_on_their_dates_and_are_no_longer_targeted():
         if site.close_on is not None:
             assert closed[name] == world.calendar.day_of(site.close_on)
     assert not world.sites["taji"].is_open
-    picks = {choose_target(world.site_list, "rocket_weight", u).name for u in np.linspace(0, 0.999, 500)}
+    picks = {world.sites.choose_target("rocket_weight", u).name for u in np.linspace(0, 0.999, 500)}
     assert picks and picks.isdisjoint(closed)
 
 
 def test_target_choice_follows_weights_by_inverse_cdf():
     world = world_of(quiet())
-    sites = world.site_list
+    sites = world.sites.all
     weights = np.array([s.spec.rocket_weight for s in sites])
     edges = np.cumsum(weights) / weights.sum()
     for i, site in enumerate(sites):
         u = (edges[i] + (edges[i - 1] if i else 0.0)) / 2
-        assert choose_target(sites, "rocket_weight", u) is site
+        assert world.sites.choose_target("rocket_weight", u) is site
 
 
 def test_policy_factor_zero_stops_attacks_and_resuming_restarts_them():
     world = world_of(quiet({"threats.rocket.base_rate_per_day": 50.0, "threats.rocket.heavy_salvo_prob": 0.0}))
-    world.start()
+    start(world)
     world.env.run(until=2.0)
-    world.intensity[AttackKind.ROCKET].set_factor("test_pause", 0.0)
+    world.intensity["rocket"].set_factor("test_pause", 0.0)
     world.env.run(until=5.0)
-    world.intensity[AttackKind.ROCKET].set_factor("test_pause", 1.0)
+    world.intensity["rocket"].set_factor("test_pause", 1.0)
     world.env.run(until=6.0)
     times = [r.time_d for r in world.ledger.records if r.kind is Kind.ATTACK_ROCKET]
     assert any(t < 2.0 for t in times) and any(t > 5.0 for t in times)
@@ -190,15 +192,15 @@ def test_policy_factor_zero_stops_attacks_and_resuming_restarts_them():
 
 def test_no_attack_starts_after_the_horizon_but_rounds_in_flight_land():
     world = world_of(one_site(quiet({**CERTAIN_SALVO, "cram.kill_prob": 0.0}), cram_fire_units=0))
-    world.start()
+    start(world)
     horizon = world.calendar.horizon_days
     world.env.run(until=horizon - seconds(10))
-    launch_attack(world, AttackKind.ROCKET, "test")  # launched 10 s before the end, lands 30 s after
-    world.run()
+    launch_attack(world, threat_named("rocket"), TEST)  # launched 10 s before the end, lands 30 s after
+    finish(world)
     kinds = [r.kind for r in world.ledger.records]
     assert kinds.count(Kind.ROCKET_LAUNCHED) == kinds.count(Kind.ROCKET_IMPACT_INSIDE) > 0
-    world.accepting_attacks = False
-    launch_attack(world, AttackKind.ROCKET, "test")
+    world.phase = Phase.SETTLING
+    launch_attack(world, threat_named("rocket"), TEST)
     assert [r.kind for r in world.ledger.records].count(Kind.ATTACK_ROCKET) == 1
     assert max(r.time_d for r in world.ledger.records) * SECONDS_PER_DAY > horizon * SECONDS_PER_DAY
 
@@ -209,7 +211,7 @@ def test_a_magazine_too_low_for_a_burst_is_reloaded_even_below_the_threshold():
         {"cram.kill_prob": 1.0, "cram.magazine_rounds": 500, "cram.rounds_per_engagement": 200,
          "cram.reload_below_rounds": 50, "cram.reload_time_h": 0.5},
     )  # fmt: skip
-    reloads = [(r.time_d * SECONDS_PER_DAY, r.n) for r in world.ledger.records if r.kind is Kind.MAGAZINE_RELOADED]
+    reloads = [(r.time_d * SECONDS_PER_DAY, r.count) for r in world.ledger.records if r.kind is Kind.MAGAZINE_RELOADED]
     assert reloads == [pytest.approx((7.0 + 1800.0, 400))]  # 100 rounds left after the 2nd burst
 
 
@@ -219,7 +221,7 @@ def test_a_site_armed_on_its_opening_day_is_defended():
     scenario = one_site(quiet(), cram_fire_units=1)
     scenario = one_site(scenario, open_from=date(2020, 2, 1), cram_from=date(2020, 2, 1))
     world = world_of(scenario)
-    world.start()
+    start(world)
     site = world.sites["embassy"]
     assert not site.is_open and not site.defended
     world.env.run(until=world.calendar.day_of(date(2020, 2, 1)) + 0.1)

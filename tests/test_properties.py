@@ -5,11 +5,10 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from datetime import date
 
-from builders import quiet
+from builders import Kind, quiet
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sim.model.records import Kind
 from sim.replication.simulate import simulate
 
 probability = st.floats(0.0, 1.0)
@@ -64,7 +63,7 @@ def test_every_launched_round_has_exactly_one_fate_and_time_never_runs_back(case
     per_attack: dict[str, Counter] = defaultdict(Counter)
     for r in records:
         if r.attack is not None:
-            per_attack[r.attack][r.kind] += r.n
+            per_attack[r.attack][r.kind] += r.count
     for attack, kinds in per_attack.items():
         assert kinds[Kind.ROCKET_LAUNCHED] == sum(kinds[k] for k in FATES), attack
         assert kinds[Kind.DRONE_LAUNCHED] == sum(kinds[k] for k in DRONE_FATES), attack
@@ -73,7 +72,7 @@ def test_every_launched_round_has_exactly_one_fate_and_time_never_runs_back(case
         assert kinds[Kind.ROCKET_INTERCEPTED] <= kinds[Kind.ROCKET_ENGAGED]
     times = [r.time_d for r in records]
     assert times == sorted(times)
-    for site in world.site_list:
+    for site in world.sites.all:
         if site.battery is not None:
             assert 0 <= site.battery.lowest_level <= site.battery.magazine.level <= scenario.cram.magazine_rounds
             assert site.battery.units.count <= site.battery.units.capacity

@@ -13,11 +13,10 @@ from datetime import date
 
 import numpy as np
 import pytest
-from builders import one_site, quiet
+from builders import Kind, one_site, quiet
 from scipy import stats
 
 from sim.config.schema import FrozenMap
-from sim.model.records import Kind
 from sim.replication.simulate import event_log
 from sim.batch.runner import run_replications
 from sim.config.scenario import Regime
@@ -122,7 +121,7 @@ def test_drones_are_downed_at_drone_engage_prob_times_drone_kill_prob():
 def test_mean_salvo_size_matches_the_configured_mixture():
     scenario = quiet(quarter_run({"threats.rocket.base_rate_per_day": 3.0, "threats.rocket.heavy_salvo_prob": 0.1}))
     sizes = np.array([
-        r.n for rep in range(25) for r in event_log(scenario, rep, SEED) if r.kind is Kind.ATTACK_ROCKET
+        r.count for rep in range(25) for r in event_log(scenario, rep, SEED) if r.kind is Kind.ATTACK_ROCKET
     ])  # fmt: skip
     assert len(sizes) > 5000
     assert_mean_within_ci(sizes, scenario.threats.rocket.mean_salvo_size)
@@ -141,7 +140,7 @@ def test_convoy_hits_and_damaged_trucks_match_their_probabilities():
     }))  # fmt: skip
     records = [r for rep in range(15) for r in event_log(scenario, rep, SEED)]
     attacks = sum(r.kind is Kind.ATTACK_CONVOY for r in records)
-    damaged = np.array([r.n for r in records if r.kind is Kind.TRUCKS_DAMAGED])
+    damaged = np.array([r.count for r in records if r.kind is Kind.TRUCKS_DAMAGED])
     assert attacks > 3000
     assert_proportion_within_ci(len(damaged), attacks, p_hit)
     assert_mean_within_ci(damaged, 1 + (trucks - 1) * extra, sd=math.sqrt((trucks - 1) * extra * (1 - extra)))

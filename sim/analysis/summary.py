@@ -6,12 +6,12 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from sim.replication.outcomes import CASUALTY_COLUMNS
+from sim.replication.outcomes import positive_reported
 
 ID_COLUMNS = ("scenario", "replication", "seed")
 
 
-def summarise_runs(runs: pd.DataFrame, casualty_columns: tuple[str, ...] = CASUALTY_COLUMNS) -> pd.DataFrame:
+def summarise_runs(runs: pd.DataFrame) -> pd.DataFrame:
     """Per outcome: runs with a value, mean with a 95% t-interval, 5th/50th/95th
     percentiles, and P(outcome > 0) with a 95% Wilson interval for casualty outcomes.
 
@@ -21,7 +21,7 @@ def summarise_runs(runs: pd.DataFrame, casualty_columns: tuple[str, ...] = CASUA
         if col in ID_COLUMNS:
             continue
         values = runs[col].dropna().to_numpy(dtype=float)
-        rows.append({"outcome": col, **describe(values), **positive_share(runs[col], col in casualty_columns)})
+        rows.append({"outcome": col, **describe(values), **positive_share(runs[col], col in positive_reported())})
     return pd.DataFrame(rows).set_index("outcome")
 
 

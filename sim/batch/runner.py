@@ -26,7 +26,7 @@ import pandas as pd
 import pyarrow as pa
 
 from sim.config.errors import UsageError
-from sim.replication.outcomes import SPECIAL_DTYPES, outcome_columns
+from sim.replication.outcomes import dtypes, outcome_columns
 from sim.replication.simulate import replicate
 from sim.config.scenario import Scenario
 
@@ -183,8 +183,9 @@ def to_frame(rows: list[dict], scenario: Scenario) -> pd.DataFrame:
     columns = ["scenario", "replication", "seed", *outcome_columns(calendar)]
     frame = pd.DataFrame(rows, columns=columns)
     frame["scenario"] = frame["scenario"].astype("string")
+    column_types = dtypes(calendar)
     for col in columns[1:]:
-        dtype = SPECIAL_DTYPES.get(col, "int64")
+        dtype = column_types.get(col, "int64")
         frame[col] = pd.array(frame[col].tolist(), dtype=dtype) if dtype == "Float64" else frame[col].astype(dtype)
     return frame
 

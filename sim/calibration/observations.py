@@ -16,7 +16,7 @@ import pandas as pd
 
 from sim.config.calendar import Calendar
 from sim.config.errors import NO_VALUE, ConfigError
-from sim.replication.outcomes import QUARTERLY
+from sim.replication.outcomes import quarterly_series
 
 COLUMNS = ("series", "quarter", "start", "end", "count", "use", "source")
 USES = ("fit", "check")
@@ -51,8 +51,9 @@ def _row(line: int, row: dict, labels: list[str], starts: list[float], calendar:
     def bad(column: str, rule: str) -> ConfigError:
         return ConfigError(f"line {line}: {column}", row.get(column), rule, origin)
 
-    if row["series"] not in QUARTERLY:
-        raise bad("series", f"must be one of {', '.join(QUARTERLY)}")
+    series = [s.name for s in quarterly_series()]
+    if row["series"] not in series:
+        raise bad("series", f"must be one of {', '.join(series)}")
     if row["use"] not in USES:
         raise bad("use", f"must be one of {', '.join(USES)}")
     try:

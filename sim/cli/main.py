@@ -30,9 +30,7 @@ from sim.config.loader import load_scenario, scenario_hash, to_plain
 from sim.project import PROJECT_ROOT
 from sim.config.errors import ConfigError, UsageError
 from sim.design.experiment import load_experiment
-from sim.replication.outcomes import event_table
-from sim.model.records import Kind
-from sim.replication.simulate import event_log
+from sim.replication.simulate import event_log, event_table, record_kinds
 from sim.batch.runner import default_workers, run_replications
 from sim.config.scenario import Scenario
 from sim.batch.folder import (
@@ -127,7 +125,7 @@ def build_parser() -> argparse.ArgumentParser:
     trace.add_argument("--replication", type=_non_negative_int, default=0, metavar="R",
                        help="which replication of the seed to trace (default 0): matches row R of a run")
     trace.add_argument("--kinds", metavar="K1,K2", help=f"only these event kinds, e.g. attack_rocket,us_killed "
-                       f"(all: {', '.join(k.value for k in Kind)})")
+                       f"(all: {', '.join(k.name for k in record_kinds())})")
     trace.add_argument("--save", type=Path, metavar="FILE", help="also save the event log as .csv or .parquet")
     trace.add_argument("--scenario", metavar="NAME",
                        help="when the file is an experiment: which of its scenarios (the seed defaults to the experiment's)")
@@ -223,7 +221,7 @@ def command_trace(args: argparse.Namespace, argv: list[str]) -> str:
     if args.save is not None and args.save.suffix not in (".csv", ".parquet"):
         raise UsageError(f"--save {args.save}: the file must end in .csv or .parquet")
     records = [r for r in event_log(scenario, args.replication, args.seed) if kinds is None or r.kind in kinds]
-    table = event_table(records, scenario.scenario.calendar)
+    table = event_table(records, scenario)
     report = (
         f"{scenario.scenario.name}: seed {args.seed}, replication {args.replication}, {len(table)} events\n"
         f"{table.drop(columns=['time_d']).to_string(index=False, na_rep='')}\n"
@@ -248,10 +246,10 @@ def _traced_scenario(args: argparse.Namespace) -> tuple[Scenario, int]:
     return scenarios[args.scenario], seed
 
 
-def _parse_kinds(text: str | None) -> set[Kind] | None:
+def _parse_kinds(text: str | None) -> set | None:
     if text is None:
         return None
-    known = {k.value: k for k in Kind}
+    known = {k.name: k for k in record_kinds()}
     chosen = set()
     for name in (n.strip() for n in text.split(",")):
         if name not in known:

@@ -40,7 +40,7 @@ class Doctrine:
     decision_delay_days: float = param("days", NON_NEGATIVE)
     strike_cooldown_days: float = param("days", NON_NEGATIVE)
     preempt_on_warning: bool = param("-")
-    max_collateral_risk: float = param("probability", PROBABILITY)
+    acceptable_collateral_risk: float = param("probability", PROBABILITY, doc="pre-empt only when a strike's collateral-damage risk is below this")
     sanctions: bool = param("-")
     share_intelligence: bool = param("-")
     close_embassy_on_attacks: int = param("attacks on the embassy in window; 0 = never", NON_NEGATIVE)
@@ -64,7 +64,7 @@ class Preemption:
 
     warning_prob: float = param("probability an attack is preceded by a warning", PROBABILITY)
     warning_lead_h: float = param("hours", NON_NEGATIVE)
-    collateral_risk_max: float = param("probability", PROBABILITY)
+    strike_collateral_risk_max: float = param("probability", PROBABILITY, doc="a pre-emptive strike's collateral-damage risk is uniform on [0, this]")
     prevent_prob: float = param("probability", PROBABILITY)
 
 

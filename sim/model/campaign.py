@@ -1,126 +1,70 @@
-"""The militia campaign: when attacks happen.
+"""The militia campaign: when attacks happen, and how each one approaches its target.
 
-For each attack kind the intensity (attacks/day) is
+For each threat kind the intensity (attacks/day) is
 
     base_rate_per_day x regime multiplier x policy factor
 
-plus self-excitation. The regime is a Markov chain (calm, active, surge ...) run
-separately for each kind; it makes quarterly counts overdispersed. Self-excitation uses the
-cluster form of a Hawkes process: every attack, whatever its origin, triggers
-Poisson(``branching_ratio``) follow-up attacks of its kind after exponential delays with
-mean ``excitation_decay_days``. Policy processes change intensity through
-:meth:`Intensity.set_factor` (e.g. a strike that degrades capacity); follow-ups are thinned
-by the policy factor when it is below one.
+plus self-excitation. The regime is a Markov chain (calm, active, surge ...) run separately
+for each kind; it makes quarterly counts overdispersed. Self-excitation uses the cluster form
+of a Hawkes process: every attack, whatever its origin, triggers Poisson(``branching_ratio``)
+follow-up attacks of its kind after exponential delays with mean ``excitation_decay_days``.
+Actors change intensity through :meth:`~sim.model.intensity.Intensity.set_factor` (a strike
+that degrades capacity, say); follow-ups are thinned by the policy factor when it is below one.
 
-Arrivals use the time-change method: each wait consumes one unit-rate exponential
-"budget", spent at the current rate; when the rate changes mid-wait the unspent budget
-carries over. The draws thus stay aligned across scenarios whose policies change the rate
-(common random numbers), and the process is exact for piecewise-constant intensity.
+Arrivals use the time-change method: each wait consumes one unit-rate exponential "budget",
+spent at the current rate; when the rate changes mid-wait the unspent budget carries over. The
+draws thus stay aligned across scenarios whose policies change the rate (common random
+numbers), and the process is exact for piecewise-constant intensity.
 """
 
 from __future__ import annotations
 
-import math
-from enum import StrEnum
-from typing import TYPE_CHECKING, Callable, Generator
+from typing import Generator
 
 import numpy as np
 import simpy
 
-from sim.policy.intelligence import approach
-from sim.model.records import Kind
-from sim.model.signals import Broadcast
+from sim.config.calendar import hours
+from sim.model.draws import pick_weighted
+from sim.model.intensity import Intensity
+from sim.model.records import Origin, record_kind
+from sim.model.threats import Threat
+from sim.model.world import Phase, WarningDraws, World
 
-if TYPE_CHECKING:
-    from sim.model.world import World
-
-
-class AttackKind(StrEnum):
-    ROCKET = "rocket"
-    DRONE = "drone"
-    CONVOY = "convoy"
-    SECURITY_DETAIL = "security_detail"
+REGIME = record_kind("regime", "a campaign regime begins (detail: threat and regime)")
+WARNING = record_kind("warning", "intelligence warns of an imminent attack")
+ATTACK_PREVENTED = record_kind("attack_prevented", "a warned attack was stopped by a pre-emptive strike")
 
 
-THREAT_SECTION = {
-    AttackKind.ROCKET: "rocket",
-    AttackKind.DRONE: "drone",
-    AttackKind.CONVOY: "convoy_ied",
-    AttackKind.SECURITY_DETAIL: "security_detail_ied",
-}
-
-AttackProcess = Callable[["World", str, np.random.Generator, str], Generator[simpy.Event, object, None]]
-
-
-class Intensity:
-    """The current attack intensity of one kind, and a signal when it changes."""
-
-    def __init__(self, env: simpy.Environment, base_rate_per_day: float, regime: str, multiplier: float) -> None:
-        self.base_rate_per_day = base_rate_per_day
-        self.regime = regime
-        self.regime_multiplier = multiplier
-        self.factors: dict[str, float] = {}
-        self.changed = Broadcast(env)
-
-    @property
-    def policy_factor(self) -> float:
-        return math.prod(self.factors.values())
-
-    @property
-    def rate_per_day(self) -> float:
-        return self.base_rate_per_day * self.regime_multiplier * self.policy_factor
-
-    def set_regime(self, regime: str, multiplier: float) -> None:
-        self.regime, self.regime_multiplier = regime, multiplier
-        self.changed.publish()
-
-    def set_factor(self, name: str, factor: float) -> None:
-        """Set a named multiplicative policy factor (1.0 removes its effect)."""
-        if factor < 0 or not math.isfinite(factor):
-            raise ValueError(f"intensity factor {name} = {factor} must be finite and >= 0")
-        self.factors[name] = factor
-        self.changed.publish()
-
-    def clear_factor(self, name: str) -> None:
-        """Remove a policy factor (its effect has worn off)."""
-        if self.factors.pop(name, None) is not None:
-            self.changed.publish()
-
-
-def initial_regime(world: "World", kind: AttackKind) -> tuple[str, float]:
-    """Draw the regime a kind starts in, in proportion to the regimes' entry weights."""
+def start_campaign(world: World, threat: Threat) -> None:
+    """The threat's intensity in its first regime (drawn in proportion to entry weights)."""
     regimes = world.scenario.campaign.regimes
-    name = pick_weighted(list(regimes), [r.entry_weight for r in regimes.values()], world.streams.get(f"regime.{kind}").random())
-    return name, regimes[name].multiplier
+    index = pick_weighted([r.entry_weight for r in regimes.values()], world.streams.get(f"regime.{threat.name}").random())
+    name = list(regimes)[index]
+    base = threat.spec(world.scenario).base_rate_per_day
+    world.intensity[threat.name] = Intensity(world.env, base, name, regimes[name].multiplier)
 
 
-def pick_weighted(names: list[str], weights: list[float], u: float) -> str:
-    """The name whose share of the cumulative weight holds ``u`` (inverse CDF)."""
-    cumulative = np.cumsum(weights)
-    index = int(np.searchsorted(cumulative, u * cumulative[-1], side="right"))
-    return names[min(index, len(names) - 1)]
-
-
-def campaign_regimes(world: "World", kind: AttackKind) -> Generator[simpy.Event, None, None]:
+def campaign_regimes(world: World, threat: Threat) -> Generator[simpy.Event, None, None]:
     """Move one kind's campaign through its regimes: exponential sojourns, then a jump to
     another regime drawn in proportion to entry weights."""
     regimes = world.scenario.campaign.regimes
-    intensity = world.intensity[kind]
-    rng = world.streams.get(f"regime.{kind}")
+    intensity = world.intensity[threat.name]
+    rng = world.streams.get(f"regime.{threat.name}")
     while True:
         yield world.env.timeout(rng.exponential(regimes[intensity.regime].mean_duration_days))
         others = [n for n in regimes if n != intensity.regime and regimes[n].entry_weight > 0]
         if not others:
             continue
-        nxt = pick_weighted(others, [regimes[n].entry_weight for n in others], rng.random())
+        nxt = others[pick_weighted([regimes[n].entry_weight for n in others], rng.random())]
         intensity.set_regime(nxt, regimes[nxt].multiplier)
-        world.ledger.record(world.env.now, Kind.REGIME, None, None, 1, f"{kind}: {nxt}")
+        world.ledger.record(REGIME, detail=f"{threat.name}: {nxt}")
 
 
-def attack_arrivals(world: "World", kind: AttackKind) -> Generator[simpy.Event, object, None]:
+def attack_arrivals(world: World, threat: Threat) -> Generator[simpy.Event, object, None]:
     """Background ("immigrant") attacks of one kind at the current intensity."""
-    env, intensity = world.env, world.intensity[kind]
-    rng = world.streams.get(f"arrivals.{kind}")
+    env, intensity = world.env, world.intensity[threat.name]
+    rng = world.streams.get(f"arrivals.{threat.name}")
     budget = rng.exponential()
     while True:
         rate = intensity.rate_per_day
@@ -131,14 +75,14 @@ def attack_arrivals(world: "World", kind: AttackKind) -> Generator[simpy.Event, 
         timer = env.timeout(budget / rate)
         fired = yield timer | intensity.changed.wait()
         if timer in fired:
-            launch_attack(world, kind, "background")
+            launch_attack(world, threat, Origin.BACKGROUND)
             budget = rng.exponential()
         else:
             budget = max(0.0, budget - rate * (env.now - started))
 
 
 def launch_attack(
-    world: "World", kind: AttackKind, origin: str, generation: int = 0, parent: str | None = None, child: int = 0
+    world: World, threat: Threat, origin: Origin, generation: int = 0, parent: str | None = None, child: int = 0
 ) -> None:
     """Start an attack with its own random stream, and schedule the follow-up attacks it
     triggers (self-excitation). No attack starts after the horizon.
@@ -147,15 +91,14 @@ def launch_attack(
     attacks of a kind are numbered in order (``rocket-12``), follow-ups by their parent
     (``rocket-12.0``: the parent's first follow-up), revenge and backlash attacks in their
     own sequences (``rocket.revenge-3``). ``generation`` is the attack's place in an
-    escalation chain (0 unless it avenges a strike); follow-ups inherit it. The attack then
-    approaches its target, possibly announced by a warning (:func:`sim.intelligence.approach`).
+    escalation chain (0 unless it avenges a strike); follow-ups inherit it.
     """
-    if not world.accepting_attacks:
+    if world.phase is not Phase.RUNNING:
         return
     if parent is not None:
         attack, rng = f"{parent}.{child}", world.streams.fresh(parent, child)
     else:
-        stream = str(kind) if origin == "background" else f"{kind}.{origin}"
+        stream = threat.name if origin is Origin.BACKGROUND else f"{threat.name}.{origin}"
         index = world.next_attack_index(stream)
         attack, rng = f"{stream}-{index}", world.streams.fresh(stream, index)
     campaign = world.scenario.campaign
@@ -163,16 +106,38 @@ def launch_attack(
     delays = rng.exponential(campaign.excitation_decay_days, offspring)
     keeps = rng.random(offspring)
     for j, (delay, keep) in enumerate(zip(delays, keeps)):
-        world.env.process(follow_up(world, kind, float(delay), float(keep), generation, attack, j))
+        world.env.process(follow_up(world, threat, float(delay), float(keep), generation, attack, j))
     world.generation[attack] = generation
-    world.env.process(approach(world, kind, attack, rng, origin))
+    world.env.process(approach(world, threat, attack, rng, origin))
 
 
 def follow_up(
-    world: "World", kind: AttackKind, delay_d: float, keep_u: float, generation: int, parent: str, child: int
+    world: World, threat: Threat, delay_d: float, keep_u: float, generation: int, parent: str, child: int
 ) -> Generator[simpy.Event, None, None]:
     """Follow-up ``child`` of attack ``parent``: happens after ``delay_d`` unless policy has
     cut capacity."""
     yield world.env.timeout(delay_d)
-    if keep_u < min(1.0, world.intensity[kind].policy_factor):
-        launch_attack(world, kind, "follow-up", generation, parent, child)
+    if keep_u < min(1.0, world.intensity[threat.name].policy_factor):
+        launch_attack(world, threat, Origin.FOLLOW_UP, generation, parent, child)
+
+
+def approach(world: World, threat: Threat, attack: str, rng: np.random.Generator, origin: Origin) -> Generator[simpy.Event, object, None]:
+    """An attack on its way: perhaps announced by intelligence ``warning_lead_h`` ahead (and
+    then perhaps prevented by the actors that hear of it), then carried out.
+
+    The warning's uniforms are drawn for every attack, warned or not, so that policies do not
+    shift the attack's other random numbers."""
+    env, spec = world.env, world.scenario.policy.us.preemption
+    u_warn, *warning = rng.random(4).tolist()
+    if threat.warnable and u_warn < spec.warning_prob:
+        world.ledger.record(WARNING, None, attack, detail=f"{threat.name} attack expected")
+        prevented = world.warnings is not None and world.warnings.on_warning(attack, WarningDraws(*warning))
+        yield env.timeout(hours(spec.warning_lead_h))
+        if prevented:
+            world.ledger.record(ATTACK_PREVENTED, None, attack, detail=threat.name)
+            return
+        if world.phase is not Phase.RUNNING:
+            return
+    unfolding = threat.attack(world, attack, rng, origin)
+    if unfolding is not None:
+        yield from unfolding

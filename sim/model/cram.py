@@ -9,18 +9,17 @@ engagement keeps its unit busy for ``engagement_time_s`` while the round flies o
 from __future__ import annotations
 
 from enum import Enum
-from typing import TYPE_CHECKING, Generator
+from typing import Generator
 
 import simpy
 
 from sim.config.calendar import hours, seconds
-from sim.model.damage import harm_from_stray_rounds
-from sim.model.records import Kind
 from sim.config.scenario import CRam
+from sim.model.records import Ledger, record_kind
 
-if TYPE_CHECKING:
-    from sim.model.sites import SiteState
-    from sim.model.world import World
+SATURATED = record_kind("saturated", "a threatening round found no free fire unit before impact")
+MAGAZINE_EMPTY = record_kind("magazine_empty", "a free fire unit had too few rounds for a burst")
+MAGAZINE_RELOADED = record_kind("magazine_reloaded", "a battery's magazine was refilled; count = rounds loaded")
 
 
 class Engagement(Enum):
@@ -34,32 +33,30 @@ class Engagement(Enum):
 class CRamBattery:
     """The fire units and magazine of one defended site."""
 
-    def __init__(self, world: "World", site: str, fire_units: int, spec: CRam) -> None:
-        self.world = world
-        self.site = site
-        self.spec = spec
-        self.units = simpy.Resource(world.env, capacity=fire_units)
-        self.magazine = simpy.Container(world.env, capacity=spec.magazine_rounds, init=spec.magazine_rounds)
+    def __init__(self, env: simpy.Environment, ledger: Ledger, site: str, fire_units: int, spec: CRam) -> None:
+        self.env, self.ledger, self.site, self.spec = env, ledger, site, spec
+        self.units = simpy.Resource(env, capacity=fire_units)
+        self.magazine = simpy.Container(env, capacity=spec.magazine_rounds, init=spec.magazine_rounds)
         self.lowest_level = spec.magazine_rounds
         self._reloading = False
 
     def engage(self, impact_at: float, attack: str) -> Generator[simpy.Event, object, Engagement]:
         """Wait for a free fire unit until ``impact_at``; on success fire a burst and keep
         the unit busy for the engagement time. Used as ``yield from battery.engage(...)``."""
-        env = self.world.env
+        env = self.env
         time_left = impact_at - env.now
         if time_left <= 0:
-            self.world.ledger.record(env.now, Kind.SATURATED, self.site, attack)
+            self.ledger.record(SATURATED, self.site, attack)
             return Engagement.SATURATED
         request = self.units.request()
         granted = yield request | env.timeout(time_left)
         if request not in granted:
             request.cancel()
-            self.world.ledger.record(env.now, Kind.SATURATED, self.site, attack)
+            self.ledger.record(SATURATED, self.site, attack)
             return Engagement.SATURATED
         if self.magazine.level < self.spec.rounds_per_engagement:
             self.units.release(request)
-            self.world.ledger.record(env.now, Kind.MAGAZINE_EMPTY, self.site, attack)
+            self.ledger.record(MAGAZINE_EMPTY, self.site, attack)
             self._maybe_reload()
             return Engagement.NO_ROUNDS
         yield self.magazine.get(self.spec.rounds_per_engagement)
@@ -73,31 +70,16 @@ class CRamBattery:
         level = self.magazine.level
         if not self._reloading and (level < self.spec.reload_below_rounds or level < self.spec.rounds_per_engagement):
             self._reloading = True
-            self.world.env.process(self._reload())
+            self.env.process(self._reload())
 
     def _occupy(self, request: simpy.resources.resource.Request) -> Generator[simpy.Event, None, None]:
-        yield self.world.env.timeout(seconds(self.spec.engagement_time_s))
+        yield self.env.timeout(seconds(self.spec.engagement_time_s))
         self.units.release(request)
 
     def _reload(self) -> Generator[simpy.Event, None, None]:
-        yield self.world.env.timeout(hours(self.spec.reload_time_h))
+        yield self.env.timeout(hours(self.spec.reload_time_h))
         missing = self.magazine.capacity - self.magazine.level
         if missing > 0:
             yield self.magazine.put(missing)
         self._reloading = False
-        self.world.ledger.record(self.world.env.now, Kind.MAGAZINE_RELOADED, self.site, None, int(missing))
-
-
-def engage_threat(
-    world: "World", site: "SiteState", attack: str, impact_at: float, engaged: Kind, u_stray: float, u_stray_harm: float
-) -> Generator[simpy.Event, object, bool]:
-    """After the detection delay, try to engage a round (rocket or drone) that threatens
-    ``site``; record the engagement and any stray-round harm. True if it was engaged."""
-    env = world.env
-    yield env.timeout(min(seconds(world.scenario.cram.detection_delay_s), impact_at - env.now))
-    result = yield from site.battery.engage(impact_at, attack)
-    if result is not Engagement.ENGAGED:
-        return False
-    world.ledger.record(env.now, engaged, site.name, attack)
-    harm_from_stray_rounds(world, site.name, attack, u_stray, u_stray_harm)
-    return True
+        self.ledger.record(MAGAZINE_RELOADED, self.site, None, int(missing))

@@ -1,93 +1,104 @@
-"""The event log: one immutable flat row per thing that happens, tabulated at the end."""
+"""The event log: one immutable flat row per thing that happens, tabulated at the end.
+
+Kinds of record are declared next to the behaviour that writes them, with
+:func:`record_kind`: a threat module declares its attacks and rounds, :mod:`sim.model.cram`
+its engagements, Washington its strikes. The rest of the code compares kinds by identity and
+reads the typed fields of a record (``count``, ``heavy``, ``origin``, ``generation``), never its
+``detail`` text, which is there for people reading a trace.
+"""
 
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Callable, NamedTuple
+from typing import Any, Callable, NamedTuple
+
+import simpy
 
 
-class Kind(StrEnum):
-    """What a record reports. ``n`` counts rockets, trucks or people where that applies."""
+class RecordKind:
+    """What a record reports: a name (as shown in traces and ``--kinds``) and what it means."""
 
-    REGIME = "regime"  # a campaign regime begins (detail: attack kind and regime)
-    SITE_OPENED = "site_opened"
-    SITE_CLOSED = "site_closed"
-    CRAM_ONLINE = "cram_online"
-    ATTACK_ROCKET = "attack_rocket"  # n = rockets in the salvo
-    ATTACK_DRONE = "attack_drone"  # n = drones
-    ATTACK_CONVOY = "attack_convoy"
-    ATTACK_SECURITY_DETAIL = "attack_security_detail"
-    NO_TARGET = "no_target"  # an attack found no open site to aim at and was called off
-    ROCKET_LAUNCH_FAILED = "rocket_launch_failed"
-    ROCKET_LAUNCHED = "rocket_launched"
-    ROCKET_ENGAGED = "rocket_engaged"
-    ROCKET_INTERCEPTED = "rocket_intercepted"
-    ROCKET_DUD = "rocket_dud"
-    ROCKET_IMPACT_INSIDE = "rocket_impact_inside"
-    ROCKET_IMPACT_OUTSIDE = "rocket_impact_outside"
-    DRONE_LAUNCHED = "drone_launched"
-    DRONE_ENGAGED = "drone_engaged"
-    DRONE_DOWNED = "drone_downed"
-    DRONE_IMPACT_INSIDE = "drone_impact_inside"
-    DRONE_IMPACT_OUTSIDE = "drone_impact_outside"
-    SATURATED = "saturated"  # a threatening round found no free fire unit before impact
-    MAGAZINE_EMPTY = "magazine_empty"  # a free unit had too few rounds to engage
-    MAGAZINE_RELOADED = "magazine_reloaded"
-    STRAY_ROUND = "stray_round"  # C-RAM stray rounds or intercept debris caused harm
-    DEBRIS_HARM = "debris_harm"  # a downed drone's debris caused harm
-    TRUCKS_DAMAGED = "trucks_damaged"
-    US_KILLED = "us_killed"
-    US_WOUNDED = "us_wounded"
-    CIVILIAN_CASUALTIES = "civilian_casualties"  # Iraqi civilians killed or wounded
-    DRIVER_CASUALTIES = "driver_casualties"  # Iraqi convoy drivers killed or wounded
-    SECURITY_DETAIL_CASUALTIES = "security_detail_casualties"
-    # policy events (n is noted where it is not a count)
-    WARNING = "warning"  # intelligence warns of an imminent attack
-    ATTACK_PREVENTED = "attack_prevented"  # a warned attack stopped by a pre-emptive strike
-    US_STRIKE_RETALIATORY = "us_strike_retaliatory"  # n = the strike's place in its escalation chain
-    US_STRIKE_PREEMPTIVE = "us_strike_preemptive"  # n = the strike's place in its escalation chain
-    REVENGE = "revenge"  # militias vow revenge for a strike; n = revenge attacks to come
-    DEGRADED = "degraded"  # militia capacity cut; detail: by what
-    SANCTIONS = "sanctions"  # detail: capacity now lost to sanctions
-    ULTIMATUM = "ultimatum"
-    TRUCE_START = "truce_start"
-    TRUCE_END = "truce_end"
-    EMBASSY_CLOSED = "embassy_closed"
-    TROOP_REDUCTION = "troop_reduction"
-    IZ_CLOSED = "iz_closed"  # Baghdad closes parts of the International Zone
-    IZ_REOPENED = "iz_reopened"
-    IRAQI_RAID = "iraqi_raid"
-    DETAINEES_RELEASED = "detainees_released"  # n = backlash attacks to come
-    NEIGHBOURHOOD_CLEARED = "neighbourhood_cleared"  # n = neighbourhoods cleared so far
-    IRAQI_OPERATION = "iraqi_operation"  # acting on intelligence shared by the U.S.
+    __slots__ = ("name", "doc")
+
+    def __init__(self, name: str, doc: str) -> None:
+        self.name, self.doc = name, doc
+
+    def __str__(self) -> str:
+        return self.name
+
+    def __repr__(self) -> str:
+        return f"RecordKind({self.name!r})"
+
+    def __reduce__(self) -> tuple:
+        return (record_kind_named, (self.name,))  # one object per name, also after pickling
+
+
+_DECLARED: dict[str, RecordKind] = {}
+
+
+def record_kind(name: str, doc: str) -> RecordKind:
+    """Declare a kind of record; each name is declared once, next to what writes it."""
+    if name in _DECLARED:
+        raise ValueError(f"record kind {name!r} is declared twice")
+    kind = _DECLARED[name] = RecordKind(name, doc)
+    return kind
+
+
+def record_kind_named(name: str) -> RecordKind:
+    """The declared kind called ``name`` (KeyError if none is)."""
+    return _DECLARED[name]
+
+
+def declared_kinds() -> list[RecordKind]:
+    """Every kind declared so far, in the order of declaration."""
+    return list(_DECLARED.values())
+
+
+class Origin(StrEnum):
+    """Why an attack happened."""
+
+    BACKGROUND = "background"  # the campaign's own tempo
+    FOLLOW_UP = "follow-up"  # triggered by an earlier attack (self-excitation)
+    REVENGE = "revenge"  # vowed after a U.S. strike
+    BACKLASH = "backlash"  # after detainees were released
 
 
 class Record(NamedTuple):
-    """One event. ``site`` and ``attack`` are None where they do not apply."""
+    """One event. Fields that do not apply to a kind are None.
+
+    ``count`` is the number of things the record is about: rockets in a salvo, trucks damaged,
+    people killed, revenge attacks vowed; 1 for a single event. ``heavy`` marks the salvo
+    class of a rocket attack, ``origin`` why an attack happened, ``generation`` the place of
+    an attack or strike in an escalation chain (attack -> strike -> revenge attack -> ...).
+    """
 
     time_d: float
-    kind: Kind
-    site: str | None
-    attack: str | None
-    n: int
-    detail: str
+    kind: RecordKind
+    site: str | None = None
+    attack: str | None = None
+    count: int = 1
+    heavy: bool | None = None
+    origin: Origin | None = None
+    generation: int | None = None
+    detail: str = ""
 
 
 class Ledger:
-    """Collects the records of one replication and tells subscribers (e.g. policy
-    processes) about each one as it happens."""
+    """Collects the records of one replication, stamped with the simulation time, and tells
+    subscribers (the policy actors) about each one as it happens."""
 
-    def __init__(self) -> None:
+    def __init__(self, env: simpy.Environment) -> None:
         self.records: list[Record] = []
+        self._env = env
         self._subscribers: list[Callable[[Record], None]] = []
 
     def subscribe(self, callback: Callable[[Record], None]) -> None:
         self._subscribers.append(callback)
 
-    def record(
-        self, time_d: float, kind: Kind, site: str | None = None, attack: str | None = None, n: int = 1, detail: str = ""
-    ) -> None:
-        rec = Record(time_d, kind, site, attack, n, detail)
+    def record(self, kind: RecordKind, site: str | None = None, attack: str | None = None, count: int = 1, **typed: Any) -> None:
+        """Write a record at the current time; ``typed`` are the optional :class:`Record`
+        fields (``heavy``, ``origin``, ``generation``, ``detail``)."""
+        rec = Record(self._env.now, kind, site, attack, count, **typed)
         self.records.append(rec)
         for callback in self._subscribers:
             callback(rec)

@@ -1,38 +1,105 @@
 """Washington: retaliatory and pre-emptive strikes, sanctions, the ultimatum, the embassy
-closure and force posture, as the chosen doctrine directs (seeds 001, 002).
+closure and force posture, as the chosen doctrine directs (docs/sources.md#doctrines).
 
-Rule-driven responses watch the event log (``Ledger.subscribe``) and act only from
-``policy.start_date``; dated history calls the same methods on its dates.
+Rule-driven responses watch the event log (:meth:`Washington.observe`) and act only from
+``policy.start_date``: each rule in :data:`RULES` pairs a lever of the scenario with a trigger
+on a record's typed fields and an action. Dated history calls the same methods on its dates.
 """
 
 from __future__ import annotations
 
 import bisect
 import math
-from typing import TYPE_CHECKING, Generator
+from dataclasses import dataclass
+from enum import Enum
+from operator import attrgetter
+from typing import Any, Callable, Generator
 
 import simpy
 
 from sim.config.calendar import DAYS_PER_MONTH
-from sim.model.damage import harm_civilians
-from sim.model.records import Kind, Record
-from sim.model.threats.rocket import HEAVY
+from sim.model.damage import US_KILLED, harm_civilians
+from sim.model.records import Record, RecordKind, record_kind
+from sim.model.threats import threats
+from sim.model.world import World
+from sim.policy.pressure import Pressure
 
-if TYPE_CHECKING:
-    from sim.model.world import World
+STRIKE_RETALIATORY = record_kind("us_strike_retaliatory", "a U.S. strike in answer to an attack (attack: the provoking one)")
+STRIKE_PREEMPTIVE = record_kind("us_strike_preemptive", "a U.S. strike before a warned attack (attack: the warned one)")
+SANCTIONS = record_kind("sanctions", "sanctions tightened (detail: capacity now lost to them)")
+ULTIMATUM = record_kind("ultimatum", "Washington threatens to close the embassy unless attacks stop")
+EMBASSY_CLOSED = record_kind("embassy_closed", "the embassy is evacuated and closed")
+TROOP_REDUCTION = record_kind("troop_reduction", "troops at the sites reduced (detail: the share kept)")
 
-US_TARGET_ATTACKS = (Kind.ATTACK_ROCKET, Kind.ATTACK_DRONE)
+
+class Posture(Enum):
+    """Where the U.S. presence stands: engaged; closing (the embassy is being evacuated, no
+    more pre-emption, ultimatums or shared intelligence); withdrawn (the embassy is closed,
+    no site opens any more, the others close one by one)."""
+
+    ENGAGED = "engaged"
+    CLOSING = "closing"
+    WITHDRAWN = "withdrawn"
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A rule-driven response: while ``lever`` is on (true, or a count above zero), every
+    record for which ``trigger`` holds makes Washington take ``action``. Both receive the
+    lever's value."""
+
+    lever: Callable[["Washington"], Any]
+    trigger: Callable[["Washington", Record, Any], bool]
+    action: Callable[["Washington", Record, Any], None]
+
+
+def _doctrine(lever: str) -> Callable[["Washington"], Any]:
+    return attrgetter(f"levers.{lever}")
+
+
+def _retaliate(us: "Washington", rec: Record, lever: Any) -> None:
+    us.consider_retaliation(rec)
+
+
+def _threaten(us: "Washington", rec: Record, trigger_attacks: int) -> None:
+    us.ultimatum_issued = True  # the rule threatens once; dated history may add others
+    us.issue_ultimatum(f"{trigger_attacks} attacks in {us.spec.ultimatum.trigger_window_days:g} days")
+
+
+def _close(us: "Washington", rec: Record, lever: Any) -> None:
+    us.close_embassy(f"doctrine {us.spec.doctrine}")
+
+
+RULES = (
+    Rule(_doctrine("retaliate_on_lethal"), lambda us, rec, on: rec.kind is US_KILLED, _retaliate),
+    Rule(_doctrine("retaliate_on_inside_impact"), lambda us, rec, on: rec.kind in us.inside_impacts, _retaliate),
+    Rule(_doctrine("retaliate_on_heavy_salvo"), lambda us, rec, on: rec.heavy is True, _retaliate),
+    Rule(_doctrine("retaliate_on_attack_count"),
+         lambda us, rec, n: rec.kind in us.attacks_on_us and us.attacks_within(us.levers.attack_count_window_days) >= n,
+         _retaliate),
+    Rule(lambda us: us.spec.ultimatum.trigger_attacks if us.spec.ultimatum.enabled and not us.ultimatum_issued else 0,
+         lambda us, rec, n: rec.kind in us.attacks_on_us and us.attacks_within(us.spec.ultimatum.trigger_window_days) >= n,
+         _threaten),
+    Rule(_doctrine("close_embassy_on_attacks"),
+         lambda us, rec, n: rec.kind in us.attacks_on_us and rec.site == us.embassy
+         and _count_within(us.embassy_attack_times, rec.time_d, us.levers.attack_count_window_days) >= n,
+         _close),
+)  # fmt: skip
 
 
 class Washington:
-    """The U.S. government's responses under one doctrine."""
+    """The U.S. government's responses under one doctrine; its measures act on the militias
+    through ``militia``."""
 
-    def __init__(self, world: "World") -> None:
-        self.world = world
+    def __init__(self, world: World, militia: Pressure) -> None:
+        self.world, self.militia = world, militia
         self.spec = world.scenario.policy.us
         self.levers = self.spec.levers
         self.start_d = world.calendar.day_of(world.scenario.policy.start_date)
         self.embassy = world.scenario.policy.embassy_site
+        self.posture = Posture.ENGAGED
+        self.attacks_on_us: frozenset[RecordKind] = frozenset(t.attack_record for t in threats() if t.targets_us_sites)
+        self.inside_impacts: frozenset[RecordKind] = frozenset(t.impact_inside for t in threats() if t.impact_inside)
         self.strikes = 0
         self.last_strike_d = -math.inf
         self.deciding = False
@@ -40,33 +107,27 @@ class Washington:
         self.embassy_attack_times: list[float] = []
         self.ultimatum_attacks: int | None = None  # attacks counted while an ultimatum runs
         self.ultimatum_issued = False  # by the rule (at most once a run)
-        self.closing = False
-        self.withdrawing = False
 
     def active(self) -> bool:
         return self.world.env.now >= self.start_d
 
     def shares_intelligence(self) -> bool:
-        return self.active() and self.levers.share_intelligence and not self.closing
+        return self.active() and self.levers.share_intelligence and self.posture is Posture.ENGAGED
+
+    def attacks_within(self, window_d: float) -> int:
+        """Attacks on U.S. sites in the last ``window_d`` days."""
+        return _count_within(self.attack_times, self.world.env.now, window_d)
 
     # -- watching the run -------------------------------------------------------------
     def observe(self, rec: Record) -> None:
-        if rec.kind in US_TARGET_ATTACKS:
+        if rec.kind in self.attacks_on_us:
             self._count_attack(rec)
         if not self.active():
             return
-        if self._provokes_retaliation(rec):
-            self.consider_retaliation(rec)
-        if self.spec.ultimatum.enabled and not self.ultimatum_issued and rec.kind in US_TARGET_ATTACKS:
-            ultimatum = self.spec.ultimatum
-            if _count_within(self.attack_times, rec.time_d, ultimatum.trigger_window_days) >= ultimatum.trigger_attacks:
-                self.ultimatum_issued = True  # the rule threatens once; dated history may add others
-                self.issue_ultimatum(f"{ultimatum.trigger_attacks} attacks in {ultimatum.trigger_window_days:g} days")
-        closing = self.levers.close_embassy_on_attacks
-        if closing and rec.kind in US_TARGET_ATTACKS and rec.site == self.embassy:
-            window = self.levers.attack_count_window_days
-            if _count_within(self.embassy_attack_times, rec.time_d, window) >= closing:
-                self.close_embassy(f"doctrine {self.spec.doctrine}")
+        for rule in RULES:
+            lever = rule.lever(self)
+            if lever and rule.trigger(self, rec, lever):
+                rule.action(self, rec, lever)
 
     def _count_attack(self, rec: Record) -> None:
         self.attack_times.append(rec.time_d)
@@ -74,19 +135,6 @@ class Washington:
             self.embassy_attack_times.append(rec.time_d)
         if self.ultimatum_attacks is not None:
             self.ultimatum_attacks += 1
-
-    def _provokes_retaliation(self, rec: Record) -> bool:
-        levers = self.levers
-        if rec.kind is Kind.US_KILLED:
-            return levers.retaliate_on_lethal
-        if rec.kind in (Kind.ROCKET_IMPACT_INSIDE, Kind.DRONE_IMPACT_INSIDE):
-            return levers.retaliate_on_inside_impact
-        if rec.kind is Kind.ATTACK_ROCKET and rec.detail.startswith(HEAVY) and levers.retaliate_on_heavy_salvo:
-            return True
-        if rec.kind in US_TARGET_ATTACKS and levers.retaliate_on_attack_count:
-            window = levers.attack_count_window_days
-            return _count_within(self.attack_times, rec.time_d, window) >= levers.retaliate_on_attack_count
-        return False
 
     # -- strikes ------------------------------------------------------------------------
     def consider_retaliation(self, rec: Record) -> None:
@@ -96,36 +144,33 @@ class Washington:
             return
         self.deciding = True
         generation = self.world.generation.get(rec.attack, 0) + 1
-        self.world.env.process(self._retaliate(generation, f"{rec.kind.value} of {rec.attack}"))
+        self.world.env.process(self._retaliate(generation, rec.attack, f"after {rec.kind} of {rec.attack}"))
 
-    def _retaliate(self, generation: int, cause: str) -> Generator[simpy.Event, None, None]:
+    def _retaliate(self, generation: int, attack: str | None, cause: str) -> Generator[simpy.Event, None, None]:
         yield self.world.env.timeout(self.levers.decision_delay_days)
         self.deciding = False
-        self.strike(Kind.US_STRIKE_RETALIATORY, generation, f"after {cause}")
+        self.strike(STRIKE_RETALIATORY, generation, cause, attack)
 
-    def strike(self, kind: Kind, generation: int, reason: str) -> None:
-        """Strike militia sites: civilian harm, lost capacity and perhaps revenge."""
-        world, effects = self.world, self.spec.strikes
+    def strike(self, kind: RecordKind, generation: int, reason: str, attack: str | None = None) -> None:
+        """Strike militia sites: civilian harm, and the militias' answer (lost capacity,
+        perhaps revenge), all drawn from the strike's own stream."""
+        world = self.world
         rng = world.streams.fresh("strike", self.strikes)
         self.strikes += 1
         self.last_strike_d = world.env.now
-        world.ledger.record(world.env.now, kind, None, None, generation, reason)
-        harm_civilians(world, None, None, effects.civilian_casualties_mean, rng.random(), "U.S. strike")
-        world.militia.cut_capacity("strike", effects.capacity_loss, effects.capacity_recovery_days)
-        if rng.random() < effects.revenge_prob:
-            count = int(rng.poisson(effects.revenge_attacks_mean))
-            world.ledger.record(world.env.now, Kind.REVENGE, None, None, count, reason)
-            world.militia.extra_attacks(count, effects.revenge_decay_days, generation, rng, "revenge")
+        world.ledger.record(kind, None, attack, generation=generation, detail=reason)
+        harm_civilians(world, None, None, self.spec.strikes.civilian_casualties_mean, rng.random(), "U.S. strike")
+        self.militia.struck(generation, rng, reason)
 
     def on_warning(self, attack: str, u_risk: float, u_prevent: float) -> bool:
-        """A warned attack: strike first if the doctrine allows and collateral risk is low
-        enough. True if the strike stops the attack."""
+        """A warned attack: strike first if the doctrine allows and the strike's collateral
+        risk is acceptable. True if the strike stops the attack."""
         preemption = self.spec.preemption
-        if not (self.active() and self.levers.preempt_on_warning and not self.closing):
+        if not (self.active() and self.levers.preempt_on_warning and self.posture is Posture.ENGAGED):
             return False
-        if u_risk * preemption.collateral_risk_max >= self.levers.max_collateral_risk:
+        if u_risk * preemption.strike_collateral_risk_max >= self.levers.acceptable_collateral_risk:
             return False
-        self.strike(Kind.US_STRIKE_PREEMPTIVE, self.world.generation.get(attack, 0) + 1, f"before {attack}")
+        self.strike(STRIKE_PREEMPTIVE, self.world.generation.get(attack, 0) + 1, f"before {attack}", attack)
         return u_prevent < preemption.prevent_prob
 
     # -- sanctions, ultimatum, closure, posture -----------------------------------------
@@ -138,24 +183,19 @@ class Washington:
             month += 1
             yield self.world.env.timeout(DAYS_PER_MONTH)
             loss = min(spec.max_capacity_loss, month * spec.capacity_loss_per_month)
-            self.world.militia.set_standing_factor("sanctions", 1.0 - loss)
-            self.world.ledger.record(self.world.env.now, Kind.SANCTIONS, None, None, month, f"-{loss:.0%} capacity")
+            self.militia.sanctioned(loss)
+            self.world.ledger.record(SANCTIONS, detail=f"month {month}: -{loss:.0%} capacity")
             if loss >= spec.max_capacity_loss:
                 return
 
     def issue_ultimatum(self, reason: str) -> None:
-        """Threaten to close the embassy: Baghdad cracks down, the militias may call a
-        truce, and if attacks go on until the deadline the embassy closes."""
-        if self.ultimatum_attacks is not None or self.closing:
+        """Threaten to close the embassy (Baghdad and the militias answer the record); if
+        attacks go on until the deadline the embassy closes."""
+        if self.ultimatum_attacks is not None or self.posture is not Posture.ENGAGED:
             return
-        world, spec = self.world, self.spec.ultimatum
         self.ultimatum_attacks = 0
-        rng = world.streams.get("ultimatum")
-        world.ledger.record(world.env.now, Kind.ULTIMATUM, self.embassy, None, 1, reason)
-        world.baghdad.crackdown(spec.iraqi_raids, spec.deadline_days)
-        if rng.random() < spec.truce_prob:
-            world.militia.truce(float(rng.exponential(spec.truce_mean_days)), spec.truce_intensity_factor)
-        world.env.process(self._deadline())
+        self.world.ledger.record(ULTIMATUM, self.embassy, detail=reason)
+        self.world.env.process(self._deadline())
 
     def _deadline(self) -> Generator[simpy.Event, None, None]:
         spec = self.spec.ultimatum
@@ -165,30 +205,31 @@ class Washington:
             self.close_embassy(f"ultimatum ignored: {attacks} attacks")
 
     def close_embassy(self, reason: str) -> None:
-        if not self.closing:
-            self.closing = True
+        if self.posture is Posture.ENGAGED:
+            self.posture = Posture.CLOSING
             self.world.env.process(self._evacuate(reason))
 
     def _evacuate(self, reason: str) -> Generator[simpy.Event, None, None]:
-        """Evacuate the embassy; cooperation with Baghdad ends; other sites follow."""
+        """Evacuate the embassy (Baghdad ends its cooperation when it hears); no site opens
+        any more, and the others close one by one."""
         world, spec = self.world, self.spec.closure
         yield world.env.timeout(spec.evacuation_days)
         world.sites[self.embassy].close("evacuated")
-        world.ledger.record(world.env.now, Kind.EMBASSY_CLOSED, self.embassy, None, 1, reason)
-        world.baghdad.cooperating = False
-        self.withdrawing = True  # sites due to open later stay shut
+        world.ledger.record(EMBASSY_CLOSED, self.embassy, detail=reason)
+        self.posture = Posture.WITHDRAWN
+        world.sites.stop_openings()
         yield world.env.timeout(spec.other_sites_after_days)
-        for site in world.site_list:
+        for site in world.sites:
             if site.is_open:
                 site.close("withdrawal")
                 yield world.env.timeout(spec.site_interval_days)
 
     def troop_reduction(self, share_kept: float) -> None:
         """Reduce the troops at every open site but the embassy to ``share_kept``."""
-        for site in self.world.site_list:
+        for site in self.world.sites:
             if site.is_open and site.name != self.embassy:
                 site.staffing *= share_kept
-        self.world.ledger.record(self.world.env.now, Kind.TROOP_REDUCTION, None, None, 1, f"{share_kept:.0%} kept")
+        self.world.ledger.record(TROOP_REDUCTION, detail=f"{share_kept:.0%} kept")
 
 
 def _count_within(times: list[float], now: float, window_d: float) -> int:

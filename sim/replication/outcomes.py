@@ -1,157 +1,93 @@
-"""Outcomes of one replication, tabulated once from its event log."""
+"""Outcomes of one replication: each column declared once, tabulated from the event log.
+
+An :class:`Outcome` counts the records of some kinds, sums their ``count`` (rockets, trucks,
+people), or computes a value from the :class:`Tally` of the log; it carries its dtype and
+whether summaries report P(outcome > 0). Totals count records from the scenario's
+``outcomes_from`` (its start by default) to the end of the horizon. Every threat kind gets its
+``attacks_<name>`` column and its place in a quarterly series from its own declaration
+(:class:`sim.model.threats.Threat`); every other outcome is one entry of :func:`outcomes`.
+Quarterly columns (``rocket_drone_attacks_q1`` ...) cover every calendar quarter of the run,
+``q1`` holding the start date.
+"""
 
 from __future__ import annotations
 
 import bisect
+import functools
 from collections import Counter
-from typing import Sequence
-
-import pandas as pd
+from dataclasses import dataclass
+from typing import Any, Callable, Sequence
 
 from sim.config.calendar import Calendar
-from sim.model.records import Kind, Record
-
-# Column -> the record kind it counts (one per attack or decision, whatever its size).
-EVENTS: dict[str, Kind] = {
-    "attacks_rocket": Kind.ATTACK_ROCKET,
-    "attacks_drone": Kind.ATTACK_DRONE,
-    "attacks_convoy": Kind.ATTACK_CONVOY,
-    "attacks_security_detail": Kind.ATTACK_SECURITY_DETAIL,
-    "attacks_warned": Kind.WARNING,
-    "attacks_prevented": Kind.ATTACK_PREVENTED,
-    "us_strikes_retaliatory": Kind.US_STRIKE_RETALIATORY,
-    "us_strikes_preemptive": Kind.US_STRIKE_PREEMPTIVE,
-    "revenge_surges": Kind.REVENGE,
-    "ultimatums": Kind.ULTIMATUM,
-    "iraqi_raids": Kind.IRAQI_RAID,
-    "iraqi_intel_operations": Kind.IRAQI_OPERATION,
-    "iz_closures": Kind.IZ_CLOSED,
-    "neighbourhoods_cleared": Kind.NEIGHBOURHOOD_CLEARED,
-}
-
-# Column -> the record kind whose ``n`` (rockets, trucks, people) it sums.
-COUNTED: dict[str, Kind] = {
-    "rockets_launch_failed": Kind.ROCKET_LAUNCH_FAILED,
-    "rockets_launched": Kind.ROCKET_LAUNCHED,
-    "rockets_dud": Kind.ROCKET_DUD,
-    "rockets_engaged": Kind.ROCKET_ENGAGED,
-    "rockets_intercepted": Kind.ROCKET_INTERCEPTED,
-    "rockets_impact_inside": Kind.ROCKET_IMPACT_INSIDE,
-    "rockets_impact_outside": Kind.ROCKET_IMPACT_OUTSIDE,
-    "drones_launched": Kind.DRONE_LAUNCHED,
-    "drones_engaged": Kind.DRONE_ENGAGED,
-    "drones_downed": Kind.DRONE_DOWNED,
-    "drones_impact_inside": Kind.DRONE_IMPACT_INSIDE,
-    "cram_saturated": Kind.SATURATED,
-    "cram_magazine_empty": Kind.MAGAZINE_EMPTY,
-    "convoy_trucks_damaged": Kind.TRUCKS_DAMAGED,
-    "us_killed": Kind.US_KILLED,
-    "us_wounded": Kind.US_WOUNDED,
-    "iraqi_civilian_casualties": Kind.CIVILIAN_CASUALTIES,
-    "iraqi_driver_casualties": Kind.DRIVER_CASUALTIES,
-    "security_detail_casualties": Kind.SECURITY_DETAIL_CASUALTIES,
-    "stray_round_incidents": Kind.STRAY_ROUND,
-    "drone_debris_incidents": Kind.DEBRIS_HARM,
-    "revenge_attacks_vowed": Kind.REVENGE,
-}
-
-# Columns that are not counts: their pandas dtypes (nullable where "did not happen" is empty).
-SPECIAL_DTYPES = {
-    "iraqi_operations": "int64",
-    "truce_days": "float64",
-    "escalation_chain_max": "int64",
-    "embassy_closed": "bool",
-    "embassy_closure_day": "Float64",
-    "first_us_fatality_day": "Float64",
-}
-
-# Casualty and policy outcomes: the summary also reports P(outcome > 0) for these.
-CASUALTY_COLUMNS = (
-    "us_killed",
-    "us_wounded",
-    "iraqi_civilian_casualties",
-    "iraqi_driver_casualties",
-    "security_detail_casualties",
-    "us_strikes_retaliatory",
-    "us_strikes_preemptive",
-    "embassy_closed",
-)
+from sim.model import campaign, cram, damage, interception
+from sim.model.records import Record, RecordKind
+from sim.model.threats import convoy, drone, rocket, security_detail, threats
+from sim.policy import baghdad, militia, washington
 
 
+class Tally:
+    """What one pass over a replication's records gives every outcome."""
 
-QUARTERLY = ("rocket_drone_attacks", "convoy_attacks", "us_casualties")
+    def __init__(self, records: Sequence[Record], calendar: Calendar) -> None:
+        self.records, self.calendar = records, calendar
+        self.events: Counter[RecordKind] = Counter()  # records of each kind, counted period
+        self.totals: Counter[RecordKind] = Counter()  # their counts summed, counted period
+        self.first: dict[RecordKind, float] = {}  # first time in the counted period
+        self.first_ever: dict[RecordKind, float] = {}  # first time in the whole run
+        self.max_generation: Counter[RecordKind] = Counter()  # counted period
+        begin = calendar.count_from_day
+        for rec in records:
+            self.first_ever.setdefault(rec.kind, rec.time_d)
+            if rec.time_d < begin:
+                continue
+            self.events[rec.kind] += 1
+            self.totals[rec.kind] += rec.count
+            self.first.setdefault(rec.kind, rec.time_d)
+            if rec.generation is not None and rec.generation > self.max_generation[rec.kind]:
+                self.max_generation[rec.kind] = rec.generation
 
 
-def quarter_columns(calendar: Calendar) -> list[str]:
-    n = len(calendar.quarter_starts())
-    return [f"{series}_q{i + 1}" for series in QUARTERLY for i in range(n)]
+@dataclass(frozen=True)
+class Outcome:
+    """One column of a replication's row.
 
-
-def outcome_columns(calendar: Calendar) -> list[str]:
-    """All outcome columns of a replication row, in order (without replication and seed)."""
-    return list(EVENTS) + list(COUNTED) + list(SPECIAL_DTYPES) + quarter_columns(calendar)
-
-
-def summarise(records: Sequence[Record], calendar: Calendar) -> dict[str, float | int | bool | None]:
-    """One row of outcomes from a replication's records.
-
-    Totals count events from ``calendar.count_from`` (the scenario's ``outcomes_from``,
-    by default its start) to the end of the horizon; quarterly columns cover every calendar
-    quarter of the run (``q1`` holds the start date); ``embassy_closed`` is the embassy's
-    state at the end, whenever it closed. Days (``first_us_fatality_day`` among the counted
-    events, ``embassy_closure_day``) are fractional days since the start, None if it did
-    not happen. ``us_casualties_q*`` are U.S. killed plus wounded; ``escalation_chain_max``
-    is the most strikes in one chain attack -> strike -> revenge attack -> strike ...;
-    ``truce_days`` are truce days within the counted period.
+    column : its name. doc : what it measures, with its unit.
+    counts : the value is the number of records of these kinds; or
+    sums : the sum of their ``count``; or
+    value : a function of the :class:`Tally`.
+    dtype : its pandas dtype (``Float64`` is nullable: empty when the event did not happen).
+    report_positive : summaries give P(outcome > 0) (casualties, strikes, the closure).
     """
-    totals: Counter[Kind] = Counter()
-    events: Counter[Kind] = Counter()
-    starts = calendar.quarter_starts()
-    quarterly = {series: [0] * len(starts) for series in QUARTERLY}
-    first: dict[Kind, float] = {}
-    chain, truce_days, truce_began = 0, 0.0, None
-    begin, end = calendar.count_from_day, calendar.horizon_days
-    for rec in records:
-        series = _QUARTERLY_KIND.get(rec.kind)
-        if series is not None:
-            quarterly[series][_quarter(starts, rec.time_d)] += 1 if series != "us_casualties" else rec.n
-        if rec.kind is Kind.TRUCE_START:
-            truce_began = rec.time_d
-        elif rec.kind is Kind.TRUCE_END and truce_began is not None:
-            truce_days += _overlap(truce_began, rec.time_d, begin, end)
-            truce_began = None
-        if rec.time_d < begin:
-            continue
-        totals[rec.kind] += rec.n
-        events[rec.kind] += 1
-        first.setdefault(rec.kind, rec.time_d)
-        if rec.kind in (Kind.US_STRIKE_RETALIATORY, Kind.US_STRIKE_PREEMPTIVE):
-            chain = max(chain, rec.n)
-    if truce_began is not None:
-        truce_days += _overlap(truce_began, end, begin, end)
-    closure = next((r.time_d for r in records if r.kind is Kind.EMBASSY_CLOSED), None)
-    row: dict[str, float | int | bool | None] = {col: events[kind] for col, kind in EVENTS.items()}
-    row.update({col: totals[kind] for col, kind in COUNTED.items()})
-    row.update({
-        "iraqi_operations": events[Kind.IRAQI_RAID] + events[Kind.IRAQI_OPERATION],
-        "truce_days": truce_days,
-        "escalation_chain_max": chain,
-        "embassy_closed": closure is not None,
-        "embassy_closure_day": closure,
-        "first_us_fatality_day": first.get(Kind.US_KILLED),
-    })  # fmt: skip
-    for series, counts in quarterly.items():
-        row.update({f"{series}_q{i + 1}": count for i, count in enumerate(counts)})
-    return row
+
+    column: str
+    doc: str
+    counts: tuple[RecordKind, ...] = ()
+    sums: tuple[RecordKind, ...] = ()
+    value: Callable[[Tally], Any] | None = None
+    dtype: str = "int64"
+    report_positive: bool = False
+
+    def of(self, tally: Tally) -> Any:
+        if self.value is not None:
+            return self.value(tally)
+        if self.counts:
+            return sum(tally.events[k] for k in self.counts)
+        return sum(tally.totals[k] for k in self.sums)
 
 
-_QUARTERLY_KIND = {
-    Kind.ATTACK_ROCKET: "rocket_drone_attacks",
-    Kind.ATTACK_DRONE: "rocket_drone_attacks",
-    Kind.ATTACK_CONVOY: "convoy_attacks",
-    Kind.US_KILLED: "us_casualties",
-    Kind.US_WOUNDED: "us_casualties",
-}
+def truce_days(tally: Tally) -> float:
+    """Days of truce within the counted period."""
+    days, began = 0.0, None
+    begin, end = tally.calendar.count_from_day, tally.calendar.horizon_days
+    for rec in tally.records:
+        if rec.kind is militia.TRUCE_START:
+            began = rec.time_d
+        elif rec.kind is militia.TRUCE_END and began is not None:
+            days += _overlap(began, rec.time_d, begin, end)
+            began = None
+    if began is not None:
+        days += _overlap(began, end, begin, end)
+    return days
 
 
 def _overlap(a: float, b: float, begin: float, end: float) -> float:
@@ -159,20 +95,106 @@ def _overlap(a: float, b: float, begin: float, end: float) -> float:
     return max(0.0, min(b, end) - max(a, begin))
 
 
-def _quarter(starts: list[float], t: float) -> int:
-    return bisect.bisect_right(starts, t) - 1
+STRIKES = (washington.STRIKE_RETALIATORY, washington.STRIKE_PREEMPTIVE)
 
 
-def event_table(records: Sequence[Record], calendar: Calendar) -> pd.DataFrame:
-    """The event log as a table: time, date, site, kind, count, attack and details."""
-    return pd.DataFrame(
-        {
-            "time_d": [r.time_d for r in records],
-            "date": [calendar.datetime_of(r.time_d).strftime("%Y-%m-%d %H:%M:%S") for r in records],
-            "site": [r.site or "" for r in records],
-            "kind": [r.kind.value for r in records],
-            "n": [r.n for r in records],
-            "attack": [r.attack or "" for r in records],
-            "detail": [r.detail for r in records],
-        }
-    )
+@functools.cache
+def outcomes() -> tuple[Outcome, ...]:
+    """Every outcome column except the quarterly ones, in the order of a row."""
+    per_threat = tuple(Outcome(f"attacks_{t.name}", f"{t.name} attacks", counts=(t.attack_record,)) for t in threats())
+    return per_threat + (
+        Outcome("attacks_warned", "attacks announced by intelligence warnings", counts=(campaign.WARNING,)),
+        Outcome("attacks_prevented", "warned attacks stopped by a pre-emptive strike", counts=(campaign.ATTACK_PREVENTED,)),
+        Outcome("us_strikes_retaliatory", "U.S. strikes in answer to attacks", counts=(washington.STRIKE_RETALIATORY,), report_positive=True),
+        Outcome("us_strikes_preemptive", "U.S. strikes before warned attacks", counts=(washington.STRIKE_PREEMPTIVE,), report_positive=True),
+        Outcome("revenge_surges", "strikes the militias vowed to avenge", counts=(militia.REVENGE,)),
+        Outcome("ultimatums", "U.S. threats to close the embassy", counts=(washington.ULTIMATUM,)),
+        Outcome("iraqi_raids", "Iraqi raids and arrests", counts=(baghdad.IRAQI_RAID,)),
+        Outcome("iraqi_intel_operations", "Iraqi operations on shared intelligence", counts=(baghdad.IRAQI_OPERATION,)),
+        Outcome("iz_closures", "closures of parts of the International Zone", counts=(baghdad.IZ_CLOSED,)),
+        Outcome("neighbourhoods_cleared", "neighbourhoods of the zone cleared", counts=(baghdad.NEIGHBOURHOOD_CLEARED,)),
+        Outcome("rockets_launch_failed", "rockets that did not leave their rails", sums=(rocket.LAUNCH_FAILED,)),
+        Outcome("rockets_launched", "rockets in the air (= dud + intercepted + impact inside + outside)", sums=(rocket.LAUNCHED,)),
+        Outcome("rockets_dud", "rockets that did not explode", sums=(rocket.DUD,)),
+        Outcome("rockets_engaged", "rockets C-RAM fired at", sums=(rocket.ENGAGED,)),
+        Outcome("rockets_intercepted", "rockets C-RAM destroyed", sums=(rocket.INTERCEPTED,)),
+        Outcome("rockets_impact_inside", "rockets exploding inside a perimeter", sums=(rocket.IMPACT_INSIDE,)),
+        Outcome("rockets_impact_outside", "rockets exploding outside a perimeter", sums=(rocket.IMPACT_OUTSIDE,)),
+        Outcome("drones_launched", "drones in the air", sums=(drone.LAUNCHED,)),
+        Outcome("drones_engaged", "drones C-RAM fired at", sums=(drone.ENGAGED,)),
+        Outcome("drones_downed", "drones C-RAM brought down", sums=(drone.DOWNED,)),
+        Outcome("drones_impact_inside", "drones exploding inside a perimeter", sums=(drone.IMPACT_INSIDE,)),
+        Outcome("cram_saturated", "threatening rounds that found no free fire unit before impact", sums=(cram.SATURATED,)),
+        Outcome("cram_magazine_empty", "threatening rounds a free unit could not fire at for want of rounds", sums=(cram.MAGAZINE_EMPTY,)),
+        Outcome("convoy_trucks_damaged", "convoy trucks damaged", sums=(convoy.TRUCKS_DAMAGED,)),
+        Outcome("us_killed", "U.S./coalition personnel killed", sums=(damage.US_KILLED,), report_positive=True),
+        Outcome("us_wounded", "U.S./coalition personnel wounded", sums=(damage.US_WOUNDED,), report_positive=True),
+        Outcome("iraqi_civilian_casualties", "Iraqi civilians killed or wounded (misses, stray rounds, strikes)", sums=(damage.CIVILIAN_CASUALTIES,), report_positive=True),
+        Outcome("iraqi_driver_casualties", "Iraqi convoy drivers killed or wounded", sums=(convoy.DRIVER_CASUALTIES,), report_positive=True),
+        Outcome("security_detail_casualties", "security-detail members killed or wounded", sums=(security_detail.CASUALTIES,), report_positive=True),
+        Outcome("stray_round_incidents", "C-RAM engagements that scattered rounds or debris over the city", sums=(interception.STRAY_ROUND,)),
+        Outcome("drone_debris_incidents", "downed drones whose debris did harm", sums=(drone.DEBRIS_HARM,)),
+        Outcome("revenge_attacks_vowed", "revenge attacks the militias vowed", sums=(militia.REVENGE,)),
+        Outcome("iraqi_operations", "Iraqi raids plus operations on shared intelligence", counts=(baghdad.IRAQI_RAID, baghdad.IRAQI_OPERATION)),
+        Outcome("truce_days", "days of militia truce", value=truce_days, dtype="float64"),
+        Outcome("escalation_chain_max", "the most strikes in one chain attack -> strike -> revenge attack -> strike ...",
+                value=lambda t: max(t.max_generation[k] for k in STRIKES)),
+        Outcome("embassy_closed", "the embassy is closed at the end of the run (whenever it closed)",
+                value=lambda t: washington.EMBASSY_CLOSED in t.first_ever, dtype="bool", report_positive=True),
+        Outcome("embassy_closure_day", "days from the start to the closure; empty if it stays open",
+                value=lambda t: t.first_ever.get(washington.EMBASSY_CLOSED), dtype="Float64"),
+        Outcome("first_us_fatality_day", "days from the start to the first U.S. death counted; empty if none",
+                value=lambda t: t.first.get(damage.US_KILLED), dtype="Float64"),
+    )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class QuarterlySeries:
+    """A series counted per calendar quarter over the whole run: ``<name>_q1``, ``_q2`` ..."""
+
+    name: str
+    counts: tuple[RecordKind, ...] = ()
+    sums: tuple[RecordKind, ...] = ()
+
+
+@functools.cache
+def quarterly_series() -> tuple[QuarterlySeries, ...]:
+    """Attack series declared by the threats (in the order first declared), then U.S. casualties."""
+    names = list(dict.fromkeys(t.quarterly_series for t in threats() if t.quarterly_series))
+    attacks = tuple(QuarterlySeries(n, counts=tuple(t.attack_record for t in threats() if t.quarterly_series == n)) for n in names)
+    return attacks + (QuarterlySeries("us_casualties", sums=(damage.US_KILLED, damage.US_WOUNDED)),)
+
+
+def quarter_columns(calendar: Calendar) -> list[str]:
+    n = len(calendar.quarter_starts())
+    return [f"{series.name}_q{i + 1}" for series in quarterly_series() for i in range(n)]
+
+
+def outcome_columns(calendar: Calendar) -> list[str]:
+    """All outcome columns of a replication row, in order (without scenario, replication and seed)."""
+    return [o.column for o in outcomes()] + quarter_columns(calendar)
+
+
+def dtypes(calendar: Calendar) -> dict[str, str]:
+    """The pandas dtype of every outcome column."""
+    return {**{o.column: o.dtype for o in outcomes()}, **{c: "int64" for c in quarter_columns(calendar)}}
+
+
+def positive_reported() -> frozenset[str]:
+    """Outcomes whose summaries give P(outcome > 0)."""
+    return frozenset(o.column for o in outcomes() if o.report_positive)
+
+
+def tabulate(records: Sequence[Record], calendar: Calendar) -> dict[str, Any]:
+    """One row of outcomes from a replication's records (see the module docstring)."""
+    tally = Tally(records, calendar)
+    row = {o.column: o.of(tally) for o in outcomes()}
+    starts = calendar.quarter_starts()
+    for series in quarterly_series():
+        counted = [0] * len(starts)
+        kinds, summed = (series.counts, False) if series.counts else (series.sums, True)
+        for rec in records:
+            if rec.kind in kinds:
+                counted[bisect.bisect_right(starts, rec.time_d) - 1] += rec.count if summed else 1
+        row.update({f"{series.name}_q{i + 1}": count for i, count in enumerate(counted)})
+    return row

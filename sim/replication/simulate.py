@@ -1,28 +1,60 @@
-"""One replication: a picklable top-level function of (scenario, replication, seed)."""
+"""One replication: the world and its actors run to the horizon; a picklable top-level
+function of (scenario, replication, root seed)."""
 
 from __future__ import annotations
 
-from sim.replication.outcomes import summarise
-from sim.model.records import Record
+import pandas as pd
+
 from sim.config.scenario import Scenario
+from sim.model import timeline
+from sim.model.records import Record, declared_kinds
+from sim.model.threats import threats
 from sim.model.streams import Streams
 from sim.model.world import World
+from sim.policy.actors import start_actors
+from sim.replication.outcomes import tabulate
 
 
 def simulate(scenario: Scenario, replication: int, root_seed: int) -> World:
     """Build and run one replication's world; return it for inspection (tests, trace)."""
     world = World(scenario, Streams(root_seed, replication))
-    world.start()
-    world.run()
+    timeline.start(world)
+    start_actors(world)
+    timeline.run(world)
     return world
 
 
 def replicate(scenario: Scenario, replication: int, root_seed: int) -> dict:
     """Run one replication and return its outcome row (with ``replication`` and ``seed``)."""
     world = simulate(scenario, replication, root_seed)
-    return {"replication": replication, "seed": root_seed, **summarise(world.ledger.records, world.calendar)}
+    return {"replication": replication, "seed": root_seed, **tabulate(world.ledger.records, world.calendar)}
 
 
 def event_log(scenario: Scenario, replication: int, root_seed: int) -> list[Record]:
     """The full event log of one replication, in time order."""
     return simulate(scenario, replication, root_seed).ledger.records
+
+
+def event_table(records: list[Record], scenario: Scenario) -> pd.DataFrame:
+    """The event log as a table: time, date, site, kind, count, the typed fields, attack and details."""
+    calendar = scenario.scenario.calendar
+    return pd.DataFrame(
+        {
+            "time_d": [r.time_d for r in records],
+            "date": [calendar.datetime_of(r.time_d).strftime("%Y-%m-%d %H:%M:%S") for r in records],
+            "site": [r.site or "" for r in records],
+            "kind": [r.kind.name for r in records],
+            "count": [r.count for r in records],
+            "attack": [r.attack or "" for r in records],
+            "origin": [r.origin.value if r.origin else "" for r in records],
+            "heavy": [{True: "yes", False: "no", None: ""}[r.heavy] for r in records],
+            "generation": [pd.NA if r.generation is None else r.generation for r in records],
+            "detail": [r.detail for r in records],
+        }
+    ).astype({"generation": "Int64"})
+
+
+def record_kinds() -> list:
+    """Every kind of record a replication can write (the model's, every threat's, the actors')."""
+    threats()
+    return declared_kinds()

@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Generator
+from typing import Generator
 
 import numpy as np
 import simpy
 
 from sim.config.calendar import DAYS_PER_YEAR, hours
-from sim.model.records import Kind
 from sim.config.scenario import Convoys
+from sim.model.records import Origin, record_kind
+from sim.model.threats import Threat
+from sim.model.world import Phase, World
 
-if TYPE_CHECKING:
-    from sim.model.world import World
+ATTACK = record_kind("attack_convoy", "an IED goes off against a convoy on the road (detail: which convoy)")
+TRUCKS_DAMAGED = record_kind("trucks_damaged", "trucks of a convoy damaged; count = trucks")
+DRIVER_CASUALTIES = record_kind("driver_casualties", "Iraqi convoy drivers killed or wounded; count = people")
 
 
 class Roads:
@@ -47,12 +50,12 @@ class Roads:
         return convoy
 
 
-def convoy_attack(world: "World", attack: str, rng: np.random.Generator, origin: str) -> Generator[simpy.Event, object, None]:
+def convoy_attack(world: World, attack: str, rng: np.random.Generator, origin: Origin) -> Generator[simpy.Event, object, None]:
     """An IED against a convoy in transit (waiting for the next one if the road is empty).
 
     The chance of damage grows over the run (passive infrared triggers, EFPs); daisy-chained
     charges can damage several trucks; each damaged truck's driver may be hurt."""
-    env, roads = world.env, world.roads
+    env, roads = world.env, world.threat_state["convoy"]
     threat, trucks = world.scenario.threats.convoy_ied, world.scenario.convoys.trucks_per_convoy
     u_pick, u_hit = rng.random(2).tolist()
     on_road = roads.on_road(env.now)
@@ -61,25 +64,23 @@ def convoy_attack(world: "World", attack: str, rng: np.random.Generator, origin:
     else:  # the IED waits for the next convoy
         convoy = roads.next_convoy(env.now)
         yield env.timeout(max(0.0, roads.departure(convoy) - env.now))
-        if not world.accepting_attacks:
+        if world.phase is not Phase.RUNNING:
             return
-    world.ledger.record(env.now, Kind.ATTACK_CONVOY, None, attack, 1, f"convoy {convoy} ({origin})")
+    world.ledger.record(ATTACK, None, attack, origin=origin, generation=world.generation.get(attack), detail=f"convoy {convoy}")
     if u_hit >= threat.hit_prob(env.now / DAYS_PER_YEAR):
         return
     damaged = 1 + int(rng.binomial(trucks - 1, threat.extra_truck_prob))
-    world.ledger.record(env.now, Kind.TRUCKS_DAMAGED, None, attack, damaged, f"convoy {convoy}")
+    world.ledger.record(TRUCKS_DAMAGED, None, attack, damaged, detail=f"convoy {convoy}")
     drivers = int(rng.binomial(damaged, threat.driver_casualty_prob))
     if drivers:
-        world.ledger.record(env.now, Kind.DRIVER_CASUALTIES, None, attack, drivers, f"convoy {convoy}")
+        world.ledger.record(DRIVER_CASUALTIES, None, attack, drivers, detail=f"convoy {convoy}")
 
 
-def security_detail_attack(
-    world: "World", attack: str, rng: np.random.Generator, origin: str
-) -> Generator[simpy.Event, None, None]:
-    """An IED against a foreign security detail on the road."""
-    env = world.env
-    world.ledger.record(env.now, Kind.ATTACK_SECURITY_DETAIL, None, attack, 1, origin)
-    casualties = int(rng.poisson(world.scenario.threats.security_detail_ied.casualties_mean))
-    if casualties:
-        world.ledger.record(env.now, Kind.SECURITY_DETAIL_CASUALTIES, None, attack, casualties)
-    yield env.timeout(0)
+def timetable(world: World) -> Roads:
+    return Roads(world.scenario.convoys)
+
+
+THREAT = Threat(
+    name="convoy", section="convoy_ied", attack=convoy_attack, attack_record=ATTACK, warnable=False,
+    targets_us_sites=False, quarterly_series="convoy_attacks", per_run_state=timetable,
+)  # fmt: skip

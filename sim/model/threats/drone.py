@@ -2,19 +2,27 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Generator, NamedTuple
+from typing import Generator, NamedTuple
 
 import numpy as np
 import simpy
 
 from sim.config.calendar import seconds
-from sim.model.cram import engage_threat
-from sim.model.damage import harm_from_debris, harm_personnel
-from sim.model.records import Kind
-from sim.model.sites import SiteState, choose_target
+from sim.config.scenario import Scenario
+from sim.model.damage import harm_personnel, harm_wounded
+from sim.model.interception import engage_threat
+from sim.model.records import Origin, record_kind
+from sim.model.sites import NO_TARGET, SiteState
+from sim.model.threats import Threat
+from sim.model.world import World
 
-if TYPE_CHECKING:
-    from sim.model.world import World
+ATTACK = record_kind("attack_drone", "drones are launched together at a site; count = drones")
+LAUNCHED = record_kind("drone_launched", "a drone is in the air")
+ENGAGED = record_kind("drone_engaged", "C-RAM fired at a drone")
+DOWNED = record_kind("drone_downed", "C-RAM brought a drone down")
+IMPACT_INSIDE = record_kind("drone_impact_inside", "a drone exploded inside the site's perimeter")
+IMPACT_OUTSIDE = record_kind("drone_impact_outside", "a drone exploded outside the perimeter")
+DEBRIS_HARM = record_kind("debris_harm", "a downed drone's debris caused harm")
 
 
 class DroneDraws(NamedTuple):
@@ -34,41 +42,47 @@ class DroneDraws(NamedTuple):
         return cls(*rng.random(len(cls._fields)).tolist())
 
 
-def drone_attack(world: "World", attack: str, rng: np.random.Generator, origin: str) -> Generator[simpy.Event, None, None]:
+def drone_attack(world: World, attack: str, rng: np.random.Generator, origin: Origin) -> None:
     """One attack: ``drones_per_attack`` drones launched together at one site."""
     threat, env = world.scenario.threats.drone, world.env
-    site = choose_target(world.site_list, "drone_weight", rng.random())
+    site = world.sites.choose_target("drone_weight", rng.random())
     drones = [DroneDraws.draw(rng) for _ in range(threat.drones_per_attack)]
     if site is None:
-        world.ledger.record(env.now, Kind.NO_TARGET, None, attack, 1, "drone")
+        world.ledger.record(NO_TARGET, None, attack, detail="drone")
         return
-    world.ledger.record(env.now, Kind.ATTACK_DRONE, site.name, attack, len(drones), origin)
+    world.ledger.record(ATTACK, site.name, attack, len(drones), origin=origin, generation=world.generation.get(attack))
     on_alert = site.on_alert(env.now)
     site.attacked(env.now)
     for draws in drones:
-        world.ledger.record(env.now, Kind.DRONE_LAUNCHED, site.name, attack)
+        world.ledger.record(LAUNCHED, site.name, attack)
         env.process(drone_flight(world, site, attack, draws, on_alert))
-    yield env.timeout(0)
 
 
-def drone_flight(
-    world: "World", site: SiteState, attack: str, d: DroneDraws, on_alert: bool
-) -> Generator[simpy.Event, object, None]:
+def drone_flight(world: World, site: SiteState, attack: str, d: DroneDraws, on_alert: bool) -> Generator[simpy.Event, object, None]:
     """One drone: engaged if it threatens a defended site; downed drones may still harm."""
     env, threat, cram = world.env, world.scenario.threats.drone, world.scenario.cram
-    lethality = world.scenario.damage.drone_lethality_factor
+    damage = world.scenario.damage
     impact_at = env.now + seconds(threat.flight_time_s)
     inside = d.inside < threat.inside_perimeter_prob
     if inside and site.defended and d.engage < cram.drone_engage_prob:
-        engaged = yield from engage_threat(world, site, attack, impact_at, Kind.DRONE_ENGAGED, d.stray, d.stray_harm)
+        engaged = yield from engage_threat(world, site, attack, impact_at, ENGAGED, d.stray, d.stray_harm)
         if engaged and d.kill < cram.drone_kill_prob:
-            world.ledger.record(env.now, Kind.DRONE_DOWNED, site.name, attack)
+            world.ledger.record(DOWNED, site.name, attack)
             if d.debris < cram.drone_debris_harm_prob:
-                world.ledger.record(env.now, Kind.DEBRIS_HARM, site.name, attack)
-                harm_from_debris(world, site, attack, on_alert, d.wounded)
+                world.ledger.record(DEBRIS_HARM, site.name, attack)
+                harm_wounded(world, site, attack, damage.debris_wounded_mean * site.exposure(on_alert), d.wounded, "debris")
             return
     yield env.timeout(impact_at - env.now)
-    kind = Kind.DRONE_IMPACT_INSIDE if inside else Kind.DRONE_IMPACT_OUTSIDE
-    world.ledger.record(env.now, kind, site.name, attack)
+    world.ledger.record(IMPACT_INSIDE if inside else IMPACT_OUTSIDE, site.name, attack)
     if inside:
-        harm_personnel(world, site, attack, lethality, on_alert, d.killed, d.wounded)
+        harm_personnel(world, site, attack, damage.drone_lethality_factor, on_alert, d.killed, d.wounded)
+
+
+def flight_s(scenario: Scenario) -> float:
+    return scenario.threats.drone.flight_time_s
+
+
+THREAT = Threat(
+    name="drone", section="drone", attack=drone_attack, attack_record=ATTACK, warnable=True, targets_us_sites=True,
+    impact_inside=IMPACT_INSIDE, quarterly_series="rocket_drone_attacks", longest_attack_s=flight_s,
+)  # fmt: skip

@@ -1,25 +1,30 @@
-"""Rocket salvos: size, launches seconds apart, flight, C-RAM engagement and impact."""
+"""107 mm rocket salvos: size, launches seconds apart, flight, C-RAM engagement and impact."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Generator, NamedTuple
+from typing import Generator, NamedTuple
 
 import numpy as np
 import simpy
 
 from sim.config.calendar import seconds
-from sim.model.cram import engage_threat
+from sim.config.scenario import RocketThreat, Scenario
 from sim.model.damage import harm_civilians, harm_personnel
-from sim.model.records import Kind
-from sim.config.scenario import RocketThreat
-from sim.model.sites import SiteState, choose_target
+from sim.model.draws import pick_weighted
+from sim.model.interception import engage_threat
+from sim.model.records import Origin, record_kind
+from sim.model.sites import NO_TARGET, SiteState
+from sim.model.threats import Threat
+from sim.model.world import World
 
-if TYPE_CHECKING:
-    from sim.model.world import World
-
-
-HEAVY = "heavy salvo"
-HARASSMENT = "harassment salvo"
+ATTACK = record_kind("attack_rocket", "a rocket salvo is fired at a site; count = rockets, heavy = salvo class")
+LAUNCH_FAILED = record_kind("rocket_launch_failed", "a rocket did not leave its rail")
+LAUNCHED = record_kind("rocket_launched", "a rocket is in the air")
+ENGAGED = record_kind("rocket_engaged", "C-RAM fired at a rocket")
+INTERCEPTED = record_kind("rocket_intercepted", "C-RAM destroyed a rocket")
+DUD = record_kind("rocket_dud", "a rocket landed without exploding")
+IMPACT_INSIDE = record_kind("rocket_impact_inside", "a rocket exploded inside the site's perimeter")
+IMPACT_OUTSIDE = record_kind("rocket_impact_outside", "a rocket exploded outside the perimeter")
 
 
 class RocketDraws(NamedTuple):
@@ -44,59 +49,69 @@ class RocketDraws(NamedTuple):
 
 
 def salvo_size(threat: RocketThreat, escalation: float, rng: np.random.Generator) -> tuple[int, bool]:
-    """Rockets in a salvo: a heavy salvo (uniform on [min, max]) with ``heavy_salvo_prob``
-    times ``escalation`` (capped at 1), else a harassment salvo from
+    """Rockets in a salvo and whether it is heavy: a heavy salvo (uniform on [min, max]) with
+    ``heavy_salvo_prob`` times ``escalation`` (capped at 1), else a harassment salvo from
     ``harassment_size_pmf`` (1, 2, ... rockets)."""
     if rng.random() < min(1.0, threat.heavy_salvo_prob * escalation):
         return int(rng.integers(threat.heavy_salvo_min, threat.heavy_salvo_max + 1)), True
-    pmf = np.asarray(threat.harassment_size_pmf)
-    return int(np.searchsorted(np.cumsum(pmf), rng.random() * pmf.sum(), side="right")) + 1, False
+    return pick_weighted(threat.harassment_size_pmf, rng.random()) + 1, False
 
 
-def rocket_salvo(world: "World", attack: str, rng: np.random.Generator, origin: str) -> Generator[simpy.Event, None, None]:
+def rocket_salvo(world: World, attack: str, rng: np.random.Generator, origin: Origin) -> Generator[simpy.Event, None, None]:
     """A salvo against one site: rockets leave the rails ``launch_spacing_s`` apart."""
     threat, env = world.scenario.threats.rocket, world.env
-    site = choose_target(world.site_list, "rocket_weight", rng.random())
-    size, heavy = salvo_size(threat, world.militia.heavy_salvo_factor(env.now), rng)
+    site = world.sites.choose_target("rocket_weight", rng.random())
+    size, heavy = salvo_size(threat, world.severity.heavy_salvo_factor(env.now), rng)
     rockets = [RocketDraws.draw(rng) for _ in range(size)]
     if site is None:
-        world.ledger.record(env.now, Kind.NO_TARGET, None, attack, 1, "rocket")
+        world.ledger.record(NO_TARGET, None, attack, detail="rocket")
         return
-    world.ledger.record(env.now, Kind.ATTACK_ROCKET, site.name, attack, size, f"{HEAVY if heavy else HARASSMENT} ({origin})")
+    world.ledger.record(ATTACK, site.name, attack, size, heavy=heavy, origin=origin, generation=world.generation.get(attack),
+                        detail="heavy salvo" if heavy else "harassment salvo")  # fmt: skip
     on_alert = site.on_alert(env.now)
     site.attacked(env.now)
     for i, draws in enumerate(rockets):
         if i:
             yield env.timeout(seconds(threat.launch_spacing_s))
         if draws.launch >= (1.0 - threat.launch_failure_prob) * site.launch_success:
-            world.ledger.record(env.now, Kind.ROCKET_LAUNCH_FAILED, site.name, attack)
+            world.ledger.record(LAUNCH_FAILED, site.name, attack)
             continue
-        world.ledger.record(env.now, Kind.ROCKET_LAUNCHED, site.name, attack)
+        world.ledger.record(LAUNCHED, site.name, attack)
         env.process(rocket_flight(world, site, attack, draws, on_alert))
 
 
-def rocket_flight(
-    world: "World", site: SiteState, attack: str, d: RocketDraws, on_alert: bool
-) -> Generator[simpy.Event, object, None]:
+def rocket_flight(world: World, site: SiteState, attack: str, d: RocketDraws, on_alert: bool) -> Generator[simpy.Event, object, None]:
     """One rocket from launch to its end: intercepted, dud, or impact inside or outside.
 
-    C-RAM engages only rounds predicted to hit the defended area (DOMAIN.md). ``on_alert``
-    tells whether the site was already on alert from an earlier attack when the salvo began."""
+    C-RAM engages only rounds predicted to hit the defended area. ``on_alert`` tells whether
+    the site was already on alert from an earlier attack when the salvo began."""
     env, threat, cram = world.env, world.scenario.threats.rocket, world.scenario.cram
     impact_at = env.now + seconds(threat.flight_time_s)
     inside = d.inside < threat.inside_perimeter_prob
     if inside and site.defended and d.engage < cram.engage_prob:
-        engaged = yield from engage_threat(world, site, attack, impact_at, Kind.ROCKET_ENGAGED, d.stray, d.stray_harm)
+        engaged = yield from engage_threat(world, site, attack, impact_at, ENGAGED, d.stray, d.stray_harm)
         if engaged and d.kill < cram.kill_prob:
-            world.ledger.record(env.now, Kind.ROCKET_INTERCEPTED, site.name, attack)
+            world.ledger.record(INTERCEPTED, site.name, attack)
             return
     yield env.timeout(impact_at - env.now)
     if d.dud < threat.dud_prob:
-        world.ledger.record(env.now, Kind.ROCKET_DUD, site.name, attack)
+        world.ledger.record(DUD, site.name, attack)
     elif inside:
-        world.ledger.record(env.now, Kind.ROCKET_IMPACT_INSIDE, site.name, attack)
+        world.ledger.record(IMPACT_INSIDE, site.name, attack)
         harm_personnel(world, site, attack, 1.0, on_alert, d.killed, d.wounded)
     else:
-        world.ledger.record(env.now, Kind.ROCKET_IMPACT_OUTSIDE, site.name, attack)
+        world.ledger.record(IMPACT_OUTSIDE, site.name, attack)
         if d.civilians < site.spec.civilian_exposure:
             harm_civilians(world, site.name, attack, world.scenario.damage.civilian_casualties_per_impact, d.civilian_harm, "rocket miss")
+
+
+def longest_salvo_s(scenario: Scenario) -> float:
+    """The largest salvo's launches and the last rocket's flight."""
+    rocket = scenario.threats.rocket
+    return rocket.heavy_salvo_max * rocket.launch_spacing_s + rocket.flight_time_s
+
+
+THREAT = Threat(
+    name="rocket", section="rocket", attack=rocket_salvo, attack_record=ATTACK, warnable=True, targets_us_sites=True,
+    impact_inside=IMPACT_INSIDE, quarterly_series="rocket_drone_attacks", longest_attack_s=longest_salvo_s,
+)  # fmt: skip
