@@ -1,14 +1,16 @@
-"""A Python API that mirrors the command line, for notebooks and scripts.
+"""The Python API: the command line's operations for notebooks and scripts, returning tables.
 
 >>> from sim import api
 >>> baseline = api.load_scenario("configs/baseline.toml", {"cram.kill_prob": 0.8})
->>> runs = api.run_scenario(baseline, replications=100, seed=1)        # DataFrame, one row each
+>>> result = api.run_scenario(baseline, replications=100, seed=1)      # .runs: one row each
 >>> result = api.run_experiment("configs/experiments/policy_comparison.toml", out="results/pc")
 >>> result.comparison.query("outcome == 'us_killed'")                   # paired differences
 >>> api.compare(result.runs, reference="continuity", outcomes=["us_killed"]).summary
 >>> api.trace(baseline, replication=0, seed=1)                          # the event log
 
-Every function returns pandas DataFrames; none prints.
+Every batch (a run, an experiment, a sweep, a calibration's check run) goes through one
+execution path (:func:`sim.batch.execution.run_batch`): the same results folder, manifest and
+failure rows whatever started it. Nothing here prints.
 """
 
 from __future__ import annotations
@@ -19,6 +21,20 @@ from typing import Any, Callable, Mapping, Sequence
 
 import pandas as pd
 
+from sim.analysis.compare import paired_differences
+from sim.analysis.fit_report import (
+    count_table,
+    dispersion_table,
+    parameter_table,
+    write_calibrated,
+    write_fit_report,
+)
+from sim.analysis.report import write_report
+from sim.analysis.summary import summarise as _summarise
+from sim.analysis.sweep import point_table, sweep_plots
+from sim.batch.execution import Execution, run_batch
+from sim.batch.folder import check_output_folder, write_csv
+from sim.batch.runner import executor_for
 from sim.calibration.fit import (
     DEFAULT_PARAMETERS,
     Fit,
@@ -28,37 +44,45 @@ from sim.calibration.fit import (
     current_values,
     fit,
 )
-from sim.project import CONFIGS, shown_path
-from sim.analysis.compare import paired_differences, summarise_scenarios
-from sim.config.loader import load_scenario as _load_scenario
-from sim.design.parameters import Parameter
-from sim.batch.execution import run_batch
-from sim.design.experiment import Batch, Experiment, load_experiment
-from sim.analysis.fit_report import (
-    count_table,
-    dispersion_table,
-    markdown,
-    parameter_table,
-    plot_fit,
-    write_calibrated,
-)
 from sim.calibration.observations import load_observations, select_quarters
+from sim.config.loader import input_files
+from sim.config.loader import load_scenario as _load_scenario
 from sim.config.provenance import sources
-from sim.replication.simulate import event_log, event_table
-from sim.analysis.report import sweep_plots, write_report
-from sim.batch.runner import executor_for, run_replications
 from sim.config.scenario import Scenario
-from sim.design.sensitivity import sobol_indices
-from sim.batch.folder import check_output_folder, write_atomic
-from sim.analysis.summary import summarise_runs
-from sim.design.sweep import SALTELLI, Sweep, load_sweep, point_table
+from sim.design.batch import Batch, Source, assignments
+from sim.design.experiment import ExperimentFile, load_experiment
+from sim.design.sweep import SweepFile, load_sweep
+from sim.design.types import design_type
+from sim.project import CONFIGS, shown_path
+from sim.replication.simulate import event_log, event_table
 
 DEFAULT_DATA = CONFIGS / "data" / "attacks_2020.csv"
+RUN_CHUNK_SIZE = 25  # replications per task of a run: small enough to share a few hundred among workers
 
 __all__ = [
-    "CalibrationResult", "Comparison", "ExperimentResult", "calibrate", "RunOptions", "SweepResult", "compare", "load_experiment", "load_scenario",
-    "load_sweep", "run_experiment", "run_scenario", "run_sweep", "summarise", "trace",
+    "CalibrationResult", "Comparison", "ExperimentResult", "RunOptions", "RunResult", "SweepResult", "calibrate",
+    "compare", "load_experiment", "load_scenario", "load_sweep", "run_experiment", "run_scenario", "run_sweep",
+    "FitRequest", "summarise", "trace",
 ]  # fmt: skip
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """How a batch is run, beyond where: progress callback (receives replications done), stop
+    at the first failure, and the command line recorded in the manifest."""
+
+    progress: Callable[[int], None] | None = None
+    fail_fast: bool = False
+    command: tuple[str, ...] = ("python API",)
+
+
+@dataclass(frozen=True)
+class RunResult:
+    runs: pd.DataFrame  # one row per replication: scenario, replication, seed, outcomes
+    summary: pd.DataFrame  # per outcome: mean, CI, quantiles, P(> 0)
+    failures: pd.DataFrame
+    folder: Path | None
+    manifest: dict
 
 
 @dataclass(frozen=True)
@@ -80,7 +104,7 @@ class ExperimentResult:
 @dataclass(frozen=True)
 class SweepResult:
     points: pd.DataFrame  # one row per design point: parameters, outcome means and CIs
-    sensitivity: pd.DataFrame | None  # Sobol' indices (Saltelli designs only)
+    sensitivity: pd.DataFrame | None  # from the design type's analysis (Sobol' indices for saltelli)
     runs: pd.DataFrame
     failures: pd.DataFrame
     folder: Path
@@ -88,31 +112,46 @@ class SweepResult:
     plots: int
 
 
-@dataclass(frozen=True)
-class RunOptions:
-    """How a batch is run, beyond where: progress callback, stop at the first failure, and
-    the command line recorded in the manifest."""
-
-    progress: Callable[[int], None] | None = None
-    fail_fast: bool = False
-    command: tuple[str, ...] = ("python API",)
-
-
 def load_scenario(path: str | Path, overrides: Mapping[str, Any] | Sequence[str] = ()) -> Scenario:
     """A validated scenario; ``overrides`` by dotted path, as a dict or ``"key=value"`` strings."""
     return _load_scenario(path, overrides)
 
 
-def run_scenario(scenario: Scenario | str | Path, replications: int, seed: int = 1, workers: int | None = None) -> pd.DataFrame:
-    """One row of outcomes per replication (as ``run.py run``, without files)."""
-    if not isinstance(scenario, Scenario):
-        scenario = _load_scenario(scenario)
-    return run_replications(scenario, replications, seed, workers)
+def _execution(workers: int | None, scheduler: str | None, options: RunOptions) -> Execution:
+    return Execution(workers=workers, scheduler=scheduler, progress=options.progress, fail_fast=options.fail_fast)
 
 
-def summarise(runs: pd.DataFrame) -> pd.DataFrame:
-    """The summary table of ``run.py run``: mean, CI, percentiles and P(> 0) per outcome."""
-    return summarise_runs(runs)
+def run_scenario(
+    scenario: Scenario | str | Path,
+    replications: int,
+    seed: int = 1,
+    out: str | Path | None = None,
+    overrides: Sequence[str] = (),
+    workers: int | None = None,
+    scheduler: str | None = None,
+    options: RunOptions | None = None,
+) -> RunResult:
+    """Replications 0 .. ``replications`` - 1 of one scenario (a batch of one scenario, as
+    ``run.py run``); with ``out``, into a resumable results folder with ``summary.csv``.
+    A scenario given as a file may take ``overrides`` (``"key=value"``, as ``--set``)."""
+    options = options or RunOptions()
+    if isinstance(scenario, Scenario):
+        source, inputs = Source("run", Path("<scenario given in Python>")), ()
+    else:
+        path = Path(scenario)
+        scenario = _load_scenario(path, overrides)
+        source, inputs = Source("run", path, tuple(overrides)), tuple(input_files(path))
+    batch = Batch(scenario.scenario.name, ((scenario.scenario.name, scenario),), replications, seed, source, inputs, RUN_CHUNK_SIZE)
+    result = run_batch(batch, Path(out) if out is not None else None, _execution(workers, scheduler, options), options.command)
+    summary = _summarise(result.runs)
+    if out is not None:
+        write_csv(Path(out) / "summary.csv", summary)
+    return RunResult(result.runs, summary, result.failures, result.folder, result.manifest)
+
+
+def summarise(runs: pd.DataFrame, outcomes: Sequence[str] | None = None) -> pd.DataFrame:
+    """Per scenario and outcome: mean, CI, percentiles and P(> 0) (as ``summary.csv``)."""
+    return _summarise(runs, outcomes)
 
 
 def trace(scenario: Scenario | str | Path, replication: int = 0, seed: int = 1) -> pd.DataFrame:
@@ -124,11 +163,11 @@ def trace(scenario: Scenario | str | Path, replication: int = 0, seed: int = 1) 
 
 def compare(runs: pd.DataFrame, reference: str, outcomes: Sequence[str]) -> Comparison:
     """Summary and paired comparison of a runs table (as ``run.py compare``, without files)."""
-    return Comparison(summarise_scenarios(runs, outcomes), paired_differences(runs, reference, outcomes))
+    return Comparison(_summarise(runs, outcomes), paired_differences(runs, reference, outcomes))
 
 
 def run_experiment(
-    experiment: Experiment | str | Path,
+    experiment: ExperimentFile | str | Path,
     out: str | Path,
     workers: int | None = None,
     scheduler: str | None = None,
@@ -138,31 +177,27 @@ def run_experiment(
     """Run (or resume) an experiment into ``out``, compare its scenarios and write the
     files of ``run.py experiment``: runs.parquet, failures.csv, summary.csv,
     comparison.csv, report.md and plots/."""
-    if not isinstance(experiment, Experiment):
+    if not isinstance(experiment, ExperimentFile):
         experiment = load_experiment(experiment, replications)
-    options = options or RunOptions()
-    out = Path(out)
-    manifest = {"command": options.command, "experiment_file": str(experiment.path),
-                "experiment_text": experiment.text, "reference": experiment.reference,
-                "outcomes": list(experiment.outcomes)}  # fmt: skip
-    result = run_batch(experiment.batch, out, workers, scheduler, options.progress, options.fail_fast, manifest)
-    write_failures(out, result.failures, experiment.path)
-    title = experiment.header.description or experiment.header.name
-    comparison = analyse_folder(out, result.runs, experiment.reference, list(experiment.outcomes), title)
+    options, out = options or RunOptions(), Path(out)
+    extra = {"reference": experiment.header.reference, "outcomes": list(experiment.header.outcomes),
+             "title": experiment.header.description or experiment.header.name}  # fmt: skip
+    result = run_batch(experiment.batch, out, _execution(workers, scheduler, options), options.command, extra)
+    comparison = analyse_folder(out, result.runs, extra["reference"], extra["outcomes"], extra["title"])
     return ExperimentResult(result.runs, comparison.summary, comparison.comparison, result.failures, out, result.manifest)
 
 
 def analyse_folder(out: Path, runs: pd.DataFrame, reference: str, outcomes: list[str], title: str) -> Comparison:
     """Write summary.csv, comparison.csv and report.md (with plots) for a runs table."""
     comparison = compare(runs, reference, outcomes)
-    write_atomic(out / "summary.csv", lambda p: comparison.summary.to_csv(p, index=False, float_format="%.6g"))
-    write_atomic(out / "comparison.csv", lambda p: comparison.comparison.to_csv(p, index=False, float_format="%.6g"))
+    write_csv(out / "summary.csv", comparison.summary)
+    write_csv(out / "comparison.csv", comparison.comparison)
     write_report(out, runs, comparison.summary, comparison.comparison, outcomes, reference, title)
     return comparison
 
 
 def run_sweep(
-    sweep: Sweep | str | Path,
+    sweep: SweepFile | str | Path,
     out: str | Path,
     workers: int | None = None,
     scheduler: str | None = None,
@@ -170,35 +205,21 @@ def run_sweep(
     options: RunOptions | None = None,
 ) -> SweepResult:
     """Run (or resume) a sweep into ``out``: points.csv (one row per design point with
-    outcome means and CIs), plots/, and sensitivity.csv for a Saltelli design."""
-    if not isinstance(sweep, Sweep):
+    outcome means and CIs), plots/, and what its design type analyses (``sensitivity.csv``)."""
+    if not isinstance(sweep, SweepFile):
         sweep = load_sweep(sweep, replications)
-    options = options or RunOptions()
-    out = Path(out)
+    options, out = options or RunOptions(), Path(out)
     outcomes = list(sweep.header.outcomes)
-    manifest = {"command": options.command, "sweep_file": str(sweep.path), "sweep_text": sweep.text,
-                "design": sweep.header.design, "outcomes": outcomes}  # fmt: skip
-    result = run_batch(sweep.batch, out, workers, scheduler, options.progress, options.fail_fast, manifest)
-    write_failures(out, result.failures, sweep.path)
+    extra = {"design": sweep.header.design, "outcomes": outcomes}
+    result = run_batch(sweep.batch, out, _execution(workers, scheduler, options), options.command, extra)
     points = point_table(sweep.design, result.runs, outcomes)
-    write_atomic(out / "points.csv", lambda p: points.to_csv(p, index=False, float_format="%.6g"))
+    write_csv(out / "points.csv", points)
     plots = sweep_plots(out, points, [p.path for p in sweep.parameters], outcomes)
-    indices = None
-    if sweep.header.design == SALTELLI:
-        indices = pd.concat(
-            {o: _sobol_or_nan(sweep.parameters, points[o], sweep.header.root_seed) for o in outcomes}, names=["outcome"]
-        ).reset_index()
-        write_atomic(out / "sensitivity.csv", lambda p: indices.to_csv(p, index=False, float_format="%.6g"))
-    return SweepResult(points, indices, result.runs, result.failures, out, result.manifest, len(plots))
-
-
-def write_failures(out: Path, failures: pd.DataFrame, file: Path) -> None:
-    """failures.csv: each failed replication with its seed, error and a command that reproduces it."""
-    failures = failures.assign(
-        reproduce=[f"python run.py trace {file} --scenario {s} --replication {r}"
-                   for s, r in zip(failures["scenario"], failures["replication"])]  # fmt: skip
-    )
-    write_atomic(out / "failures.csv", lambda p: failures.to_csv(p, index=False))
+    analyse = design_type(sweep.header.design).analyse
+    sensitivity = analyse(sweep.parameters, points, outcomes, sweep.header.root_seed) if analyse else None
+    if sensitivity is not None:
+        write_csv(out / "sensitivity.csv", sensitivity)
+    return SweepResult(points, sensitivity, result.runs, result.failures, out, result.manifest, len(plots))
 
 
 @dataclass(frozen=True)
@@ -212,29 +233,36 @@ class CalibrationResult:
     calibrated: Path
 
 
+@dataclass(frozen=True)
+class FitRequest:
+    """What a calibration fits: the data, the quarters fitted and those held back to predict."""
+
+    data: Path = DEFAULT_DATA
+    fit_quarters: tuple[str, ...] = ("Q1", "Q2", "Q3")
+    predict_quarters: tuple[str, ...] = ()
+    parameters: tuple[FitParameter, ...] = DEFAULT_PARAMETERS
+    settings: Settings = Settings()
+
+
 def calibrate(
     scenario_path: str | Path,
     out: str | Path,
-    data: str | Path = DEFAULT_DATA,
-    fit_quarters: Sequence[str] = ("Q1", "Q2", "Q3"),
-    predict_quarters: Sequence[str] = (),
+    request: FitRequest = FitRequest(),
     seed: int = 1,
     workers: int | None = None,
-    settings: Settings = Settings(),
     calibrated_path: str | Path | None = None,
-    parameters: Sequence[FitParameter] = DEFAULT_PARAMETERS,
     options: RunOptions | None = None,
 ) -> CalibrationResult:
-    """Fit ``parameters`` to the observed counts of ``fit_quarters`` (see
-    :mod:`sim.calibration`), check the fit with ``settings.final_replications`` runs at the
-    fitted values, report it in ``out`` and write the calibrated scenario file."""
-    scenario_path, out, data = Path(scenario_path), Path(out), Path(data)
-    options = options or RunOptions()
+    """Fit ``request.parameters`` to the observed counts of the fitted quarters (see
+    :mod:`sim.calibration.fit`), check the fit with ``settings.final_replications`` runs at
+    the fitted values, report it in ``out`` and write the calibrated scenario file."""
+    scenario_path, out, data = Path(scenario_path), Path(out), Path(request.data)
+    options, settings, parameters = options or RunOptions(), request.settings, request.parameters
     check_output_folder(out)
     base = _load_scenario(scenario_path)
     observations = load_observations(data, base.scenario.calendar)
-    fitted_rows = select_quarters(observations, list(fit_quarters), str(data))
-    predicted_rows = select_quarters(observations, list(predict_quarters), str(data)) if predict_quarters else fitted_rows[:0]
+    fitted_rows = select_quarters(observations, list(request.fit_quarters), str(data))
+    predicted_rows = select_quarters(observations, list(request.predict_quarters), str(data)) if request.predict_quarters else fitted_rows[:0]
     end = max(fitted_rows["end"].max(), predicted_rows["end"].max() if len(predicted_rows) else fitted_rows["end"].max())
     horizon = {"scenario.end_date": end}
     checks = observations[(observations["use"] == "check") & (observations["end"] <= end)]
@@ -242,50 +270,24 @@ def calibrate(
     with executor_for(workers) as executor:
         objective = Objective(scenario_path, horizon, parameters, columns, observed, settings, seed, executor)
         fitted = fit(objective, current_values(base, parameters), options.progress)
-    final = _load_scenario(scenario_path, {**horizon, **fitted.values})
-    batch = Batch("calibration", (("calibrated", final),), settings.final_replications, seed, 100)
-    manifest = {"command": options.command, "scenario_file": str(scenario_path), "data_file": str(data),
-                "fit": list(fit_quarters), "predict": list(predict_quarters), "fitted": fitted.values,
-                "ci95_low": fitted.low, "ci95_high": fitted.high, "evaluations": fitted.evaluations}  # fmt: skip
-    runs = run_batch(batch, out, workers, manifest=manifest).runs
+    overrides = {**horizon, **fitted.values}
+    final = _load_scenario(scenario_path, overrides)
+    source = Source("calibration", scenario_path, assignments(overrides))
+    batch = Batch("calibration", (("calibrated", final),), settings.final_replications, seed, source,
+                  (*input_files(scenario_path), data))  # fmt: skip
+    extra = {"data_file": shown_path(data), "fit": list(request.fit_quarters), "predict": list(request.predict_quarters),
+             "fitted": fitted.values, "ci95_low": fitted.low, "ci95_high": fitted.high, "evaluations": fitted.evaluations}  # fmt: skip
+    runs = run_batch(batch, out, Execution(workers=workers), options.command, extra).runs
     roles = {**{c: "fit" for c in columns}, **{c: "predict" for c in predicted_rows["column"]}}
-    rows = pd.concat([fitted_rows, predicted_rows, checks])
-    counts = count_table(rows, runs, roles)
+    counts = count_table(pd.concat([fitted_rows, predicted_rows, checks]), runs, roles)
     dispersion = dispersion_table(pd.concat([fitted_rows, predicted_rows]), runs)
     no_casualties = {f"{r.quarter}": float((runs[r.column] == 0).mean()) for r in checks.itertuples() if r.series == "us_casualties"}
     table = parameter_table(base, scenario_path, fitted, parameters)
-    provenance = f"data {shown_path(data)} ({','.join(fit_quarters)}), seed {seed}, {settings.replications} replications per evaluation"
+    provenance = (f"data {shown_path(data)} ({','.join(request.fit_quarters)}), seed {seed}, "
+                  f"{settings.replications} replications per evaluation")  # fmt: skip
     documented = sources(scenario_path)
     units = {p.path: documented.get(p.path, ("-",))[0] for p in parameters}
     calibrated = Path(calibrated_path) if calibrated_path else out / "calibrated.toml"
     write_calibrated(calibrated, scenario_path, fitted, parameters, units, provenance)
-    write_fit_files(out, counts, dispersion, no_casualties, table, fitted_rows, runs, fitted, provenance)
+    write_fit_report(out, counts, dispersion, no_casualties, table, fitted_rows, runs, fitted, provenance)
     return CalibrationResult(fitted, counts, dispersion, no_casualties, table, runs, calibrated)
-
-
-def write_fit_files(out: Path, counts, dispersion, no_casualties, table, fitted_rows, runs, fitted, provenance) -> None:
-    """fit_report.csv, fit_report.md, parameters.csv and fit.png."""
-    write_atomic(out / "fit_report.csv", lambda p: counts.to_csv(p, index=False, float_format="%.6g"))
-    write_atomic(out / "parameters.csv", lambda p: table.to_csv(p, index=False, float_format="%.6g"))
-    plot_fit(out / "fit.png", fitted_rows, runs)
-    calibrated = table[table["status"].str.startswith("calibrated")]
-    sections = [
-        "# Calibration fit report", provenance,
-        f"Synthetic log-likelihood at the fit: {fitted.log_likelihood:.3f} ({fitted.evaluations} evaluations).",
-        "## Observed and simulated counts\n\n" + markdown(counts),
-        "## Quarter-to-quarter dispersion (variance / mean; Poisson = 1)\n\n" + markdown(dispersion),
-        "## Qualitative check\n\n" + "\n".join(f"P(no U.S. casualties in {q}) = {p:.3f}" for q, p in no_casualties.items()),
-        "## Calibrated parameters (95% intervals from the likelihood's curvature)\n\n" + markdown(calibrated),
-        "## Every parameter\n\nSee parameters.csv: each is 'calibrated' or 'assumed (source)'.\n\n"
-        + markdown(table[["parameter", "value", "unit", "status"]]),
-        "![observed and simulated counts](fit.png)",
-    ]  # fmt: skip
-    write_atomic(out / "fit_report.md", lambda p: p.write_text("\n\n".join(sections) + "\n", encoding="utf-8"))
-
-
-def _sobol_or_nan(parameters: Sequence[Parameter], outputs: pd.Series, seed: int) -> pd.DataFrame:
-    """Sobol' indices of one outcome; NaN when the outcome never varies (nothing to apportion)."""
-    if outputs.nunique(dropna=False) <= 1:
-        index = pd.Index([p.path for p in parameters], name="parameter")
-        return pd.DataFrame(float("nan"), index=index, columns=["S1", "S1_conf", "ST", "ST_conf"])
-    return sobol_indices(parameters, outputs, seed)

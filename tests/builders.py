@@ -5,22 +5,22 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import io
-from types import SimpleNamespace
 from datetime import date
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
-from sim.config.calendar import SECONDS_PER_DAY
 from sim.cli.main import main
+from sim.config.calendar import SECONDS_PER_DAY
 from sim.config.loader import load_scenario
+from sim.config.scenario import Scenario
 from sim.config.schema import FrozenMap
 from sim.model import timeline as model_timeline
 from sim.model.records import Origin, Record
-from sim.policy.actors import Actors, start_actors
-from sim.replication.simulate import record_kinds
-from sim.config.scenario import Scenario
 from sim.model.streams import Streams
 from sim.model.world import World
+from sim.policy.actors import Actors, start_actors
+from sim.replication.simulate import record_kinds
 
 ROOT = Path(__file__).resolve().parent.parent
 BASELINE_PATH = ROOT / "configs" / "baseline.toml"
@@ -76,6 +76,13 @@ def call_main(argv: list) -> tuple[int, str, str]:
         except SystemExit as exc:
             code = exc.code
     return code, out.getvalue(), err.getvalue()
+
+
+def run_replications(scenario: Scenario, replications: int, seed: int, workers: int | None = 1):
+    """Outcome rows of replications 0 .. replications - 1, in memory (the runner's one path)."""
+    from sim.api import run_scenario
+
+    return run_scenario(scenario, replications, seed, workers=workers).runs
 
 
 def world_of(scenario: Scenario, seed: int = 1, replication: int = 0) -> World:

@@ -66,13 +66,13 @@ CASES: dict[str, Case] = {
     # --- keys and values in a file ---
     "unknown_top_level_key_in_file": Case(
         ["run", "{tmp}/unknown.toml"],
-        ["error: bogus = 1 is not a known parameter"],
+        ["error: bogus = 1 is not a known key (known: scenario, campaign, threats"],
         "{tmp}/unknown.toml",
         {"unknown.toml": _extends("bogus = 1\n")},
     ),
     "unknown_nested_key_in_file": Case(
         ["run", "{tmp}/unknown.toml"],
-        ["error: threats.rocket.bogus_key = 2 is not a known parameter"],
+        ["error: threats.rocket.bogus_key = 2 is not a known key (known: base_rate_per_day,"],
         "{tmp}/unknown.toml",
         {"unknown.toml": _extends("[threats.rocket]\nbogus_key = 2\n")},
     ),
@@ -127,7 +127,7 @@ CASES: dict[str, Case] = {
     ),
     "extends_unknown_key_in_middle_file": Case(
         ["run", "{tmp}/child.toml"],
-        ["error: cram.bogus = 4 is not a known parameter"],
+        ["error: cram.bogus = 4 is not a known key (known: detection_delay_s,"],
         "{tmp}/middle.toml",
         {"middle.toml": _extends("[cram]\nbogus = 4\n"), "child.toml": 'extends = "middle.toml"\n'},
     ),

@@ -294,7 +294,7 @@ def test_a_killed_run_resumes_to_the_same_bytes_and_refuses_another_experiment(r
         ["experiment", file, "--out", out, "--workers", "1", "--quiet", "--replications", "201"],
     ):
         line = one_error_line(*call_main(argv))
-        assert f"output folder {out}" in line and "different experiment" in line, line
+        assert f"output folder {out}" in line and "different batch" in line, line
         assert snapshot(out) == before, "a refused run changed the folder"
 
     manifest = resume(file, out)
@@ -442,7 +442,7 @@ def test_a_failing_replication_is_recorded_and_reported(small_experiment, small_
     failure = failures.iloc[0]
     assert (failure["scenario"], failure["replication"], failure["seed"]) == (*FAILING, 77)
     assert failure["error"] == "RuntimeError: boom in the model"
-    reproduce = f"python run.py trace {small_experiment} --scenario tougher_love --replication 4"
+    reproduce = f"python run.py trace {small_experiment} --scenario tougher_love --seed 77 --replication 4"
     assert failure["reproduce"] == reproduce
     # the reproduce command is a valid command line (it traces that replication with the experiment's seed)
     code, trace_out, trace_err = call_main(reproduce.split()[2:])
@@ -462,6 +462,25 @@ def test_a_failing_replication_is_recorded_and_reported(small_experiment, small_
     assert json.loads((out / "manifest.json").read_text())["failed_replications"] == 1
 
 
+def test_a_failing_replication_of_a_run_is_a_failure_row_not_a_traceback(flaky_replicate, tmp_path):
+    """`run` goes through the same path: the failure is a row with a command that replays it."""
+    scenario = ROOT / "configs" / "scenarios" / "tougher_love.toml"
+    out = tmp_path / "run"
+    argv = ["run", scenario, "--replications", "6", "--seed", "3", "--set", "cram.kill_prob=0.5", "--workers", "1",
+            "--quiet", "--out", out]  # fmt: skip
+    code, stdout, stderr = call_main(argv)
+    assert code == 0, stderr
+    assert "Traceback" not in stdout + stderr
+    failures = pd.read_csv(out / "failures.csv")
+    assert failures[["scenario", "replication", "seed", "error"]].values.tolist() == [["tougher_love", 4, 3, "RuntimeError: boom in the model"]]
+    reproduce = failures.loc[0, "reproduce"]
+    assert reproduce == f"python run.py trace {scenario} --set cram.kill_prob=0.5 --seed 3 --replication 4"
+    assert pd.read_parquet(out / "runs.parquet")["replication"].tolist() == [0, 1, 2, 3, 5]
+    assert "1 replications failed and are not in the tables" in stdout
+    code, trace_out, trace_err = call_main(reproduce.split()[2:])
+    assert code == 0 and trace_out.startswith("tougher_love: seed 3, replication 4, "), trace_err
+
+
 def test_fail_fast_stops_at_the_failing_replication(small_experiment, flaky_replicate, tmp_path):
     out = tmp_path / "out"
     line = one_error_line(*call_main(["experiment", small_experiment, "--out", out, "--workers", "1", "--quiet", "--fail-fast"]))
@@ -478,7 +497,7 @@ GOOD = {"continuity": {"file": CONTINUITY}, "tougher_love": {"file": TOUGHER_LOV
 # name: (file text, or None for a file that does not exist; texts the line must contain; origin suffix)
 BAD_EXPERIMENTS = {
     "unknown_key_in_header": (
-        experiment_text(GOOD, replicatons=5), ["experiment.replicatons = 5", "is not a known parameter"], ""),
+        experiment_text(GOOD, replicatons=5), ["experiment.replicatons = 5", "is not a known key"], ""),
     "unknown_key_in_scenario": (
         experiment_text({**GOOD, "tougher_love": {"file": TOUGHER_LOVE, "fle": "x.toml"}}),
         ["scenarios.tougher_love.fle = 'x.toml'", "is not a known key"], ""),

@@ -21,11 +21,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from builders import call_main
+from builders import call_main, run_replications
 from scipy import stats
 
-import sim.cli.batch
+import sim.cli.calibrate
 from sim import api
+from sim.analysis.fit_report import percentile_of
 from sim.calibration.fit import (
     DEFAULT_PARAMETERS,
     Z95,
@@ -34,12 +35,10 @@ from sim.calibration.fit import (
     fit,
     synthetic_log_likelihood,
 )
-from sim.config.loader import load_scenario, scenario_hash, to_plain
-from sim.config.errors import ConfigError
-from sim.analysis.fit_report import percentile_of
 from sim.calibration.observations import COLUMNS, load_observations
+from sim.config.errors import ConfigError
+from sim.config.loader import load_scenario, scenario_hash, to_plain
 from sim.config.provenance import ASSIGNMENT, sources
-from sim.batch.runner import run_replications
 
 ROOT = Path(__file__).resolve().parent.parent
 BASELINE = ROOT / "configs" / "baseline.toml"
@@ -140,8 +139,8 @@ def truth(tmp_path_factory):
 def recovery(truth, tmp_path_factory):
     """The two level parameters calibrated (quick settings, seed 1) on the synthetic counts."""
     out = tmp_path_factory.mktemp("recovery") / "out"
-    result = api.calibrate(BASELINE, out, truth["path"], seed=CALIBRATION_SEED, workers=2,
-                           settings=Settings.quick(), parameters=LEVELS)  # fmt: skip
+    request = api.FitRequest(truth["path"], settings=Settings.quick(), parameters=LEVELS)
+    result = api.calibrate(BASELINE, out, request, seed=CALIBRATION_SEED, workers=2)
     return {"result": result, "out": out}
 
 
@@ -156,8 +155,8 @@ def cheap_fits(truth, tmp_path_factory):
     fits = {}
     for name, seed, workers in (("a", 1, 2), ("b", 1, 1), ("c", 2, 2)):
         out = tmp_path_factory.mktemp(f"cheap_{name}") / "out"
-        fits[name] = (api.calibrate(BASELINE, out, truth["path"], fit_quarters=("Q1",), seed=seed, workers=workers,
-                                    settings=CHEAP, parameters=LEVELS), out)  # fmt: skip
+        request = api.FitRequest(truth["path"], ("Q1",), settings=CHEAP, parameters=LEVELS)
+        fits[name] = (api.calibrate(BASELINE, out, request, seed=seed, workers=workers), out)
     return fits
 
 
@@ -182,7 +181,7 @@ def backtest(tmp_path_factory):
     fake_root, out = base / "root", base / "out"
     (fake_root / "configs").mkdir(parents=True)
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(sim.cli.batch, "PROJECT_ROOT", fake_root)
+        patch.setattr(sim.cli.calibrate, "CONFIGS", fake_root / "configs")
         code, stdout, stderr = call_main(["calibrate", str(BASELINE), "--fit", "Q1,Q2", "--predict", "Q3", "--quick",
                                           "--out", str(out), "--workers", "2", "--quiet"])  # fmt: skip
     return {"code": code, "stdout": stdout, "stderr": stderr, "out": out, "fake_root": fake_root}
@@ -444,8 +443,8 @@ def test_default_calibrated_file_without_quick(argv, default, tmp_path):
     (fake_root / "configs").mkdir(parents=True)
     tiny = Settings(replications=8, max_evaluations=5, final_replications=10, hessian_step=0.25)
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(sim.cli.batch, "PROJECT_ROOT", fake_root)
-        patch.setattr(sim.cli.batch, "Settings", lambda: tiny)
+        patch.setattr(sim.cli.calibrate, "CONFIGS", fake_root / "configs")
+        patch.setattr(sim.cli.calibrate, "Settings", lambda: tiny)
         code, stdout, stderr = call_main(["calibrate", str(BASELINE), *argv, "--out", str(out), "--workers", "2",
                                           "--quiet"])  # fmt: skip
     assert code == 0, stderr

@@ -10,9 +10,9 @@ import pandas as pd
 import pytest
 from builders import call_main
 
-import sim.cli.main
-import sim.cli.batch
 import sim.batch.runner
+import sim.cli.batch
+import sim.cli.main
 from sim.config.loader import load_scenario, scenario_hash
 from sim.design.experiment import load_experiment
 from sim.replication.simulate import replicate
@@ -84,8 +84,10 @@ def test_run_rows_are_the_replications(small_run):
 
 def test_run_writes_summary_csv(small_run):
     runs = pd.read_parquet(small_run["out"] / "runs.parquet")
-    summary = pd.read_csv(small_run["out"] / "summary.csv", index_col=0)
-    outcomes = [c for c in runs.columns if c not in ("replication", "seed")]
+    summary = pd.read_csv(small_run["out"] / "summary.csv")
+    assert (summary["scenario"] == "baseline").all()
+    summary = summary.set_index("outcome")
+    outcomes = [c for c in runs.columns if c not in ("scenario", "replication", "seed")]
     assert summary.index.tolist() == outcomes
     for col in ("n", "mean", "ci95_low", "ci95_high", "p05", "p50", "p95", "p_positive"):
         assert col in summary.columns, col
@@ -96,20 +98,24 @@ def test_run_writes_summary_csv(small_run):
 
 def test_run_writes_manifest(small_run):
     manifest = json.loads((small_run["out"] / "manifest.json").read_text())
-    for key in ("root_seed", "replications", "scenario_hash", "command", "code_version"):
+    for key in ("kind", "root_seed", "replications", "scenario_hashes", "command", "code_version", "inputs", "environment"):
         assert key in manifest, key
+    assert (manifest["kind"], manifest["status"], manifest["scenarios"]) == ("run", "complete", ["baseline"])
     assert manifest["root_seed"] == SEED
     assert manifest["replications"] == REPLICATIONS
-    assert manifest["scenario_hash"] == scenario_hash(load_scenario(BASELINE))
-    assert re.fullmatch(r"[0-9a-f]{64}", manifest["scenario_hash"])
+    assert manifest["scenario_hashes"] == {"baseline": scenario_hash(load_scenario(BASELINE))}
+    assert manifest["inputs"] == {"configs/baseline.toml": BASELINE.read_text()}
     assert manifest["command"] == ["run.py", *small_run["argv"]]
     assert isinstance(manifest["code_version"], dict) and manifest["code_version"].get("package")
+    packages = manifest["environment"]["packages"]
+    assert all(packages.get(name) for name in ("simpy", "numpy", "pandas", "pyarrow", "matplotlib", "tqdm", "SALib", "dask"))
 
 
 def test_run_writes_only_the_results(small_run):
     out = small_run["out"]
-    assert sorted(p.name for p in out.iterdir()) == ["manifest.json", "runs.parquet", "summary.csv"]
+    assert sorted(p.name for p in out.iterdir()) == ["failures.csv", "manifest.json", "parts", "runs.parquet", "summary.csv"]
     assert [p.name for p in out.parent.iterdir()] == ["out"], "a staging folder was left behind"
+    assert not list(out.rglob(".*partial*")), "a temporary file was left behind"
 
 
 def test_run_prints_the_summary_table(small_run):
@@ -118,12 +124,12 @@ def test_run_prints_the_summary_table(small_run):
     assert lines[0].startswith(f"baseline: {REPLICATIONS} replications, seed {SEED}, ")
     assert "mean 95% CI lo" in stdout and "P(>0)" in stdout
     runs = pd.read_parquet(small_run["out"] / "runs.parquet")
-    for col in runs.columns.drop(["replication", "seed"]):
+    for col in runs.columns.drop(["scenario", "replication", "seed"]):
         assert any(line.split()[:1] == [col] for line in lines), f"no summary row for {col}"
-    summary = pd.read_csv(small_run["out"] / "summary.csv", index_col=0)
+    summary = pd.read_csv(small_run["out"] / "summary.csv", index_col="outcome")
     row = next(line for line in lines if line.split()[:1] == ["attacks_rocket"])
     assert row.split()[1] == f"{summary.loc['attacks_rocket', 'mean']:.2f}"
-    assert lines[-1] == f"wrote {small_run['out']}/runs.parquet, summary.csv, manifest.json"
+    assert lines[-1] == f"wrote {small_run['out']}/ (runs.parquet, summary.csv, failures.csv, manifest.json)"
 
 
 # -------------------------------------------------------------------------------------- trace
@@ -205,7 +211,8 @@ def test_no_command_runs_the_default_job(monkeypatch, tmp_path):
     assert len(folders) == 1, folders
     runs = pd.read_parquet(folders[0] / "runs.parquet")
     manifest = json.loads((folders[0] / "manifest.json").read_text())
-    assert manifest["experiment_file"] == str(sim.cli.batch.DEFAULT_EXPERIMENT)
+    assert manifest["source_file"] == "configs/experiments/policy_comparison.toml"
+    assert manifest["kind"] == "experiment" and manifest["reference"] == "continuity"
     assert runs.groupby("scenario", sort=False)["replication"].apply(list).to_dict() == {
         name: [0, 1] for name in manifest["scenarios"]
     }
@@ -228,7 +235,7 @@ def test_every_config_loads_and_runs(path):
 def test_every_experiment_file_loads(path):
     experiment = load_experiment(path)
     names = [name for name, _ in experiment.batch.scenarios]
-    assert experiment.reference in names and len(set(names)) == len(names)
+    assert experiment.header.reference in names and len(set(names)) == len(names)
 
 
 def test_configs_found():

@@ -17,8 +17,10 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from sim.analysis.compare import holm, paired_differences, summarise_scenarios
-from sim.analysis.report import sweep_plots, write_report
+from sim.analysis.compare import holm, paired_differences
+from sim.analysis.report import write_report
+from sim.analysis.summary import summarise
+from sim.analysis.sweep import sweep_plots
 
 ALPHA = 0.001
 Z = stats.norm.ppf(1 - ALPHA / 2)
@@ -126,7 +128,7 @@ def test_constant_identical_samples_give_p_one_without_warnings():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         table = paired_differences(runs, "a", ["zero", "closed", "never"])
-        summary = summarise_scenarios(runs, ["zero", "closed", "never"])
+        summary = summarise(runs, ["zero", "closed", "never"])
     for outcome in ("zero", "closed"):
         row = row_of(table, "b", outcome)
         assert (row["p_ks"], row["p_mwu"]) == (1.0, 1.0)
@@ -206,7 +208,7 @@ def test_bad_reference_and_duplicate_rows_are_refused():
     with pytest.raises(ValueError, match="more than one row"):
         paired_differences(pd.concat([runs, runs.iloc[:1]]), "baseline", ["cost"])
     with pytest.raises(KeyError, match="missing_outcome"):
-        summarise_scenarios(runs, ["missing_outcome"])
+        summarise(runs, ["missing_outcome"])
 
 
 # --- summary per scenario -------------------------------------------------------------------------
@@ -223,7 +225,7 @@ def test_summarise_scenarios_matches_numpy():
             "closure_day": pd.array([pd.NA, 100.0, pd.NA, pd.NA, 250.0, 30.0] + [pd.NA] * 6, dtype="Float64"),
         }
     )
-    summary = summarise_scenarios(runs, ["killed", "closed", "closure_day"])
+    summary = summarise(runs, ["killed", "closed", "closure_day"])
     assert list(summary.columns[:4]) == ["scenario", "outcome", "n_runs", "n"]
     assert len(summary) == 6
     killed = np.array([0, 2, 0, 5, 1, 0], dtype=float)
@@ -282,7 +284,7 @@ def leftover_temporary_files(folder: Path) -> list[Path]:
 def test_write_report_links_to_valid_pngs_and_leaves_no_temporary_files(tmp_path):
     runs = report_runs()
     outcomes = ["us_killed", "first_us_fatality_day", "embassy_closed"]
-    summary = summarise_scenarios(runs, outcomes)
+    summary = summarise(runs, outcomes)
     comparison = paired_differences(runs, "continuity", outcomes)
     out = tmp_path / "report"
     path = write_report(out, runs, summary, comparison, outcomes, "continuity", "Policy options, 2020-21")

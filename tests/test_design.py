@@ -14,21 +14,20 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.stats import qmc
 
+from sim.config.errors import ConfigError
 from sim.config.loader import load_scenario
 from sim.design.parameters import (
-    DESIGN_KINDS,
     POINT,
     DesignError,
     Parameter,
     as_generator,
-    grid,
-    latin_hypercube,
-    make_design,
     point_overrides,
-    sobol,
-    zipped,
 )
-from sim.config.errors import ConfigError
+from sim.design.types import design_types, make_design
+from sim.design.types.grid import grid
+from sim.design.types.lhs import latin_hypercube
+from sim.design.types.sobol import sobol
+from sim.design.types.zipped import zipped
 
 BASELINE = Path(__file__).resolve().parent.parent / "configs" / "baseline.toml"
 
@@ -239,7 +238,7 @@ BAD = [
     (lambda: latin_hypercube(BOUNDED, None, 1), r"^lhs n = None must be an integer >= 1$"),
     (lambda: latin_hypercube(BOUNDED, 10, None), r"^seed = None must be a non-negative integer"),
     (lambda: latin_hypercube(BOUNDED, 10, -1), r"^seed = -1 must be a non-negative integer"),
-    (lambda: make_design("factorial", LISTED, None, 0), r"^design kind = 'factorial' must be one of grid, zip, lhs,"),
+    (lambda: make_design("factorial", LISTED, None, 0), r"^design kind = 'factorial' must be one of grid, lhs, saltelli, sobol, zip$"),
     (lambda: make_design("grid", LISTED, 10, 0), r"^grid n = 10 must be left out or equal the design's size \(24"),
     (lambda: grid(BOUNDED), r"^cram\.kill_prob needs explicit values in a 'grid' design$"),
     (lambda: latin_hypercube(LISTED, 5, 0), r"^policy\.us\.doctrine needs low and high bounds in a 'lhs' design$"),
@@ -264,8 +263,12 @@ def test_a_design_error_becomes_a_config_error_with_the_file_name():
     assert str(converted) == "cram.kill_prob low = 0.9 must be < high = 0.5 (designs/sweep.toml)"
 
 
-def test_design_kinds_are_the_four_documented():
-    assert DESIGN_KINDS == ("grid", "zip", "lhs", "sobol")
+def test_the_registry_holds_every_documented_design_type_each_declared_once():
+    types = design_types()
+    assert list(types) == ["grid", "lhs", "saltelli", "sobol", "zip"]
+    assert {name for name, d in types.items() if d.bounded} == {"lhs", "saltelli", "sobol"}
+    assert {name for name, d in types.items() if d.sized} == {"lhs", "saltelli", "sobol"}
+    assert {name for name, d in types.items() if d.analyse is not None} == {"saltelli"}
 
 
 # --- Sobol' sensitivity indices (sim.sensitivity; optional dependency SALib) ---------------
@@ -283,7 +286,7 @@ def ishigami(design: pd.DataFrame) -> np.ndarray:
 
 def test_saltelli_design_has_n_times_d_plus_2_points_in_blocks():
     pytest.importorskip("SALib")
-    from sim.design.sensitivity import sobol_sample
+    from sim.design.types.saltelli import sobol_sample
 
     parameters = BOUNDED
     d = len(parameters)
@@ -308,7 +311,7 @@ def test_saltelli_design_has_n_times_d_plus_2_points_in_blocks():
 @pytest.mark.slow
 def test_sobol_indices_of_the_ishigami_function_match_the_analytic_values():
     pytest.importorskip("SALib")
-    from sim.design.sensitivity import sobol_indices, sobol_sample
+    from sim.design.types.saltelli import sobol_indices, sobol_sample
 
     with warnings.catch_warnings():
         warnings.simplefilter("error")
@@ -336,7 +339,7 @@ def test_sobol_indices_of_the_ishigami_function_match_the_analytic_values():
 )
 def test_sobol_indices_refuse_bad_outputs(outputs, message):
     pytest.importorskip("SALib")
-    from sim.design.sensitivity import sobol_indices
+    from sim.design.types.saltelli import sobol_indices
 
     with pytest.raises(DesignError, match=message):
         sobol_indices(ISHIGAMI, outputs, seed=1)
@@ -344,9 +347,9 @@ def test_sobol_indices_refuse_bad_outputs(outputs, message):
 
 def test_sobol_sample_refuses_bad_input():
     pytest.importorskip("SALib")
-    from sim.design.sensitivity import sobol_sample
+    from sim.design.types.saltelli import sobol_sample
 
-    with pytest.raises(DesignError, match=r"^sobol n = 24 must be a power of two"):
+    with pytest.raises(DesignError, match=r"^saltelli n = 24 must be a power of two"):
         sobol_sample(ISHIGAMI, 24, seed=1)
     with pytest.raises(DesignError, match=r"^policy\.us\.doctrine needs low and high bounds for Sobol' indices$"):
         sobol_sample(LISTED, 16, seed=1)

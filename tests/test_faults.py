@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from builders import call_main
 
-import sim.batch.runner
 import sim.batch.folder
+import sim.batch.runner
 
 ROOT = Path(__file__).resolve().parent.parent
 BASELINE = ROOT / "configs" / "baseline.toml"

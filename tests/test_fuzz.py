@@ -46,12 +46,12 @@ from hypothesis import strategies as st
 
 from sim.cli.main import build_parser, main
 from sim.config.loader import _fields, _mapping_value_type, load_scenario
-from sim.design.parameters import DESIGN_KINDS
-from sim.design.experiment import ExperimentHeader
-from sim.replication.outcomes import outcome_columns
-from sim.config.schema import NAME, Rule
 from sim.config.scenario import Scenario
-from sim.design.sweep import SALTELLI, SweepHeader, load_sweep
+from sim.config.schema import NAME, Rule
+from sim.design.experiment import ExperimentHeader
+from sim.design.sweep import SweepHeader, load_sweep
+from sim.design.types import design_types
+from sim.replication.outcomes import outcome_columns
 
 ROOT = Path(__file__).resolve().parent.parent
 BASELINE = ROOT / "configs" / "baseline.toml"
@@ -340,14 +340,14 @@ def _unknown_name(section: Section, names=TEXT) -> st.SearchStrategy:
 def unknown_key(draw, names=TEXT):
     section = draw(st.sampled_from(SCHEMA.sections))
     parts = (*section.parts, draw(_unknown_name(section, names)))
-    return Change(parts, draw(VALUES), named(".".join(parts), "is not a known parameter"))
+    return Change(parts, draw(VALUES), named(".".join(parts), "is not a known"))
 
 
 @st.composite
 def below_a_parameter(draw, names=TEXT):
     leaf = draw(st.sampled_from(SCHEMA.leaves))
     parts = (*leaf.path.split("."), draw(names))
-    return Change(parts, draw(VALUES), named(".".join(parts), "is not a known parameter"))
+    return Change(parts, draw(VALUES), named(".".join(parts), "is not a known"))
 
 
 @st.composite
@@ -652,7 +652,7 @@ def _header_unknown_key(doc, draw):
     if where == "header":
         name = draw(TEXT.filter(lambda n: n not in EXPERIMENT_SCHEMA.sections[0].names))
         doc["experiment"][name] = draw(VALUES)
-        return (f"error: experiment.{name} = ", "is not a known parameter"), EXPERIMENT
+        return (f"error: experiment.{name} = ", "is not a known key"), EXPERIMENT
     if where == "top":
         name = draw(TEXT.filter(lambda n: n not in ("experiment", "scenarios")))
         doc[name] = draw(VALUES)
@@ -750,7 +750,7 @@ def test_broken_experiment_file_is_refused(tmp_path_factory, case):
 # ------------------------------------------------------------------------------ 4. sweep files
 
 SWEEP = "sweep.toml"
-BOUNDED_DESIGNS = ("lhs", "sobol", SALTELLI)
+BOUNDED_DESIGNS = ("lhs", "sobol", "saltelli")
 
 
 def _sweep_case(doc_or_text, expect=(), origin: str | None = SWEEP) -> Case:
@@ -758,7 +758,7 @@ def _sweep_case(doc_or_text, expect=(), origin: str | None = SWEEP) -> Case:
     return Case({SWEEP: content}, ("sweep", SWEEP, *BATCH), tuple(expect), origin)
 
 
-def _sweep_edit(edit, designs=(*DESIGN_KINDS, SALTELLI)):
+def _sweep_edit(edit, designs=tuple(design_types())):
     @st.composite
     def strategy(draw):
         doc = sweep_doc(draw(st.sampled_from(designs)))
@@ -782,7 +782,7 @@ def _sweep_header_out_of_range(doc, draw):
 
 
 def _unknown_design(doc, draw):
-    doc["sweep"]["design"] = draw(TEXT.filter(lambda d: d not in (*DESIGN_KINDS, SALTELLI)))
+    doc["sweep"]["design"] = draw(TEXT.filter(lambda d: d not in tuple(design_types())))
     return ("error: sweep.design = ", "must be one of"), SWEEP
 
 
@@ -876,13 +876,13 @@ BROKEN_SWEEPS = st.one_of(
                                _sweep_end_before_start)),
     _sweep_edit(_points_missing, BOUNDED_DESIGNS),
     _sweep_edit(_points_not_positive, BOUNDED_DESIGNS),
-    _sweep_edit(_points_not_a_power_of_two, ("sobol", SALTELLI)),
+    _sweep_edit(_points_not_a_power_of_two, ("sobol", "saltelli")),
     _sweep_edit(_points_not_the_grid_size, ("grid", "zip")),
     _sweep_edit(_low_not_below_high, BOUNDED_DESIGNS),
     _sweep_edit(_bound_missing, BOUNDED_DESIGNS),
     _sweep_edit(_empty_values, ("grid", "zip")),
     _sweep_edit(_bad_value, ("grid", "zip")),
-    _sweep_edit(_bad_spec, (*DESIGN_KINDS, SALTELLI)),
+    _sweep_edit(_bad_spec, tuple(design_types())),
 )  # fmt: skip
 
 
@@ -971,7 +971,7 @@ def test_the_base_files_of_the_generators_are_valid(tmp_path_factory):
     assert len(SCHEMA.leaves) > 100 and len(RANGED) > 50 and len(SCHEMA.sections) > 20
     for leaf in (*SCHEMA.leaves, *EXPERIMENT_SCHEMA.leaves, *SWEEP_SCHEMA.leaves):
         wrong_type(leaf.kind)  # every parameter kind has wrong values
-    for design in (*DESIGN_KINDS, SALTELLI):
+    for design in tuple(design_types()):
         with example_folder(tmp_path_factory, {SWEEP: toml_document(sweep_doc(design))}):
             load_sweep(SWEEP)
     for command in ("run", "experiment", "sweep"):
@@ -1102,7 +1102,7 @@ def test_sweep_over_the_horizon(tmp_path_factory, end):
 @given(end=st.dates(min_value=date(2020, 1, 2), max_value=date(2020, 1, 4)),
        outcome=st.sampled_from(["embassy_closed", "us_killed", "truce_days"]))  # fmt: skip
 def test_saltelli_sweep_with_a_constant_outcome(tmp_path_factory, end, outcome):
-    doc = sweep_doc(SALTELLI)
+    doc = sweep_doc("saltelli")
     doc["sweep"].update({"end_date": end, "outcomes": [outcome]})
     _refused_or_ran(tmp_path_factory, _sweep_case(doc), "sensitivity.csv")
 

@@ -17,21 +17,30 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from builders import TEST, Kind, finish, one_site, policy_start_d, quiet, start, world_of
+from builders import (
+    TEST,
+    Kind,
+    finish,
+    one_site,
+    policy_start_d,
+    quiet,
+    run_replications,
+    start,
+    world_of,
+)
 from scipy import stats
 
 from sim.config.calendar import hours, seconds
-from sim.model.campaign import launch_attack
-from sim.model.threats import threat_named
-from sim.config.loader import load_scenario
 from sim.config.levers import DOCTRINES, HistoryEvent
-from sim.model.records import Origin
-from sim.model.timeline import settling_days
-from sim.replication.outcomes import outcomes
+from sim.config.loader import load_scenario
 from sim.config.schema import FrozenMap
+from sim.model.campaign import launch_attack
+from sim.model.records import Origin
+from sim.model.threats import threat_named
+from sim.model.timeline import settling_days
 from sim.policy.baghdad import Posture as BaghdadPosture
+from sim.replication.outcomes import outcomes
 from sim.replication.simulate import replicate, simulate
-from sim.batch.runner import run_replications
 
 SEED = 20201001
 ALPHA = 0.001

@@ -10,11 +10,11 @@ from scipy import stats
 
 from sim.config.calendar import SECONDS_PER_DAY, seconds
 from sim.model.campaign import launch_attack
-from sim.model.threats import threat_named
-from sim.model.world import Phase
-from sim.model.threats.convoy import Roads, convoy_attack
 from sim.model.draws import poisson_quantile
+from sim.model.threats import threat_named
+from sim.model.threats.convoy import Roads, convoy_attack
 from sim.model.threats.rocket import rocket_salvo
+from sim.model.world import Phase
 
 CERTAIN_SALVO = {
     "threats.rocket.heavy_salvo_prob": 1.0,

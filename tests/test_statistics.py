@@ -13,13 +13,12 @@ from datetime import date
 
 import numpy as np
 import pytest
-from builders import Kind, one_site, quiet
+from builders import Kind, one_site, quiet, run_replications
 from scipy import stats
 
+from sim.config.scenario import Regime
 from sim.config.schema import FrozenMap
 from sim.replication.simulate import event_log
-from sim.batch.runner import run_replications
-from sim.config.scenario import Regime
 
 ALPHA = 0.001
 Z = stats.norm.ppf(1 - ALPHA / 2)

@@ -18,52 +18,10 @@ import pandas as pd
 from numpy.typing import ArrayLike
 from scipy import stats
 
-from sim.analysis.summary import describe, positive_share
+from sim.analysis.summary import describe, outcome_values
 
 CONFIDENCE = 0.95
 KEYS = ("scenario", "replication")
-
-
-def summarise_scenarios(runs: pd.DataFrame, outcomes: Sequence[str]) -> pd.DataFrame:
-    """Distribution of each outcome in each scenario, one row per (scenario, outcome).
-
-    Parameters
-    ----------
-    runs : DataFrame
-        One row per (scenario, replication); outcome columns may be int, float, nullable
-        ``Float64`` (empty when the event did not happen) or bool (read as 0/1).
-    outcomes : sequence of str
-        The outcome columns to summarise.
-
-    Returns
-    -------
-    DataFrame
-        Columns ``scenario``, ``outcome``, ``n_runs`` (rows of the scenario), ``n`` (rows with a
-        value), ``mean`` with its 95% t-interval ``ci95_low``/``ci95_high``, ``p05``/``p50``/``p95``
-        (all over the rows with a value), and ``p_positive`` = P(outcome > 0) with its 95% Wilson
-        interval ``p_positive_low``/``p_positive_high``, over all rows (an empty value counts as
-        not > 0). Scenarios in order of first appearance, outcomes in the given order.
-
-    Raises
-    ------
-    KeyError
-        If ``scenario`` or an outcome column is missing.
-    """
-    _check_columns(runs, ["scenario", *outcomes])
-    rows = []
-    for scenario, group in runs.groupby("scenario", sort=False):
-        for outcome in outcomes:
-            values = outcome_values(group[outcome])
-            rows.append(
-                {
-                    "scenario": scenario,
-                    "outcome": outcome,
-                    "n_runs": len(values),
-                    **describe(values.dropna().to_numpy()),
-                    **positive_share(values, True),
-                }
-            )
-    return pd.DataFrame(rows)
 
 
 def paired_differences(runs: pd.DataFrame, reference: str, outcomes: Sequence[str]) -> pd.DataFrame:
@@ -118,11 +76,6 @@ def paired_differences(runs: pd.DataFrame, reference: str, outcomes: Sequence[st
     table["p_ks_holm"] = holm(table["p_ks"].to_numpy(dtype=float))
     table["p_mwu_holm"] = holm(table["p_mwu"].to_numpy(dtype=float))
     return table
-
-
-def outcome_values(column: pd.Series) -> pd.Series:
-    """An outcome column as float64 with NaN for empty values (bools as 0/1)."""
-    return pd.Series(column.to_numpy(dtype=float, na_value=np.nan), index=column.index, name=column.name)
 
 
 def paired_values(column: pd.Series, reference: str, scenario: str) -> tuple[np.ndarray, np.ndarray]:

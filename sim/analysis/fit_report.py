@@ -10,11 +10,13 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
+from sim.analysis.figures import new_figure, save_figure
+from sim.analysis.tables import markdown_frame
+from sim.batch.folder import write_atomic, write_csv
 from sim.calibration.fit import Fit, FitParameter
-from sim.config.loader import to_plain
+from sim.config.loader import flatten, to_plain
 from sim.config.provenance import sources
 from sim.config.scenario import Scenario
-from sim.batch.folder import write_atomic
 
 
 def percentile_of(observed: float, simulated: np.ndarray) -> float:
@@ -67,7 +69,9 @@ def parameter_table(scenario: Scenario, scenario_path: Path, fitted: Fit | None,
     documented = sources(scenario_path)
     calibrated = {p.path: p for p in parameters} if fitted else {}
     rows = []
-    for key, value in _leaves(to_plain(scenario)):
+    for key, value in flatten(to_plain(scenario)).items():
+        if isinstance(value, dict):
+            continue  # an empty table (no dated history, say)
         unit, source, _ = documented.get(key, ("", "", ""))
         if key in calibrated:
             bound = " (at a bound of its search range)" if calibrated[key].at_bound(fitted.values[key]) else ""
@@ -79,25 +83,11 @@ def parameter_table(scenario: Scenario, scenario_path: Path, fitted: Fit | None,
     return pd.DataFrame(rows)
 
 
-def _leaves(tree: dict, prefix: str = "") -> list[tuple[str, object]]:
-    items = []
-    for key, value in tree.items():
-        if isinstance(value, dict):
-            items += _leaves(value, f"{prefix}{key}.")
-        else:
-            items.append((prefix + key, value))
-    return items
-
-
 def plot_fit(path: Path, observations: pd.DataFrame, runs: pd.DataFrame) -> Path:
     """Box plots of the simulated quarterly counts, with the observed counts marked."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
     fitted = observations[observations["use"] == "fit"]
     series = list(dict.fromkeys(fitted["series"]))
-    fig = Figure(figsize=(5 * len(series), 4), dpi=100)
-    FigureCanvasAgg(fig)
+    fig = new_figure((5 * len(series), 4))
     for i, name in enumerate(series):
         ax = fig.add_subplot(1, len(series), i + 1)
         group = fitted[fitted["series"] == name]
@@ -108,20 +98,30 @@ def plot_fit(path: Path, observations: pd.DataFrame, runs: pd.DataFrame) -> Path
         ax.set_ylabel("attacks per quarter")
         ax.legend(loc="upper left")
     fig.suptitle("Simulated (box: quartiles, whiskers: 5th-95th percentile) and observed counts")
-    fig.tight_layout()
-    write_atomic(path, lambda p: fig.savefig(p, format="png", metadata={"Software": None}))
-    return path
+    return save_figure(fig, path)
 
 
-def markdown(table: pd.DataFrame, digits: int = 3) -> str:
-    def cell(value: object) -> str:
-        if isinstance(value, float):
-            return "" if np.isnan(value) else f"{value:.{digits}g}"
-        return str(value)
-
-    lines = ["| " + " | ".join(table.columns) + " |", "|" + "---|" * len(table.columns)]
-    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in table.itertuples(index=False)]
-    return "\n".join(lines)
+def write_fit_report(
+    out: Path, counts: pd.DataFrame, dispersion: pd.DataFrame, no_casualties: dict[str, float], table: pd.DataFrame,
+    fitted_rows: pd.DataFrame, runs: pd.DataFrame, fitted: Fit, provenance: str,
+) -> None:  # fmt: skip
+    """fit_report.csv, fit_report.md, parameters.csv and fit.png."""
+    write_csv(out / "fit_report.csv", counts)
+    write_csv(out / "parameters.csv", table)
+    plot_fit(out / "fit.png", fitted_rows, runs)
+    calibrated = table[table["status"].str.startswith("calibrated")]
+    sections = [
+        "# Calibration fit report", provenance,
+        f"Synthetic log-likelihood at the fit: {fitted.log_likelihood:.3f} ({fitted.evaluations} evaluations).",
+        "## Observed and simulated counts\n\n" + markdown_frame(counts),
+        "## Quarter-to-quarter dispersion (variance / mean; Poisson = 1)\n\n" + markdown_frame(dispersion),
+        "## Qualitative check\n\n" + "\n".join(f"P(no U.S. casualties in {q}) = {p:.3f}" for q, p in no_casualties.items()),
+        "## Calibrated parameters (95% intervals from the likelihood's curvature)\n\n" + markdown_frame(calibrated),
+        "## Every parameter\n\nSee parameters.csv: each is 'calibrated' or 'assumed (source)'.\n\n"
+        + markdown_frame(table[["parameter", "value", "unit", "status"]]),
+        "![observed and simulated counts](fit.png)",
+    ]  # fmt: skip
+    write_atomic(out / "fit_report.md", lambda p: p.write_text("\n\n".join(sections) + "\n", encoding="utf-8"))
 
 
 def write_calibrated(

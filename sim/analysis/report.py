@@ -1,32 +1,25 @@
-"""A Markdown report with plots comparing policy scenarios, and plots of parameter sweeps.
+"""A Markdown report with plots comparing the scenarios of an experiment.
 
-Analysis only reads result tables (the runs, :func:`sim.compare.summarise_scenarios` and
-:func:`sim.compare.paired_differences`). Every file is written under a temporary name in its
-folder and then renamed, so a reader never sees half a file. matplotlib is imported only when a
-plot is drawn, and each figure is drawn on its own Agg canvas: nothing happens at import time and
-the global pyplot backend (someone's notebook) is left alone.
+Analysis only reads result tables (the runs, :func:`sim.analysis.summary.summarise` and
+:func:`sim.analysis.compare.paired_differences`). Every file is written under a temporary name
+in its folder and then renamed, so a reader never sees half a file.
 """
 
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
-from sim.analysis.compare import outcome_values
+from sim.analysis.figures import new_figure, safe_name, save_figure
+from sim.analysis.summary import outcome_values
+from sim.analysis.tables import EMPTY, fmt, markdown_table
 from sim.batch.folder import write_atomic
 
-if TYPE_CHECKING:
-    from matplotlib.figure import Figure
-
-SIGNIFICANT_DIGITS = 3
 PLOTS = "plots"
-EMPTY = "–"
 
 
 def write_report(
@@ -48,9 +41,9 @@ def write_report(
     runs : DataFrame
         One row per (scenario, replication), the table the other two were computed from.
     summary : DataFrame
-        :func:`sim.compare.summarise_scenarios` of ``runs``.
+        :func:`sim.analysis.summary.summarise` of ``runs``.
     comparison : DataFrame
-        :func:`sim.compare.paired_differences` of ``runs`` against ``reference``.
+        :func:`sim.analysis.compare.paired_differences` of ``runs`` against ``reference``.
     outcomes : sequence of str
         Outcomes shown in the tables.
     reference : str
@@ -82,67 +75,6 @@ def write_report(
     path = out_dir / "report.md"
     write_atomic(path, lambda p: p.write_text("\n\n".join(sections) + "\n", encoding="utf-8"))
     return path
-
-
-def sweep_plots(out_dir: Path, points: pd.DataFrame, parameters: list[str], outcomes: list[str]) -> list[Path]:
-    """Plot each outcome's mean against each swept parameter, one PNG per (outcome, parameter).
-
-    Parameters
-    ----------
-    out_dir : Path
-        The PNGs go to ``out_dir/plots/sweep_<outcome>_vs_<parameter>.png``.
-    points : DataFrame
-        One row per design point: the parameter columns, the outcome means in columns named
-        after the outcomes, and optionally ``<outcome>_ci95_low`` / ``<outcome>_ci95_high``
-        (drawn as error bars).
-    parameters, outcomes : list of str
-        Columns of ``points`` to plot.
-
-    Returns
-    -------
-    list of Path
-        The files written, outcome by outcome, parameter by parameter.
-
-    Raises
-    ------
-    KeyError
-        If a parameter or outcome column is missing.
-    """
-    missing = [c for c in [*parameters, *outcomes] if c not in points.columns]
-    if missing:
-        raise KeyError(f"sweep points have no column {', '.join(map(repr, missing))}")
-    folder = Path(out_dir) / PLOTS
-    paths = []
-    for outcome in outcomes:
-        for parameter in parameters:
-            fig = sweep_figure(points, parameter, outcome)
-            paths.append(save_figure(fig, folder / f"sweep_{safe_name(outcome)}_vs_{safe_name(parameter)}.png"))
-    return paths
-
-
-def sweep_figure(points: pd.DataFrame, parameter: str, outcome: str) -> Figure:
-    """Mean of ``outcome`` at each design point against ``parameter`` (numeric or categorical)."""
-    ordered = points.sort_values(parameter, kind="stable")
-    y = outcome_values(ordered[outcome]).to_numpy()
-    low, high = f"{outcome}_ci95_low", f"{outcome}_ci95_high"
-    yerr = None
-    if low in ordered.columns and high in ordered.columns:
-        yerr = np.vstack([y - outcome_values(ordered[low]), outcome_values(ordered[high]) - y])
-    fig = new_figure((6.0, 4.0))
-    ax = fig.add_subplot()
-    if pd.api.types.is_numeric_dtype(ordered[parameter]) and not pd.api.types.is_bool_dtype(ordered[parameter]):
-        x = ordered[parameter].to_numpy(dtype=float)
-    else:
-        labels = list(dict.fromkeys(ordered[parameter].astype(str)))
-        x = ordered[parameter].astype(str).map({label: i for i, label in enumerate(labels)}).to_numpy(dtype=float)
-        ax.set_xticks(range(len(labels)), labels, rotation=30, ha="right")
-    # Several design points can share a value of this parameter (others vary): markers, no line.
-    linestyle = "-" if ordered[parameter].is_unique else "none"
-    ax.errorbar(x, y, yerr=yerr, marker="o", linestyle=linestyle, capsize=3)
-    ax.set_xlabel(parameter)
-    ax.set_ylabel(f"{outcome} (mean{', 95% CI' if yerr is not None else ''})")
-    ax.grid(alpha=0.3)
-    return fig
 
 
 def scenario_section(runs: pd.DataFrame, reference: str) -> str:
@@ -195,7 +127,7 @@ def differences_section(comparison: pd.DataFrame, outcomes: Sequence[str], refer
 
 
 def difference_cells(r: pd.Series) -> list[str]:
-    """One row of :func:`sim.compare.paired_differences` as the cells of the differences table."""
+    """One row of :func:`sim.analysis.compare.paired_differences` as the cells of the differences table."""
     return [
         str(r["scenario"]),
         str(r["outcome"]),
@@ -236,45 +168,3 @@ def box_plot(folder: Path, runs: pd.DataFrame, outcomes: Sequence[str], scenario
         ax.tick_params(axis="x", labelrotation=30)
         ax.grid(alpha=0.3, axis="y")
     return save_figure(fig, folder / "boxplot_outcomes.png")
-
-
-def new_figure(size_in: tuple[float, float]) -> Figure:
-    """A figure on its own Agg canvas (no pyplot, no global backend change)."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=size_in, dpi=100, layout="constrained")
-    FigureCanvasAgg(fig)
-    return fig
-
-
-def save_figure(fig: Figure, path: Path) -> Path:
-    """Save ``fig`` as a PNG at ``path``, atomically; no timestamp, so the bytes are reproducible."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    write_atomic(path, lambda p: fig.savefig(p, format="png", metadata={"Software": None}))
-    return path
-
-
-def safe_name(name: str) -> str:
-    """``name`` reduced to letters, digits, '_', '-' and '.' for a file name."""
-    return re.sub(r"[^A-Za-z0-9_.-]+", "_", str(name)).strip("._") or "unnamed"
-
-
-def fmt(value: float, digits: int = SIGNIFICANT_DIGITS) -> str:
-    """``value`` to ``digits`` significant digits, positional unless very large or small."""
-    if value is None or pd.isna(value):
-        return EMPTY
-    value = float(value)
-    if value == 0:
-        return "0"
-    if not math.isfinite(value) or not 1e-4 <= abs(value) < 1e6:
-        return f"{value:.{digits - 1}e}"
-    # The exponent after rounding (9.996 -> 10.0, not 10.00).
-    decimals = digits - 1 - int(f"{value:.{digits - 1}e}".split("e")[1])
-    return f"{round(value, decimals):.{max(decimals, 0)}f}"
-
-
-def markdown_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
-    """A GitHub-flavoured Markdown table ('|' in cells escaped)."""
-    lines = [header, ["---"] * len(header), *rows]
-    return "\n".join("| " + " | ".join(str(c).replace("|", "\\|") for c in line) + " |" for line in lines)

@@ -1,6 +1,12 @@
-"""Summary tables of outcome distributions (analysis only reads result tables)."""
+"""Summaries of outcome distributions: one row per (scenario, outcome).
+
+Analysis only reads result tables: ``runs`` holds one row per (scenario, replication) with the
+columns ``scenario``, ``replication``, ``seed`` and the outcomes.
+"""
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
@@ -11,18 +17,46 @@ from sim.replication.outcomes import positive_reported
 ID_COLUMNS = ("scenario", "replication", "seed")
 
 
-def summarise_runs(runs: pd.DataFrame) -> pd.DataFrame:
-    """Per outcome: runs with a value, mean with a 95% t-interval, 5th/50th/95th
-    percentiles, and P(outcome > 0) with a 95% Wilson interval for casualty outcomes.
+def summarise(runs: pd.DataFrame, outcomes: Sequence[str] | None = None) -> pd.DataFrame:
+    """Distribution of each outcome in each scenario, one row per (scenario, outcome).
 
-    ``first_us_fatality_day`` is summarised over the runs that had a fatality (``n``)."""
+    Parameters
+    ----------
+    runs : DataFrame
+        One row per (scenario, replication); outcome columns may be int, float, nullable
+        ``Float64`` (empty when the event did not happen) or bool (read as 0/1).
+    outcomes : the outcome columns to summarise (default: every column but the identifiers).
+
+    Returns
+    -------
+    DataFrame
+        Columns ``scenario``, ``outcome``, ``n_runs`` (rows of the scenario), ``n`` (rows with a
+        value), ``mean`` with its 95% t-interval ``ci95_low``/``ci95_high``, ``p05``/``p50``/``p95``
+        (all over the rows with a value), and ``p_positive`` = P(outcome > 0) with its 95% Wilson
+        interval ``p_positive_low``/``p_positive_high``, over all rows (an empty value counts as
+        not > 0). Scenarios in order of first appearance, outcomes in the given order.
+
+    Raises
+    ------
+    KeyError
+        If ``scenario`` or an outcome column is missing.
+    """
+    outcomes = [c for c in runs.columns if c not in ID_COLUMNS] if outcomes is None else list(outcomes)
+    missing = [c for c in ["scenario", *outcomes] if c not in runs.columns]
+    if missing:
+        raise KeyError(f"runs has no column {', '.join(map(repr, missing))}")
     rows = []
-    for col in runs.columns:
-        if col in ID_COLUMNS:
-            continue
-        values = runs[col].dropna().to_numpy(dtype=float)
-        rows.append({"outcome": col, **describe(values), **positive_share(runs[col], col in positive_reported())})
-    return pd.DataFrame(rows).set_index("outcome")
+    for scenario, group in runs.groupby("scenario", sort=False):
+        for outcome in outcomes:
+            values = outcome_values(group[outcome])
+            rows.append({"scenario": scenario, "outcome": outcome, "n_runs": len(values),
+                         **describe(values.dropna().to_numpy()), **positive_share(values)})  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def outcome_values(column: pd.Series) -> pd.Series:
+    """An outcome column as float64 with NaN for empty values (bools as 0/1)."""
+    return pd.Series(column.to_numpy(dtype=float, na_value=np.nan), index=column.index, name=column.name)
 
 
 def describe(values: np.ndarray) -> dict[str, float]:
@@ -35,9 +69,8 @@ def describe(values: np.ndarray) -> dict[str, float]:
     return {"n": n, "mean": mean, "ci95_low": mean - half, "ci95_high": mean + half, "p05": p05, "p50": p50, "p95": p95}
 
 
-def positive_share(column: pd.Series, wanted: bool) -> dict[str, float]:
-    if not wanted:
-        return {"p_positive": np.nan, "p_positive_low": np.nan, "p_positive_high": np.nan}
+def positive_share(column: pd.Series) -> dict[str, float]:
+    """P(value > 0) with its 95% Wilson interval (an empty value counts as not > 0)."""
     k, n = int((column.fillna(0) > 0).sum()), len(column)
     low, high = wilson_interval(k, n)
     return {"p_positive": k / n if n else np.nan, "p_positive_low": low, "p_positive_high": high}
@@ -55,7 +88,10 @@ def wilson_interval(successes: int, n: int, confidence: float = 0.95) -> tuple[f
 
 
 def format_summary(summary: pd.DataFrame) -> str:
-    """The summary as a fixed-width text table for the terminal."""
-    shown = summary[["mean", "ci95_low", "ci95_high", "p05", "p50", "p95", "p_positive"]].copy()
+    """One scenario's summary as a fixed-width text table for the terminal: outcomes down;
+    P(>0) shown for the outcomes whose declaration asks for it."""
+    shown = summary.set_index("outcome")[["mean", "ci95_low", "ci95_high", "p05", "p50", "p95", "p_positive"]].copy()
+    shown.loc[~shown.index.isin(positive_reported()), "p_positive"] = np.nan
     shown.columns = ["mean", "mean 95% CI lo", "hi", "p5", "p50", "p95", "P(>0)"]
+    shown.index.name = None
     return shown.to_string(float_format=lambda v: f"{v:.2f}", na_rep="")

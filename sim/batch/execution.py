@@ -1,27 +1,56 @@
-"""Execute a batch into a results folder: chunk by chunk, resumable, worker-count invariant."""
+"""The one execution path: a batch's chunks on an executor, kept in memory or in a results folder.
+
+``run``, ``experiment``, ``sweep``, the Python API and a calibration all run batches through
+:func:`run_batch`. With a results folder, finished chunks are written as they come, a run that
+is interrupted resumes to the same bytes, and a folder of another batch is refused; without
+one (a calibration's many small batches, an API call), the rows stay in memory. Either way a
+replication that raises is a failure row with a ``trace`` command that reproduces it.
+"""
 
 from __future__ import annotations
 
 import time
+from concurrent.futures import Executor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
 import pandas as pd
+import pyarrow as pa
 
-from sim.config.loader import scenario_hash
+from sim.batch.folder import FAILURE_COLUMNS, ResultsFolder
+from sim.batch.manifest import describe, utc_now
+from sim.batch.runner import (
+    Chunk,
+    ChunkResult,
+    default_workers,
+    execute,
+    executor_for,
+    plan,
+)
 from sim.config.errors import UsageError
-from sim.design.experiment import Batch
-from sim.batch.runner import Chunk, ChunkResult, default_workers, execute, executor_for, plan
-from sim.batch.folder import ResultsFolder, code_version, environment, utc_now
+from sim.design.batch import Batch
+
+
+@dataclass(frozen=True)
+class Execution:
+    """How a batch runs: on ``workers`` local processes, on a Dask ``scheduler``, or on an
+    ``executor`` already open (a calibration's pool, reused over many batches); what it tells
+    (``progress`` receives the replications done); whether the first failure stops it."""
+
+    workers: int | None = None
+    scheduler: str | None = None
+    executor: Executor | None = None
+    progress: Callable[[int], None] | None = None
+    fail_fast: bool = False
 
 
 @dataclass(frozen=True)
 class BatchResult:
-    runs: pd.DataFrame
-    failures: pd.DataFrame
-    runs_path: Path
+    runs: pd.DataFrame  # one row per (scenario, replication), in that order
+    failures: pd.DataFrame  # one row per failed replication, with its reproducing command
     manifest: dict[str, Any]
+    folder: Path | None
 
 
 class ReplicationFailed(UsageError):
@@ -30,55 +59,65 @@ class ReplicationFailed(UsageError):
 
 def run_batch(
     batch: Batch,
-    out: Path,
-    workers: int | None = None,
-    scheduler: str | None = None,
-    progress: Callable[[int], None] | None = None,
-    fail_fast: bool = False,
-    manifest: dict[str, Any] | None = None,
+    out: Path | None = None,
+    execution: Execution = Execution(),
+    command: tuple[str, ...] = ("python API",),
+    extra: dict[str, Any] | None = None,
 ) -> BatchResult:
-    """Run every chunk of ``batch`` not yet in ``out`` and assemble ``runs.parquet``.
+    """Run every chunk of ``batch`` (those not yet in ``out``, when resuming a folder).
 
-    Running again on an interrupted folder completes only what is missing and gives the
-    same bytes as an uninterrupted run; a folder of another batch is refused.
+    ``extra`` joins the manifest (what the kind of batch adds: an experiment's reference and
+    outcomes, a sweep's design ...).
     """
     chunks = plan(len(batch.scenarios), batch.replications, batch.chunk_size)
-    info = {
-        **(manifest or {}),
-        "batch": batch.name,
-        "scenarios": [name for name, _ in batch.scenarios],
-        "scenario_hashes": {name: scenario_hash(scenario) for name, scenario in batch.scenarios},
-        "root_seed": batch.root_seed,
-        "replications": batch.replications,
-        "chunk_size": batch.chunk_size,
-        "workers": workers or default_workers(),
-        "scheduler": scheduler,
-        "code_version": code_version(),
-        "environment": environment(),
-        "started_utc": utc_now(),
-    }
-    folder = ResultsFolder(out, batch.fingerprint())
-    done = folder.open(info)
+    workers = 1 if execution.executor is None and execution.workers == 1 else (execution.workers or default_workers())
+    manifest = {**describe(batch, command, workers, execution.scheduler, extra or {}), "started_utc": utc_now()}
+    folder = ResultsFolder(Path(out), manifest["fingerprint"]) if out is not None else None
+    done = folder.open(manifest) if folder else set()
     todo = [c for c in chunks if (c.scenario, c.index) not in done]
+    kept: dict[tuple[int, int], pa.Table] = {}
+    failures: list[dict] = []
     clock = time.perf_counter()
 
-    def save(chunk: Chunk, result: ChunkResult) -> None:
-        if fail_fast and result.failures:
+    def keep(chunk: Chunk, result: ChunkResult) -> None:
+        if execution.fail_fast and result.failures:
             failure = result.failures[0]
             raise ReplicationFailed(
                 f"scenario {failure['scenario']} replication {failure['replication']} (seed {failure['seed']}) "
-                f"failed: {failure['error']}"
+                f"failed: {failure['error']}; reproduce: {batch.source.reproduce(failure['scenario'], failure['replication'], failure['seed'])}"
             )
-        folder.save(chunk.scenario, chunk.index, result.table, result.failures)
-        if progress:
-            progress(chunk.count)
+        if folder:
+            folder.save(chunk.scenario, chunk.index, result.table, result.failures)
+        else:
+            kept[(chunk.scenario, chunk.index)] = result.table
+            failures.extend(result.failures)
+        if execution.progress:
+            execution.progress(chunk.count)
 
-    if progress and done:
-        progress(sum(c.count for c in chunks if (c.scenario, c.index) in done))
-    with executor_for(workers, scheduler) as executor:
-        execute(todo, batch.scenarios, batch.root_seed, executor, save, in_flight=2 * (workers or default_workers()))
-    runs_path, failures = folder.assemble([(c.scenario, c.index) for c in chunks])
-    info.update({"chunks_resumed": len(chunks) - len(todo), "elapsed_s": round(time.perf_counter() - clock, 3),
-                 "finished_utc": utc_now(), "failed_replications": len(failures)})  # fmt: skip
-    folder.finish(info)
-    return BatchResult(pd.read_parquet(runs_path), failures, runs_path, info)
+    if execution.progress and done:
+        execution.progress(sum(c.count for c in chunks if (c.scenario, c.index) in done))
+    _execute(batch, todo, execution, keep)
+    order = [(c.scenario, c.index) for c in chunks]
+    if folder:
+        runs_path, failures = folder.assemble(order)
+        runs = pd.read_parquet(runs_path)
+    else:
+        runs = pa.concat_tables([kept[key] for key in order]).to_pandas()
+    failed = pd.DataFrame(
+        [{**f, "reproduce": batch.source.reproduce(f["scenario"], f["replication"], f["seed"])} for f in failures],
+        columns=FAILURE_COLUMNS,
+    )
+    manifest.update({"chunks_resumed": len(chunks) - len(todo), "elapsed_s": round(time.perf_counter() - clock, 3),
+                     "finished_utc": utc_now(), "failed_replications": len(failed)})  # fmt: skip
+    if folder:
+        folder.finish(manifest, failed)
+    return BatchResult(runs, failed, manifest, Path(out) if out is not None else None)
+
+
+def _execute(batch: Batch, chunks: list[Chunk], execution: Execution, keep: Callable[[Chunk, ChunkResult], None]) -> None:
+    if execution.executor is not None:
+        execute(chunks, batch.scenarios, batch.root_seed, execution.executor, keep, in_flight=2 * default_workers())
+        return
+    workers = execution.workers or default_workers()
+    with executor_for(workers if len(chunks) > 1 else 1, execution.scheduler) as executor:
+        execute(chunks, batch.scenarios, batch.root_seed, executor, keep, in_flight=2 * workers)

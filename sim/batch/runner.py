@@ -1,4 +1,4 @@
-"""Run many replications, in chunks, on an executor: local processes or a Dask cluster.
+"""Run chunks of replications on an executor: local processes, a Dask cluster, or this process.
 
 A chunk is a run of consecutive replications of one scenario. Each replication depends only
 on (scenario, replication, root seed); chunk boundaries depend only on the batch (never on
@@ -26,11 +26,11 @@ import pandas as pd
 import pyarrow as pa
 
 from sim.config.errors import UsageError
+from sim.config.scenario import Scenario
 from sim.replication.outcomes import dtypes, outcome_columns
 from sim.replication.simulate import replicate
-from sim.config.scenario import Scenario
 
-ProgressCallback = Callable[[int], None]
+ID_COLUMNS = ("scenario", "replication", "seed")
 
 
 @dataclass(frozen=True)
@@ -142,48 +142,13 @@ def execute(
             future.cancel()
 
 
-def run_replications(
-    scenario: Scenario,
-    replications: int,
-    root_seed: int,
-    workers: int | None = None,
-    progress: ProgressCallback | None = None,
-    chunk_size: int = 25,
-    executor: Executor | None = None,
-) -> pd.DataFrame:
-    """Run replications 0 .. replications-1 of one scenario in memory; one row each.
-
-    ``executor``, if given, is used instead of starting a pool for this call (a calibration
-    runs hundreds of small batches on one pool). Raises the first replication error (use
-    the experiment runner to record failures).
-    """
-    chunks = plan(1, replications, chunk_size)
-    results: dict[int, ChunkResult] = {}
-
-    def keep(chunk: Chunk, result: ChunkResult) -> None:
-        if result.failures:
-            failure = result.failures[0]
-            raise RuntimeError(f"replication {failure['replication']} failed: {failure['error']}")
-        results[chunk.index] = result
-        if progress:
-            progress(chunk.count)
-
-    if executor is not None:
-        execute(chunks, [("", scenario)], root_seed, executor, keep, in_flight=2 * default_workers())
-    else:
-        with executor_for(workers if replications > chunk_size else 1) as pool:
-            execute(chunks, [("", scenario)], root_seed, pool, keep, in_flight=2 * default_workers())
-    tables = [results[i].table for i in sorted(results)]
-    return pa.concat_tables(tables).to_pandas().drop(columns="scenario")
-
-
 def to_frame(rows: list[dict], scenario: Scenario) -> pd.DataFrame:
     """A typed table: integer counts, nullable float for days that may not occur."""
     calendar = scenario.scenario.calendar
-    columns = ["scenario", "replication", "seed", *outcome_columns(calendar)]
+    columns = [*ID_COLUMNS, *outcome_columns(calendar)]
+    column_types = dtypes(calendar)
     frame = pd.DataFrame(rows, columns=columns)
     frame["scenario"] = frame["scenario"].astype("string")
-    column_types = dtypes(calendar)
     for col in columns[1:]:
         dtype = column_types.get(col, "int64")
         frame[col] = pd.array(frame[col].tolist(), dtype=dtype) if dtype == "Float64" else frame[col].astype(dtype)

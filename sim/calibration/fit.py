@@ -17,6 +17,7 @@ leave the likelihood flat.
 from __future__ import annotations
 
 import math
+from concurrent.futures import Executor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Sequence
@@ -24,9 +25,12 @@ from typing import Callable, Sequence
 import numpy as np
 from scipy import optimize, stats
 
+from sim.batch.execution import Execution, run_batch
+from sim.batch.runner import default_workers
+from sim.config.errors import UsageError
 from sim.config.loader import load_scenario
-from sim.batch.runner import Executor, default_workers, run_replications
 from sim.config.scenario import Scenario
+from sim.design.batch import Batch, Source, assignments
 
 Z95 = stats.norm.ppf(0.975)
 
@@ -124,8 +128,14 @@ class Objective:
     def __call__(self, free: Sequence[float]) -> float:
         key = tuple(round(float(x), 12) for x in free)
         if key not in self._cache:
-            runs = run_replications(self.scenario(self.values(free)), self.settings.replications, self.seed,
-                                    chunk_size=self.chunk_size, executor=self.executor)  # fmt: skip
+            batch = Batch("calibration", (("fit", self.scenario(self.values(free))),), self.settings.replications, self.seed,
+                          Source("calibration", self.scenario_path, assignments({**self.base, **self.values(free)})), chunk_size=self.chunk_size)  # fmt: skip
+            result = run_batch(batch, execution=Execution(workers=1, executor=self.executor))
+            if len(result.failures):
+                failure = result.failures.iloc[0]
+                raise UsageError(f"a replication failed during the fit at {self.values(free)}: {failure['error']} "
+                                 f"(reproduce: {failure['reproduce']})")  # fmt: skip
+            runs = result.runs
             self._cache[key] = synthetic_log_likelihood(runs[self.columns].to_numpy(float), self.observed)
             self.evaluations += 1
         return self._cache[key]

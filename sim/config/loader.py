@@ -19,11 +19,11 @@ import typing
 from collections.abc import Mapping
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 from sim.config.errors import NO_VALUE, ConfigError
-from sim.config.schema import NAME, FrozenMap, is_finite_number
 from sim.config.scenario import Scenario
+from sim.config.schema import NAME, FrozenMap, is_finite_number
 
 SET_ORIGIN = "--set"
 _MAX_EXTENDS_DEPTH = 8
@@ -63,12 +63,12 @@ def read_document(path: Path, depth: int = 0) -> tuple[dict, dict[str, str]]:
     own = read_toml(path, "scenario file")
     parent = own.pop("extends", None)
     if parent is None:
-        return own, {key: origin for key in _leaf_keys(own)}
+        return own, {key: origin for key in flatten(own)}
     if not isinstance(parent, str) or not parent:
         raise ConfigError("extends", parent, "must be a path to another scenario file", origin)
     doc, origins = read_document(path.parent / parent, depth + 1)
     _merge(doc, own)
-    for key in _leaf_keys(own):  # a value written here replaces what the parent wrote at or below it
+    for key in flatten(own):  # a value written here replaces what the parent wrote at or below it
         for known in [k for k in origins if k.startswith(key + ".") or key.startswith(k + ".")]:
             del origins[known]
         origins[key] = origin
@@ -147,10 +147,7 @@ def build(cls: type, table: Any, prefix: str, origins: dict[str, str], root: str
     if not isinstance(table, dict):
         raise ConfigError(prefix.rstrip("."), table, "must be a table", where)
     fields = _fields(cls)
-    for key in table:
-        if key not in fields:
-            full = prefix + key
-            raise ConfigError(full, table[key], "is not a known parameter", origins.get(full, _origin_of(origins, full, root)))
+    check_keys(table, fields, prefix, lambda full: origins.get(full, _origin_of(origins, full, root)))
     values = {}
     for name, (kind, field) in fields.items():
         full = prefix + name
@@ -169,6 +166,17 @@ def build(cls: type, table: Any, prefix: str, origins: dict[str, str], root: str
         full = prefix + key
         raise ConfigError(full, value, rule, origins.get(full, _origin_of(origins, full, root)))
     return instance
+
+
+def check_keys(table: dict, known: Iterable[str], prefix: str, origin: str | Callable[[str], str]) -> None:
+    """Every key of ``table`` must be one of ``known``; the first that is not is a
+    :class:`ConfigError` naming it, the keys that are known, and where it was written
+    (``origin``, or ``origin(dotted key)``)."""
+    known = list(known)
+    for key in table:
+        if key not in known:
+            where = origin(prefix + key) if callable(origin) else origin
+            raise ConfigError(prefix + key, table[key], f"is not a known key (known: {', '.join(known)})", where)
 
 
 def _convert(kind: Any, value: Any, key: str, origins: dict, root: str, origin: str) -> Any:
@@ -243,14 +251,15 @@ def _merge(base: dict, top: dict) -> None:
             base[key] = value
 
 
-def _leaf_keys(table: dict, prefix: str = "") -> list[str]:
-    keys = []
+def flatten(table: Mapping, prefix: str = "") -> dict[str, Any]:
+    """Dotted key -> value of every leaf of a nested table (an empty table is a leaf)."""
+    leaves: dict[str, Any] = {}
     for key, value in table.items():
-        if isinstance(value, dict) and value:
-            keys += _leaf_keys(value, f"{prefix}{key}.")
+        if isinstance(value, Mapping) and value:
+            leaves.update(flatten(value, f"{prefix}{key}."))
         else:
-            keys.append(prefix + key)
-    return keys
+            leaves[prefix + key] = value
+    return leaves
 
 
 def to_plain(obj: Any) -> Any:
@@ -264,6 +273,18 @@ def to_plain(obj: Any) -> Any:
     if isinstance(obj, date):
         return obj.isoformat()
     return obj
+
+
+def input_files(path: str | Path) -> list[Path]:
+    """A scenario file and every file it extends, in that order."""
+    files, path = [], Path(path)
+    while len(files) <= _MAX_EXTENDS_DEPTH:
+        files.append(path)
+        parent = read_toml(path, "scenario file").get("extends")
+        if not isinstance(parent, str):
+            break
+        path = path.parent / parent
+    return files
 
 
 def scenario_hash(scenario: Scenario) -> str:

@@ -22,21 +22,17 @@ Replication r of every scenario uses the same random streams (common random numb
 
 from __future__ import annotations
 
-import hashlib
-import json
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any
 
-from sim.config.loader import build, load_scenario, read_toml, scenario_hash
 from sim.config.errors import NO_VALUE, ConfigError
-from sim.replication.outcomes import outcome_columns
-from sim.config.schema import AT_LEAST_ONE, NAME, NON_NEGATIVE, param
+from sim.config.loader import build, check_keys, input_files, load_scenario, read_toml
 from sim.config.scenario import Scenario
-from sim.batch.folder import code_version
-
-DEFAULT_CHUNK_SIZE = 100
+from sim.config.schema import AT_LEAST_ONE, NAME, NON_NEGATIVE, param
+from sim.design.batch import DEFAULT_CHUNK_SIZE, Batch, Source
+from sim.replication.outcomes import outcome_columns
 
 
 @dataclass(frozen=True)
@@ -55,33 +51,12 @@ class ExperimentHeader:
 
 
 @dataclass(frozen=True)
-class Batch:
-    """What the runner executes: named scenarios x replications under one root seed."""
+class ExperimentFile:
+    """A parsed, validated experiment file and the batch it runs."""
 
-    name: str
-    scenarios: tuple[tuple[str, Scenario], ...]
-    replications: int
-    root_seed: int
-    chunk_size: int
-
-    def fingerprint(self) -> str:
-        """A hash of everything that determines the runs, and of the code that makes them."""
-        content = {
-            "scenarios": [(name, scenario_hash(s)) for name, s in self.scenarios],
-            "replications": self.replications,
-            "root_seed": self.root_seed,
-            "chunk_size": self.chunk_size,
-            "code": {k: v for k, v in code_version().items() if k != "git_modified"},
-        }
-        return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()
-
-
-@dataclass(frozen=True)
-class Experiment:
     header: ExperimentHeader
     batch: Batch
     path: Path
-    text: str
 
     @property
     def reference(self) -> str:
@@ -92,7 +67,7 @@ class Experiment:
         return self.header.outcomes
 
 
-def load_experiment(path: str | Path, replications: int | None = None) -> Experiment:
+def load_experiment(path: str | Path, replications: int | None = None) -> ExperimentFile:
     """Read and validate an experiment file and every scenario it names.
 
     ``replications`` overrides the file's count (e.g. for a quick look); it is part of the
@@ -101,7 +76,7 @@ def load_experiment(path: str | Path, replications: int | None = None) -> Experi
     path = Path(path)
     doc = read_toml(path, "experiment file")
     origin = str(path)
-    _only_keys(doc, ("experiment", "scenarios"), "", origin)
+    check_keys(doc, ("experiment", "scenarios"), "", origin)
     header = build(ExperimentHeader, doc.get("experiment", NO_TABLE), "experiment.", {}, origin)
     entries = doc.get("scenarios")
     if not isinstance(entries, dict) or not entries:
@@ -109,12 +84,14 @@ def load_experiment(path: str | Path, replications: int | None = None) -> Experi
     if header.reference not in entries:
         raise ConfigError("experiment.reference", header.reference, f"must name one of the scenarios ({', '.join(entries)})", origin)
     scenarios = tuple((name, _load_entry(path, header, name, entry)) for name, entry in entries.items())
+    inputs = [path, *(f for name, entry in entries.items() for f in input_files(path.parent / entry.get("file", header.base)))]
     check_same_columns(scenarios, lambda n: f"scenarios.{n}", origin)
     calendar = scenarios[0][1].scenario.calendar
     check_outcomes(header.outcomes, outcome_columns(calendar), "experiment.outcomes", origin)
     reps = header.replications if replications is None else replications
-    batch = Batch(header.name, scenarios, reps, header.root_seed, header.chunk_size)
-    return Experiment(header, batch, path, path.read_text(encoding="utf-8"))
+    source = Source("experiment", path)
+    batch = Batch(header.name, scenarios, reps, header.root_seed, source, tuple(dict.fromkeys(inputs)), header.chunk_size)
+    return ExperimentFile(header, batch, path)
 
 
 NO_TABLE: dict = {}
@@ -126,7 +103,7 @@ def _load_entry(path: Path, header: ExperimentHeader, name: str, entry: Any) -> 
         raise ConfigError(f"scenarios.{name}", name, NAME.text, str(path))
     if not isinstance(entry, dict):
         raise ConfigError(f"scenarios.{name}", entry, "must be a table with 'file' and/or 'set'", str(path))
-    _only_keys(entry, ("file", "set"), f"scenarios.{name}.", str(path))
+    check_keys(entry, ("file", "set"), f"scenarios.{name}.", str(path))
     file = entry.get("file", header.base)
     overrides = entry.get("set", {})
     if not isinstance(file, str) or not file:
@@ -138,12 +115,6 @@ def _load_entry(path: Path, header: ExperimentHeader, name: str, entry: Any) -> 
     if header.end_date is not None:
         overrides = {"scenario.end_date": header.end_date, **overrides}
     return load_scenario(path.parent / file, overrides, override_origin=origin)
-
-
-def _only_keys(table: dict, allowed: tuple[str, ...], prefix: str, origin: str) -> None:
-    for key in table:
-        if key not in allowed:
-            raise ConfigError(prefix + key, table[key], f"is not a known key (known: {', '.join(allowed)})", origin)
 
 
 def check_outcomes(wanted: tuple[str, ...], known: list[str], key: str, origin: str) -> None:

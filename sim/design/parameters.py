@@ -1,19 +1,11 @@
-"""Experiment designs: which scenario parameters to vary, and to which values.
+"""The parameters a design varies, and the design table they make.
 
 A design is pure data, made before anything runs: a :class:`pandas.DataFrame` with one row
 per design point, a ``point`` column numbering the points 0..n-1 and one column per varied
 parameter, named by its dotted scenario path (``threats.rocket.heavy_salvo_prob``). The
 runner turns row ``i`` into ``load_scenario(path, point_overrides(design)[i])``; analysis
-joins results back on ``point``. Nothing here runs a simulation or reads a result.
-
-Four kinds of design:
-
-- ``grid``: every combination of explicit value lists (full factorial);
-- ``zip``: the i-th point takes the i-th value of every list (hand-picked scenarios);
-- ``lhs``: a Latin hypercube in [low, high] bounds (each parameter's range cut into n
-  equal strata, one point in each);
-- ``sobol``: a scrambled Sobol' sequence in [low, high] bounds (low discrepancy; n must be a
-  power of two so that the sequence keeps its balance properties).
+joins results back on ``point``. Nothing here runs a simulation or reads a result. The kinds
+of design (grid, zip, lhs, sobol, saltelli) are in :mod:`sim.design.types`.
 
 Bad input raises :class:`DesignError` (a ``ValueError``) whose ``key``, ``value`` and
 ``rule`` are the first three arguments of :class:`~sim.errors.ConfigError`, so that the
@@ -23,7 +15,6 @@ caller can add the file name: ``ConfigError(err.key, err.value, err.rule, "desig
 from __future__ import annotations
 
 import inspect
-import itertools
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -38,7 +29,6 @@ from sim.config.errors import NO_VALUE
 from sim.config.schema import NAME
 
 POINT = "point"
-DESIGN_KINDS = ("grid", "zip", "lhs", "sobol")
 SeedLike = int | np.random.SeedSequence | np.random.Generator
 
 
@@ -172,85 +162,27 @@ def check_parameters(parameters: Sequence[Parameter]) -> tuple[Parameter, ...]:
     return parameters
 
 
-def check_size(n: Any, kind: str) -> int:
-    """The number of points of an ``lhs`` or ``sobol`` design: an integer >= 1, and a power
-    of two for ``sobol`` (scipy's Sobol' engine warns otherwise, as the sequence then loses
-    its balance properties)."""
+def check_size(n: Any, kind: str, power_of_two: bool = False) -> int:
+    """The number of points of a design of ``kind``: an integer >= 1, and a power of two
+    where asked (scipy's Sobol' engine warns otherwise, as the sequence then loses its balance
+    properties)."""
     if not isinstance(n, (int, np.integer)) or isinstance(n, (bool, np.bool_)) or n < 1:
         raise DesignError(f"{kind} n", n, "must be an integer >= 1")
     n = int(n)
-    if kind == "sobol" and n & (n - 1):
+    if power_of_two and n & (n - 1):
         lower = 1 << (n.bit_length() - 1)
         raise DesignError(f"{kind} n", n, f"must be a power of two (e.g. {lower} or {2 * lower})")
     return n
 
 
-def _need(parameters: Sequence[Parameter], kind: str, bounded: bool) -> tuple[Parameter, ...]:
+def require(parameters: Sequence[Parameter], kind: str, bounded: bool) -> tuple[Parameter, ...]:
+    """Checked parameters, each with bounds (``bounded``) or with explicit values, as design ``kind`` needs."""
     parameters = check_parameters(parameters)
     for parameter in parameters:
         if parameter.bounded != bounded:
             need = "low and high bounds" if bounded else "explicit values"
             raise DesignError(parameter.path, NO_VALUE, f"needs {need} in a {kind!r} design")
     return parameters
-
-
-# --- designs ------------------------------------------------------------------------------
-
-
-def grid(parameters: Sequence[Parameter]) -> pd.DataFrame:
-    """Full factorial of the parameters' value lists: ``prod(len(values))`` points, the
-    first parameter varying slowest (``itertools.product`` order)."""
-    parameters = _need(parameters, "grid", bounded=False)
-    rows = list(itertools.product(*(p.values for p in parameters)))
-    return as_design(parameters, [list(column) for column in zip(*rows)])
-
-
-def zipped(parameters: Sequence[Parameter]) -> pd.DataFrame:
-    """Point i takes the i-th value of every parameter; the lists must have equal length."""
-    parameters = _need(parameters, "zip", bounded=False)
-    lengths = {p.path: len(p.values) for p in parameters}
-    if len(set(lengths.values())) > 1:
-        shown = ", ".join(f"{path} has {length}" for path, length in lengths.items())
-        raise DesignError("zip", NO_VALUE, f"value lists must all have the same length: {shown}")
-    return as_design(parameters, [list(p.values) for p in parameters])
-
-
-def latin_hypercube(parameters: Sequence[Parameter], n: int, seed: SeedLike) -> pd.DataFrame:
-    """``n`` points of a Latin hypercube (``scipy.stats.qmc.LatinHypercube``, randomly
-    placed inside their cells) scaled to each parameter's [low, high]: for every parameter,
-    each of the n equal-width strata of its range holds exactly one point."""
-    parameters = _need(parameters, "lhs", bounded=True)
-    n = check_size(n, "lhs")
-    engine = qmc.LatinHypercube(len(parameters), **_rng_argument(qmc.LatinHypercube, as_generator(seed)))
-    return as_design(parameters, scale_to_bounds(parameters, engine.random(n)))
-
-
-def sobol(parameters: Sequence[Parameter], n: int, seed: SeedLike) -> pd.DataFrame:
-    """``n = 2**m`` points of a scrambled (LMS + digital shift) Sobol' sequence
-    (``scipy.stats.qmc.Sobol.random_base2``) scaled to each parameter's [low, high]."""
-    parameters = _need(parameters, "sobol", bounded=True)
-    n = check_size(n, "sobol")
-    engine = qmc.Sobol(len(parameters), scramble=True, **_rng_argument(qmc.Sobol, as_generator(seed)))
-    return as_design(parameters, scale_to_bounds(parameters, engine.random_base2(n.bit_length() - 1)))
-
-
-def make_design(kind: str, parameters: Sequence[Parameter], n: int | None, seed: SeedLike) -> pd.DataFrame:
-    """Dispatch on ``kind`` (one of :data:`DESIGN_KINDS`).
-
-    ``n`` is the number of points of an ``lhs`` or ``sobol`` design; for ``grid`` and
-    ``zip`` the values fix the size, so ``n`` must be None or that size. ``seed`` is used
-    by ``lhs`` and ``sobol`` only.
-    """
-    if kind == "lhs":
-        return latin_hypercube(parameters, n, seed)
-    if kind == "sobol":
-        return sobol(parameters, n, seed)
-    if kind in ("grid", "zip"):
-        design = grid(parameters) if kind == "grid" else zipped(parameters)
-        if n is not None and n != len(design):
-            raise DesignError(f"{kind} n", n, f"must be left out or equal the design's size ({len(design)} points)")
-        return design
-    raise DesignError("design kind", kind, f"must be one of {', '.join(DESIGN_KINDS)}")
 
 
 def point_overrides(design: pd.DataFrame) -> list[dict[str, Any]]:
@@ -295,7 +227,7 @@ def as_design(parameters: Sequence[Parameter], columns: Sequence[Sequence]) -> p
 # --- helpers ------------------------------------------------------------------------------
 
 
-def _rng_argument(engine: type, rng: np.random.Generator) -> dict[str, np.random.Generator]:
+def rng_argument(engine: type, rng: np.random.Generator) -> dict[str, np.random.Generator]:
     # scipy >= 1.15 names it `rng`; older versions (pyproject allows >= 1.11) `seed`.
     name = "rng" if "rng" in inspect.signature(engine).parameters else "seed"
     return {name: rng}

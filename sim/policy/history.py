@@ -10,7 +10,7 @@ from typing import Callable, Generator
 
 import simpy
 
-from sim.config.levers import HISTORY_EVENTS, HistoryEvent
+from sim.config.levers import HistoryEvent
 from sim.model.world import World
 from sim.policy.baghdad import Baghdad
 from sim.policy.washington import STRIKE_RETALIATORY, Washington

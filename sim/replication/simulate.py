@@ -8,8 +8,8 @@ import pandas as pd
 from sim.config.scenario import Scenario
 from sim.model import timeline
 from sim.model.records import Record, declared_kinds
-from sim.model.threats import threats
 from sim.model.streams import Streams
+from sim.model.threats import threats
 from sim.model.world import World
 from sim.policy.actors import start_actors
 from sim.replication.outcomes import tabulate

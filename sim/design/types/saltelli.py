@@ -1,4 +1,5 @@
-"""Variance-based (Sobol') sensitivity of an outcome to the varied scenario parameters.
+"""Saltelli's design and the variance-based (Sobol') sensitivity of outcomes to the varied
+scenario parameters.
 
 Two steps that mirror each other, with the simulation runs in between and elsewhere:
 
@@ -22,6 +23,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from sim.config.errors import NO_VALUE
 from sim.design.parameters import (
     DesignError,
     Parameter,
@@ -32,7 +34,7 @@ from sim.design.parameters import (
     check_size,
     scale_to_bounds,
 )
-from sim.config.errors import NO_VALUE
+from sim.design.types import DesignType
 
 INDEX_COLUMNS = ("S1", "S1_conf", "ST", "ST_conf")
 
@@ -54,7 +56,7 @@ def sobol_sample(parameters: Sequence[Parameter], n: int, seed: SeedLike) -> pd.
     point; keep the order (or the ``point`` column) for :func:`sobol_indices`.
     """
     parameters = _bounded(parameters)
-    n = check_size(n, "sobol")
+    n = check_size(n, "saltelli", power_of_two=True)
     sample = _salib("sample").sample(
         _problem(parameters), n, calc_second_order=False, scramble=True, seed=as_generator(seed)
     )
@@ -146,3 +148,26 @@ def _salib(step: str):
     except ImportError:
         raise ImportError('Sobol\' indices need SALib: pip install -e ".[sensitivity]"') from None
     return module
+
+
+def sensitivity_table(parameters: Sequence[Parameter], points: pd.DataFrame, outcomes: Sequence[str], seed: int) -> pd.DataFrame:
+    """Sobol' indices of every outcome's mean over the design points (one row per outcome and
+    parameter); NaN for an outcome that never varies (there is nothing to apportion)."""
+    tables = {}
+    for outcome in outcomes:
+        if points[outcome].nunique(dropna=False) <= 1:
+            index = pd.Index([p.path for p in parameters], name="parameter")
+            tables[outcome] = pd.DataFrame(np.nan, index=index, columns=list(INDEX_COLUMNS))
+        else:
+            tables[outcome] = sobol_indices(parameters, points.set_index("point")[outcome], seed)
+    return pd.concat(tables, names=["outcome"]).reset_index()
+
+
+def _sample(parameters: tuple[Parameter, ...], n: int | None, rng: np.random.Generator) -> pd.DataFrame:
+    return sobol_sample(parameters, n, rng)
+
+
+DESIGN = DesignType(
+    "saltelli", "Saltelli's cross-sampled Sobol' points, for first-order and total Sobol' indices",
+    bounded=True, sized=True, power_of_two=True, sample=_sample, analyse=sensitivity_table,
+)  # fmt: skip

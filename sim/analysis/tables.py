@@ -1,0 +1,37 @@
+"""Tables as text: numbers to a few significant digits, and GitHub-flavoured Markdown tables."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import pandas as pd
+
+SIGNIFICANT_DIGITS = 3
+EMPTY = "–"
+
+
+def fmt(value: float, digits: int = SIGNIFICANT_DIGITS) -> str:
+    """``value`` to ``digits`` significant digits, positional unless very large or small."""
+    if value is None or pd.isna(value):
+        return EMPTY
+    value = float(value)
+    if value == 0:
+        return "0"
+    if not math.isfinite(value) or not 1e-4 <= abs(value) < 1e6:
+        return f"{value:.{digits - 1}e}"
+    # The exponent after rounding (9.996 -> 10.0, not 10.00).
+    decimals = digits - 1 - int(f"{value:.{digits - 1}e}".split("e")[1])
+    return f"{round(value, decimals):.{max(decimals, 0)}f}"
+
+
+def markdown_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    """A GitHub-flavoured Markdown table ('|' in cells escaped)."""
+    lines = [header, ["---"] * len(header), *rows]
+    return "\n".join("| " + " | ".join(str(c).replace("|", "\\|") for c in line) + " |" for line in lines)
+
+
+def markdown_frame(table: pd.DataFrame) -> str:
+    """A DataFrame as a Markdown table (numbers through :func:`fmt`, empty cells blank)."""
+    rows = [[fmt(v) if isinstance(v, float) else str(v) for v in row] for row in table.itertuples(index=False)]
+    return markdown_table([str(c) for c in table.columns], rows)

@@ -1,0 +1,72 @@
+"""What the commands share: argument types, the options of every batch, progress bars and
+default output folders."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Callable
+
+from sim.batch.runner import default_workers
+
+
+def int_at_least(minimum: int) -> Callable[[str], int]:
+    """An argparse type: an integer >= ``minimum``, else one clear line."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = None
+        if value is None or value < minimum:
+            raise argparse.ArgumentTypeError(f"{text!r} must be an integer >= {minimum}")
+        return value
+
+    return parse
+
+
+non_negative_int = int_at_least(0)
+positive_int = int_at_least(1)
+
+
+def add_batch_options(command: argparse.ArgumentParser, replications_help: str) -> None:
+    """--out, --workers, --scheduler, --replications, --fail-fast and --quiet."""
+    command.add_argument("--out", type=Path, metavar="DIR",
+                         help="results folder: new, or the folder of an interrupted run of the same command "
+                         "to resume it (default: a new folder under results/)")
+    command.add_argument("--workers", type=positive_int, metavar="N",
+                         help=f"local worker processes (default: all cores, here {default_workers()}); "
+                         "results do not depend on it")
+    command.add_argument("--scheduler", metavar="ADDRESS",
+                         help="run on a Dask cluster, e.g. tcp://host:8786 (needs the 'dask' extra); same results")
+    command.add_argument("--replications", type=positive_int, metavar="N", help=replications_help)
+    command.add_argument("--fail-fast", action="store_true",
+                         help="stop at the first replication that raises (default: record it and go on)")
+    command.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def progress_bar(quiet: bool, total: int | None, unit: str = "rep") -> Callable[[int], None] | None:
+    """A progress bar on the terminal (none when quiet or when stderr is not a terminal)."""
+    if quiet:
+        return None
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, unit=unit, disable=None, file=sys.stderr, leave=False).update
+
+
+def new_folder(name: str) -> Path:
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    return Path("results") / f"{name}-{stamp}"
+
+
+def resumed(manifest: dict) -> str:
+    count = manifest.get("chunks_resumed", 0)
+    return f" (resumed: {count} chunks were already done)" if count else ""
+
+
+def failures_note(failures, out: Path) -> str:
+    if failures.empty:
+        return ""
+    return f"{len(failures)} replications failed and are not in the tables: see {out}/failures.csv\n"

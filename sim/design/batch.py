@@ -1,0 +1,66 @@
+"""A batch: named scenarios x replications under one root seed, the unit the runner executes.
+
+``run``, ``experiment``, ``sweep`` and a calibration's check run all become a batch; where it
+came from (:class:`Source`) is kept so that a failed replication can be reproduced with one
+``trace`` command, and every file read to make it is kept for the results' manifest.
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from sim.config.scenario import Scenario
+
+DEFAULT_CHUNK_SIZE = 100
+
+
+@dataclass(frozen=True)
+class Source:
+    """The file a batch was made from and how: ``kind`` is ``run`` (a scenario file with
+    ``overrides``), ``experiment``, ``sweep`` or ``calibration``."""
+
+    kind: str
+    file: Path
+    overrides: tuple[str, ...] = ()
+
+    def reproduce(self, scenario: str, replication: int, root_seed: int) -> str:
+        """The ``trace`` command that replays one replication of this batch."""
+        words = ["python", "run.py", "trace", str(self.file)]
+        if self.kind in ("experiment", "sweep"):
+            words += ["--scenario", scenario]
+        for assignment in self.overrides:
+            words += ["--set", assignment]
+        words += ["--seed", str(root_seed), "--replication", str(replication)]
+        return shlex.join(words)
+
+
+def assignments(overrides: Mapping[str, Any]) -> tuple[str, ...]:
+    """Overrides as ``--set`` arguments (values in TOML syntax)."""
+    def toml(value: Any) -> str:
+        if isinstance(value, bool):
+            return "true" if value else "false"
+        if isinstance(value, (date, int, float)):
+            return value.isoformat() if isinstance(value, date) else repr(value)
+        return json.dumps(value)  # a string, quoted as TOML quotes it
+
+    return tuple(f"{key}={toml(value)}" for key, value in overrides.items())
+
+
+@dataclass(frozen=True)
+class Batch:
+    """What the runner executes. Replication r of every scenario uses the same random
+    streams (common random numbers); chunks of ``chunk_size`` replications are the tasks."""
+
+    name: str
+    scenarios: tuple[tuple[str, Scenario], ...]
+    replications: int
+    root_seed: int
+    source: Source
+    inputs: tuple[Path, ...] = ()  # every file read to make the batch
+    chunk_size: int = DEFAULT_CHUNK_SIZE
