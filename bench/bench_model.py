@@ -32,12 +32,15 @@ import numpy as np  # noqa: E402
 import simpy  # noqa: E402
 from simpy.events import Condition, Process  # noqa: E402
 
+from sim.api import run_scenario  # noqa: E402
+from sim.batch.runner import default_workers, to_frame  # noqa: E402
+from sim.model import timeline  # noqa: E402
 from sim.config.loader import load_scenario  # noqa: E402
-from sim.replication.outcomes import summarise  # noqa: E402
-from sim.replication.simulate import replicate  # noqa: E402
-from sim.batch.runner import default_workers, run_replications, to_frame  # noqa: E402
 from sim.model.streams import Streams  # noqa: E402
 from sim.model.world import World  # noqa: E402
+from sim.policy.actors import start_actors  # noqa: E402
+from sim.replication.outcomes import tabulate  # noqa: E402
+from sim.replication.simulate import replicate  # noqa: E402
 
 EVENT_RATIO_TARGET = 0.5  # model events/s over bare-SimPy events/s
 DEFAULT_CONFIG = ROOT / "configs" / "baseline.toml"
@@ -150,11 +153,12 @@ def model_pass(scenario, reps: range, seed: int, mode: str = "plain", tally: Cou
         elif mode == "attribute":
             attribute_steps(world.env, tally)
         t2 = now()
-        world.start()
+        timeline.start(world)
+        start_actors(world)
         t3 = now()
-        world.run()
+        timeline.run(world)
         t4 = now()
-        summarise(world.ledger.records, world.calendar)
+        tabulate(world.ledger.records, world.calendar)
         t5 = now()
         phases["construct"] += t1 - t0
         phases["start"] += t3 - t2
@@ -195,8 +199,8 @@ def bare_pass(runs: int, events_per_run: int, counted: bool) -> dict:
 def bench_throughput(scenario, n: int, seed: int, repeats: int, log) -> dict:
     modes: dict[str, Callable[[], Any]] = {
         "loop": lambda: [replicate(scenario, r, seed) for r in range(n)],
-        "runner_w1": lambda: run_replications(scenario, n, seed, workers=1),
-        "runner_w2": lambda: run_replications(scenario, n, seed, workers=2),
+        "runner_w1": lambda: run_scenario(scenario, n, seed, workers=1).runs,
+        "runner_w2": lambda: run_scenario(scenario, n, seed, workers=2).runs,
     }
     samples: dict[str, list[float]] = {m: [] for m in modes}
     outputs: dict[str, Any] = {}
@@ -222,7 +226,7 @@ def bench_throughput(scenario, n: int, seed: int, repeats: int, log) -> dict:
     result["speedup_w2_vs_loop"] = m["runner_w2"]["reps_per_s"] / m["loop"]["reps_per_s"]
     # Same results whatever the mode (README: results do not depend on the number of workers).
     w1, w2 = outputs["runner_w1"], outputs["runner_w2"]
-    loop = to_frame([{"scenario": "", **row} for row in outputs["loop"]], scenario).drop(columns="scenario")
+    loop = to_frame([{"scenario": scenario.scenario.name, **row} for row in outputs["loop"]], scenario)
     result["identical_results"] = bool(w1.equals(w2) and loop.equals(w1))
     return result
 
@@ -387,8 +391,8 @@ def report(res: dict) -> str:
     rows = []
     labels = {
         "loop": "plain loop of replicate()",
-        "runner_w1": "run_replications workers=1",
-        "runner_w2": "run_replications workers=2",
+        "runner_w1": "run_scenario workers=1",
+        "runner_w2": "run_scenario workers=2",
     }
     for mode, label in labels.items():
         d = m[mode]
@@ -427,14 +431,14 @@ def report(res: dict) -> str:
     total = sum(ph.values())
     labels = {
         "construct": "World(scenario, Streams(...))",
-        "start": "world.start()",
-        "run": "world.run()",
-        "summarise": "summarise(records, calendar)",
+        "start": "timeline.start + start_actors",
+        "run": "timeline.run(world)",
+        "summarise": "tabulate(records, calendar)",
     }
     rows = [[labels[p], f"{ph[p]:.3f}", f"{100 * ph[p] / total:.1f}%", f"{ev['phases_spread'][p]:.2f}"] for p in labels]
     rows.append(["sum of phases", f"{total:.3f}", "100.0%", ""])
     rows.append(["replicate() in the plain loop (sect. 1)", f"{m['loop']['ms_per_rep']:.3f}", "", ""])
-    rows.append(["run_replications w=1 (adds to_frame)", f"{m['runner_w1']['ms_per_rep']:.3f}", "", ""])
+    rows.append(["run_scenario w=1 (adds the Arrow table)", f"{m['runner_w1']['ms_per_rep']:.3f}", "", ""])
     out.append(table(rows, ["phase", "ms/rep", "share", "spread"]))
 
     out.append("\n  Event mix of world.run() (processed events by type, and the process each starts, ends or wakes)")
@@ -467,8 +471,8 @@ def report(res: dict) -> str:
     out.append("SUMMARY")
     rows = [
         ["replications/s, plain loop", f"{m['loop']['reps_per_s']:.1f}", ""],
-        ["replications/s, run_replications workers=1", f"{m['runner_w1']['reps_per_s']:.1f}", ""],
-        ["replications/s, run_replications workers=2", f"{m['runner_w2']['reps_per_s']:.1f}", ""],
+        ["replications/s, run_scenario workers=1", f"{m['runner_w1']['reps_per_s']:.1f}", ""],
+        ["replications/s, run_scenario workers=2", f"{m['runner_w2']['reps_per_s']:.1f}", ""],
         ["speedup workers=2 / workers=1", f"{tp['speedup_w2_vs_w1']:.2f}x", f"ideal {min(2, meta['cpus_usable'])}x"],
         ["model events/s (World.run)", f"{ev['model_events_per_s']:,.0f}", ""],
         ["bare SimPy events/s", f"{ev['bare_events_per_s']:,.0f}", ""],

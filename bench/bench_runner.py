@@ -26,9 +26,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from sim.batch.execution import Execution, run_batch  # noqa: E402
 from sim.config.loader import load_scenario  # noqa: E402
-from sim.batch.execution import run_batch  # noqa: E402
-from sim.design.experiment import DEFAULT_CHUNK_SIZE, Batch  # noqa: E402
+from sim.design.batch import Batch, Source  # noqa: E402
 from sim.replication.simulate import replicate  # noqa: E402
 
 HORIZONS = {"year": {}, "quarter": {"scenario.end_date": date(2020, 3, 31)}}
@@ -46,13 +46,13 @@ def best_of(repeats: int, fn) -> float:
 
 def batch_of(replications: int, horizon: str) -> Batch:
     scenario = load_scenario(ROOT / "configs" / "baseline.toml", HORIZONS[horizon])
-    return Batch("bench", ((f"baseline_{horizon}", scenario),), replications, 1, DEFAULT_CHUNK_SIZE)
+    return Batch("bench", ((f"baseline_{horizon}", scenario),), replications, 1, Source("run", ROOT / "configs" / "baseline.toml"))
 
 
 def timed_batch(batch: Batch, workers: int) -> float:
     def once() -> None:
         with tempfile.TemporaryDirectory() as tmp:
-            run_batch(batch, Path(tmp) / "out", workers=workers)
+            run_batch(batch, Path(tmp) / "out", Execution(workers=workers))
 
     return best_of(REPEATS, once)
 
