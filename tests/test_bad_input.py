@@ -314,6 +314,7 @@ def test_bad_input_in_process(name, tmp_path, capsys, monkeypatch):
     check_nothing_written(before, tmp_path, out)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", SUBPROCESS_CASES)
 def test_bad_input_subprocess(name, tmp_path):
     case = CASES[name]

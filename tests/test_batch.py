@@ -177,6 +177,7 @@ def small_pool_run(small_experiment, tmp_path_factory) -> dict:
 # ------------------------------------------------------------ 1. worker count and backend invariance
 
 
+@pytest.mark.slow
 def test_runs_are_complete_and_in_scenario_replication_order(small_run):
     runs = pd.read_parquet(small_run["out"] / "runs.parquet")
     expected = [(s, r) for s in SMALL_SCENARIOS for r in range(SMALL_REPLICATIONS)]
@@ -189,6 +190,7 @@ def test_runs_are_complete_and_in_scenario_replication_order(small_run):
     assert len(parts) == len(SMALL_SCENARIOS) * 4  # several chunks per scenario
 
 
+@pytest.mark.slow
 def test_one_and_two_workers_give_byte_identical_runs(small_experiment, small_run, small_pool_run, tmp_path):
     again = tmp_path / "again"
     run_experiment_cli(small_experiment, again, "--workers", "1")
@@ -319,6 +321,7 @@ def test_an_interrupted_run_resumes_to_the_same_bytes(resume_experiment, tmp_pat
 # ------------------------------------------------------------ 3. common random numbers: paired CIs
 
 
+@pytest.mark.slow
 def test_paired_intervals_are_narrower_than_unpaired_under_common_random_numbers(tmp_path):
     file = write_experiment(
         tmp_path, "pairs.toml",
@@ -375,6 +378,7 @@ def check_sweep_folder(out: Path, stdout: str, n_points: int, parameters: list[s
     return points
 
 
+@pytest.mark.slow
 def test_grid_sweep_runs_every_combination(tmp_path):
     kill, heavy = [0.3, 0.6, 0.9], [0.0, 0.1]
     file = tmp_path / "grid.toml"
@@ -397,6 +401,7 @@ def test_grid_sweep_runs_every_combination(tmp_path):
     assert points["rockets_intercepted"].to_numpy() == pytest.approx(means, rel=1e-5)
 
 
+@pytest.mark.slow
 def test_lhs_sweep_stays_inside_the_bounds(tmp_path):
     bounds = {"cram.kill_prob": (0.3, 0.9), "policy.us.strikes.revenge_prob": (0.1, 0.7)}
     file = tmp_path / "lhs.toml"
@@ -433,6 +438,7 @@ def flaky_replicate(monkeypatch):
     monkeypatch.setattr(sim.batch.runner, "replicate", flaky)
 
 
+@pytest.mark.slow
 def test_a_failing_replication_is_recorded_and_reported(small_experiment, small_run, flaky_replicate, tmp_path):
     out = tmp_path / "out"
     code, stdout, stderr = call_main(["experiment", small_experiment, "--out", out, "--workers", "1", "--quiet"])
@@ -585,6 +591,7 @@ def test_bad_sweep_file_is_one_line_and_exit_2(name, tmp_path):
 # ---------------------------------------------------------------------------- 7. the Python API
 
 
+@pytest.mark.slow
 def test_api_run_experiment_returns_what_the_cli_wrote(small_experiment, small_run, tmp_path, capsys):
     result = sim.api.run_experiment(small_experiment, tmp_path / "api", workers=1)
     assert capsys.readouterr() == ("", ""), "the API must not print"

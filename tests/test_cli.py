@@ -202,6 +202,7 @@ def test_help_exits_zero(argv):
         assert "--kinds" in stdout and "--save" in stdout and "attack_rocket" in stdout
 
 
+@pytest.mark.slow
 def test_no_command_runs_the_default_job(monkeypatch, tmp_path):
     """`run.py` alone runs the policy comparison; options without a command go to it."""
     monkeypatch.chdir(tmp_path)  # results/ lands here
@@ -259,6 +260,7 @@ def pool_spy(monkeypatch):
     return created
 
 
+@pytest.mark.slow
 def test_runs_parquet_is_byte_identical(tmp_path, pool_spy):
     """Same seed, same bytes; 1 worker or a pool of 2, same bytes; another seed, other bytes."""
 

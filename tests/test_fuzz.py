@@ -41,6 +41,7 @@ from datetime import date, datetime, time
 from pathlib import Path
 
 import pandas as pd
+import pytest
 from hypothesis import HealthCheck, Phase, assume, given, settings
 from hypothesis import strategies as st
 
@@ -568,6 +569,7 @@ BROKEN_SCENARIO_FILES = st.one_of(
 
 
 @fuzz(700)
+@pytest.mark.slow
 @given(case=BROKEN_SCENARIO_FILES)
 def test_broken_scenario_file_is_refused(tmp_path_factory, case):
     check_refused(tmp_path_factory, case)
@@ -581,6 +583,7 @@ def table_over_a_parameter(draw):
 
 
 @fuzz(200)
+@pytest.mark.slow
 @given(change=st.one_of(FILE_CHANGES, table_over_a_parameter()))
 def test_the_error_names_the_file_that_wrote_the_value(tmp_path_factory, change):
     """The file extends the baseline and breaks one value: the line must name it, not the baseline."""
@@ -607,6 +610,7 @@ BAD_SETS = st.one_of(
 
 
 @fuzz(500)
+@pytest.mark.slow
 @given(case=BAD_SETS)
 def test_bad_set_override_is_refused(tmp_path_factory, case):
     check_refused(tmp_path_factory, case)
@@ -742,6 +746,7 @@ BROKEN_EXPERIMENTS = st.one_of(
 
 
 @fuzz(400)
+@pytest.mark.slow
 @given(case=BROKEN_EXPERIMENTS)
 def test_broken_experiment_file_is_refused(tmp_path_factory, case):
     check_refused(tmp_path_factory, case)
@@ -887,6 +892,7 @@ BROKEN_SWEEPS = st.one_of(
 
 
 @fuzz(500)
+@pytest.mark.slow
 @given(case=BROKEN_SWEEPS)
 def test_broken_sweep_file_is_refused(tmp_path_factory, case):
     check_refused(tmp_path_factory, case)
@@ -958,6 +964,7 @@ def unknown_option(draw):
 
 
 @fuzz(300)
+@pytest.mark.slow
 @given(case=st.one_of(bad_option_value(), unknown_option()))
 def test_bad_option_value_is_refused(tmp_path_factory, case):
     check_refused(tmp_path_factory, case)
@@ -1006,6 +1013,7 @@ VALID_OVERRIDES = st.lists(
 
 
 @fuzz(15)
+@pytest.mark.slow
 @given(overrides=VALID_OVERRIDES)
 def test_valid_overrides_run(tmp_path_factory, overrides):
     sets = [f"--set={key}={toml_value(value)}" for key, value in overrides]
@@ -1056,58 +1064,60 @@ def name_with_a_line_break(draw):
 
 
 @fuzz(30)
+@pytest.mark.slow
 @given(case=name_with_a_line_break())
 def test_a_name_with_a_line_break_stays_on_one_line(tmp_path_factory, case):
     check_refused(tmp_path_factory, case)
 
 
-def _refused_or_ran(tmp_path_factory, case: Case, product: str) -> None:
-    """Either the batch runs (exit 0, ``product`` written) or it is refused like broken input."""
+def check_ran(tmp_path_factory, case: Case, product: str) -> None:
+    """Run ``case``: exit 0, no traceback, ``product`` written in the --out folder."""
     with example_folder(tmp_path_factory, case.files) as folder:
-        before = snapshot(folder)
         code, stdout, stderr = call_main(case.argv)
-        after = snapshot(folder)
-        if code == 0:
-            assert (folder / OUT / product).exists(), f"exit 0 without {product}"
-            return
-    assert "Traceback" not in stdout + stderr, f"traceback for {case.argv}:\n{stderr[-2500:]}"
-    assert code == 2, f"exit code {code!r}: {stderr!r}"
-    assert len(stderr.splitlines()) == 1 and stderr.startswith("error: "), stderr
-    assert after == before, f"files appeared: {sorted(set(after) ^ set(before))}"
+        assert "Traceback" not in stdout + stderr, f"traceback for {case.argv}:\n{stderr[-2500:]}"
+        assert code == 0, f"exit code {code!r}: {stderr!r}"
+        assert (folder / OUT / product).exists(), f"exit 0 without {product}"
 
 
+# A horizon that ends in a later calendar quarter than SHORT_END's: the batch's runs would have
+# other quarterly columns, so one horizon per batch is the rule that refuses it.
 LATER_QUARTER = st.dates(min_value=date(2020, 4, 1), max_value=date(2020, 5, 31))
+OTHER_QUARTERS = "spans other calendar quarters"
 
 
 @fuzz(3, shrink=False)
+@pytest.mark.slow
 @given(end=LATER_QUARTER, other=st.sampled_from(["a", "b"]))
 def test_experiment_scenarios_with_different_horizons(tmp_path_factory, end, other):
     doc = experiment_doc()
     del doc["experiment"]["end_date"]
     doc["scenarios"] = {"a": {"set": {"scenario.end_date": SHORT_END}}, "b": {"set": {"scenario.end_date": SHORT_END}}}
     doc["scenarios"][other]["set"]["scenario.end_date"] = end
-    _refused_or_ran(tmp_path_factory, _experiment_case(doc), "runs.parquet")
+    check_refused(tmp_path_factory, _experiment_case(doc, ["scenarios.", OTHER_QUARTERS]))
 
 
 @fuzz(3, shrink=False)
+@pytest.mark.slow
 @given(end=LATER_QUARTER)
 def test_sweep_over_the_horizon(tmp_path_factory, end):
     doc = sweep_doc()
     del doc["sweep"]["end_date"]
     doc["parameters"] = {"scenario.end_date": {"values": [SHORT_END, end]}}
-    _refused_or_ran(tmp_path_factory, _sweep_case(doc), "points.csv")
+    check_refused(tmp_path_factory, _sweep_case(doc, ["point-0001 of the design", OTHER_QUARTERS]))
 
 
 @fuzz(3, shrink=False)
 @given(end=st.dates(min_value=date(2020, 1, 2), max_value=date(2020, 1, 4)),
        outcome=st.sampled_from(["embassy_closed", "us_killed", "truce_days"]))  # fmt: skip
+@pytest.mark.slow
 def test_saltelli_sweep_with_a_constant_outcome(tmp_path_factory, end, outcome):
     doc = sweep_doc("saltelli")
     doc["sweep"].update({"end_date": end, "outcomes": [outcome]})
-    _refused_or_ran(tmp_path_factory, _sweep_case(doc), "sensitivity.csv")
+    check_ran(tmp_path_factory, _sweep_case(doc), "sensitivity.csv")
 
 
 @fuzz(5, shrink=False)
+@pytest.mark.slow
 @given(doctrines=st.lists(st.sampled_from(["continuity", "tougher_love", "separation"]), min_size=1, max_size=3, unique=True))
 def test_sweep_values_that_are_a_table_are_refused(tmp_path_factory, doctrines):
     doc = sweep_doc()

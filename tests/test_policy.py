@@ -558,6 +558,7 @@ def scenario_file(name: str):
     return load_scenario(ROOT / "configs" / "scenarios" / f"{name}.toml")
 
 
+@pytest.mark.slow
 def test_separation_closes_the_embassy_whenever_it_is_attacked_after_the_policy_start():
     scenario = scenario_file("separation")
     evacuation = scenario.policy.us.closure.evacuation_days
@@ -579,6 +580,7 @@ def test_separation_closes_the_embassy_whenever_it_is_attacked_after_the_policy_
     assert attacked >= 30
 
 
+@pytest.mark.slow
 def test_tougher_love_strikes_at_least_as_often_as_continuity():
     strikes = {}
     for name in ("continuity", "tougher_love"):

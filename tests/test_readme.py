@@ -449,6 +449,7 @@ def test_setup_has_the_two_commands_and_ci_runs_the_test_one():
     assert steps(ci_lines[0]) == steps(tests[0]), f"\n.ci/run: {ci_lines[0]}\nREADME:  {tests[0]}"
 
 
+@pytest.mark.slow
 def test_commands_section_names_real_subcommands_with_the_options_it_gives():
     code = [line for lang, lines in fenced_blocks(section("Commands")) if lang == "" for line in lines]
     named = set()

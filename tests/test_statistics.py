@@ -14,7 +14,7 @@ from datetime import date
 import numpy as np
 import pytest
 from builders import Kind, one_site, quiet, run_replications
-from scipy import stats
+from scipy import integrate, stats
 
 from sim.config.scenario import Regime
 from sim.config.schema import FrozenMap
@@ -37,6 +37,15 @@ def assert_mean_within_ci(sample: np.ndarray, expected: float, sd: float | None 
     sd = float(np.std(sample, ddof=1)) if sd is None else sd
     half = Z * sd / math.sqrt(len(sample))
     assert abs(sample.mean() - expected) <= half, f"mean {sample.mean():.4f} vs {expected:.4f} +- {half:.4f}"
+
+
+def assert_variance_within_ci(sample: np.ndarray, expected: float) -> None:
+    """|sample variance - expected| within Z standard errors of the sample variance,
+    se^2 = (mu4 - sigma^4 (n - 3) / (n - 1)) / n with the sample's fourth central moment."""
+    n, s2 = len(sample), float(sample.var(ddof=1))
+    mu4 = float(np.mean((sample - sample.mean()) ** 4))
+    half = Z * math.sqrt((mu4 - expected**2 * (n - 3) / (n - 1)) / n)
+    assert abs(s2 - expected) <= half, f"variance {s2:.2f} vs {expected:.2f} +- {half:.2f}"
 
 
 def assert_proportion_within_ci(successes: int, trials: int, p: float) -> None:
@@ -84,7 +93,21 @@ def test_regime_switching_matches_the_two_state_markov_mean():
     calm_time = pi * horizon + (0.5 - pi) * (1 - math.exp(-(a + b) * horizon)) / (a + b)
     expected = base * (m1 * calm_time + m2 * (horizon - calm_time))
     assert_mean_within_ci(counts, expected)
-    assert counts.var(ddof=1) > 3 * counts.mean()  # regimes make counts overdispersed
+    # Variance: the count is Poisson given the calm time C, so Var N = E N + (base (m1 - m2))^2 Var C,
+    # with Var C = 2 int_0^T int_s^T p(s) [q(t - s) - p(t)] dt ds, q(u) = pi + (1 - pi) exp(-(a + b) u)
+    # the chance of calm u days after calm.
+    lam = a + b
+
+    def calm(t):
+        return pi + (0.5 - pi) * math.exp(-lam * t)
+
+    def covariance(t, s):
+        return calm(s) * (pi + (1 - pi) * math.exp(-lam * (t - s)) - calm(t))
+
+    var_calm = 2 * integrate.dblquad(covariance, 0, horizon, lambda s: s, lambda s: horizon)[0]
+    variance = expected + (base * (m1 - m2)) ** 2 * var_calm
+    assert variance > 3 * expected  # the regimes make counts far more variable than Poisson
+    assert_variance_within_ci(counts, variance)
 
 
 def test_unlimited_fire_units_intercept_engage_prob_times_kill_prob():
