@@ -47,7 +47,7 @@ from sim.calibration.fit import (
 from sim.calibration.observations import load_observations, select_quarters
 from sim.config.loader import input_files
 from sim.config.loader import load_scenario as _load_scenario
-from sim.config.provenance import sources
+from sim.config.provenance import unit_of
 from sim.config.scenario import Scenario
 from sim.design.batch import Batch, Source, assignments
 from sim.design.experiment import ExperimentFile, load_experiment
@@ -285,8 +285,7 @@ def calibrate(
     table = parameter_table(base, scenario_path, fitted, parameters)
     provenance = (f"data {shown_path(data)} ({','.join(request.fit_quarters)}), seed {seed}, "
                   f"{settings.replications} replications per evaluation")  # fmt: skip
-    documented = sources(scenario_path)
-    units = {p.path: documented.get(p.path, ("-",))[0] for p in parameters}
+    units = {p.path: unit_of(Scenario, p.path) or "-" for p in parameters}
     calibrated = Path(calibrated_path) if calibrated_path else out / "calibrated.toml"
     write_calibrated(calibrated, scenario_path, fitted, parameters, units, provenance)
     write_fit_report(out, counts, dispersion, no_casualties, table, fitted_rows, runs, fitted, provenance)

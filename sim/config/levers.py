@@ -30,72 +30,72 @@ HISTORY_EVENTS = ("us_strike", "iraqi_raid", "ultimatum", "troop_reduction", "em
 
 @dataclass(frozen=True)
 class Doctrine:
-    """What one U.S. doctrine does (seed 002: continuity, tougher love, separation)."""
+    """What one U.S. doctrine does (continuity, tougher love, separation: docs/sources.md#doctrines, from [S2])."""
 
     retaliate_on_lethal: bool = param("-")
     retaliate_on_inside_impact: bool = param("-")
     retaliate_on_heavy_salvo: bool = param("-")
-    retaliate_on_attack_count: int = param("attacks in window; 0 = never", NON_NEGATIVE)
-    attack_count_window_days: float = param("days", POSITIVE)
-    decision_delay_days: float = param("days", NON_NEGATIVE)
-    strike_cooldown_days: float = param("days", NON_NEGATIVE)
+    retaliate_on_attack_count: int = param("attacks in window", NON_NEGATIVE, doc="strike when this many attacks on U.S. targets fall within attack_count_window_days; 0 = never")
+    attack_count_window_days: float = param("days", POSITIVE, doc="window of retaliate_on_attack_count and close_embassy_on_attacks")
+    decision_delay_days: float = param("days", NON_NEGATIVE, doc="delay from the triggering attack to the strike")
+    strike_cooldown_days: float = param("days", NON_NEGATIVE, doc="least time between two strikes")
     preempt_on_warning: bool = param("-")
     acceptable_collateral_risk: float = param("probability", PROBABILITY, doc="pre-empt only when a strike's collateral-damage risk is below this")
     sanctions: bool = param("-")
     share_intelligence: bool = param("-")
-    close_embassy_on_attacks: int = param("attacks on the embassy in window; 0 = never", NON_NEGATIVE)
+    close_embassy_on_attacks: int = param("attacks on the embassy in window", NON_NEGATIVE, doc="close the embassy when this many attacks on it fall within attack_count_window_days; 0 = never")
 
 
 @dataclass(frozen=True)
 class Strikes:
     """Effects of a U.S. strike on militia capacity and motivation, and on civilians."""
 
-    capacity_loss: float = param("fraction of capacity", PROBABILITY)
+    capacity_loss: float = param("fraction of capacity", PROBABILITY, doc="fraction of militia capacity lost per strike")
     capacity_recovery_days: float = param("days", NON_NEGATIVE)
-    revenge_prob: float = param("probability", PROBABILITY)
-    revenge_attacks_mean: float = param("attacks", NON_NEGATIVE)
-    revenge_decay_days: float = param("days", POSITIVE)
-    civilian_casualties_mean: float = param("casualties/strike", NON_NEGATIVE)
+    revenge_prob: float = param("probability", PROBABILITY, doc="probability a strike provokes a revenge surge")
+    revenge_attacks_mean: float = param("attacks", NON_NEGATIVE, doc="mean extra attacks per revenge surge")
+    revenge_decay_days: float = param("days", POSITIVE, doc="mean delay of a revenge attack")
+    civilian_casualties_mean: float = param("casualties/strike", NON_NEGATIVE, doc="mean Iraqi civilian casualties per strike")
 
 
 @dataclass(frozen=True)
 class Preemption:
-    """Intelligence warnings of imminent attacks, and strikes to pre-empt them (seed 002)."""
+    """Intelligence warnings of imminent attacks, and strikes to pre-empt them (docs/sources.md#s2)."""
 
-    warning_prob: float = param("probability an attack is preceded by a warning", PROBABILITY)
-    warning_lead_h: float = param("hours", NON_NEGATIVE)
+    warning_prob: float = param("probability", PROBABILITY, doc="probability an attack is preceded by an intelligence warning")
+    warning_lead_h: float = param("hours", NON_NEGATIVE, doc="time from warning to attack")
     strike_collateral_risk_max: float = param("probability", PROBABILITY, doc="a pre-emptive strike's collateral-damage risk is uniform on [0, this]")
-    prevent_prob: float = param("probability", PROBABILITY)
+    prevent_prob: float = param("probability", PROBABILITY, doc="probability a pre-emptive strike stops the attack")
 
 
 @dataclass(frozen=True)
 class Sanctions:
-    capacity_loss_per_month: float = param("fraction/month", PROBABILITY)
-    max_capacity_loss: float = param("fraction", PROBABILITY)
+    capacity_loss_per_month: float = param("fraction/month", PROBABILITY, doc="fraction of militia capacity removed per month of sanctions")
+    max_capacity_loss: float = param("fraction", PROBABILITY, doc="largest fraction of militia capacity sanctions remove")
 
 
 @dataclass(frozen=True)
 class Ultimatum:
-    """The threat to close the embassy (seed 001) and what follows it."""
+    """The threat to close the embassy (docs/sources.md#s1) and what follows it."""
 
     enabled: bool = param("-")
-    trigger_attacks: int = param("attacks in window", AT_LEAST_ONE)
+    trigger_attacks: int = param("attacks in window", AT_LEAST_ONE, doc="attacks on U.S. targets within trigger_window_days that bring the ultimatum")
     trigger_window_days: float = param("days", POSITIVE)
     deadline_days: float = param("days", POSITIVE)
-    truce_prob: float = param("probability", PROBABILITY)
-    truce_mean_days: float = param("days", POSITIVE)
-    truce_intensity_factor: float = param("x intensity during a truce", PROBABILITY)
-    iraqi_raids: int = param("raids prompted", NON_NEGATIVE)
-    closure_attacks: int = param("attacks before the deadline; 0 = never close", NON_NEGATIVE)
+    truce_prob: float = param("probability", PROBABILITY, doc="probability the militias answer the ultimatum with a truce")
+    truce_mean_days: float = param("days", POSITIVE, doc="mean length of a truce (exponential)")
+    truce_intensity_factor: float = param("x intensity during a truce", PROBABILITY, doc="attack intensity during a truce (violations), as a multiple of the usual")
+    iraqi_raids: int = param("raids prompted", NON_NEGATIVE, doc="raids the ultimatum prompts")
+    closure_attacks: int = param("attacks before the deadline", NON_NEGATIVE, doc="attacks on U.S. targets between the ultimatum and its deadline that close the embassy; 0 = never close")
 
 
 @dataclass(frozen=True)
 class Closure:
     """Evacuating the embassy, then the other sites."""
 
-    evacuation_days: float = param("days", NON_NEGATIVE)
-    other_sites_after_days: float = param("days", NON_NEGATIVE)
-    site_interval_days: float = param("days", NON_NEGATIVE)
+    evacuation_days: float = param("days", NON_NEGATIVE, doc="time from the decision to a closed embassy")
+    other_sites_after_days: float = param("days", NON_NEGATIVE, doc="time from the embassy's closure to the first closure of another site")
+    site_interval_days: float = param("days", NON_NEGATIVE, doc="time between later site closures")
 
 
 @dataclass(frozen=True)
@@ -119,32 +119,32 @@ class UsPolicy:
 
 @dataclass(frozen=True)
 class IraqiPolicy:
-    """Baghdad's measures (seed 001): International Zone closures, raids, clearing, operations."""
+    """Baghdad's measures (docs/sources.md#doctrines, from [S1]): International Zone closures, raids, clearing, operations."""
 
     iz_closure_on_warning: bool = param("-")
     iz_closure_days: float = param("days", NON_NEGATIVE)
-    iz_launch_success: float = param("x launch success during a closure", PROBABILITY)
-    raids_per_month: float = param("raids/month", NON_NEGATIVE)
-    raid_capacity_loss: float = param("fraction of capacity", PROBABILITY)
+    iz_launch_success: float = param("x launch success during a closure", PROBABILITY, doc="launch success near the embassy during a closure, as a multiple of the usual")
+    raids_per_month: float = param("raids/month", NON_NEGATIVE, doc="rule-driven raids (the 2020 raids are dated history)")
+    raid_capacity_loss: float = param("fraction of capacity", PROBABILITY, doc="fraction of militia capacity a raid removes")
     raid_effect_days: float = param("days", NON_NEGATIVE)
-    release_prob: float = param("probability", PROBABILITY)
+    release_prob: float = param("probability", PROBABILITY, doc="probability the detainees of a raid are released")
     release_days: float = param("days", NON_NEGATIVE)
-    backlash_attacks_mean: float = param("attacks", NON_NEGATIVE)
-    clearing_neighbourhoods: int = param("neighbourhoods", NON_NEGATIVE)
+    backlash_attacks_mean: float = param("attacks", NON_NEGATIVE, doc="mean extra attacks after a release")
+    clearing_neighbourhoods: int = param("neighbourhoods", NON_NEGATIVE, doc="neighbourhoods of the International Zone to clear; 0 = no campaign")
     clearing_days_per_neighbourhood: float = param("days", POSITIVE)
-    clearing_max_reduction: float = param("fraction of launch success", PROBABILITY)
-    intel_ops_prob: float = param("probability per shared warning", PROBABILITY)
-    ops_capacity_loss: float = param("fraction of capacity", PROBABILITY)
+    clearing_max_reduction: float = param("fraction of launch success", PROBABILITY, doc="fraction of launch success near the embassy removed when all neighbourhoods are cleared")
+    intel_ops_prob: float = param("probability per shared warning", PROBABILITY, doc="probability Baghdad acts on a shared warning")
+    ops_capacity_loss: float = param("fraction of capacity", PROBABILITY, doc="fraction of militia capacity an operation removes")
     ops_effect_days: float = param("days", NON_NEGATIVE)
     clearing_start: date | None = param("date", default=None)
 
 
 @dataclass(frozen=True)
 class MilitiaResponse:
-    """Tactic shifts and escalation of severity (DOMAIN.md; Clauset and Young)."""
+    """Tactic shifts and escalation of severity (docs/sources.md#drones and #severity)."""
 
-    drone_growth_per_year: float = param("relative growth/year", NON_NEGATIVE)
-    escalation_heavy_boost: float = param("x heavy_salvo_prob", NON_NEGATIVE)
+    drone_growth_per_year: float = param("relative growth/year", NON_NEGATIVE, doc="relative growth of drone attack intensity per year")
+    escalation_heavy_boost: float = param("x heavy_salvo_prob", NON_NEGATIVE, doc="multiplier on heavy_salvo_prob after an attack that killed or wounded Americans")
     escalation_days: float = param("days", NON_NEGATIVE)
 
 
@@ -158,11 +158,11 @@ class Policy:
 
 @dataclass(frozen=True)
 class HistoryEvent:
-    """A dated event of the baseline timeline (DOMAIN.md policy events)."""
+    """A dated event of the baseline timeline (docs/sources.md#policy-2020 and #policy-2020-2021)."""
 
     date: date = param("date")
     event: str = param("-", one_of(*HISTORY_EVENTS))
-    value: float | None = param("share of personnel kept (troop_reduction)", PROBABILITY, default=None)
+    value: float | None = param("share of personnel kept", PROBABILITY, default=None, doc="for troop_reduction events only: the share of personnel that stays")
 
     def check(self) -> list[Problem]:
         if self.event == "troop_reduction" and self.value is None:

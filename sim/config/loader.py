@@ -120,19 +120,29 @@ def apply_override(
 
 
 def _check_known(schema: type, parts: list[str], key: str, value: Any, origin: str) -> None:
+    declared = parameter_field(schema, key)
+    if isinstance(declared, str):
+        raise ConfigError(key, value, declared, origin)
+
+
+def parameter_field(schema: type, key: str) -> dataclasses.Field | str:
+    """The declared field of the parameter at dotted ``key`` of ``schema`` (its metadata holds
+    the unit and the rule), or the reason why ``key`` names no parameter."""
     kind: Any = schema
-    for part in parts:
+    field = None
+    for part in key.split("."):
         inner = _mapping_value_type(kind)
         if inner is not None:  # this part names a site or a regime
             if not NAME.check(part):
-                raise ConfigError(key, value, f"names an entry '{part}' that {NAME.text}", origin)
+                return f"names an entry '{part}' that {NAME.text}"
             kind = inner
         elif dataclasses.is_dataclass(kind) and part in _fields(kind):
-            kind = _fields(kind)[part][0]
+            kind, field = _fields(kind)[part]
         else:
-            raise ConfigError(key, value, "is not a known parameter", origin)
+            return "is not a known parameter"
     if dataclasses.is_dataclass(kind) or _mapping_value_type(kind) is not None:
-        raise ConfigError(key, value, "names a table, not a parameter", origin)
+        return "names a table, not a parameter"
+    return field
 
 
 def _mapping_value_type(kind: Any) -> type | None:

@@ -1,13 +1,39 @@
-"""Where each scenario value comes from: the unit and source written beside it in the files."""
+"""Where each config value comes from, and in which unit: the comment beside it in the files.
+
+Every assignment in a config file reads ``key = value  # unit; source: ...``. The unit is
+declared once, in the schema (:func:`sim.config.schema.param`); the comment repeats it for the
+reader and :func:`unit_mismatches` checks that the two agree. The source cites
+``docs/sources.md#<section>``, a source document (``docs/sources.md#s1``), ``assumption`` or a
+calibration.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import tomllib
 from pathlib import Path
+from typing import Any
+
+from sim.config.loader import parameter_field
+from sim.config.scenario import Scenario
 
 TABLE = re.compile(r"^\s*\[([^\]]+)\]\s*(#.*)?$")
 ASSIGNMENT = re.compile(r"^\s*([A-Za-z_][\w\-]*)\s*=.*#\s*(?P<unit>[^;#]+?)\s*;\s*source:\s*(?P<source>.+?)\s*$")
+
+
+def documented(path: str | Path) -> list[tuple[int, str, str, str, str]]:
+    """(line, table, key, unit, source) of every documented assignment of one file."""
+    found, table = [], ""
+    for number, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), start=1):
+        header = TABLE.match(line)
+        if header:
+            table = header.group(1).strip()
+            continue
+        match = ASSIGNMENT.match(line)
+        if match:
+            found.append((number, table, match.group(1), match.group("unit"), match.group("source")))
+    return found
 
 
 def sources(path: str | Path) -> dict[str, tuple[str, str, str]]:
@@ -15,17 +41,43 @@ def sources(path: str | Path) -> dict[str, tuple[str, str, str]]:
     file and the files it extends (the file that sets a value last wins)."""
     path = Path(path)
     found: dict[str, tuple[str, str, str]] = {}
-    text = path.read_text(encoding="utf-8")
-    parent = tomllib.loads(text).get("extends")
+    parent = tomllib.loads(path.read_text(encoding="utf-8")).get("extends")
     if isinstance(parent, str):
         found.update(sources(path.parent / parent))
-    table = ""
-    for line in text.splitlines():
-        header = TABLE.match(line)
-        if header:
-            table = header.group(1).strip().replace('"', "") + "."
-            continue
-        match = ASSIGNMENT.match(line)
-        if match:
-            found[table + match.group(1)] = (match.group("unit"), match.group("source"), str(path))
+    for _, table, key, unit, source in documented(path):
+        dotted = f"{table.replace(chr(34), '')}.{key}" if table else key
+        found[dotted] = (unit, source, str(path))
     return found
+
+
+def unit_of(schema: type, dotted: str) -> str | None:
+    """The unit the schema declares for a parameter (None if ``dotted`` names none)."""
+    field = parameter_field(schema, dotted)
+    return field.metadata.get("unit") if isinstance(field, dataclasses.Field) else None
+
+
+def unit_mismatches(path: str | Path, headers: dict[str, type] | None = None) -> list[str]:
+    """Lines of a config file whose unit comment differs from the schema's unit.
+
+    ``headers`` maps the top tables of experiment or sweep files (``experiment``, ``sweep``) to
+    their schemas; a sweep's ``[parameters."dotted.path"]`` bounds carry the unit of the
+    parameter they vary; everything else is read against the scenario schema.
+    """
+    headers = headers or {}
+    problems = []
+    for number, table, key, unit, _ in documented(path):
+        top = table.split(".")[0]
+        if top in headers:
+            declared = unit_of(headers[top], key)
+        elif top == "parameters":
+            declared = unit_of(Scenario, table.split(".", 1)[1].strip('"'))
+        elif top == "scenarios":
+            declared = EXPERIMENT_ENTRY_UNITS.get(key)
+        else:
+            declared = unit_of(Scenario, f"{table.replace(chr(34), '')}.{key}" if table else key)
+        if declared != unit:
+            problems.append(f"{path}:{number}: {table}.{key} is documented in {unit!r}; the schema declares {declared!r}")
+    return problems
+
+
+EXPERIMENT_ENTRY_UNITS: dict[str, Any] = {"file": "path", "set": "table of dotted parameters"}

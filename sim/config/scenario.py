@@ -1,7 +1,7 @@
 """The scenario: frozen, validated parameters of one simulated world.
 
 Every field names its unit; values live only in the TOML files under ``configs/``, each
-with its source (DOMAIN.md, a seed document or "assumption"). Loading and validation are
+with its unit and its source (a section of ``docs/sources.md``, "assumption" or a calibration). Loading and validation are
 in :mod:`sim.config`; cross-field rules are the ``check`` methods here, which return a
 list of ``(key, value, rule)`` problems relative to the section.
 """
@@ -72,8 +72,8 @@ class Campaign:
     exponential delays with mean ``excitation_decay_days`` (a Hawkes process).
     """
 
-    branching_ratio: float = param("offspring per attack", PROBABILITY)
-    excitation_decay_days: float = param("days", POSITIVE)
+    branching_ratio: float = param("offspring per attack", PROBABILITY, doc="mean number of follow-up attacks each attack triggers (the Hawkes branching ratio)")
+    excitation_decay_days: float = param("days", POSITIVE, doc="mean delay of a follow-up attack")
     regimes: Mapping[str, Regime] = param("table of regimes")
 
     def check(self) -> list[Problem]:
@@ -92,13 +92,13 @@ class RocketThreat:
     """107 mm rocket salvos fired at a site."""
 
     base_rate_per_day: float = param("salvos/day", NON_NEGATIVE)
-    harassment_size_pmf: tuple[float, ...] = param("probability of 1, 2, ... rockets", PROBABILITIES)
+    harassment_size_pmf: tuple[float, ...] = param("probability of 1, 2, ... rockets", PROBABILITIES, doc="chance that a harassment salvo has 1, 2, ... rockets; sums to 1")
     heavy_salvo_prob: float = param("probability", PROBABILITY)
     heavy_salvo_min: int = param("rockets", AT_LEAST_ONE)
     heavy_salvo_max: int = param("rockets", AT_LEAST_ONE)
-    launch_failure_prob: float = param("probability", PROBABILITY)
-    dud_prob: float = param("probability", PROBABILITY)
-    launch_spacing_s: float = param("seconds", NON_NEGATIVE)
+    launch_failure_prob: float = param("probability", PROBABILITY, doc="probability a loaded rocket fails to launch")
+    dud_prob: float = param("probability", PROBABILITY, doc="probability a launched rocket does not explode")
+    launch_spacing_s: float = param("seconds", NON_NEGATIVE, doc="time between the launches of one salvo")
     flight_time_s: float = param("seconds", POSITIVE)
     inside_perimeter_prob: float = param("probability", PROBABILITY)
 
@@ -133,11 +133,11 @@ class ConvoyThreat:
     """Roadside bombs (IEDs, EFPs) against Iraqi-driven logistics convoys."""
 
     base_rate_per_day: float = param("attacks/day", NON_NEGATIVE)
-    hit_prob_initial: float = param("probability", PROBABILITY)
-    hit_prob_growth_per_year: float = param("probability/year", NON_NEGATIVE)
+    hit_prob_initial: float = param("probability", PROBABILITY, doc="probability an attack damages a truck at the start of the run (1 Jan 2020 in the baseline)")
+    hit_prob_growth_per_year: float = param("probability/year", NON_NEGATIVE, doc="yearly growth of the hit probability as triggers and charges improve")
     hit_prob_max: float = param("probability", PROBABILITY)
-    extra_truck_prob: float = param("probability per further truck", PROBABILITY)
-    driver_casualty_prob: float = param("probability per damaged truck", PROBABILITY)
+    extra_truck_prob: float = param("probability per further truck", PROBABILITY, doc="probability each further truck of the convoy is hit (daisy-chained charges)")
+    driver_casualty_prob: float = param("probability per damaged truck", PROBABILITY, doc="probability the Iraqi driver of a damaged truck is hurt")
 
     def check(self) -> list[Problem]:
         if self.hit_prob_max < self.hit_prob_initial:
@@ -169,18 +169,18 @@ class Threats:
 class CRam:
     """Counter-rocket, artillery and mortar defence; per-site mounts are in ``sites``."""
 
-    detection_delay_s: float = param("seconds", NON_NEGATIVE)
-    engage_prob: float = param("probability", PROBABILITY)
-    kill_prob: float = param("probability", PROBABILITY)
-    engagement_time_s: float = param("seconds", POSITIVE)
+    detection_delay_s: float = param("seconds", NON_NEGATIVE, doc="time from launch to a firing solution")
+    engage_prob: float = param("probability", PROBABILITY, doc="probability a threatening round is engaged")
+    kill_prob: float = param("probability", PROBABILITY, doc="probability an engaged rocket is destroyed")
+    engagement_time_s: float = param("seconds", POSITIVE, doc="time a fire unit is busy per engagement")
     rounds_per_engagement: int = param("rounds", AT_LEAST_ONE)
-    magazine_rounds: int = param("rounds", AT_LEAST_ONE)
-    reload_below_rounds: int = param("rounds", NON_NEGATIVE)
+    magazine_rounds: int = param("rounds", AT_LEAST_ONE, doc="rounds in one site's magazine")
+    reload_below_rounds: int = param("rounds", NON_NEGATIVE, doc="a reload starts when fewer rounds remain")
     reload_time_h: float = param("hours", NON_NEGATIVE)
-    drone_engage_prob: float = param("probability", PROBABILITY)
-    drone_kill_prob: float = param("probability", PROBABILITY)
-    drone_debris_harm_prob: float = param("probability", PROBABILITY)
-    stray_round_prob: float = param("probability per engagement", PROBABILITY)
+    drone_engage_prob: float = param("probability", PROBABILITY, doc="probability a threatening drone is engaged")
+    drone_kill_prob: float = param("probability", PROBABILITY, doc="probability an engaged drone is destroyed")
+    drone_debris_harm_prob: float = param("probability", PROBABILITY, doc="probability a downed drone's debris does harm")
+    stray_round_prob: float = param("probability per engagement", PROBABILITY, doc="probability an engagement scatters stray rounds or debris over the city")
 
     def check(self) -> list[Problem]:
         problems: list[Problem] = []
@@ -195,15 +195,15 @@ class CRam:
 class Damage:
     """Casualties from impacts: U.S./coalition inside perimeters, Iraqi civilians outside."""
 
-    us_killed_per_impact: float = param("killed per unprotected impact", NON_NEGATIVE)
-    us_wounded_per_impact: float = param("wounded per unprotected impact", NON_NEGATIVE)
-    drone_lethality_factor: float = param("x rocket", NON_NEGATIVE)
+    us_killed_per_impact: float = param("killed per unprotected impact", NON_NEGATIVE, doc="U.S./coalition killed per impact inside the perimeter with no protection; scaled by the site's exposure")
+    us_wounded_per_impact: float = param("wounded per unprotected impact", NON_NEGATIVE, doc="U.S./coalition wounded per impact inside the perimeter with no protection; scaled by the site's exposure")
+    drone_lethality_factor: float = param("x rocket", NON_NEGATIVE, doc="lethality of a drone impact as a multiple of a rocket impact")
     debris_wounded_mean: float = param("wounded per debris incident", NON_NEGATIVE)
-    warned_exposure: float = param("fraction exposed with sense-and-warn", PROBABILITY)
-    alert_exposure: float = param("fraction exposed on alert", PROBABILITY)
+    warned_exposure: float = param("fraction exposed with sense-and-warn", PROBABILITY, doc="fraction of exposure left when sense-and-warn sends people to cover")
+    alert_exposure: float = param("fraction exposed on alert", PROBABILITY, doc="fraction of exposure left on raised alert after an attack on the site")
     alert_duration_days: float = param("days", NON_NEGATIVE)
-    civilian_casualties_per_impact: float = param("casualties per populated-area impact", NON_NEGATIVE)
-    stray_round_casualties_mean: float = param("casualties per stray-round incident", NON_NEGATIVE)
+    civilian_casualties_per_impact: float = param("casualties per populated-area impact", NON_NEGATIVE, doc="mean Iraqi civilian casualties per rocket landing in a populated area")
+    stray_round_casualties_mean: float = param("casualties per stray-round incident", NON_NEGATIVE, doc="mean Iraqi civilian casualties when C-RAM stray rounds or intercept debris fall on the city")
 
 
 @dataclass(frozen=True)
@@ -211,7 +211,7 @@ class Convoys:
     """The logistics convoy schedule; routes lie outside any C-RAM umbrella."""
 
     departures_per_day: float = param("convoys/day", POSITIVE)
-    trip_duration_h: float = param("hours", POSITIVE)
+    trip_duration_h: float = param("hours", POSITIVE, doc="hours on the road")
     trucks_per_convoy: int = param("trucks", AT_LEAST_ONE)
 
 
@@ -221,10 +221,10 @@ class Site:
 
     label: str = param("-")
     personnel: int = param("people", NON_NEGATIVE)
-    hardening: float = param("fraction of exposure removed", PROBABILITY)
+    hardening: float = param("fraction of exposure removed", PROBABILITY, doc="share of the personnel's exposure removed by shelters and hardening")
     rocket_weight: float = param("relative target weight", NON_NEGATIVE)
     drone_weight: float = param("relative target weight", NON_NEGATIVE)
-    civilian_exposure: float = param("probability a miss lands among civilians", PROBABILITY)
+    civilian_exposure: float = param("probability", PROBABILITY, doc="probability a miss lands among civilians")
     international_zone: bool = param("-")
     cram_fire_units: int = param("fire units", NON_NEGATIVE)
     open_from: date | None = param("date", default=None)

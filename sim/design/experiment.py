@@ -43,7 +43,7 @@ class ExperimentHeader:
     description: str = param("-")
     base: str = param("path")
     reference: str = param("-", NAME)
-    replications: int = param("replications", AT_LEAST_ONE)
+    replications: int = param("replications per scenario", AT_LEAST_ONE)
     root_seed: int = param("-", NON_NEGATIVE)
     outcomes: tuple[str, ...] = param("outcome columns")
     chunk_size: int = param("replications per task", AT_LEAST_ONE, default=DEFAULT_CHUNK_SIZE)

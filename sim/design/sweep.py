@@ -48,7 +48,7 @@ class SweepHeader:
     replications: int = param("replications per point", AT_LEAST_ONE)
     root_seed: int = param("-", NON_NEGATIVE)
     outcomes: tuple[str, ...] = param("outcome columns")
-    points: int | None = param("design points", AT_LEAST_ONE, default=None)
+    points: int | None = param("points", AT_LEAST_ONE, default=None)
     chunk_size: int = param("replications per task", AT_LEAST_ONE, default=DEFAULT_CHUNK_SIZE)
     end_date: date | None = param("date", default=None)
 
