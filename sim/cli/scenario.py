@@ -77,9 +77,10 @@ def command_trace(args: argparse.Namespace, argv: list[str]) -> str:
         raise UsageError(f"--save {args.save}: the file must end in .csv or .parquet")
     records = [r for r in event_log(scenario, args.replication, seed) if kinds is None or r.kind in kinds]
     table = event_table(records, scenario)
+    shown = table.drop(columns=["time_d"]).astype({"generation": "object"}).fillna("")
     report = (
         f"{scenario.scenario.name}: seed {seed}, replication {args.replication}, {len(table)} events\n"
-        f"{table.drop(columns=['time_d']).to_string(index=False, na_rep='')}\n"
+        f"{shown.to_string(index=False)}\n"
     )
     if args.save is not None:
         _save_table(table, args.save)
