@@ -1,8 +1,11 @@
-"""A discrete-event simulation of the militia-pressure dynamic in Iraq (2019-2020).
+"""A discrete-event simulation of the militia-pressure dynamic in Iraq (2019-2021).
 
-Layers: :mod:`sim.config` (scenario files -> frozen, validated data), the model
-(:mod:`sim.world` and the actor modules), :mod:`sim.replication` (one run),
-:mod:`sim.runner` (many runs, in parallel, to files) and :mod:`sim.summary` (tables).
+Layers, lowest first (a layer imports only itself and those below it): :mod:`sim.config`
+(scenario files -> frozen, validated data), :mod:`sim.model` (the simulated world),
+:mod:`sim.policy` (the actors), :mod:`sim.replication` (one run and its outcome row),
+:mod:`sim.design` (experiments, sweeps, designs), :mod:`sim.batch` (many runs, resumable, to
+files), :mod:`sim.calibration`, :mod:`sim.analysis` (tables, comparisons, reports),
+:mod:`sim.api` (the Python API) and :mod:`sim.cli` (the command line).
 """
 
 __version__ = "0.1.0"

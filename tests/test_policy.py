@@ -31,7 +31,7 @@ from builders import (
 from scipy import stats
 
 from sim.config.calendar import hours, seconds
-from sim.config.levers import DOCTRINES, HistoryEvent
+from sim.config.levers import DOCTRINES, HISTORY_EVENTS, HistoryEvent
 from sim.config.loader import load_scenario
 from sim.config.schema import FrozenMap
 from sim.model.campaign import launch_attack
@@ -39,6 +39,7 @@ from sim.model.records import Origin
 from sim.model.threats import threat_named
 from sim.model.timeline import settling_days
 from sim.policy.baghdad import Posture as BaghdadPosture
+from sim.policy.history import DATED_EVENTS
 from sim.replication.outcomes import outcomes
 from sim.replication.simulate import replicate, simulate
 
@@ -649,3 +650,7 @@ def test_preemption_happens_in_the_share_of_warnings_whose_risk_is_acceptable():
     assert warned > 500
     half = Z * math.sqrt(max_risk * (1 - max_risk) / warned)
     assert abs(struck / warned - max_risk) <= half, (struck, warned)
+
+
+def test_every_dated_event_type_the_schema_admits_has_an_action_and_no_other():
+    assert set(DATED_EVENTS) == set(HISTORY_EVENTS)

@@ -44,9 +44,9 @@ class Posture(Enum):
 
 @dataclass(frozen=True)
 class Rule:
-    """A rule-driven response: while ``lever`` is on (true, or a count above zero), every
-    record for which ``trigger`` holds makes Washington take ``action``. Both receive the
-    lever's value."""
+    """A rule-driven response: if ``lever`` is on in the scenario (true, or a count above
+    zero), every record for which ``trigger`` holds makes Washington take ``action``. Both
+    receive the lever's value. Levers are scenario parameters: fixed for a run."""
 
     lever: Callable[["Washington"], Any]
     trigger: Callable[["Washington", Record, Any], bool]
@@ -77,8 +77,9 @@ RULES = (
     Rule(_doctrine("retaliate_on_attack_count"),
          lambda us, rec, n: rec.kind in us.attacks_on_us and us.attacks_within(us.levers.attack_count_window_days) >= n,
          _retaliate),
-    Rule(lambda us: us.spec.ultimatum.trigger_attacks if us.spec.ultimatum.enabled and not us.ultimatum_issued else 0,
-         lambda us, rec, n: rec.kind in us.attacks_on_us and us.attacks_within(us.spec.ultimatum.trigger_window_days) >= n,
+    Rule(lambda us: us.spec.ultimatum.trigger_attacks if us.spec.ultimatum.enabled else 0,
+         lambda us, rec, n: not us.ultimatum_issued and rec.kind in us.attacks_on_us
+         and us.attacks_within(us.spec.ultimatum.trigger_window_days) >= n,
          _threaten),
     Rule(_doctrine("close_embassy_on_attacks"),
          lambda us, rec, n: rec.kind in us.attacks_on_us and rec.site == us.embassy
@@ -107,6 +108,7 @@ class Washington:
         self.embassy_attack_times: list[float] = []
         self.ultimatum_attacks: int | None = None  # attacks counted while an ultimatum runs
         self.ultimatum_issued = False  # by the rule (at most once a run)
+        self.rules = [(rule, lever) for rule in RULES if (lever := rule.lever(self))]  # the rules switched on
 
     def active(self) -> bool:
         return self.world.env.now >= self.start_d
@@ -124,9 +126,8 @@ class Washington:
             self._count_attack(rec)
         if not self.active():
             return
-        for rule in RULES:
-            lever = rule.lever(self)
-            if lever and rule.trigger(self, rec, lever):
+        for rule, lever in self.rules:
+            if rule.trigger(self, rec, lever):
                 rule.action(self, rec, lever)
 
     def _count_attack(self, rec: Record) -> None:

@@ -190,11 +190,24 @@ def tabulate(records: Sequence[Record], calendar: Calendar) -> dict[str, Any]:
     tally = Tally(records, calendar)
     row = {o.column: o.of(tally) for o in outcomes()}
     starts = calendar.quarter_starts()
-    for series in quarterly_series():
-        counted = [0] * len(starts)
-        kinds, summed = (series.counts, False) if series.counts else (series.sums, True)
-        for rec in records:
-            if rec.kind in kinds:
-                counted[bisect.bisect_right(starts, rec.time_d) - 1] += rec.count if summed else 1
-        row.update({f"{series.name}_q{i + 1}": count for i, count in enumerate(counted)})
+    series = quarterly_series()
+    counted = [[0] * len(starts) for _ in series]
+    counting = _series_of_kind()
+    for rec in records:
+        for index, summed in counting.get(rec.kind, ()):
+            counted[index][bisect.bisect_right(starts, rec.time_d) - 1] += rec.count if summed else 1
+    for s, counts in zip(series, counted):
+        row.update({f"{s.name}_q{i + 1}": count for i, count in enumerate(counts)})
     return row
+
+
+@functools.cache
+def _series_of_kind() -> dict[RecordKind, tuple[tuple[int, bool], ...]]:
+    """Record kind -> (index of a quarterly series it counts in, whether its count is summed)."""
+    found: dict[RecordKind, list[tuple[int, bool]]] = {}
+    for index, s in enumerate(quarterly_series()):
+        for kind in s.counts:
+            found.setdefault(kind, []).append((index, False))
+        for kind in s.sums:
+            found.setdefault(kind, []).append((index, True))
+    return {kind: tuple(v) for kind, v in found.items()}
