@@ -32,6 +32,16 @@ from sim.analysis.fit_report import (
 from sim.analysis.report import write_report
 from sim.analysis.summary import summarise as _summarise
 from sim.analysis.sweep import point_table, sweep_plots
+from sim.analysis.validation import (
+    dated_events,
+    fan_chart,
+    monthly_checks,
+    monthly_tables,
+    observed_per_month,
+    score_checks,
+    summary_line,
+    write_validation,
+)
 from sim.batch.execution import Execution, run_batch
 from sim.batch.folder import check_output_folder, write_csv
 from sim.batch.runner import executor_for
@@ -45,6 +55,7 @@ from sim.calibration.fit import (
     fit,
 )
 from sim.calibration.observations import load_observations, select_quarters
+from sim.calibration.public_record import Observation, load_record
 from sim.config.loader import input_files
 from sim.config.loader import load_scenario as _load_scenario
 from sim.config.provenance import unit_of
@@ -62,7 +73,7 @@ RUN_CHUNK_SIZE = 25  # replications per task of a run: small enough to share a f
 __all__ = [
     "CalibrationResult", "Comparison", "ExperimentResult", "RunOptions", "RunResult", "SweepResult", "calibrate",
     "compare", "load_experiment", "load_scenario", "load_sweep", "run_experiment", "run_scenario", "run_sweep",
-    "FitRequest", "summarise", "trace",
+    "FitRequest", "ValidationResult", "summarise", "trace", "validate",
 ]  # fmt: skip
 
 
@@ -220,6 +231,57 @@ def run_sweep(
     if sensitivity is not None:
         write_csv(out / "sensitivity.csv", sensitivity)
     return SweepResult(points, sensitivity, result.runs, result.failures, out, result.manifest, len(plots))
+
+
+@dataclass(frozen=True)
+class ValidationResult:
+    table: pd.DataFrame  # one row per observation checked: observed, simulated, percentile, inside, score
+    skipped: list[Observation]  # observations outside the scenario's horizon
+    runs: pd.DataFrame
+    failures: pd.DataFrame
+    folder: Path
+    manifest: dict
+
+    @property
+    def summary(self) -> str:
+        return summary_line(self.table)
+
+
+ATTACK_FAMILIES = {"rocket_drone": ("attack_rocket", "attack_drone"), "convoy": ("attack_convoy",)}
+
+
+def validate(
+    scenario_path: str | Path,
+    record: str | Path,
+    out: str | Path,
+    replications: int = 1000,
+    seed: int = 1,
+    overrides: Sequence[str] = (),
+    workers: int | None = None,
+    options: RunOptions | None = None,
+) -> ValidationResult:
+    """Score a scenario against a public-record file (``run.py validate``): every observation
+    within the scenario's horizon becomes a check of each replication; writes
+    ``validation.md``, ``validation.csv``, ``plots/fan_chart.png`` and the batch's files."""
+    scenario_path, record, out = Path(scenario_path), Path(record), Path(out)
+    options = options or RunOptions()
+    scenario = _load_scenario(scenario_path, overrides)
+    observations = load_record(record)
+    meta = scenario.scenario
+    covered = [o for o in observations if meta.start_date <= o.check.start and o.check.end <= meta.end_date]
+    skipped = [o for o in observations if o not in covered]
+    monthly = monthly_checks(meta.start_date, meta.end_date, ATTACK_FAMILIES)
+    batch = Batch(f"validation-{meta.name}", ((meta.name, scenario),), replications, seed,
+                  Source("validate", scenario_path, tuple(overrides)), (*input_files(scenario_path), record),
+                  RUN_CHUNK_SIZE, tuple(o.check for o in covered) + tuple(monthly))  # fmt: skip
+    extra = {"record_file": shown_path(record), "checked": [o.check.id for o in covered], "skipped": [o.check.id for o in skipped]}
+    result = run_batch(batch, out, _execution(workers, None, options), options.command, extra)
+    table = score_checks(covered, result.runs)
+    write_csv(out / "validation.csv", table)
+    fan = fan_chart(out / "plots" / "fan_chart.png", monthly_tables(result.runs, monthly),
+                    observed_per_month(covered, ATTACK_FAMILIES), dated_events(scenario))  # fmt: skip
+    write_validation(out, table, skipped, f"{meta.name} against {shown_path(record)}", fan)
+    return ValidationResult(table, skipped, result.runs, result.failures, out, result.manifest)
 
 
 @dataclass(frozen=True)

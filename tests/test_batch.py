@@ -209,9 +209,9 @@ def test_dask_local_cluster_gives_the_same_bytes_as_the_local_pool(small_experim
     executors = []
     real_execute = sim.batch.execution.execute
 
-    def spy(chunks, scenarios, root_seed, executor, on_done, in_flight=4):
+    def spy(chunks, batch, executor, on_done, in_flight=4):
         executors.append(type(executor).__module__)
-        return real_execute(chunks, scenarios, root_seed, executor, on_done, in_flight)
+        return real_execute(chunks, batch, executor, on_done, in_flight)
 
     monkeypatch.setattr(sim.batch.execution, "execute", spy)
     out = tmp_path / "dask"
@@ -430,10 +430,10 @@ def flaky_replicate(monkeypatch):
     """Replication 4 of tougher_love raises; every other replication runs as usual."""
     real = sim.batch.runner.replicate
 
-    def flaky(scenario, replication, root_seed):
+    def flaky(scenario, replication, root_seed, checks=()):
         if (scenario.scenario.name, replication) == FAILING:
             raise RuntimeError("boom in the model")
-        return real(scenario, replication, root_seed)
+        return real(scenario, replication, root_seed, checks)
 
     monkeypatch.setattr(sim.batch.runner, "replicate", flaky)
 

@@ -42,10 +42,10 @@ set = {{ "cram.kill_prob" = 0.9 }}
 
 
 def dying_replicate(original):
-    def replicate(scenario, replication, seed):
+    def replicate(scenario, replication, seed, checks=()):
         if replication == DOOMED and os.getpid() != PARENT:
             os._exit(1)  # the worker process dies outright: no exception, no cleanup
-        return original(scenario, replication, seed)
+        return original(scenario, replication, seed, checks)
 
     return replicate
 

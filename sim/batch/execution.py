@@ -116,8 +116,8 @@ def run_batch(
 
 def _execute(batch: Batch, chunks: list[Chunk], execution: Execution, keep: Callable[[Chunk, ChunkResult], None]) -> None:
     if execution.executor is not None:
-        execute(chunks, batch.scenarios, batch.root_seed, execution.executor, keep, in_flight=2 * default_workers())
+        execute(chunks, batch, execution.executor, keep, in_flight=2 * default_workers())
         return
     workers = execution.workers or default_workers()
     with executor_for(workers if len(chunks) > 1 else 1, execution.scheduler) as executor:
-        execute(chunks, batch.scenarios, batch.root_seed, executor, keep, in_flight=2 * workers)
+        execute(chunks, batch, executor, keep, in_flight=2 * workers)

@@ -44,6 +44,7 @@ def describe(batch: Batch, command: tuple[str, ...] | list[str], workers: int, s
         "root_seed": batch.root_seed,
         "replications": batch.replications,
         "chunk_size": batch.chunk_size,
+        "checks": [c.id for c in batch.checks],
         "workers": workers,
         "scheduler": scheduler,
         "code_version": code_version(),
@@ -60,6 +61,7 @@ def fingerprint(batch: Batch) -> str:
         "replications": batch.replications,
         "root_seed": batch.root_seed,
         "chunk_size": batch.chunk_size,
+        **({"checks": [repr(c) for c in batch.checks]} if batch.checks else {}),
         "code": {k: v for k, v in code_version().items() if k != "git_modified"},
     }
     return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()

@@ -27,6 +27,8 @@ import pyarrow as pa
 
 from sim.config.errors import UsageError
 from sim.config.scenario import Scenario
+from sim.design.batch import Batch
+from sim.replication.checks import Check
 from sim.replication.outcomes import dtypes, outcome_columns
 from sim.replication.simulate import replicate
 
@@ -65,20 +67,22 @@ def plan(n_scenarios: int, replications: int, chunk_size: int) -> list[Chunk]:
     ]
 
 
-def run_chunk(name: str, scenario: Scenario, replications: Sequence[int], root_seed: int) -> ChunkResult:
+def run_chunk(
+    name: str, scenario: Scenario, replications: Sequence[int], root_seed: int, checks: tuple[Check, ...] = ()
+) -> ChunkResult:
     """Outcome rows of a chunk (a top-level function, so it pickles); a replication that
     raises becomes a failure record with its seed and error instead of stopping the chunk."""
     rows, failures = [], []
     for r in replications:
         try:
-            rows.append({"scenario": name, **replicate(scenario, r, root_seed)})
+            rows.append({"scenario": name, **replicate(scenario, r, root_seed, checks)})
         except Exception as exc:  # recorded, reported, and reproducible from its seed
             failures.append({
                 "scenario": name, "replication": r, "seed": root_seed,
                 "error": f"{type(exc).__name__}: {exc}",
                 "where": traceback.format_exc(limit=-3).strip().splitlines()[-3:][0].strip(),
             })  # fmt: skip
-    return ChunkResult(pa.Table.from_pylist(rows, schema=arrow_schema(scenario)), failures)
+    return ChunkResult(pa.Table.from_pylist(rows, schema=arrow_schema(scenario, checks)), failures)
 
 
 def default_workers() -> int:
@@ -113,8 +117,7 @@ def executor_for(workers: int | None, scheduler: str | None = None) -> Iterator[
 
 def execute(
     chunks: Sequence[Chunk],
-    scenarios: Sequence[tuple[str, Scenario]],
-    root_seed: int,
+    batch: Batch,
     executor: Executor | None,
     on_done: Callable[[Chunk, ChunkResult], None],
     in_flight: int = 4,
@@ -123,8 +126,8 @@ def execute(
     at most ``in_flight`` chunks are submitted at once, so memory stays flat."""
     if executor is None:
         for chunk in chunks:
-            name, scenario = scenarios[chunk.scenario]
-            on_done(chunk, run_chunk(name, scenario, chunk.replications, root_seed))
+            name, scenario = batch.scenarios[chunk.scenario]
+            on_done(chunk, run_chunk(name, scenario, chunk.replications, batch.root_seed, batch.checks))
         return
     queue = list(reversed(chunks))
     running: dict[Future, Chunk] = {}
@@ -132,8 +135,9 @@ def execute(
         while queue or running:
             while queue and len(running) < in_flight:
                 chunk = queue.pop()
-                name, scenario = scenarios[chunk.scenario]
-                running[executor.submit(run_chunk, name, scenario, chunk.replications, root_seed)] = chunk
+                name, scenario = batch.scenarios[chunk.scenario]
+                args = (name, scenario, chunk.replications, batch.root_seed, batch.checks)
+                running[executor.submit(run_chunk, *args)] = chunk
             done, _ = wait(running, return_when=FIRST_COMPLETED)
             for future in sorted(done, key=lambda f: (running[f].scenario, running[f].index)):
                 on_done(running.pop(future), future.result())
@@ -142,11 +146,11 @@ def execute(
             future.cancel()
 
 
-def to_frame(rows: list[dict], scenario: Scenario) -> pd.DataFrame:
-    """A typed table: integer counts, nullable float for days that may not occur."""
+def to_frame(rows: list[dict], scenario: Scenario, checks: tuple[Check, ...] = ()) -> pd.DataFrame:
+    """A typed table: integer counts, nullable float for days that may not occur, float checks."""
     calendar = scenario.scenario.calendar
-    columns = [*ID_COLUMNS, *outcome_columns(calendar)]
-    column_types = dtypes(calendar)
+    columns = [*ID_COLUMNS, *outcome_columns(calendar), *(c.column for c in checks)]
+    column_types = {**dtypes(calendar), **{c.column: "float64" for c in checks}}
     frame = pd.DataFrame(rows, columns=columns)
     frame["scenario"] = frame["scenario"].astype("string")
     for col in columns[1:]:
@@ -156,7 +160,7 @@ def to_frame(rows: list[dict], scenario: Scenario) -> pd.DataFrame:
 
 
 @functools.lru_cache(maxsize=64)
-def arrow_schema(scenario: Scenario) -> pa.Schema:
+def arrow_schema(scenario: Scenario, checks: tuple[Check, ...] = ()) -> pa.Schema:
     """The Arrow schema of a scenario's runs (with pandas metadata, so that a Parquet file
     reads back with the dtypes of :func:`to_frame`)."""
-    return pa.Schema.from_pandas(to_frame([], scenario), preserve_index=False)
+    return pa.Schema.from_pandas(to_frame([], scenario, checks), preserve_index=False)

@@ -21,6 +21,7 @@ from sim.cli.batch import (
 )
 from sim.cli.calibrate import add_calibrate_command, command_calibrate
 from sim.cli.scenario import add_scenario_commands, command_run, command_trace
+from sim.cli.validate import add_validate_command, command_validate
 from sim.config.errors import ConfigError, UsageError
 
 EXIT_BAD_INPUT = 2
@@ -37,10 +38,11 @@ EXAMPLES = """examples:
 
 Each command has its own --help. Bad input stops with one line and exit code 2; an interrupted
 experiment or sweep resumes when the same command is run again."""
-COMMANDS = ("run", "trace", "experiment", "compare", "sweep", "calibrate")
+COMMANDS = ("run", "trace", "experiment", "compare", "sweep", "calibrate", "validate")
 RESUMABLE = "the chunks already finished are kept; run the same command again to resume"
 INTERRUPTED = {"run": RESUMABLE, "trace": "nothing was written", "compare": "the folder's runs are intact",
-               "experiment": RESUMABLE, "sweep": RESUMABLE, "calibrate": "no calibrated file was written"}  # fmt: skip
+               "experiment": RESUMABLE, "sweep": RESUMABLE, "calibrate": "no calibrated file was written",
+               "validate": RESUMABLE}  # fmt: skip
 
 
 class _Parser(argparse.ArgumentParser):
@@ -74,6 +76,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_scenario_commands(commands)
     add_batch_commands(commands)
     add_calibrate_command(commands)
+    add_validate_command(commands)
     return parser
 
 
@@ -109,4 +112,5 @@ COMMAND_FUNCTIONS = {
     "compare": command_compare,
     "sweep": command_sweep,
     "calibrate": command_calibrate,
+    "validate": command_validate,
 }

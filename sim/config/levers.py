@@ -25,7 +25,7 @@ from sim.config.schema import (
 Problem = tuple[str, object, str]
 
 DOCTRINES = ("continuity", "tougher_love", "separation")
-HISTORY_EVENTS = ("us_strike", "iraqi_raid", "ultimatum", "troop_reduction", "embassy_closure")
+HISTORY_EVENTS = ("us_strike", "iraqi_raid", "ultimatum", "truce", "troop_reduction", "embassy_closure", "combat_role_end")
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from sim.config.scenario import Scenario
+from sim.replication.checks import Check
 
 DEFAULT_CHUNK_SIZE = 100
 
@@ -64,3 +65,4 @@ class Batch:
     source: Source
     inputs: tuple[Path, ...] = ()  # every file read to make the batch
     chunk_size: int = DEFAULT_CHUNK_SIZE
+    checks: tuple[Check, ...] = ()  # statistics of each replication's log, beside its outcomes

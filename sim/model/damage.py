@@ -14,6 +14,7 @@ from sim.model.world import World
 
 US_KILLED = record_kind("us_killed", "U.S./coalition personnel killed; count = people")
 US_WOUNDED = record_kind("us_wounded", "U.S./coalition personnel wounded; count = people")
+US_FATAL_ATTACK = record_kind("us_fatal_attack", "an attack killed U.S./coalition personnel (written at its first death)")
 CIVILIAN_CASUALTIES = record_kind("civilian_casualties", "Iraqi civilians killed or wounded; count = people (detail: cause)")
 
 
@@ -27,6 +28,9 @@ def harm_personnel(
     killed = poisson_quantile(spec.us_killed_per_impact * exposure, u_killed)
     wounded = poisson_quantile(spec.us_wounded_per_impact * exposure, u_wounded)
     if killed:
+        if attack is not None and attack not in world.fatal_attacks:
+            world.fatal_attacks.add(attack)
+            world.ledger.record(US_FATAL_ATTACK, site.name, attack)
         world.ledger.record(US_KILLED, site.name, attack, killed)
     if wounded:
         world.ledger.record(US_WOUNDED, site.name, attack, wounded)

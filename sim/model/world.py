@@ -78,6 +78,7 @@ class World:
         self.phase = Phase.RUNNING
         self.warnings: WarningListener | None = None
         self.generation: dict[str, int] = {}  # attack -> place in an escalation chain
+        self.fatal_attacks: set[str] = set()  # attacks that killed U.S./coalition personnel
         self._attack_counts: dict[str, int] = {}
 
     def next_attack_index(self, stream: str) -> int:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from sim.model.world import World
 from sim.policy.baghdad import Baghdad
-from sim.policy.history import dated_event
+from sim.policy.history import Participants, dated_event
 from sim.policy.intelligence import Intelligence
 from sim.policy.militia import Militia
 from sim.policy.washington import Washington
@@ -38,6 +38,7 @@ def start_actors(world: World) -> Actors:
     if washington.levers.sanctions:
         env.process(washington.sanctions())
     baghdad.start()
+    who = Participants(washington, baghdad, militia)
     for name, event in world.scenario.history.items():
-        env.process(dated_event(world, name, event, washington, baghdad))
+        env.process(dated_event(world, name, event, who))
     return Actors(militia, washington, baghdad)

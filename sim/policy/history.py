@@ -1,35 +1,47 @@
 """Dated history: the events of the public record happen on their dates, whatever the doctrine.
 
 Each event type of ``[history]`` is one entry of :data:`DATED_EVENTS`, which carries it out
-through the actors' own methods (docs/sources.md#policy-2020).
+through the actors' own methods (docs/sources.md#policy-2020, #policy-2020-2021).
 """
 
 from __future__ import annotations
 
-from typing import Callable, Generator
+from typing import Callable, Generator, NamedTuple
 
 import simpy
 
 from sim.config.levers import HistoryEvent
 from sim.model.world import World
 from sim.policy.baghdad import Baghdad
+from sim.policy.pressure import Pressure
 from sim.policy.washington import STRIKE_RETALIATORY, Washington
 
-DatedEvent = Callable[[Washington, Baghdad, HistoryEvent, str], None]
+
+class Participants(NamedTuple):
+    """Who carries out dated events."""
+
+    washington: Washington
+    baghdad: Baghdad
+    militia: Pressure
+
+
+DatedEvent = Callable[[Participants, HistoryEvent, str], None]
 
 DATED_EVENTS: dict[str, DatedEvent] = {
-    "us_strike": lambda us, iraq, event, reason: us.strike(STRIKE_RETALIATORY, 1, reason),
-    "iraqi_raid": lambda us, iraq, event, reason: iraq.raid(reason),
-    "ultimatum": lambda us, iraq, event, reason: us.issue_ultimatum(reason),
-    "troop_reduction": lambda us, iraq, event, reason: us.troop_reduction(event.value),
-    "embassy_closure": lambda us, iraq, event, reason: us.close_embassy(reason),
+    "us_strike": lambda who, event, reason: who.washington.strike(STRIKE_RETALIATORY, 1, reason),
+    "iraqi_raid": lambda who, event, reason: who.baghdad.raid(reason),
+    "ultimatum": lambda who, event, reason: who.washington.issue_ultimatum(reason),
+    "truce": lambda who, event, reason: who.militia.declare_truce(reason),
+    "troop_reduction": lambda who, event, reason: who.washington.troop_reduction(event.value),
+    "embassy_closure": lambda who, event, reason: who.washington.close_embassy(reason),
+    "combat_role_end": lambda who, event, reason: who.washington.end_combat_role(reason),
 }
 
 
-def dated_event(world: World, name: str, event: HistoryEvent, washington: Washington, baghdad: Baghdad) -> Generator[simpy.Event, None, None]:
+def dated_event(world: World, name: str, event: HistoryEvent, who: Participants) -> Generator[simpy.Event, None, None]:
     """Wait for the event's date (00:00), then carry it out."""
     when = world.calendar.day_of(event.date)
     if when < 0:
         return
     yield world.env.timeout(when - world.env.now)
-    DATED_EVENTS[event.event](washington, baghdad, event, f"history: {name}")
+    DATED_EVENTS[event.event](who, event, f"history: {name}")

@@ -127,6 +127,13 @@ class Militia:
         elif rec.kind is ULTIMATUM:
             self._answer_ultimatum()
 
+    def declare_truce(self, reason: str) -> None:
+        """A truce declared on a date of the record: its length is drawn as an answered
+        ultimatum's is, from the stream of dated truces."""
+        spec = self.world.scenario.policy.us.ultimatum
+        rng = self.world.streams.get("truce")
+        self.truce(float(rng.exponential(spec.truce_mean_days)), spec.truce_intensity_factor)
+
     def _answer_ultimatum(self) -> None:
         """Perhaps a truce, drawn from the stream of the militias' answers to ultimatums."""
         spec = self.world.scenario.policy.us.ultimatum

@@ -29,6 +29,10 @@ class Pressure(Protocol):
         the strike's own stream)."""
         ...
 
+    def declare_truce(self, reason: str) -> None:
+        """The militias declare a truce (a dated event of the record)."""
+        ...
+
     def extra_attacks(self, count: int, mean_delay_d: float, generation: int, rng: np.random.Generator, origin: Origin) -> None:
         """Schedule ``count`` attacks on U.S. sites at exponential delays (backlash, say)."""
         ...

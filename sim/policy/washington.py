@@ -30,6 +30,7 @@ SANCTIONS = record_kind("sanctions", "sanctions tightened (detail: capacity now 
 ULTIMATUM = record_kind("ultimatum", "Washington threatens to close the embassy unless attacks stop")
 EMBASSY_CLOSED = record_kind("embassy_closed", "the embassy is evacuated and closed")
 TROOP_REDUCTION = record_kind("troop_reduction", "troops at the sites reduced (detail: the share kept)")
+COMBAT_ROLE_END = record_kind("combat_role_end", "the coalition's combat role ends; troops stay as advisers")
 
 
 class Posture(Enum):
@@ -224,6 +225,11 @@ class Washington:
             if site.is_open:
                 site.close("withdrawal")
                 yield world.env.timeout(spec.site_interval_days)
+
+    def end_combat_role(self, reason: str) -> None:
+        """The combat role ends (9 Dec 2021): marked in the log; the advisers who stay are the
+        troops the sites already hold, so nothing else changes in the model."""
+        self.world.ledger.record(COMBAT_ROLE_END, detail=reason)
 
     def troop_reduction(self, share_kept: float) -> None:
         """Reduce the troops at every open site but the embassy to ``share_kept``."""

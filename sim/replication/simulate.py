@@ -3,6 +3,8 @@ function of (scenario, replication, root seed)."""
 
 from __future__ import annotations
 
+from typing import Sequence
+
 import pandas as pd
 
 from sim.config.scenario import Scenario
@@ -12,6 +14,7 @@ from sim.model.streams import Streams
 from sim.model.threats import threats
 from sim.model.world import World
 from sim.policy.actors import start_actors
+from sim.replication.checks import Check, measure
 from sim.replication.outcomes import tabulate
 
 
@@ -24,10 +27,14 @@ def simulate(scenario: Scenario, replication: int, root_seed: int) -> World:
     return world
 
 
-def replicate(scenario: Scenario, replication: int, root_seed: int) -> dict:
-    """Run one replication and return its outcome row (with ``replication`` and ``seed``)."""
+def replicate(scenario: Scenario, replication: int, root_seed: int, checks: Sequence[Check] = ()) -> dict:
+    """Run one replication and return its outcome row (with ``replication`` and ``seed``), and
+    the value of every check (column ``check.<id>``)."""
     world = simulate(scenario, replication, root_seed)
-    return {"replication": replication, "seed": root_seed, **tabulate(world.ledger.records, world.calendar)}
+    records, calendar = world.ledger.records, world.calendar
+    row = {"replication": replication, "seed": root_seed, **tabulate(records, calendar)}
+    row.update({check.column: measure(check, records, calendar) for check in checks})
+    return row
 
 
 def event_log(scenario: Scenario, replication: int, root_seed: int) -> list[Record]:

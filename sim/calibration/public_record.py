@@ -1,0 +1,132 @@
+"""The public record as a file of checks: what was observed, over which dates, and where it
+was published (``configs/data/public_record.csv``).
+
+One row per observation: ``check`` (its id), ``statistic`` (see :mod:`sim.replication.checks`),
+``kinds`` (record kinds joined by ``+``), ``from`` and ``to`` (ISO dates, inclusive),
+``trigger`` and ``days`` (for ``followed_within``), ``observed_low`` and ``observed_high`` (the
+observed range; an empty high means "at least low"), ``source``. Extra columns are ignored by
+validation; ``use`` (``fit`` or ``held-out``) tells a calibration which rows it may fit.
+A malformed row stops with one line naming the row, the column and the rule.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import re
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+from sim.config.errors import NO_VALUE, ConfigError
+from sim.replication.checks import STATISTICS, Check
+from sim.replication.simulate import record_kinds
+
+REQUIRED = ("check", "statistic", "kinds", "from", "to", "trigger", "days", "observed_low", "observed_high", "source")
+USES = ("fit", "held-out")
+ID = re.compile(r"[A-Za-z0-9_.\-]+")
+
+
+@dataclass(frozen=True)
+class Observation:
+    """One row: the check, the observed range and its provenance."""
+
+    check: Check
+    low: float
+    high: float | None  # None: no upper bound ("at least low")
+    source: str
+    use: str = "held-out"
+    note: str = ""
+
+    @property
+    def point(self) -> float:
+        """The value the observation stands for: the middle of a closed range, else its bound."""
+        return self.low if self.high is None else (self.low + self.high) / 2
+
+
+def load_record(path: str | Path) -> list[Observation]:
+    """Read and validate a public-record file (see the module docstring)."""
+    path, origin = Path(path), str(path)
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as handle:
+            reader = csv.DictReader(handle)
+            header = reader.fieldnames or []
+            rows = list(reader)
+    except FileNotFoundError:
+        raise ConfigError("", NO_VALUE, "record file not found", origin) from None
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise ConfigError("", NO_VALUE, f"record file cannot be read ({exc.__class__.__name__})", origin) from None
+    missing = [c for c in REQUIRED if c not in header]
+    if missing:
+        raise ConfigError("header", ",".join(header), f"must have the columns {','.join(REQUIRED)} (missing {','.join(missing)})", origin)
+    if not rows:
+        raise ConfigError("", NO_VALUE, "record file holds no rows", origin)
+    known = {k.name for k in record_kinds()}
+    observations = [_row(i + 2, row, known, origin) for i, row in enumerate(rows)]
+    seen: set[str] = set()
+    for i, obs in enumerate(observations):
+        if obs.check.id in seen:
+            raise ConfigError(f"row {i + 2}: check", obs.check.id, "appears twice", origin)
+        seen.add(obs.check.id)
+    return observations
+
+
+def _row(line: int, row: dict, known: set[str], origin: str) -> Observation:
+    def bad(column: str, rule: str) -> ConfigError:
+        return ConfigError(f"row {line}: {column}", row.get(column), rule, origin)
+
+    def text(column: str) -> str:
+        return (row.get(column) or "").strip()
+
+    if not ID.fullmatch(text("check")):
+        raise bad("check", "must be a name of letters, digits, '_', '-' or '.'")
+    statistic = text("statistic")
+    if statistic not in STATISTICS:
+        raise bad("statistic", f"must be one of {', '.join(STATISTICS)}")
+    kinds = tuple(k.strip() for k in text("kinds").split("+"))
+    if not all(kinds) or any(k not in known for k in kinds):
+        raise bad("kinds", "must name record kinds joined by '+' (see run.py trace --help)")
+    start, end = (_date(text(c), bad, c) for c in ("from", "to"))
+    if end < start:
+        raise bad("to", f"must not be before from ({start})")
+    trigger, days = text("trigger") or None, text("days") or None
+    if statistic == "followed_within":
+        if trigger not in known:
+            raise bad("trigger", "must name a record kind (for followed_within)")
+        days_value = _number(days, bad, "days")
+        if days_value <= 0:
+            raise bad("days", "must be > 0")
+    elif trigger or days:
+        raise bad("trigger" if trigger else "days", f"must be empty for {statistic}")
+    low = _number(text("observed_low"), bad, "observed_low")
+    high = _number(text("observed_high"), bad, "observed_high") if text("observed_high") else None
+    if low < 0 or (high is not None and high < low):
+        raise bad("observed_high" if high is not None and high < low else "observed_low", "must be >= 0 and observed_low <= observed_high")
+    if statistic == "none" and (low not in (0, 1) or high != low):
+        raise bad("observed_low", "must be 0 or 1, with observed_high equal to it, for none")
+    if statistic == "followed_within" and (high is None or high > 1):
+        raise bad("observed_high", "must be a share in [0, 1] for followed_within")
+    if not text("source"):
+        raise bad("source", "must name where the observation was published")
+    use = text("use") or "held-out"
+    if use not in USES:
+        raise bad("use", f"must be one of {', '.join(USES)}")
+    check = Check(text("check"), statistic, kinds, start, end, trigger, float(days) if days else None)
+    return Observation(check, low, high, text("source"), use, text("note"))
+
+
+def _date(value: str, bad, column: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise bad(column, "must be a date like 2020-07-27") from None
+
+
+def _number(value: str | None, bad, column: str) -> float:
+    try:
+        number = float(value or "")
+    except ValueError:
+        raise bad(column, "must be a number") from None
+    if not math.isfinite(number):
+        raise bad(column, "must be a finite number")
+    return number

@@ -1,0 +1,127 @@
+"""`validate`: checks over a replication's log, the public-record file, the scores and the command."""
+
+from __future__ import annotations
+
+import math
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from builders import call_main
+
+from sim.analysis.validation import censored_crps, midrank_percentile, score_checks
+from sim.calibration.public_record import Observation, load_record
+from sim.config.calendar import Calendar
+from sim.config.errors import ConfigError
+from sim.model.records import Record, record_kind_named
+from sim.replication.checks import Check, measure
+
+ROOT = Path(__file__).resolve().parent.parent
+RECORD = ROOT / "configs" / "data" / "public_record.csv"
+REPLAY = ROOT / "configs" / "scenarios" / "history_2020_2021.toml"
+CALENDAR = Calendar(date(2020, 1, 1), date(2020, 12, 31))
+
+
+def rec(day: float, name: str, count: int = 1) -> Record:
+    return Record(day, record_kind_named(name), None, None, count)
+
+
+LOG = [rec(1.5, "attack_rocket", 3), rec(2.0, "us_strike_retaliatory"), rec(3.9, "attack_rocket", 1),
+       rec(40.0, "attack_drone"), rec(41.0, "attack_rocket", 30), rec(45.0, "us_strike_retaliatory")]  # fmt: skip
+
+
+@pytest.mark.parametrize("check, expected", [
+    (Check("a", "count", ("attack_rocket",), date(2020, 1, 1), date(2020, 1, 31)), 2.0),
+    (Check("b", "count", ("attack_rocket", "attack_drone"), date(2020, 1, 2), date(2020, 2, 10)), 3.0),  # 41.0 is 11 Feb
+    (Check("c", "sum", ("attack_rocket",), date(2020, 1, 1), date(2020, 12, 31)), 34.0),
+    (Check("d", "none", ("attack_drone",), date(2020, 1, 1), date(2020, 2, 8)), 1.0),  # day 40 is 10 Feb
+    (Check("e", "none", ("attack_drone",), date(2020, 2, 10), date(2020, 2, 10)), 0.0),
+    (Check("f", "first_after", ("attack_rocket",), date(2020, 1, 3), date(2020, 3, 31)), 1.9),
+    (Check("g", "first_after", ("attack_drone",), date(2020, 3, 1), date(2020, 3, 10)), 10.0),  # censored
+    (Check("h", "followed_within", ("us_strike_retaliatory",), date(2020, 1, 1), date(2020, 12, 31), "attack_rocket", 1.0), 1 / 3),
+    (Check("i", "followed_within", ("attack_rocket",), date(2020, 3, 1), date(2020, 3, 31), "attack_drone", 5.0), math.nan),
+])  # fmt: skip
+def test_each_statistic_on_a_hand_built_log(check, expected):
+    value = measure(check, LOG, CALENDAR)
+    assert (math.isnan(value) and math.isnan(expected)) or value == pytest.approx(expected)
+
+
+def test_the_censored_crps_of_a_point_is_the_crps():
+    """For a closed range of one point, the censored form equals E|X - y| - E|X - X'| / 2."""
+    rng = np.random.default_rng(3)
+    sample = rng.poisson(7.0, 400).astype(float)
+    for y in (0.0, 4.0, 7.5, 20.0):
+        expected = np.abs(sample - y).mean() - 0.5 * np.abs(sample[:, None] - sample[None, :]).mean()
+        assert censored_crps(sample, y, y) == pytest.approx(expected, rel=1e-9, abs=1e-12)
+
+
+def test_the_censored_crps_charges_nothing_inside_the_range_and_grows_outside():
+    sample = np.array([10.0, 12.0, 14.0])
+    assert censored_crps(sample, 9.0, 15.0) == 0.0
+    assert censored_crps(sample, 0.0, None) == 0.0  # "at least 0": always met
+    assert 0 < censored_crps(sample, 11.0, None) < censored_crps(sample, 13.0, None) < censored_crps(sample, 20.0, None)
+    # a sharper forecast around the truth scores better than a wide one with the same median
+    sharp, wide = np.full(100, 20.0) + np.linspace(-1, 1, 100), np.full(100, 20.0) + np.linspace(-15, 15, 100)
+    assert censored_crps(sharp, 20.0, 20.0) < censored_crps(wide, 20.0, 20.0)
+
+
+def test_scores_and_bands_of_hand_made_runs():
+    obs = [
+        Observation(Check("x", "count", ("attack_rocket",), date(2020, 1, 1), date(2020, 1, 31)), 5, 5, "s"),
+        Observation(Check("y", "count", ("attack_rocket",), date(2020, 1, 1), date(2020, 1, 31)), 50, None, "s"),
+        Observation(Check("z", "none", ("us_killed",), date(2020, 1, 1), date(2020, 1, 31)), 1, 1, "s"),
+    ]
+    runs = pd.DataFrame({"check.x": np.arange(100.0) % 10, "check.y": np.arange(100.0) % 10, "check.z": [1.0] * 3 + [0.0] * 97})
+    table = score_checks(obs, runs).set_index("check")
+    assert table.loc["x", "inside_90"] and not table.loc["y", "inside_90"]  # nothing reaches 50
+    assert table.loc["x", "percentile"] == pytest.approx(midrank_percentile(5.0, runs["check.x"].to_numpy()))
+    assert table.loc["z", "p_observed"] == pytest.approx(0.03) and not table.loc["z", "inside_90"]
+    assert table.loc["z", "score"] == pytest.approx(np.mean((runs["check.z"] - 1) ** 2))
+
+
+def test_the_project_record_loads():
+    observations = load_record(RECORD)
+    assert len(observations) >= 15 and {o.use for o in observations} == {"fit", "held-out"}
+    assert all(o.source.startswith("docs/sources.md#") for o in observations)
+
+
+BAD_ROWS = {
+    "unknown statistic": ("statistic", "mean", "must be one of count, sum, none, first_after, followed_within"),
+    "unknown kind": ("kinds", "attack_rockt", "must name record kinds"),
+    "bad date": ("from", "2020-13-01", "must be a date"),
+    "to before from": ("to", "2019-12-01", "must not be before from"),
+    "trigger where none belongs": ("trigger", "attack_drone", "must be empty for count"),
+    "high below low": ("observed_high", "5", "observed_low <= observed_high"),
+    "no source": ("source", "", "must name where the observation was published"),
+    "low not a number": ("observed_low", "many", "must be a number"),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_ROWS))
+def test_a_malformed_row_is_one_line_naming_row_column_and_rule(case, tmp_path):
+    column, value, rule = BAD_ROWS[case]
+    frame = pd.read_csv(RECORD, dtype=str, keep_default_na=False)
+    frame.loc[2, column] = value
+    path = tmp_path / "record.csv"
+    frame.to_csv(path, index=False)
+    with pytest.raises(ConfigError) as caught:
+        load_record(path)
+    assert f"row 4: {column}" in str(caught.value) and rule in str(caught.value) and str(path) in str(caught.value)
+    code, stdout, stderr = call_main(["validate", REPLAY, "--record", path, "--replications", "2", "--quiet", "--out", tmp_path / "out"])
+    assert code == 2 and stderr.count("\n") == 1 and f"row 4: {column}" in stderr and not (tmp_path / "out").exists()
+
+
+@pytest.mark.slow
+def test_validate_writes_its_report_and_the_same_seed_gives_the_same_table(tmp_path):
+    argv = ["validate", REPLAY, "--replications", "40", "--workers", "2", "--quiet"]
+    code, stdout, stderr = call_main([*argv, "--out", tmp_path / "a"])
+    assert code == 0, stderr
+    for name in ("validation.md", "validation.csv", "runs.parquet", "manifest.json", "plots/fan_chart.png"):
+        assert (tmp_path / "a" / name).exists(), name
+    table = pd.read_csv(tmp_path / "a" / "validation.csv")
+    assert len(table) == len(load_record(RECORD)) and f"of {len(table)} checks inside the 90% band" in stdout
+    assert call_main([*argv, "--workers", "1", "--out", tmp_path / "b"])[0] == 0
+    assert (tmp_path / "a" / "validation.csv").read_bytes() == (tmp_path / "b" / "validation.csv").read_bytes()
+    assert (tmp_path / "a" / "runs.parquet").read_bytes() == (tmp_path / "b" / "runs.parquet").read_bytes()
