@@ -33,7 +33,9 @@ def baseline(overrides: dict[str, Any] | None = None) -> Scenario:
 
 def quiet(overrides: dict[str, Any] | None = None) -> Scenario:
     """The baseline with every attack generator and follow-up switched off, one regime
-    (multiplier 1), casualty means of zero, no warnings, tactic shifts or escalation, and no
+    (multiplier 1; the pause regime is kept for truces, with no chance entry), strikes that
+    bring no pause,
+    casualty means of zero, no warnings, tactic shifts or escalation, and no
     dated history: a silent world to which tests add exactly the activity they study."""
     base = {
         "campaign.branching_ratio": 0.0,
@@ -49,9 +51,14 @@ def quiet(overrides: dict[str, Any] | None = None) -> Scenario:
         "policy.us.preemption.warning_prob": 0.0,
         "militia.drone_growth_per_year": 0.0,
         "militia.escalation_heavy_boost": 1.0,
+        "policy.us.strikes.pause_prob": 0.0,
     }
     scenario = baseline({**base, **(overrides or {})})
-    regimes = FrozenMap({"steady": dataclasses.replace(scenario.campaign.regimes["active"], multiplier=1.0, entry_weight=1.0)})
+    pause = scenario.campaign.pause_regime  # kept, but never entered by chance
+    regimes = FrozenMap({
+        "steady": dataclasses.replace(scenario.campaign.regimes["active"], multiplier=1.0, entry_weight=1.0),
+        pause: dataclasses.replace(scenario.campaign.regimes[pause], entry_weight=0.0),
+    })  # fmt: skip
     return dataclasses.replace(
         scenario, campaign=dataclasses.replace(scenario.campaign, regimes=regimes), history=FrozenMap({})
     )

@@ -12,18 +12,18 @@ from builders import baseline
 from sim.replication.simulate import replicate
 
 PINNED = {
-    0: {"attacks_rocket": 30, "attacks_drone": 12, "attacks_convoy": 89, "rockets_launched": 60,
-        "rockets_intercepted": 8, "rockets_impact_inside": 15, "convoy_trucks_damaged": 94, "us_killed": 0,
-        "us_wounded": 5, "iraqi_civilian_casualties": 7, "rocket_drone_attacks_q2": 21,
-        "us_strikes_retaliatory": 1, "embassy_closed": False, "truce_days": 103.0},
-    1: {"attacks_rocket": 89, "attacks_drone": 4, "attacks_convoy": 120, "rockets_launched": 370,
-        "rockets_intercepted": 39, "rockets_impact_inside": 113, "convoy_trucks_damaged": 102, "us_killed": 8,
-        "us_wounded": 36, "iraqi_civilian_casualties": 59, "rocket_drone_attacks_q2": 4,
+    0: {"attacks_rocket": 16, "attacks_drone": 1, "attacks_convoy": 26, "rockets_launched": 21,
+        "rockets_intercepted": 4, "rockets_impact_inside": 5, "convoy_trucks_damaged": 36, "us_killed": 0,
+        "us_wounded": 0, "iraqi_civilian_casualties": 1, "rocket_drone_attacks_q2": 4,
+        "us_strikes_retaliatory": 1, "embassy_closed": False, "truce_days": 52.37567309545},
+    1: {"attacks_rocket": 89, "attacks_drone": 0, "attacks_convoy": 95, "rockets_launched": 295,
+        "rockets_intercepted": 30, "rockets_impact_inside": 94, "convoy_trucks_damaged": 89, "us_killed": 6,
+        "us_wounded": 22, "iraqi_civilian_casualties": 55, "rocket_drone_attacks_q2": 4,
         "us_strikes_retaliatory": 1, "embassy_closed": False, "truce_days": 0.0},
-    2: {"attacks_rocket": 47, "attacks_drone": 1, "attacks_convoy": 62, "rockets_launched": 129,
-        "rockets_intercepted": 10, "rockets_impact_inside": 27, "convoy_trucks_damaged": 64, "us_killed": 3,
-        "us_wounded": 16, "iraqi_civilian_casualties": 19, "rocket_drone_attacks_q2": 3,
-        "us_strikes_retaliatory": 1, "embassy_closed": False, "truce_days": 25.323750075852786},
+    2: {"attacks_rocket": 26, "attacks_drone": 0, "attacks_convoy": 51, "rockets_launched": 77,
+        "rockets_intercepted": 4, "rockets_impact_inside": 19, "convoy_trucks_damaged": 52, "us_killed": 2,
+        "us_wounded": 14, "iraqi_civilian_casualties": 12, "rocket_drone_attacks_q2": 2,
+        "us_strikes_retaliatory": 1, "embassy_closed": False, "truce_days": 83.0},
 }  # fmt: skip
 
 

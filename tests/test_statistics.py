@@ -82,8 +82,9 @@ def test_regime_switching_matches_the_two_state_markov_mean():
     base, d1, d2, m1, m2 = 0.4, 20.0, 40.0, 0.25, 2.0
     scenario = quiet({"threats.convoy_ied.base_rate_per_day": base})
     regimes = FrozenMap({
-        "calm": Regime(multiplier=m1, mean_duration_days=d1, entry_weight=1.0),
-        "surge": Regime(multiplier=m2, mean_duration_days=d2, entry_weight=1.0),
+        "calm": Regime(multiplier=m1, mean_duration_days=d1, duration_log_sd=0.0, entry_weight=1.0),
+        "surge": Regime(multiplier=m2, mean_duration_days=d2, duration_log_sd=0.0, entry_weight=1.0),
+        "pause": scenario.campaign.regimes["pause"],  # never entered: no weight, no truce, no strike
     })  # fmt: skip
     scenario = dataclasses.replace(scenario, campaign=dataclasses.replace(scenario.campaign, regimes=regimes))
     counts = run_replications(scenario, 300, SEED, workers=1)["attacks_convoy"].to_numpy()

@@ -93,7 +93,7 @@ def score_checks(observations: Sequence[Observation], runs: pd.DataFrame) -> pd.
 
 
 def summary_line(table: pd.DataFrame) -> str:
-    return (f"{int(table['inside_90'].sum())} of {len(table)} checks inside the 90% band, "
+    return (f"summary: {int(table['inside_90'].sum())} of {len(table)} checks inside the 90% band, "
             f"mean score {table['score'].mean():.3f}")  # fmt: skip
 
 
@@ -110,7 +110,7 @@ def write_validation(out: Path, table: pd.DataFrame, skipped: Sequence[Observati
               "percentile", "inside 90%", "score"]  # fmt: skip
     sections = [
         f"# Validation: {title}",
-        f"**{summary_line(table)}** ({table['replications'].max()} replications).",
+        f"**{summary_line(table).removeprefix('summary: ')}** ({table['replications'].max()} replications).",
         "Each check holds one observation of the public record against the simulated distribution of the same "
         "statistic. *percentile*: where the observation (the middle of a closed range, the bound of an 'at least' "
         "one) falls among the replications, mid-rank (50 = the median; near 0 or 100 = the model rarely gives it). "
@@ -147,9 +147,11 @@ def fan_chart(path: Path, monthly: dict[str, pd.DataFrame], observed: dict[str, 
         ax.plot(months, q[2], color="tab:blue", drawstyle="steps-mid", label="simulated median")
         for j, (start, end, per_month) in enumerate(observed.get(family, [])):
             ax.hlines(per_month, start, end, color="crimson", linewidth=2.5, label="observed (per month)" if j == 0 else None)
-        for when, label in events:
+        top = ax.get_ylim()[1]
+        for k, (when, label) in enumerate(sorted(events)):
             ax.axvline(when, color="grey", linestyle=":", linewidth=1)
-            ax.annotate(label, (when, ax.get_ylim()[1]), rotation=90, fontsize="x-small", va="top", ha="right", color="grey")
+            if i == 0:  # labelled once, on the first panel, at staggered heights so close dates stay legible
+                ax.annotate(label, (when, top * (1.0 - 0.22 * (k % 3))), rotation=90, fontsize=6, va="top", ha="right", color="dimgrey")
         ax.set_title(f"{family.replace('_', ' ')}: attacks per month")
         ax.set_ylabel("attacks / month")
         ax.grid(alpha=0.3)

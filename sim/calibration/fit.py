@@ -67,7 +67,7 @@ class FitParameter:
 DEFAULT_PARAMETERS = (
     FitParameter("threats.rocket.base_rate_per_day", 0.02, 0.6, "log", "level of the rocket and drone series"),
     FitParameter("threats.convoy_ied.base_rate_per_day", 0.02, 0.8, "log", "level of the convoy series"),
-    FitParameter("campaign.regimes.surge.multiplier", 1.05, 6.0, "log", "quarter-to-quarter dispersion (surges)"),
+    FitParameter("campaign.regimes.pause.entry_weight", 0.01, 3.0, "log", "how often campaigns pause by chance (quarter-to-quarter dispersion)"),
     FitParameter("policy.us.strikes.capacity_loss", 0.0, 0.9, "logit", "response to the dated strikes of 2020"),
 )
 

@@ -55,6 +55,7 @@ class Strikes:
     revenge_prob: float = param("probability", PROBABILITY, doc="probability a strike provokes a revenge surge")
     revenge_attacks_mean: float = param("attacks", NON_NEGATIVE, doc="mean extra attacks per revenge surge")
     revenge_decay_days: float = param("days", POSITIVE, doc="mean delay of a revenge attack")
+    pause_prob: float = param("probability", PROBABILITY, doc="probability that a strike the militias do not answer with revenge sends every campaign into the pause regime (lasting deterrence)")
     civilian_casualties_mean: float = param("casualties/strike", NON_NEGATIVE, doc="mean Iraqi civilian casualties per strike")
 
 
@@ -83,8 +84,7 @@ class Ultimatum:
     trigger_window_days: float = param("days", POSITIVE)
     deadline_days: float = param("days", POSITIVE)
     truce_prob: float = param("probability", PROBABILITY, doc="probability the militias answer the ultimatum with a truce")
-    truce_mean_days: float = param("days", POSITIVE, doc="mean length of a truce (exponential)")
-    truce_intensity_factor: float = param("x intensity during a truce", PROBABILITY, doc="attack intensity during a truce (violations), as a multiple of the usual")
+    truce_delay_days: float = param("days", NON_NEGATIVE, doc="days from the ultimatum to the truce that answers it")
     iraqi_raids: int = param("raids prompted", NON_NEGATIVE, doc="raids the ultimatum prompts")
     closure_attacks: int = param("attacks before the deadline", NON_NEGATIVE, doc="attacks on U.S. targets between the ultimatum and its deadline that close the embassy; 0 = never close")
 
@@ -141,11 +141,13 @@ class IraqiPolicy:
 
 @dataclass(frozen=True)
 class MilitiaResponse:
-    """Tactic shifts and escalation of severity (docs/sources.md#drones and #severity)."""
+    """Tactic shifts, escalation of severity and truces (docs/sources.md#drones, #severity, #pauses)."""
 
     drone_growth_per_year: float = param("relative growth/year", NON_NEGATIVE, doc="relative growth of drone attack intensity per year")
-    escalation_heavy_boost: float = param("x heavy_salvo_prob", NON_NEGATIVE, doc="multiplier on heavy_salvo_prob after an attack that killed or wounded Americans")
+    escalation_heavy_boost: float = param("x heavy_salvo_prob", NON_NEGATIVE, doc="multiplier on heavy_salvo_prob for escalation_days after an attack that killed or wounded Americans; casualties during that window do not extend or restart it")
     escalation_days: float = param("days", NON_NEGATIVE)
+    truce_mean_days: float = param("days", POSITIVE, doc="mean length of a truce's pause, drawn for each threat kind's campaign separately")
+    truce_log_sd: float = param("log days", NON_NEGATIVE, doc="log-sd of the lognormal length of a truce's pause (0: exponential)")
 
 
 @dataclass(frozen=True)

@@ -55,29 +55,39 @@ class Meta:
 
 @dataclass(frozen=True)
 class Regime:
-    """One state of the militias' campaign intensity (calm, active, surge ...)."""
+    """One state of the militias' campaign intensity (calm, active, surge, pause ...)."""
 
     multiplier: float = param("x base rate", NON_NEGATIVE)
     mean_duration_days: float = param("days", POSITIVE)
-    entry_weight: float = param("relative weight", NON_NEGATIVE)
+    duration_log_sd: float = param("log days", NON_NEGATIVE, doc="0: exponential sojourns; above 0: lognormal sojourns with this log-sd and mean mean_duration_days, which have little mass at short times")
+    entry_weight: float = param("relative weight", NON_NEGATIVE, doc="chance of entering this regime when another ends, relative to the others'")
 
 
 @dataclass(frozen=True)
 class Campaign:
     """The attack-intensity process shared by all attack kinds.
 
-    Intensity of kind k at time t = base_rate_per_day[k] x regime multiplier (a Markov
-    chain per kind, giving overdispersion) x policy factor, plus self-excitation: every
-    attack triggers Poisson(branching_ratio) follow-up attacks of the same kind after
-    exponential delays with mean ``excitation_decay_days`` (a Hawkes process).
+    Intensity of kind k at time t = base_rate_per_day[k] x regime multiplier (a chain of
+    regimes per kind, giving overdispersion) x relapse factor x policy factor, plus
+    self-excitation: every attack triggers Poisson(branching_ratio) follow-up attacks of the
+    same kind after exponential delays with mean ``excitation_decay_days`` (a Hawkes process).
+    The ``pause_regime`` is a stop near zero: entered by chance like any regime, or sent to by
+    a truce or a strike; while it lasts its multiplier holds back every attack the militias
+    originate (follow-ups, revenge and backlash too), and after it attacks resume at
+    ``relapse_fraction`` of their level, recovering over ``relapse_recovery_days``.
     """
 
     branching_ratio: float = param("offspring per attack", PROBABILITY, doc="mean number of follow-up attacks each attack triggers (the Hawkes branching ratio)")
     excitation_decay_days: float = param("days", POSITIVE, doc="mean delay of a follow-up attack")
     regimes: Mapping[str, Regime] = param("table of regimes")
+    pause_regime: str = param("-", NAME, doc="the regime of a stop near zero, which truces and strikes can send a campaign into")
+    relapse_fraction: float = param("fraction of the level", PROBABILITY, doc="share of their level attacks resume at when a pause ends")
+    relapse_recovery_days: float = param("days", POSITIVE, doc="days over which attacks recover from the relapse to their full level (linearly, in daily steps)")
 
     def check(self) -> list[Problem]:
         problems: list[Problem] = []
+        if self.regimes and self.pause_regime not in self.regimes:
+            problems.append(("pause_regime", self.pause_regime, f"must name one of the regimes ({', '.join(self.regimes)})"))
         if self.branching_ratio >= 1.0:
             problems.append(("branching_ratio", self.branching_ratio, "must be < 1 (a stable process)"))
         if not self.regimes:
@@ -197,7 +207,8 @@ class Damage:
 
     us_killed_per_impact: float = param("killed per unprotected impact", NON_NEGATIVE, doc="U.S./coalition killed per impact inside the perimeter with no protection; scaled by the site's exposure")
     us_wounded_per_impact: float = param("wounded per unprotected impact", NON_NEGATIVE, doc="U.S./coalition wounded per impact inside the perimeter with no protection; scaled by the site's exposure")
-    drone_lethality_factor: float = param("x rocket", NON_NEGATIVE, doc="lethality of a drone impact as a multiple of a rocket impact")
+    harassment_casualty_factor: float = param("x heavy-salvo impact", PROBABILITY, doc="casualties of an impact of a harassment salvo (1-6 rockets) as a multiple of an impact of a heavy salvo: after the first alarm people are under cover, and harassment fire is loosely aimed")
+    drone_lethality_factor: float = param("x rocket", NON_NEGATIVE, doc="lethality of a drone impact as a multiple of a heavy-salvo rocket impact")
     debris_wounded_mean: float = param("wounded per debris incident", NON_NEGATIVE)
     warned_exposure: float = param("fraction exposed with sense-and-warn", PROBABILITY, doc="fraction of exposure left when sense-and-warn sends people to cover")
     alert_exposure: float = param("fraction exposed on alert", PROBABILITY, doc="fraction of exposure left on raised alert after an attack on the site")

@@ -19,12 +19,14 @@ numbers), and the process is exact for piecewise-constant intensity.
 
 from __future__ import annotations
 
+import math
 from typing import Generator
 
 import numpy as np
 import simpy
 
 from sim.config.calendar import hours
+from sim.config.scenario import Regime
 from sim.model.draws import pick_weighted
 from sim.model.intensity import Intensity
 from sim.model.records import Origin, record_kind
@@ -38,27 +40,81 @@ ATTACK_PREVENTED = record_kind("attack_prevented", "a warned attack was stopped 
 
 def start_campaign(world: World, threat: Threat) -> None:
     """The threat's intensity in its first regime (drawn in proportion to entry weights)."""
-    regimes = world.scenario.campaign.regimes
+    campaign = world.scenario.campaign
+    regimes = campaign.regimes
     index = pick_weighted([r.entry_weight for r in regimes.values()], world.streams.get(f"regime.{threat.name}").random())
     name = list(regimes)[index]
     base = threat.spec(world.scenario).base_rate_per_day
-    world.intensity[threat.name] = Intensity(world.env, base, name, regimes[name].multiplier)
+    intensity = world.intensity[threat.name] = Intensity(world.env, base, name, regimes[name].multiplier)
+    intensity.paused = name == campaign.pause_regime
+
+
+def sojourn_days(mean_days: float, log_sd: float, rng: np.random.Generator) -> float:
+    """How long a regime or a pause lasts: exponential with the given mean (``log_sd`` 0), or
+    lognormal with that mean and log-sd."""
+    if log_sd == 0:
+        return float(rng.exponential(mean_days))
+    return float(rng.lognormal(math.log(mean_days) - log_sd * log_sd / 2, log_sd))
+
+
+def regime_sojourn(regime: Regime, rng: np.random.Generator) -> float:
+    return sojourn_days(regime.mean_duration_days, regime.duration_log_sd, rng)
 
 
 def campaign_regimes(world: World, threat: Threat) -> Generator[simpy.Event, None, None]:
-    """Move one kind's campaign through its regimes: exponential sojourns, then a jump to
-    another regime drawn in proportion to entry weights."""
-    regimes = world.scenario.campaign.regimes
+    """Move one kind's campaign through its regimes: a sojourn, then a jump to another regime
+    drawn in proportion to entry weights. A truce or a strike cuts in (:func:`pause_campaign`)
+    and sends the campaign into the pause regime for as long as it says; when a pause ends,
+    attacks relapse (:func:`relapse`)."""
+    campaign = world.scenario.campaign
+    regimes, pause = campaign.regimes, campaign.pause_regime
     intensity = world.intensity[threat.name]
     rng = world.streams.get(f"regime.{threat.name}")
+    sojourn = regime_sojourn(regimes[intensity.regime], rng)
     while True:
-        yield world.env.timeout(rng.exponential(regimes[intensity.regime].mean_duration_days))
-        others = [n for n in regimes if n != intensity.regime and regimes[n].entry_weight > 0]
-        if not others:
+        try:
+            yield world.env.timeout(sojourn)
+        except simpy.Interrupt as interrupt:
+            sojourn, cause = interrupt.cause
+            _stop_relapse(world, threat)
+            intensity.set_regime(pause, regimes[pause].multiplier, paused=True)
+            world.ledger.record(REGIME, detail=f"{threat.name}: {pause} ({cause}, {sojourn:.0f} days)")
             continue
-        nxt = others[pick_weighted([regimes[n].entry_weight for n in others], rng.random())]
-        intensity.set_regime(nxt, regimes[nxt].multiplier)
-        world.ledger.record(REGIME, detail=f"{threat.name}: {nxt}")
+        was_paused = intensity.paused
+        others = [n for n in regimes if n != intensity.regime and regimes[n].entry_weight > 0]
+        if others:
+            nxt = others[pick_weighted([regimes[n].entry_weight for n in others], rng.random())]
+            intensity.set_regime(nxt, regimes[nxt].multiplier, paused=nxt == pause)
+            world.ledger.record(REGIME, detail=f"{threat.name}: {nxt}")
+            if was_paused and not intensity.paused and campaign.relapse_fraction < 1.0:
+                world.relapses[threat.name] = world.env.process(relapse(world, threat))
+        sojourn = regime_sojourn(regimes[intensity.regime], rng)
+
+
+def pause_campaign(world: World, threat_name: str, days: float, cause: str) -> None:
+    """Send a threat's campaign into the pause regime for ``days`` (a truce, a strike's blow)."""
+    world.campaigns[threat_name].interrupt((days, cause))
+
+
+def relapse(world: World, threat: Threat) -> Generator[simpy.Event, None, None]:
+    """After a pause, attacks resume at ``relapse_fraction`` of their level and recover
+    linearly, in daily steps, over ``relapse_recovery_days``."""
+    campaign, intensity = world.scenario.campaign, world.intensity[threat.name]
+    steps = max(1, math.ceil(campaign.relapse_recovery_days))
+    try:
+        for step in range(steps):
+            intensity.set_relapse(campaign.relapse_fraction + (1 - campaign.relapse_fraction) * step / steps)
+            yield world.env.timeout(campaign.relapse_recovery_days / steps)
+        intensity.set_relapse(1.0)
+    except simpy.Interrupt:
+        return
+
+
+def _stop_relapse(world: World, threat: Threat) -> None:
+    running = world.relapses.pop(threat.name, None)
+    if running is not None and running.is_alive:
+        running.interrupt("paused again")
+    world.intensity[threat.name].relapse = 1.0
 
 
 def attack_arrivals(world: World, threat: Threat) -> Generator[simpy.Event, object, None]:
@@ -115,9 +171,11 @@ def follow_up(
     world: World, threat: Threat, delay_d: float, keep_u: float, generation: int, parent: str, child: int
 ) -> Generator[simpy.Event, None, None]:
     """Follow-up ``child`` of attack ``parent``: happens after ``delay_d`` unless policy has
-    cut capacity."""
+    cut capacity or the campaign is paused or relapsing (the share that goes ahead is the
+    product of the policy factor and the restraint)."""
     yield world.env.timeout(delay_d)
-    if keep_u < min(1.0, world.intensity[threat.name].policy_factor):
+    intensity = world.intensity[threat.name]
+    if keep_u < min(1.0, intensity.policy_factor * intensity.restraint):
         launch_attack(world, threat, Origin.FOLLOW_UP, generation, parent, child)
 
 

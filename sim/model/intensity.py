@@ -1,9 +1,12 @@
 """The attack intensity of one threat kind, and a signal when it changes.
 
-Intensity (attacks/day) = ``base_rate_per_day`` x regime multiplier x policy factor, where the
-policy factor is the product of named factors that the actors set and clear (a strike's
-capacity loss, sanctions, a truce ...). Processes that wait at the current rate wait on
-``changed`` too, so that a change cuts into their wait (see :mod:`sim.model.campaign`).
+Intensity (attacks/day) = ``base_rate_per_day`` x regime multiplier x relapse factor x policy
+factor, where the policy factor is the product of named factors that the actors set and clear
+(a strike's capacity loss, sanctions ...). The restraint, the share of the militias' own
+attacks (follow-ups, revenge, backlash) that go ahead, is the pause regime's multiplier while
+the campaign is paused, times the relapse factor after a pause. Processes that wait at the
+current rate wait on ``changed`` too, so that a change cuts into their wait (see
+:mod:`sim.model.campaign`).
 """
 
 from __future__ import annotations
@@ -22,6 +25,8 @@ class Intensity:
         self.base_rate_per_day = base_rate_per_day
         self.regime = regime
         self.regime_multiplier = multiplier
+        self.paused = False  # in the pause regime
+        self.relapse = 1.0  # below 1 while attacks recover from a pause
         self.factors: dict[str, float] = {}
         self.changed = Broadcast(env)
 
@@ -31,10 +36,19 @@ class Intensity:
 
     @property
     def rate_per_day(self) -> float:
-        return self.base_rate_per_day * self.regime_multiplier * self.policy_factor
+        return self.base_rate_per_day * self.regime_multiplier * self.relapse * self.policy_factor
 
-    def set_regime(self, regime: str, multiplier: float) -> None:
-        self.regime, self.regime_multiplier = regime, multiplier
+    @property
+    def restraint(self) -> float:
+        """Share of the militias' own attacks of this kind that go ahead (1 outside pauses and relapses)."""
+        return (self.regime_multiplier if self.paused else 1.0) * self.relapse
+
+    def set_regime(self, regime: str, multiplier: float, paused: bool = False) -> None:
+        self.regime, self.regime_multiplier, self.paused = regime, multiplier, paused
+        self.changed.publish()
+
+    def set_relapse(self, factor: float) -> None:
+        self.relapse = factor
         self.changed.publish()
 
     def set_factor(self, name: str, factor: float) -> None:

@@ -20,7 +20,7 @@ def start(world: World) -> None:
             world.threat_state[threat.name] = threat.per_run_state(world)
     world.sites.start_calendars()
     for threat in threats():
-        world.env.process(campaign_regimes(world, threat))
+        world.campaigns[threat.name] = world.env.process(campaign_regimes(world, threat))
         world.env.process(attack_arrivals(world, threat))
 
 

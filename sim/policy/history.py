@@ -30,7 +30,7 @@ DatedEvent = Callable[[Participants, HistoryEvent, str], None]
 DATED_EVENTS: dict[str, DatedEvent] = {
     "us_strike": lambda who, event, reason: who.washington.strike(STRIKE_RETALIATORY, 1, reason),
     "iraqi_raid": lambda who, event, reason: who.baghdad.raid(reason),
-    "ultimatum": lambda who, event, reason: who.washington.issue_ultimatum(reason),
+    "ultimatum": lambda who, event, reason: who.washington.issue_ultimatum(reason, may_close=False),
     "truce": lambda who, event, reason: who.militia.declare_truce(reason),
     "troop_reduction": lambda who, event, reason: who.washington.troop_reduction(event.value),
     "embassy_closure": lambda who, event, reason: who.washington.close_embassy(reason),

@@ -190,20 +190,22 @@ class Washington:
             if loss >= spec.max_capacity_loss:
                 return
 
-    def issue_ultimatum(self, reason: str) -> None:
-        """Threaten to close the embassy (Baghdad and the militias answer the record); if
-        attacks go on until the deadline the embassy closes."""
+    def issue_ultimatum(self, reason: str, may_close: bool = True) -> None:
+        """Threaten to close the embassy (Baghdad and the militias answer the record). If the
+        threat is the policy option's (``may_close``) and attacks go on until the deadline, the
+        embassy closes; a threat of the dated record closes nothing (what followed it is the
+        record's)."""
         if self.ultimatum_attacks is not None or self.posture is not Posture.ENGAGED:
             return
         self.ultimatum_attacks = 0
         self.world.ledger.record(ULTIMATUM, self.embassy, detail=reason)
-        self.world.env.process(self._deadline())
+        self.world.env.process(self._deadline(may_close))
 
-    def _deadline(self) -> Generator[simpy.Event, None, None]:
+    def _deadline(self, may_close: bool) -> Generator[simpy.Event, None, None]:
         spec = self.spec.ultimatum
         yield self.world.env.timeout(spec.deadline_days)
         attacks, self.ultimatum_attacks = self.ultimatum_attacks, None
-        if spec.closure_attacks and attacks >= spec.closure_attacks:
+        if may_close and spec.closure_attacks and attacks >= spec.closure_attacks:
             self.close_embassy(f"ultimatum ignored: {attacks} attacks")
 
     def close_embassy(self, reason: str) -> None:

@@ -77,14 +77,17 @@ def rocket_salvo(world: World, attack: str, rng: np.random.Generator, origin: Or
             world.ledger.record(LAUNCH_FAILED, site.name, attack)
             continue
         world.ledger.record(LAUNCHED, site.name, attack)
-        env.process(rocket_flight(world, site, attack, draws, on_alert))
+        env.process(rocket_flight(world, site, attack, draws, on_alert, heavy))
 
 
-def rocket_flight(world: World, site: SiteState, attack: str, d: RocketDraws, on_alert: bool) -> Generator[simpy.Event, object, None]:
+def rocket_flight(
+    world: World, site: SiteState, attack: str, d: RocketDraws, on_alert: bool, heavy: bool
+) -> Generator[simpy.Event, object, None]:
     """One rocket from launch to its end: intercepted, dud, or impact inside or outside.
 
     C-RAM engages only rounds predicted to hit the defended area. ``on_alert`` tells whether
-    the site was already on alert from an earlier attack when the salvo began."""
+    the site was already on alert from an earlier attack when the salvo began; an impact of a
+    harassment salvo harms ``harassment_casualty_factor`` times what a heavy salvo's does."""
     env, threat, cram = world.env, world.scenario.threats.rocket, world.scenario.cram
     impact_at = env.now + seconds(threat.flight_time_s)
     inside = d.inside < threat.inside_perimeter_prob
@@ -98,7 +101,8 @@ def rocket_flight(world: World, site: SiteState, attack: str, d: RocketDraws, on
         world.ledger.record(DUD, site.name, attack)
     elif inside:
         world.ledger.record(IMPACT_INSIDE, site.name, attack)
-        harm_personnel(world, site, attack, 1.0, on_alert, d.killed, d.wounded)
+        lethality = 1.0 if heavy else world.scenario.damage.harassment_casualty_factor
+        harm_personnel(world, site, attack, lethality, on_alert, d.killed, d.wounded)
     else:
         world.ledger.record(IMPACT_OUTSIDE, site.name, attack)
         if d.civilians < site.spec.civilian_exposure:

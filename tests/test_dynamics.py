@@ -1,0 +1,315 @@
+"""The dynamics the public record needs: truces and pauses, relapse, salvo classes and
+casualties, escalation without a loop, revenge or deterrence after a strike, drones that grow,
+and an embassy that closes only by a policy option's rule.
+
+Each dynamic has a deterministic test (degenerate parameters, exact outcomes) and a
+statistical one (a closed form, with a tolerance from a confidence interval at level
+1 - ALPHA; with the seeds fixed the tests are deterministic, and were the seeds drawn at random
+each statistical check would fail wrongly about once in a thousand runs).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from datetime import date
+
+import numpy as np
+import pytest
+from builders import (
+    TEST,
+    Kind,
+    finish,
+    one_site,
+    quiet,
+    run_replications,
+    start,
+    world_of,
+)
+from scipy import stats
+
+from sim.config.calendar import DAYS_PER_YEAR, seconds
+from sim.config.levers import HistoryEvent
+from sim.config.schema import FrozenMap
+from sim.model.campaign import launch_attack, pause_campaign, sojourn_days
+from sim.model.draws import poisson_quantile
+from sim.model.records import Record
+from sim.model.threats import threat_named
+from sim.model.threats.rocket import rocket_salvo
+from sim.replication.simulate import simulate
+
+ALPHA = 0.001
+Z = stats.norm.ppf(1 - ALPHA / 2)
+SEED = 20201010
+
+
+def with_history(scenario, **events):
+    history = {name: HistoryEvent(date=e[0], event=e[1], value=e[2] if len(e) > 2 else None) for name, e in events.items()}
+    return dataclasses.replace(scenario, history=FrozenMap(history))
+
+
+def of_kind(records, *kinds):
+    return [r for r in records if r.kind in kinds]
+
+
+def regime_spans(records, threat: str):
+    """(regime, start, end) of a threat's campaign from its REGIME records (the first starts at 0)."""
+    marks = [(r.time_d, r.detail.split(": ", 1)[1].split(" (")[0]) for r in of_kind(records, Kind.REGIME)
+             if r.detail.startswith(f"{threat}: ")]  # fmt: skip
+    return [(name, t, marks[i + 1][0] if i + 1 < len(marks) else math.inf) for i, (t, name) in enumerate(marks)]
+
+
+# --- truces: every campaign pauses on its own clock, nothing gets through, then a relapse ------
+
+TRUCE_WORLD = {
+    "threats.rocket.base_rate_per_day": 4.0, "threats.convoy_ied.base_rate_per_day": 4.0,
+    "campaign.regimes.pause.multiplier": 0.0, "campaign.relapse_fraction": 0.5, "campaign.relapse_recovery_days": 10.0,
+    "campaign.branching_ratio": 0.5, "militia.truce_mean_days": 30.0, "militia.truce_log_sd": 0.5,
+    "scenario.end_date": date(2020, 6, 30),
+}  # fmt: skip
+
+
+def test_a_truce_stops_every_attack_of_each_campaign_until_its_own_pause_ends_then_attacks_relapse():
+    scenario = with_history(quiet(TRUCE_WORLD), truce=(date(2020, 2, 1), "truce"))  # day 31
+    world = world_of(scenario, SEED)
+    start(world)
+    finish(world)
+    records = world.ledger.records
+    truce = of_kind(records, Kind.TRUCE_START)
+    assert [t.time_d for t in truce] == [31.0]
+    ends = {}
+    for threat, attack_kind in (("rocket", Kind.ATTACK_ROCKET), ("convoy", Kind.ATTACK_CONVOY)):
+        pause = [s for s in regime_spans(records, threat) if s[0] == "pause"]
+        assert len(pause) == 1 and pause[0][1] == 31.0, pause
+        ends[threat] = pause[0][2]
+        during = [r for r in of_kind(records, attack_kind) if 31.0 <= r.time_d < ends[threat]]
+        assert not during, f"{threat}: {len(during)} attacks during its pause"
+        assert any(r.time_d < 31.0 for r in of_kind(records, attack_kind))
+        assert any(r.time_d > ends[threat] for r in of_kind(records, attack_kind))
+    assert ends["rocket"] != ends["convoy"]  # each campaign keeps its own clock
+    assert of_kind(records, Kind.TRUCE_END)[0].time_d == pytest.approx(max(ends.values()))
+
+
+def test_a_relapse_starts_at_its_fraction_and_recovers_linearly_in_daily_steps():
+    world = world_of(quiet(TRUCE_WORLD), SEED)
+    start(world)
+    world.env.run(until=5.0)
+    pause_campaign(world, "rocket", 20.0, "test")
+    rocket = world.intensity["rocket"]
+    observed = {}
+    for t in (10.0, 25.5, 30.5, 34.5, 36.0):
+        world.env.run(until=t)
+        observed[t] = (rocket.paused, rocket.relapse, rocket.restraint)
+    assert observed[10.0] == (True, 1.0, 0.0)  # paused: the pause multiplier (0) holds everything back
+    assert observed[25.5] == (False, 0.5, 0.5)  # day 0 of the relapse
+    assert observed[30.5][1] == pytest.approx(0.5 + 0.5 * 5 / 10) and observed[34.5][1] == pytest.approx(0.5 + 0.5 * 9 / 10)
+    assert observed[36.0][1] == 1.0
+
+
+def test_revenge_vowed_just_before_a_truce_is_held_back_by_it():
+    scenario = quiet({**TRUCE_WORLD, "threats.rocket.base_rate_per_day": 0.0, "threats.convoy_ied.base_rate_per_day": 0.0,
+                      "policy.us.strikes.revenge_prob": 1.0, "policy.us.strikes.revenge_attacks_mean": 30.0,
+                      "policy.us.strikes.revenge_decay_days": 5.0, "militia.truce_mean_days": 400.0, "militia.truce_log_sd": 0.3})  # fmt: skip
+    with_truce = with_history(scenario, strike=(date(2020, 2, 1), "us_strike"), truce=(date(2020, 2, 2), "truce"))
+    without = with_history(scenario, strike=(date(2020, 2, 1), "us_strike"))
+    revenge = lambda records: [r for r in records if r.origin is not None and r.origin.value == "revenge"]  # noqa: E731
+    held, free = revenge(simulate(with_truce, 0, SEED).ledger.records), revenge(simulate(without, 0, SEED).ledger.records)
+    assert len(free) > 10 and all(r.time_d < 32.0 for r in held) and len(held) < len(free)
+
+
+@pytest.mark.slow
+def test_truce_lengths_follow_the_lognormal_and_have_little_mass_at_short_times():
+    mean, sigma, n = 60.0, 0.6, 20_000
+    rng = np.random.default_rng(SEED)
+    days = np.array([sojourn_days(mean, sigma, rng) for _ in range(n)])
+    sd = mean * math.sqrt(math.exp(sigma**2) - 1)  # of a lognormal with this mean
+    assert abs(days.mean() - mean) <= Z * sd / math.sqrt(n)
+    p14 = stats.lognorm.cdf(14.0, sigma, scale=mean * math.exp(-sigma**2 / 2))
+    short = int((days < 14.0).sum())
+    assert abs(short / n - p14) <= Z * math.sqrt(p14 * (1 - p14) / n) and p14 < 0.02
+
+
+# --- the pause regime entered by chance: its share of time --------------------------------------
+
+
+@pytest.mark.slow
+def test_the_share_of_time_in_each_regime_is_the_semi_markov_stationary_share():
+    """Regimes chosen in proportion to weight among the others, with mean sojourn m: the embedded
+    chain's stationary vector pi gives time shares pi_i m_i / sum_j pi_j m_j."""
+    scenario = quiet({"scenario.end_date": date(2029, 12, 31), "threats.rocket.base_rate_per_day": 0.0})
+    regimes = {"calm": (0.3, 40.0, 0.0, 1.0), "surge": (2.0, 20.0, 0.0, 0.6), "pause": (0.0, 50.0, 0.7, 0.5)}
+    table = FrozenMap({n: dataclasses.replace(scenario.campaign.regimes["pause"], multiplier=m, mean_duration_days=d,
+                                              duration_log_sd=s, entry_weight=w) for n, (m, d, s, w) in regimes.items()})  # fmt: skip
+    scenario = dataclasses.replace(scenario, campaign=dataclasses.replace(scenario.campaign, regimes=table))
+    names = list(regimes)
+    weights = np.array([regimes[n][3] for n in names])
+    jump = np.array([[0 if i == j else weights[j] / (weights.sum() - weights[i]) for j in range(3)] for i in range(3)])
+    values, vectors = np.linalg.eig(jump.T)
+    pi = np.real(vectors[:, np.argmin(np.abs(values - 1))])
+    pi /= pi.sum()
+    expected = pi * np.array([regimes[n][1] for n in names])
+    expected /= expected.sum()
+    shares = []
+    for rep in range(60):
+        records = simulate(scenario, rep, SEED).ledger.records
+        horizon = scenario.scenario.horizon_days
+        time = {n: 0.0 for n in names}
+        for name, begin, end in regime_spans(records, "convoy"):
+            time[name] += min(end, horizon) - begin
+        first = min((r.time_d for r in records if r.detail.startswith("convoy: ")), default=horizon)
+        shares.append([time[n] / (horizon - first) for n in names])
+    shares = np.array(shares)
+    for i, name in enumerate(names):
+        half = Z * shares[:, i].std(ddof=1) / math.sqrt(len(shares))
+        assert abs(shares[:, i].mean() - expected[i]) <= half + 0.01, (name, shares[:, i].mean(), expected[i])
+
+
+# --- after a strike: revenge, or a pause, or neither --------------------------------------------
+
+
+def test_a_strike_sends_every_campaign_into_a_pause_when_deterrence_is_certain():
+    scenario = quiet({"threats.rocket.base_rate_per_day": 2.0, "policy.us.strikes.revenge_prob": 0.0,
+                      "policy.us.strikes.pause_prob": 1.0, "scenario.end_date": date(2020, 4, 30)})  # fmt: skip
+    records = simulate(with_history(scenario, strike=(date(2020, 2, 1), "us_strike")), 0, SEED).ledger.records
+    paused = [r for r in of_kind(records, Kind.REGIME) if "(after a strike" in r.detail]
+    assert sorted(r.detail.split(":")[0] for r in paused) == sorted(["rocket", "drone", "convoy", "security_detail"])
+    assert all(r.time_d == 31.0 for r in paused) and not of_kind(records, Kind.REVENGE)
+
+
+@pytest.mark.slow
+def test_revenge_and_pauses_follow_their_probabilities():
+    revenge, pause, n = 0.4, 0.25, 400
+    scenario = quiet({"policy.us.strikes.revenge_prob": revenge, "policy.us.strikes.pause_prob": pause,
+                      "scenario.end_date": date(2020, 2, 1)})  # fmt: skip
+    scenario = with_history(scenario, strike=(date(2020, 1, 11), "us_strike"))
+    vowed = paused = 0
+    for rep in range(n):
+        records = simulate(scenario, rep, SEED).ledger.records
+        vowed += bool(of_kind(records, Kind.REVENGE))
+        paused += any("(after a strike" in r.detail for r in of_kind(records, Kind.REGIME))
+    for count, p in ((vowed, revenge), (paused, (1 - revenge) * pause)):
+        assert abs(count / n - p) <= Z * math.sqrt(p * (1 - p) / n), (count, p)
+
+
+# --- salvo classes and casualties ---------------------------------------------------------------
+
+ONE_ROCKET_INSIDE = {
+    "threats.rocket.launch_failure_prob": 0.0, "threats.rocket.dud_prob": 0.0, "threats.rocket.inside_perimeter_prob": 1.0,
+    "threats.rocket.heavy_salvo_min": 1, "threats.rocket.heavy_salvo_max": 1, "damage.us_killed_per_impact": 40.0,
+    "damage.harassment_casualty_factor": 0.2, "damage.alert_exposure": 1.0,
+}  # fmt: skip
+
+
+def killed_by_one_rocket(heavy: bool) -> int:
+    world = world_of(one_site(quiet({**ONE_ROCKET_INSIDE, "threats.rocket.heavy_salvo_prob": 1.0 if heavy else 0.0,
+                                     "threats.rocket.harassment_size_pmf": [1.0, 0, 0, 0, 0, 0]}), cram_fire_units=0))  # fmt: skip
+    world.env.process(rocket_salvo(world, "rocket-0", np.random.default_rng(5), TEST))
+    world.env.run(until=seconds(120))
+    return sum(r.count for r in of_kind(world.ledger.records, Kind.US_KILLED))
+
+
+def test_a_harassment_impact_harms_its_factor_of_what_a_heavy_salvo_impact_harms():
+    exposure = 1 - quiet().sites["embassy"].hardening
+
+    def u_killed(heavy: bool) -> float:  # the salvo's draws in order: target, class, size, then the rocket's
+        rng = np.random.default_rng(5)
+        rng.random(2)
+        rng.integers(1, 2) if heavy else rng.random()
+        return rng.random(11)[7]
+
+    assert killed_by_one_rocket(True) == poisson_quantile(40.0 * exposure, u_killed(True))
+    assert killed_by_one_rocket(False) == poisson_quantile(40.0 * exposure * 0.2, u_killed(False))
+
+
+@pytest.mark.slow
+def test_mean_killed_per_inside_impact_by_salvo_class_matches_the_rates():
+    factor, rate = 0.2, 0.5
+    base = {**ONE_ROCKET_INSIDE, "damage.us_killed_per_impact": rate, "damage.harassment_casualty_factor": factor,
+            "threats.rocket.base_rate_per_day": 3.0, "scenario.end_date": date(2020, 3, 31)}  # fmt: skip
+    site_exposure = 1 - quiet().sites["embassy"].hardening
+    for heavy, scale in ((True, 1.0), (False, factor)):
+        scenario = one_site(quiet({**base, "threats.rocket.heavy_salvo_prob": 1.0 if heavy else 0.0,
+                                   "threats.rocket.harassment_size_pmf": [1.0, 0, 0, 0, 0, 0]}), cram_fire_units=0)  # fmt: skip
+        runs = run_replications(scenario, 20, SEED)
+        impacts, killed = int(runs["rockets_impact_inside"].sum()), int(runs["us_killed"].sum())
+        mean = rate * scale * site_exposure
+        assert impacts > 3000 and abs(killed / impacts - mean) <= Z * math.sqrt(mean / impacts), (heavy, killed, impacts)
+
+
+# --- escalation of severity without a loop ------------------------------------------------------
+
+
+def test_casualties_during_an_escalation_window_neither_extend_nor_restart_it():
+    world = world_of(quiet({"militia.escalation_heavy_boost": 2.0, "militia.escalation_days": 30.0}), SEED)
+    actors = start(world)
+    wounded = lambda t: Record(t, Kind.US_WOUNDED, "embassy", None, 1)  # noqa: E731
+    actors.militia.observe(wounded(1.0))
+    assert world.severity.heavy_salvo_factor(20.0) == 2.0 and world.severity.until_d == 31.0
+    actors.militia.observe(wounded(10.0))  # inside the window: no extension
+    assert world.severity.until_d == 31.0 and world.severity.heavy_salvo_factor(35.0) == 1.0
+    actors.militia.observe(wounded(40.0))  # after it: a new window
+    assert world.severity.until_d == 70.0
+
+
+# --- the embassy closes only by an option's rule -----------------------------------------------
+
+
+def test_a_dated_ultimatum_never_closes_the_embassy_but_the_options_rule_does():
+    attacks = {"threats.rocket.base_rate_per_day": 3.0, "threats.rocket.inside_perimeter_prob": 0.0,
+               "policy.us.ultimatum.closure_attacks": 1, "policy.us.ultimatum.deadline_days": 10.0,
+               "policy.us.ultimatum.truce_prob": 0.0, "policy.start_date": date(2020, 1, 1),
+               "scenario.end_date": date(2020, 3, 31), "policy.us.closure.evacuation_days": 1.0}  # fmt: skip
+    dated = with_history(quiet(attacks), threat=(date(2020, 1, 10), "ultimatum"))
+    records = simulate(dated, 0, SEED).ledger.records
+    assert of_kind(records, Kind.ULTIMATUM) and not of_kind(records, Kind.EMBASSY_CLOSED)
+    rule = quiet({**attacks, "policy.us.ultimatum.enabled": True, "policy.us.ultimatum.trigger_attacks": 3})
+    assert of_kind(simulate(rule, 0, SEED).ledger.records, Kind.EMBASSY_CLOSED)
+
+
+@pytest.mark.slow
+def test_no_run_of_the_replay_or_the_2020_world_closes_the_embassy():
+    from builders import ROOT
+
+    from sim.config.loader import load_scenario
+
+    for path in ("configs/calibrated.toml", "configs/scenarios/history_2020_2021.toml"):
+        runs = run_replications(load_scenario(ROOT / path), 200, SEED, workers=2)
+        assert not runs["embassy_closed"].any(), path
+
+
+# --- drones grow ---------------------------------------------------------------------------------
+
+
+def test_drone_intensity_grows_linearly_in_weekly_steps():
+    world = world_of(quiet({"threats.drone.base_rate_per_day": 0.01, "militia.drone_growth_per_year": 4.0}), SEED)
+    start(world)
+    drone = world.intensity["drone"]
+    for week in (0, 10, 40):
+        world.env.run(until=7.0 * week + 1.0)
+        assert drone.rate_per_day == pytest.approx(0.01 * (1 + 4.0 * 7.0 * week / DAYS_PER_YEAR))
+
+
+@pytest.mark.slow
+def test_drone_attacks_in_a_year_match_the_growing_intensity():
+    base, growth, reps = 0.05, 3.0, 200
+    scenario = quiet({"threats.drone.base_rate_per_day": base, "militia.drone_growth_per_year": growth,
+                      "threats.drone.inside_perimeter_prob": 0.0})  # fmt: skip
+    horizon = scenario.scenario.horizon_days
+    weeks = np.arange(0.0, horizon, 7.0)
+    expected = sum(base * (1 + growth * t / DAYS_PER_YEAR) * (min(t + 7.0, horizon) - t) for t in weeks)
+    counts = run_replications(scenario, reps, SEED, workers=2)["attacks_drone"].to_numpy()
+    assert abs(counts.mean() - expected) <= Z * math.sqrt(expected / reps), (counts.mean(), expected)
+
+
+# --- attacks launched by hand keep going through the pause machinery -----------------------------
+
+
+def test_a_follow_up_is_held_back_in_a_pause_by_the_restraint():
+    world = world_of(quiet({"campaign.branching_ratio": 0.9, "campaign.excitation_decay_days": 1.0,
+                            "campaign.regimes.pause.multiplier": 0.0}), SEED)  # fmt: skip
+    start(world)
+    world.env.run(until=1.0)
+    launch_attack(world, threat_named("rocket"), TEST)
+    pause_campaign(world, "rocket", 200.0, "test")
+    world.env.run(until=100.0)
+    assert len(of_kind(world.ledger.records, Kind.ATTACK_ROCKET)) == 1  # its follow-ups never came
