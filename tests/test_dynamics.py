@@ -313,3 +313,31 @@ def test_a_follow_up_is_held_back_in_a_pause_by_the_restraint():
     pause_campaign(world, "rocket", 200.0, "test")
     world.env.run(until=100.0)
     assert len(of_kind(world.ledger.records, Kind.ATTACK_ROCKET)) == 1  # its follow-ups never came
+
+
+# --- salvo sizes ---------------------------------------------------------------------------------
+
+
+class ScriptedUniforms:
+    """A stand-in for a Generator whose uniforms are given in advance."""
+
+    def __init__(self, *values: float) -> None:
+        self.values = list(values)
+
+    def random(self) -> float:
+        return self.values.pop(0)
+
+    def integers(self, low: int, high: int) -> int:
+        return low + int(self.values.pop(0) * (high - low))
+
+
+def test_harassment_and_heavy_salvo_sizes_by_inverse_cdf():
+    from sim.model.threats.rocket import salvo_size
+
+    threat = quiet().threats.rocket  # pmf 0.70, 0.20, 0.06, 0.03, 0.01, 0.0; heavy 0.04 of 14-33
+    cumulative = np.cumsum(threat.harassment_size_pmf)
+    for u, size in ((0.0, 1), (0.69, 1), (0.71, 2), (0.899, 2), (0.91, 3), (0.97, 4), (0.995, 5)):
+        assert salvo_size(threat, 1.0, ScriptedUniforms(0.5, u)) == (size, False), (u, cumulative)
+    assert salvo_size(threat, 1.0, ScriptedUniforms(0.01, 0.0)) == (14, True)
+    assert salvo_size(threat, 1.0, ScriptedUniforms(0.039, 0.999)) == (33, True)
+    assert salvo_size(threat, 2.5, ScriptedUniforms(0.09, 0.5))[1]  # escalation: below 0.04 x 2.5
