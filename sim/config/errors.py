@@ -11,6 +11,7 @@ class ConfigError(ValueError):
     """
 
     def __init__(self, key: str, value: object, rule: str, origin: str) -> None:
+        origin = str(origin)  # a file name, or an object that finds it only now
         self.key, self.value, self.rule, self.origin = key, value, rule, origin
         shown = "" if value is _NO_VALUE else f" = {_show(value)}"
         if key == "" and value is not _NO_VALUE:
