@@ -34,8 +34,8 @@ from simpy.events import Condition, Process  # noqa: E402
 
 from sim.api import run_scenario  # noqa: E402
 from sim.batch.runner import default_workers, to_frame  # noqa: E402
-from sim.model import timeline  # noqa: E402
 from sim.config.loader import load_scenario  # noqa: E402
+from sim.model import timeline  # noqa: E402
 from sim.model.streams import Streams  # noqa: E402
 from sim.model.world import World  # noqa: E402
 from sim.policy.actors import start_actors  # noqa: E402

@@ -15,23 +15,27 @@ failure rows whatever started it. Nothing here prints.
 
 from __future__ import annotations
 
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
 
 import pandas as pd
 
 from sim.analysis.compare import paired_differences
-from sim.analysis.fit_report import (
-    count_table,
-    dispersion_table,
+from sim.analysis.posterior import (
+    correlations,
+    effective_sample_size,
+    marginal_plots,
+    pair_plots,
     parameter_table,
-    write_calibrated,
-    write_fit_report,
+    write_calibrated_scenario,
+    write_posterior_report,
 )
 from sim.analysis.report import write_report
 from sim.analysis.summary import summarise as _summarise
 from sim.analysis.sweep import point_table, sweep_plots
+from sim.analysis.uncertainty import parameter_uncertainty
 from sim.analysis.validation import (
     dated_events,
     fan_chart,
@@ -43,37 +47,32 @@ from sim.analysis.validation import (
     write_validation,
 )
 from sim.batch.execution import Execution, run_batch
-from sim.batch.folder import check_output_folder, write_csv
-from sim.batch.runner import executor_for
-from sim.calibration.fit import (
-    DEFAULT_PARAMETERS,
-    Fit,
-    FitParameter,
-    Objective,
-    Settings,
-    current_values,
-    fit,
-)
-from sim.calibration.observations import load_observations, select_quarters
+from sim.batch.folder import write_atomic, write_csv, write_json
+from sim.calibration.priors import read_sources
 from sim.calibration.public_record import Observation, load_record
+from sim.calibration.settings import load_calibration
+from sim.config.errors import UsageError
 from sim.config.loader import input_files
 from sim.config.loader import load_scenario as _load_scenario
-from sim.config.provenance import unit_of
 from sim.config.scenario import Scenario
-from sim.design.batch import Batch, Source, assignments
+from sim.design.batch import Batch, Source
 from sim.design.experiment import ExperimentFile, load_experiment
+from sim.design.posterior import check_draws_apply, posterior_draws
 from sim.design.sweep import SweepFile, load_sweep
 from sim.design.types import design_type
 from sim.project import CONFIGS, shown_path
 from sim.replication.simulate import event_log, event_table
 
-DEFAULT_DATA = CONFIGS / "data" / "attacks_2020.csv"
+if TYPE_CHECKING:  # the inference imports pyabc, which takes seconds: only `calibrate` needs it
+    from sim.calibration.inference import Inference
+
+DEFAULT_CALIBRATION = CONFIGS / "calibration.toml"
 RUN_CHUNK_SIZE = 25  # replications per task of a run: small enough to share a few hundred among workers
 
 __all__ = [
     "CalibrationResult", "Comparison", "ExperimentResult", "RunOptions", "RunResult", "SweepResult", "calibrate",
     "compare", "load_experiment", "load_scenario", "load_sweep", "run_experiment", "run_scenario", "run_sweep",
-    "FitRequest", "ValidationResult", "summarise", "trace", "validate",
+    "ValidationResult", "summarise", "trace", "validate",
 ]  # fmt: skip
 
 
@@ -100,6 +99,7 @@ class RunResult:
 class Comparison:
     summary: pd.DataFrame  # per scenario and outcome: mean, CI, quantiles, P(> 0)
     comparison: pd.DataFrame  # per scenario and outcome: paired difference from the reference
+    uncertainty: pd.DataFrame | None = None  # over a posterior: Monte Carlo and parameter intervals
 
 
 @dataclass(frozen=True)
@@ -110,6 +110,7 @@ class ExperimentResult:
     failures: pd.DataFrame
     folder: Path
     manifest: dict
+    uncertainty: pd.DataFrame | None = None  # over a posterior: Monte Carlo and parameter intervals side by side
 
 
 @dataclass(frozen=True)
@@ -194,17 +195,27 @@ def run_experiment(
     extra = {"reference": experiment.header.reference, "outcomes": list(experiment.header.outcomes),
              "title": experiment.header.description or experiment.header.name}  # fmt: skip
     result = run_batch(experiment.batch, out, _execution(workers, scheduler, options), options.command, extra)
-    comparison = analyse_folder(out, result.runs, extra["reference"], extra["outcomes"], extra["title"])
-    return ExperimentResult(result.runs, comparison.summary, comparison.comparison, result.failures, out, result.manifest)
+    comparison = analyse_folder(out, result.runs, extra["reference"], extra["outcomes"], extra["title"],
+                                result.manifest.get("parameters_from"))  # fmt: skip
+    return ExperimentResult(result.runs, comparison.summary, comparison.comparison, result.failures, out, result.manifest,
+                            comparison.uncertainty)  # fmt: skip
 
 
-def analyse_folder(out: Path, runs: pd.DataFrame, reference: str, outcomes: list[str], title: str) -> Comparison:
-    """Write summary.csv, comparison.csv and report.md (with plots) for a runs table."""
+def analyse_folder(
+    out: Path, runs: pd.DataFrame, reference: str, outcomes: list[str], title: str, posterior: dict | None = None
+) -> Comparison:
+    """Write summary.csv, comparison.csv and report.md (with plots) for a runs table; over a
+    posterior (``posterior``: the manifest's description of the draws) also uncertainty.csv."""
     comparison = compare(runs, reference, outcomes)
     write_csv(out / "summary.csv", comparison.summary)
     write_csv(out / "comparison.csv", comparison.comparison)
-    write_report(out, runs, comparison.summary, comparison.comparison, outcomes, reference, title)
-    return comparison
+    uncertainty = None
+    if posterior:
+        uncertainty = parameter_uncertainty(runs, reference, outcomes, posterior["replications_per_draw"])
+        write_csv(out / "uncertainty.csv", uncertainty)
+    write_report(out, runs, comparison.summary, comparison.comparison, outcomes, reference, title,
+                 posterior=posterior, uncertainty=uncertainty)  # fmt: skip
+    return Comparison(comparison.summary, comparison.comparison, uncertainty)
 
 
 def run_sweep(
@@ -259,96 +270,132 @@ def validate(
     overrides: Sequence[str] = (),
     workers: int | None = None,
     options: RunOptions | None = None,
+    parameters_from: str | Path | None = None,
+    replications_per_draw: int = 1,
+    scheduler: str | None = None,
 ) -> ValidationResult:
     """Score a scenario against a public-record file (``run.py validate``): every observation
     within the scenario's horizon becomes a check of each replication; writes
-    ``validation.md``, ``validation.csv``, ``plots/fan_chart.png`` and the batch's files."""
+    ``validation.md``, ``validation.csv``, ``plots/fan_chart.png`` and the batch's files.
+    With ``parameters_from`` (a posterior file), replication r draws its parameters from it
+    (a posterior predictive check)."""
     scenario_path, record, out = Path(scenario_path), Path(record), Path(out)
     options = options or RunOptions()
     scenario = _load_scenario(scenario_path, overrides)
     observations = load_record(record)
+    draws = None
+    if parameters_from is not None:
+        draws = posterior_draws(parameters_from, replications, replications_per_draw, seed, "--parameters-from", "command line")
+        check_draws_apply(draws, scenario, "--parameters-from", "command line")
     meta = scenario.scenario
     covered = [o for o in observations if meta.start_date <= o.check.start and o.check.end <= meta.end_date]
     skipped = [o for o in observations if o not in covered]
     monthly = monthly_checks(meta.start_date, meta.end_date, ATTACK_FAMILIES)
     batch = Batch(f"validation-{meta.name}", ((meta.name, scenario),), replications, seed,
                   Source("validate", scenario_path, tuple(overrides)), (*input_files(scenario_path), record),
-                  RUN_CHUNK_SIZE, tuple(o.check for o in covered) + tuple(monthly))  # fmt: skip
+                  RUN_CHUNK_SIZE, tuple(o.check for o in covered) + tuple(monthly), draws)  # fmt: skip
     extra = {"record_file": shown_path(record), "checked": [o.check.id for o in covered], "skipped": [o.check.id for o in skipped]}
-    result = run_batch(batch, out, _execution(workers, None, options), options.command, extra)
+    result = run_batch(batch, out, _execution(workers, scheduler, options), options.command, extra)
     table = score_checks(covered, result.runs)
     write_csv(out / "validation.csv", table)
     fan = fan_chart(out / "plots" / "fan_chart.png", monthly_tables(result.runs, monthly),
                     observed_per_month(covered, ATTACK_FAMILIES), dated_events(scenario))  # fmt: skip
-    write_validation(out, table, skipped, f"{meta.name} against {shown_path(record)}", fan)
+    over = f" over the posterior {draws.file}" if draws is not None else ""
+    write_validation(out, table, skipped, f"{meta.name}{over} against {shown_path(record)}", fan)
     return ValidationResult(table, skipped, result.runs, result.failures, out, result.manifest)
 
 
 @dataclass(frozen=True)
 class CalibrationResult:
-    fit: Fit
-    counts: pd.DataFrame  # one row per observed count: observed, simulated mean, p05, p95, percentile
-    dispersion: pd.DataFrame
-    p_no_us_casualties: dict[str, float]  # per checked quarter
-    parameters: pd.DataFrame
-    runs: pd.DataFrame
-    calibrated: Path
-
-
-@dataclass(frozen=True)
-class FitRequest:
-    """What a calibration fits: the data, the quarters fitted and those held back to predict."""
-
-    data: Path = DEFAULT_DATA
-    fit_quarters: tuple[str, ...] = ("Q1", "Q2", "Q3")
-    predict_quarters: tuple[str, ...] = ()
-    parameters: tuple[FitParameter, ...] = DEFAULT_PARAMETERS
-    settings: Settings = Settings()
+    inference: Inference  # the folder, the pilot, the posterior particles and weights, the generations
+    parameters: pd.DataFrame  # per parameter: prior, posterior median and 90% interval, moved or not
+    correlations: pd.DataFrame  # pairs of parameters, strongest posterior correlation first
+    predictive: ValidationResult  # every row of the record over the posterior
+    calibrated: Path  # the scenario file of posterior medians
+    installed: Path | None  # where the posterior was copied for the project's experiments
+    report: Path
 
 
 def calibrate(
-    scenario_path: str | Path,
-    out: str | Path,
-    request: FitRequest = FitRequest(),
-    seed: int = 1,
+    calibration: str | Path = DEFAULT_CALIBRATION,
+    out: str | Path | None = None,
+    quick: bool = False,
+    record: str | Path | None = None,
+    hold_out: Sequence[str] = (),
     workers: int | None = None,
-    calibrated_path: str | Path | None = None,
+    scheduler: str | None = None,
+    calibrated: str | Path | None = None,
+    install: str | Path | None = None,
     options: RunOptions | None = None,
 ) -> CalibrationResult:
-    """Fit ``request.parameters`` to the observed counts of the fitted quarters (see
-    :mod:`sim.calibration.fit`), check the fit with ``settings.final_replications`` runs at
-    the fitted values, report it in ``out`` and write the calibrated scenario file."""
-    scenario_path, out, data = Path(scenario_path), Path(out), Path(request.data)
-    options, settings, parameters = options or RunOptions(), request.settings, request.parameters
-    check_output_folder(out)
-    base = _load_scenario(scenario_path)
-    observations = load_observations(data, base.scenario.calendar)
-    fitted_rows = select_quarters(observations, list(request.fit_quarters), str(data))
-    predicted_rows = select_quarters(observations, list(request.predict_quarters), str(data)) if request.predict_quarters else fitted_rows[:0]
-    end = max(fitted_rows["end"].max(), predicted_rows["end"].max() if len(predicted_rows) else fitted_rows["end"].max())
-    horizon = {"scenario.end_date": end}
-    checks = observations[(observations["use"] == "check") & (observations["end"] <= end)]
-    columns, observed = list(fitted_rows["column"]), fitted_rows["count"].to_numpy(float)
-    with executor_for(workers) as executor:
-        objective = Objective(scenario_path, horizon, parameters, columns, observed, settings, seed, executor)
-        fitted = fit(objective, current_values(base, parameters), options.progress)
-    overrides = {**horizon, **fitted.values}
-    final = _load_scenario(scenario_path, overrides)
-    source = Source("calibration", scenario_path, assignments(overrides))
-    batch = Batch("calibration", (("calibrated", final),), settings.final_replications, seed, source,
-                  (*input_files(scenario_path), data))  # fmt: skip
-    extra = {"data_file": shown_path(data), "fit": list(request.fit_quarters), "predict": list(request.predict_quarters),
-             "fitted": fitted.values, "ci95_low": fitted.low, "ci95_high": fitted.high, "evaluations": fitted.evaluations}  # fmt: skip
-    runs = run_batch(batch, out, Execution(workers=workers), options.command, extra).runs
-    roles = {**{c: "fit" for c in columns}, **{c: "predict" for c in predicted_rows["column"]}}
-    counts = count_table(pd.concat([fitted_rows, predicted_rows, checks]), runs, roles)
-    dispersion = dispersion_table(pd.concat([fitted_rows, predicted_rows]), runs)
-    no_casualties = {f"{r.quarter}": float((runs[r.column] == 0).mean()) for r in checks.itertuples() if r.series == "us_casualties"}
-    table = parameter_table(base, scenario_path, fitted, parameters)
-    provenance = (f"data {shown_path(data)} ({','.join(request.fit_quarters)}), seed {seed}, "
-                  f"{settings.replications} replications per evaluation")  # fmt: skip
-    units = {p.path: unit_of(Scenario, p.path) or "-" for p in parameters}
-    calibrated = Path(calibrated_path) if calibrated_path else out / "calibrated.toml"
-    write_calibrated(calibrated, scenario_path, fitted, parameters, units, provenance)
-    write_fit_report(out, counts, dispersion, no_casualties, table, fitted_rows, runs, fitted, provenance)
-    return CalibrationResult(fitted, counts, dispersion, no_casualties, table, runs, calibrated)
+    """Bayesian calibration (``run.py calibrate``, see :mod:`sim.calibration`): ABC-SMC over the
+    priors of the calibration file against the record's fitted rows (``hold_out`` keeps some
+    out, to predict them), then the posterior predictive check of every row of the record.
+    Writes, in ``out``: ``posterior.parquet``, ``posterior_report.md`` with its plots,
+    ``parameters.csv``, ``generations.csv``, ``predictive/``; and ``calibrated`` (a scenario of
+    posterior medians) and, with ``install``, a copy of the posterior there. A stopped
+    calibration resumes when called again with the same ``out``."""
+    options = options or RunOptions()
+    hold_out = tuple(hold_out)
+    calibration_file = load_calibration(calibration, record, hold_out)
+    if out is None:
+        raise UsageError("calibrate needs a results folder (out)")
+    out = Path(out)
+    from sim.calibration.inference import run_inference
+
+    inference = run_inference(calibration_file, out, quick, hold_out, workers, scheduler, options.progress, options.command)
+    priors = calibration_file.priors
+    table = parameter_table(priors, inference.values, inference.weights, inference.pilot.informed,
+                            read_sources(calibration_file.path))  # fmt: skip
+    write_csv(out / "parameters.csv", table)
+    pairs = correlations(priors, inference.values, inference.weights)
+    predictive = validate(
+        calibration_file.replay_path, calibration_file.record_path, out / "predictive",
+        inference.budget.predictive_replications, calibration_file.header.root_seed, workers=workers,
+        options=RunOptions(None, False, options.command), parameters_from=inference.posterior_path, scheduler=scheduler,
+    )  # fmt: skip
+    predicted = predictive.table.assign(use=["fit" if c in {o.check.id for o in calibration_file.fitted} else "held-out"
+                                             for c in predictive.table["check"]])  # fmt: skip
+    plots = {
+        "marginals": marginal_plots(out / "plots" / "marginals.png", priors, inference.values, inference.weights, table),
+        "pairs": pair_plots(out / "plots" / "pairs.png", priors, inference.values, inference.weights, pairs),
+        "fan": out / "predictive" / "plots" / "fan_chart.png",
+    }
+    state = inference.progress
+    informed = len(inference.pilot.informed)
+    overview = [
+        f"Calibration file `{shown_path(calibration_file.path)}`: {len(priors)} parameters with priors; every other "
+        f"parameter as in `{shown_path(calibration_file.scenario_path)}`.",
+        f"Fitted: the {len(calibration_file.fitted)} rows of `{shown_path(calibration_file.record_path)}` marked fit"
+        + (f", less {', '.join(hold_out)} (held out)" if hold_out else "") + ", each measured on a simulation from "
+        f"{calibration_file.scenario.scenario.start_date} to {calibration_file.scenario.scenario.end_date}.",
+        f"ABC-SMC (pyabc {pyabc_version()}): {inference.budget.particles} particles per generation, threshold the "
+        f"{inference.budget.epsilon_quantile:g} quantile of the last generation's distances; {informed} parameters "
+        f"perturbed, {len(priors) - informed} drawn from their priors in every generation.",
+        f"Ran {state.generations} generations and {state.simulations} simulations (root seed "
+        f"{calibration_file.header.root_seed}{', --quick' if quick else ''}); stopped by {state.reason}.",
+        f"Posterior: {len(inference.weights)} weighted particles, effective sample size "
+        f"{effective_sample_size(inference.weights):.0f}, in `posterior.parquet`.",
+    ]
+    title = f"Posterior of {calibration_file.header.name}" + (" (--quick)" if quick else "")
+    report = write_posterior_report(out, title, overview, table, inference.generations, inference.pilot.summary.table(),
+                                    inference.pilot.threshold, pairs, predicted, summary_line(predicted), plots)  # fmt: skip
+    calibrated_path = Path(calibrated) if calibrated is not None else out / "calibrated.toml"
+    installed = Path(install) if install is not None else None
+    if installed is not None:
+        installed.parent.mkdir(parents=True, exist_ok=True)
+        write_atomic(installed, lambda p: shutil.copyfile(inference.posterior_path, p))
+    provenance = (f"ABC-SMC on the fit rows of {shown_path(calibration_file.record_path)}, {state.generations} generations "
+                  f"of {inference.budget.particles} particles, seed {calibration_file.header.root_seed}"
+                  + (", --quick" if quick else ""))  # fmt: skip
+    write_calibrated_scenario(calibrated_path, calibration_file.scenario_path, table, provenance,
+                              installed if installed is not None else inference.posterior_path)  # fmt: skip
+    write_json(out / "manifest.json", {**inference.manifest, "status": "complete", "calibrated": shown_path(calibrated_path),
+                                       "installed": shown_path(installed) if installed else None})  # fmt: skip
+    return CalibrationResult(inference, table, pairs, predictive, calibrated_path, installed, report)
+
+
+def pyabc_version() -> str:
+    from importlib import metadata
+
+    return metadata.version("pyabc")

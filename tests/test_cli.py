@@ -22,7 +22,8 @@ BASELINE = ROOT / "configs" / "baseline.toml"
 CONFIGS = sorted((ROOT / "configs").rglob("*.toml"))
 EXPERIMENT_CONFIGS = sorted((ROOT / "configs" / "experiments").glob("*.toml"))
 SWEEP_CONFIGS = sorted((ROOT / "configs" / "sweeps").glob("*.toml"))
-SCENARIO_CONFIGS = [p for p in CONFIGS if p not in EXPERIMENT_CONFIGS + SWEEP_CONFIGS]
+CALIBRATION_CONFIGS = [ROOT / "configs" / "calibration.toml"]  # loaded in tests/test_calibration.py
+SCENARIO_CONFIGS = [p for p in CONFIGS if p not in EXPERIMENT_CONFIGS + SWEEP_CONFIGS + CALIBRATION_CONFIGS]
 
 # The outcome columns listed in README "Outcomes" (the baseline runs over the four quarters of 2020).
 README_COLUMNS = [

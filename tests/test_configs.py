@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from sim.calibration.priors import prior_unit
+from sim.calibration.settings import CalibrationHeader
 from sim.config.provenance import unit_mismatches
 from sim.design.experiment import ExperimentHeader
 from sim.design.sweep import SweepHeader
@@ -18,7 +20,7 @@ SOURCES = ROOT / "docs" / "sources.md"
 ASSIGNMENT = re.compile(r"^\s*([A-Za-z_][\w.\-]*)\s*=")
 DOCUMENTED = re.compile(r"#\s*(?P<unit>[^;#]+?)\s*;\s*source:\s*(?P<source>\S.*)$")
 CITATION = re.compile(r"docs/sources\.md#([\w-]+)")
-HEADERS = {"experiment": ExperimentHeader, "sweep": SweepHeader}
+HEADERS = {"experiment": ExperimentHeader, "sweep": SweepHeader, "calibration": CalibrationHeader, "priors": prior_unit}
 
 
 def test_there_are_configs():

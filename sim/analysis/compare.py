@@ -11,7 +11,7 @@ Every function here is deterministic (no random draws, no resampling).
 from __future__ import annotations
 
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 import numpy as np
 import pandas as pd
@@ -64,14 +64,8 @@ def paired_differences(runs: pd.DataFrame, reference: str, outcomes: Sequence[st
         raise ValueError(f"reference scenario {reference!r} is not in runs (scenarios: {list(runs['scenario'].unique())})")
     if runs.duplicated(list(KEYS)).any():
         raise ValueError("runs has more than one row for a (scenario, replication)")
-    indexed = runs.set_index(list(KEYS))
-    rows = []
-    for scenario in runs["scenario"].unique():
-        if scenario == reference:
-            continue
-        for outcome in outcomes:
-            x, y = paired_values(indexed[outcome], reference, scenario)
-            rows.append({"scenario": scenario, "reference": reference, "outcome": outcome, **compare_pair(x, y)})
+    rows = [{"scenario": scenario, "reference": reference, "outcome": outcome, **compare_pair(x, y)}
+            for scenario, outcome, x, y, _ in each_pair(runs, reference, outcomes)]  # fmt: skip
     table = pd.DataFrame(rows, columns=_COMPARISON_COLUMNS[:-2])
     table["p_ks_holm"] = holm(table["p_ks"].to_numpy(dtype=float))
     table["p_mwu_holm"] = holm(table["p_mwu"].to_numpy(dtype=float))
@@ -83,10 +77,27 @@ def paired_values(column: pd.Series, reference: str, scenario: str) -> tuple[np.
 
     ``column`` is indexed by (scenario, replication); the pairs come out in replication order.
     """
+    x, y, _ = paired_replications(column, reference, scenario)
+    return x, y
+
+
+def paired_replications(column: pd.Series, reference: str, scenario: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`paired_values` and the replication of each pair."""
     values = outcome_values(column)
     both = pd.concat([values.xs(reference, level="scenario"), values.xs(scenario, level="scenario")], axis=1, join="inner")
     both = both.dropna().sort_index()
-    return both.iloc[:, 0].to_numpy(), both.iloc[:, 1].to_numpy()
+    return both.iloc[:, 0].to_numpy(), both.iloc[:, 1].to_numpy(), both.index.to_numpy(int)
+
+
+def each_pair(runs: pd.DataFrame, reference: str, outcomes: Sequence[str]) -> Iterator[tuple[str, str, np.ndarray, np.ndarray, np.ndarray]]:
+    """(scenario, outcome, reference values, scenario values, replications) for every scenario
+    but the reference and every outcome, pairs in replication order."""
+    indexed = runs.set_index(list(KEYS))
+    for scenario in runs["scenario"].unique():
+        if scenario == reference:
+            continue
+        for outcome in outcomes:
+            yield (scenario, outcome, *paired_replications(indexed[outcome], reference, scenario))
 
 
 def compare_pair(x: np.ndarray, y: np.ndarray) -> dict[str, float]:

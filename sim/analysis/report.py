@@ -31,6 +31,8 @@ def write_report(
     reference: str,
     title: str,
     plot_outcomes: Sequence[str] | None = None,
+    posterior: dict | None = None,
+    uncertainty: pd.DataFrame | None = None,
 ) -> Path:
     """Write ``out_dir/report.md`` and its plots in ``out_dir/plots/``.
 
@@ -52,6 +54,11 @@ def write_report(
         First heading of the report.
     plot_outcomes : sequence of str, optional
         Outcomes plotted (an ECDF each, and together in one box plot); default ``outcomes``.
+    posterior : dict, optional
+        For an experiment over a posterior, the manifest's description of its draws (file,
+        draws, replications per draw); None when the parameters were fixed.
+    uncertainty : DataFrame, optional
+        :func:`sim.analysis.uncertainty.parameter_uncertainty` of ``runs``, shown side by side.
 
     Returns
     -------
@@ -67,6 +74,8 @@ def write_report(
         plots.append(box_plot(out_dir / PLOTS, runs, plot_outcomes, scenarios))
     sections = [
         f"# {title}",
+        intervals_section(posterior),
+        *([uncertainty_section(uncertainty, outcomes, reference)] if uncertainty is not None else []),
         scenario_section(runs, reference),
         "## Means with 95% confidence intervals\n\n" + means_table(summary, outcomes, scenarios),
         differences_section(comparison, outcomes, reference),
@@ -75,6 +84,52 @@ def write_report(
     path = out_dir / "report.md"
     write_atomic(path, lambda p: p.write_text("\n\n".join(sections) + "\n", encoding="utf-8"))
     return path
+
+
+def intervals_section(posterior: dict | None) -> str:
+    """Which uncertainty the intervals of the report include."""
+    if posterior is None:
+        return (
+            "## What the intervals include\n\n"
+            "**Monte Carlo error only.** Every parameter is fixed at the value its scenario file gives (for scenarios "
+            "built on `configs/calibrated.toml`, the posterior medians of the calibration), so the 95% intervals below "
+            "say how precisely this many replications pin down each mean, not how sure anyone can be of the "
+            "parameters. Run the experiment over the posterior (`parameters_from`, as in "
+            "`configs/experiments/policy_comparison_posterior.toml`) to see the intervals the parameters' own "
+            "uncertainty gives."
+        )
+    return (
+        "## What the intervals include\n\n"
+        f"**Monte Carlo error and the posterior.** Parameters are drawn from `{posterior['file']}` "
+        f"({len(posterior['parameters'])} parameters, {posterior['draws']} weighted draws, "
+        f"{posterior['replications_per_draw']} replication(s) per draw); replication r of every scenario has the same "
+        "draw and the same random streams, so the paired differences integrate the parameter uncertainty under "
+        "common random numbers. The means and intervals of the later tables are over the posterior; the next table "
+        "separates the two sources of uncertainty."
+    )
+
+
+def uncertainty_section(table: pd.DataFrame, outcomes: Sequence[str], reference: str) -> str:
+    """Monte Carlo-only and posterior intervals of each paired difference, side by side."""
+    rows = []
+    for r in table[table["outcome"].isin(list(outcomes))].itertuples():
+        rows.append([
+            str(r.scenario), str(r.outcome), fmt(r.mean_diff),
+            f"[{fmt(r.mc_ci95_low)}, {fmt(r.mc_ci95_high)}]", f"[{fmt(r.posterior_ci95_low)}, {fmt(r.posterior_ci95_high)}]",
+            f"[{fmt(r.effect_p05)}, {fmt(r.effect_p95)}]", fmt(r.p_effect_below_zero), fmt(r.parameter_share),
+        ])  # fmt: skip
+    intro = (
+        f"Paired differences (scenario - {reference}). *Monte Carlo only*: the 95% interval of the mean difference as "
+        "if the parameters were known (from the variation within draws), what a fixed-parameter experiment of this size "
+        "reports. *Posterior too*: the 95% interval of the mean over the posterior (from the variation between draws). "
+        "*Effect over the posterior*: where the expected difference lies for 90% of the posterior (the draws' means, "
+        "their Monte Carlo noise removed), and the share of the posterior where it is below zero. *Parameter share*: "
+        "the part of a replication's variance due to the parameters. See `sim/analysis/uncertainty.py` for the "
+        "decomposition; with one replication per draw only the posterior interval can be given."
+    )
+    header = ["scenario", "outcome", "mean diff", "95% CI, Monte Carlo only", "95% CI, posterior too",
+              "90% of the posterior: effect", "P(effect < 0)", "parameter share"]  # fmt: skip
+    return "## Monte Carlo and posterior intervals side by side\n\n" + intro + "\n\n" + markdown_table(header, rows)
 
 
 def scenario_section(runs: pd.DataFrame, reference: str) -> str:

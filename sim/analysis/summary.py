@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from sim.design.posterior import DRAW, PARAMETER_PREFIX
 from sim.replication.outcomes import positive_reported
 
 ID_COLUMNS = ("scenario", "replication", "seed")
@@ -41,7 +42,7 @@ def summarise(runs: pd.DataFrame, outcomes: Sequence[str] | None = None) -> pd.D
     KeyError
         If ``scenario`` or an outcome column is missing.
     """
-    outcomes = [c for c in runs.columns if c not in ID_COLUMNS] if outcomes is None else list(outcomes)
+    outcomes = outcome_names(runs) if outcomes is None else list(outcomes)
     missing = [c for c in ["scenario", *outcomes] if c not in runs.columns]
     if missing:
         raise KeyError(f"runs has no column {', '.join(map(repr, missing))}")
@@ -52,6 +53,12 @@ def summarise(runs: pd.DataFrame, outcomes: Sequence[str] | None = None) -> pd.D
             rows.append({"scenario": scenario, "outcome": outcome, "n_runs": len(values),
                          **describe(values.dropna().to_numpy()), **positive_share(values)})  # fmt: skip
     return pd.DataFrame(rows)
+
+
+def outcome_names(runs: pd.DataFrame) -> list[str]:
+    """The outcome columns of a runs table: every column but the identifiers and, in a batch
+    over a posterior, the draw and the drawn parameters."""
+    return [c for c in runs.columns if c not in ID_COLUMNS and c != DRAW and not c.startswith(PARAMETER_PREFIX)]
 
 
 def outcome_values(column: pd.Series) -> pd.Series:

@@ -84,7 +84,7 @@ def run_batch(
             failure = result.failures[0]
             raise ReplicationFailed(
                 f"scenario {failure['scenario']} replication {failure['replication']} (seed {failure['seed']}) "
-                f"failed: {failure['error']}; reproduce: {batch.source.reproduce(failure['scenario'], failure['replication'], failure['seed'])}"
+                f"failed: {failure['error']}; reproduce: {batch.reproduce(failure['scenario'], failure['replication'])}"
             )
         if folder:
             folder.save(chunk.scenario, chunk.index, result.table, result.failures)
@@ -104,7 +104,7 @@ def run_batch(
     else:
         runs = pa.concat_tables([kept[key] for key in order]).to_pandas()
     failed = pd.DataFrame(
-        [{**f, "reproduce": batch.source.reproduce(f["scenario"], f["replication"], f["seed"])} for f in failures],
+        [{**f, "reproduce": batch.reproduce(f["scenario"], f["replication"])} for f in failures],
         columns=FAILURE_COLUMNS,
     )
     manifest.update({"chunks_resumed": len(chunks) - len(todo), "elapsed_s": round(time.perf_counter() - clock, 3),

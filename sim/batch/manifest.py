@@ -27,7 +27,7 @@ from sim.project import PROJECT_ROOT, shown_path
 
 DISTRIBUTION = "militia-pressure-sim"
 # What the project needs, in case it runs from a checkout that pip did not install.
-REQUIRED = ("simpy", "numpy", "scipy", "pandas", "pyarrow", "tqdm", "matplotlib", "SALib", "dask", "distributed")
+REQUIRED = ("simpy", "numpy", "scipy", "pandas", "pyarrow", "tqdm", "matplotlib", "pyabc", "SALib", "dask", "distributed")
 
 
 def describe(batch: Batch, command: tuple[str, ...] | list[str], workers: int, scheduler: str | None, extra: dict[str, Any]) -> dict[str, Any]:
@@ -45,6 +45,7 @@ def describe(batch: Batch, command: tuple[str, ...] | list[str], workers: int, s
         "replications": batch.replications,
         "chunk_size": batch.chunk_size,
         "checks": [c.id for c in batch.checks],
+        "parameters_from": batch.draws.describe() if batch.draws else None,
         "workers": workers,
         "scheduler": scheduler,
         "code_version": code_version(),
@@ -62,6 +63,7 @@ def fingerprint(batch: Batch) -> str:
         "root_seed": batch.root_seed,
         "chunk_size": batch.chunk_size,
         **({"checks": [repr(c) for c in batch.checks]} if batch.checks else {}),
+        **({"draws": {**batch.draws.describe(), "rows": list(batch.draws.rows)}} if batch.draws else {}),
         "code": {k: v for k, v in code_version().items() if k != "git_modified"},
     }
     return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()

@@ -28,6 +28,7 @@ import pyarrow as pa
 from sim.config.errors import UsageError
 from sim.config.scenario import Scenario
 from sim.design.batch import Batch
+from sim.design.posterior import DRAW, PARAMETER_PREFIX, Draws
 from sim.replication.checks import Check
 from sim.replication.outcomes import dtypes, outcome_columns
 from sim.replication.simulate import replicate
@@ -68,21 +69,27 @@ def plan(n_scenarios: int, replications: int, chunk_size: int) -> list[Chunk]:
 
 
 def run_chunk(
-    name: str, scenario: Scenario, replications: Sequence[int], root_seed: int, checks: tuple[Check, ...] = ()
+    name: str, scenario: Scenario, replications: Sequence[int], root_seed: int, checks: tuple[Check, ...] = (),
+    draws: Draws | None = None,
 ) -> ChunkResult:
     """Outcome rows of a chunk (a top-level function, so it pickles); a replication that
-    raises becomes a failure record with its seed and error instead of stopping the chunk."""
+    raises becomes a failure record with its seed and error instead of stopping the chunk.
+    With ``draws``, replication r runs with its drawn parameters, recorded beside its outcomes."""
     rows, failures = [], []
     for r in replications:
         try:
-            rows.append({"scenario": name, **replicate(scenario, r, root_seed, checks)})
+            if draws is None:
+                rows.append({"scenario": name, **replicate(scenario, r, root_seed, checks)})
+            else:
+                drawn = {DRAW: draws.row_of(r), **{PARAMETER_PREFIX + p: v for p, v in draws.values_of(r).items()}}
+                rows.append({"scenario": name, **replicate(draws.scenario_for(scenario, r), r, root_seed, checks), **drawn})
         except Exception as exc:  # recorded, reported, and reproducible from its seed
             failures.append({
                 "scenario": name, "replication": r, "seed": root_seed,
                 "error": f"{type(exc).__name__}: {exc}",
                 "where": traceback.format_exc(limit=-3).strip().splitlines()[-3:][0].strip(),
             })  # fmt: skip
-    return ChunkResult(pa.Table.from_pylist(rows, schema=arrow_schema(scenario, checks)), failures)
+    return ChunkResult(pa.Table.from_pylist(rows, schema=arrow_schema(scenario, checks, draws.paths if draws else None)), failures)
 
 
 def default_workers() -> int:
@@ -127,7 +134,7 @@ def execute(
     if executor is None:
         for chunk in chunks:
             name, scenario = batch.scenarios[chunk.scenario]
-            on_done(chunk, run_chunk(name, scenario, chunk.replications, batch.root_seed, batch.checks))
+            on_done(chunk, run_chunk(name, scenario, chunk.replications, batch.root_seed, batch.checks, batch.draws))
         return
     queue = list(reversed(chunks))
     running: dict[Future, Chunk] = {}
@@ -136,7 +143,7 @@ def execute(
             while queue and len(running) < in_flight:
                 chunk = queue.pop()
                 name, scenario = batch.scenarios[chunk.scenario]
-                args = (name, scenario, chunk.replications, batch.root_seed, batch.checks)
+                args = (name, scenario, chunk.replications, batch.root_seed, batch.checks, batch.draws)
                 running[executor.submit(run_chunk, *args)] = chunk
             done, _ = wait(running, return_when=FIRST_COMPLETED)
             for future in sorted(done, key=lambda f: (running[f].scenario, running[f].index)):
@@ -146,11 +153,15 @@ def execute(
             future.cancel()
 
 
-def to_frame(rows: list[dict], scenario: Scenario, checks: tuple[Check, ...] = ()) -> pd.DataFrame:
-    """A typed table: integer counts, nullable float for days that may not occur, float checks."""
+def to_frame(
+    rows: list[dict], scenario: Scenario, checks: tuple[Check, ...] = (), drawn: tuple[str, ...] | None = None
+) -> pd.DataFrame:
+    """A typed table: integer counts, nullable float for days that may not occur, float checks,
+    and (for a batch over a posterior) the draw and the drawn value of each parameter."""
     calendar = scenario.scenario.calendar
-    columns = [*ID_COLUMNS, *outcome_columns(calendar), *(c.column for c in checks)]
-    column_types = {**dtypes(calendar), **{c.column: "float64" for c in checks}}
+    parameters = [PARAMETER_PREFIX + p for p in drawn] if drawn is not None else []
+    columns = [*ID_COLUMNS, *outcome_columns(calendar), *(c.column for c in checks), *([DRAW] if drawn is not None else []), *parameters]
+    column_types = {**dtypes(calendar), **{c.column: "float64" for c in checks}, **{p: "float64" for p in parameters}}
     frame = pd.DataFrame(rows, columns=columns)
     frame["scenario"] = frame["scenario"].astype("string")
     for col in columns[1:]:
@@ -160,7 +171,7 @@ def to_frame(rows: list[dict], scenario: Scenario, checks: tuple[Check, ...] = (
 
 
 @functools.lru_cache(maxsize=64)
-def arrow_schema(scenario: Scenario, checks: tuple[Check, ...] = ()) -> pa.Schema:
+def arrow_schema(scenario: Scenario, checks: tuple[Check, ...] = (), drawn: tuple[str, ...] | None = None) -> pa.Schema:
     """The Arrow schema of a scenario's runs (with pandas metadata, so that a Parquet file
     reads back with the dtypes of :func:`to_frame`)."""
-    return pa.Schema.from_pandas(to_frame([], scenario, checks), preserve_index=False)
+    return pa.Schema.from_pandas(to_frame([], scenario, checks, drawn), preserve_index=False)

@@ -53,8 +53,24 @@ def command_experiment(args: argparse.Namespace, argv: list[str]) -> str:
         f"{batch.name}: {len(batch.scenarios)} scenarios x {batch.replications} replications, "
         f"seed {batch.root_seed}, {result.manifest['elapsed_s']:.1f} s{resumed(result.manifest)}\n"
         f"{format_tables(result.summary, result.comparison, list(experiment.header.outcomes)[:SHOWN_OUTCOMES], experiment.header.reference)}"
-        f"{failures_note(result.failures, out)}wrote {out}/ (report.md, summary.csv, comparison.csv, runs.parquet)\n"
+        f"{format_uncertainty(result.uncertainty, list(experiment.header.outcomes)[:SHOWN_OUTCOMES])}"
+        f"{failures_note(result.failures, out)}wrote {out}/ (report.md, summary.csv, comparison.csv, "
+        f"{'uncertainty.csv, ' if result.uncertainty is not None else ''}runs.parquet)\n"
     )
+
+
+def format_uncertainty(table: pd.DataFrame | None, outcomes: list[str]) -> str:
+    """Over a posterior: each paired difference with its Monte Carlo-only and posterior intervals."""
+    if table is None:
+        return "intervals: Monte Carlo error only (parameters fixed; parameters_from draws them from a posterior)\n"
+    shown = table[table["outcome"].isin(outcomes)]
+    cells = [f"{m:+.2f}  MC [{a:+.2f}, {b:+.2f}]  posterior [{c:+.2f}, {d:+.2f}]" if pd.notna(a) else
+             f"{m:+.2f}  posterior [{c:+.2f}, {d:+.2f}]"
+             for m, a, b, c, d in zip(shown["mean_diff"], shown["mc_ci95_low"], shown["mc_ci95_high"],
+                                      shown["posterior_ci95_low"], shown["posterior_ci95_high"])]  # fmt: skip
+    pivot = shown.assign(cell=cells).pivot(index="outcome", columns="scenario", values="cell").reindex(outcomes)
+    return ("\npaired difference: 95% CI with Monte Carlo error only, and with the posterior too\n"
+            + pivot.to_string() + "\n")
 
 
 def command_compare(args: argparse.Namespace, argv: list[str]) -> str:
@@ -67,7 +83,8 @@ def command_compare(args: argparse.Namespace, argv: list[str]) -> str:
         raise UsageError(f"{folder} holds no experiment (its manifest names no reference scenario)")
     runs = pd.read_parquet(runs_path)
     outcomes = manifest["outcomes"]
-    comparison = api.analyse_folder(folder, runs, manifest["reference"], outcomes, manifest.get("title", manifest.get("name", "Experiment")))
+    comparison = api.analyse_folder(folder, runs, manifest["reference"], outcomes, manifest.get("title", manifest.get("name", "Experiment")),
+                                    manifest.get("parameters_from"))  # fmt: skip
     table = format_tables(comparison.summary, comparison.comparison, outcomes[:SHOWN_OUTCOMES], manifest["reference"])
     return f"{table}wrote {folder}/ (report.md, summary.csv, comparison.csv)\n"
 

@@ -34,14 +34,14 @@ EXAMPLES = """examples:
   python run.py experiment configs/experiments/policy_comparison.toml --out results/pc
   python run.py compare results/pc
   python run.py sweep configs/sweeps/strike_effects.toml --out results/sweep
-  python run.py calibrate configs/baseline.toml --out results/fit
+  python run.py calibrate --quick --out results/calibration-quick
 
 Each command has its own --help. Bad input stops with one line and exit code 2; an interrupted
 experiment or sweep resumes when the same command is run again."""
 COMMANDS = ("run", "trace", "experiment", "compare", "sweep", "calibrate", "validate")
 RESUMABLE = "the chunks already finished are kept; run the same command again to resume"
 INTERRUPTED = {"run": RESUMABLE, "trace": "nothing was written", "compare": "the folder's runs are intact",
-               "experiment": RESUMABLE, "sweep": RESUMABLE, "calibrate": "no calibrated file was written",
+               "experiment": RESUMABLE, "sweep": RESUMABLE, "calibrate": "finished generations are kept; run the same command with the same --out to resume",
                "validate": RESUMABLE}  # fmt: skip
 
 

@@ -13,7 +13,7 @@ import dataclasses
 import re
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from sim.config.loader import parameter_field
 from sim.config.scenario import Scenario
@@ -56,19 +56,28 @@ def unit_of(schema: type, dotted: str) -> str | None:
     return field.metadata.get("unit") if isinstance(field, dataclasses.Field) else None
 
 
-def unit_mismatches(path: str | Path, headers: dict[str, type] | None = None) -> list[str]:
+UnitRule = Callable[[str, str, dict], "str | None"]  # (table, key, the parsed file) -> the declared unit
+
+
+def unit_mismatches(path: str | Path, headers: dict[str, type | UnitRule] | None = None) -> list[str]:
     """Lines of a config file whose unit comment differs from the schema's unit.
 
-    ``headers`` maps the top tables of experiment or sweep files (``experiment``, ``sweep``) to
-    their schemas; a sweep's ``[parameters."dotted.path"]`` bounds carry the unit of the
-    parameter they vary; everything else is read against the scenario schema.
+    ``headers`` maps the top tables of experiment, sweep or calibration files (``experiment``,
+    ``sweep``, ``calibration``) to their schemas (a nested table such as ``[calibration.full]``
+    is read in its schema), or to a rule that finds the unit from the table, the key and the
+    parsed file (the priors of a calibration file); a sweep's ``[parameters."dotted.path"]``
+    bounds carry the unit of the parameter they vary; everything else is read against the
+    scenario schema.
     """
     headers = headers or {}
+    document = tomllib.loads(Path(path).read_text(encoding="utf-8"))
     problems = []
     for number, table, key, unit, _ in documented(path):
         top = table.split(".")[0]
-        if top in headers:
-            declared = unit_of(headers[top], key)
+        if top in headers and not isinstance(headers[top], type):
+            declared = headers[top](table, key, document)
+        elif top in headers:
+            declared = unit_of(headers[top], ".".join([*table.split(".")[1:], key]))
         elif top == "parameters":
             declared = unit_of(Scenario, table.split(".", 1)[1].strip('"'))
         elif top == "scenarios":

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from sim.config.scenario import Scenario
+from sim.design.posterior import Draws
 from sim.replication.checks import Check
 
 DEFAULT_CHUNK_SIZE = 100
@@ -30,12 +31,14 @@ class Source:
     file: Path
     overrides: tuple[str, ...] = ()
 
-    def reproduce(self, scenario: str, replication: int, root_seed: int) -> str:
-        """The ``trace`` command that replays one replication of this batch."""
+    def reproduce(self, scenario: str, replication: int, root_seed: int, draws: Draws | None = None) -> str:
+        """The ``trace`` command that replays one replication of this batch (with the values
+        it drew from a posterior, if it did)."""
         words = ["python", "run.py", "trace", str(self.file)]
         if self.kind in ("experiment", "sweep"):
             words += ["--scenario", scenario]
-        for assignment in self.overrides:
+        drawn = assignments(draws.values_of(replication)) if draws is not None else ()
+        for assignment in (*self.overrides, *drawn):
             words += ["--set", assignment]
         words += ["--seed", str(root_seed), "--replication", str(replication)]
         return shlex.join(words)
@@ -66,3 +69,8 @@ class Batch:
     inputs: tuple[Path, ...] = ()  # every file read to make the batch
     chunk_size: int = DEFAULT_CHUNK_SIZE
     checks: tuple[Check, ...] = ()  # statistics of each replication's log, beside its outcomes
+    draws: Draws | None = None  # parameters drawn from a posterior, per replication
+
+    def reproduce(self, scenario: str, replication: int) -> str:
+        """The ``trace`` command that replays one replication."""
+        return self.source.reproduce(scenario, replication, self.root_seed, self.draws)

@@ -10,6 +10,8 @@ An experiment is pure data, validated before anything runs::
     root_seed = 2020
     outcomes = ["attacks_rocket", "us_killed"]
     end_date = 2021-09-30              # optional: one horizon for every scenario
+    parameters_from = "../data/posterior.parquet"   # optional: draw parameters from a posterior
+    replications_per_draw = 4          # optional: replications 4k .. 4k+3 share draw k (default 1)
 
     [scenarios.continuity]
     file = "../scenarios/continuity.toml"
@@ -17,7 +19,9 @@ An experiment is pure data, validated before anything runs::
     [scenarios.no_revenge]            # inline: the base with overrides
     set = { "policy.us.strikes.revenge_prob" = 0.0 }
 
-Replication r of every scenario uses the same random streams (common random numbers).
+Replication r of every scenario uses the same random streams (common random numbers), and,
+with ``parameters_from``, the same parameters drawn from the posterior (see
+:mod:`sim.design.posterior`).
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ from sim.config.loader import build, check_keys, input_files, load_scenario, rea
 from sim.config.scenario import Scenario
 from sim.config.schema import AT_LEAST_ONE, NAME, NON_NEGATIVE, param
 from sim.design.batch import DEFAULT_CHUNK_SIZE, Batch, Source
+from sim.design.posterior import Draws, draws_for, value_at
 from sim.replication.outcomes import outcome_columns
 
 
@@ -48,6 +53,8 @@ class ExperimentHeader:
     outcomes: tuple[str, ...] = param("outcome columns")
     chunk_size: int = param("replications per task", AT_LEAST_ONE, default=DEFAULT_CHUNK_SIZE)
     end_date: date | None = param("date", default=None)
+    parameters_from: str = param("path", default="")
+    replications_per_draw: int = param("replications per draw", AT_LEAST_ONE, default=1)
 
 
 @dataclass(frozen=True)
@@ -89,9 +96,27 @@ def load_experiment(path: str | Path, replications: int | None = None) -> Experi
     calendar = scenarios[0][1].scenario.calendar
     check_outcomes(header.outcomes, outcome_columns(calendar), "experiment.outcomes", origin)
     reps = header.replications if replications is None else replications
+    draws = draws_for(header.parameters_from, header.replications_per_draw, path.parent, reps, header.root_seed, scenarios, origin)
+    if draws is not None:
+        check_no_scenario_fixes(draws, header, path, scenarios, origin)
     source = Source("experiment", path)
-    batch = Batch(header.name, scenarios, reps, header.root_seed, source, tuple(dict.fromkeys(inputs)), header.chunk_size)
+    batch = Batch(header.name, scenarios, reps, header.root_seed, source, tuple(dict.fromkeys(inputs)), header.chunk_size,
+                  draws=draws)  # fmt: skip
     return ExperimentFile(header, batch, path)
+
+
+def check_no_scenario_fixes(draws: Draws, header: ExperimentHeader, path: Path, scenarios, origin: str) -> None:
+    """A scenario that sets a parameter the posterior draws (a value other than the base's) is
+    refused: the draws would silently replace what it compares."""
+    base = load_scenario(path.parent / header.base, {"scenario.end_date": header.end_date} if header.end_date else {})
+    for name, scenario in scenarios:
+        for parameter in draws.paths:
+            mine, theirs = value_at(scenario, parameter), value_at(base, parameter)
+            if mine != theirs:
+                raise ConfigError(f"scenarios.{name}", parameter,
+                                  f"sets {parameter} = {mine:g} (the base {header.base} has {theirs:g}), a parameter "
+                                  f"drawn from the posterior {header.parameters_from}: remove the setting or parameters_from",
+                                  origin)  # fmt: skip
 
 
 NO_TABLE: dict = {}

@@ -16,7 +16,9 @@
     high = 1.0
 
 Each design point is a scenario of the batch (``point-0000`` ...): the runner, its common
-random numbers and its resumable folders serve sweeps as they serve experiments.
+random numbers and its resumable folders serve sweeps as they serve experiments. With
+``parameters_from = "posterior.parquet"`` the parameters a sweep does not vary are drawn from
+the posterior, replication r of every point taking the same draw.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from sim.config.schema import AT_LEAST_ONE, NAME, NON_NEGATIVE, one_of, param
 from sim.design.batch import DEFAULT_CHUNK_SIZE, Batch, Source
 from sim.design.experiment import check_outcomes, check_same_columns
 from sim.design.parameters import DesignError, Parameter, point_overrides
+from sim.design.posterior import draws_for
 from sim.design.types import design_type, design_types, make_design
 from sim.replication.outcomes import outcome_columns
 
@@ -51,6 +54,8 @@ class SweepHeader:
     points: int | None = param("points", AT_LEAST_ONE, default=None)
     chunk_size: int = param("replications per task", AT_LEAST_ONE, default=DEFAULT_CHUNK_SIZE)
     end_date: date | None = param("date", default=None)
+    parameters_from: str = param("path", default="")
+    replications_per_draw: int = param("replications per draw", AT_LEAST_ONE, default=1)
 
 
 @dataclass(frozen=True)
@@ -89,7 +94,9 @@ def load_sweep(path: str | Path, replications: int | None = None) -> SweepFile:
     check_outcomes(header.outcomes, outcome_columns(first.calendar), "sweep.outcomes", origin)
     reps = header.replications if replications is None else replications
     inputs = (path, *input_files(path.parent / header.base))
-    batch = Batch(header.name, scenarios, reps, header.root_seed, Source("sweep", path), inputs, header.chunk_size)
+    draws = draws_for(header.parameters_from, header.replications_per_draw, path.parent, reps, header.root_seed,
+                      scenarios[:1], origin, exempt={p.path for p in parameters})  # the design sets what it varies  # fmt: skip
+    batch = Batch(header.name, scenarios, reps, header.root_seed, Source("sweep", path), inputs, header.chunk_size, draws=draws)
     return SweepFile(header, parameters, design, batch, path)
 
 

@@ -1,0 +1,108 @@
+"""Summary statistics of a simulated record, and their distance from the observed record.
+
+The statistics are the fitted rows of the public-record file, each measured on a replication's
+log (:func:`sim.replication.checks.measure`). Counts and sums are put on the Anscombe scale
+``2 sqrt(x + 3/8)``, where a Poisson count has a standard deviation of about one whatever its
+mean; each statistic is then divided by its own noise scale: its standard deviation across
+replications of the model at the prior medians (the pilot run), at least one for a count or a
+sum (no finer than Poisson noise). An observation given as a range (``80-90`` rockets) is
+matched by any value inside it. The distance is the Euclidean norm of the scaled deviations.
+
+The scales are fixed before the inference starts and stored with it, so every generation, and
+a resumed run, uses the same distance.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+import pyabc
+
+from sim.calibration.public_record import Observation
+from sim.replication.checks import Check
+
+STABILISED = ("count", "sum")  # statistics put on the Anscombe scale
+POISSON_SCALE = 1.0  # the noise scale of a Poisson count on the Anscombe scale
+SMALLEST_SCALE = 1e-3  # a floor for the other statistics, so that no division is by zero
+
+
+def stabilised(statistic: str, value: np.ndarray | float) -> np.ndarray | float:
+    """A statistic on the scale where its noise is compared."""
+    return 2.0 * np.sqrt(np.asarray(value, dtype=float) + 0.375) if statistic in STABILISED else np.asarray(value, dtype=float)
+
+
+@dataclass(frozen=True)
+class Summary:
+    """The fitted observations and the noise scale of each."""
+
+    observations: tuple[Observation, ...]
+    scales: tuple[float, ...]
+
+    @property
+    def checks(self) -> tuple[Check, ...]:
+        return tuple(o.check for o in self.observations)
+
+    @property
+    def ids(self) -> list[str]:
+        return [o.check.id for o in self.observations]
+
+    def observed(self) -> dict[str, float]:
+        """The observed record as the inference library stores it (the point of each range)."""
+        return {o.check.id: float(o.point) for o in self.observations}
+
+    def deviations(self, simulated: Mapping[str, float]) -> np.ndarray:
+        """Scaled deviation of each simulated statistic from its observed range (0 inside it;
+        0 for a statistic the replication could not measure, such as a share of no triggers)."""
+        out = np.zeros(len(self.observations))
+        for i, (obs, scale) in enumerate(zip(self.observations, self.scales)):
+            value = simulated[obs.check.id]
+            if value is None or np.isnan(value):
+                continue
+            x = stabilised(obs.check.statistic, value)
+            low = stabilised(obs.check.statistic, obs.low)
+            high = stabilised(obs.check.statistic, obs.high) if obs.high is not None else np.inf
+            out[i] = (low - x if x < low else x - high if x > high else 0.0) / scale
+        return out
+
+    def distance(self, simulated: Mapping[str, float]) -> float:
+        return float(np.sqrt(np.sum(self.deviations(simulated) ** 2)))
+
+    def table(self) -> pd.DataFrame:
+        """The statistics, their observed ranges and scales (for the report)."""
+        return pd.DataFrame({
+            "check": self.ids,
+            "statistic": [o.check.statistic for o in self.observations],
+            "observed_low": [o.low for o in self.observations],
+            "observed_high": [o.high for o in self.observations],
+            "scale": list(self.scales),
+        })  # fmt: skip
+
+
+def noise_scales(observations: Sequence[Observation], pilot: pd.DataFrame) -> tuple[float, ...]:
+    """Each statistic's standard deviation on its compared scale across the pilot's replications
+    (``pilot`` holds a ``check.<id>`` column per observation), floored (see the module docstring)."""
+    scales = []
+    for obs in observations:
+        values = stabilised(obs.check.statistic, pilot[obs.check.column].to_numpy(float))
+        values = values[~np.isnan(values)]
+        sd = float(values.std(ddof=1)) if len(values) > 1 else 0.0
+        scales.append(max(sd, POISSON_SCALE if obs.check.statistic in STABILISED else SMALLEST_SCALE))
+    return tuple(scales)
+
+
+class RecordDistance(pyabc.Distance):
+    """The distance of :class:`Summary` as the inference library calls it (fixed: it neither
+    calibrates nor adapts, so every generation and a resumed run agree)."""
+
+    def __init__(self, summary: Summary) -> None:
+        super().__init__()
+        self.summary = summary
+
+    def __call__(self, x: dict, x_0: dict, t: int | None = None, par: dict | None = None) -> float:
+        return self.summary.distance(x)
+
+    def get_config(self) -> dict:
+        return {"name": type(self).__name__, "checks": self.summary.ids, "scales": list(self.summary.scales)}

@@ -1,0 +1,136 @@
+"""A calibration's results folder, from the pilot runs to the posterior file.
+
+Layout: ``manifest.json`` (written first, with the fingerprint of everything that decides the
+result: the calibration file, the scenario files, the record, the rows held out, the budget,
+the seed and the code), ``abc.db`` (pyabc's database, one row set per finished generation),
+and at the end ``posterior.parquet`` (the last generation: weights and values), with
+``generations.csv``, ``statistics.csv`` (the fitted rows and their noise scales) and
+``screen.csv`` (which parameters are perturbed). Running the same command again on the folder
+resumes from the last finished generation; a folder of another calibration is refused.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import pandas as pd
+import sqlalchemy.exc
+
+from sim.batch.execution import Execution
+from sim.batch.folder import check_output_folder, write_atomic, write_csv, write_json
+from sim.batch.manifest import code_version, environment, utc_now
+from sim.batch.runner import default_workers, executor_for
+from sim.calibration.abc import (
+    DATABASE,
+    ParticleModel,
+    Progress,
+    generations,
+    infer,
+    posterior,
+)
+from sim.calibration.pilot import PilotResult, run_pilots
+from sim.calibration.settings import Budget, CalibrationFile
+from sim.config.errors import UsageError
+from sim.design.posterior import write_posterior
+from sim.project import shown_path
+
+POSTERIOR = "posterior.parquet"
+
+
+@dataclass(frozen=True)
+class Inference:
+    """What a finished (or resumed and finished) inference left in its folder."""
+
+    folder: Path
+    calibration: CalibrationFile
+    budget: Budget
+    quick: bool
+    pilot: PilotResult
+    progress: Progress
+    values: pd.DataFrame  # the posterior particles, one column per dotted path
+    weights: np.ndarray
+    generations: pd.DataFrame
+    manifest: dict
+
+    @property
+    def posterior_path(self) -> Path:
+        return self.folder / POSTERIOR
+
+
+def fingerprint(calibration: CalibrationFile, budget: Budget, hold_out: tuple[str, ...]) -> str:
+    """A hash of everything that decides the posterior, and of the code that makes it."""
+    content = {
+        "inputs": {shown_path(p): p.read_text(encoding="utf-8") for p in calibration.inputs},
+        "hold_out": list(hold_out),
+        "budget": budget.__dict__,
+        "root_seed": calibration.header.root_seed,
+        "code": {k: v for k, v in code_version().items() if k != "git_modified"},
+    }
+    return hashlib.sha256(json.dumps(content, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def open_folder(out: Path, manifest: dict[str, Any]) -> None:
+    """Create the folder, or check that it holds this very calibration (then it resumes)."""
+    previous = out / "manifest.json"
+    if previous.exists():
+        try:
+            found = json.loads(previous.read_text()).get("fingerprint")
+        except (OSError, ValueError):
+            found = None
+        if found != manifest["fingerprint"]:
+            raise UsageError(f"output folder {out} holds another calibration (other inputs, budget, seed or code): "
+                             "resuming would mix them; choose another --out")  # fmt: skip
+    else:
+        check_output_folder(out)
+        out.mkdir(parents=True, exist_ok=True)
+    write_json(previous, {**manifest, "status": "running"})
+
+
+def run_inference(
+    calibration: CalibrationFile, out: Path, quick: bool, hold_out: tuple[str, ...] = (),
+    workers: int | None = None, scheduler: str | None = None,
+    progress: Callable[[int], None] | None = None, command: tuple[str, ...] = ("python API",),
+) -> Inference:  # fmt: skip
+    """Pilot runs, ABC-SMC (resumed where a run stopped) and the posterior file, in ``out``."""
+    budget = calibration.budget(quick)
+    seed = calibration.header.root_seed
+    workers = workers or default_workers()
+    manifest = {
+        "kind": "calibration", "name": calibration.header.name, "command": list(command),
+        "calibration_file": shown_path(calibration.path), "record_file": shown_path(calibration.record_path),
+        "fitted": [o.check.id for o in calibration.fitted], "held_out": list(hold_out), "quick": quick,
+        "budget": budget.__dict__, "root_seed": seed, "priors": [p.path for p in calibration.priors],
+        "inputs": {shown_path(p): p.read_text(encoding="utf-8") for p in calibration.inputs},
+        "workers": workers, "scheduler": scheduler, "code_version": code_version(), "environment": environment(),
+        "fingerprint": fingerprint(calibration, budget, hold_out), "started_utc": utc_now(),
+    }  # fmt: skip
+    open_folder(out, manifest)
+    with executor_for(workers, scheduler) as executor:
+        pilot = run_pilots(calibration, budget.pilot_replications, Execution(workers=workers, executor=executor))
+        write_csv(out / "statistics.csv", pilot.summary.table())
+        write_csv(out / "screen.csv", pilot.screen)
+        model = ParticleModel(calibration.scenario, calibration.priors, pilot.summary.checks, seed)
+        try:
+            state = infer(out, model, pilot.summary, pilot.informed, budget, seed, executor, workers, progress)
+        except sqlalchemy.exc.SQLAlchemyError as exc:
+            raise UsageError(f"{out / DATABASE} cannot be read or written ({type(exc).__name__}): "
+                             "remove it to start the inference again") from None  # fmt: skip
+    values, weights = posterior(out, calibration.priors)
+    table = generations(out)
+    write_csv(out / "generations.csv", table)
+    metadata = {
+        "calibration_file": shown_path(calibration.path), "record_file": shown_path(calibration.record_path),
+        "fitted": manifest["fitted"], "held_out": list(hold_out), "root_seed": seed, "quick": quick,
+        "generations": state.generations, "simulations": state.simulations, "stopped_by": state.reason,
+        "fingerprint": manifest["fingerprint"],
+    }  # fmt: skip
+    write_atomic(out / POSTERIOR, lambda p: write_posterior(p, values, weights, metadata))
+    manifest.update({"generations": state.generations, "simulations": state.simulations, "stopped_by": state.reason,
+                     "informed": sorted(pilot.informed), "finished_utc": utc_now()})  # fmt: skip
+    write_json(out / "manifest.json", {**manifest, "status": "running"})
+    return Inference(out, calibration, budget, quick, pilot, state, values, weights, table, manifest)

@@ -1,0 +1,125 @@
+"""A sampler for pyabc that gives the same particles whatever the workers: local processes, a
+Dask cluster, or this process alone.
+
+pyabc's own samplers either reseed each task from the operating system (``MappingSampler``)
+or accept particles in the order they finish (the dynamic schedulers), so their results
+depend on timing. Here candidate ``i`` of generation ``t`` draws everything it draws (its
+proposal, its perturbation, the seed of its simulation) from a random state seeded by
+``(root seed, t, i)``; candidates are evaluated in blocks on any ``concurrent.futures``
+executor, and the population is the first ``n`` accepted candidates *by index*, whatever order
+they finish in (accepting in index order also avoids the bias of preferring fast simulations).
+Candidates evaluated past the n-th acceptance are discarded and not counted.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+from concurrent.futures import FIRST_COMPLETED, Executor, Future, wait
+from typing import Callable
+
+import cloudpickle
+import numpy as np
+import pyabc
+
+MAIN_PROCESS = 2**32 - 1  # the index of the main process's own random state after a generation
+_LOADED: dict[str, Callable] = {}  # per worker process: the generation's simulate function, unpickled once
+
+
+def seed_candidate(root_seed: int, t: int, index: int) -> None:
+    """Seed the global random states pyabc and its distributions draw from."""
+    state = np.random.SeedSequence([root_seed, t + 1, index]).generate_state(5)
+    np.random.seed(state[:4])
+    random.seed(int(state[4]))
+
+
+def evaluate(payload: bytes, digest: str, root_seed: int, t: int, first: int, count: int) -> list:
+    """Evaluate candidates ``first .. first + count - 1`` of generation ``t`` (a top-level
+    function, so it pickles): each one proposal, one simulation and its acceptance."""
+    simulate_one = _LOADED.get(digest)
+    if simulate_one is None:
+        _LOADED.clear()
+        simulate_one = _LOADED[digest] = cloudpickle.loads(payload)
+    particles = []
+    for index in range(first, first + count):
+        seed_candidate(root_seed, t, index)
+        particles.append(simulate_one())
+    return particles
+
+
+class SeededSampler(pyabc.sampler.Sampler):
+    """Deterministic ABC-SMC sampling on an executor (see the module docstring).
+
+    ``progress`` is called with the number of candidates newly counted as simulations;
+    ``limit`` caps the simulations of all calls together (a generation that would pass it
+    stops short and is marked not ok, so the library does not keep it).
+    """
+
+    def __init__(
+        self, root_seed: int, executor: Executor | None, workers: int,
+        progress: Callable[[int], None] | None = None, limit: int | None = None, block: int = 4,
+    ) -> None:  # fmt: skip
+        super().__init__()
+        self.root_seed, self.executor, self.workers, self.progress, self.block = root_seed, executor, workers, progress, block
+        self.left = limit
+
+    def sample_until_n_accepted(self, n, simulate_one, t, *, max_eval=np.inf, all_accepted=False, ana_vars=None):
+        payload = cloudpickle.dumps(simulate_one)
+        digest = hashlib.sha256(payload).hexdigest()
+        caps = [int(max_eval)] if np.isfinite(max_eval) else []
+        limit = min([*caps, self.left]) if self.left is not None else (caps[0] if caps else None)
+        if self.executor is None:
+            particles = self._in_process(payload, digest, t, n, limit)
+        else:
+            particles = self._on_executor(payload, digest, t, n, limit)
+        sample = self._create_empty_sample()
+        for particle in particles:
+            sample.append(particle)
+        self.nr_evaluations_ = len(particles)
+        if self.left is not None:
+            self.left -= len(particles)
+        if sample.n_accepted < n:
+            sample.ok = False
+        seed_candidate(self.root_seed, t, MAIN_PROCESS)  # the main process goes on from a state of its own
+        return sample
+
+    def _in_process(self, payload: bytes, digest: str, t: int, n: int, limit: int | None) -> list:
+        particles, accepted = [], 0
+        while accepted < n and (limit is None or len(particles) < limit):
+            particle = evaluate(payload, digest, self.root_seed, t, len(particles), 1)[0]
+            particles.append(particle)
+            accepted += particle.accepted
+            if self.progress:
+                self.progress(1)
+        return particles
+
+    def _on_executor(self, payload: bytes, digest: str, t: int, n: int, limit: int | None) -> list:
+        finished: dict[int, object] = {}
+        running: dict[Future, int] = {}
+        kept: list = []
+        accepted, next_index = 0, 0
+        try:
+            while accepted < n:
+                while len(running) < 2 * self.workers and (limit is None or next_index < limit):
+                    count = self.block if limit is None else min(self.block, limit - next_index)
+                    future = self.executor.submit(evaluate, payload, digest, self.root_seed, t, next_index, count)
+                    running[future] = next_index
+                    next_index += count
+                if not running:
+                    break  # the budget of candidates is spent
+                done, _ = wait(running, return_when=FIRST_COMPLETED)
+                for future in done:
+                    first = running.pop(future)
+                    for offset, particle in enumerate(future.result()):
+                        finished[first + offset] = particle
+                before = len(kept)
+                while accepted < n and len(kept) in finished:  # extend the evaluated prefix in index order
+                    particle = finished.pop(len(kept))
+                    kept.append(particle)
+                    accepted += particle.accepted
+                if self.progress and len(kept) > before:
+                    self.progress(len(kept) - before)
+        finally:
+            for future in running:
+                future.cancel()
+        return kept
