@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
 import pandas as pd
 
 from sim.analysis.compare import paired_differences
+from sim.analysis.html import write_html
 from sim.analysis.posterior import (
     correlations,
     effective_sample_size,
@@ -188,7 +189,7 @@ def run_experiment(
 ) -> ExperimentResult:
     """Run (or resume) an experiment into ``out``, compare its scenarios and write the
     files of ``run.py experiment``: runs.parquet, failures.csv, summary.csv,
-    comparison.csv, report.md and plots/."""
+    comparison.csv, report.md, report.html (the report in one self-contained file) and plots/."""
     if not isinstance(experiment, ExperimentFile):
         experiment = load_experiment(experiment, replications)
     options, out = options or RunOptions(), Path(out)
@@ -204,7 +205,7 @@ def run_experiment(
 def analyse_folder(
     out: Path, runs: pd.DataFrame, reference: str, outcomes: list[str], title: str, posterior: dict | None = None
 ) -> Comparison:
-    """Write summary.csv, comparison.csv and report.md (with plots) for a runs table; over a
+    """Write summary.csv, comparison.csv, report.md (with plots) and report.html for a runs table; over a
     posterior (``posterior``: the manifest's description of the draws) also uncertainty.csv."""
     comparison = compare(runs, reference, outcomes)
     write_csv(out / "summary.csv", comparison.summary)
@@ -213,8 +214,8 @@ def analyse_folder(
     if posterior:
         uncertainty = parameter_uncertainty(runs, reference, outcomes, posterior["replications_per_draw"])
         write_csv(out / "uncertainty.csv", uncertainty)
-    write_report(out, runs, comparison.summary, comparison.comparison, outcomes, reference, title,
-                 posterior=posterior, uncertainty=uncertainty)  # fmt: skip
+    write_html(write_report(out, runs, comparison.summary, comparison.comparison, outcomes, reference, title,
+                            posterior=posterior, uncertainty=uncertainty))  # fmt: skip
     return Comparison(comparison.summary, comparison.comparison, uncertainty)
 
 
@@ -276,7 +277,7 @@ def validate(
 ) -> ValidationResult:
     """Score a scenario against a public-record file (``run.py validate``): every observation
     within the scenario's horizon becomes a check of each replication; writes
-    ``validation.md``, ``validation.csv``, ``plots/fan_chart.png`` and the batch's files.
+    ``validation.md``, ``validation.html``, ``validation.csv``, ``plots/fan_chart.png`` and the batch's files.
     With ``parameters_from`` (a posterior file), replication r draws its parameters from it
     (a posterior predictive check)."""
     scenario_path, record, out = Path(scenario_path), Path(record), Path(out)
@@ -301,7 +302,7 @@ def validate(
     fan = fan_chart(out / "plots" / "fan_chart.png", monthly_tables(result.runs, monthly),
                     observed_per_month(covered, ATTACK_FAMILIES), dated_events(scenario))  # fmt: skip
     over = f" over the posterior {draws.file}" if draws is not None else ""
-    write_validation(out, table, skipped, f"{meta.name}{over} against {shown_path(record)}", fan)
+    write_html(write_validation(out, table, skipped, f"{meta.name}{over} against {shown_path(record)}", fan))
     return ValidationResult(table, skipped, result.runs, result.failures, out, result.manifest)
 
 
@@ -331,7 +332,7 @@ def calibrate(
     """Bayesian calibration (``run.py calibrate``, see :mod:`sim.calibration`): ABC-SMC over the
     priors of the calibration file against the record's fitted rows (``hold_out`` keeps some
     out, to predict them), then the posterior predictive check of every row of the record.
-    Writes, in ``out``: ``posterior.parquet``, ``posterior_report.md`` with its plots,
+    Writes, in ``out``: ``posterior.parquet``, ``posterior_report.md`` with its plots (and ``.html``),
     ``parameters.csv``, ``generations.csv``, ``predictive/``; and ``calibrated`` (a scenario of
     posterior medians) and, with ``install``, a copy of the posterior there. A stopped
     calibration resumes when called again with the same ``out``."""
@@ -380,6 +381,7 @@ def calibrate(
     title = f"Posterior of {calibration_file.header.name}" + (" (--quick)" if quick else "")
     report = write_posterior_report(out, title, overview, table, inference.generations, inference.pilot.summary.table(),
                                     inference.pilot.threshold, pairs, predicted, summary_line(predicted), plots)  # fmt: skip
+    write_html(report)
     calibrated_path = Path(calibrated) if calibrated is not None else out / "calibrated.toml"
     installed = Path(install) if install is not None else None
     if installed is not None:

@@ -381,8 +381,11 @@ def test_calibrate_command_writes_posterior_report_predictive_check_and_calibrat
     code, stdout, err = call_main(["calibrate", tiny["path"], "--quick", "--out", out, "--calibrated", calibrated, "--quiet"])
     assert code == 0, err
     for name in ("posterior.parquet", "posterior_report.md", "parameters.csv", "generations.csv", "statistics.csv",
-                 "screen.csv", "manifest.json", "plots/marginals.png", "plots/pairs.png", "predictive/validation.csv"):  # fmt: skip
+                 "screen.csv", "manifest.json", "plots/marginals.png", "plots/pairs.png", "predictive/validation.csv",
+                 "posterior_report.html", "predictive/validation.html"):  # fmt: skip
         assert (out / name).is_file(), name
+    html = (out / "posterior_report.html").read_text(encoding="utf-8")
+    assert html.count('src="data:image/png;base64,') == 3 and "figure not found" not in html  # marginals, pairs, fan
     report = (out / "posterior_report.md").read_text(encoding="utf-8")
     for heading in ("## Parameters", "## What the data moved", "## Strongest correlations", "## Generations",
                     "## Summary statistics", "## Posterior predictive check"):  # fmt: skip

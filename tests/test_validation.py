@@ -118,10 +118,11 @@ def test_validate_writes_its_report_and_the_same_seed_gives_the_same_table(tmp_p
     argv = ["validate", REPLAY, "--replications", "40", "--workers", "2", "--quiet"]
     code, stdout, stderr = call_main([*argv, "--out", tmp_path / "a"])
     assert code == 0, stderr
-    for name in ("validation.md", "validation.csv", "runs.parquet", "manifest.json", "plots/fan_chart.png"):
+    for name in ("validation.md", "validation.html", "validation.csv", "runs.parquet", "manifest.json", "plots/fan_chart.png"):
         assert (tmp_path / "a" / name).exists(), name
     table = pd.read_csv(tmp_path / "a" / "validation.csv")
     assert len(table) == len(load_record(RECORD)) and f"of {len(table)} checks inside the 90% band" in stdout
     assert call_main([*argv, "--workers", "1", "--out", tmp_path / "b"])[0] == 0
     assert (tmp_path / "a" / "validation.csv").read_bytes() == (tmp_path / "b" / "validation.csv").read_bytes()
     assert (tmp_path / "a" / "runs.parquet").read_bytes() == (tmp_path / "b" / "runs.parquet").read_bytes()
+    assert (tmp_path / "a" / "validation.html").read_bytes() == (tmp_path / "b" / "validation.html").read_bytes()

@@ -54,7 +54,7 @@ def command_experiment(args: argparse.Namespace, argv: list[str]) -> str:
         f"seed {batch.root_seed}, {result.manifest['elapsed_s']:.1f} s{resumed(result.manifest)}\n"
         f"{format_tables(result.summary, result.comparison, list(experiment.header.outcomes)[:SHOWN_OUTCOMES], experiment.header.reference)}"
         f"{format_uncertainty(result.uncertainty, list(experiment.header.outcomes)[:SHOWN_OUTCOMES])}"
-        f"{failures_note(result.failures, out)}wrote {out}/ (report.md, summary.csv, comparison.csv, "
+        f"{failures_note(result.failures, out)}wrote {out}/ (report.md, report.html, summary.csv, comparison.csv, "
         f"{'uncertainty.csv, ' if result.uncertainty is not None else ''}runs.parquet)\n"
     )
 
@@ -86,7 +86,7 @@ def command_compare(args: argparse.Namespace, argv: list[str]) -> str:
     comparison = api.analyse_folder(folder, runs, manifest["reference"], outcomes, manifest.get("title", manifest.get("name", "Experiment")),
                                     manifest.get("parameters_from"))  # fmt: skip
     table = format_tables(comparison.summary, comparison.comparison, outcomes[:SHOWN_OUTCOMES], manifest["reference"])
-    return f"{table}wrote {folder}/ (report.md, summary.csv, comparison.csv)\n"
+    return f"{table}wrote {folder}/ (report.md, report.html, summary.csv, comparison.csv)\n"
 
 
 def command_sweep(args: argparse.Namespace, argv: list[str]) -> str:

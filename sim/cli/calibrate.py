@@ -62,7 +62,7 @@ def command_calibrate(args: argparse.Namespace, argv: list[str]) -> str:
         f"{shown.to_string(index=False, float_format=lambda v: f'{v:.4g}')}\n\n"
         f"moved by the data: {int(table['moved'].sum())} of {len(table)} parameters\n"
         f"posterior predictive check: {result.predictive.summary.removeprefix('summary: ')}\n"
-        f"wrote {out}/ (posterior_report.md, posterior.parquet, parameters.csv, generations.csv, plots/, predictive/)\n"
+        f"wrote {out}/ (posterior_report.md, posterior_report.html, posterior.parquet, parameters.csv, generations.csv, plots/, predictive/)\n"
         f"calibrated scenario (posterior medians): {shown_path(result.calibrated)}"
         + (f"; posterior installed as {shown_path(result.installed)}" if result.installed else "") + "\n"
     )

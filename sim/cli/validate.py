@@ -43,5 +43,5 @@ def command_validate(args: argparse.Namespace, argv: list[str]) -> str:
         f"validation of {shown_path(args.scenario)} against {shown_path(args.record)}: {replications} replications, "
         f"seed {args.seed}, {result.manifest['elapsed_s']:.1f} s{resumed(result.manifest)}\n"
         f"{shown.to_string(index=False, float_format=lambda v: f'{v:.3g}')}\n{skipped}{result.summary}\n"
-        f"{failures_note(result.failures, out)}wrote {out}/ (validation.md, validation.csv, plots/fan_chart.png, runs.parquet)\n"
+        f"{failures_note(result.failures, out)}wrote {out}/ (validation.md, validation.html, validation.csv, plots/fan_chart.png, runs.parquet)\n"
     )
