@@ -1,0 +1,252 @@
+"""The self-contained HTML report: the converter on its own, and a real experiment's report.html
+opened in headless Chromium (figures drawn, the headline table there and sortable, no console
+message, a screenshot)."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import re
+import shutil
+import struct
+import subprocess
+from html import unescape
+from pathlib import Path
+
+import pytest
+from builders import call_main
+
+from sim import api
+from sim.analysis.html import render_html, write_html
+
+ROOT = Path(__file__).resolve().parent.parent
+BASELINE = ROOT / "configs" / "baseline.toml"
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+# A 1 x 1 PNG (one white pixel).
+PIXEL = base64.b64decode(
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8/5+hHgAHggJ/PchI7wAAAABJRU5ErkJggg=="
+)
+OUTCOMES = ["attacks_rocket", "us_killed", "rockets_intercepted"]
+CHROMIUM_TIMEOUT_S = 120
+# Chromium's log line for a console message or an uncaught error, e.g.
+# [123:123:1201/052717.717697:INFO:CONSOLE:1] "message", source: file:///x.html (1)
+CONSOLE_LINE = re.compile(r':CONSOLE\b[^\]]*\]\s*"(?P<message>.*)", source: ')
+
+
+def markdown_folder(tmp_path: Path, text: str, images: dict[str, bytes]) -> Path:
+    for name, data in images.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_bytes(data)
+    path = tmp_path / "report.md"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+# ------------------------------------------------------------------------------ the converter
+
+
+def test_tables_become_sortable_wrapped_tables_with_a_header_and_escaped_pipes():
+    text = "# T\n\n| outcome | a \\| b |\n|---|---|\n| us_killed | 1.2 [0.5, 2.0] |\n| attacks | – |\n"
+    page = render_html(text, Path("."), "report")
+    table = page[page.index('<div class="table-wrap"><table class="sortable">'):page.index("</table>")]
+    assert "<thead>" in table and "<th>outcome</th>" in table and "<th>a | b</th>" in table
+    assert table.count("<tr>") == 3 and "<td>1.2 [0.5, 2.0]</td>" in table
+    assert "position: sticky" in page and "nth-child(even)" in page  # the header stays, rows alternate
+
+
+def test_images_are_inlined_as_data_uris_and_a_missing_one_is_said_to_be(tmp_path):
+    path = markdown_folder(tmp_path, "# R\n\n![ecdf](plots/ecdf_us_killed.png)\n\n![gone](plots/none.png)\n",
+                           {"plots/ecdf_us_killed.png": PIXEL})  # fmt: skip
+    page = write_html(path).read_text(encoding="utf-8")
+    encoded = base64.b64encode(PIXEL).decode("ascii")
+    assert f'<img alt="ecdf" src="data:image/png;base64,{encoded}">' in page
+    assert '<span class="missing">[figure not found: plots/none.png] gone</span>' in page
+    assert "plots/ecdf_us_killed.png" not in page
+
+
+def test_nothing_is_fetched_from_the_network():
+    text = "# R\n\n![remote](https://example.com/x.png)\n\n[bad](javascript:alert(1)) and [summary](summary.csv)\n"
+    page = render_html(text, Path("."), "report")
+    assert "https://example.com" not in page.replace("[figure not found: https://example.com/x.png]", "")
+    assert "javascript:" not in page and '<a href="summary.csv">summary</a>' in page
+    assert "default-src 'none'; img-src data:" in page  # the policy forbids any other load
+    assert not re.search(r"<(?:link|script)[^>]+(?:href|src)=", page)
+
+
+def test_names_and_paths_are_shown_as_written_never_as_html(tmp_path):
+    text = ("# Options <A&B> for `x<y`\n\n<div onclick=\"steal()\">raw</div>\n\n"
+            "| scenario | outcome |\n|---|---|\n| <script>alert(1)</script> | **no** |\n\n"
+            "- `configs/<odd> & name.toml`\n")  # fmt: skip
+    page = render_html(text, tmp_path, "report")
+    body = page[page.index("<main>"):page.index("</main>")]
+    assert "<title>Options &lt;A&amp;B&gt; for x&lt;y</title>" in page
+    assert "<h1>Options &lt;A&amp;B&gt; for <code>x&lt;y</code></h1>" in body
+    assert '<p>&lt;div onclick="steal()"&gt;raw&lt;/div&gt;</p>' in body
+    assert "<script>" not in body and "&lt;script&gt;alert(1)&lt;/script&gt;" in body
+    assert "<strong>no</strong>" in body and "<code>configs/&lt;odd&gt; &amp; name.toml</code>" in body
+
+
+def test_headings_lists_bold_and_code_spans_render():
+    text = "# Top\n\n## Section\n\nA paragraph with **bold** and `code`.\n\n- one\n- two\n\n### Sub\n"
+    body = render_html(text, Path("."), "report")
+    for piece in ("<h1>Top</h1>", "<h2>Section</h2>", "<h3>Sub</h3>", "<strong>bold</strong>",
+                  "<code>code</code>", "<ul>\n<li>one</li>\n<li>two</li>\n</ul>"):  # fmt: skip
+        assert piece in body, piece
+
+
+def test_the_title_falls_back_to_the_file_name_and_the_page_carries_no_date(tmp_path):
+    path = markdown_folder(tmp_path, "Just a line.\n\n![p](p.png)\n", {"p.png": PIXEL})
+    first = write_html(path).read_bytes()
+    assert b"<title>report</title>" in first
+    assert write_html(path).read_bytes() == first  # same inputs, same bytes
+    assert not re.search(rb"20\d\d-\d\d-\d\d", first)
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # no temporary file left
+
+
+# ------------------------------------------------------------------------------ in a browser
+
+
+def chromium() -> str:
+    """The system's Chromium; skipped when absent, failed when CI_REQUIRE_BROWSER=1."""
+    binary = shutil.which("chromium") or shutil.which("chromium-browser")
+    if binary is None:
+        reason = "Chromium is not installed (no chromium or chromium-browser on PATH; .ci/run installs it)"
+        if os.environ.get("CI_REQUIRE_BROWSER") == "1":
+            pytest.fail(f"{reason}, and CI_REQUIRE_BROWSER=1")
+        pytest.skip(reason)
+    return binary
+
+
+def run_chromium(binary: str, profile: Path, page: Path, *options: str) -> subprocess.CompletedProcess:
+    """Headless Chromium on a local page, its console messages logged to stderr."""
+    command = [binary, "--headless", "--disable-gpu", "--no-sandbox", "--no-first-run", "--hide-scrollbars",
+               f"--user-data-dir={profile}", "--enable-logging=stderr", "--v=0", *options, page.resolve().as_uri()]  # fmt: skip
+    result = subprocess.run(command, capture_output=True, text=True, timeout=CHROMIUM_TIMEOUT_S, check=False)
+    assert result.returncode == 0, result.stderr[-2000:]
+    return result
+
+
+def console_messages(stderr: str) -> list[str]:
+    return [m.group("message") for m in map(CONSOLE_LINE.search, stderr.splitlines()) if m]
+
+
+# Appended to a copy of the page: after the page's own script, on load, writes what it sees
+# (every image's natural width, the headline table, its order after one and two clicks on a
+# scenario's header) into the DOM, which --dump-dom prints.
+CHECK_SCRIPT = """
+<script>
+window.addEventListener("load", function () {
+  function column(table, index) {
+    return Array.prototype.map.call(table.tBodies[0].rows, function (row) { return row.cells[index].textContent.trim(); });
+  }
+  var heading = Array.prototype.filter.call(document.querySelectorAll("h2"), function (h) {
+    return h.textContent.indexOf("Means with 95% confidence intervals") === 0;
+  })[0];
+  var table = heading ? heading.nextElementSibling.querySelector("table") : null;
+  var result = {
+    images: Array.prototype.map.call(document.images, function (img) { return img.naturalWidth; }),
+    header: table ? Array.prototype.map.call(table.tHead.rows[0].cells, function (c) { return c.textContent.trim(); }) : [],
+    outcomes: table ? column(table, 0) : [],
+    sticky: table ? getComputedStyle(table.tHead.rows[0].cells[0]).position : ""
+  };
+  if (table) {
+    var header = table.tHead.rows[0].cells[1];
+    result.before = column(table, 1);
+    header.click();
+    result.ascending = column(table, 1);
+    result.sort_state = header.getAttribute("aria-sort");
+    header.click();
+    result.descending = column(table, 1);
+  }
+  var out = document.createElement("pre");
+  out.id = "checks";
+  out.textContent = JSON.stringify(result);
+  document.body.appendChild(out);
+});
+</script>
+"""
+
+
+def browser_checks(binary: str, profile: Path, report: Path) -> tuple[dict, list[str]]:
+    """What the check script saw on a copy of ``report`` beside it, and the console messages."""
+    page = report.with_name("browser_check.html")
+    page.write_text(report.read_text(encoding="utf-8").replace("</body>", CHECK_SCRIPT + "</body>"), encoding="utf-8")
+    try:
+        result = run_chromium(binary, profile, page, "--virtual-time-budget=10000", "--dump-dom")
+    finally:
+        page.unlink()
+    found = re.search(r'<pre id="checks">(.*?)</pre>', result.stdout, re.DOTALL)
+    assert found, f"the check script did not run: {result.stdout[-500:]}"
+    return json.loads(unescape(found.group(1))), console_messages(result.stderr)
+
+
+def experiment_file(folder: Path) -> Path:
+    path = folder / "exp.toml"
+    path.write_text(f"""
+[experiment]
+name = "html_report"
+description = "Policy options <tiny> & quick"
+base = "{BASELINE.as_posix()}"
+reference = "continuity"
+replications = 20
+root_seed = 11
+end_date = 2020-03-31
+outcomes = {json.dumps(OUTCOMES)}
+
+[scenarios.continuity]
+
+[scenarios.better_cram]
+set = {{ "cram.kill_prob" = 0.95 }}
+
+[scenarios.worse_cram]
+set = {{ "cram.kill_prob" = 0.3 }}
+""", encoding="utf-8")  # fmt: skip
+    return path
+
+
+def leading_number(cell: str) -> float:
+    return float(re.match(r"[+-]?[\d.]+(?:e[+-]?\d+)?", cell).group(0))
+
+
+def test_the_console_check_sees_a_deliberate_console_error(tmp_path):
+    binary = chromium()
+    page = tmp_path / "noisy.html"
+    page.write_text('<!DOCTYPE html><html><body><script>console.error("deliberate console error");</script></body></html>')
+    result = run_chromium(binary, tmp_path / "profile", page, "--virtual-time-budget=2000", "--dump-dom")
+    assert "deliberate console error" in console_messages(result.stderr)
+
+
+@pytest.mark.slow
+def test_an_experiment_report_renders_in_chromium_with_its_figures_and_sortable_table(tmp_path):
+    binary = chromium()
+    out = tmp_path / "results"
+    result = api.run_experiment(experiment_file(tmp_path), out, workers=1)
+    report = out / "report.html"
+    assert report.is_file() and (out / "report.md").is_file()
+    html = report.read_text(encoding="utf-8")
+    assert "<title>Policy options &lt;tiny&gt; &amp; quick</title>" in html and "src=\"plots/" not in html
+
+    checks, messages = browser_checks(binary, tmp_path / "profile", report)
+    figures = len(list((out / "plots").glob("*.png")))
+    assert figures == len(OUTCOMES) + 1 and len(checks["images"]) == figures  # an ECDF each and the box plots
+    assert all(width > 0 for width in checks["images"]), checks["images"]
+    assert checks["header"] == ["outcome", "continuity", "better_cram", "worse_cram"]
+    assert checks["outcomes"] == OUTCOMES and checks["sticky"] == "sticky"
+    means = [leading_number(c) for c in checks["before"]]
+    assert len(set(means)) == len(means)  # distinct, so that the order tells
+    assert [leading_number(c) for c in checks["ascending"]] == sorted(means) and checks["sort_state"] == "ascending"
+    assert [leading_number(c) for c in checks["descending"]] == sorted(means, reverse=True)
+    assert messages == [], messages
+    assert set(result.summary["scenario"]) == {"continuity", "better_cram", "worse_cram"}
+
+    screenshot = out / "report_screenshot.png"
+    run_chromium(binary, tmp_path / "profile", report, f"--screenshot={screenshot}", "--window-size=1400,2000")
+    data = screenshot.read_bytes()
+    assert data[:8] == PNG_SIGNATURE and struct.unpack(">II", data[16:24]) == (1400, 2000) and len(data) > 10_000
+
+    # `compare` rewrites the report from the same runs: the same bytes.
+    before = report.read_bytes()
+    code, _, stderr = call_main(["compare", out])
+    assert code == 0, stderr
+    assert report.read_bytes() == before
