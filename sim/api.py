@@ -15,6 +15,7 @@ failure rows whatever started it. Nothing here prints.
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,6 +33,7 @@ from sim.analysis.posterior import (
     write_calibrated_scenario,
     write_posterior_report,
 )
+from sim.analysis.precision import half_widths, precision_records, precision_section
 from sim.analysis.report import write_report
 from sim.analysis.summary import summarise as _summarise
 from sim.analysis.sweep import point_table, sweep_plots
@@ -46,7 +48,7 @@ from sim.analysis.validation import (
     summary_line,
     write_validation,
 )
-from sim.batch.execution import Execution, run_batch
+from sim.batch.execution import BatchResult, Execution, run_batch
 from sim.batch.folder import write_atomic, write_csv, write_json
 from sim.calibration.priors import read_sources
 from sim.calibration.public_record import Observation, load_record
@@ -58,6 +60,7 @@ from sim.config.scenario import Scenario
 from sim.design.batch import Batch, Source
 from sim.design.experiment import ExperimentFile, load_experiment
 from sim.design.posterior import check_draws_apply, posterior_draws
+from sim.design.precision import Precision, precision_for
 from sim.design.sweep import SweepFile, load_sweep
 from sim.design.types import design_type
 from sim.project import CONFIGS, shown_path
@@ -185,27 +188,98 @@ def run_experiment(
     scheduler: str | None = None,
     replications: int | None = None,
     options: RunOptions | None = None,
+    precision: Mapping[str, float] | None = None,
+    max_replications: int | None = None,
 ) -> ExperimentResult:
     """Run (or resume) an experiment into ``out``, compare its scenarios and write the
     files of ``run.py experiment``: runs.parquet, failures.csv, summary.csv,
-    comparison.csv, report.md and plots/."""
+    comparison.csv, report.md and plots/.
+
+    With ``precision`` (outcome -> absolute half-width, e.g. ``{"us_killed": 0.05}``) the
+    replications double from the experiment's count until the 95% interval of every paired
+    difference of those outcomes has at most that half-width, or ``max_replications`` (default
+    8 times the start) is reached; see :mod:`sim.design.precision`. Replications 0..n-1 are
+    those of a run of n, byte for byte; the manifest's ``precision`` records n and the
+    half-widths reached."""
     if not isinstance(experiment, ExperimentFile):
         experiment = load_experiment(experiment, replications)
     options, out = options or RunOptions(), Path(out)
     extra = {"reference": experiment.header.reference, "outcomes": list(experiment.header.outcomes),
              "title": experiment.header.description or experiment.header.name}  # fmt: skip
-    result = run_batch(experiment.batch, out, _execution(workers, scheduler, options), options.command, extra)
+    record = None
+    if precision is None:
+        if max_replications is not None:
+            raise UsageError("max_replications applies only to a run by precision: name the outcomes' half-widths too")
+        result = run_batch(experiment.batch, out, _execution(workers, scheduler, options), options.command, extra)
+    else:
+        batch = experiment.batch
+        spec = precision_for(precision, max_replications, batch.replications, experiment.header.outcomes,
+                             len(batch.scenarios), str(experiment.path))  # fmt: skip
+        result, record = _run_to_precision(experiment, spec, out, _execution(workers, scheduler, options), options.command, extra)
     comparison = analyse_folder(out, result.runs, extra["reference"], extra["outcomes"], extra["title"],
-                                result.manifest.get("parameters_from"))  # fmt: skip
+                                result.manifest.get("parameters_from"), record)  # fmt: skip
     return ExperimentResult(result.runs, comparison.summary, comparison.comparison, result.failures, out, result.manifest,
                             comparison.uncertainty)  # fmt: skip
 
 
+def _run_to_precision(
+    experiment: ExperimentFile, spec: Precision, out: Path, execution: Execution, command: tuple[str, ...], extra: dict
+) -> tuple[BatchResult, dict]:
+    """Grow ``out`` stage by stage (the chunks of a stage are kept by the next) until the
+    half-widths are reached or the budget runs out; the folder ends as a run of that count."""
+    start, elapsed, stages, resumed = experiment.batch.replications, 0.0, [], None
+    progress = _StageProgress(execution.progress) if execution.progress else None
+    execution = dataclasses.replace(execution, progress=progress)
+    for count in spec.stages(start):
+        stages.append(count)
+        if progress:
+            progress.next_stage()
+        batch = experiment.batch if count == start else _with_replications(experiment, count)
+        result = run_batch(batch, out, execution, command, extra, grow=True)
+        elapsed += result.manifest["elapsed_s"]
+        resumed = result.manifest["chunks_resumed"] if resumed is None else resumed  # later stages keep their own
+        reached = half_widths(paired_differences(result.runs, extra["reference"], list(spec.half_widths)), spec.half_widths)
+        if reached["reached"].all():
+            break
+    record = {"targets": dict(spec.half_widths), "max_replications": spec.max_replications, "stages": stages,
+              "replications": stages[-1], "budget_exhausted": not bool(reached["reached"].all()),
+              "half_widths": precision_records(reached)}  # fmt: skip
+    manifest = {**result.manifest, "precision": record, "elapsed_s": round(elapsed, 3), "chunks_resumed": resumed}
+    write_json(out / "manifest.json", {**manifest, "status": "complete"})
+    return dataclasses.replace(result, manifest=manifest), record
+
+
+def _with_replications(experiment: ExperimentFile, count: int) -> Batch:
+    """The experiment's batch with ``count`` replications (its posterior draws made again)."""
+    if experiment.batch.draws is None:
+        return dataclasses.replace(experiment.batch, replications=count)
+    return load_experiment(experiment.path, count).batch
+
+
+class _StageProgress:
+    """A progress callback over successive stages: each stage reports all the replications it
+    holds, those kept from the stage before included; the bar moves only past what it showed."""
+
+    def __init__(self, progress: Callable[[int], None]) -> None:
+        self.progress, self.shown, self.stage = progress, 0, 0
+
+    def __call__(self, count: int) -> None:
+        self.stage += count
+        if self.stage > self.shown:
+            self.progress(self.stage - self.shown)
+            self.shown = self.stage
+
+    def next_stage(self) -> None:
+        self.stage = 0
+
+
 def analyse_folder(
-    out: Path, runs: pd.DataFrame, reference: str, outcomes: list[str], title: str, posterior: dict | None = None
+    out: Path, runs: pd.DataFrame, reference: str, outcomes: list[str], title: str, posterior: dict | None = None,
+    precision: dict | None = None,
 ) -> Comparison:
     """Write summary.csv, comparison.csv and report.md (with plots) for a runs table; over a
-    posterior (``posterior``: the manifest's description of the draws) also uncertainty.csv."""
+    posterior (``posterior``: the manifest's description of the draws) also uncertainty.csv;
+    for a run by precision (``precision``: the manifest's record of it) the report says so."""
     comparison = compare(runs, reference, outcomes)
     write_csv(out / "summary.csv", comparison.summary)
     write_csv(out / "comparison.csv", comparison.comparison)
@@ -214,7 +288,8 @@ def analyse_folder(
         uncertainty = parameter_uncertainty(runs, reference, outcomes, posterior["replications_per_draw"])
         write_csv(out / "uncertainty.csv", uncertainty)
     write_report(out, runs, comparison.summary, comparison.comparison, outcomes, reference, title,
-                 posterior=posterior, uncertainty=uncertainty)  # fmt: skip
+                 posterior=posterior, uncertainty=uncertainty,
+                 preface=[precision_section(precision)] if precision else ())  # fmt: skip
     return Comparison(comparison.summary, comparison.comparison, uncertainty)
 
 
