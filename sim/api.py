@@ -35,6 +35,8 @@ from sim.analysis.posterior import (
 )
 from sim.analysis.precision import half_widths, precision_records, precision_section
 from sim.analysis.report import write_report
+from sim.analysis.results import Results
+from sim.analysis.results import load_results as _load_results
 from sim.analysis.summary import summarise as _summarise
 from sim.analysis.sweep import point_table, sweep_plots
 from sim.analysis.uncertainty import parameter_uncertainty
@@ -74,7 +76,7 @@ RUN_CHUNK_SIZE = 25  # replications per task of a run: small enough to share a f
 
 __all__ = [
     "CalibrationResult", "Comparison", "ExperimentResult", "RunOptions", "RunResult", "SweepResult", "calibrate",
-    "compare", "load_experiment", "load_scenario", "load_sweep", "run_experiment", "run_scenario", "run_sweep",
+    "compare", "load_experiment", "load_results", "load_scenario", "Results", "load_sweep", "run_experiment", "run_scenario", "run_sweep",
     "ValidationResult", "summarise", "trace", "validate",
 ]  # fmt: skip
 
@@ -291,6 +293,16 @@ def analyse_folder(
                  posterior=posterior, uncertainty=uncertainty,
                  preface=[precision_section(precision)] if precision else ())  # fmt: skip
     return Comparison(comparison.summary, comparison.comparison, uncertainty)
+
+
+def load_results(folder: str | Path) -> Results:
+    """A finished results folder of any kind the project writes (``run``, ``experiment``,
+    ``sweep``, ``validate``, ``calibration``): ``.kind``, ``.manifest``, ``.runs``, ``.summary``,
+    ``.comparison``, ``.uncertainty``, ``.failures`` (None where the kind has none) and
+    ``.tables`` (every table by name: ``points``, ``sensitivity``, ``validation``,
+    ``posterior``, ``parameters`` ...). A damaged, unfinished or foreign folder raises
+    :class:`~sim.config.errors.UsageError` with one line saying why."""
+    return _load_results(folder)
 
 
 def run_sweep(
