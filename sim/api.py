@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
 import pandas as pd
 
 from sim.analysis.compare import paired_differences
+from sim.analysis.figures import save_figure
 from sim.analysis.posterior import (
     correlations,
     effective_sample_size,
@@ -38,7 +39,7 @@ from sim.analysis.report import write_report
 from sim.analysis.results import Results
 from sim.analysis.results import load_results as _load_results
 from sim.analysis.summary import summarise as _summarise
-from sim.analysis.sweep import point_table, sweep_plots
+from sim.analysis.sweep import point_table, sweep_context, sweep_figures
 from sim.analysis.uncertainty import parameter_uncertainty
 from sim.analysis.validation import (
     dated_events,
@@ -68,7 +69,9 @@ from sim.design.types import design_type
 from sim.project import CONFIGS, shown_path
 from sim.replication.simulate import event_log, event_table
 
-if TYPE_CHECKING:  # the inference imports pyabc, which takes seconds: only `calibrate` needs it
+if TYPE_CHECKING:  # matplotlib loads when a figure is drawn; the inference imports pyabc, which only `calibrate` needs
+    from matplotlib.figure import Figure
+
     from sim.calibration.inference import Inference
 
 DEFAULT_CALIBRATION = CONFIGS / "calibration.toml"
@@ -127,6 +130,7 @@ class SweepResult:
     folder: Path
     manifest: dict
     plots: int
+    figures: dict[str, Figure] = dataclasses.field(default_factory=dict)  # by file name in plots/
 
 
 def load_scenario(path: str | Path, overrides: Mapping[str, Any] | Sequence[str] = ()) -> Scenario:
@@ -323,12 +327,21 @@ def run_sweep(
     result = run_batch(sweep.batch, out, _execution(workers, scheduler, options), options.command, extra)
     points = point_table(sweep.design, result.runs, outcomes)
     write_csv(out / "points.csv", points)
-    plots = sweep_plots(out, points, [p.path for p in sweep.parameters], outcomes)
+    paths = [p.path for p in sweep.parameters]
+    figures = sweep_figures(points, paths, outcomes, sweep_context(_sweep_base(sweep), paths, outcomes))
+    for name, figure in figures.items():
+        save_figure(figure, out / "plots" / name)
     analyse = design_type(sweep.header.design).analyse
     sensitivity = analyse(sweep.parameters, points, outcomes, sweep.header.root_seed) if analyse else None
     if sensitivity is not None:
         write_csv(out / "sensitivity.csv", sensitivity)
-    return SweepResult(points, sensitivity, result.runs, result.failures, out, result.manifest, len(plots))
+    return SweepResult(points, sensitivity, result.runs, result.failures, out, result.manifest, len(figures), figures)
+
+
+def _sweep_base(sweep: SweepFile) -> Scenario:
+    """The sweep's base scenario, with its horizon: where its parameters' base values come from."""
+    end = {"scenario.end_date": sweep.header.end_date} if sweep.header.end_date else {}
+    return _load_scenario(sweep.path.parent / sweep.header.base, end)
 
 
 @dataclass(frozen=True)
