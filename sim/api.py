@@ -15,6 +15,7 @@ failure rows whatever started it. Nothing here prints.
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +24,7 @@ from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
 import pandas as pd
 
 from sim.analysis.compare import paired_differences
+from sim.analysis.figures import save_figure
 from sim.analysis.html import write_html
 from sim.analysis.posterior import (
     correlations,
@@ -33,9 +35,12 @@ from sim.analysis.posterior import (
     write_calibrated_scenario,
     write_posterior_report,
 )
+from sim.analysis.precision import half_widths, precision_records, precision_section
 from sim.analysis.report import write_report
+from sim.analysis.results import Results
+from sim.analysis.results import load_results as _load_results
 from sim.analysis.summary import summarise as _summarise
-from sim.analysis.sweep import point_table, sweep_plots
+from sim.analysis.sweep import point_table, sweep_context, sweep_figures
 from sim.analysis.uncertainty import parameter_uncertainty
 from sim.analysis.validation import (
     dated_events,
@@ -47,7 +52,7 @@ from sim.analysis.validation import (
     summary_line,
     write_validation,
 )
-from sim.batch.execution import Execution, run_batch
+from sim.batch.execution import BatchResult, Execution, run_batch
 from sim.batch.folder import write_atomic, write_csv, write_json
 from sim.calibration.priors import read_sources
 from sim.calibration.public_record import Observation, load_record
@@ -59,12 +64,15 @@ from sim.config.scenario import Scenario
 from sim.design.batch import Batch, Source
 from sim.design.experiment import ExperimentFile, load_experiment
 from sim.design.posterior import check_draws_apply, posterior_draws
+from sim.design.precision import Precision, precision_for
 from sim.design.sweep import SweepFile, load_sweep
 from sim.design.types import design_type
 from sim.project import CONFIGS, shown_path
 from sim.replication.simulate import event_log, event_table
 
-if TYPE_CHECKING:  # the inference imports pyabc, which takes seconds: only `calibrate` needs it
+if TYPE_CHECKING:  # matplotlib loads when a figure is drawn; the inference imports pyabc, which only `calibrate` needs
+    from matplotlib.figure import Figure
+
     from sim.calibration.inference import Inference
 
 DEFAULT_CALIBRATION = CONFIGS / "calibration.toml"
@@ -72,7 +80,7 @@ RUN_CHUNK_SIZE = 25  # replications per task of a run: small enough to share a f
 
 __all__ = [
     "CalibrationResult", "Comparison", "ExperimentResult", "RunOptions", "RunResult", "SweepResult", "calibrate",
-    "compare", "load_experiment", "load_scenario", "load_sweep", "run_experiment", "run_scenario", "run_sweep",
+    "compare", "load_experiment", "load_results", "load_scenario", "Results", "load_sweep", "run_experiment", "run_scenario", "run_sweep",
     "ValidationResult", "summarise", "trace", "validate",
 ]  # fmt: skip
 
@@ -123,6 +131,7 @@ class SweepResult:
     folder: Path
     manifest: dict
     plots: int
+    figures: dict[str, Figure] = dataclasses.field(default_factory=dict)  # by file name in plots/
 
 
 def load_scenario(path: str | Path, overrides: Mapping[str, Any] | Sequence[str] = ()) -> Scenario:
@@ -186,27 +195,98 @@ def run_experiment(
     scheduler: str | None = None,
     replications: int | None = None,
     options: RunOptions | None = None,
+    precision: Mapping[str, float] | None = None,
+    max_replications: int | None = None,
 ) -> ExperimentResult:
     """Run (or resume) an experiment into ``out``, compare its scenarios and write the
     files of ``run.py experiment``: runs.parquet, failures.csv, summary.csv,
-    comparison.csv, report.md, report.html (the report in one self-contained file) and plots/."""
+    comparison.csv, report.md, report.html (the report in one self-contained file) and plots/.
+
+    With ``precision`` (outcome -> absolute half-width, e.g. ``{"us_killed": 0.05}``) the
+    replications double from the experiment's count until the 95% interval of every paired
+    difference of those outcomes has at most that half-width, or ``max_replications`` (default
+    8 times the start) is reached; see :mod:`sim.design.precision`. Replications 0..n-1 are
+    those of a run of n, byte for byte; the manifest's ``precision`` records n and the
+    half-widths reached."""
     if not isinstance(experiment, ExperimentFile):
         experiment = load_experiment(experiment, replications)
     options, out = options or RunOptions(), Path(out)
     extra = {"reference": experiment.header.reference, "outcomes": list(experiment.header.outcomes),
              "title": experiment.header.description or experiment.header.name}  # fmt: skip
-    result = run_batch(experiment.batch, out, _execution(workers, scheduler, options), options.command, extra)
+    record = None
+    if precision is None:
+        if max_replications is not None:
+            raise UsageError("max_replications applies only to a run by precision: name the outcomes' half-widths too")
+        result = run_batch(experiment.batch, out, _execution(workers, scheduler, options), options.command, extra)
+    else:
+        batch = experiment.batch
+        spec = precision_for(precision, max_replications, batch.replications, experiment.header.outcomes,
+                             len(batch.scenarios), str(experiment.path))  # fmt: skip
+        result, record = _run_to_precision(experiment, spec, out, _execution(workers, scheduler, options), options.command, extra)
     comparison = analyse_folder(out, result.runs, extra["reference"], extra["outcomes"], extra["title"],
-                                result.manifest.get("parameters_from"))  # fmt: skip
+                                result.manifest.get("parameters_from"), record)  # fmt: skip
     return ExperimentResult(result.runs, comparison.summary, comparison.comparison, result.failures, out, result.manifest,
                             comparison.uncertainty)  # fmt: skip
 
 
+def _run_to_precision(
+    experiment: ExperimentFile, spec: Precision, out: Path, execution: Execution, command: tuple[str, ...], extra: dict
+) -> tuple[BatchResult, dict]:
+    """Grow ``out`` stage by stage (the chunks of a stage are kept by the next) until the
+    half-widths are reached or the budget runs out; the folder ends as a run of that count."""
+    start, elapsed, stages, resumed = experiment.batch.replications, 0.0, [], None
+    progress = _StageProgress(execution.progress) if execution.progress else None
+    execution = dataclasses.replace(execution, progress=progress)
+    for count in spec.stages(start):
+        stages.append(count)
+        if progress:
+            progress.next_stage()
+        batch = experiment.batch if count == start else _with_replications(experiment, count)
+        result = run_batch(batch, out, execution, command, extra, grow=True)
+        elapsed += result.manifest["elapsed_s"]
+        resumed = result.manifest["chunks_resumed"] if resumed is None else resumed  # later stages keep their own
+        reached = half_widths(paired_differences(result.runs, extra["reference"], list(spec.half_widths)), spec.half_widths)
+        if reached["reached"].all():
+            break
+    record = {"targets": dict(spec.half_widths), "max_replications": spec.max_replications, "stages": stages,
+              "replications": stages[-1], "budget_exhausted": not bool(reached["reached"].all()),
+              "half_widths": precision_records(reached)}  # fmt: skip
+    manifest = {**result.manifest, "precision": record, "elapsed_s": round(elapsed, 3), "chunks_resumed": resumed}
+    write_json(out / "manifest.json", {**manifest, "status": "complete"})
+    return dataclasses.replace(result, manifest=manifest), record
+
+
+def _with_replications(experiment: ExperimentFile, count: int) -> Batch:
+    """The experiment's batch with ``count`` replications (its posterior draws made again)."""
+    if experiment.batch.draws is None:
+        return dataclasses.replace(experiment.batch, replications=count)
+    return load_experiment(experiment.path, count).batch
+
+
+class _StageProgress:
+    """A progress callback over successive stages: each stage reports all the replications it
+    holds, those kept from the stage before included; the bar moves only past what it showed."""
+
+    def __init__(self, progress: Callable[[int], None]) -> None:
+        self.progress, self.shown, self.stage = progress, 0, 0
+
+    def __call__(self, count: int) -> None:
+        self.stage += count
+        if self.stage > self.shown:
+            self.progress(self.stage - self.shown)
+            self.shown = self.stage
+
+    def next_stage(self) -> None:
+        self.stage = 0
+
+
 def analyse_folder(
-    out: Path, runs: pd.DataFrame, reference: str, outcomes: list[str], title: str, posterior: dict | None = None
+    out: Path, runs: pd.DataFrame, reference: str, outcomes: list[str], title: str, posterior: dict | None = None,
+    precision: dict | None = None,
 ) -> Comparison:
     """Write summary.csv, comparison.csv, report.md (with plots) and report.html for a runs table; over a
-    posterior (``posterior``: the manifest's description of the draws) also uncertainty.csv."""
+    posterior (``posterior``: the manifest's description of the draws) also uncertainty.csv;
+    for a run by precision (``precision``: the manifest's record of it) the report says so."""
     comparison = compare(runs, reference, outcomes)
     write_csv(out / "summary.csv", comparison.summary)
     write_csv(out / "comparison.csv", comparison.comparison)
@@ -215,8 +295,19 @@ def analyse_folder(
         uncertainty = parameter_uncertainty(runs, reference, outcomes, posterior["replications_per_draw"])
         write_csv(out / "uncertainty.csv", uncertainty)
     write_html(write_report(out, runs, comparison.summary, comparison.comparison, outcomes, reference, title,
-                            posterior=posterior, uncertainty=uncertainty))  # fmt: skip
+                            posterior=posterior, uncertainty=uncertainty,
+                            preface=[precision_section(precision)] if precision else ()))  # fmt: skip
     return Comparison(comparison.summary, comparison.comparison, uncertainty)
+
+
+def load_results(folder: str | Path) -> Results:
+    """A finished results folder of any kind the project writes (``run``, ``experiment``,
+    ``sweep``, ``validate``, ``calibration``): ``.kind``, ``.manifest``, ``.runs``, ``.summary``,
+    ``.comparison``, ``.uncertainty``, ``.failures`` (None where the kind has none) and
+    ``.tables`` (every table by name: ``points``, ``sensitivity``, ``validation``,
+    ``posterior``, ``parameters`` ...). A damaged, unfinished or foreign folder raises
+    :class:`~sim.config.errors.UsageError` with one line saying why."""
+    return _load_results(folder)
 
 
 def run_sweep(
@@ -237,12 +328,21 @@ def run_sweep(
     result = run_batch(sweep.batch, out, _execution(workers, scheduler, options), options.command, extra)
     points = point_table(sweep.design, result.runs, outcomes)
     write_csv(out / "points.csv", points)
-    plots = sweep_plots(out, points, [p.path for p in sweep.parameters], outcomes)
+    paths = [p.path for p in sweep.parameters]
+    figures = sweep_figures(points, paths, outcomes, sweep_context(_sweep_base(sweep), paths, outcomes))
+    for name, figure in figures.items():
+        save_figure(figure, out / "plots" / name)
     analyse = design_type(sweep.header.design).analyse
     sensitivity = analyse(sweep.parameters, points, outcomes, sweep.header.root_seed) if analyse else None
     if sensitivity is not None:
         write_csv(out / "sensitivity.csv", sensitivity)
-    return SweepResult(points, sensitivity, result.runs, result.failures, out, result.manifest, len(plots))
+    return SweepResult(points, sensitivity, result.runs, result.failures, out, result.manifest, len(figures), figures)
+
+
+def _sweep_base(sweep: SweepFile) -> Scenario:
+    """The sweep's base scenario, with its horizon: where its parameters' base values come from."""
+    end = {"scenario.end_date": sweep.header.end_date} if sweep.header.end_date else {}
+    return _load_scenario(sweep.path.parent / sweep.header.base, end)
 
 
 @dataclass(frozen=True)

@@ -33,6 +33,7 @@ def write_report(
     plot_outcomes: Sequence[str] | None = None,
     posterior: dict | None = None,
     uncertainty: pd.DataFrame | None = None,
+    preface: Sequence[str] = (),
 ) -> Path:
     """Write ``out_dir/report.md`` and its plots in ``out_dir/plots/``.
 
@@ -59,6 +60,8 @@ def write_report(
         draws, replications per draw); None when the parameters were fixed.
     uncertainty : DataFrame, optional
         :func:`sim.analysis.uncertainty.parameter_uncertainty` of ``runs``, shown side by side.
+    preface : sequence of str, optional
+        Further Markdown sections, placed after the title (how the replication count was chosen).
 
     Returns
     -------
@@ -74,6 +77,7 @@ def write_report(
         plots.append(box_plot(out_dir / PLOTS, runs, plot_outcomes, scenarios))
     sections = [
         f"# {title}",
+        *preface,
         intervals_section(posterior),
         *([uncertainty_section(uncertainty, outcomes, reference)] if uncertainty is not None else []),
         scenario_section(runs, reference),

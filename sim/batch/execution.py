@@ -63,17 +63,23 @@ def run_batch(
     execution: Execution = Execution(),
     command: tuple[str, ...] = ("python API",),
     extra: dict[str, Any] | None = None,
+    grow: bool = False,
 ) -> BatchResult:
     """Run every chunk of ``batch`` (those not yet in ``out``, when resuming a folder).
 
     ``extra`` joins the manifest (what the kind of batch adds: an experiment's reference and
-    outcomes, a sweep's design ...).
+    outcomes, a sweep's design ...). With ``grow``, ``out`` may hold the same batch with
+    another replication count: its chunks that hold the same replications as this batch's
+    are kept (a precision run adds replications this way), the others run again.
     """
     chunks = plan(len(batch.scenarios), batch.replications, batch.chunk_size)
     workers = 1 if execution.executor is None and execution.workers == 1 else (execution.workers or default_workers())
     manifest = {**describe(batch, command, workers, execution.scheduler, extra or {}), "started_utc": utc_now()}
     folder = ResultsFolder(Path(out), manifest["fingerprint"]) if out is not None else None
-    done = folder.open(manifest) if folder else set()
+    done = folder.open(manifest, grow) if folder else set()
+    if folder and grow:
+        counts = {(c.scenario, c.index): c.count for c in chunks}
+        done = {key for key in done if key in counts and folder.replications_in(*key) == counts[key]}
     todo = [c for c in chunks if (c.scenario, c.index) not in done]
     kept: dict[tuple[int, int], pa.Table] = {}
     failures: list[dict] = []

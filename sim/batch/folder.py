@@ -59,16 +59,19 @@ class ResultsFolder:
         self.fingerprint = fingerprint
         self.parts = out / "parts"
 
-    def open(self, manifest: dict[str, Any]) -> set[tuple[int, int]]:
+    def open(self, manifest: dict[str, Any], grow: bool = False) -> set[tuple[int, int]]:
         """Create the folder or check that it holds this very batch; return the
-        (scenario, chunk) pairs already done."""
+        (scenario, chunk) pairs already done. With ``grow``, a folder of the same lineage
+        (the same batch with another replication count) is taken too: its parts are kept,
+        and the caller keeps those whose replications match its own chunks."""
         previous = self.out / "manifest.json"
         if previous.exists():
             try:
-                fingerprint = json.loads(previous.read_text()).get("fingerprint")
+                earlier = json.loads(previous.read_text())
             except (OSError, ValueError):
-                fingerprint = None
-            if fingerprint != self.fingerprint:
+                earlier = {}
+            same = earlier.get("fingerprint") == self.fingerprint
+            if not same and not (grow and earlier.get("lineage") == manifest.get("lineage")):
                 raise UsageError(
                     f"output folder {self.out} holds results of a different batch, seed, "
                     "replication count or code version: resuming would mix them; choose another --out"
@@ -78,6 +81,11 @@ class ResultsFolder:
         self.parts.mkdir(parents=True, exist_ok=True)
         write_json(previous, {**manifest, "status": "running"})
         return {_chunk_of(p) for p in self.parts.glob("*/*.parquet")}
+
+    def replications_in(self, scenario: int, index: int) -> int:
+        """How many replications a finished part holds: its rows and its failures."""
+        path = self.part(scenario, index)
+        return pq.read_metadata(path).num_rows + len(json.loads(path.with_suffix(".failures.json").read_text()))
 
     def part(self, scenario: int, index: int) -> Path:
         return self.parts / f"{scenario:03d}" / f"{index:06d}.parquet"

@@ -5,7 +5,8 @@ run): ``manifest.json`` holds the batch (kind, name, scenarios and their hashes,
 replications, chunk size), the command line, the text of every input file, the code version,
 the Python and package versions, timings and status, and what the kind adds (the reference
 scenario and outcomes of an experiment, the design of a sweep, the fitted values of a
-calibration). The batch's fingerprint decides whether a folder may be resumed.
+calibration). The batch's fingerprint decides whether a folder may be resumed, its lineage
+(the fingerprint less the replication count) whether it may grow to more replications.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from sim.project import PROJECT_ROOT, shown_path
 
 DISTRIBUTION = "militia-pressure-sim"
 # What the project needs, in case it runs from a checkout that pip did not install.
-REQUIRED = ("simpy", "numpy", "scipy", "pandas", "pyarrow", "tqdm", "matplotlib", "markdown", "pyabc", "SALib", "dask", "distributed")
+REQUIRED = ("simpy", "numpy", "scipy", "pandas", "pyarrow", "tqdm", "matplotlib", "markdown", "pyabc", "SALib", "dask", "distributed", "statsmodels")
 
 
 def describe(batch: Batch, command: tuple[str, ...] | list[str], workers: int, scheduler: str | None, extra: dict[str, Any]) -> dict[str, Any]:
@@ -51,13 +52,29 @@ def describe(batch: Batch, command: tuple[str, ...] | list[str], workers: int, s
         "code_version": code_version(),
         "environment": environment(),
         "fingerprint": fingerprint(batch),
+        "lineage": lineage(batch),
         **extra,
     }
 
 
 def fingerprint(batch: Batch) -> str:
     """A hash of everything that determines the runs, and of the code that makes them."""
-    content = {
+    return _digest(_content(batch))
+
+
+def lineage(batch: Batch) -> str:
+    """The fingerprint less the replication count: batches of one lineage differ only in how
+    many replications they run, and replication r is the same in all of them (its streams,
+    and its posterior draw, do not depend on the count), so a folder may grow into another."""
+    content = _content(batch)
+    del content["replications"]
+    if "draws" in content:
+        content["draws"] = {k: v for k, v in content["draws"].items() if k not in ("rows", "draws")}
+    return _digest(content)
+
+
+def _content(batch: Batch) -> dict[str, Any]:
+    return {
         "scenarios": [(name, scenario_hash(s)) for name, s in batch.scenarios],
         "replications": batch.replications,
         "root_seed": batch.root_seed,
@@ -66,6 +83,9 @@ def fingerprint(batch: Batch) -> str:
         **({"draws": {**batch.draws.describe(), "rows": list(batch.draws.rows)}} if batch.draws else {}),
         "code": {k: v for k, v in code_version().items() if k != "git_modified"},
     }
+
+
+def _digest(content: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()
 
 

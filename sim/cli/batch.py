@@ -13,10 +13,13 @@ from pathlib import Path
 import pandas as pd
 
 from sim import api
+from sim.analysis.precision import describe as precision_line
 from sim.cli.options import (
     add_batch_options,
     failures_note,
     new_folder,
+    outcome_half_width,
+    positive_int,
     progress_bar,
     resumed,
 )
@@ -35,7 +38,12 @@ def add_batch_commands(commands) -> None:
     )
     experiment.add_argument("file", nargs="?", type=Path, default=DEFAULT_EXPERIMENT,
                             help="experiment TOML file (default configs/experiments/policy_comparison.toml)")
-    add_batch_options(experiment, "replications per scenario (default: the file's)")
+    add_batch_options(experiment, "replications per scenario (default: the file's; with --precision, the first stage)")
+    experiment.add_argument("--precision", type=outcome_half_width, action="append", metavar="OUTCOME=HALF_WIDTH",
+                            help="add replications (doubling) until the 95%% interval of every paired difference of "
+                            "OUTCOME has at most this absolute half-width, e.g. us_killed=0.05 (repeatable)")
+    experiment.add_argument("--max-replications", type=positive_int, metavar="N",
+                            help="with --precision: the most replications per scenario (default: 8 times the start)")
     compare = commands.add_parser("compare", help="(re)write the comparison tables and report of a results folder")
     compare.add_argument("folder", type=Path, help="a results folder made by 'experiment'")
     sweep = commands.add_parser("sweep", help="run a sweep file: a design of parameter values x replications")
@@ -46,17 +54,31 @@ def add_batch_commands(commands) -> None:
 def command_experiment(args: argparse.Namespace, argv: list[str]) -> str:
     experiment = load_experiment(args.file, args.replications)
     out = args.out or new_folder(experiment.header.name)
-    options = api.RunOptions(progress_bar(args.quiet, _total(experiment.batch)), args.fail_fast, ("run.py", *argv))
-    result = api.run_experiment(experiment, out, args.workers, args.scheduler, options=options)
+    total = _total(experiment.batch) if not args.precision else None  # by precision: not known in advance
+    options = api.RunOptions(progress_bar(args.quiet, total), args.fail_fast, ("run.py", *argv))
+    precision = dict(args.precision) if args.precision else None
+    result = api.run_experiment(experiment, out, args.workers, args.scheduler, options=options, precision=precision,
+                                max_replications=args.max_replications)  # fmt: skip
     batch = experiment.batch
+    record = result.manifest.get("precision")
     return (
-        f"{batch.name}: {len(batch.scenarios)} scenarios x {batch.replications} replications, "
+        f"{batch.name}: {len(batch.scenarios)} scenarios x {result.manifest['replications']} replications, "
         f"seed {batch.root_seed}, {result.manifest['elapsed_s']:.1f} s{resumed(result.manifest)}\n"
         f"{format_tables(result.summary, result.comparison, list(experiment.header.outcomes)[:SHOWN_OUTCOMES], experiment.header.reference)}"
         f"{format_uncertainty(result.uncertainty, list(experiment.header.outcomes)[:SHOWN_OUTCOMES])}"
+        f"{format_precision(record) if record else ''}"
         f"{failures_note(result.failures, out)}wrote {out}/ (report.md, report.html, summary.csv, comparison.csv, "
         f"{'uncertainty.csv, ' if result.uncertainty is not None else ''}runs.parquet)\n"
     )
+
+
+def format_precision(record: dict) -> str:
+    """How a run by precision ended: the count, the stages, and each half-width reached."""
+    table = pd.DataFrame(record["half_widths"])
+    table["reached"] = table["reached"].map({True: "yes", False: "no"})
+    shown = table.rename(columns={"half_width": "half-width", "target": "asked"})[["scenario", "outcome", "half-width", "asked", "reached"]]
+    text = shown.to_string(index=False, float_format=lambda v: f"{v:.4g}", na_rep="-")
+    return f"\n{precision_line(record)}\n{text}\n"
 
 
 def format_uncertainty(table: pd.DataFrame | None, outcomes: list[str]) -> str:
@@ -84,7 +106,7 @@ def command_compare(args: argparse.Namespace, argv: list[str]) -> str:
     runs = pd.read_parquet(runs_path)
     outcomes = manifest["outcomes"]
     comparison = api.analyse_folder(folder, runs, manifest["reference"], outcomes, manifest.get("title", manifest.get("name", "Experiment")),
-                                    manifest.get("parameters_from"))  # fmt: skip
+                                    manifest.get("parameters_from"), manifest.get("precision"))  # fmt: skip
     table = format_tables(comparison.summary, comparison.comparison, outcomes[:SHOWN_OUTCOMES], manifest["reference"])
     return f"{table}wrote {folder}/ (report.md, report.html, summary.csv, comparison.csv)\n"
 

@@ -4,6 +4,7 @@ default output folders."""
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 from datetime import datetime, timezone
 from pathlib import Path
@@ -29,6 +30,19 @@ def int_at_least(minimum: int) -> Callable[[str], int]:
 
 non_negative_int = int_at_least(0)
 positive_int = int_at_least(1)
+
+
+def outcome_half_width(text: str) -> tuple[str, float]:
+    """An argparse type: ``OUTCOME=HALF_WIDTH`` with a half-width > 0, else one clear line
+    (whether OUTCOME is one of the experiment's is checked with the experiment)."""
+    outcome, sign, width = text.partition("=")
+    try:
+        value = float(width)
+    except ValueError:
+        value = None
+    if not sign or not outcome.strip() or value is None or not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r} must be OUTCOME=HALF_WIDTH with a half-width > 0, e.g. us_killed=0.05")
+    return outcome.strip(), value
 
 
 def add_batch_options(command: argparse.ArgumentParser, replications_help: str) -> None:

@@ -1,0 +1,150 @@
+"""``api.load_results``: every kind of results folder the project writes reads back, with the
+tables its command wrote; a damaged, unfinished or foreign folder is one UsageError.
+
+Folders come from tiny runs (two or three replications of three months); the calibration
+folder is made from its files, as a calibration takes minutes.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sim import api
+from sim.batch.folder import write_json
+from sim.config.errors import UsageError
+from sim.design.posterior import write_posterior
+
+ROOT = Path(__file__).resolve().parent.parent
+BASELINE = ROOT / "configs" / "baseline.toml"
+SHORT = {"scenario.end_date": date(2020, 3, 31)}
+EXPERIMENT = f"""
+[experiment]
+name = "load_test"
+description = "load test"
+base = "{BASELINE.as_posix()}"
+reference = "base"
+replications = 3
+root_seed = 5
+end_date = 2020-03-31
+outcomes = ["attacks_rocket", "attacks_convoy"]
+
+[scenarios.base]
+set = {{}}
+
+[scenarios.more_rockets]
+set = {{ "threats.rocket.base_rate_per_day" = 0.25 }}
+"""
+SWEEP = f"""
+[sweep]
+name = "load_sweep"
+description = "load test"
+base = "{BASELINE.as_posix()}"
+design = "grid"
+replications = 2
+root_seed = 9
+end_date = 2020-03-31
+outcomes = ["attacks_rocket"]
+
+[parameters."threats.rocket.base_rate_per_day"]
+values = [0.1, 0.3]
+"""
+
+
+@pytest.fixture(scope="module")
+def run_folder(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("run") / "out"
+    api.run_scenario(api.load_scenario(BASELINE, SHORT), replications=3, seed=2, out=out, workers=1)
+    return out
+
+
+def test_a_run_folder(run_folder):
+    results = api.load_results(run_folder)
+    assert results.kind == "run" and results.folder == run_folder
+    assert results.manifest["replications"] == 3 and results.manifest["status"] == "complete"
+    assert results.runs["replication"].tolist() == [0, 1, 2]
+    assert results.runs.equals(pd.read_parquet(run_folder / "runs.parquet"))
+    assert set(results.summary["outcome"]) >= {"attacks_rocket", "us_killed"}
+    assert results.failures.empty and results.comparison is None and results.uncertainty is None
+
+
+def test_an_experiment_folder(tmp_path):
+    file = tmp_path / "experiment.toml"
+    file.write_text(EXPERIMENT, encoding="utf-8")
+    written = api.run_experiment(file, tmp_path / "out", workers=1)
+    results = api.load_results(tmp_path / "out")
+    assert results.kind == "experiment"
+    assert results.runs.equals(written.runs)
+    assert results.comparison[["scenario", "outcome"]].values.tolist() == [["more_rockets", "attacks_rocket"],
+                                                                          ["more_rockets", "attacks_convoy"]]  # fmt: skip
+    assert results.comparison["mean_diff"].to_numpy() == pytest.approx(written.comparison["mean_diff"].to_numpy(), rel=1e-5)
+    assert len(results.summary) == 4 and results.manifest["reference"] == "base"
+
+
+@pytest.mark.slow
+def test_a_sweep_folder(tmp_path):
+    file = tmp_path / "sweep.toml"
+    file.write_text(SWEEP, encoding="utf-8")
+    api.run_sweep(file, tmp_path / "out", workers=1)
+    results = api.load_results(tmp_path / "out")
+    assert results.kind == "sweep" and results.summary is None
+    assert results.tables["points"]["threats.rocket.base_rate_per_day"].tolist() == [0.1, 0.3]
+    assert sorted(results.runs["scenario"].unique()) == ["point-0000", "point-0001"]
+
+
+@pytest.mark.slow
+def test_a_validation_folder(tmp_path):
+    api.validate(ROOT / "configs" / "scenarios" / "history_2020_2021.toml", ROOT / "configs" / "data" / "public_record.csv",
+                 tmp_path / "out", replications=2, overrides=["scenario.end_date=2020-06-30"], workers=1)  # fmt: skip
+    results = api.load_results(tmp_path / "out")
+    assert results.kind == "validate" and len(results.runs) == 2
+    assert {"check", "observed_low", "inside_90"} <= set(results.tables["validation"].columns)
+
+
+def fake_calibration(out: Path) -> None:
+    """The files a finished calibration leaves (without its database and plots)."""
+    out.mkdir(parents=True)
+    values = pd.DataFrame({"cram.kill_prob": [0.5, 0.6, 0.7]})
+    write_posterior(out / "posterior.parquet", values, np.array([0.2, 0.5, 0.3]), {"root_seed": 1})
+    pd.DataFrame({"parameter": ["cram.kill_prob"], "posterior_median": [0.6]}).to_csv(out / "parameters.csv", index=False)
+    pd.DataFrame({"generation": [0, 1], "epsilon": [2.0, 1.0]}).to_csv(out / "generations.csv", index=False)
+    write_json(out / "manifest.json", {"kind": "calibration", "name": "fake", "status": "complete"})
+
+
+def test_a_calibration_folder(tmp_path):
+    fake_calibration(tmp_path / "cal")
+    results = api.load_results(tmp_path / "cal")
+    assert results.kind == "calibration" and results.runs is None
+    assert results.tables["posterior"]["cram.kill_prob"].tolist() == [0.5, 0.6, 0.7]
+    assert results.tables["parameters"]["posterior_median"].tolist() == [0.6]
+    assert results.tables["generations"]["generation"].tolist() == [0, 1]
+
+
+@pytest.mark.parametrize("damage, message", [
+    (lambda f: (f / "runs.parquet").unlink(), "is a damaged run folder: it lacks runs.parquet"),
+    (lambda f: (f / "runs.parquet").write_bytes(b"not parquet"), "runs.parquet cannot be read"),
+    (lambda f: (f / "manifest.json").unlink(), "has no manifest.json"),
+    (lambda f: (f / "manifest.json").write_text("{ half"), "manifest.json cannot be read as JSON"),
+    (lambda f: (f / "manifest.json").write_text("[1, 2]"), "is not a manifest"),
+    (lambda f: _edit_manifest(f, kind="notebook"), "its manifest's kind 'notebook' is not one of run, experiment"),
+    (lambda f: _edit_manifest(f, status="running"), "holds an unfinished run (status 'running')"),
+    (lambda f: shutil.rmtree(f), "no such folder"),
+])  # fmt: skip
+def test_a_damaged_unfinished_or_foreign_folder_is_one_usage_error(run_folder, tmp_path, damage, message):
+    folder = tmp_path / "copy"
+    shutil.copytree(run_folder, folder)
+    damage(folder)
+    with pytest.raises(UsageError) as error:
+        api.load_results(folder)
+    assert message in str(error.value) and "\n" not in str(error.value)
+
+
+def _edit_manifest(folder: Path, **changes) -> None:
+    path = folder / "manifest.json"
+    path.write_text(json.dumps({**json.loads(path.read_text()), **changes}))
