@@ -25,11 +25,17 @@ from sim.cli.options import (
 )
 from sim.config.errors import UsageError
 from sim.design.experiment import load_experiment
+from sim.design.pawn import FEWEST_PER_SLICE
 from sim.design.sweep import load_sweep
 from sim.project import CONFIGS
 
 DEFAULT_EXPERIMENT = CONFIGS / "experiments" / "policy_comparison.toml"
 SHOWN_OUTCOMES = 8  # outcomes printed on the terminal; the files hold all of them
+SENSITIVITY_TITLES = {  # by the column that tells the design type's analysis
+    "S1": "Sobol' indices: S1 first order, ST total; *_conf: half-width of the 95% interval",
+    "pawn_median": "PAWN: median KS distance over slices of each parameter, 95% bootstrap interval; "
+                   "influential when the interval lies above the no-effect level",
+}
 
 
 def add_batch_commands(commands) -> None:
@@ -118,9 +124,13 @@ def command_sweep(args: argparse.Namespace, argv: list[str]) -> str:
     result = api.run_sweep(sweep, out, args.workers, args.scheduler, options=options)
     paths, outcomes = [p.path for p in sweep.parameters], list(sweep.header.outcomes)
     text = result.points[["point", *paths, *outcomes]].to_string(index=False, float_format=lambda v: f"{v:.3g}")
-    if result.sensitivity is not None:
-        text += "\n\nsensitivity (Sobol' indices: S1 first order, ST total; *_conf: half-width of the 95% interval)\n"
-        text += result.sensitivity.to_string(index=False, float_format=lambda v: f"{v:.3f}")
+    table = result.sensitivity
+    if table is not None and "pawn_median" in table.columns and table["pawn_median"].isna().all():
+        text += (f"\n\nsensitivity: PAWN indices need at least {2 * FEWEST_PER_SLICE} design points "
+                 f"(this sweep has {len(result.points)}); sensitivity.csv holds none")  # fmt: skip
+    elif table is not None:
+        text += f"\n\nsensitivity ({SENSITIVITY_TITLES['S1' if 'S1' in table.columns else 'pawn_median']})\n"
+        text += table.to_string(index=False, float_format=lambda v: f"{v:.3f}")
     return (
         f"{sweep.header.name}: {len(sweep.design)} points x {sweep.batch.replications} replications, "
         f"{result.manifest['elapsed_s']:.1f} s{resumed(result.manifest)}\n{text}\n"

@@ -1,4 +1,5 @@
-"""Latin hypercube: each parameter's range cut into n equal strata, one point in each."""
+"""Latin hypercube: each parameter's range cut into n equal strata, one point in each; its
+sweeps are analysed with PAWN indices (:mod:`sim.design.pawn`)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from sim.design.parameters import (
     rng_argument,
     scale_to_bounds,
 )
+from sim.design.pawn import pawn_table
 from sim.design.types import DesignType
 
 
@@ -30,4 +32,4 @@ def latin_hypercube(parameters: Sequence[Parameter], n: int, seed: SeedLike) -> 
     return as_design(parameters, scale_to_bounds(parameters, engine.random(n)))
 
 
-DESIGN = DesignType("lhs", "a Latin hypercube in [low, high]", bounded=True, sized=True, sample=latin_hypercube)
+DESIGN = DesignType("lhs", "a Latin hypercube in [low, high]", bounded=True, sized=True, sample=latin_hypercube, analyse=pawn_table)

@@ -1,4 +1,5 @@
-"""Scrambled Sobol' points: a low-discrepancy sequence in [low, high] (n a power of two)."""
+"""Scrambled Sobol' points: a low-discrepancy sequence in [low, high] (n a power of two); its
+sweeps are analysed with PAWN indices (:mod:`sim.design.pawn`)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from sim.design.parameters import (
     rng_argument,
     scale_to_bounds,
 )
+from sim.design.pawn import pawn_table
 from sim.design.types import DesignType
 
 
@@ -29,4 +31,5 @@ def sobol(parameters: Sequence[Parameter], n: int, seed: SeedLike) -> pd.DataFra
     return as_design(parameters, scale_to_bounds(parameters, engine.random_base2(n.bit_length() - 1)))
 
 
-DESIGN = DesignType("sobol", "scrambled Sobol' points in [low, high]", bounded=True, sized=True, power_of_two=True, sample=sobol)
+DESIGN = DesignType("sobol", "scrambled Sobol' points in [low, high]", bounded=True, sized=True, power_of_two=True, sample=sobol,
+                    analyse=pawn_table)  # fmt: skip
