@@ -33,6 +33,7 @@ from sim.analysis.posterior import (
     write_posterior_report,
 )
 from sim.analysis.report import write_report
+from sim.analysis.robustness import Robustness, analyse_robustness
 from sim.analysis.summary import summarise as _summarise
 from sim.analysis.sweep import point_table, sweep_plots
 from sim.analysis.uncertainty import parameter_uncertainty
@@ -58,6 +59,7 @@ from sim.config.scenario import Scenario
 from sim.design.batch import Batch, Source
 from sim.design.experiment import ExperimentFile, load_experiment
 from sim.design.posterior import check_draws_apply, posterior_draws
+from sim.design.robustness import StatesDesign
 from sim.design.sweep import SweepFile, load_sweep
 from sim.design.types import design_type
 from sim.project import CONFIGS, shown_path
@@ -111,6 +113,7 @@ class ExperimentResult:
     folder: Path
     manifest: dict
     uncertainty: pd.DataFrame | None = None  # over a posterior: Monte Carlo and parameter intervals side by side
+    robustness: Robustness | None = None  # over states of the world: states, regret and satisficing, PRIM boxes
 
 
 @dataclass(frozen=True)
@@ -188,13 +191,22 @@ def run_experiment(
 ) -> ExperimentResult:
     """Run (or resume) an experiment into ``out``, compare its scenarios and write the
     files of ``run.py experiment``: runs.parquet, failures.csv, summary.csv,
-    comparison.csv, report.md and plots/."""
+    comparison.csv, report.md and plots/. A robustness experiment (with states of the world)
+    writes summary.csv (per option and state), states.csv, robustness.csv, boxes.csv and
+    robustness.md instead of the comparison and its report; its ``comparison`` is the states
+    table (paired differences from the reference in the same state)."""
     if not isinstance(experiment, ExperimentFile):
         experiment = load_experiment(experiment, replications)
     options, out = options or RunOptions(), Path(out)
     extra = {"reference": experiment.header.reference, "outcomes": list(experiment.header.outcomes),
              "title": experiment.header.description or experiment.header.name}  # fmt: skip
+    if experiment.robustness is not None:
+        extra["robustness"] = experiment.robustness.describe()
     result = run_batch(experiment.batch, out, _execution(workers, scheduler, options), options.command, extra)
+    if experiment.robustness is not None:
+        summary, robustness = analyse_states(out, result.runs, result.manifest)
+        return ExperimentResult(result.runs, summary, robustness.states, result.failures, out, result.manifest,
+                                robustness=robustness)  # fmt: skip
     comparison = analyse_folder(out, result.runs, extra["reference"], extra["outcomes"], extra["title"],
                                 result.manifest.get("parameters_from"))  # fmt: skip
     return ExperimentResult(result.runs, comparison.summary, comparison.comparison, result.failures, out, result.manifest,
@@ -216,6 +228,17 @@ def analyse_folder(
     write_report(out, runs, comparison.summary, comparison.comparison, outcomes, reference, title,
                  posterior=posterior, uncertainty=uncertainty)  # fmt: skip
     return Comparison(comparison.summary, comparison.comparison, uncertainty)
+
+
+def analyse_states(out: Path, runs: pd.DataFrame, manifest: dict) -> tuple[pd.DataFrame, Robustness]:
+    """Write summary.csv and the robustness files of a robustness experiment's folder, from its
+    runs and the states its manifest describes."""
+    design = StatesDesign.from_manifest(manifest["reference"], manifest["robustness"])
+    summary = _summarise(runs, manifest["outcomes"])
+    write_csv(out / "summary.csv", summary)
+    robustness = analyse_robustness(runs, design, manifest["outcomes"], manifest["root_seed"], out,
+                                    manifest.get("title", manifest.get("name", "Robustness")))  # fmt: skip
+    return summary, robustness
 
 
 def run_sweep(
