@@ -39,6 +39,7 @@ from sim.analysis.precision import half_widths, precision_records, precision_sec
 from sim.analysis.report import write_report
 from sim.analysis.results import Results
 from sim.analysis.results import load_results as _load_results
+from sim.analysis.robustness import Robustness, analyse_robustness
 from sim.analysis.summary import summarise as _summarise
 from sim.analysis.sweep import point_table, sweep_context, sweep_figures
 from sim.analysis.uncertainty import parameter_uncertainty
@@ -65,6 +66,7 @@ from sim.design.batch import Batch, Source
 from sim.design.experiment import ExperimentFile, load_experiment
 from sim.design.posterior import check_draws_apply, posterior_draws
 from sim.design.precision import Precision, precision_for
+from sim.design.robustness import StatesDesign
 from sim.design.sweep import SweepFile, load_sweep
 from sim.design.types import design_type
 from sim.project import CONFIGS, shown_path
@@ -120,6 +122,7 @@ class ExperimentResult:
     folder: Path
     manifest: dict
     uncertainty: pd.DataFrame | None = None  # over a posterior: Monte Carlo and parameter intervals side by side
+    robustness: Robustness | None = None  # over states of the world: states, regret and satisficing, PRIM boxes
 
 
 @dataclass(frozen=True)
@@ -207,22 +210,33 @@ def run_experiment(
     difference of those outcomes has at most that half-width, or ``max_replications`` (default
     8 times the start) is reached; see :mod:`sim.design.precision`. Replications 0..n-1 are
     those of a run of n, byte for byte; the manifest's ``precision`` records n and the
-    half-widths reached."""
+    half-widths reached. A robustness experiment (with states of the world)
+    writes summary.csv (per option and state), states.csv, robustness.csv, boxes.csv and
+    robustness.md instead of the comparison and its report; its ``comparison`` is the states
+    table (paired differences from the reference in the same state)."""
     if not isinstance(experiment, ExperimentFile):
         experiment = load_experiment(experiment, replications)
     options, out = options or RunOptions(), Path(out)
     extra = {"reference": experiment.header.reference, "outcomes": list(experiment.header.outcomes),
              "title": experiment.header.description or experiment.header.name}  # fmt: skip
+    if experiment.robustness is not None:
+        extra["robustness"] = experiment.robustness.describe()
     record = None
     if precision is None:
         if max_replications is not None:
             raise UsageError("max_replications applies only to a run by precision: name the outcomes' half-widths too")
         result = run_batch(experiment.batch, out, _execution(workers, scheduler, options), options.command, extra)
+    elif experiment.robustness is not None:
+        raise UsageError(f"{experiment.path}: --precision applies to experiments without states of the world")
     else:
         batch = experiment.batch
         spec = precision_for(precision, max_replications, batch.replications, experiment.header.outcomes,
                              len(batch.scenarios), str(experiment.path))  # fmt: skip
         result, record = _run_to_precision(experiment, spec, out, _execution(workers, scheduler, options), options.command, extra)
+    if experiment.robustness is not None:
+        summary, robustness = analyse_states(out, result.runs, result.manifest)
+        return ExperimentResult(result.runs, summary, robustness.states, result.failures, out, result.manifest,
+                                robustness=robustness)  # fmt: skip
     comparison = analyse_folder(out, result.runs, extra["reference"], extra["outcomes"], extra["title"],
                                 result.manifest.get("parameters_from"), record)  # fmt: skip
     return ExperimentResult(result.runs, comparison.summary, comparison.comparison, result.failures, out, result.manifest,
@@ -308,6 +322,16 @@ def load_results(folder: str | Path) -> Results:
     ``posterior``, ``parameters`` ...). A damaged, unfinished or foreign folder raises
     :class:`~sim.config.errors.UsageError` with one line saying why."""
     return _load_results(folder)
+def analyse_states(out: Path, runs: pd.DataFrame, manifest: dict) -> tuple[pd.DataFrame, Robustness]:
+    """Write summary.csv and the robustness files of a robustness experiment's folder, from its
+    runs and the states its manifest describes."""
+    design = StatesDesign.from_manifest(manifest["reference"], manifest["robustness"])
+    summary = _summarise(runs, manifest["outcomes"])
+    write_csv(out / "summary.csv", summary)
+    robustness = analyse_robustness(runs, design, manifest["outcomes"], manifest["root_seed"], out,
+                                    manifest.get("title", manifest.get("name", "Robustness")))  # fmt: skip
+    write_html(out / "robustness.md")
+    return summary, robustness
 
 
 def run_sweep(

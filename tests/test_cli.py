@@ -237,7 +237,8 @@ def test_every_config_loads_and_runs(path):
 def test_every_experiment_file_loads(path):
     experiment = load_experiment(path)
     names = [name for name, _ in experiment.batch.scenarios]
-    assert experiment.header.reference in names and len(set(names)) == len(names)
+    options = experiment.robustness.options if experiment.robustness else names  # a robustness file: every option in every state
+    assert experiment.header.reference in options and len(set(names)) == len(names)
 
 
 def test_configs_found():

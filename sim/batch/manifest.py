@@ -28,7 +28,7 @@ from sim.project import PROJECT_ROOT, shown_path
 
 DISTRIBUTION = "militia-pressure-sim"
 # What the project needs, in case it runs from a checkout that pip did not install.
-REQUIRED = ("simpy", "numpy", "scipy", "pandas", "pyarrow", "tqdm", "matplotlib", "markdown", "pyabc", "SALib", "dask", "distributed", "statsmodels")
+REQUIRED = ("simpy", "numpy", "scipy", "pandas", "pyarrow", "tqdm", "matplotlib", "markdown", "pyabc", "ema_workbench", "SALib", "dask", "distributed", "statsmodels")
 
 
 def describe(batch: Batch, command: tuple[str, ...] | list[str], workers: int, scheduler: str | None, extra: dict[str, Any]) -> dict[str, Any]:

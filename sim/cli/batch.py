@@ -66,6 +66,15 @@ def command_experiment(args: argparse.Namespace, argv: list[str]) -> str:
     result = api.run_experiment(experiment, out, args.workers, args.scheduler, options=options, precision=precision,
                                 max_replications=args.max_replications)  # fmt: skip
     batch = experiment.batch
+    if result.robustness is not None:
+        design = experiment.robustness
+        return (
+            f"{batch.name}: {len(design.options)} options x {len(design.states)} states x {batch.replications} replications, "
+            f"seed {batch.root_seed}, {result.manifest['elapsed_s']:.1f} s{resumed(result.manifest)}\n"
+            f"{format_robustness(result.robustness, list(experiment.header.outcomes)[:SHOWN_OUTCOMES])}"
+            f"{failures_note(result.failures, out)}wrote {out}/ (robustness.md, robustness.html, robustness.csv, states.csv, boxes.csv, "
+            "summary.csv, runs.parquet)\n"
+        )
     record = result.manifest.get("precision")
     return (
         f"{batch.name}: {len(batch.scenarios)} scenarios x {result.manifest['replications']} replications, "
@@ -101,6 +110,26 @@ def format_uncertainty(table: pd.DataFrame | None, outcomes: list[str]) -> str:
             + pivot.to_string() + "\n")
 
 
+def format_robustness(robustness, outcomes: list[str]) -> str:
+    """Mean and maximum regret per option, the share of states meeting the thresholds, and
+    PRIM's boxes in words."""
+    metrics = robustness.metrics
+    regret = _cells(metrics[metrics.metric == "regret_mean"].rename(columns={"option": "scenario"}),
+                    "value", "ci95_low", "ci95_high", outcomes, "")  # fmt: skip
+    worst = _cells(metrics[metrics.metric == "regret_max"].rename(columns={"option": "scenario"}),
+                   "value", "ci95_low", "ci95_high", outcomes, "")  # fmt: skip
+    options = list(dict.fromkeys(metrics["option"]))
+    text = ("mean regret over states [95% CI]\n" + regret[options].to_string() + "\n\nmaximum regret over states [95% CI]\n"
+            + worst[options].to_string() + "\n")  # fmt: skip
+    met = metrics[(metrics.metric == "satisficing") & (metrics.outcome == "all thresholds")]
+    if not met.empty:
+        text += "\nshare of states meeting the thresholds: " + ", ".join(
+            f"{o} {v:.2f} [{lo:.2f}, {hi:.2f}]" for o, v, lo, hi in zip(met.option, met.value, met.ci95_low, met.ci95_high)) + "\n"
+    if robustness.boxes:
+        text += "\nwhere options fail (PRIM):\n" + "".join(f"- {box.words()}\n" for box in robustness.boxes)
+    return text
+
+
 def command_compare(args: argparse.Namespace, argv: list[str]) -> str:
     folder: Path = args.folder
     manifest_path, runs_path = folder / "manifest.json", folder / "runs.parquet"
@@ -111,6 +140,9 @@ def command_compare(args: argparse.Namespace, argv: list[str]) -> str:
         raise UsageError(f"{folder} holds no experiment (its manifest names no reference scenario)")
     runs = pd.read_parquet(runs_path)
     outcomes = manifest["outcomes"]
+    if "robustness" in manifest:
+        _, robustness = api.analyse_states(folder, runs, manifest)
+        return f"{format_robustness(robustness, outcomes[:SHOWN_OUTCOMES])}wrote {folder}/ (robustness.md, robustness.csv, states.csv, boxes.csv)\n"
     comparison = api.analyse_folder(folder, runs, manifest["reference"], outcomes, manifest.get("title", manifest.get("name", "Experiment")),
                                     manifest.get("parameters_from"), manifest.get("precision"))  # fmt: skip
     table = format_tables(comparison.summary, comparison.comparison, outcomes[:SHOWN_OUTCOMES], manifest["reference"])

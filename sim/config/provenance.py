@@ -66,7 +66,9 @@ def unit_mismatches(path: str | Path, headers: dict[str, type | UnitRule] | None
     ``sweep``, ``calibration``) to their schemas (a nested table such as ``[calibration.full]``
     is read in its schema), or to a rule that finds the unit from the table, the key and the
     parsed file (the priors of a calibration file); a sweep's ``[parameters."dotted.path"]``
-    bounds carry the unit of the parameter they vary; everything else is read against the
+    bounds, and a robustness experiment's ``[uncertain."dotted.path"]`` bounds, carry the unit of
+    the parameter they vary; a ``[thresholds]`` line bounds an outcome's mean per replication;
+    everything else is read against the
     scenario schema.
     """
     headers = headers or {}
@@ -78,8 +80,10 @@ def unit_mismatches(path: str | Path, headers: dict[str, type | UnitRule] | None
             declared = headers[top](table, key, document)
         elif top in headers:
             declared = unit_of(headers[top], ".".join([*table.split(".")[1:], key]))
-        elif top == "parameters":
+        elif top in ("parameters", "uncertain"):
             declared = unit_of(Scenario, table.split(".", 1)[1].strip('"'))
+        elif top == "thresholds":
+            declared = THRESHOLD_UNIT
         elif top == "scenarios":
             declared = EXPERIMENT_ENTRY_UNITS.get(key)
         else:
@@ -89,4 +93,5 @@ def unit_mismatches(path: str | Path, headers: dict[str, type | UnitRule] | None
     return problems
 
 
+THRESHOLD_UNIT = "mean per replication"  # a threshold bounds an outcome's mean in a state
 EXPERIMENT_ENTRY_UNITS: dict[str, Any] = {"file": "path", "set": "table of dotted parameters"}

@@ -12,6 +12,8 @@ An experiment is pure data, validated before anything runs::
     end_date = 2021-09-30              # optional: one horizon for every scenario
     parameters_from = "../data/posterior.parquet"   # optional: draw parameters from a posterior
     replications_per_draw = 4          # optional: replications 4k .. 4k+3 share draw k (default 1)
+    states = 64                        # optional: every option in 64 states of the world
+    states_design = "lhs"              # of the [uncertain."dotted.path"] tables (low, high)
 
     [scenarios.continuity]
     file = "../scenarios/continuity.toml"
@@ -21,7 +23,9 @@ An experiment is pure data, validated before anything runs::
 
 Replication r of every scenario uses the same random streams (common random numbers), and,
 with ``parameters_from``, the same parameters drawn from the posterior (see
-:mod:`sim.design.posterior`).
+:mod:`sim.design.posterior`). With ``states``, every option runs in every state of the world
+of the ``[uncertain]`` parameters, optionally judged against ``[thresholds]`` (see
+:mod:`sim.design.robustness`).
 """
 
 from __future__ import annotations
@@ -34,9 +38,18 @@ from typing import Any
 from sim.config.errors import NO_VALUE, ConfigError
 from sim.config.loader import build, check_keys, input_files, load_scenario, read_toml
 from sim.config.scenario import Scenario
-from sim.config.schema import AT_LEAST_ONE, NAME, NON_NEGATIVE, param
+from sim.config.schema import AT_LEAST_ONE, NAME, NON_NEGATIVE, one_of, param
 from sim.design.batch import DEFAULT_CHUNK_SIZE, Batch, Source
 from sim.design.posterior import Draws, draws_for, value_at
+from sim.design.robustness import (
+    StatesDesign,
+    check_no_option_fixes,
+    state_scenarios,
+    states_design,
+    thresholds_of,
+    uncertain_parameters,
+)
+from sim.design.types import design_types
 from sim.replication.outcomes import outcome_columns
 
 
@@ -55,6 +68,8 @@ class ExperimentHeader:
     end_date: date | None = param("date", default=None)
     parameters_from: str = param("path", default="")
     replications_per_draw: int = param("replications per draw", AT_LEAST_ONE, default=1)
+    states: int | None = param("states", AT_LEAST_ONE, default=None)
+    states_design: str = param("-", one_of(*design_types()), default="lhs")
 
 
 @dataclass(frozen=True)
@@ -64,6 +79,7 @@ class ExperimentFile:
     header: ExperimentHeader
     batch: Batch
     path: Path
+    robustness: StatesDesign | None = None  # the states of the world, for a robustness experiment
 
     @property
     def reference(self) -> str:
@@ -83,7 +99,7 @@ def load_experiment(path: str | Path, replications: int | None = None) -> Experi
     path = Path(path)
     doc = read_toml(path, "experiment file")
     origin = str(path)
-    check_keys(doc, ("experiment", "scenarios"), "", origin)
+    check_keys(doc, ("experiment", "scenarios", "uncertain", "thresholds"), "", origin)
     header = build(ExperimentHeader, doc.get("experiment", NO_TABLE), "experiment.", {}, origin)
     entries = doc.get("scenarios")
     if not isinstance(entries, dict) or not entries:
@@ -95,14 +111,36 @@ def load_experiment(path: str | Path, replications: int | None = None) -> Experi
     check_same_columns(scenarios, lambda n: f"scenarios.{n}", origin)
     calendar = scenarios[0][1].scenario.calendar
     check_outcomes(header.outcomes, outcome_columns(calendar), "experiment.outcomes", origin)
+    robustness = _states(doc, header, path, scenarios, origin)
     reps = header.replications if replications is None else replications
     draws = draws_for(header.parameters_from, header.replications_per_draw, path.parent, reps, header.root_seed, scenarios, origin)
     if draws is not None:
         check_no_scenario_fixes(draws, header, path, scenarios, origin)
+    if robustness is not None:
+        scenarios = state_scenarios(scenarios, robustness.states, origin)
     source = Source("experiment", path)
     batch = Batch(header.name, scenarios, reps, header.root_seed, source, tuple(dict.fromkeys(inputs)), header.chunk_size,
                   draws=draws)  # fmt: skip
-    return ExperimentFile(header, batch, path)
+    return ExperimentFile(header, batch, path, robustness)
+
+
+def _states(doc: dict, header: ExperimentHeader, path: Path, scenarios, origin: str) -> StatesDesign | None:
+    """The states of the world of a robustness experiment (None for a plain experiment)."""
+    if header.states is None:
+        for table in ("uncertain", "thresholds"):
+            if table in doc:
+                raise ConfigError(table, NO_VALUE, "needs experiment.states (the number of states of the world)", origin)
+        return None
+    if header.parameters_from:
+        raise ConfigError("experiment.parameters_from", header.parameters_from,
+                          "cannot be combined with experiment.states: give the uncertain parameters as [uncertain] tables",
+                          origin)  # fmt: skip
+    parameters = uncertain_parameters(doc.get("uncertain"), origin)
+    thresholds = thresholds_of(doc.get("thresholds"), header.outcomes, origin)
+    base = load_scenario(path.parent / header.base, {"scenario.end_date": header.end_date} if header.end_date else {})
+    check_no_option_fixes(parameters, scenarios, base, header.base, origin)
+    states = states_design(parameters, header.states_design, header.states, header.root_seed, origin)
+    return StatesDesign(tuple(name for name, _ in scenarios), header.reference, parameters, states, thresholds)
 
 
 def check_no_scenario_fixes(draws: Draws, header: ExperimentHeader, path: Path, scenarios, origin: str) -> None:

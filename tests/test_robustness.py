@@ -1,0 +1,256 @@
+"""Robustness experiments: every option in every state of the world.
+
+Regret computed pair by pair and satisficing shares against hand-computed tables; PRIM finding
+a planted box in synthetic states; the (option, state) scenarios of an experiment file and its
+bad input; and, through the command line, byte-identical results with one and two workers.
+Every test here is deterministic (fixed tables or fixed seeds): none can fail by chance.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from builders import call_main
+from test_batch import BASELINE, one_error_line, toml_tables
+
+from sim.analysis.discovery import Case, discover
+from sim.analysis.regret import robustness_table, states_table
+from sim.analysis.summary import wilson_interval
+from sim.design.experiment import load_experiment
+from sim.design.parameters import Parameter
+from sim.design.robustness import StatesDesign, Threshold, scenario_name, split_name
+
+# ----------------------------------------------------------------- regret on a hand-made table
+
+# values[outcome][state][option] = (replication 0, replication 1); options A (reference), B, C
+VALUES = {
+    "attacks_rocket": [{"A": (5, 1), "B": (3, 6), "C": (4, 2)}, {"A": (2, 4), "B": (2, 0), "C": (8, 4)}],
+    "truce_days": [{"A": (5, 1), "B": (3, 6), "C": (4, 2)}, {"A": (2, 4), "B": (2, 0), "C": (8, 4)}],
+}
+DESIGN = StatesDesign(
+    ("A", "B", "C"), "A", (Parameter("cram.kill_prob", low=0.3, high=0.9),),
+    pd.DataFrame({"state": [0, 1], "cram.kill_prob": [0.4, 0.8]}),
+    (Threshold("attacks_rocket", "max", 3.0),),
+)  # fmt: skip
+
+
+def hand_runs() -> pd.DataFrame:
+    rows = []
+    for state in range(2):
+        for option in "ABC":
+            for r in range(2):
+                rows.append({"scenario": scenario_name(option, state), "replication": r, "seed": 1,
+                             **{o: float(VALUES[o][state][option][r]) for o in VALUES}})  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def metric(table: pd.DataFrame, option: str, outcome: str, name: str) -> pd.Series:
+    return table[(table.option == option) & (table.outcome == outcome) & (table.metric == name)].iloc[0]
+
+
+def test_scenario_names_round_trip():
+    assert split_name(scenario_name("tougher_love", 7)) == ("tougher_love", 7)
+    assert split_name(scenario_name("a-state-b", 12)) == ("a-state-b", 12)
+
+
+def test_regret_is_computed_pair_by_pair():
+    """Fewer is better for attacks_rocket: replication by replication, state 0 gives regrets
+    A (2, 0), B (0, 5), C (1, 1) and state 1 gives A (0, 4), B (0, 0), C (6, 4). The regret of
+    the state means would give B only 1.5 in state 0, not 2.5: the pairs matter."""
+    states = states_table(hand_runs(), DESIGN, ["attacks_rocket", "truce_days"])
+    rocket = states[states.outcome == "attacks_rocket"].set_index(["option", "state"])["regret"]
+    assert rocket.to_dict() == {("A", 0): 1.0, ("B", 0): 2.5, ("C", 0): 1.0, ("A", 1): 2.0, ("B", 1): 0.0, ("C", 1): 5.0}
+    # more is better for truce_days: state 0 regrets A (0, 5), B (2, 0), C (1, 4)
+    truce = states[(states.outcome == "truce_days") & (states.state == 0)].set_index("option")["regret"]
+    assert truce.to_dict() == {"A": 2.5, "B": 1.0, "C": 2.5}
+    paired = states[(states.outcome == "attacks_rocket") & (states.option == "B") & (states.state == 0)].iloc[0]
+    assert paired["mean_diff"] == 1.5 and paired["mean_reference"] == 3.0 and paired["cram.kill_prob"] == 0.4
+
+
+def test_regret_summaries_over_states():
+    table = robustness_table(hand_runs(), DESIGN, ["attacks_rocket"], seed=3)
+    assert metric(table, "A", "attacks_rocket", "regret_mean")["value"] == 1.5
+    assert metric(table, "B", "attacks_rocket", "regret_mean")["value"] == 1.25
+    assert metric(table, "C", "attacks_rocket", "regret_max")["value"] == 5.0
+    assert metric(table, "C", "attacks_rocket", "regret_p90")["value"] == pytest.approx(1.0 + 0.9 * 4.0)
+    assert metric(table, "C", "attacks_rocket", "worst")["value"] == 6.0  # C's state means are 3 and 6
+    for row in table[table.metric != "satisficing"].itertuples():
+        assert row.ci95_low <= row.value + 1e-12 or row.metric.startswith("regret")  # a resampled max can sit above
+
+
+def test_a_failed_replication_leaves_its_pairs_out():
+    """Without C's replication 1 in state 0, state 0's regrets come from replication 0 alone."""
+    runs = hand_runs()
+    runs = runs[~((runs.scenario == scenario_name("C", 0)) & (runs.replication == 1))]
+    states = states_table(runs, DESIGN, ["attacks_rocket"])
+    assert states[states.state == 0].set_index("option")["regret"].to_dict() == {"A": 2.0, "B": 0.0, "C": 1.0}
+
+
+def test_satisficing_shares_with_wilson_intervals():
+    """attacks_rocket <= 3: state means A (3, 3), B (4.5, 1), C (3, 6)."""
+    table = robustness_table(hand_runs(), DESIGN, ["attacks_rocket"], seed=3)
+    for option, met in (("A", 2), ("B", 1), ("C", 1)):
+        row = metric(table, option, "all thresholds", "satisficing")
+        assert (row["value"], row["ci95_low"], row["ci95_high"]) == (met / 2, *wilson_interval(met, 2))
+    states = states_table(hand_runs(), DESIGN, ["attacks_rocket"])
+    meets = states.set_index(["option", "state"])["meets_threshold"]
+    assert meets[("A", 0)] and meets[("A", 1)] and not meets[("B", 0)] and meets[("B", 1)] and not meets[("C", 1)]
+
+
+def noisy_runs(replications: int = 30) -> pd.DataFrame:
+    rng = np.random.default_rng(8)
+    rows = [{"scenario": scenario_name(o, s), "replication": r, "seed": 1, "attacks_rocket": float(rng.poisson(10))}
+            for s in range(2) for o in "ABC" for r in range(replications)]  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def test_intervals_are_deterministic_under_the_seed():
+    one, two, other = (robustness_table(noisy_runs(), DESIGN, ["attacks_rocket"], seed=s) for s in (3, 3, 4))
+    pd.testing.assert_frame_equal(one, two)
+    assert not one[["ci95_low", "ci95_high"]].equals(other[["ci95_low", "ci95_high"]])
+
+
+# ------------------------------------------------------------------------------------- PRIM
+
+
+STATES = 100
+
+
+def planted() -> tuple[pd.DataFrame, np.ndarray]:
+    rng = np.random.default_rng(12)
+    x = pd.DataFrame(rng.uniform(size=(STATES, 3)), columns=["a", "b", "c"])
+    return x, ((x.a > 0.6) & (x.b < 0.4)).to_numpy()
+
+
+PLANTED = Case("B", "attacks_rocket", "B brings more attacks_rocket than A", planted()[1])
+
+
+def check_planted_box(box) -> None:
+    assert set(box.limits) == {"a", "b"}
+    assert abs(box.limits["a"][0] - 0.6) < 0.05 and abs(box.limits["b"][1] - 0.4) < 0.05
+    assert box.coverage >= 0.9 and box.density >= 0.9
+    assert box.words().startswith("B brings more attacks_rocket than A when 0.6")
+    assert box.trajectory["chosen"].sum() == 1 and {"coverage", "density"} <= set(box.trajectory.columns)
+
+
+@pytest.mark.slow
+def test_prim_finds_a_planted_box():
+    """States fail exactly when a > 0.6 and b < 0.4 (fixed seed, deterministic): the box must
+    restrict a from below and b from above, near the planted limits, and leave c free."""
+    box = discover(PLANTED, planted()[0], seed=5, resamples=1)
+    check_planted_box(box)
+    assert set(box.stability) == {"a", "b", "c"}
+
+
+@pytest.mark.slow
+def test_the_planted_box_is_stable_and_deterministic():
+    box = discover(PLANTED, planted()[0], seed=5)
+    check_planted_box(box)
+    assert box.stability["a"] >= 0.8 and box.stability["b"] >= 0.8
+    again = discover(PLANTED, planted()[0], seed=5)
+    assert again.words() == box.words() and again.stability == box.stability
+
+
+def test_prim_has_nothing_to_separate_when_no_or_every_state_fails():
+    x, _ = planted()
+    assert discover(Case("B", "x", "B fails", np.zeros(STATES, bool)), x, 1) is None
+    assert discover(Case("B", "x", "B fails", np.ones(STATES, bool)), x, 1) is None
+
+
+# --------------------------------------------------------------------------- experiment files
+
+OPTIONS = {
+    "continuity": {},
+    "tougher_love": {"set": {"policy.us.doctrine": "tougher_love", "policy.start_date": date(2020, 1, 2)}},
+}
+UNCERTAIN = {"policy.us.strikes.revenge_prob": {"low": 0.1, "high": 0.9}, "cram.kill_prob": {"low": 0.3, "high": 0.9}}
+
+
+def robustness_file(folder: Path, name: str = "rob.toml", options=None, uncertain=None, thresholds=None,
+                    **header) -> Path:  # fmt: skip
+    table = {"name": "rob", "description": "test", "base": BASELINE, "reference": "continuity", "replications": 3,
+             "root_seed": 5, "chunk_size": 2, "end_date": date(2020, 3, 31), "states": 4, "states_design": "lhs",
+             "outcomes": ["attacks_rocket", "us_killed", "truce_days"]}  # fmt: skip
+    table.update(header)
+    table = {k: v for k, v in table.items() if v is not None}
+    uncertain = UNCERTAIN if uncertain is None else uncertain
+    thresholds = {"attacks_rocket": {"max": 20}} if thresholds is None else thresholds
+    tables = [("experiment", table), *((f"uncertain.{json.dumps(p)}", s) for p, s in uncertain.items()),
+              *([("thresholds", thresholds)] if thresholds else []),
+              *((f"scenarios.{n}", s) for n, s in (options or OPTIONS).items())]  # fmt: skip
+    path = folder / name
+    path.write_text(toml_tables(tables), encoding="utf-8")
+    return path
+
+
+def test_every_option_runs_in_every_state(tmp_path):
+    experiment = load_experiment(robustness_file(tmp_path))
+    names = [name for name, _ in experiment.batch.scenarios]
+    assert names == [scenario_name(o, s) for o in OPTIONS for s in range(4)]
+    states = experiment.robustness.states
+    assert list(states["state"]) == [0, 1, 2, 3]
+    for name, scenario in experiment.batch.scenarios:
+        option, state = split_name(name)
+        assert scenario.cram.kill_prob == states.loc[state, "cram.kill_prob"]
+        assert scenario.policy.us.doctrine == ("tougher_love" if option == "tougher_love" else "continuity")
+    # the states are a design of the root seed: the same file, the same states
+    pd.testing.assert_frame_equal(states, load_experiment(robustness_file(tmp_path)).robustness.states)
+
+
+BAD = [
+    ({"thresholds": {"us_wounded": {"max": 1}}}, "thresholds.us_wounded = 'us_wounded' must be one of the experiment's outcomes"),
+    ({"thresholds": {"us_killed": {"maximum": 1}}}, "thresholds.us_killed.maximum = 1 is not a known key"),
+    ({"uncertain": {"cram.kill_prob": {"low": 0.9, "high": 0.3}}}, "uncertain.cram.kill_prob low = 0.9 must be < high = 0.3"),
+    ({"uncertain": {"cram.kill_prob": {"low": 0.3}}}, "uncertain.cram.kill_prob.high is missing"),
+    ({"uncertain": {"cram.no_such": {"low": 0.3, "high": 0.5}}}, "uncertain.cram.no_such is not a parameter of the scenarios"),
+    ({"options": {**OPTIONS, "strong": {"set": {"cram.kill_prob": 0.8}}}}, "scenarios.strong = 'cram.kill_prob' sets cram.kill_prob = 0.8"),
+    ({"states_design": "grid"}, "experiment.states_design = 'grid' must be a design type of bounded parameters"),
+    ({"states_design": "sobol", "states": 6}, "experiment.states = 6 must be a power of two"),
+    ({"states": None}, "uncertain needs experiment.states"),
+    ({"parameters_from": "posterior.parquet"}, "experiment.parameters_from = 'posterior.parquet' cannot be combined with experiment.states"),
+]
+
+
+@pytest.mark.parametrize("change, message", BAD, ids=[m.split(" ")[0] for _, m in BAD])
+def test_bad_robustness_files_stop_with_one_line(tmp_path, change, message):
+    path = robustness_file(tmp_path, **change)
+    code, stdout, stderr = call_main(["experiment", path, "--out", tmp_path / "out", "--quiet", "--workers", "1"])
+    line = one_error_line(code, stdout, stderr)
+    assert message in line and str(path) in line, line
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.slow
+def test_one_and_two_workers_give_the_same_bytes(tmp_path):
+    """The (option, state) pairs go through the batch runner: one worker or a pool of two, the
+    same runs and the same robustness tables; `compare` rewrites them identically."""
+    path = robustness_file(tmp_path)
+    outputs = ("runs.parquet", "states.csv", "robustness.csv", "boxes.csv", "robustness.md")
+    found = []
+    for workers in ("1", "2"):
+        out = tmp_path / f"w{workers}"
+        code, stdout, stderr = call_main(["experiment", path, "--out", out, "--quiet", "--workers", workers])
+        assert code == 0, stderr
+        assert stdout.startswith("rob: 2 options x 4 states x 3 replications") and "mean regret" in stdout
+        found.append({name: (out / name).read_bytes() for name in outputs})
+    assert found[0] == found[1]
+    runs = pd.read_parquet(tmp_path / "w1" / "runs.parquet")
+    assert len(runs) == 2 * 4 * 3 and (runs.groupby("scenario")["replication"].apply(list) == [[0, 1, 2]] * 8).all()
+    code, _, stderr = call_main(["compare", tmp_path / "w1"])
+    assert code == 0, stderr
+    assert {name: (tmp_path / "w1" / name).read_bytes() for name in outputs} == found[0]
+
+
+def test_the_states_survive_the_manifest(tmp_path):
+    """The manifest (JSON written with sorted keys) keeps each state's values with their parameters."""
+    design = load_experiment(robustness_file(tmp_path, uncertain={"policy.us.strikes.revenge_prob":
+                                                                  {"low": 0.1, "high": 0.9},
+                                                                  "cram.kill_prob": {"low": 0.3, "high": 0.31}})).robustness
+    again = StatesDesign.from_manifest("continuity", json.loads(json.dumps(design.describe(), sort_keys=True)))
+    pd.testing.assert_frame_equal(again.states, design.states, check_dtype=False)
+    assert again.paths == design.paths == ["policy.us.strikes.revenge_prob", "cram.kill_prob"]
