@@ -155,10 +155,12 @@ def states_design(parameters: tuple[Parameter, ...], kind: str, n: int, seed: in
     lhs, sobol) with the root seed; column ``state`` numbers them."""
     try:
         design = design_type(kind)
-        if not (design.bounded and design.sized) or design.analyse is not None:
-            raise DesignError("experiment.states_design", kind, "must be a design type of bounded parameters that "
-                              "samples a given number of points (lhs or sobol)")  # fmt: skip
+        rule = "must be a design type of bounded parameters that samples a given number of points (lhs or sobol)"
+        if not (design.bounded and design.sized):
+            raise DesignError("experiment.states_design", kind, rule)
         table = make_design(kind, parameters, n, seed)
+        if len(table) != n:  # Saltelli's cross-sampled design makes n x (D + 2) points
+            raise DesignError("experiment.states_design", kind, rule)
     except DesignError as exc:
         key = {"design kind": "experiment.states_design"}.get(exc.key, exc.key)
         key = "experiment.states" if key.endswith(" n") else key
