@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
 import pandas as pd
 
 from sim.analysis.compare import paired_differences
+from sim.analysis.decision import decision_table, period_label, tradeoff_table
 from sim.analysis.posterior import (
     correlations,
     effective_sample_size,
@@ -61,6 +62,7 @@ from sim.design.posterior import check_draws_apply, posterior_draws
 from sim.design.sweep import SweepFile, load_sweep
 from sim.design.types import design_type
 from sim.project import CONFIGS, shown_path
+from sim.replication.outcomes import better_direction, binary_outcomes
 from sim.replication.simulate import event_log, event_table
 
 if TYPE_CHECKING:  # the inference imports pyabc, which takes seconds: only `calibrate` needs it
@@ -100,6 +102,7 @@ class Comparison:
     summary: pd.DataFrame  # per scenario and outcome: mean, CI, quantiles, P(> 0)
     comparison: pd.DataFrame  # per scenario and outcome: paired difference from the reference
     uncertainty: pd.DataFrame | None = None  # over a posterior: Monte Carlo and parameter intervals
+    decisions: pd.DataFrame | None = None  # per scenario and outcome: shares better/tied/worse, verdict, sentence
 
 
 @dataclass(frozen=True)
@@ -111,6 +114,7 @@ class ExperimentResult:
     folder: Path
     manifest: dict
     uncertainty: pd.DataFrame | None = None  # over a posterior: Monte Carlo and parameter intervals side by side
+    decisions: pd.DataFrame | None = None  # per scenario and outcome: shares better/tied/worse, verdict, sentence
 
 
 @dataclass(frozen=True)
@@ -174,8 +178,10 @@ def trace(scenario: Scenario | str | Path, replication: int = 0, seed: int = 1) 
 
 
 def compare(runs: pd.DataFrame, reference: str, outcomes: Sequence[str]) -> Comparison:
-    """Summary and paired comparison of a runs table (as ``run.py compare``, without files)."""
-    return Comparison(_summarise(runs, outcomes), paired_differences(runs, reference, outcomes))
+    """Summary, paired comparison and decision view of a runs table (as ``run.py compare``,
+    without files)."""
+    comparison = paired_differences(runs, reference, outcomes)
+    return Comparison(_summarise(runs, outcomes), comparison, decisions=decision_table(comparison, better_direction, binary_outcomes()))
 
 
 def run_experiment(
@@ -193,29 +199,44 @@ def run_experiment(
         experiment = load_experiment(experiment, replications)
     options, out = options or RunOptions(), Path(out)
     extra = {"reference": experiment.header.reference, "outcomes": list(experiment.header.outcomes),
-             "title": experiment.header.description or experiment.header.name}  # fmt: skip
+             "title": experiment.header.description or experiment.header.name,
+             "period": outcome_period(dict(experiment.batch.scenarios)[experiment.header.reference])}  # fmt: skip
     result = run_batch(experiment.batch, out, _execution(workers, scheduler, options), options.command, extra)
     comparison = analyse_folder(out, result.runs, extra["reference"], extra["outcomes"], extra["title"],
-                                result.manifest.get("parameters_from"))  # fmt: skip
+                                result.manifest.get("parameters_from"), extra["period"])  # fmt: skip
     return ExperimentResult(result.runs, comparison.summary, comparison.comparison, result.failures, out, result.manifest,
-                            comparison.uncertainty)  # fmt: skip
+                            comparison.uncertainty, comparison.decisions)  # fmt: skip
+
+
+def outcome_period(scenario: Scenario) -> str:
+    """The days a scenario's outcomes count, both included: ``1 Oct 2020 - 30 Sep 2021``."""
+    calendar = scenario.scenario.calendar
+    return period_label(calendar.count_from or calendar.start, calendar.end)
 
 
 def analyse_folder(
-    out: Path, runs: pd.DataFrame, reference: str, outcomes: list[str], title: str, posterior: dict | None = None
+    out: Path,
+    runs: pd.DataFrame,
+    reference: str,
+    outcomes: list[str],
+    title: str,
+    posterior: dict | None = None,
+    period: str = "",
 ) -> Comparison:
-    """Write summary.csv, comparison.csv and report.md (with plots) for a runs table; over a
-    posterior (``posterior``: the manifest's description of the draws) also uncertainty.csv."""
+    """Write summary.csv, comparison.csv, decision.csv (the trade-off table) and report.md (with
+    plots) for a runs table; over a posterior (``posterior``: the manifest's description of the
+    draws) also uncertainty.csv. ``period`` names the days the outcomes count in the plots."""
     comparison = compare(runs, reference, outcomes)
     write_csv(out / "summary.csv", comparison.summary)
     write_csv(out / "comparison.csv", comparison.comparison)
+    write_csv(out / "decision.csv", tradeoff_table(comparison.decisions, outcomes, binary_outcomes()))
     uncertainty = None
     if posterior:
         uncertainty = parameter_uncertainty(runs, reference, outcomes, posterior["replications_per_draw"])
         write_csv(out / "uncertainty.csv", uncertainty)
     write_report(out, runs, comparison.summary, comparison.comparison, outcomes, reference, title,
-                 posterior=posterior, uncertainty=uncertainty)  # fmt: skip
-    return Comparison(comparison.summary, comparison.comparison, uncertainty)
+                 posterior=posterior, uncertainty=uncertainty, period=period)  # fmt: skip
+    return Comparison(comparison.summary, comparison.comparison, uncertainty, comparison.decisions)
 
 
 def run_sweep(

@@ -27,6 +27,7 @@ from sim.project import CONFIGS
 
 DEFAULT_EXPERIMENT = CONFIGS / "experiments" / "policy_comparison.toml"
 SHOWN_OUTCOMES = 8  # outcomes printed on the terminal; the files hold all of them
+DECIDED_OUTCOMES = 2  # outcomes whose decision sentences are printed
 
 
 def add_batch_commands(commands) -> None:
@@ -54,9 +55,19 @@ def command_experiment(args: argparse.Namespace, argv: list[str]) -> str:
         f"seed {batch.root_seed}, {result.manifest['elapsed_s']:.1f} s{resumed(result.manifest)}\n"
         f"{format_tables(result.summary, result.comparison, list(experiment.header.outcomes)[:SHOWN_OUTCOMES], experiment.header.reference)}"
         f"{format_uncertainty(result.uncertainty, list(experiment.header.outcomes)[:SHOWN_OUTCOMES])}"
-        f"{failures_note(result.failures, out)}wrote {out}/ (report.md, summary.csv, comparison.csv, "
+        f"{format_decisions(result.decisions, list(experiment.header.outcomes)[:DECIDED_OUTCOMES])}"
+        f"{failures_note(result.failures, out)}wrote {out}/ (report.md, summary.csv, comparison.csv, decision.csv, "
         f"{'uncertainty.csv, ' if result.uncertainty is not None else ''}runs.parquet)\n"
     )
+
+
+def format_decisions(decisions: pd.DataFrame | None, outcomes: list[str]) -> str:
+    """The decision sentences of the first outcomes, one line per option and outcome."""
+    if decisions is None or decisions.empty:
+        return ""
+    shown = decisions[decisions["outcome"].isin(outcomes)]
+    ordered = shown.assign(order=shown["outcome"].map(outcomes.index)).sort_values("order", kind="stable")
+    return "\nin short (report.md has every outcome)\n" + "".join(f"{s}\n" for s in ordered["sentence"])
 
 
 def format_uncertainty(table: pd.DataFrame | None, outcomes: list[str]) -> str:
@@ -84,9 +95,10 @@ def command_compare(args: argparse.Namespace, argv: list[str]) -> str:
     runs = pd.read_parquet(runs_path)
     outcomes = manifest["outcomes"]
     comparison = api.analyse_folder(folder, runs, manifest["reference"], outcomes, manifest.get("title", manifest.get("name", "Experiment")),
-                                    manifest.get("parameters_from"))  # fmt: skip
+                                    manifest.get("parameters_from"), manifest.get("period", ""))  # fmt: skip
     table = format_tables(comparison.summary, comparison.comparison, outcomes[:SHOWN_OUTCOMES], manifest["reference"])
-    return f"{table}wrote {folder}/ (report.md, summary.csv, comparison.csv)\n"
+    table += format_decisions(comparison.decisions, outcomes[:DECIDED_OUTCOMES])
+    return f"{table}wrote {folder}/ (report.md, summary.csv, comparison.csv, decision.csv)\n"
 
 
 def command_sweep(args: argparse.Namespace, argv: list[str]) -> str:
