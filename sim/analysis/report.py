@@ -1,7 +1,9 @@
 """A Markdown report with plots comparing the scenarios of an experiment.
 
-Analysis only reads result tables (the runs, :func:`sim.analysis.summary.summarise` and
-:func:`sim.analysis.compare.paired_differences`). Every file is written under a temporary name
+It opens with the decision view (:mod:`sim.analysis.decision`): per outcome each option against
+the reference, then the trade-off table and the forest plot of the paired differences; the
+summary tables and the distribution plots follow. Analysis only reads result tables (the runs,
+:func:`sim.analysis.summary.summarise` and :func:`sim.analysis.compare.paired_differences`). Every file is written under a temporary name
 in its folder and then renamed, so a reader never sees half a file.
 """
 
