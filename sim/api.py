@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
 import pandas as pd
 
 from sim.analysis.compare import paired_differences
+from sim.analysis.decision import decision_table, period_label, tradeoff_table
 from sim.analysis.figures import save_figure
 from sim.analysis.html import write_html
 from sim.analysis.posterior import (
@@ -70,6 +71,7 @@ from sim.design.robustness import StatesDesign
 from sim.design.sweep import SweepFile, load_sweep
 from sim.design.types import design_type
 from sim.project import CONFIGS, shown_path
+from sim.replication.outcomes import better_direction, binary_outcomes
 from sim.replication.simulate import event_log, event_table
 
 if TYPE_CHECKING:  # matplotlib loads when a figure is drawn; the inference imports pyabc, which only `calibrate` needs
@@ -111,6 +113,7 @@ class Comparison:
     summary: pd.DataFrame  # per scenario and outcome: mean, CI, quantiles, P(> 0)
     comparison: pd.DataFrame  # per scenario and outcome: paired difference from the reference
     uncertainty: pd.DataFrame | None = None  # over a posterior: Monte Carlo and parameter intervals
+    decisions: pd.DataFrame | None = None  # per scenario and outcome: shares better/tied/worse, verdict, sentence
 
 
 @dataclass(frozen=True)
@@ -122,6 +125,7 @@ class ExperimentResult:
     folder: Path
     manifest: dict
     uncertainty: pd.DataFrame | None = None  # over a posterior: Monte Carlo and parameter intervals side by side
+    decisions: pd.DataFrame | None = None  # per scenario and outcome: shares better/tied/worse, verdict, sentence
     robustness: Robustness | None = None  # over states of the world: states, regret and satisficing, PRIM boxes
 
 
@@ -187,8 +191,10 @@ def trace(scenario: Scenario | str | Path, replication: int = 0, seed: int = 1) 
 
 
 def compare(runs: pd.DataFrame, reference: str, outcomes: Sequence[str]) -> Comparison:
-    """Summary and paired comparison of a runs table (as ``run.py compare``, without files)."""
-    return Comparison(_summarise(runs, outcomes), paired_differences(runs, reference, outcomes))
+    """Summary, paired comparison and decision view of a runs table (as ``run.py compare``,
+    without files)."""
+    comparison = paired_differences(runs, reference, outcomes)
+    return Comparison(_summarise(runs, outcomes), comparison, decisions=decision_table(comparison, better_direction, binary_outcomes()))
 
 
 def run_experiment(
@@ -218,7 +224,8 @@ def run_experiment(
         experiment = load_experiment(experiment, replications)
     options, out = options or RunOptions(), Path(out)
     extra = {"reference": experiment.header.reference, "outcomes": list(experiment.header.outcomes),
-             "title": experiment.header.description or experiment.header.name}  # fmt: skip
+             "title": experiment.header.description or experiment.header.name,
+             "period": outcome_period(experiment.batch.scenarios[0][1])}  # every scenario counts the same days  # fmt: skip
     if experiment.robustness is not None:
         extra["robustness"] = experiment.robustness.describe()
     record = None
@@ -238,9 +245,15 @@ def run_experiment(
         return ExperimentResult(result.runs, summary, robustness.states, result.failures, out, result.manifest,
                                 robustness=robustness)  # fmt: skip
     comparison = analyse_folder(out, result.runs, extra["reference"], extra["outcomes"], extra["title"],
-                                result.manifest.get("parameters_from"), record)  # fmt: skip
+                                result.manifest.get("parameters_from"), record, extra["period"])  # fmt: skip
     return ExperimentResult(result.runs, comparison.summary, comparison.comparison, result.failures, out, result.manifest,
-                            comparison.uncertainty)  # fmt: skip
+                            comparison.uncertainty, comparison.decisions)  # fmt: skip
+
+
+def outcome_period(scenario: Scenario) -> str:
+    """The days a scenario's outcomes count, both included: ``1 Oct 2020 - 30 Sep 2021``."""
+    calendar = scenario.scenario.calendar
+    return period_label(calendar.count_from or calendar.start, calendar.end)
 
 
 def _run_to_precision(
@@ -295,23 +308,31 @@ class _StageProgress:
 
 
 def analyse_folder(
-    out: Path, runs: pd.DataFrame, reference: str, outcomes: list[str], title: str, posterior: dict | None = None,
+    out: Path,
+    runs: pd.DataFrame,
+    reference: str,
+    outcomes: list[str],
+    title: str,
+    posterior: dict | None = None,
     precision: dict | None = None,
+    period: str = "",
 ) -> Comparison:
-    """Write summary.csv, comparison.csv, report.md (with plots) and report.html for a runs table; over a
-    posterior (``posterior``: the manifest's description of the draws) also uncertainty.csv;
-    for a run by precision (``precision``: the manifest's record of it) the report says so."""
+    """Write summary.csv, comparison.csv, decision.csv (the trade-off table), report.md (with
+    plots) and report.html for a runs table; over a posterior (``posterior``: the manifest's
+    description of the draws) also uncertainty.csv; for a run by precision (``precision``: the
+    manifest's record of it) the report says so. ``period`` names the days the outcomes count."""
     comparison = compare(runs, reference, outcomes)
     write_csv(out / "summary.csv", comparison.summary)
     write_csv(out / "comparison.csv", comparison.comparison)
+    write_csv(out / "decision.csv", tradeoff_table(comparison.decisions, outcomes, binary_outcomes()))
     uncertainty = None
     if posterior:
         uncertainty = parameter_uncertainty(runs, reference, outcomes, posterior["replications_per_draw"])
         write_csv(out / "uncertainty.csv", uncertainty)
     write_html(write_report(out, runs, comparison.summary, comparison.comparison, outcomes, reference, title,
-                            posterior=posterior, uncertainty=uncertainty,
+                            posterior=posterior, uncertainty=uncertainty, period=period,
                             preface=[precision_section(precision)] if precision else ()))  # fmt: skip
-    return Comparison(comparison.summary, comparison.comparison, uncertainty)
+    return Comparison(comparison.summary, comparison.comparison, uncertainty, comparison.decisions)
 
 
 def load_results(folder: str | Path) -> Results:

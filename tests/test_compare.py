@@ -106,11 +106,14 @@ def test_independent_scenarios_show_no_variance_reduction():
     assert abs(row["variance_reduction"]) <= Z / math.sqrt(n)
 
 
-def test_distribution_test_p_values_equal_scipy():
+def test_paired_test_p_values_equal_scipy():
     runs, parts = crn_runs(n=60)
     row = row_of(paired_differences(runs, "baseline", ["cost"]), "policy", "cost")
-    assert row["p_ks"] == stats.ks_2samp(parts["x"], parts["y"]).pvalue
-    assert row["p_mwu"] == stats.mannwhitneyu(parts["x"], parts["y"], alternative="two-sided").pvalue
+    diff = parts["y"] - parts["x"]
+    higher, lower = int((diff > 0).sum()), int((diff < 0).sum())
+    assert (row["n_higher"], row["n_tied"], row["n_lower"]) == (higher, 0, lower)
+    assert row["p_wilcoxon"] == stats.wilcoxon(diff, zero_method="pratt").pvalue
+    assert row["p_sign"] == stats.binomtest(higher, higher + lower, 0.5).pvalue
 
 
 def test_constant_identical_samples_give_p_one_without_warnings():
@@ -131,11 +134,12 @@ def test_constant_identical_samples_give_p_one_without_warnings():
         summary = summarise(runs, ["zero", "closed", "never"])
     for outcome in ("zero", "closed"):
         row = row_of(table, "b", outcome)
-        assert (row["p_ks"], row["p_mwu"]) == (1.0, 1.0)
+        assert (row["p_wilcoxon"], row["p_sign"]) == (1.0, 1.0)
+        assert (row["n_higher"], row["n_tied"], row["n_lower"]) == (0, n, 0)
         assert (row["mean_diff"], row["diff_ci95_low"], row["diff_ci95_high"]) == (0.0, 0.0, 0.0)
         assert np.isnan(row["variance_reduction"]) and np.isnan(row["ci_width_ratio"])
     never = row_of(table, "b", "never")
-    assert never["n_pairs"] == 0 and np.isnan(never["p_ks"]) and np.isnan(never["p_ks_holm"])
+    assert never["n_pairs"] == 0 and np.isnan(never["p_wilcoxon"]) and np.isnan(never["p_wilcoxon_holm"])
     assert row_of(summary, "a", "never")["p_positive"] == 0.0
 
 
@@ -178,8 +182,8 @@ def test_comparison_table_holm_columns_correct_across_all_rows():
     extra = runs[runs["scenario"] == "policy"].assign(scenario="third", cost=lambda d: d["cost"] + 1.0)
     table = paired_differences(pd.concat([runs, extra]), "baseline", ["cost", "other"])
     assert len(table) == 4
-    np.testing.assert_allclose(table["p_ks_holm"], holm(table["p_ks"]))
-    np.testing.assert_allclose(table["p_mwu_holm"], holm(table["p_mwu"]))
+    np.testing.assert_allclose(table["p_wilcoxon_holm"], holm(table["p_wilcoxon"]))
+    np.testing.assert_allclose(table["p_sign_holm"], holm(table["p_sign"]))
 
 
 # --- missing values and pairing ------------------------------------------------------------------
@@ -290,10 +294,11 @@ def test_write_report_links_to_valid_pngs_and_leaves_no_temporary_files(tmp_path
     path = write_report(out, runs, summary, comparison, outcomes, "continuity", "Policy options, 2020-21")
     assert path == out / "report.md"
     text = path.read_text(encoding="utf-8")
-    assert text.startswith("# Policy options, 2020-21\n")
+    assert text.startswith("# Policy options, 2020-21\n\n## Decision view: each option against continuity\n")
     assert "continuity (reference)" in text and "tougher love" in text
     links = re.findall(r"\]\(([^)]+\.png)\)", text)
-    assert len(links) == len(outcomes) + 1  # an ECDF per outcome and the box plot
+    # The forest plot, an ECDF per outcome but the yes-or-no one, the probabilities, the box plot.
+    assert len(links) == 1 + (len(outcomes) - 1) + 1 + 1
     assert all(link.startswith("plots/") and "/" not in link[len("plots/") :] for link in links)
     assert_valid_pngs([out / link for link in links])
     assert sorted(p.name for p in (out / "plots").iterdir()) == sorted(Path(link).name for link in links)

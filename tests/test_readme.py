@@ -227,7 +227,8 @@ def wrote_line(line: str) -> tuple[str, list[str], int | None]:
 
 # ----------------------------------------------------------------------------- excerpt matching
 
-NUMBER = re.compile(r"[\[(]?[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:e[+-]?\d+)?[\]),]*|NaN|nan")
+# A number, perhaps a percentage, perhaps in brackets or followed by a comma.
+NUMBER = re.compile(r"[\[(]?[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:e[+-]?\d+)?%?[\]),;.]*|NaN|nan")
 
 
 def line_pattern(line: str, *, first: bool, literal: bool, header: list[str] | None) -> re.Pattern:

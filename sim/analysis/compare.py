@@ -5,6 +5,12 @@ columns ``scenario``, ``replication``, ``seed`` and the outcomes. Replication r 
 drew from the same random streams, so rows with the same replication number are paired: their
 difference is due to policy alone, which is why paired intervals are narrower than unpaired ones.
 
+Because the replications are paired, the tests of a comparison are paired too: the Wilcoxon
+signed-rank test on the differences and the exact sign test on the pairs that differ. Two-sample
+tests (Kolmogorov-Smirnov, Mann-Whitney) would treat the pairs as independent samples, throw away
+what common random numbers bought, and could contradict the paired interval; they have no place
+in a comparison of paired scenarios.
+
 Every function here is deterministic (no random draws, no resampling).
 """
 
@@ -48,9 +54,11 @@ def paired_differences(runs: pd.DataFrame, reference: str, outcomes: Sequence[st
         ``unpaired_ci95_high`` (the same values treated as independent samples),
         ``variance_reduction`` = 1 - var(diff) / (var(reference) + var(scenario)) (the share of
         variance removed by common random numbers; NaN when undefined), ``ci_width_ratio`` =
-        paired width / unpaired width, the two-sided Kolmogorov-Smirnov and Mann-Whitney U
-        p-values ``p_ks``/``p_mwu`` and their Holm-corrected versions ``p_ks_holm``/``p_mwu_holm``
-        (corrected across all rows of the table).
+        paired width / unpaired width, the numbers of pairs in which the scenario is higher,
+        tied and lower (``n_higher``/``n_tied``/``n_lower``), and the two-sided p-values of the
+        paired tests of no difference, Wilcoxon's signed-rank test ``p_wilcoxon`` and the exact
+        sign test ``p_sign`` (see :func:`paired_tests`), with their Holm-corrected versions
+        ``p_wilcoxon_holm``/``p_sign_holm`` (corrected across all rows of the table).
 
     Raises
     ------
@@ -67,8 +75,8 @@ def paired_differences(runs: pd.DataFrame, reference: str, outcomes: Sequence[st
     rows = [{"scenario": scenario, "reference": reference, "outcome": outcome, **compare_pair(x, y)}
             for scenario, outcome, x, y, _ in each_pair(runs, reference, outcomes)]  # fmt: skip
     table = pd.DataFrame(rows, columns=_COMPARISON_COLUMNS[:-2])
-    table["p_ks_holm"] = holm(table["p_ks"].to_numpy(dtype=float))
-    table["p_mwu_holm"] = holm(table["p_mwu"].to_numpy(dtype=float))
+    table["p_wilcoxon_holm"] = holm(table["p_wilcoxon"].to_numpy(dtype=float))
+    table["p_sign_holm"] = holm(table["p_sign"].to_numpy(dtype=float))
     return table
 
 
@@ -104,7 +112,7 @@ def compare_pair(x: np.ndarray, y: np.ndarray) -> dict[str, float]:
     """Paired and unpaired statistics of ``y - x`` for two equal-length paired samples."""
     paired = describe(y - x)
     unpaired_low, unpaired_high = welch_interval(x, y)
-    p_ks, p_mwu = distribution_tests(x, y)
+    p_wilcoxon, p_sign = paired_tests(y - x)
     return {
         "n_pairs": len(x),
         "mean_reference": float(x.mean()) if len(x) else np.nan,
@@ -116,8 +124,11 @@ def compare_pair(x: np.ndarray, y: np.ndarray) -> dict[str, float]:
         "unpaired_ci95_high": unpaired_high,
         "variance_reduction": variance_reduction(x, y),
         "ci_width_ratio": _ratio(paired["ci95_high"] - paired["ci95_low"], unpaired_high - unpaired_low),
-        "p_ks": p_ks,
-        "p_mwu": p_mwu,
+        "n_higher": int((y > x).sum()),
+        "n_tied": int((y == x).sum()),
+        "n_lower": int((y < x).sum()),
+        "p_wilcoxon": p_wilcoxon,
+        "p_sign": p_sign,
     }
 
 
@@ -147,23 +158,34 @@ def variance_reduction(x: np.ndarray, y: np.ndarray) -> float:
     return float(1 - (y - x).var(ddof=1) / total) if total > 0 else np.nan
 
 
-def distribution_tests(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
-    """Two-sided two-sample Kolmogorov-Smirnov and Mann-Whitney U p-values.
+def paired_tests(diff: np.ndarray) -> tuple[float, float]:
+    """Two-sided p-values of the Wilcoxon signed-rank test and of the sign test on paired
+    differences (scenario - reference), both of "no difference".
 
-    NaN for an empty sample; 1.0 when every value of both samples is the same (identical
-    distributions, where some scipy versions would warn and return NaN). The KS p-value is
-    exact when scipy can compute it exactly and asymptotic otherwise (scipy's own fallback,
-    without its warning: with many ties in count data the exact method often gives up).
+    The signed-rank test uses Pratt's treatment of zero differences: they are ranked with the
+    others and then dropped, so the many tied pairs of count outcomes (no one killed under
+    either option) set the scale of the ranks but add no sign. Dropping the zeros before
+    ranking ("wilcox") can make the test non-monotone, a larger difference giving a larger
+    p-value (Pratt 1959, J. Am. Stat. Assoc. 54: 655-667); splitting their ranks between the
+    signs ("zsplit") pulls the statistic towards the null in proportion to the ties, which
+    would make a clear effect on a rare outcome look doubtful. With zeros or ties scipy uses the normal
+    approximation; without, the exact distribution for small samples. The sign test is exact:
+    ``scipy.stats.binomtest`` of the pairs where the scenario is higher among the pairs that
+    differ, against 1/2.
+
+    NaN for no pairs; 1.0 when every difference is zero (nothing to tell the options apart).
     """
-    if len(x) == 0 or len(y) == 0:
+    diff = np.asarray(diff, dtype=float)
+    if len(diff) == 0:
         return (np.nan, np.nan)
-    if np.unique(np.concatenate([x, y])).size == 1:
+    higher, lower = int((diff > 0).sum()), int((diff < 0).sum())
+    if higher + lower == 0:
         return (1.0, 1.0)
     with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message="ks_2samp: Exact calculation unsuccessful", category=RuntimeWarning)
-        p_ks = stats.ks_2samp(x, y).pvalue
-    p_mwu = stats.mannwhitneyu(x, y, alternative="two-sided").pvalue
-    return (float(p_ks), float(p_mwu))
+        warnings.filterwarnings("ignore", message="Sample size too small for normal approximation", category=UserWarning)
+        p_wilcoxon = stats.wilcoxon(diff, zero_method="pratt").pvalue
+    p_sign = stats.binomtest(higher, higher + lower, 0.5).pvalue
+    return (float(p_wilcoxon), float(p_sign))
 
 
 def holm(pvalues: ArrayLike) -> np.ndarray:
@@ -205,5 +227,5 @@ def _check_columns(runs: pd.DataFrame, columns: Sequence[str]) -> None:
 _COMPARISON_COLUMNS = [
     "scenario", "reference", "outcome", "n_pairs", "mean_reference", "mean_scenario", "mean_diff",
     "diff_ci95_low", "diff_ci95_high", "unpaired_ci95_low", "unpaired_ci95_high", "variance_reduction",
-    "ci_width_ratio", "p_ks", "p_mwu", "p_ks_holm", "p_mwu_holm",
+    "ci_width_ratio", "n_higher", "n_tied", "n_lower", "p_wilcoxon", "p_sign", "p_wilcoxon_holm", "p_sign_holm",
 ]  # fmt: skip

@@ -1,23 +1,32 @@
 """A Markdown report with plots comparing the scenarios of an experiment.
 
-Analysis only reads result tables (the runs, :func:`sim.analysis.summary.summarise` and
-:func:`sim.analysis.compare.paired_differences`). Every file is written under a temporary name
+It opens with the decision view (:mod:`sim.analysis.decision`): per outcome each option against
+the reference, then the trade-off table and the forest plot of the paired differences; the
+summary tables and the distribution plots follow. Analysis only reads result tables (the runs,
+:func:`sim.analysis.summary.summarise` and :func:`sim.analysis.compare.paired_differences`). Every file is written under a temporary name
 in its folder and then renamed, so a reader never sees half a file.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from sim.analysis.decision import decision_table, percent, signed, tradeoff_table
+from sim.analysis.decision_plots import forest_plot, outcome_unit, probability_plot
 from sim.analysis.figures import new_figure, safe_name, save_figure
 from sim.analysis.summary import outcome_values
-from sim.analysis.tables import EMPTY, fmt, markdown_table
+from sim.analysis.tables import EMPTY, fmt, markdown_frame, markdown_table
 from sim.batch.folder import write_atomic
+from sim.replication.outcomes import (
+    better_direction,
+    binary_outcomes,
+    positive_reported,
+)
 
 PLOTS = "plots"
 
@@ -34,6 +43,7 @@ def write_report(
     posterior: dict | None = None,
     uncertainty: pd.DataFrame | None = None,
     preface: Sequence[str] = (),
+    period: str = "",
 ) -> Path:
     """Write ``out_dir/report.md`` and its plots in ``out_dir/plots/``.
 
@@ -54,7 +64,9 @@ def write_report(
     title : str
         First heading of the report.
     plot_outcomes : sequence of str, optional
-        Outcomes plotted (an ECDF each, and together in one box plot); default ``outcomes``.
+        Outcomes plotted (an ECDF each, and together in one box plot; yes-or-no outcomes and
+        those whose P(> 0) is reported also as probabilities with their intervals); default
+        ``outcomes``. The forest plot of the paired differences shows every outcome of ``outcomes``.
     posterior : dict, optional
         For an experiment over a posterior, the manifest's description of its draws (file,
         draws, replications per draw); None when the parameters were fixed.
@@ -62,6 +74,8 @@ def write_report(
         :func:`sim.analysis.uncertainty.parameter_uncertainty` of ``runs``, shown side by side.
     preface : sequence of str, optional
         Further Markdown sections, placed after the title (how the replication count was chosen).
+    period : str, optional
+        The days the outcomes count (``1 Oct 2020 - 30 Sep 2021``), named in the plots' titles.
 
     Returns
     -------
@@ -71,12 +85,24 @@ def write_report(
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     plot_outcomes = list(outcomes if plot_outcomes is None else plot_outcomes)
+    period = period or "the period of the scenario files"
     scenarios = list(runs["scenario"].unique())
-    plots = [ecdf_plot(out_dir / PLOTS, runs, outcome, scenarios) for outcome in plot_outcomes]
-    if plot_outcomes:
-        plots.append(box_plot(out_dir / PLOTS, runs, plot_outcomes, scenarios))
+    binary = binary_outcomes()
+    shown = comparison[comparison["outcome"].isin(list(outcomes))]
+    decisions = decision_table(shown, better_direction, binary)
+    folder = out_dir / PLOTS
+    forest = forest_plot(folder, decisions, list(outcomes), better_direction, binary, period) if len(decisions) else None
+    plots = [ecdf_plot(folder, runs, outcome, scenarios, period) for outcome in plot_outcomes if outcome not in binary]
+    chances = [o for o in plot_outcomes if o in binary or o in positive_reported()]
+    if chances:
+        plots.append(probability_plot(folder, summary, chances, binary, period))
+    counted = [o for o in plot_outcomes if o not in binary]
+    if counted:
+        plots.append(box_plot(folder, runs, counted, scenarios, period))
     sections = [
         f"# {title}",
+        decision_section(decisions, list(outcomes), reference, period),
+        tradeoff_section(decisions, list(outcomes), binary, forest, out_dir),
         *preface,
         intervals_section(posterior),
         *([uncertainty_section(uncertainty, outcomes, reference)] if uncertainty is not None else []),
@@ -88,6 +114,57 @@ def write_report(
     path = out_dir / "report.md"
     write_atomic(path, lambda p: p.write_text("\n\n".join(sections) + "\n", encoding="utf-8"))
     return path
+
+
+def decision_section(decisions: pd.DataFrame, outcomes: Sequence[str], reference: str, period: str) -> str:
+    """Per outcome, each option against the reference: a table and one sentence per option."""
+    intro = (
+        f"Each option against {reference}, outcome by outcome, over {period}. A *paired future* is one replication: "
+        "the same random attacks under both options wherever the policy does not change them. *Mean diff* is "
+        f"option - {reference} with its paired 95% interval; *better / tied / worse* are the shares of paired futures "
+        "in which the option does better, exactly as well, or worse, with 95% Wilson intervals; the p-values are the "
+        "Wilcoxon signed-rank and exact sign tests of the pairs, Holm-corrected across the whole table. An option is "
+        "called better or worse when the interval of its mean difference excludes 0. The intervals include Monte "
+        "Carlo error only unless the next sections say otherwise (see *What the intervals include*)."
+    )
+    parts = [f"## Decision view: each option against {reference}\n\n{intro}"]
+    header = ["option", "mean diff [95% CI]", "better [95% CI]", "tied [95% CI]", "worse [95% CI]",
+              "Wilcoxon p (Holm)", "sign p (Holm)", "verdict"]  # fmt: skip
+    for outcome in outcomes:
+        rows = decisions[decisions["outcome"] == outcome]
+        if rows.empty:
+            continue
+        direction = "fewer" if better_direction(outcome) == "lower" else "more"
+        table = markdown_table(header, [decision_cells(r) for _, r in rows.iterrows()])
+        sentences = "\n".join(f"- {r['sentence']}" for _, r in rows.iterrows())
+        parts.append(f"### {outcome} ({direction} is better)\n\n{table}\n\n{sentences}")
+    return "\n\n".join(parts)
+
+
+def decision_cells(r: pd.Series) -> list[str]:
+    """One row of :func:`sim.analysis.decision.decision_table` as the cells of its table."""
+    shares = [f"{percent(r[f'share_{k}'])} [{percent(r[f'share_{k}_low'])}, {percent(r[f'share_{k}_high'])}]"
+              for k in ("better", "tied", "worse")]  # fmt: skip
+    return [
+        str(r["scenario"]),
+        f"{signed(r['mean_diff'])} [{signed(r['diff_ci95_low'])}, {signed(r['diff_ci95_high'])}]",
+        *shares,
+        fmt(r["p_wilcoxon_holm"]),
+        fmt(r["p_sign_holm"]),
+        str(r["verdict"]),
+    ]
+
+
+def tradeoff_section(decisions: pd.DataFrame, outcomes: Sequence[str], binary: Collection[str], forest: Path | None, out_dir: Path) -> str:
+    """Options down, outcomes across (``decision.csv``), and the forest plot of the differences."""
+    intro = (
+        "Paired mean difference from the reference with its 95% interval (yes-or-no outcomes in percentage points, "
+        "pp), marked ✔ better, ✘ worse or ≈ no clear difference by the direction each outcome declares "
+        "(`sim/replication/outcomes.py`). The same table is `decision.csv`."
+    )
+    table = markdown_frame(tradeoff_table(decisions, outcomes, binary))
+    figure = f"\n\n![forest_differences]({forest.relative_to(out_dir).as_posix()})" if forest is not None else ""
+    return f"## Trade-offs\n\n{intro}\n\n{table}{figure}"
 
 
 def intervals_section(posterior: dict | None) -> str:
@@ -172,15 +249,18 @@ def differences_section(comparison: pd.DataFrame, outcomes: Sequence[str], refer
     """Paired differences (scenario - reference) with their intervals and Holm-corrected p-values."""
     header = [
         "scenario", "outcome", "pairs", "mean diff [95% CI]", "unpaired 95% CI",
-        "variance reduction", "CI width ratio", "KS p (Holm)", "MWU p (Holm)",
+        "variance reduction", "CI width ratio", "higher / tied / lower", "Wilcoxon p (Holm)", "sign p (Holm)",
     ]  # fmt: skip
     shown = comparison[comparison["outcome"].isin(list(outcomes))]
     rows = [difference_cells(r) for _, r in shown.iterrows()]
     intro = (
         f"Differences are scenario - {reference} over replications with a value in both. Variance reduction is "
         "1 - var(diff) / (var(scenario) + var(reference)), the share of variance common random numbers removed; "
-        "the CI width ratio is paired width / unpaired (Welch) width. p-values are Holm-corrected across the "
-        "whole comparison table."
+        "the CI width ratio is paired width / unpaired (Welch) width, shown only to measure what pairing bought. "
+        "*higher / tied / lower* count the pairs in which the scenario's value is above, equal to or below the "
+        "reference's. The tests are paired: the Wilcoxon signed-rank test of the differences (zero differences "
+        "treated as Pratt proposed) and the exact sign test of the pairs that differ, each Holm-corrected across "
+        "the whole comparison table."
     )
     return f"## Paired differences against {reference}\n\n{intro}\n\n" + markdown_table(header, rows)
 
@@ -193,11 +273,13 @@ def difference_cells(r: pd.Series) -> list[str]:
         str(int(r["n_pairs"])),
         f"{fmt(r['mean_diff'])} [{fmt(r['diff_ci95_low'])}, {fmt(r['diff_ci95_high'])}]",
         f"[{fmt(r['unpaired_ci95_low'])}, {fmt(r['unpaired_ci95_high'])}]",
-        *(fmt(r[c]) for c in ("variance_reduction", "ci_width_ratio", "p_ks_holm", "p_mwu_holm")),
+        *(fmt(r[c]) for c in ("variance_reduction", "ci_width_ratio")),
+        f"{int(r['n_higher'])} / {int(r['n_tied'])} / {int(r['n_lower'])}",
+        *(fmt(r[c]) for c in ("p_wilcoxon_holm", "p_sign_holm")),
     ]
 
 
-def ecdf_plot(folder: Path, runs: pd.DataFrame, outcome: str, scenarios: Sequence[str]) -> Path:
+def ecdf_plot(folder: Path, runs: pd.DataFrame, outcome: str, scenarios: Sequence[str], period: str) -> Path:
     """Empirical CDF of ``outcome``, one step line per scenario (empty values left out)."""
     fig = new_figure((6.0, 4.0))
     ax = fig.add_subplot()
@@ -205,7 +287,8 @@ def ecdf_plot(folder: Path, runs: pd.DataFrame, outcome: str, scenarios: Sequenc
         values = np.sort(outcome_values(runs.loc[runs["scenario"] == scenario, outcome]).dropna().to_numpy())
         if len(values):
             ax.step(values, np.arange(1, len(values) + 1) / len(values), where="post", label=f"{scenario} (n={len(values)})")
-    ax.set_xlabel(outcome)
+    ax.set_title(f"{outcome}, {period}", fontsize="medium")
+    ax.set_xlabel(f"{outcome} ({outcome_unit(outcome, ())})")
     ax.set_ylabel("share of replications <= x")
     ax.set_ylim(0, 1.02)
     ax.grid(alpha=0.3)
@@ -214,7 +297,7 @@ def ecdf_plot(folder: Path, runs: pd.DataFrame, outcome: str, scenarios: Sequenc
     return save_figure(fig, folder / f"ecdf_{safe_name(outcome)}.png")
 
 
-def box_plot(folder: Path, runs: pd.DataFrame, outcomes: Sequence[str], scenarios: Sequence[str]) -> Path:
+def box_plot(folder: Path, runs: pd.DataFrame, outcomes: Sequence[str], scenarios: Sequence[str], period: str) -> Path:
     """One panel per outcome, one box per scenario (empty values left out)."""
     ncols = min(3, len(outcomes))
     nrows = math.ceil(len(outcomes) / ncols)
@@ -224,6 +307,8 @@ def box_plot(folder: Path, runs: pd.DataFrame, outcomes: Sequence[str], scenario
         data = [outcome_values(runs.loc[runs["scenario"] == s, outcome]).dropna().to_numpy() for s in scenarios]
         ax.boxplot(data, tick_labels=[str(s) for s in scenarios])
         ax.set_title(outcome, fontsize="medium")
+        ax.set_ylabel(outcome_unit(outcome, ()), fontsize="small")
         ax.tick_params(axis="x", labelrotation=30)
         ax.grid(alpha=0.3, axis="y")
+    fig.suptitle(f"Outcomes per replication, {period}")
     return save_figure(fig, folder / "boxplot_outcomes.png")

@@ -36,6 +36,7 @@ SENSITIVITY_TITLES = {  # by the column that tells the design type's analysis
     "pawn_median": "PAWN: median KS distance over slices of each parameter, 95% bootstrap interval; "
                    "influential when the interval lies above the no-effect level",
 }
+DECIDED_OUTCOMES = 2  # outcomes whose decision sentences are printed
 
 
 def add_batch_commands(commands) -> None:
@@ -82,7 +83,8 @@ def command_experiment(args: argparse.Namespace, argv: list[str]) -> str:
         f"{format_tables(result.summary, result.comparison, list(experiment.header.outcomes)[:SHOWN_OUTCOMES], experiment.header.reference)}"
         f"{format_uncertainty(result.uncertainty, list(experiment.header.outcomes)[:SHOWN_OUTCOMES])}"
         f"{format_precision(record) if record else ''}"
-        f"{failures_note(result.failures, out)}wrote {out}/ (report.md, report.html, summary.csv, comparison.csv, "
+        f"{format_decisions(result.decisions, list(experiment.header.outcomes)[:DECIDED_OUTCOMES])}"
+        f"{failures_note(result.failures, out)}wrote {out}/ (report.md, report.html, summary.csv, comparison.csv, decision.csv, "
         f"{'uncertainty.csv, ' if result.uncertainty is not None else ''}runs.parquet)\n"
     )
 
@@ -94,6 +96,15 @@ def format_precision(record: dict) -> str:
     shown = table.rename(columns={"half_width": "half-width", "target": "asked"})[["scenario", "outcome", "half-width", "asked", "reached"]]
     text = shown.to_string(index=False, float_format=lambda v: f"{v:.4g}", na_rep="-")
     return f"\n{precision_line(record)}\n{text}\n"
+
+
+def format_decisions(decisions: pd.DataFrame | None, outcomes: list[str]) -> str:
+    """The decision sentences of the first outcomes, one line per option and outcome."""
+    if decisions is None or decisions.empty:
+        return ""
+    shown = decisions[decisions["outcome"].isin(outcomes)]
+    ordered = shown.assign(order=shown["outcome"].map(outcomes.index)).sort_values("order", kind="stable")
+    return "\nin short (report.md has every outcome)\n" + "".join(f"{s}\n" for s in ordered["sentence"])
 
 
 def format_uncertainty(table: pd.DataFrame | None, outcomes: list[str]) -> str:
@@ -144,9 +155,10 @@ def command_compare(args: argparse.Namespace, argv: list[str]) -> str:
         _, robustness = api.analyse_states(folder, runs, manifest)
         return f"{format_robustness(robustness, outcomes[:SHOWN_OUTCOMES])}wrote {folder}/ (robustness.md, robustness.csv, states.csv, boxes.csv)\n"
     comparison = api.analyse_folder(folder, runs, manifest["reference"], outcomes, manifest.get("title", manifest.get("name", "Experiment")),
-                                    manifest.get("parameters_from"), manifest.get("precision"))  # fmt: skip
+                                    manifest.get("parameters_from"), manifest.get("precision"), manifest.get("period", ""))  # fmt: skip
     table = format_tables(comparison.summary, comparison.comparison, outcomes[:SHOWN_OUTCOMES], manifest["reference"])
-    return f"{table}wrote {folder}/ (report.md, report.html, summary.csv, comparison.csv)\n"
+    table += format_decisions(comparison.decisions, outcomes[:DECIDED_OUTCOMES])
+    return f"{table}wrote {folder}/ (report.md, report.html, summary.csv, comparison.csv, decision.csv)\n"
 
 
 def command_sweep(args: argparse.Namespace, argv: list[str]) -> str:

@@ -1,9 +1,10 @@
 """Outcomes of one replication: each column declared once, tabulated from the event log.
 
 An :class:`Outcome` counts the records of some kinds, sums their ``count`` (rockets, trucks,
-people), or computes a value from the :class:`Tally` of the log; it carries its dtype and
-whether summaries report P(outcome > 0). Totals count records from the scenario's
-``outcomes_from`` (its start by default) to the end of the horizon. Every threat kind gets its
+people), or computes a value from the :class:`Tally` of the log; it carries its dtype, whether
+summaries report P(outcome > 0), and which way is better (:class:`Better`, required of every
+outcome and quarterly series, so that reports and robustness measures call a difference better
+or worse alike). Totals count records from the scenario's ``outcomes_from`` (its start by default) to the end of the horizon. Every threat kind gets its
 ``attacks_<name>`` column and its place in a quarterly series from its own declaration
 (:class:`sim.model.threats.Threat`); every other outcome is one entry of :func:`outcomes`.
 Quarterly columns (``rocket_drone_attacks_q1`` ...) cover every calendar quarter of the run,
@@ -14,8 +15,10 @@ from __future__ import annotations
 
 import bisect
 import functools
+import re
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from enum import Enum
 from typing import Any, Callable, Sequence
 
 from sim.config.calendar import Calendar
@@ -47,16 +50,35 @@ class Tally:
                 self.max_generation[rec.kind] = rec.generation
 
 
+class Better(str, Enum):
+    """Which way an outcome is better for the United States and Iraq: fewer attacks, casualties,
+    strikes, escalation and closures; more interceptions, prevented attacks, truce days and Iraqi
+    operations, and a later first death or closure. Of the rockets and drones, those that failed
+    or a defence took down are HIGHER, those that flew or hit are LOWER."""
+
+    LOWER = "lower"
+    HIGHER = "higher"
+
+
+LOWER, HIGHER = Better.LOWER, Better.HIGHER
+
+
 @dataclass(frozen=True)
 class Outcome:
     """One column of a replication's row.
 
     column : its name. doc : what it measures, with its unit.
+    better : which way is better (:class:`Better`); every outcome declares it.
     counts : the value is the number of records of these kinds; or
     sums : the sum of their ``count``; or
     value : a function of the :class:`Tally`.
     dtype : its pandas dtype (``Float64`` is nullable: empty when the event did not happen).
     report_positive : summaries give P(outcome > 0) (casualties, strikes, the closure).
+
+    Raises
+    ------
+    ValueError
+        If ``better`` is no :class:`Better` (it is required: every outcome must say).
     """
 
     column: str
@@ -66,6 +88,16 @@ class Outcome:
     value: Callable[[Tally], Any] | None = None
     dtype: str = "int64"
     report_positive: bool = False
+    better: Better = field(kw_only=True)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.better, Better):
+            raise ValueError(f"outcome {self.column}: better = {self.better!r} must be Better.LOWER or Better.HIGHER")
+
+    @property
+    def binary(self) -> bool:
+        """A yes/no outcome: its mean is a probability."""
+        return self.dtype == "bool"
 
     def of(self, tally: Tally) -> Any:
         if self.value is not None:
@@ -101,50 +133,50 @@ STRIKES = (washington.STRIKE_RETALIATORY, washington.STRIKE_PREEMPTIVE)
 @functools.cache
 def outcomes() -> tuple[Outcome, ...]:
     """Every outcome column except the quarterly ones, in the order of a row."""
-    per_threat = tuple(Outcome(f"attacks_{t.name}", f"{t.name} attacks", counts=(t.attack_record,)) for t in threats())
+    per_threat = tuple(Outcome(f"attacks_{t.name}", f"{t.name} attacks", counts=(t.attack_record,), better=LOWER) for t in threats())
     return per_threat + (
-        Outcome("attacks_warned", "attacks announced by intelligence warnings", counts=(campaign.WARNING,)),
-        Outcome("attacks_prevented", "warned attacks stopped by a pre-emptive strike", counts=(campaign.ATTACK_PREVENTED,)),
-        Outcome("us_strikes_retaliatory", "U.S. strikes in answer to attacks", counts=(washington.STRIKE_RETALIATORY,), report_positive=True),
-        Outcome("us_strikes_preemptive", "U.S. strikes before warned attacks", counts=(washington.STRIKE_PREEMPTIVE,), report_positive=True),
-        Outcome("revenge_surges", "strikes the militias vowed to avenge", counts=(militia.REVENGE,)),
-        Outcome("ultimatums", "U.S. threats to close the embassy", counts=(washington.ULTIMATUM,)),
-        Outcome("iraqi_raids", "Iraqi raids and arrests", counts=(baghdad.IRAQI_RAID,)),
-        Outcome("iraqi_intel_operations", "Iraqi operations on shared intelligence", counts=(baghdad.IRAQI_OPERATION,)),
-        Outcome("iz_closures", "closures of parts of the International Zone", counts=(baghdad.IZ_CLOSED,)),
-        Outcome("neighbourhoods_cleared", "neighbourhoods of the zone cleared", counts=(baghdad.NEIGHBOURHOOD_CLEARED,)),
-        Outcome("rockets_launch_failed", "rockets that did not leave their rails", sums=(rocket.LAUNCH_FAILED,)),
-        Outcome("rockets_launched", "rockets in the air (= dud + intercepted + impact inside + outside)", sums=(rocket.LAUNCHED,)),
-        Outcome("rockets_dud", "rockets that did not explode", sums=(rocket.DUD,)),
-        Outcome("rockets_engaged", "rockets C-RAM fired at", sums=(rocket.ENGAGED,)),
-        Outcome("rockets_intercepted", "rockets C-RAM destroyed", sums=(rocket.INTERCEPTED,)),
-        Outcome("rockets_impact_inside", "rockets exploding inside a perimeter", sums=(rocket.IMPACT_INSIDE,)),
-        Outcome("rockets_impact_outside", "rockets exploding outside a perimeter", sums=(rocket.IMPACT_OUTSIDE,)),
-        Outcome("drones_launched", "drones in the air", sums=(drone.LAUNCHED,)),
-        Outcome("drones_engaged", "drones C-RAM fired at", sums=(drone.ENGAGED,)),
-        Outcome("drones_downed", "drones C-RAM brought down", sums=(drone.DOWNED,)),
-        Outcome("drones_impact_inside", "drones exploding inside a perimeter", sums=(drone.IMPACT_INSIDE,)),
-        Outcome("cram_saturated", "threatening rounds that found no free fire unit before impact", sums=(cram.SATURATED,)),
-        Outcome("cram_magazine_empty", "threatening rounds a free unit could not fire at for want of rounds", sums=(cram.MAGAZINE_EMPTY,)),
-        Outcome("convoy_trucks_damaged", "convoy trucks damaged", sums=(convoy.TRUCKS_DAMAGED,)),
-        Outcome("us_killed", "U.S./coalition personnel killed", sums=(damage.US_KILLED,), report_positive=True),
-        Outcome("us_wounded", "U.S./coalition personnel wounded", sums=(damage.US_WOUNDED,), report_positive=True),
-        Outcome("iraqi_civilian_casualties", "Iraqi civilians killed or wounded (misses, stray rounds, strikes)", sums=(damage.CIVILIAN_CASUALTIES,), report_positive=True),
-        Outcome("iraqi_driver_casualties", "Iraqi convoy drivers killed or wounded", sums=(convoy.DRIVER_CASUALTIES,), report_positive=True),
-        Outcome("security_detail_casualties", "security-detail members killed or wounded", sums=(security_detail.CASUALTIES,), report_positive=True),
-        Outcome("stray_round_incidents", "C-RAM engagements that scattered rounds or debris over the city", sums=(interception.STRAY_ROUND,)),
-        Outcome("drone_debris_incidents", "downed drones whose debris did harm", sums=(drone.DEBRIS_HARM,)),
-        Outcome("revenge_attacks_vowed", "revenge attacks the militias vowed", sums=(militia.REVENGE,)),
-        Outcome("iraqi_operations", "Iraqi raids plus operations on shared intelligence", counts=(baghdad.IRAQI_RAID, baghdad.IRAQI_OPERATION)),
-        Outcome("truce_days", "days of militia truce", value=truce_days, dtype="float64"),
+        Outcome("attacks_warned", "attacks announced by intelligence warnings", counts=(campaign.WARNING,), better=HIGHER),
+        Outcome("attacks_prevented", "warned attacks stopped by a pre-emptive strike", counts=(campaign.ATTACK_PREVENTED,), better=HIGHER),
+        Outcome("us_strikes_retaliatory", "U.S. strikes in answer to attacks", counts=(washington.STRIKE_RETALIATORY,), report_positive=True, better=LOWER),
+        Outcome("us_strikes_preemptive", "U.S. strikes before warned attacks", counts=(washington.STRIKE_PREEMPTIVE,), report_positive=True, better=LOWER),
+        Outcome("revenge_surges", "strikes the militias vowed to avenge", counts=(militia.REVENGE,), better=LOWER),
+        Outcome("ultimatums", "U.S. threats to close the embassy", counts=(washington.ULTIMATUM,), better=LOWER),
+        Outcome("iraqi_raids", "Iraqi raids and arrests", counts=(baghdad.IRAQI_RAID,), better=HIGHER),
+        Outcome("iraqi_intel_operations", "Iraqi operations on shared intelligence", counts=(baghdad.IRAQI_OPERATION,), better=HIGHER),
+        Outcome("iz_closures", "closures of parts of the International Zone", counts=(baghdad.IZ_CLOSED,), better=LOWER),
+        Outcome("neighbourhoods_cleared", "neighbourhoods of the zone cleared", counts=(baghdad.NEIGHBOURHOOD_CLEARED,), better=HIGHER),
+        Outcome("rockets_launch_failed", "rockets that did not leave their rails", sums=(rocket.LAUNCH_FAILED,), better=HIGHER),
+        Outcome("rockets_launched", "rockets in the air (= dud + intercepted + impact inside + outside)", sums=(rocket.LAUNCHED,), better=LOWER),
+        Outcome("rockets_dud", "rockets that did not explode", sums=(rocket.DUD,), better=HIGHER),
+        Outcome("rockets_engaged", "rockets C-RAM fired at", sums=(rocket.ENGAGED,), better=HIGHER),
+        Outcome("rockets_intercepted", "rockets C-RAM destroyed", sums=(rocket.INTERCEPTED,), better=HIGHER),
+        Outcome("rockets_impact_inside", "rockets exploding inside a perimeter", sums=(rocket.IMPACT_INSIDE,), better=LOWER),
+        Outcome("rockets_impact_outside", "rockets exploding outside a perimeter", sums=(rocket.IMPACT_OUTSIDE,), better=LOWER),
+        Outcome("drones_launched", "drones in the air", sums=(drone.LAUNCHED,), better=LOWER),
+        Outcome("drones_engaged", "drones C-RAM fired at", sums=(drone.ENGAGED,), better=HIGHER),
+        Outcome("drones_downed", "drones C-RAM brought down", sums=(drone.DOWNED,), better=HIGHER),
+        Outcome("drones_impact_inside", "drones exploding inside a perimeter", sums=(drone.IMPACT_INSIDE,), better=LOWER),
+        Outcome("cram_saturated", "threatening rounds that found no free fire unit before impact", sums=(cram.SATURATED,), better=LOWER),
+        Outcome("cram_magazine_empty", "threatening rounds a free unit could not fire at for want of rounds", sums=(cram.MAGAZINE_EMPTY,), better=LOWER),
+        Outcome("convoy_trucks_damaged", "convoy trucks damaged", sums=(convoy.TRUCKS_DAMAGED,), better=LOWER),
+        Outcome("us_killed", "U.S./coalition personnel killed", sums=(damage.US_KILLED,), report_positive=True, better=LOWER),
+        Outcome("us_wounded", "U.S./coalition personnel wounded", sums=(damage.US_WOUNDED,), report_positive=True, better=LOWER),
+        Outcome("iraqi_civilian_casualties", "Iraqi civilians killed or wounded (misses, stray rounds, strikes)", sums=(damage.CIVILIAN_CASUALTIES,), report_positive=True, better=LOWER),
+        Outcome("iraqi_driver_casualties", "Iraqi convoy drivers killed or wounded", sums=(convoy.DRIVER_CASUALTIES,), report_positive=True, better=LOWER),
+        Outcome("security_detail_casualties", "security-detail members killed or wounded", sums=(security_detail.CASUALTIES,), report_positive=True, better=LOWER),
+        Outcome("stray_round_incidents", "C-RAM engagements that scattered rounds or debris over the city", sums=(interception.STRAY_ROUND,), better=LOWER),
+        Outcome("drone_debris_incidents", "downed drones whose debris did harm", sums=(drone.DEBRIS_HARM,), better=LOWER),
+        Outcome("revenge_attacks_vowed", "revenge attacks the militias vowed", sums=(militia.REVENGE,), better=LOWER),
+        Outcome("iraqi_operations", "Iraqi raids plus operations on shared intelligence", counts=(baghdad.IRAQI_RAID, baghdad.IRAQI_OPERATION), better=HIGHER),
+        Outcome("truce_days", "days of militia truce", value=truce_days, dtype="float64", better=HIGHER),
         Outcome("escalation_chain_max", "the most strikes in one chain attack -> strike -> revenge attack -> strike ...",
-                value=lambda t: max(t.max_generation[k] for k in STRIKES)),
+                value=lambda t: max(t.max_generation[k] for k in STRIKES), better=LOWER),
         Outcome("embassy_closed", "the embassy is closed at the end of the run (whenever it closed)",
-                value=lambda t: washington.EMBASSY_CLOSED in t.first_ever, dtype="bool", report_positive=True),
+                value=lambda t: washington.EMBASSY_CLOSED in t.first_ever, dtype="bool", report_positive=True, better=LOWER),
         Outcome("embassy_closure_day", "days from the start to the closure; empty if it stays open",
-                value=lambda t: t.first_ever.get(washington.EMBASSY_CLOSED), dtype="Float64"),
+                value=lambda t: t.first_ever.get(washington.EMBASSY_CLOSED), dtype="Float64", better=HIGHER),
         Outcome("first_us_fatality_day", "days from the start to the first U.S. death counted; empty if none",
-                value=lambda t: t.first.get(damage.US_KILLED), dtype="Float64"),
+                value=lambda t: t.first.get(damage.US_KILLED), dtype="Float64", better=HIGHER),
     )  # fmt: skip
 
 
@@ -153,6 +185,8 @@ class QuarterlySeries:
     """A series counted per calendar quarter over the whole run: ``<name>_q1``, ``_q2`` ..."""
 
     name: str
+    doc: str
+    better: Better
     counts: tuple[RecordKind, ...] = ()
     sums: tuple[RecordKind, ...] = ()
 
@@ -161,8 +195,12 @@ class QuarterlySeries:
 def quarterly_series() -> tuple[QuarterlySeries, ...]:
     """Attack series declared by the threats (in the order first declared), then U.S. casualties."""
     names = list(dict.fromkeys(t.quarterly_series for t in threats() if t.quarterly_series))
-    attacks = tuple(QuarterlySeries(n, counts=tuple(t.attack_record for t in threats() if t.quarterly_series == n)) for n in names)
-    return attacks + (QuarterlySeries("us_casualties", sums=(damage.US_KILLED, damage.US_WOUNDED)),)
+    members = {n: [t for t in threats() if t.quarterly_series == n] for n in names}
+    attacks = tuple(QuarterlySeries(n, f"{' and '.join(t.name for t in ts)} attacks in the quarter", LOWER,
+                                    counts=tuple(t.attack_record for t in ts)) for n, ts in members.items())  # fmt: skip
+    casualties = QuarterlySeries("us_casualties", "U.S./coalition personnel killed or wounded in the quarter", LOWER,
+                                 sums=(damage.US_KILLED, damage.US_WOUNDED))  # fmt: skip
+    return attacks + (casualties,)
 
 
 def quarter_columns(calendar: Calendar) -> list[str]:
@@ -183,6 +221,45 @@ def dtypes(calendar: Calendar) -> dict[str, str]:
 def positive_reported() -> frozenset[str]:
     """Outcomes whose summaries give P(outcome > 0)."""
     return frozenset(o.column for o in outcomes() if o.report_positive)
+
+
+def declared(column: str) -> Outcome:
+    """The declaration of an outcome column; a quarterly column (``<series>_q<n>``) is read as
+    an :class:`Outcome` with its series' doc and direction.
+
+    Raises
+    ------
+    KeyError
+        If ``column`` is no outcome column.
+    """
+    for outcome in outcomes():
+        if outcome.column == column:
+            return outcome
+    quarter = _QUARTER.fullmatch(column)
+    for series in quarterly_series() if quarter else ():
+        if series.name == quarter.group(1):
+            return Outcome(column, f"{series.doc} (q{quarter.group(2)})", series.counts, series.sums, better=series.better)
+    raise KeyError(f"{column!r} is not an outcome column")
+
+
+_QUARTER = re.compile(r"(.+)_q([1-9][0-9]*)")
+
+
+def better_direction(column: str) -> str:
+    """``"lower"`` or ``"higher"``: the direction in which an option does better on ``column``,
+    a declared outcome or a quarterly column ``<series>_q<n>``.
+
+    Raises
+    ------
+    KeyError
+        If ``column`` is no outcome column.
+    """
+    return declared(column).better.value
+
+
+def binary_outcomes() -> frozenset[str]:
+    """Outcomes that are true or false in a replication (their mean is a probability)."""
+    return frozenset(o.column for o in outcomes() if o.binary)
 
 
 def tabulate(records: Sequence[Record], calendar: Calendar) -> dict[str, Any]:
