@@ -25,6 +25,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from sim.replication.outcomes import binary_outcomes
+
 ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text(encoding="utf-8")
 
@@ -546,14 +548,18 @@ def test_tutorial_command_writes_the_files_the_readme_promises(tutorial, index):
                 if plots is not None:
                     pngs = sorted(p.name for p in folder.rglob("*.png"))
                     assert len(pngs) == plots, f"{line!r}: {len(pngs)} plots in {out}: {pngs}"
-        if sub == "experiment":  # "DIR/plots/ (an ECDF per outcome, box plots of all)"
+        if sub == "experiment":  # "DIR/plots/ (a forest plot ..., an ECDF per outcome, the probabilities ..., box plots)"
             spec = tomllib.loads((tutorial.root / argv[3]).read_text(encoding="utf-8"))
             plots = [p.name for p in (folder / "plots").glob("*.png")]
             for outcome in spec["experiment"]["outcomes"]:
-                if not any("ecdf" in p and outcome in p for p in plots):
+                if outcome in binary_outcomes():  # a yes-or-no outcome is shown as a probability
+                    if not any("probabilit" in p for p in plots):
+                        missing.append(f"{out}/plots/ probability of {outcome}")
+                elif not any("ecdf" in p and outcome in p for p in plots):
                     missing.append(f"{out}/plots/ ECDF of {outcome}")
-            if not any("box" in p for p in plots):
-                missing.append(f"{out}/plots/ box plots")
+            for kind in ("forest", "box"):
+                if not any(kind in p for p in plots):
+                    missing.append(f"{out}/plots/ {kind} plot")
         if sub == "sweep":  # the design's parameter values: excerpt rows vs points.csv
             check_sweep_points(step.excerpt, folder / "points.csv")
     for option in ("--calibrated", "--save"):
