@@ -1,20 +1,18 @@
-"""Which way is better for each outcome: the one place that says so.
+"""Which way is better for an outcome, as robustness analysis reads it.
 
-Robustness analysis (regret, worst cases, where an option loses) needs to know whether more of
-an outcome is better or worse. The rule: fewer is better, except for the outcomes that count
-what protects or calms (rockets intercepted, attacks prevented, days of truce, Iraqi
-operations against the militias). Swap this module's rule for a declaration on each outcome
-when the outcome table carries one.
+Regret, worst cases and where an option loses need to know whether more of an outcome is better
+or worse; every outcome declares it once, with its column (``better`` in
+:mod:`sim.replication.outcomes`). This module only words it for the analysis.
 """
 
 from __future__ import annotations
 
-HIGHER_IS_BETTER = frozenset({"rockets_intercepted", "attacks_prevented", "truce_days", "iraqi_operations"})
+from sim.replication.outcomes import better_direction
 
 
 def higher_is_better(outcome: str) -> bool:
-    """True if more of ``outcome`` is better (see the module's rule)."""
-    return outcome in HIGHER_IS_BETTER
+    """True if more of ``outcome`` is better (its declared direction)."""
+    return better_direction(outcome) == "higher"
 
 
 def worse_word(outcome: str) -> str:
