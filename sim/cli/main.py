@@ -88,7 +88,11 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None, err: Text
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or argv[0] not in COMMANDS + ("-h", "--help"):
         argv = ["experiment", *argv]  # the default job: `run.py` alone, or `run.py --replications 50`
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    for token in argv:
+        if token.startswith("--") and token.endswith("=--"):  # argparse would drop the value "--" and pass on []
+            parser.error(f"argument {token[:-3]}: expected one value, got '--'")
+    args = parser.parse_args(argv)
     try:
         report = COMMAND_FUNCTIONS[args.command](args, argv)
     except (ConfigError, UsageError) as exc:
