@@ -2,7 +2,7 @@
 
 Layout: ``manifest.json`` (written first, with the batch's fingerprint and ``status``),
 ``parts/`` (one Parquet file per finished chunk, and beside it a record of its SHA-256, row
-count and failures), and at the end ``runs.parquet`` and ``failures.csv`` assembled from the
+count and failures, written before the part itself), and at the end ``runs.parquet`` and ``failures.csv`` assembled from the
 parts in (scenario, replication) order; the finished manifest records the checksum of every
 part and of ``runs.parquet``.
 
@@ -136,24 +136,26 @@ class ResultsFolder:
         count) is taken too: its parts are kept, and the caller keeps those whose
         replications match its own chunks."""
         previous = self.out / "manifest.json"
-        if not previous.exists():
-            check_output_folder(self.out)
+        self._check_same(previous, manifest, grow)  # before the lock too: a refused run changes nothing
         self.out.mkdir(parents=True, exist_ok=True)
         self._acquire()
-        if previous.exists():
-            earlier = read_manifest(previous)
-            same = earlier.get("fingerprint") == self.fingerprint
-            if not same and not (grow and earlier.get("lineage") == manifest.get("lineage")):
-                raise UsageError(
-                    f"output folder {self.out} holds results of a different batch, seed, "
-                    "replication count or code version: resuming would mix them; choose another --out"
-                )
-        else:
-            check_output_folder(self.out)  # under the lock: no other run slipped in
+        self._check_same(previous, manifest, grow)  # what the folder holds now that no one else writes
         self._clean_partials()
         self.parts.mkdir(parents=True, exist_ok=True)
         write_json(previous, {**manifest, "status": "running"})
         return {key for key in map(_chunk_of, sorted(self.parts.glob("*/*.parquet"))) if self._intact(*key)}
+
+    def _check_same(self, previous: Path, manifest: dict[str, Any], grow: bool) -> None:
+        if not previous.exists():
+            check_output_folder(self.out)
+            return
+        earlier = read_manifest(previous)
+        same = earlier.get("fingerprint") == self.fingerprint
+        if not same and not (grow and earlier.get("lineage") == manifest.get("lineage")):
+            raise UsageError(
+                f"output folder {self.out} holds results of a different batch, seed, "
+                "replication count or code version: resuming would mix them; choose another --out"
+            )
 
     def close(self) -> None:
         """Release the lock (the system releases it too if this process dies)."""
@@ -218,14 +220,17 @@ class ResultsFolder:
         return path.relative_to(self.out).as_posix()
 
     def save(self, scenario: int, index: int, rows: pa.Table, failures: list[dict]) -> None:
-        """Write a finished chunk: its rows, then its record with their checksum (the commit
-        point)."""
+        """Write a finished chunk: its rows under a temporary name, its record (their checksum,
+        count and failures), then the rows under their own name (the commit point)."""
         path = self.part(scenario, index)
         path.parent.mkdir(exist_ok=True)
-        write_atomic(path, lambda p: pq.write_table(rows, p))
-        checksum = sha256_of(path)
-        write_json(_record_path(path), {"sha256": checksum, "rows": rows.num_rows, "failures": failures})
-        self._checksums[self._name(path)] = checksum
+
+        def write(partial: Path) -> None:
+            pq.write_table(rows, partial)
+            self._checksums[self._name(path)] = checksum = sha256_of(partial)
+            write_json(_record_path(path), {"sha256": checksum, "rows": rows.num_rows, "failures": failures})
+
+        write_atomic(path, write)
 
     def assemble(self, chunks: Sequence[tuple[int, int]]) -> tuple[Path, list[dict]]:
         """Concatenate the parts, in the order given, into ``runs.parquet`` (row group by
