@@ -92,11 +92,13 @@ __all__ = [
 @dataclass(frozen=True)
 class RunOptions:
     """How a batch is run, beyond where: progress callback (receives replications done), stop
-    at the first failure, and the command line recorded in the manifest."""
+    at the first failure, the command line recorded in the manifest, and how long a Dask
+    scheduler has to answer."""
 
     progress: Callable[[int], None] | None = None
     fail_fast: bool = False
     command: tuple[str, ...] = ("python API",)
+    scheduler_timeout_s: float = 5.0
 
 
 @dataclass(frozen=True)
@@ -147,7 +149,8 @@ def load_scenario(path: str | Path, overrides: Mapping[str, Any] | Sequence[str]
 
 
 def _execution(workers: int | None, scheduler: str | None, options: RunOptions) -> Execution:
-    return Execution(workers=workers, scheduler=scheduler, progress=options.progress, fail_fast=options.fail_fast)
+    return Execution(workers=workers, scheduler=scheduler, progress=options.progress, fail_fast=options.fail_fast,
+                     scheduler_timeout_s=options.scheduler_timeout_s)
 
 
 def run_scenario(

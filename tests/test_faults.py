@@ -1,11 +1,18 @@
-"""Faults: a worker process that dies, a disk that is full, a folder that cannot be written."""
+"""Faults: a worker process that dies, a runner killed under its workers, too many workers, a
+scheduler out of reach, a disk that is full, a folder that cannot be written."""
 
 from __future__ import annotations
 
 import errno
 import os
+import signal
+import subprocess
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
+import psutil
 import pytest
 from builders import call_main
 
@@ -63,8 +70,9 @@ def test_a_dying_worker_keeps_the_finished_chunks_and_the_run_resumes(tmp_path, 
     original = sim.batch.runner.replicate
     monkeypatch.setattr(sim.batch.runner, "replicate", dying_replicate(original))  # forked workers inherit it
     code, stdout, stderr = call_main(["experiment", file, "--out", out, "--workers", "2", "--quiet"])
-    assert code == 130, stderr
-    assert stderr.startswith("interrupted: ") and "resume" in stderr and "Traceback" not in stderr
+    assert code == 1, stderr
+    assert stderr.startswith("error: a worker process died") and "run the same command again" in stderr
+    assert len(stderr.splitlines()) == 1 and "Traceback" not in stderr
     parts = sorted(out.glob("parts/*/*.parquet"))
     assert parts and not (out / "runs.parquet").exists()
 
@@ -102,3 +110,77 @@ def test_an_output_folder_that_cannot_be_made_is_one_clear_line(tmp_path):
         assert len(lines) == 1 and lines[0].startswith("error: ") and str(blocker) in lines[0], lines
         assert "Traceback" not in stdout + stderr
     assert blocker.read_text() == "not a folder"
+
+
+@pytest.mark.slow
+def test_the_workers_die_with_a_killed_runner(tmp_path):
+    out = tmp_path / "out"
+    runner = subprocess.Popen(
+        [sys.executable, str(ROOT / "run.py"), "run", str(BASELINE), "--replications", "2000", "--workers", "2",
+         "--quiet", "--out", str(out)],
+        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    parent = psutil.Process(runner.pid)
+    try:
+        deadline = time.monotonic() + 60
+        while len(parent.children()) < 2 and time.monotonic() < deadline and runner.poll() is None:
+            time.sleep(0.1)
+        workers = parent.children()
+        assert len(workers) == 2 and not (out / "runs.parquet").exists(), "the workers never started"
+        time.sleep(1)  # the workers are computing chunks
+    finally:
+        runner.send_signal(signal.SIGKILL)
+        runner.wait()
+    gone, alive = psutil.wait_procs(workers, timeout=10)
+    for process in alive:
+        process.kill()
+    assert not alive, f"workers outlived their runner: {[p.pid for p in alive]}"
+
+
+class CountingPool(ProcessPoolExecutor):
+    sizes: list[int] = []
+
+    def __init__(self, max_workers=None, **kwargs):
+        CountingPool.sizes.append(max_workers)
+        super().__init__(max_workers=max_workers, **kwargs)
+
+
+def test_the_pool_has_no_more_workers_than_chunks(tmp_path, monkeypatch):
+    file = experiment_file(tmp_path)
+    file.write_text(file.read_text().replace("replications = 12", "replications = 2"))  # 2 chunks
+    monkeypatch.setattr(CountingPool, "sizes", [])
+    monkeypatch.setattr(sim.batch.runner, "ProcessPoolExecutor", CountingPool)
+    code, _, stderr = call_main(["experiment", file, "--out", tmp_path / "out", "--workers", "4", "--quiet"])
+    assert code == 0, stderr
+    assert CountingPool.sizes == [2]
+
+
+def test_more_workers_than_the_machine_bears_is_one_line_and_nothing_written(tmp_path):
+    out = tmp_path / "out"
+    code, stdout, stderr = call_main(["experiment", experiment_file(tmp_path), "--out", out, "--workers", "10000", "--quiet"])
+    assert code == 2
+    lines = stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: --workers 10000 ") and "Traceback" not in stderr
+    assert not out.exists()
+
+
+def test_workers_that_cannot_start_are_reported_as_such(tmp_path, monkeypatch):
+    def no_processes(self, *args, **kwargs):
+        raise OSError(errno.EAGAIN, os.strerror(errno.EAGAIN))
+
+    monkeypatch.setattr(sim.batch.runner.ProcessPoolExecutor, "submit", no_processes)
+    code, stdout, stderr = call_main(["experiment", experiment_file(tmp_path), "--out", tmp_path / "out", "--workers", "2", "--quiet"])
+    assert code == 1
+    lines = stderr.splitlines()
+    assert len(lines) == 1 and "cannot start 2 worker processes" in lines[0] and "cannot read or write" not in lines[0]
+
+
+def test_an_unreachable_scheduler_fails_before_anything_is_written(tmp_path):
+    pytest.importorskip("dask.distributed")
+    out = tmp_path / "out"
+    code, stdout, stderr = call_main(["experiment", experiment_file(tmp_path), "--out", out, "--quiet",
+                                      "--scheduler", "tcp://127.0.0.1:9", "--scheduler-timeout", "1"])  # fmt: skip
+    assert code == 2, stderr
+    lines = stderr.splitlines()
+    assert len(lines) == 1 and "tcp://127.0.0.1:9" in lines[0] and "Traceback" not in stderr
+    assert not out.exists()

@@ -9,9 +9,10 @@ replication that raises is a failure row with a ``trace`` command that reproduce
 
 from __future__ import annotations
 
+import contextlib
 import time
 from concurrent.futures import Executor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Callable
 
@@ -23,6 +24,8 @@ from sim.batch.manifest import describe, utc_now
 from sim.batch.runner import (
     Chunk,
     ChunkResult,
+    check_workers,
+    dask_executor,
     default_workers,
     execute,
     executor_for,
@@ -35,14 +38,16 @@ from sim.design.batch import Batch
 @dataclass(frozen=True)
 class Execution:
     """How a batch runs: on ``workers`` local processes, on a Dask ``scheduler``, or on an
-    ``executor`` already open (a calibration's pool, reused over many batches); what it tells
-    (``progress`` receives the replications done); whether the first failure stops it."""
+    ``executor`` already open (a calibration's pool, reused over many batches); how long the
+    scheduler has to answer; what it tells (``progress`` receives the replications done);
+    whether the first failure stops it."""
 
     workers: int | None = None
     scheduler: str | None = None
     executor: Executor | None = None
     progress: Callable[[int], None] | None = None
     fail_fast: bool = False
+    scheduler_timeout_s: float = 5.0
 
 
 @dataclass(frozen=True)
@@ -73,9 +78,22 @@ def run_batch(
     are kept (a precision run adds replications this way), the others run again.
     """
     chunks = plan(len(batch.scenarios), batch.replications, batch.chunk_size)
+    check_workers(execution.workers)
     workers = 1 if execution.executor is None and execution.workers == 1 else (execution.workers or default_workers())
     manifest = {**describe(batch, command, workers, execution.scheduler, extra or {}), "started_utc": utc_now()}
-    folder = ResultsFolder(Path(out), manifest["fingerprint"]) if out is not None else None
+    with contextlib.ExitStack() as stack:
+        if execution.executor is None and execution.scheduler:  # contacted before anything is written
+            execution = replace(execution, executor=stack.enter_context(
+                dask_executor(execution.scheduler, execution.scheduler_timeout_s)))  # fmt: skip
+        folder = ResultsFolder(Path(out), manifest["fingerprint"]) if out is not None else None
+        if folder:
+            stack.callback(folder.close)
+        return _run(batch, chunks, folder, execution, manifest, grow)
+
+
+def _run(
+    batch: Batch, chunks: list[Chunk], folder: ResultsFolder | None, execution: Execution, manifest: dict[str, Any], grow: bool
+) -> BatchResult:
     done = folder.open(manifest, grow) if folder else set()
     if folder and grow:
         counts = {(c.scenario, c.index): c.count for c in chunks}
@@ -114,16 +132,17 @@ def run_batch(
         columns=FAILURE_COLUMNS,
     )
     manifest.update({"chunks_resumed": len(chunks) - len(todo), "elapsed_s": round(time.perf_counter() - clock, 3),
-                     "finished_utc": utc_now(), "failed_replications": len(failed)})  # fmt: skip
+                     "finished_utc": utc_now(), "failed_replications": len(failed),
+                     **({"chunks_damaged": folder.damaged} if folder and folder.damaged else {})})  # fmt: skip
     if folder:
-        folder.finish(manifest, failed)
-    return BatchResult(runs, failed, manifest, Path(out) if out is not None else None)
+        manifest = folder.finish(manifest, failed, order)
+    return BatchResult(runs, failed, manifest, folder.out if folder else None)
 
 
 def _execute(batch: Batch, chunks: list[Chunk], execution: Execution, keep: Callable[[Chunk, ChunkResult], None]) -> None:
     if execution.executor is not None:
         execute(chunks, batch, execution.executor, keep, in_flight=2 * default_workers())
         return
-    workers = execution.workers or default_workers()
-    with executor_for(workers if len(chunks) > 1 else 1, execution.scheduler) as executor:
-        execute(chunks, batch, executor, keep, in_flight=2 * workers)
+    workers = min(execution.workers or default_workers(), len(chunks))  # an idle worker only costs memory
+    with executor_for(max(workers, 1)) as executor:
+        execute(chunks, batch, executor, keep, in_flight=2 * max(workers, 1))

@@ -1,14 +1,28 @@
 """Results folders, filled chunk by chunk so that an interrupted run resumes.
 
 Layout: ``manifest.json`` (written first, with the batch's fingerprint and ``status``),
-``parts/`` (one Parquet file per finished chunk, with its failures beside it), and at the end
-``runs.parquet`` and ``failures.csv`` assembled from the parts in (scenario, replication)
-order. Every file is written under a temporary name and renamed, so a reader never sees half
-a file.
+``parts/`` (one Parquet file per finished chunk, and beside it a record of its SHA-256, row
+count and failures, written before the part itself), and at the end ``runs.parquet`` and ``failures.csv`` assembled from the
+parts in (scenario, replication) order; the finished manifest records the checksum of every
+part and of ``runs.parquet``.
+
+What a folder guarantees:
+
+- every file is written under a temporary name, flushed to disk and renamed (the folder is
+  flushed too), so a reader never sees half a file, even after a power cut;
+- a part counts as done only if its record is intact and its bytes match the record's
+  checksum; a damaged part is recomputed;
+- a damaged manifest is reported, never taken for another batch's;
+- one process at a time: a lock (``.lock``, released by the system when its holder dies)
+  stops a second run into the same folder;
+- temporary files left by a killed run are removed by the next.
 """
 
 from __future__ import annotations
 
+import errno
+import fcntl
+import hashlib
 import json
 import os
 from pathlib import Path
@@ -21,26 +35,49 @@ import pyarrow.parquet as pq
 from sim.config.errors import UsageError
 
 FAILURE_COLUMNS = ["scenario", "replication", "seed", "error", "where", "reproduce"]
+LOCK = ".lock"
+PARTIAL = ".partial-"  # the mark of a temporary file of write_atomic
+RUNS = "runs.parquet"
+WHAT_TO_DO = "remove the folder or choose another --out"
 
 
 def check_output_folder(out: Path) -> None:
-    """Refuse a folder that already holds files, before any work is done."""
-    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+    """Refuse a folder that already holds files, before any work is done (a lock or the
+    temporary files of a run killed before it wrote anything do not count)."""
+    if out.exists() and (not out.is_dir() or any(not _leftover(p) for p in out.iterdir())):
         raise UsageError(f"output folder {out} already exists and is not empty: choose another --out")
     parent = out.resolve().parent
     if parent.exists() and not os.access(parent, os.W_OK):
         raise UsageError(f"output folder {out}: cannot write in {parent}")
 
 
+def _leftover(path: Path) -> bool:
+    return path.name == LOCK or PARTIAL in path.name
+
+
 def write_atomic(path: Path, write: Callable[[Path], None]) -> None:
-    """Call ``write(temporary path)`` then rename it to ``path``: readers see all or nothing."""
-    partial = path.with_name(f".{path.name}.partial-{os.getpid()}")
+    """Call ``write(temporary path)``, flush it to disk, rename it to ``path`` and flush the
+    folder: readers see all or nothing, and a power cut cannot leave a renamed empty file."""
+    partial = path.with_name(f".{path.name}{PARTIAL}{os.getpid()}")
     try:
         write(partial)
+        _fsync(partial)
         os.replace(partial, path)
     except BaseException:
         partial.unlink(missing_ok=True)
         raise
+    _fsync(path.parent)
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    except OSError as exc:  # some file systems cannot flush a folder
+        if exc.errno not in (errno.EINVAL, errno.EBADF):
+            raise
+    finally:
+        os.close(fd)
 
 
 def write_json(path: Path, content: Any) -> None:
@@ -51,56 +88,154 @@ def write_csv(path: Path, table: pd.DataFrame) -> None:
     write_atomic(path, lambda p: table.to_csv(p, index=False, float_format="%.6g"))
 
 
+def sha256_of(path: Path) -> str:
+    """The SHA-256 of a file's bytes, read block by block."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as stream:
+        for block in iter(lambda: stream.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def read_manifest(path: Path) -> dict[str, Any]:
+    """A manifest (a JSON object), or one line saying that it is damaged and what to do."""
+    try:
+        content = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise UsageError(f"{path} is damaged (not JSON: {exc}): {WHAT_TO_DO}") from None
+    if not isinstance(content, dict):
+        raise UsageError(f"{path} is damaged (not a JSON object): {WHAT_TO_DO}")
+    return content
+
+
+def verify_runs(out: Path, manifest: dict[str, Any]) -> Path:
+    """``runs.parquet`` of a finished folder, checked against the manifest's checksum."""
+    path = out / RUNS
+    expected = (manifest.get("checksums") or {}).get(RUNS)
+    if expected is not None and sha256_of(path) != expected:
+        raise UsageError(f"{path} is damaged (its checksum differs from the manifest's): run the command "
+                         f"that made it again with the same --out to rebuild it, or {WHAT_TO_DO}")  # fmt: skip
+    return path
+
+
 class ResultsFolder:
-    """A batch's results folder (see the module docstring)."""
+    """A batch's results folder (see the module docstring); open it, then close it."""
 
     def __init__(self, out: Path, fingerprint: str) -> None:
         self.out = out
         self.fingerprint = fingerprint
         self.parts = out / "parts"
+        self.damaged: list[str] = []  # one line per damaged part found on opening
+        self._lock: int | None = None
+        self._checksums: dict[str, str] = {}
 
     def open(self, manifest: dict[str, Any], grow: bool = False) -> set[tuple[int, int]]:
-        """Create the folder or check that it holds this very batch; return the
-        (scenario, chunk) pairs already done. With ``grow``, a folder of the same lineage
-        (the same batch with another replication count) is taken too: its parts are kept,
-        and the caller keeps those whose replications match its own chunks."""
+        """Create the folder or check that it holds this very batch, lock it, clean what a
+        killed run left, and return the (scenario, chunk) pairs already done and intact.
+        With ``grow``, a folder of the same lineage (the same batch with another replication
+        count) is taken too: its parts are kept, and the caller keeps those whose
+        replications match its own chunks."""
         previous = self.out / "manifest.json"
-        if previous.exists():
-            try:
-                earlier = json.loads(previous.read_text())
-            except (OSError, ValueError):
-                earlier = {}
-            same = earlier.get("fingerprint") == self.fingerprint
-            if not same and not (grow and earlier.get("lineage") == manifest.get("lineage")):
-                raise UsageError(
-                    f"output folder {self.out} holds results of a different batch, seed, "
-                    "replication count or code version: resuming would mix them; choose another --out"
-                )
-        else:
-            check_output_folder(self.out)
+        self._check_same(previous, manifest, grow)  # before the lock too: a refused run changes nothing
+        self.out.mkdir(parents=True, exist_ok=True)
+        self._acquire()
+        self._check_same(previous, manifest, grow)  # what the folder holds now that no one else writes
+        self._clean_partials()
         self.parts.mkdir(parents=True, exist_ok=True)
         write_json(previous, {**manifest, "status": "running"})
-        return {_chunk_of(p) for p in self.parts.glob("*/*.parquet")}
+        return {key for key in map(_chunk_of, sorted(self.parts.glob("*/*.parquet"))) if self._intact(*key)}
+
+    def _check_same(self, previous: Path, manifest: dict[str, Any], grow: bool) -> None:
+        if not previous.exists():
+            check_output_folder(self.out)
+            return
+        earlier = read_manifest(previous)
+        same = earlier.get("fingerprint") == self.fingerprint
+        if not same and not (grow and earlier.get("lineage") == manifest.get("lineage")):
+            raise UsageError(
+                f"output folder {self.out} holds results of a different batch, seed, "
+                "replication count or code version: resuming would mix them; choose another --out"
+            )
+
+    def close(self) -> None:
+        """Release the lock (the system releases it too if this process dies)."""
+        if self._lock is not None:
+            os.close(self._lock)
+            self._lock = None
+
+    def _acquire(self) -> None:
+        fd = os.open(self.out / LOCK, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "unknown"
+            os.close(fd)
+            raise UsageError(f"{self.out} is in use by process {holder}: wait for it to finish, or choose another --out") from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        self._lock = fd
+
+    def _clean_partials(self) -> None:
+        """Remove the temporary files of killed runs: every one under ``parts/`` (only the
+        holder of the lock writes there), and beside the manifest those of dead processes."""
+        for path in self.parts.glob(f"*/.*{PARTIAL}*"):
+            path.unlink(missing_ok=True)
+        for path in self.out.glob(f".*{PARTIAL}*"):
+            if not _alive(path.name.rpartition(PARTIAL)[2]):
+                path.unlink(missing_ok=True)
+
+    def _intact(self, scenario: int, index: int) -> bool:
+        """Whether a part and its record are whole; a damaged one is removed and noted."""
+        path = self.part(scenario, index)
+        record = self._record(path)
+        if record is None:
+            reason = "no readable record"
+        elif sha256_of(path) != record["sha256"]:
+            reason = "checksum"
+        else:
+            self._checksums[self._name(path)] = record["sha256"]
+            return True
+        self.damaged.append(f"part {self._name(path)} damaged ({reason}): recomputed")
+        path.unlink(missing_ok=True)
+        return False
+
+    def _record(self, path: Path) -> dict[str, Any] | None:
+        try:
+            record = json.loads(_record_path(path).read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, ValueError):
+            return None
+        valid = isinstance(record, dict) and isinstance(record.get("sha256"), str) and \
+            isinstance(record.get("rows"), int) and isinstance(record.get("failures"), list)  # fmt: skip
+        return record if valid else None
 
     def replications_in(self, scenario: int, index: int) -> int:
         """How many replications a finished part holds: its rows and its failures."""
-        path = self.part(scenario, index)
-        return pq.read_metadata(path).num_rows + len(json.loads(path.with_suffix(".failures.json").read_text()))
+        record = self._record(self.part(scenario, index))
+        return record["rows"] + len(record["failures"])
 
     def part(self, scenario: int, index: int) -> Path:
         return self.parts / f"{scenario:03d}" / f"{index:06d}.parquet"
 
+    def _name(self, path: Path) -> str:
+        return path.relative_to(self.out).as_posix()
+
     def save(self, scenario: int, index: int, rows: pa.Table, failures: list[dict]) -> None:
-        """Write a finished chunk: its failures first, then its rows (the commit point)."""
+        """Write a finished chunk: its rows under a temporary name, its record (their checksum,
+        count and failures), then the rows under their own name (the commit point)."""
         path = self.part(scenario, index)
         path.parent.mkdir(exist_ok=True)
-        write_json(path.with_suffix(".failures.json"), failures)
-        write_atomic(path, lambda p: pq.write_table(rows, p))
+
+        def write(partial: Path) -> None:
+            pq.write_table(rows, partial)
+            self._checksums[self._name(path)] = checksum = sha256_of(partial)
+            write_json(_record_path(path), {"sha256": checksum, "rows": rows.num_rows, "failures": failures})
+
+        write_atomic(path, write)
 
     def assemble(self, chunks: Sequence[tuple[int, int]]) -> tuple[Path, list[dict]]:
         """Concatenate the parts, in the order given, into ``runs.parquet`` (row group by
         row group, so memory stays flat) and collect their failures."""
-        target = self.out / "runs.parquet"
+        target = self.out / RUNS
 
         def write(partial: Path) -> None:
             writer = None
@@ -114,12 +249,32 @@ class ResultsFolder:
                     writer.close()
 
         write_atomic(target, write)
-        failures = [f for s, i in chunks for f in json.loads(self.part(s, i).with_suffix(".failures.json").read_text())]
+        self._checksums[RUNS] = sha256_of(target)
+        failures = [f for s, i in chunks for f in self._record(self.part(s, i))["failures"]]
         return target, failures
 
-    def finish(self, manifest: dict[str, Any], failures: pd.DataFrame) -> None:
+    def finish(self, manifest: dict[str, Any], failures: pd.DataFrame, chunks: Sequence[tuple[int, int]]) -> dict[str, Any]:
+        """Write ``failures.csv`` and the finished manifest, with the checksums of the
+        ``chunks``' parts and of ``runs.parquet``; return that manifest."""
         write_csv(self.out / "failures.csv", failures)
-        write_json(self.out / "manifest.json", {**manifest, "status": "complete"})
+        names = [self._name(self.part(*key)) for key in chunks] + [RUNS]
+        finished = {**manifest, "status": "complete", "checksums": {name: self._checksums[name] for name in names}}
+        write_json(self.out / "manifest.json", finished)
+        return finished
+
+
+def _record_path(part: Path) -> Path:
+    return part.with_suffix(".json")
+
+
+def _alive(pid: str) -> bool:
+    try:
+        os.kill(int(pid), 0)
+    except (ValueError, ProcessLookupError):
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _chunk_of(path: Path) -> tuple[int, int]:

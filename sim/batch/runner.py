@@ -9,8 +9,13 @@ are identical for any number of workers and either backend.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import functools
 import os
+import signal
+import sys
+import threading
+import time
 import traceback
 from concurrent.futures import (
     FIRST_COMPLETED,
@@ -96,30 +101,96 @@ def default_workers() -> int:
     return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1))
 
 
+WORKERS_PER_CORE = 4  # beyond this, more processes only share the same cores and memory
+
+
+def most_workers() -> int:
+    """The most local worker processes a run may ask for on this machine."""
+    return WORKERS_PER_CORE * default_workers()
+
+
+def check_workers(workers: int | None) -> None:
+    """Refuse a worker count the machine cannot bear, before anything is written."""
+    if workers is not None and workers > most_workers():
+        raise UsageError(f"--workers {workers} is more than this machine bears ({WORKERS_PER_CORE} per core, "
+                         f"{most_workers()} for its {default_workers()} cores): choose at most {most_workers()}")  # fmt: skip
+
+
+class WorkersUnavailable(OSError):
+    """The system refused to start the worker processes (a process or memory limit)."""
+
+
 @contextlib.contextmanager
-def executor_for(workers: int | None, scheduler: str | None = None) -> Iterator[Executor | None]:
+def dask_executor(scheduler: str, timeout_s: float = 5.0) -> Iterator[Executor]:
+    """An executor on the Dask cluster at ``scheduler``, contacted at once: an address that
+    does not answer within ``timeout_s`` seconds is one UsageError."""
+    try:
+        from dask.distributed import Client
+    except ImportError:
+        raise UsageError("--scheduler needs dask.distributed: pip install -e '.[dask]'") from None
+    try:
+        client = Client(scheduler, timeout=f"{timeout_s}s")
+    except (OSError, TimeoutError, ValueError, TypeError) as exc:
+        raise UsageError(f"--scheduler {scheduler}: cannot connect within {timeout_s:g} s ({one_line(exc)}): "
+                         "check the address and that the scheduler runs, or raise --scheduler-timeout") from None  # fmt: skip
+    try:
+        yield client.get_executor()
+    finally:
+        client.close()
+
+
+def one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split()) or type(exc).__name__
+
+
+@contextlib.contextmanager
+def executor_for(workers: int | None, scheduler: str | None = None, scheduler_timeout_s: float = 5.0) -> Iterator[Executor | None]:
     """Local worker processes, a Dask cluster at ``scheduler``, or None (run in this
     process) for one worker."""
     if scheduler:
-        try:
-            from dask.distributed import Client
-        except ImportError:
-            raise UsageError("--scheduler needs dask.distributed: pip install -e '.[dask]'") from None
-        try:
-            client = Client(scheduler, timeout="10s")
-        except (OSError, TimeoutError) as exc:
-            raise UsageError(f"--scheduler {scheduler}: cannot connect ({exc})") from None
-        try:
-            yield client.get_executor()
-        finally:
-            client.close()
+        with dask_executor(scheduler, scheduler_timeout_s) as executor:
+            yield executor
         return
     workers = default_workers() if workers is None else workers
+    check_workers(workers)
     if workers == 1:
         yield None
         return
-    with ProcessPoolExecutor(max_workers=workers) as pool:
+    pool = ProcessPoolExecutor(max_workers=workers, initializer=bind_to_parent, initargs=(os.getpid(),))
+    try:
         yield pool
+    except BaseException:
+        # Do not wait for chunks nobody will read, nor for workers that may never have started.
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown(wait=True)
+
+
+PR_SET_PDEATHSIG = 1  # from <sys/prctl.h>
+
+
+def bind_to_parent(parent: int) -> None:
+    """Make a worker process die with the process that started it (a pool initializer).
+
+    Killed outright (SIGKILL, out of memory), the parent cannot stop its workers, which would
+    otherwise live on, blocked on a pipe nobody reads. On Linux the kernel sends the worker
+    SIGKILL when its parent dies (``PR_SET_PDEATHSIG``); everywhere a watchdog thread ends
+    the worker once its parent is gone (it is then adopted, and its parent id changes)."""
+    if sys.platform.startswith("linux"):
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        except (OSError, AttributeError):
+            pass  # the watchdog below still ends the worker
+    if os.getppid() != parent:  # the parent died before the line above took effect
+        os._exit(1)
+    threading.Thread(target=_watch_parent, args=(parent,), name="parent-watchdog", daemon=True).start()
+
+
+def _watch_parent(parent: int, every_s: float = 1.0) -> None:
+    while os.getppid() == parent:
+        time.sleep(every_s)
+    os._exit(1)
 
 
 def execute(
@@ -144,13 +215,22 @@ def execute(
                 chunk = queue.pop()
                 name, scenario = batch.scenarios[chunk.scenario]
                 args = (name, scenario, chunk.replications, batch.root_seed, batch.checks, batch.draws)
-                running[executor.submit(run_chunk, *args)] = chunk
+                running[_submit(executor, args)] = chunk
             done, _ = wait(running, return_when=FIRST_COMPLETED)
             for future in sorted(done, key=lambda f: (running[f].scenario, running[f].index)):
                 on_done(running.pop(future), future.result())
     finally:
         for future in running:
             future.cancel()
+
+
+def _submit(executor: Executor, args: tuple) -> Future:
+    try:
+        return executor.submit(run_chunk, *args)
+    except OSError as exc:  # fork refused: a process or memory limit
+        workers = getattr(executor, "_max_workers", None)
+        raise WorkersUnavailable(exc.errno, f"cannot start {workers or 'the'} worker processes ({exc.strerror or exc}): "
+                                 "try fewer --workers") from None  # fmt: skip
 
 
 def to_frame(

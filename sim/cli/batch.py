@@ -7,13 +7,14 @@ Each command calls the Python API (:mod:`sim.api`) and returns the text it repor
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
 
 from sim import api
 from sim.analysis.precision import describe as precision_line
+from sim.batch.folder import read_manifest, verify_runs
 from sim.cli.options import (
     add_batch_options,
     failures_note,
@@ -62,7 +63,7 @@ def command_experiment(args: argparse.Namespace, argv: list[str]) -> str:
     experiment = load_experiment(args.file, args.replications)
     out = args.out or new_folder(experiment.header.name)
     total = _total(experiment.batch) if not args.precision else None  # by precision: not known in advance
-    options = api.RunOptions(progress_bar(args.quiet, total), args.fail_fast, ("run.py", *argv))
+    options = api.RunOptions(progress_bar(args.quiet, total), args.fail_fast, ("run.py", *argv), args.scheduler_timeout)
     precision = dict(args.precision) if args.precision else None
     result = api.run_experiment(experiment, out, args.workers, args.scheduler, options=options, precision=precision,
                                 max_replications=args.max_replications)  # fmt: skip
@@ -146,14 +147,20 @@ def command_compare(args: argparse.Namespace, argv: list[str]) -> str:
     manifest_path, runs_path = folder / "manifest.json", folder / "runs.parquet"
     if not manifest_path.exists() or not runs_path.exists():
         raise UsageError(f"{folder} is not a finished results folder (no manifest.json or runs.parquet)")
-    manifest = json.loads(manifest_path.read_text())
+    manifest = read_manifest(manifest_path)
     if "reference" not in manifest:
         raise UsageError(f"{folder} holds no experiment (its manifest names no reference scenario)")
-    runs = pd.read_parquet(runs_path)
-    outcomes = manifest["outcomes"]
-    if "robustness" in manifest:
+    outcomes = manifest.get("outcomes")
+    if not isinstance(outcomes, list) or not outcomes or not all(isinstance(o, str) for o in outcomes):
+        raise UsageError(f"{manifest_path} is damaged (it names no outcomes): run the experiment again into a new --out")
+    runs = _read_runs(verify_runs(folder, manifest))
+    missing = [c for c in ("scenario", *outcomes) if c not in runs.columns]
+    if "robustness" in manifest and not missing:
         _, robustness = api.analyse_states(folder, runs, manifest)
-        return f"{format_robustness(robustness, outcomes[:SHOWN_OUTCOMES])}wrote {folder}/ (robustness.md, robustness.csv, states.csv, boxes.csv)\n"
+        return f"{format_robustness(robustness, outcomes[:SHOWN_OUTCOMES])}wrote {folder}/ (robustness.md, robustness.html, robustness.csv, states.csv, boxes.csv)\n"
+    if missing or manifest["reference"] not in set(runs["scenario"]):
+        what = f"lacks the columns {', '.join(missing)}" if missing else f"holds no runs of {manifest['reference']!r}"
+        raise UsageError(f"{runs_path} does not match its manifest (it {what}): run the experiment again into a new --out")
     comparison = api.analyse_folder(folder, runs, manifest["reference"], outcomes, manifest.get("title", manifest.get("name", "Experiment")),
                                     manifest.get("parameters_from"), manifest.get("precision"), manifest.get("period", ""))  # fmt: skip
     table = format_tables(comparison.summary, comparison.comparison, outcomes[:SHOWN_OUTCOMES], manifest["reference"])
@@ -161,10 +168,18 @@ def command_compare(args: argparse.Namespace, argv: list[str]) -> str:
     return f"{table}wrote {folder}/ (report.md, report.html, summary.csv, comparison.csv, decision.csv)\n"
 
 
+def _read_runs(path: Path) -> pd.DataFrame:
+    try:
+        return pd.read_parquet(path)
+    except (ValueError, pa.ArrowException) as exc:
+        raise UsageError(f"{path} is damaged ({type(exc).__name__}: {' '.join(str(exc).split())}): "
+                         "run the experiment again into a new --out") from None  # fmt: skip
+
+
 def command_sweep(args: argparse.Namespace, argv: list[str]) -> str:
     sweep = load_sweep(args.file, args.replications)
     out = args.out or new_folder(sweep.header.name)
-    options = api.RunOptions(progress_bar(args.quiet, _total(sweep.batch)), args.fail_fast, ("run.py", *argv))
+    options = api.RunOptions(progress_bar(args.quiet, _total(sweep.batch)), args.fail_fast, ("run.py", *argv), args.scheduler_timeout)
     result = api.run_sweep(sweep, out, args.workers, args.scheduler, options=options)
     paths, outcomes = [p.path for p in sweep.parameters], list(sweep.header.outcomes)
     text = result.points[["point", *paths, *outcomes]].to_string(index=False, float_format=lambda v: f"{v:.3g}")

@@ -13,6 +13,7 @@ import threading
 from concurrent.futures.process import BrokenProcessPool
 from typing import Sequence, TextIO
 
+from sim.batch.runner import WorkersUnavailable
 from sim.cli.batch import (
     add_batch_commands,
     command_compare,
@@ -98,9 +99,15 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None, err: Text
     except (ConfigError, UsageError) as exc:
         err.write(f"error: {one_line(str(exc))}\n")
         return EXIT_BAD_INPUT
-    except (KeyboardInterrupt, BrokenProcessPool):
+    except KeyboardInterrupt:
         err.write(f"interrupted: {INTERRUPTED[args.command]}\n")
         return EXIT_INTERRUPTED
+    except BrokenProcessPool:
+        err.write(f"error: a worker process died (killed, out of memory or crashed): {INTERRUPTED[args.command]}\n")
+        return EXIT_ENVIRONMENT
+    except WorkersUnavailable as exc:
+        err.write(one_line(f"error: {exc.strerror}") + "\n")
+        return EXIT_ENVIRONMENT
     except OSError as exc:  # a full disk, a folder without write permission ...
         where = f" {exc.filename}" if exc.filename else ""
         err.write(one_line(f"error: cannot read or write{where}: {exc.strerror or exc} ({INTERRUPTED[args.command]})") + "\n")

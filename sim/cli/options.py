@@ -32,6 +32,17 @@ non_negative_int = int_at_least(0)
 positive_int = int_at_least(1)
 
 
+def positive_seconds(text: str) -> float:
+    """An argparse type: a finite number of seconds > 0, else one clear line."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = None
+    if value is None or not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r} must be a number of seconds > 0")
+    return value
+
+
 def outcome_half_width(text: str) -> tuple[str, float]:
     """An argparse type: ``OUTCOME=HALF_WIDTH`` with a half-width > 0, else one clear line
     (whether OUTCOME is one of the experiment's is checked with the experiment)."""
@@ -46,7 +57,7 @@ def outcome_half_width(text: str) -> tuple[str, float]:
 
 
 def add_batch_options(command: argparse.ArgumentParser, replications_help: str) -> None:
-    """--out, --workers, --scheduler, --replications, --fail-fast and --quiet."""
+    """--out, --workers, --scheduler, --scheduler-timeout, --replications, --fail-fast and --quiet."""
     command.add_argument("--out", type=Path, metavar="DIR",
                          help="results folder: new, or the folder of an interrupted run of the same command "
                          "to resume it (default: a new folder under results/)")
@@ -55,6 +66,8 @@ def add_batch_options(command: argparse.ArgumentParser, replications_help: str) 
                          "results do not depend on it")
     command.add_argument("--scheduler", metavar="ADDRESS",
                          help="run on a Dask cluster, e.g. tcp://host:8786 (needs the 'dask' extra); same results")
+    command.add_argument("--scheduler-timeout", type=positive_seconds, default=5.0, metavar="SECONDS",
+                         help="with --scheduler: how long the scheduler has to answer before the run stops (default 5)")
     command.add_argument("--replications", type=positive_int, metavar="N", help=replications_help)
     command.add_argument("--fail-fast", action="store_true",
                          help="stop at the first replication that raises (default: record it and go on)")
@@ -76,8 +89,10 @@ def new_folder(name: str) -> Path:
 
 
 def resumed(manifest: dict) -> str:
+    """How much of the run a resume kept, and each damaged part it recomputed (one line each)."""
     count = manifest.get("chunks_resumed", 0)
-    return f" (resumed: {count} chunks were already done)" if count else ""
+    damaged = "".join(f"\n{line}" for line in manifest.get("chunks_damaged", ()))
+    return (f" (resumed: {count} chunks were already done)" if count else "") + damaged
 
 
 def failures_note(failures, out: Path) -> str:

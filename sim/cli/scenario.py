@@ -60,7 +60,7 @@ def command_run(args: argparse.Namespace, argv: list[str]) -> str:
     replications = args.replications or DEFAULT_REPLICATIONS
     scenario = load_scenario(args.scenario_file, args.overrides)  # bad input stops here, before any folder
     out = args.out or new_folder(f"{scenario.scenario.name}-seed{seed}")
-    options = api.RunOptions(progress_bar(args.quiet, replications), args.fail_fast, ("run.py", *argv))
+    options = api.RunOptions(progress_bar(args.quiet, replications), args.fail_fast, ("run.py", *argv), args.scheduler_timeout)
     result = api.run_scenario(args.scenario_file, replications, seed, out, args.overrides, args.workers, args.scheduler, options)
     return (
         f"{scenario.scenario.name}: {replications} replications, seed {seed}, "

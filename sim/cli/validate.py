@@ -35,7 +35,7 @@ def command_validate(args: argparse.Namespace, argv: list[str]) -> str:
     replications = args.replications or DEFAULT_REPLICATIONS
     api.load_scenario(args.scenario, args.overrides)  # bad input stops here, before any folder
     out = args.out or new_folder(f"validation-{args.scenario.stem}")
-    options = api.RunOptions(progress_bar(args.quiet, replications), args.fail_fast, ("run.py", *argv))
+    options = api.RunOptions(progress_bar(args.quiet, replications), args.fail_fast, ("run.py", *argv), args.scheduler_timeout)
     result = api.validate(args.scenario, args.record, out, replications, args.seed, args.overrides, args.workers, options)
     shown = result.table[["check", "use", "observed_low", "observed_high", "sim_mean", "sim_p05", "sim_p95", "percentile", "inside_90", "score"]]
     skipped = f"not checked (outside the horizon): {', '.join(o.check.id for o in result.skipped)}\n" if result.skipped else ""
