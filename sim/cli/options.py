@@ -11,6 +11,8 @@ from pathlib import Path
 from typing import Callable
 
 from sim.batch.runner import default_workers
+from sim.config.errors import shorten
+from sim.config.limits import MAX_SEED, REPLICATIONS, SEED_TEXT
 
 
 def int_at_least(minimum: int) -> Callable[[str], int]:
@@ -30,6 +32,27 @@ def int_at_least(minimum: int) -> Callable[[str], int]:
 
 non_negative_int = int_at_least(0)
 positive_int = int_at_least(1)
+
+
+def int_within(least: int, most: int, shown_most: str, reason: str) -> Callable[[str], int]:
+    """An argparse type: an integer in [least, most], else one line with the bound's reason.
+    The text is parsed only if it is short enough to be in range (``int`` of a million
+    digits is slow)."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text) if len(text.strip()) <= len(str(most)) + 1 else None
+        except ValueError:
+            value = None
+        if value is None or not least <= value <= most:
+            raise argparse.ArgumentTypeError(f"{shorten(repr(text))} must be an integer in [{least:,}, {shown_most}] ({reason})")
+        return value
+
+    return parse
+
+
+replications_count = int_within(1, REPLICATIONS.most, f"{REPLICATIONS.most:,}", REPLICATIONS.reason)
+seed_number = int_within(0, MAX_SEED, SEED_TEXT, "seeds are stored as unsigned 64-bit integers in runs.parquet")
 
 
 def outcome_half_width(text: str) -> tuple[str, float]:
@@ -55,7 +78,7 @@ def add_batch_options(command: argparse.ArgumentParser, replications_help: str) 
                          "results do not depend on it")
     command.add_argument("--scheduler", metavar="ADDRESS",
                          help="run on a Dask cluster, e.g. tcp://host:8786 (needs the 'dask' extra); same results")
-    command.add_argument("--replications", type=positive_int, metavar="N", help=replications_help)
+    command.add_argument("--replications", type=replications_count, metavar="N", help=replications_help)
     command.add_argument("--fail-fast", action="store_true",
                          help="stop at the first replication that raises (default: record it and go on)")
     command.add_argument("--quiet", action="store_true", help="no progress bar")
