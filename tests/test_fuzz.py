@@ -508,7 +508,7 @@ TOML_TOKENS = ["[", "]", "[[", "]]", "=", "==", '"', "'", '"""', "{", "}", ",", 
 
 
 def _read_back(text: str) -> str:
-    return text.replace("\r\n", "\n").replace("\r", "\n")  # as Path.read_text gives it
+    return text.removeprefix("\ufeff").replace("\r\n", "\n").replace("\r", "\n")  # as the loader reads it
 
 
 def _is_toml(text: str) -> bool:

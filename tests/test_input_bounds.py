@@ -80,7 +80,7 @@ def test_replications_option_has_an_upper_bound():
     assert replications_count("10000000") == 10_000_000
     with pytest.raises(argparse.ArgumentTypeError, match="10,000,000"):
         replications_count("100000000000000000000")
-    with pytest.raises(argparse.ArgumentTypeError, match=">= 1|\\[1, "):
+    with pytest.raises(argparse.ArgumentTypeError, match=">= 1"):
         replications_count("0")
 
 
@@ -96,7 +96,7 @@ def test_huge_replications_on_the_command_line_is_one_line(command, tmp_path, ca
 
 def test_experiment_file_replications_bounded(tmp_path):
     path = experiment_file(tmp_path, replications=10**20)
-    with pytest.raises(ConfigError, match="experiment.replications = 100000000000000000000 must be in \\[1, 10,000,000\\]"):
+    with pytest.raises(ConfigError, match="experiment.replications = 100000000000000000000 must be <= 10,000,000 \\(four days"):
         from sim.design.experiment import load_experiment
 
         load_experiment(path)
@@ -126,7 +126,7 @@ def test_sized_sweep_points_bounded(tmp_path):
     from sim.design.sweep import load_sweep
 
     parameters = '[parameters."cram.kill_prob"]\nlow = 0.1\nhigh = 0.9\n'
-    with pytest.raises(ConfigError, match="sweep.points = 100000000 must be in \\[1, 100,000\\]"):
+    with pytest.raises(ConfigError, match="sweep.points = 100000000 must be <= 100,000 \\(each point"):
         load_sweep(sweep_file(tmp_path, "lhs", parameters, points=10**8))
 
 
@@ -141,7 +141,6 @@ def test_batch_bounds_hold_for_the_python_api(tmp_path):
 # --- 2. seeds up to 2^64 - 1 ---------------------------------------------------------------
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize("seed", [SEED_2_63, SEED_MAX])
 def test_large_seed_survives_a_run(seed, tmp_path, capsys):
     scenario = tmp_path / "short.toml"
@@ -159,7 +158,6 @@ def test_large_seed_survives_a_run(seed, tmp_path, capsys):
     assert code == 0
 
 
-@pytest.mark.slow
 def test_large_seed_from_an_experiment_file(tmp_path, capsys):
     out = tmp_path / "out"
     code = call_main(["experiment", experiment_file(tmp_path, root_seed=SEED_MAX), "--out", out, "--workers", "1", "--quiet"])

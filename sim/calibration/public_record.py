@@ -49,7 +49,7 @@ class Observation:
 def load_record(path: str | Path) -> list[Observation]:
     """Read and validate a public-record file (see the module docstring)."""
     path, origin = Path(path), str(path)
-    text = read_bounded_text(path, "record file", RECORD_BYTES)
+    text = read_bounded_text(path, "record file", RECORD_BYTES, universal_newlines=False)  # csv reads the line ends
     try:
         reader = csv.DictReader(io.StringIO(text, newline=""))
         header = reader.fieldnames or []

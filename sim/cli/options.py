@@ -35,17 +35,19 @@ positive_int = int_at_least(1)
 
 
 def int_within(least: int, most: int, shown_most: str, reason: str) -> Callable[[str], int]:
-    """An argparse type: an integer in [least, most], else one line with the bound's reason.
-    The text is parsed only if it is short enough to be in range (``int`` of a million
-    digits is slow)."""
+    """An argparse type: an integer in [least, most], else one line (with the reason for the
+    upper bound). Text too long to be in range is not parsed (``int`` of a million digits is slow)."""
 
     def parse(text: str) -> int:
+        digits = text.strip()
         try:
-            value = int(text) if len(text.strip()) <= len(str(most)) + 1 else None
+            value = int(digits) if len(digits) <= 100 else most + 1 if digits.isdigit() else None
         except ValueError:
             value = None
-        if value is None or not least <= value <= most:
-            raise argparse.ArgumentTypeError(f"{shorten(repr(text))} must be an integer in [{least:,}, {shown_most}] ({reason})")
+        if value is None or value < least:
+            raise argparse.ArgumentTypeError(f"{shorten(repr(text))} must be an integer >= {least}")
+        if value > most:
+            raise argparse.ArgumentTypeError(f"{shorten(repr(text))} must be an integer <= {shown_most} ({reason})")
         return value
 
     return parse

@@ -28,8 +28,11 @@ class Bound:
     reason: str
 
     def rule(self, least: int = 1) -> Rule:
-        """``must be in [least, most] (reason)``, as a schema rule."""
-        return Rule(f"must be in [{least:,}, {self.most:,}] ({self.reason})", lambda v: least <= v <= self.most)
+        """``must be in [least, most]``, as a schema rule; a value above the bound is told its reason."""
+        def explain(value: int) -> str:
+            return f"must be >= {least}" if value < least else f"must be <= {self.most:,} ({self.reason})"
+
+        return Rule(f"must be in [{least:,}, {self.most:,}]", lambda v: least <= v <= self.most, explain)
 
 
 REPLICATIONS = Bound(10_000_000, "four days on one core at 30 replications/s; a 95% interval of 0.1% of an outcome's "
@@ -39,8 +42,9 @@ DESIGN_POINTS = Bound(100_000, "each point is a scenario validated (16 ms) and h
                                "a Saltelli design of 20 parameters and 2,048 base points has 86,016")  # fmt: skip
 SEED_TEXT = "2^64 - 1"
 MAX_SEED = 2**64 - 1
-SEED = Rule(f"must be in [0, {SEED_TEXT}] (seeds are stored as unsigned 64-bit integers in runs.parquet)",
-            lambda v: 0 <= v <= MAX_SEED)  # fmt: skip
+SEED_RULE_TEXT = f"must be in [0, {SEED_TEXT}] (seeds are stored as unsigned 64-bit integers in runs.parquet)"
+SEED = Rule(SEED_RULE_TEXT,
+            lambda v: 0 <= v <= MAX_SEED, lambda v: "must be >= 0" if v < 0 else SEED_RULE_TEXT)  # fmt: skip
 CONFIG_KEYS = Bound(10_000, "configs/baseline.toml, the whole 2020 world, holds 331")
 CONFIG_BYTES = Bound(10 * MB, "configs/baseline.toml holds 32 kB")
 RECORD_BYTES = Bound(10 * MB, "configs/data/public_record.csv holds 4 kB")
@@ -50,7 +54,7 @@ POSTERIOR_BYTES = Bound(1024 * MB, "a posterior of 600 particles holds 164 kB; i
 def check_seed(seed: object, key: str, origin: str) -> None:
     """A root seed must be an integer in [0, 2^64 - 1]."""
     if not isinstance(seed, int) or isinstance(seed, bool) or not SEED.check(seed):
-        raise ConfigError(key, seed, SEED.text, origin)
+        raise ConfigError(key, seed, SEED.broken_by(seed) if isinstance(seed, int) else SEED.text, origin)
 
 
 def check_batch(scenarios: int, replications: int, origin: str) -> None:
@@ -83,10 +87,11 @@ def check_regular_file(path: Path, what: str, bound: Bound) -> int:
     return info.st_size
 
 
-def read_bounded_text(path: Path, what: str, bound: Bound, encoding: str = "utf-8") -> str:
-    """The text of a regular file of at most ``bound`` bytes, a UTF-8 byte-order mark removed
-    (some editors write one); at most ``bound`` + 1 bytes are read, even if the file grows
-    after it was checked."""
+def read_bounded_text(path: Path, what: str, bound: Bound, universal_newlines: bool = True) -> str:
+    """The UTF-8 text of a regular file of at most ``bound`` bytes, a byte-order mark removed
+    (some editors write one) and, with ``universal_newlines``, line ends made ``\\n`` as
+    :meth:`pathlib.Path.read_text` makes them; at most ``bound`` + 1 bytes are read, even if
+    the file grows after it was checked."""
     check_regular_file(path, what, bound)
     origin = str(path)
     try:
@@ -97,6 +102,7 @@ def read_bounded_text(path: Path, what: str, bound: Bound, encoding: str = "utf-
     if len(data) > bound.most:
         raise ConfigError("", NO_VALUE, f"{what} holds more than {bound.most // MB} MB ({bound.reason})", origin)
     try:
-        return data.decode(encoding).removeprefix("\ufeff")
+        text = data.decode("utf-8").removeprefix("\ufeff")
     except UnicodeDecodeError:
         raise ConfigError("", NO_VALUE, f"{what} cannot be read (UnicodeDecodeError)", origin) from None
+    return text.replace("\r\n", "\n").replace("\r", "\n") if universal_newlines else text

@@ -86,7 +86,7 @@ def _replaced(obj: Any, kind: Any, parts: list[str], value: Any, key: str, origi
         new = _scalar(field_kind, value, key, origin)
         rule = field.metadata.get("rule")
         if rule is not None and rule.text and new is not None and not rule.check(new):
-            raise ConfigError(key, value, rule.text, origin)
+            raise ConfigError(key, value, rule.broken_by(new), origin)
     instance = dataclasses.replace(obj, **{part: new})
     for problem_key, problem_value, rule_text in instance.check() if hasattr(instance, "check") else []:
         section = key[: len(key) - len(".".join(parts))]
@@ -241,7 +241,7 @@ def build(cls: type, table: Any, prefix: str, origins: dict[str, str], root: str
         values[name] = _convert(kind, table[name], full, origins, root, origin)
         rule = field.metadata.get("rule")
         if rule is not None and rule.text and values[name] is not None and not rule.check(values[name]):
-            raise ConfigError(full, table[name], rule.text, origin)
+            raise ConfigError(full, table[name], rule.broken_by(values[name]), origin)
     instance = cls(**values)
     for key, value, rule in instance.check() if hasattr(instance, "check") else []:
         full = prefix + key
