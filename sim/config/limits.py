@@ -29,10 +29,8 @@ class Bound:
 
     def rule(self, least: int = 1) -> Rule:
         """``must be in [least, most]``, as a schema rule; a value above the bound is told its reason."""
-        def explain(value: int) -> str:
-            return f"must be >= {least}" if value < least else f"must be <= {self.most:,} ({self.reason})"
-
-        return Rule(f"must be in [{least:,}, {self.most:,}]", lambda v: least <= v <= self.most, explain)
+        text = f"must be in [{least:,}, {self.most:,}]"
+        return Rule(text, lambda v: least <= v <= self.most, lambda v: text if v < least else f"{text} ({self.reason})")
 
 
 REPLICATIONS = Bound(10_000_000, "four days on one core at 30 replications/s; a 95% interval of 0.1% of an outcome's "
