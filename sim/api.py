@@ -60,6 +60,7 @@ from sim.calibration.priors import read_sources
 from sim.calibration.public_record import Observation, load_record
 from sim.calibration.settings import load_calibration
 from sim.config.errors import UsageError
+from sim.config.limits import check_seed
 from sim.config.loader import input_files
 from sim.config.loader import load_scenario as _load_scenario
 from sim.config.scenario import Scenario
@@ -188,6 +189,7 @@ def summarise(runs: pd.DataFrame, outcomes: Sequence[str] | None = None) -> pd.D
 
 def trace(scenario: Scenario | str | Path, replication: int = 0, seed: int = 1) -> pd.DataFrame:
     """The event log of one replication (as ``run.py trace``)."""
+    check_seed(seed, "seed", "trace")
     if not isinstance(scenario, Scenario):
         scenario = _load_scenario(scenario)
     return event_table(event_log(scenario, replication, seed), scenario)

@@ -520,7 +520,7 @@ BAD_EXPERIMENTS = {
     "inline_probability_1.3": (
         experiment_text({**GOOD, "risky": {"set": {"threats.rocket.heavy_salvo_prob": 1.3}}}),
         ["threats.rocket.heavy_salvo_prob = 1.3 must be in [0, 1]"], " [scenarios.risky]"),
-    "replications_0": (experiment_text(GOOD, replications=0), ["experiment.replications = 0 must be >= 1"], ""),
+    "replications_0": (experiment_text(GOOD, replications=0), ["experiment.replications = 0 must be in [1, 10,000,000]"], ""),
     "missing_file": (None, ["experiment file not found"], ""),
     "invalid_toml": ("[experiment\nname = 'x'\n", ["experiment file is not valid TOML"], ""),
     "duplicate_scenario_table": (

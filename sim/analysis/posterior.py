@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import tomli_w
 
 from sim.analysis.figures import new_figure, save_figure
 from sim.analysis.tables import fmt, markdown_table
@@ -215,32 +216,54 @@ def write_posterior_report(
 
 def write_calibrated_scenario(path: Path, base: Path, parameters: pd.DataFrame, provenance: str, posterior: Path) -> None:
     """A scenario file that extends ``base`` with the posterior median of every parameter with
-    a prior, each with its 90% credible interval and prior, and that names the posterior file."""
+    a prior, each with its 90% credible interval and prior, and that names the posterior file.
+
+    Every key and value is written by a TOML writer (a path may hold quotes or backslashes);
+    the unit and source of each line follow as a comment, as in every scenario file."""
     posterior_shown = Path(os.path.relpath(posterior.resolve(), path.resolve().parent)).as_posix()
+    source = "-; source: python run.py calibrate"
     lines = [
         "# Calibrated scenario, written by `python run.py calibrate`: the posterior median of every parameter",
-        f"# with a prior ({provenance}).",
-        f"# The posterior itself: {posterior_shown} (relative to this file). A median per parameter is a point for",
+        f"# with a prior ({_comment(provenance)}).",
+        f"# The posterior itself: {_comment(posterior_shown)} (relative to this file). A median per parameter is a point for",
         "# quick runs, not a draw of the posterior: an experiment or sweep that should carry the parameter",
         "# uncertainty names the posterior file in parameters_from (README, Calibration).",
         "# Every value without 'calibrated' in its source comes from the file this one extends.",
-        f'extends = "{Path(os.path.relpath(base.resolve(), path.resolve().parent)).as_posix()}"',
+        _toml_line("extends", Path(os.path.relpath(base.resolve(), path.resolve().parent)).as_posix()),
         "",
-        "[scenario]",
-        'name = "calibrated"  # -; source: python run.py calibrate',
-        'description = "The 2020 world at the posterior medians of its calibration on the public record of'
-        ' January-September 2020"  # -; source: python run.py calibrate',
+        _toml_table("scenario"),
+        _toml_line("name", "calibrated", source),
+        _toml_line("description", "The 2020 world at the posterior medians of its calibration on the public record of "
+                   "January-September 2020", source),  # fmt: skip
         "",
     ]
     tables: dict[str, list[str]] = {}
     for r in parameters.itertuples():
         table, _, key = r.parameter.rpartition(".")
         verdict = "moved by the data" if r.moved else "left at its prior by the data"
-        tables.setdefault(table, []).append(
-            f"{key} = {r.posterior_median:.6g}  # {r.unit}; source: calibrated (posterior median; 90% credible interval "
-            f"{r.posterior_low90:.4g}-{r.posterior_high90:.4g}; prior {r.prior}; {verdict})"
-        )
+        tables.setdefault(table, []).append(_toml_line(
+            key, float(f"{r.posterior_median:.6g}"), f"{r.unit}; source: calibrated (posterior median; 90% credible interval "
+            f"{r.posterior_low90:.4g}-{r.posterior_high90:.4g}; prior {r.prior}; {verdict})"))  # fmt: skip
     for table, entries in tables.items():
-        lines += [f"[{table}]", *entries, ""]
+        lines += [_toml_table(table), *entries, ""]
     path.parent.mkdir(parents=True, exist_ok=True)
     write_atomic(path, lambda p: p.write_text("\n".join(lines), encoding="utf-8"))
+
+
+def _toml_line(key: str, value: object, comment: str = "") -> str:
+    """``key = value`` as the TOML writer formats it, and ``  # comment``."""
+    text = tomli_w.dumps({key: value}).rstrip("\n")
+    return f"{text}  # {_comment(comment)}" if comment else text
+
+
+def _toml_table(dotted: str) -> str:
+    """The header of the table at a dotted path, as the TOML writer formats it."""
+    table: dict = {}
+    for part in reversed(dotted.split(".")):
+        table = {part: table}
+    return tomli_w.dumps(table).rstrip("\n")
+
+
+def _comment(text: str) -> str:
+    """Text safe inside a TOML comment: one line, no control characters."""
+    return "".join(c if c.isprintable() else " " for c in str(text))

@@ -236,12 +236,13 @@ def _submit(executor: Executor, args: tuple) -> Future:
 def to_frame(
     rows: list[dict], scenario: Scenario, checks: tuple[Check, ...] = (), drawn: tuple[str, ...] | None = None
 ) -> pd.DataFrame:
-    """A typed table: integer counts, nullable float for days that may not occur, float checks,
+    """A typed table: the seed as an unsigned 64-bit integer (seeds reach 2^64 - 1), integer
+    counts, nullable float for days that may not occur, float checks,
     and (for a batch over a posterior) the draw and the drawn value of each parameter."""
     calendar = scenario.scenario.calendar
     parameters = [PARAMETER_PREFIX + p for p in drawn] if drawn is not None else []
     columns = [*ID_COLUMNS, *outcome_columns(calendar), *(c.column for c in checks), *([DRAW] if drawn is not None else []), *parameters]
-    column_types = {**dtypes(calendar), **{c.column: "float64" for c in checks}, **{p: "float64" for p in parameters}}
+    column_types = {"seed": "uint64", **dtypes(calendar), **{c.column: "float64" for c in checks}, **{p: "float64" for p in parameters}}
     frame = pd.DataFrame(rows, columns=columns)
     frame["scenario"] = frame["scenario"].astype("string")
     for col in columns[1:]:

@@ -12,6 +12,7 @@ A malformed row stops with one line naming the row, the column and the rule.
 from __future__ import annotations
 
 import csv
+import io
 import math
 import re
 from dataclasses import dataclass
@@ -19,6 +20,7 @@ from datetime import date
 from pathlib import Path
 
 from sim.config.errors import NO_VALUE, ConfigError
+from sim.config.limits import RECORD_BYTES, read_bounded_text
 from sim.replication.checks import STATISTICS, Check
 from sim.replication.simulate import record_kinds
 
@@ -47,14 +49,12 @@ class Observation:
 def load_record(path: str | Path) -> list[Observation]:
     """Read and validate a public-record file (see the module docstring)."""
     path, origin = Path(path), str(path)
+    text = read_bounded_text(path, "record file", RECORD_BYTES, universal_newlines=False)  # csv reads the line ends
     try:
-        with open(path, newline="", encoding="utf-8-sig") as handle:
-            reader = csv.DictReader(handle)
-            header = reader.fieldnames or []
-            rows = list(reader)
-    except FileNotFoundError:
-        raise ConfigError("", NO_VALUE, "record file not found", origin) from None
-    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        reader = csv.DictReader(io.StringIO(text, newline=""))
+        header = reader.fieldnames or []
+        rows = list(reader)
+    except csv.Error as exc:
         raise ConfigError("", NO_VALUE, f"record file cannot be read ({exc.__class__.__name__})", origin) from None
     missing = [c for c in REQUIRED if c not in header]
     if missing:

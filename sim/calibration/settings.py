@@ -31,10 +31,11 @@ from typing import Any, Sequence
 from sim.calibration.priors import Prior, load_priors
 from sim.calibration.public_record import Observation, load_record
 from sim.config.errors import NO_VALUE, ConfigError
+from sim.config.limits import REPLICATIONS, SEED
 from sim.config.loader import build, check_keys, input_files, load_scenario, read_toml
 from sim.config.provenance import unit_of
 from sim.config.scenario import Scenario
-from sim.config.schema import AT_LEAST_ONE, NAME, NON_NEGATIVE, Rule, param
+from sim.config.schema import AT_LEAST_ONE, NAME, Rule, param
 
 FRACTION = Rule("must be in (0, 1)", lambda v: 0 < v < 1)
 RATE = Rule("must be in (0, 1]", lambda v: 0 < v <= 1)
@@ -51,8 +52,8 @@ class Budget:
     max_simulations: int = param("simulations", AT_LEAST_ONE)
     min_acceptance_rate: float = param("probability", RATE)
     epsilon_quantile: float = param("probability", FRACTION)
-    pilot_replications: int = param("replications", AT_LEAST_TWO)
-    predictive_replications: int = param("replications", AT_LEAST_ONE)
+    pilot_replications: int = param("replications", REPLICATIONS.rule(2))
+    predictive_replications: int = param("replications", REPLICATIONS.rule())
 
     def check(self) -> list[tuple[str, Any, str]]:
         if self.max_simulations < 3 * self.particles:
@@ -70,7 +71,7 @@ class CalibrationHeader:
     scenario: str = param("path")
     record: str = param("path")
     replay: str = param("path")
-    root_seed: int = param("-", NON_NEGATIVE)
+    root_seed: int = param("-", SEED)
     full: Budget = param("-")
     quick: Budget = param("-")
 

@@ -20,8 +20,8 @@ from sim.cli.options import (
     failures_note,
     new_folder,
     outcome_half_width,
-    positive_int,
     progress_bar,
+    replications_count,
     resumed,
 )
 from sim.config.errors import UsageError
@@ -50,7 +50,7 @@ def add_batch_commands(commands) -> None:
     experiment.add_argument("--precision", type=outcome_half_width, action="append", metavar="OUTCOME=HALF_WIDTH",
                             help="add replications (doubling) until the 95%% interval of every paired difference of "
                             "OUTCOME has at most this absolute half-width, e.g. us_killed=0.05 (repeatable)")
-    experiment.add_argument("--max-replications", type=positive_int, metavar="N",
+    experiment.add_argument("--max-replications", type=replications_count, metavar="N",
                             help="with --precision: the most replications per scenario (default: 8 times the start)")
     compare = commands.add_parser("compare", help="(re)write the comparison tables and report of a results folder")
     compare.add_argument("folder", type=Path, help="a results folder made by 'experiment'")

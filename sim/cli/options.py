@@ -11,6 +11,8 @@ from pathlib import Path
 from typing import Callable
 
 from sim.batch.runner import default_workers
+from sim.config.errors import shorten
+from sim.config.limits import MAX_SEED, REPLICATIONS, SEED_TEXT
 
 
 def int_at_least(minimum: int) -> Callable[[str], int]:
@@ -43,6 +45,29 @@ def positive_seconds(text: str) -> float:
     return value
 
 
+def int_within(least: int, most: int, shown_most: str, reason: str) -> Callable[[str], int]:
+    """An argparse type: an integer in [least, most], else one line (with the reason for the
+    upper bound). Text too long to be in range is not parsed (``int`` of a million digits is slow)."""
+
+    def parse(text: str) -> int:
+        digits = text.strip()
+        try:
+            value = int(digits) if len(digits) <= 100 else most + 1 if digits.isdigit() else None
+        except ValueError:
+            value = None
+        if value is None or value < least:
+            raise argparse.ArgumentTypeError(f"{shorten(repr(text))} must be an integer >= {least}")
+        if value > most:
+            raise argparse.ArgumentTypeError(f"{shorten(repr(text))} must be an integer <= {shown_most} ({reason})")
+        return value
+
+    return parse
+
+
+replications_count = int_within(1, REPLICATIONS.most, f"{REPLICATIONS.most:,}", REPLICATIONS.reason)
+seed_number = int_within(0, MAX_SEED, SEED_TEXT, "seeds are stored as unsigned 64-bit integers in runs.parquet")
+
+
 def outcome_half_width(text: str) -> tuple[str, float]:
     """An argparse type: ``OUTCOME=HALF_WIDTH`` with a half-width > 0, else one clear line
     (whether OUTCOME is one of the experiment's is checked with the experiment)."""
@@ -68,7 +93,7 @@ def add_batch_options(command: argparse.ArgumentParser, replications_help: str) 
                          help="run on a Dask cluster, e.g. tcp://host:8786 (needs the 'dask' extra); same results")
     command.add_argument("--scheduler-timeout", type=positive_seconds, default=5.0, metavar="SECONDS",
                          help="with --scheduler: how long the scheduler has to answer before the run stops (default 5)")
-    command.add_argument("--replications", type=positive_int, metavar="N", help=replications_help)
+    command.add_argument("--replications", type=replications_count, metavar="N", help=replications_help)
     command.add_argument("--fail-fast", action="store_true",
                          help="stop at the first replication that raises (default: record it and go on)")
     command.add_argument("--quiet", action="store_true", help="no progress bar")

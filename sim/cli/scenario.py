@@ -17,6 +17,7 @@ from sim.cli.options import (
     non_negative_int,
     progress_bar,
     resumed,
+    seed_number,
 )
 from sim.config.errors import UsageError
 from sim.config.loader import load_scenario, read_toml
@@ -49,7 +50,7 @@ def add_scenario_commands(commands) -> None:
 def _scenario_arguments(command: argparse.ArgumentParser) -> None:
     command.add_argument("scenario_file", metavar="scenario", nargs="?", type=Path, default=DEFAULT_SCENARIO,
                          help="scenario TOML file (default configs/baseline.toml)")
-    command.add_argument("--seed", type=non_negative_int, default=None, dest="seed_given",
+    command.add_argument("--seed", type=seed_number, default=None, dest="seed_given",
                          help="root random seed (default 1)")
     command.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", dest="overrides",
                          help="override a parameter by dotted path, e.g. threats.rocket.heavy_salvo_prob=0.2 (repeatable)")

@@ -10,9 +10,9 @@ from sim.cli.options import (
     add_batch_options,
     failures_note,
     new_folder,
-    non_negative_int,
     progress_bar,
     resumed,
+    seed_number,
 )
 from sim.project import CONFIGS, shown_path
 
@@ -25,7 +25,7 @@ def add_validate_command(commands) -> None:
     validate.add_argument("scenario", type=Path, help="scenario TOML file, e.g. configs/scenarios/history_2020_2021.toml")
     validate.add_argument("--record", type=Path, default=DEFAULT_RECORD,
                           help="public-record file (default configs/data/public_record.csv)")
-    validate.add_argument("--seed", type=non_negative_int, default=1, help="root random seed (default 1)")
+    validate.add_argument("--seed", type=seed_number, default=1, help="root random seed (default 1)")
     validate.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", dest="overrides",
                           help="override a parameter by dotted path (repeatable)")
     add_batch_options(validate, f"replications (default {DEFAULT_REPLICATIONS})")

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable
 
 from sim.config.errors import NO_VALUE, ConfigError
+from sim.config.limits import CONFIG_BYTES, CONFIG_KEYS, read_bounded_text
 from sim.config.scenario import Scenario
 from sim.config.schema import NAME, FrozenMap, is_finite_number
 
@@ -85,7 +86,7 @@ def _replaced(obj: Any, kind: Any, parts: list[str], value: Any, key: str, origi
         new = _scalar(field_kind, value, key, origin)
         rule = field.metadata.get("rule")
         if rule is not None and rule.text and new is not None and not rule.check(new):
-            raise ConfigError(key, value, rule.text, origin)
+            raise ConfigError(key, value, rule.broken_by(new), origin)
     instance = dataclasses.replace(obj, **{part: new})
     for problem_key, problem_value, rule_text in instance.check() if hasattr(instance, "check") else []:
         section = key[: len(key) - len(".".join(parts))]
@@ -95,38 +96,69 @@ def _replaced(obj: Any, kind: Any, parts: list[str], value: Any, key: str, origi
 
 def read_document(path: Path, depth: int = 0) -> tuple[dict, dict[str, str]]:
     """Parse a TOML file and the chain of files it extends; return the merged table and,
-    for each dotted key, the file that set it."""
+    for each dotted key, the file that set it. Time grows in proportion to the keys."""
+    document, where = _read_chain(path, depth)
+    return document, flatten(where)
+
+
+def _read_chain(path: Path, depth: int) -> tuple[dict, dict]:
+    """The merged table, and a table of the same shape whose leaves are the files that set them."""
     origin = str(path)
     if depth > _MAX_EXTENDS_DEPTH:
         raise ConfigError("extends", origin, f"chain is deeper than {_MAX_EXTENDS_DEPTH} files (a cycle?)", origin)
     own = read_toml(path, "scenario file")
     parent = own.pop("extends", None)
     if parent is None:
-        return own, {key: origin for key in flatten(own)}
+        return own, _origin_tree(own, origin)
     if not isinstance(parent, str) or not parent:
         raise ConfigError("extends", parent, "must be a path to another scenario file", origin)
-    doc, origins = read_document(path.parent / parent, depth + 1)
+    doc, where = _read_chain(path.parent / parent, depth + 1)
     _merge(doc, own)
-    for key in flatten(own):  # a value written here replaces what the parent wrote at or below it
-        for known in [k for k in origins if k.startswith(key + ".") or key.startswith(k + ".")]:
-            del origins[known]
-        origins[key] = origin
-    return doc, origins
+    _merge_origins(where, _origin_tree(own, origin))
+    return doc, where
+
+
+def _origin_tree(table: Mapping, origin: str) -> dict:
+    """``table`` with every leaf (an empty table is a leaf, as in :func:`flatten`) replaced by ``origin``."""
+    return {key: _origin_tree(value, origin) if isinstance(value, Mapping) and value else origin for key, value in table.items()}
+
+
+def _merge_origins(base: dict, top: dict) -> None:
+    """A value written in ``top`` replaces what ``base`` wrote at or below it, and a table
+    written in ``top`` below a value of ``base`` replaces that value."""
+    for key, value in top.items():
+        if isinstance(value, dict) and isinstance(base.get(key), dict):
+            _merge_origins(base[key], value)
+        else:
+            base[key] = value
 
 
 def read_toml(path: Path, what: str) -> dict:
-    """Parse one TOML file; any failure is a one-line :class:`ConfigError` naming it."""
+    """Parse one TOML file; any failure is a one-line :class:`ConfigError` naming it. Only a
+    regular file of bounded size with a bounded number of keys is read (see :mod:`sim.config.limits`)."""
     origin = str(path)
+    text = read_bounded_text(path, what, CONFIG_BYTES)
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError("", NO_VALUE, f"{what} not found", origin) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError("", NO_VALUE, f"{what} cannot be read ({exc.__class__.__name__})", origin) from None
-    try:
-        return tomllib.loads(text)
+        document = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError("", NO_VALUE, f"{what} is not valid TOML: {exc}", origin) from None
+    keys = _count_keys(document)
+    if keys > CONFIG_KEYS.most:
+        raise ConfigError("", NO_VALUE, f"{what} holds {keys} keys, more than {CONFIG_KEYS.most:,} ({CONFIG_KEYS.reason})", origin)
+    return document
+
+
+def _count_keys(table: Mapping) -> int:
+    """Keys of a table and of every table within it (tables in arrays too)."""
+    count, pending = 0, [table]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, Mapping):
+            count += len(item)
+            pending.extend(v for v in item.values() if isinstance(v, (Mapping, list)))
+        else:
+            pending.extend(v for v in item if isinstance(v, (Mapping, list)))
+    return count
 
 
 def parse_assignment(text: str) -> tuple[str, Any]:
@@ -209,7 +241,7 @@ def build(cls: type, table: Any, prefix: str, origins: dict[str, str], root: str
         values[name] = _convert(kind, table[name], full, origins, root, origin)
         rule = field.metadata.get("rule")
         if rule is not None and rule.text and values[name] is not None and not rule.check(values[name]):
-            raise ConfigError(full, table[name], rule.text, origin)
+            raise ConfigError(full, table[name], rule.broken_by(values[name]), origin)
     instance = cls(**values)
     for key, value, rule in instance.check() if hasattr(instance, "check") else []:
         full = prefix + key

@@ -15,6 +15,7 @@ import tomllib
 from pathlib import Path
 from typing import Any, Callable
 
+from sim.config.limits import CONFIG_BYTES, read_bounded_text
 from sim.config.loader import parameter_field
 from sim.config.scenario import Scenario
 
@@ -25,7 +26,7 @@ ASSIGNMENT = re.compile(r"^\s*([A-Za-z_][\w\-]*)\s*=.*#\s*(?P<unit>[^;#]+?)\s*;\
 def documented(path: str | Path) -> list[tuple[int, str, str, str, str]]:
     """(line, table, key, unit, source) of every documented assignment of one file."""
     found, table = [], ""
-    for number, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), start=1):
+    for number, line in enumerate(_text(path).splitlines(), start=1):
         header = TABLE.match(line)
         if header:
             table = header.group(1).strip()
@@ -41,7 +42,7 @@ def sources(path: str | Path) -> dict[str, tuple[str, str, str]]:
     file and the files it extends (the file that sets a value last wins)."""
     path = Path(path)
     found: dict[str, tuple[str, str, str]] = {}
-    parent = tomllib.loads(path.read_text(encoding="utf-8")).get("extends")
+    parent = tomllib.loads(_text(path)).get("extends")
     if isinstance(parent, str):
         found.update(sources(path.parent / parent))
     for _, table, key, unit, source in documented(path):
@@ -72,7 +73,7 @@ def unit_mismatches(path: str | Path, headers: dict[str, type | UnitRule] | None
     scenario schema.
     """
     headers = headers or {}
-    document = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+    document = tomllib.loads(_text(path))
     problems = []
     for number, table, key, unit, _ in documented(path):
         top = table.split(".")[0]
@@ -95,3 +96,8 @@ def unit_mismatches(path: str | Path, headers: dict[str, type | UnitRule] | None
 
 THRESHOLD_UNIT = "mean per replication"  # a threshold bounds an outcome's mean in a state
 EXPERIMENT_ENTRY_UNITS: dict[str, Any] = {"file": "path", "set": "table of dotted parameters"}
+
+
+def _text(path: str | Path) -> str:
+    """A config file's text, read as the loader reads it (a regular file of bounded size)."""
+    return read_bounded_text(Path(path), "config file", CONFIG_BYTES)

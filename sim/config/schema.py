@@ -20,6 +20,11 @@ class Rule:
 
     text: str
     check: Callable[[Any], bool]
+    explain: Callable[[Any], str] | None = None  # the rule a given value breaks, if it depends on the value
+
+    def broken_by(self, value: Any) -> str:
+        """The rule as the error about ``value`` states it."""
+        return self.explain(value) if self.explain is not None else self.text
 
 
 def in_range(lo: float, hi: float) -> Rule:

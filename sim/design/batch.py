@@ -7,14 +7,15 @@ came from (:class:`Source`) is kept so that a failed replication can be reproduc
 
 from __future__ import annotations
 
-import json
 import shlex
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date
 from pathlib import Path
 from typing import Any
 
+import tomli_w
+
+from sim.config.limits import check_batch, check_seed
 from sim.config.scenario import Scenario
 from sim.design.posterior import Draws
 from sim.replication.checks import Check
@@ -45,13 +46,10 @@ class Source:
 
 
 def assignments(overrides: Mapping[str, Any]) -> tuple[str, ...]:
-    """Overrides as ``--set`` arguments (values in TOML syntax)."""
+    """Overrides as ``--set`` arguments (values in TOML syntax, as the TOML writer formats them)."""
     def toml(value: Any) -> str:
-        if isinstance(value, bool):
-            return "true" if value else "false"
-        if isinstance(value, (date, int, float)):
-            return value.isoformat() if isinstance(value, date) else repr(value)
-        return json.dumps(value)  # a string, quoted as TOML quotes it
+        plain = value.item() if hasattr(value, "item") else value  # a numpy scalar, as its Python value
+        return tomli_w.dumps({"v": plain}).removeprefix("v = ").rstrip()
 
     return tuple(f"{key}={toml(value)}" for key, value in overrides.items())
 
@@ -70,6 +68,12 @@ class Batch:
     chunk_size: int = DEFAULT_CHUNK_SIZE
     checks: tuple[Check, ...] = ()  # statistics of each replication's log, beside its outcomes
     draws: Draws | None = None  # parameters drawn from a posterior, per replication
+
+    def __post_init__(self) -> None:
+        # every way of making a batch (files, the command line, the Python API) meets these
+        # bounds before anything is planned or written
+        check_seed(self.root_seed, "root seed", str(self.source.file))
+        check_batch(len(self.scenarios), self.replications, str(self.source.file))
 
     def reproduce(self, scenario: str, replication: int) -> str:
         """The ``trace`` command that replays one replication."""

@@ -36,9 +36,10 @@ from pathlib import Path
 from typing import Any
 
 from sim.config.errors import NO_VALUE, ConfigError
+from sim.config.limits import REPLICATIONS, SEED, check_batch
 from sim.config.loader import build, check_keys, input_files, load_scenario, read_toml
 from sim.config.scenario import Scenario
-from sim.config.schema import AT_LEAST_ONE, NAME, NON_NEGATIVE, one_of, param
+from sim.config.schema import AT_LEAST_ONE, NAME, one_of, param
 from sim.design.batch import DEFAULT_CHUNK_SIZE, Batch, Source
 from sim.design.posterior import Draws, draws_for, value_at
 from sim.design.robustness import (
@@ -61,8 +62,8 @@ class ExperimentHeader:
     description: str = param("-")
     base: str = param("path")
     reference: str = param("-", NAME)
-    replications: int = param("replications per scenario", AT_LEAST_ONE)
-    root_seed: int = param("-", NON_NEGATIVE)
+    replications: int = param("replications per scenario", REPLICATIONS.rule())
+    root_seed: int = param("-", SEED)
     outcomes: tuple[str, ...] = param("outcome columns")
     chunk_size: int = param("replications per task", AT_LEAST_ONE, default=DEFAULT_CHUNK_SIZE)
     end_date: date | None = param("date", default=None)
@@ -106,6 +107,7 @@ def load_experiment(path: str | Path, replications: int | None = None) -> Experi
         raise ConfigError("scenarios", entries if entries is not None else NO_VALUE, "must be a table of named scenarios", origin)
     if header.reference not in entries:
         raise ConfigError("experiment.reference", header.reference, f"must name one of the scenarios ({', '.join(entries)})", origin)
+    check_batch(len(entries), header.replications if replications is None else replications, origin)
     scenarios = tuple((name, _load_entry(path, header, name, entry)) for name, entry in entries.items())
     inputs = [path, *(f for name, entry in entries.items() for f in input_files(path.parent / entry.get("file", header.base)))]
     check_same_columns(scenarios, lambda n: f"scenarios.{n}", origin)

@@ -30,6 +30,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from sim.config.errors import ConfigError
+from sim.config.limits import MB, POSTERIOR_BYTES
 from sim.config.loader import with_values
 from sim.config.scenario import Scenario
 from sim.project import shown_path
@@ -78,6 +79,9 @@ def read_posterior(path: str | Path, key: str, origin: str) -> Posterior:
     shown = str(path)
     if not path.is_file():
         raise ConfigError(key, shown, "names no posterior file", origin)
+    if path.stat().st_size > POSTERIOR_BYTES.most:
+        raise ConfigError(key, shown, f"holds {path.stat().st_size} bytes, more than {POSTERIOR_BYTES.most // MB} MB "
+                          f"({POSTERIOR_BYTES.reason})", origin)  # fmt: skip
     try:
         table = pq.read_table(path)
     except (pa.ArrowException, OSError) as exc:

@@ -30,8 +30,9 @@ from pathlib import Path
 import pandas as pd
 
 from sim.config.errors import NO_VALUE, ConfigError
+from sim.config.limits import DESIGN_POINTS, REPLICATIONS, SEED, check_batch
 from sim.config.loader import build, check_keys, input_files, load_scenario, read_toml
-from sim.config.schema import AT_LEAST_ONE, NAME, NON_NEGATIVE, one_of, param
+from sim.config.schema import AT_LEAST_ONE, NAME, one_of, param
 from sim.design.batch import DEFAULT_CHUNK_SIZE, Batch, Source
 from sim.design.experiment import check_outcomes, check_same_columns
 from sim.design.parameters import DesignError, Parameter, point_overrides
@@ -48,10 +49,10 @@ class SweepHeader:
     description: str = param("-")
     base: str = param("path")
     design: str = param("-", one_of(*design_types()))
-    replications: int = param("replications per point", AT_LEAST_ONE)
-    root_seed: int = param("-", NON_NEGATIVE)
+    replications: int = param("replications per point", REPLICATIONS.rule())
+    root_seed: int = param("-", SEED)
     outcomes: tuple[str, ...] = param("outcome columns")
-    points: int | None = param("points", AT_LEAST_ONE, default=None)
+    points: int | None = param("points", DESIGN_POINTS.rule(), default=None)
     chunk_size: int = param("replications per task", AT_LEAST_ONE, default=DEFAULT_CHUNK_SIZE)
     end_date: date | None = param("date", default=None)
     parameters_from: str = param("path", default="")
@@ -84,6 +85,10 @@ def load_sweep(path: str | Path, replications: int | None = None) -> SweepFile:
     except DesignError as exc:
         key = "sweep.points" if exc.key.endswith(" n") else exc.key  # the design's size is the file's points
         raise ConfigError(key, exc.value, exc.rule, origin) from None
+    if len(design) > DESIGN_POINTS.most:
+        raise ConfigError("sweep.design", header.design, f"makes {len(design)} points, more than {DESIGN_POINTS.most:,} "
+                          f"({DESIGN_POINTS.reason})", origin)  # fmt: skip
+    check_batch(len(design), header.replications if replications is None else replications, origin)
     extra = {"scenario.end_date": header.end_date} if header.end_date else {}
     scenarios = tuple(
         (f"point-{i:04d}", load_scenario(path.parent / header.base, {**extra, **overrides}, f"{origin} [point {i}]"))
