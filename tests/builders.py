@@ -122,3 +122,27 @@ def timeline(records: list[Record], kinds: set | None = None) -> list[tuple[str,
 
 
 START = date(2020, 1, 1)
+
+
+def two_option_experiment(folder: Path, name: str, description: str, replications: int) -> Path:
+    """A small experiment file in ``folder``: two options of the baseline (C-RAM's kill
+    probability 0.9 in the second) over 20 days of 2020, chunks of 2 replications."""
+    path = folder / "exp.toml"
+    path.write_text(f"""
+[experiment]
+name = "{name}"
+description = "{description}"
+base = "{BASELINE_PATH}"
+reference = "a"
+replications = {replications}
+root_seed = 5
+chunk_size = 2
+end_date = 2020-01-20
+outcomes = ["attacks_rocket"]
+
+[scenarios.a]
+
+[scenarios.b]
+set = {{ "cram.kill_prob" = 0.9 }}
+""")
+    return path

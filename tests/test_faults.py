@@ -14,7 +14,7 @@ from pathlib import Path
 
 import psutil
 import pytest
-from builders import call_main
+from builders import call_main, two_option_experiment
 
 import sim.batch.folder
 import sim.batch.runner
@@ -27,25 +27,7 @@ DOOMED = 7  # the replication whose worker dies
 
 
 def experiment_file(folder: Path) -> Path:
-    path = folder / "exp.toml"
-    path.write_text(f"""
-[experiment]
-name = "faults"
-description = "a worker dies"
-base = "{BASELINE}"
-reference = "a"
-replications = 12
-root_seed = 5
-chunk_size = 2
-end_date = 2020-01-20
-outcomes = ["attacks_rocket"]
-
-[scenarios.a]
-
-[scenarios.b]
-set = {{ "cram.kill_prob" = 0.9 }}
-""")
-    return path
+    return two_option_experiment(folder, "faults", "a worker dies", 12)
 
 
 def dying_replicate(original):

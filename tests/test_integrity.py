@@ -13,32 +13,14 @@ import sys
 from pathlib import Path
 
 import pytest
-from builders import call_main
+from builders import call_main, two_option_experiment
 
 ROOT = Path(__file__).resolve().parent.parent
 BASELINE = ROOT / "configs" / "baseline.toml"
 
 
 def experiment_file(folder: Path) -> Path:
-    path = folder / "exp.toml"
-    path.write_text(f"""
-[experiment]
-name = "integrity"
-description = "a damaged folder"
-base = "{BASELINE}"
-reference = "a"
-replications = 6
-root_seed = 5
-chunk_size = 2
-end_date = 2020-01-20
-outcomes = ["attacks_rocket"]
-
-[scenarios.a]
-
-[scenarios.b]
-set = {{ "cram.kill_prob" = 0.9 }}
-""")
-    return path
+    return two_option_experiment(folder, "integrity", "a damaged folder", 6)
 
 
 def run(file: Path, out: Path) -> tuple[int, str, str]:
