@@ -15,9 +15,6 @@ from pathlib import Path
 import pytest
 from builders import call_main, two_option_experiment
 
-ROOT = Path(__file__).resolve().parent.parent
-BASELINE = ROOT / "configs" / "baseline.toml"
-
 
 def experiment_file(folder: Path) -> Path:
     return two_option_experiment(folder, "integrity", "a damaged folder", 6)
