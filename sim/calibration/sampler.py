@@ -9,12 +9,17 @@ proposal, its perturbation, the seed of its simulation) from a random state seed
 executor, and the population is the first ``n`` accepted candidates *by index*, whatever order
 they finish in (accepting in index order also avoids the bias of preferring fast simulations).
 Candidates evaluated past the n-th acceptance are discarded and not counted.
+
+pyabc's proposals, perturbations and prior draws take no generator: they draw from numpy's global
+random state. That state is therefore the candidate's random state, seeded here for each
+candidate and put back as it was once a block of candidates is evaluated; the model's own draws
+come from the replication's generators (:class:`sim.model.streams.Streams`), whose number the
+candidate draws from it.
 """
 
 from __future__ import annotations
 
 import hashlib
-import random
 from concurrent.futures import FIRST_COMPLETED, Executor, Future, wait
 from typing import Callable
 
@@ -27,10 +32,8 @@ _LOADED: dict[str, Callable] = {}  # per worker process: the generation's simula
 
 
 def seed_candidate(root_seed: int, t: int, index: int) -> None:
-    """Seed the global random states pyabc and its distributions draw from."""
-    state = np.random.SeedSequence([root_seed, t + 1, index]).generate_state(5)
-    np.random.seed(state[:4])
-    random.seed(int(state[4]))
+    """Seed numpy's global random state, which pyabc and its distributions draw from."""
+    np.random.seed(np.random.SeedSequence([root_seed, t + 1, index]).generate_state(5)[:4])
 
 
 def evaluate(payload: bytes, digest: str, root_seed: int, t: int, first: int, count: int) -> list:
@@ -40,11 +43,15 @@ def evaluate(payload: bytes, digest: str, root_seed: int, t: int, first: int, co
     if simulate_one is None:
         _LOADED.clear()
         simulate_one = _LOADED[digest] = cloudpickle.loads(payload)
-    particles = []
-    for index in range(first, first + count):
-        seed_candidate(root_seed, t, index)
-        particles.append(simulate_one())
-    return particles
+    before = np.random.get_state()
+    try:
+        particles = []
+        for index in range(first, first + count):
+            seed_candidate(root_seed, t, index)
+            particles.append(simulate_one())
+        return particles
+    finally:
+        np.random.set_state(before)  # the candidates' states stay theirs
 
 
 class SeededSampler(pyabc.sampler.Sampler):
