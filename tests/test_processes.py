@@ -10,7 +10,7 @@ from scipy import stats
 
 from sim.config.calendar import SECONDS_PER_DAY, seconds
 from sim.model.campaign import launch_attack
-from sim.model.draws import poisson_quantile
+from sim.model.draws import binomial_quantile, poisson_quantile
 from sim.model.threats import threat_named
 from sim.model.threats.convoy import Roads, convoy_attack
 from sim.model.threats.rocket import rocket_salvo
@@ -32,7 +32,7 @@ CERTAIN_SALVO = {
 def salvo_world(n_rockets: int, fire_units: int, overrides: dict):
     overrides = {**CERTAIN_SALVO, "threats.rocket.heavy_salvo_min": n_rockets, "threats.rocket.heavy_salvo_max": n_rockets, **overrides}
     world = world_of(one_site(quiet(overrides), cram_fire_units=fire_units))
-    world.env.process(rocket_salvo(world, "rocket-0", np.random.default_rng(0), TEST))
+    rocket_salvo(world, "rocket-0", np.random.default_rng(0), TEST)
     world.env.run(until=seconds(3600 * 3))
     return world
 
@@ -129,6 +129,12 @@ def test_poisson_quantile_matches_scipy(mean):
         assert poisson_quantile(mean, u) == int(stats.poisson.ppf(u, mean))
 
 
+@pytest.mark.parametrize("n, p", [(0, 0.3), (11, 0.0), (11, 0.15), (12, 0.3), (5, 0.9), (4, 1.0)])
+def test_binomial_quantile_matches_scipy(n, p):
+    for u in np.linspace(0.0005, 0.9995, 41):
+        assert binomial_quantile(n, p, u) == int(stats.binom.ppf(u, n, p)), u
+
+
 def test_convoy_attack_waits_for_a_convoy_on_the_road():
     scenario = quiet({
         "convoys.departures_per_day": 1.0, "convoys.trip_duration_h": 10.0, "convoys.trucks_per_convoy": 5,
@@ -137,7 +143,7 @@ def test_convoy_attack_waits_for_a_convoy_on_the_road():
     })  # fmt: skip
     world = world_of(scenario)
     start(world)  # the convoy timetable is part of the started world
-    world.env.process(convoy_attack(world, "convoy-0", np.random.default_rng(0), TEST))
+    convoy_attack(world, "convoy-0", np.random.default_rng(0), TEST)
     world.env.run(until=2.0)
     assert [(r.kind.name, r.time_d, r.count) for r in world.ledger.records] == [
         ("attack_convoy", 0.5, 1), ("trucks_damaged", 0.5, 5), ("driver_casualties", 0.5, 5),
@@ -148,7 +154,7 @@ def test_convoy_attack_misses_when_hit_probability_is_zero():
     scenario = quiet({"threats.convoy_ied.hit_prob_initial": 0.0, "threats.convoy_ied.hit_prob_growth_per_year": 0.0})
     world = world_of(scenario)
     start(world)  # the convoy timetable is part of the started world
-    world.env.process(convoy_attack(world, "convoy-0", np.random.default_rng(0), TEST))
+    convoy_attack(world, "convoy-0", np.random.default_rng(0), TEST)
     world.env.run(until=2.0)
     assert [r.kind for r in world.ledger.records] == [Kind.ATTACK_CONVOY]
 

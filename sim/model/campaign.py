@@ -27,9 +27,11 @@ import simpy
 
 from sim.config.calendar import hours
 from sim.config.scenario import Regime
-from sim.model.draws import pick_weighted
+from sim.model.draws import pick_weighted, poisson_quantile
 from sim.model.intensity import Intensity
 from sim.model.records import Origin, record_kind
+from sim.model.schedule import after
+from sim.model.streams import AttackPhase
 from sim.model.threats import Threat
 from sim.model.world import Phase, WarningDraws, World
 
@@ -45,7 +47,7 @@ def start_campaign(world: World, threat: Threat) -> None:
     index = pick_weighted([r.entry_weight for r in regimes.values()], world.streams.get(f"regime.{threat.name}").random())
     name = list(regimes)[index]
     base = threat.spec(world.scenario).base_rate_per_day
-    intensity = world.intensity[threat.name] = Intensity(world.env, base, name, regimes[name].multiplier)
+    intensity = world.intensity[threat.name] = Intensity(base, name, regimes[name].multiplier, lambda: world.env.now)
     intensity.paused = name == campaign.pause_regime
 
 
@@ -65,7 +67,7 @@ def campaign_regimes(world: World, threat: Threat) -> Generator[simpy.Event, Non
     """Move one kind's campaign through its regimes: a sojourn, then a jump to another regime
     drawn in proportion to entry weights. A truce or a strike cuts in (:func:`pause_campaign`)
     and sends the campaign into the pause regime for as long as it says; when a pause ends,
-    attacks relapse (:func:`relapse`)."""
+    attacks relapse (:meth:`~sim.model.intensity.Intensity.start_relapse`)."""
     campaign = world.scenario.campaign
     regimes, pause = campaign.regimes, campaign.pause_regime
     intensity = world.intensity[threat.name]
@@ -76,7 +78,7 @@ def campaign_regimes(world: World, threat: Threat) -> Generator[simpy.Event, Non
             yield world.env.timeout(sojourn)
         except simpy.Interrupt as interrupt:
             sojourn, cause = interrupt.cause
-            _stop_relapse(world, threat)
+            intensity.end_relapse()
             intensity.set_regime(pause, regimes[pause].multiplier, paused=True)
             world.ledger.record(REGIME, detail=f"{threat.name}: {pause} ({cause}, {sojourn:.0f} days)")
             continue
@@ -87,7 +89,7 @@ def campaign_regimes(world: World, threat: Threat) -> Generator[simpy.Event, Non
             intensity.set_regime(nxt, regimes[nxt].multiplier, paused=nxt == pause)
             world.ledger.record(REGIME, detail=f"{threat.name}: {nxt}")
             if was_paused and not intensity.paused and campaign.relapse_fraction < 1.0:
-                world.relapses[threat.name] = world.env.process(relapse(world, threat))
+                intensity.start_relapse(campaign.relapse_fraction, campaign.relapse_recovery_days)
         sojourn = regime_sojourn(regimes[intensity.regime], rng)
 
 
@@ -96,106 +98,141 @@ def pause_campaign(world: World, threat_name: str, days: float, cause: str) -> N
     world.campaigns[threat_name].interrupt((days, cause))
 
 
-def relapse(world: World, threat: Threat) -> Generator[simpy.Event, None, None]:
-    """After a pause, attacks resume at ``relapse_fraction`` of their level and recover
-    linearly, in daily steps, over ``relapse_recovery_days``."""
-    campaign, intensity = world.scenario.campaign, world.intensity[threat.name]
-    steps = max(1, math.ceil(campaign.relapse_recovery_days))
-    try:
-        for step in range(steps):
-            intensity.set_relapse(campaign.relapse_fraction + (1 - campaign.relapse_fraction) * step / steps)
-            yield world.env.timeout(campaign.relapse_recovery_days / steps)
-        intensity.set_relapse(1.0)
-    except simpy.Interrupt:
-        return
+class Arrivals:
+    """Background ("immigrant") attacks of one kind at the current intensity.
 
+    The wait for the next attack is a timer rather than a process: every change of intensity
+    must cut into it (each capacity loss and its recovery, each regime: hundreds in a
+    replication), and replacing a timer costs a fraction of interrupting a process. A
+    replaced timer still fires, and does nothing. Between changes the intensity is its level
+    times the relapse factor, whose steps are known in advance: the budget is spent across
+    them without an event at each step.
+    """
 
-def _stop_relapse(world: World, threat: Threat) -> None:
-    running = world.relapses.pop(threat.name, None)
-    if running is not None and running.is_alive:
-        running.interrupt("paused again")
-    world.intensity[threat.name].relapse = 1.0
+    def __init__(self, world: World, threat: Threat) -> None:
+        self.world, self.threat = world, threat
+        self.intensity = world.intensity[threat.name]
+        self.rng = world.streams.get(f"arrivals.{threat.name}")
+        self.budget = self.rng.exponential()  # unit-rate exponential, spent at the intensity
+        self.since, self.level, self.relapsing = 0.0, 0.0, None  # since when, at what
+        self._timer = 0  # the number of the timer that counts: earlier ones were replaced
+        self._launching = False
+        self.intensity.on_change(self.rate_changed)
+        self._wait()
 
+    def _wait(self) -> None:
+        """Set the timer for when the budget runs out at the current intensity (none if never)."""
+        env, relapsing = self.world.env, self.intensity.relapsing
+        if relapsing is not None and env.now >= relapsing.end_d:
+            relapsing = None  # over: the factor is 1 from now on
+        self.since, self.level, self.relapsing = env.now, self.intensity.level_per_day, relapsing
+        self._timer += 1
+        due = self._due()
+        if due < math.inf:
+            after(env, due - env.now, self._arrive, self._timer)
 
-def attack_arrivals(world: World, threat: Threat) -> Generator[simpy.Event, object, None]:
-    """Background ("immigrant") attacks of one kind at the current intensity."""
-    env, intensity = world.env, world.intensity[threat.name]
-    rng = world.streams.get(f"arrivals.{threat.name}")
-    budget = rng.exponential()
-    while True:
-        rate = intensity.rate_per_day
-        if rate <= 0.0:
-            yield intensity.changed.wait()
-            continue
-        started = env.now
-        timer = env.timeout(budget / rate)
-        fired = yield timer | intensity.changed.wait()
-        if timer in fired:
-            launch_attack(world, threat, Origin.BACKGROUND)
-            budget = rng.exponential()
-        else:
-            budget = max(0.0, budget - rate * (env.now - started))
+    def _due(self) -> float:
+        if self.level <= 0.0:
+            return math.inf
+        if self.relapsing is None:
+            return self.since + self.budget / self.level
+        budget = self.budget
+        for start, end, factor in self.relapsing.pieces(self.since):
+            rate = self.level * factor
+            if rate > 0.0 and start + budget / rate <= end:
+                return start + budget / rate
+            budget -= rate * (end - start)
+        raise AssertionError("the last piece of a relapse has no end")
+
+    def _spent(self, until: float) -> float:
+        """The budget spent since the timer was set."""
+        if self.relapsing is None:
+            return self.level * (until - self.since)
+        spent = 0.0
+        for start, end, factor in self.relapsing.pieces(self.since):
+            spent += self.level * factor * (min(end, until) - start)
+            if end >= until:
+                return spent
+        raise AssertionError("the last piece of a relapse has no end")
+
+    def _arrive(self, timer: int) -> None:
+        if timer != self._timer:
+            return
+        self._launching = True  # changes the launch makes are read below, with the new budget
+        launch_attack(self.world, self.threat, Origin.BACKGROUND)
+        self._launching = False
+        self.budget = self.rng.exponential()
+        self._wait()
+
+    def rate_changed(self) -> None:
+        """The intensity changed: keep the unspent budget, and wait for it at the new intensity."""
+        if self._launching:
+            return
+        self.budget = max(0.0, self.budget - self._spent(self.world.env.now))
+        self._wait()
 
 
 def launch_attack(
     world: World, threat: Threat, origin: Origin, generation: int = 0, parent: str | None = None, child: int = 0
 ) -> None:
-    """Start an attack with its own random stream, and schedule the follow-up attacks it
-    triggers (self-excitation). No attack starts after the horizon.
+    """Launch an attack: schedule the follow-up attacks it triggers (self-excitation), let
+    intelligence warn of it, and carry it out. No attack starts after the horizon.
 
-    Streams are named so that one attack never takes another's randomness: background
-    attacks of a kind are numbered in order (``rocket-12``), follow-ups by their parent
-    (``rocket-12.0``: the parent's first follow-up), revenge and backlash attacks in their
-    own sequences (``rocket.revenge-3``). ``generation`` is the attack's place in an
-    escalation chain (0 unless it avenges a strike); follow-ups inherit it.
+    An attack's draws come from its own stream, named after it: background attacks of a kind
+    are numbered in order (``rocket-12``), follow-ups by their parent (``rocket-12.0``: the
+    parent's first follow-up), revenge and backlash attacks in their own sequences
+    (``rocket.revenge-3``). ``generation`` is the attack's place in an escalation chain (0
+    unless it avenges a strike); follow-ups inherit it.
+
+    The warning's uniforms are drawn for every attack, warned or not, so that policies do not
+    shift the attack's other random numbers.
     """
     if world.phase is not Phase.RUNNING:
         return
     if parent is not None:
-        attack, rng = f"{parent}.{child}", world.streams.fresh(parent, child)
+        attack = f"{parent}.{child}"
     else:
         stream = threat.name if origin is Origin.BACKGROUND else f"{threat.name}.{origin}"
-        index = world.next_attack_index(stream)
-        attack, rng = f"{stream}-{index}", world.streams.fresh(stream, index)
+        attack = f"{stream}-{world.next_attack_index(stream)}"
     campaign = world.scenario.campaign
-    offspring = rng.poisson(campaign.branching_ratio)
-    delays = rng.exponential(campaign.excitation_decay_days, offspring)
-    keeps = rng.random(offspring)
-    for j, (delay, keep) in enumerate(zip(delays, keeps)):
-        world.env.process(follow_up(world, threat, float(delay), float(keep), generation, attack, j))
+    rng = world.streams.at_once(attack, AttackPhase.LAUNCH)
+    u_offspring, u_warn, *warning = rng.random(5).tolist()
+    offspring = poisson_quantile(campaign.branching_ratio, u_offspring)
+    children = rng.random((offspring, 2)).tolist() if offspring else ()  # (delay, keep) uniforms of each
     world.generation[attack] = generation
-    world.env.process(approach(world, threat, attack, rng, origin))
+    for child, (u_delay, keep) in enumerate(children):
+        delay = -campaign.excitation_decay_days * math.log1p(-u_delay)  # exponential, by inverse CDF
+        after(world.env, delay, follow_up, world, threat, keep, generation, attack, child)
+    spec = world.scenario.policy.us.preemption
+    if not (threat.warnable and u_warn < spec.warning_prob):
+        strike(world, threat, attack, origin)
+        return
+    world.ledger.record(WARNING, None, attack, detail=f"{threat.name} attack expected")
+    prevented = world.warnings is not None and world.warnings.on_warning(attack, WarningDraws(*warning))
+    after(world.env, hours(spec.warning_lead_h), warned_attack, world, threat, attack, origin, prevented)
 
 
-def follow_up(
-    world: World, threat: Threat, delay_d: float, keep_u: float, generation: int, parent: str, child: int
-) -> Generator[simpy.Event, None, None]:
-    """Follow-up ``child`` of attack ``parent``: happens after ``delay_d`` unless policy has
-    cut capacity or the campaign is paused or relapsing (the share that goes ahead is the
+def follow_up(world: World, threat: Threat, keep_u: float, generation: int, parent: str, child: int) -> None:
+    """Follow-up ``child`` of attack ``parent``, when its delay is up: it happens unless policy
+    has cut capacity or the campaign is paused or relapsing (the share that goes ahead is the
     product of the policy factor and the restraint)."""
-    yield world.env.timeout(delay_d)
     intensity = world.intensity[threat.name]
     if keep_u < min(1.0, intensity.policy_factor * intensity.restraint):
         launch_attack(world, threat, Origin.FOLLOW_UP, generation, parent, child)
 
 
-def approach(world: World, threat: Threat, attack: str, rng: np.random.Generator, origin: Origin) -> Generator[simpy.Event, object, None]:
-    """An attack on its way: perhaps announced by intelligence ``warning_lead_h`` ahead (and
-    then perhaps prevented by the actors that hear of it), then carried out.
+def warned_attack(world: World, threat: Threat, attack: str, origin: Origin, prevented: bool) -> None:
+    """A warned attack, ``warning_lead_h`` after its warning: stopped if a pre-emptive strike
+    prevented it, called off if the horizon has passed, else carried out."""
+    if prevented:
+        world.ledger.record(ATTACK_PREVENTED, None, attack, detail=threat.name)
+    elif world.phase is Phase.RUNNING:
+        strike(world, threat, attack, origin)
 
-    The warning's uniforms are drawn for every attack, warned or not, so that policies do not
-    shift the attack's other random numbers."""
-    env, spec = world.env, world.scenario.policy.us.preemption
-    u_warn, *warning = rng.random(4).tolist()
-    if threat.warnable and u_warn < spec.warning_prob:
-        world.ledger.record(WARNING, None, attack, detail=f"{threat.name} attack expected")
-        prevented = world.warnings is not None and world.warnings.on_warning(attack, WarningDraws(*warning))
-        yield env.timeout(hours(spec.warning_lead_h))
-        if prevented:
-            world.ledger.record(ATTACK_PREVENTED, None, attack, detail=threat.name)
-            return
-        if world.phase is not Phase.RUNNING:
-            return
-    unfolding = threat.attack(world, attack, rng, origin)
+
+def strike(world: World, threat: Threat, attack: str, origin: Origin) -> None:
+    """Carry the attack out with the draws of its strike; an attack that unfolds over time
+    (a generator) becomes a process."""
+    unfolding = threat.attack(world, attack, world.streams.at_once(attack, AttackPhase.STRIKE), origin)
     if unfolding is not None:
-        yield from unfolding
+        world.env.process(unfolding)

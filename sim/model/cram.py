@@ -16,6 +16,7 @@ import simpy
 from sim.config.calendar import hours, seconds
 from sim.config.scenario import CRam
 from sim.model.records import Ledger, record_kind
+from sim.model.schedule import after
 
 SATURATED = record_kind("saturated", "a threatening round found no free fire unit before impact")
 MAGAZINE_EMPTY = record_kind("magazine_empty", "a free fire unit had too few rounds for a burst")
@@ -49,19 +50,22 @@ class CRamBattery:
             self.ledger.record(SATURATED, self.site, attack)
             return Engagement.SATURATED
         request = self.units.request()
-        granted = yield request | env.timeout(time_left)
-        if request not in granted:
-            request.cancel()
-            self.ledger.record(SATURATED, self.site, attack)
-            return Engagement.SATURATED
+        if request.triggered:  # a unit is free: no deadline to wait on
+            yield request
+        else:
+            granted = yield request | env.timeout(time_left)
+            if request not in granted:
+                request.cancel()
+                self.ledger.record(SATURATED, self.site, attack)
+                return Engagement.SATURATED
         if self.magazine.level < self.spec.rounds_per_engagement:
             self.units.release(request)
             self.ledger.record(MAGAZINE_EMPTY, self.site, attack)
             self._maybe_reload()
             return Engagement.NO_ROUNDS
-        yield self.magazine.get(self.spec.rounds_per_engagement)
+        self.magazine.get(self.spec.rounds_per_engagement)  # there are enough rounds: it cannot wait, so no yield
         self.lowest_level = min(self.lowest_level, self.magazine.level)
-        env.process(self._occupy(request))
+        after(env, seconds(self.spec.engagement_time_s), self.units.release, request)  # the unit is busy meanwhile
         self._maybe_reload()
         return Engagement.ENGAGED
 
@@ -71,10 +75,6 @@ class CRamBattery:
         if not self._reloading and (level < self.spec.reload_below_rounds or level < self.spec.rounds_per_engagement):
             self._reloading = True
             self.env.process(self._reload())
-
-    def _occupy(self, request: simpy.resources.resource.Request) -> Generator[simpy.Event, None, None]:
-        yield self.env.timeout(seconds(self.spec.engagement_time_s))
-        self.units.release(request)
 
     def _reload(self) -> Generator[simpy.Event, None, None]:
         yield self.env.timeout(hours(self.spec.reload_time_h))

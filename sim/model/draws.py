@@ -45,3 +45,18 @@ def poisson_quantile(mean: float, u: float) -> int:
         if term == 0.0 and k > mean:  # the tail below float precision
             break
     return k
+
+
+def binomial_quantile(n: int, p: float, u: float) -> int:
+    """The smallest k with P(Binomial(n, p) <= k) >= u (inverse CDF, for small n)."""
+    if p <= 0.0 or n <= 0:
+        return 0
+    if p >= 1.0:
+        return n
+    term = (1.0 - p) ** n
+    cdf, k, odds = term, 0, p / (1.0 - p)
+    while u > cdf and k < n:
+        term *= (n - k) / (k + 1) * odds
+        k += 1
+        cdf += term
+    return k

@@ -10,7 +10,7 @@ reads the typed fields of a record (``count``, ``heavy``, ``origin``, ``generati
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Any, Callable, NamedTuple
+from typing import Callable, Iterable, NamedTuple
 
 import simpy
 
@@ -85,20 +85,23 @@ class Record(NamedTuple):
 
 class Ledger:
     """Collects the records of one replication, stamped with the simulation time, and tells
-    subscribers (the policy actors) about each one as it happens."""
+    subscribers (the policy actors) about each record of the kinds they follow, as it happens,
+    in the order they subscribed."""
 
     def __init__(self, env: simpy.Environment) -> None:
         self.records: list[Record] = []
         self._env = env
-        self._subscribers: list[Callable[[Record], None]] = []
+        self._subscribers: dict[RecordKind, list[Callable[[Record], None]]] = {}
 
-    def subscribe(self, callback: Callable[[Record], None]) -> None:
-        self._subscribers.append(callback)
+    def subscribe(self, callback: Callable[[Record], None], kinds: Iterable[RecordKind]) -> None:
+        """Call ``callback`` with every record of ``kinds`` from now on."""
+        for kind in kinds:
+            self._subscribers.setdefault(kind, []).append(callback)
 
-    def record(self, kind: RecordKind, site: str | None = None, attack: str | None = None, count: int = 1, **typed: Any) -> None:
-        """Write a record at the current time; ``typed`` are the optional :class:`Record`
-        fields (``heavy``, ``origin``, ``generation``, ``detail``)."""
-        rec = Record(self._env.now, kind, site, attack, count, **typed)
+    def record(self, kind: RecordKind, site: str | None = None, attack: str | None = None, count: int = 1,
+               heavy: bool | None = None, origin: Origin | None = None, generation: int | None = None, detail: str = "") -> None:  # fmt: skip
+        """Write a record at the current time (see :class:`Record` for the fields)."""
+        rec = Record(self._env.now, kind, site, attack, count, heavy, origin, generation, detail)
         self.records.append(rec)
-        for callback in self._subscribers:
+        for callback in self._subscribers.get(kind, ()):
             callback(rec)

@@ -7,7 +7,7 @@ regimes and background arrivals. The actors (:mod:`sim.policy`) start theirs aft
 from __future__ import annotations
 
 from sim.config.calendar import seconds
-from sim.model.campaign import attack_arrivals, campaign_regimes, start_campaign
+from sim.model.campaign import Arrivals, campaign_regimes, start_campaign
 from sim.model.threats import threats
 from sim.model.world import Phase, World
 
@@ -21,7 +21,7 @@ def start(world: World) -> None:
     world.sites.start_calendars()
     for threat in threats():
         world.campaigns[threat.name] = world.env.process(campaign_regimes(world, threat))
-        world.env.process(attack_arrivals(world, threat))
+        Arrivals(world, threat)
 
 
 def run(world: World) -> None:

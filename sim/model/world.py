@@ -74,7 +74,6 @@ class World:
         self.sites = Sites(scenario, self.env, self.ledger)
         self.intensity: dict[str, Intensity] = {}  # threat name -> intensity (set by the campaign)
         self.campaigns: dict[str, simpy.Process] = {}  # threat name -> its campaign's regime process
-        self.relapses: dict[str, simpy.Process] = {}  # threat name -> its recovery after a pause
         self.threat_state: dict[str, object] = {}  # threat name -> what a threat keeps per run
         self.severity = Severity()
         self.phase = Phase.RUNNING

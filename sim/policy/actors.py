@@ -31,7 +31,7 @@ def start_actors(world: World) -> Actors:
     washington = Washington(world, militia)
     baghdad = Baghdad(world, militia)
     for actor in (washington, baghdad, militia):
-        world.ledger.subscribe(actor.observe)
+        world.ledger.subscribe(actor.observe, actor.observes)
     world.warnings = Intelligence(washington, baghdad)
     env = world.env
     env.process(militia.shift_tactics())

@@ -47,6 +47,7 @@ class Baghdad:
         self.raids = 0
         self.rng = world.streams.get("baghdad")
         self._operations: list[simpy.Process] = []  # what the end of cooperation interrupts
+        self.observes = (ULTIMATUM, EMBASSY_CLOSED)  # the records :meth:`observe` hears of
 
     def active(self) -> bool:
         return self.posture is Posture.COOPERATING and self.world.env.now >= self.start_d
@@ -105,7 +106,7 @@ class Baghdad:
     def raid(self, reason: str) -> None:
         """Arrests: capacity lost for a while; detainees may be released, with backlash."""
         spec, world = self.spec, self.world
-        rng = world.streams.fresh("raid", self.raids)
+        rng = world.streams.fresh(f"raid-{self.raids}")
         self.raids += 1
         world.ledger.record(IRAQI_RAID, detail=reason)
         cut = self.militia.cut_capacity("raid", spec.raid_capacity_loss, spec.raid_effect_days)

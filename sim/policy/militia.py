@@ -26,6 +26,7 @@ from sim.model.campaign import (
 from sim.model.damage import US_KILLED, US_WOUNDED
 from sim.model.draws import pick_weighted
 from sim.model.records import Origin, Record, record_kind
+from sim.model.schedule import after
 from sim.model.threats import threats
 from sim.model.world import World
 from sim.policy.washington import ULTIMATUM
@@ -54,6 +55,7 @@ class Militia:
         # revenge takes the form of an attack on U.S. sites: drones first, so that the
         # share of revenge taken by drones is the low end of the uniform that picks it
         self._revenge_threats = [t for t in threats() if t.targets_us_sites][::-1]
+        self.observes = (US_KILLED, US_WOUNDED, ULTIMATUM)  # the records :meth:`observe` hears of
 
     # -- capacity (the Pressure interface) --------------------------------------------
     def cut_capacity(self, source: str, loss: float, days: float) -> str:
@@ -62,12 +64,8 @@ class Militia:
         for intensity in self.world.intensity.values():
             intensity.set_factor(name, 1.0 - loss)
         self.world.ledger.record(DEGRADED, detail=f"{source}: -{loss:.0%} for {days:g} d")
-        self.world.env.process(self._recover(name, days))
+        after(self.world.env, days, self.lift, name)  # the capacity recovers
         return name
-
-    def _recover(self, name: str, days: float) -> Generator[simpy.Event, None, None]:
-        yield self.world.env.timeout(days)
-        self.lift(name)
 
     def lift(self, handle: str) -> None:
         for intensity in self.world.intensity.values():
@@ -105,10 +103,9 @@ class Militia:
         holds revenge back too)."""
         draws = zip(rng.exponential(mean_delay_d, count), rng.random(count), rng.random(count))
         for delay, u_kind, u_keep in draws:
-            self.world.env.process(self._attack_later(float(delay), float(u_kind), float(u_keep), generation, origin))
+            after(self.world.env, float(delay), self._attack_now, float(u_kind), float(u_keep), generation, origin)
 
-    def _attack_later(self, delay_d: float, u_kind: float, u_keep: float, generation: int, origin: Origin) -> Generator[simpy.Event, None, None]:
-        yield self.world.env.timeout(delay_d)
+    def _attack_now(self, u_kind: float, u_keep: float, generation: int, origin: Origin) -> None:
         rates = [self.world.intensity[t.name].rate_per_day for t in self._revenge_threats]
         index = pick_weighted(rates, u_kind)
         threat = self._revenge_threats[-1] if index is None else self._revenge_threats[index]  # no intensity: rockets

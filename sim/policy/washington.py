@@ -13,13 +13,14 @@ import math
 from dataclasses import dataclass
 from enum import Enum
 from operator import attrgetter
-from typing import Any, Callable, Generator
+from typing import Any, Callable, Generator, Iterable
 
 import simpy
 
 from sim.config.calendar import DAYS_PER_MONTH
 from sim.model.damage import US_KILLED, harm_civilians
 from sim.model.records import Record, RecordKind, record_kind
+from sim.model.schedule import after
 from sim.model.threats import threats
 from sim.model.world import World
 from sim.policy.pressure import Pressure
@@ -46,10 +47,11 @@ class Posture(Enum):
 @dataclass(frozen=True)
 class Rule:
     """A rule-driven response: if ``lever`` is on in the scenario (true, or a count above
-    zero), every record for which ``trigger`` holds makes Washington take ``action``. Both
-    receive the lever's value. Levers are scenario parameters: fixed for a run."""
+    zero), every record of ``kinds`` for which ``trigger`` holds makes Washington take
+    ``action``. Both receive the lever's value. Levers are scenario parameters: fixed for a run."""
 
     lever: Callable[["Washington"], Any]
+    kinds: Callable[["Washington"], Iterable[RecordKind]]
     trigger: Callable[["Washington", Record, Any], bool]
     action: Callable[["Washington", Record, Any], None]
 
@@ -72,18 +74,17 @@ def _close(us: "Washington", rec: Record, lever: Any) -> None:
 
 
 RULES = (
-    Rule(_doctrine("retaliate_on_lethal"), lambda us, rec, on: rec.kind is US_KILLED, _retaliate),
-    Rule(_doctrine("retaliate_on_inside_impact"), lambda us, rec, on: rec.kind in us.inside_impacts, _retaliate),
-    Rule(_doctrine("retaliate_on_heavy_salvo"), lambda us, rec, on: rec.heavy is True, _retaliate),
-    Rule(_doctrine("retaliate_on_attack_count"),
-         lambda us, rec, n: rec.kind in us.attacks_on_us and us.attacks_within(us.levers.attack_count_window_days) >= n,
+    Rule(_doctrine("retaliate_on_lethal"), lambda us: (US_KILLED,), lambda us, rec, on: True, _retaliate),
+    Rule(_doctrine("retaliate_on_inside_impact"), lambda us: us.inside_impacts, lambda us, rec, on: True, _retaliate),
+    Rule(_doctrine("retaliate_on_heavy_salvo"), lambda us: us.attacks_on_us, lambda us, rec, on: rec.heavy is True, _retaliate),
+    Rule(_doctrine("retaliate_on_attack_count"), lambda us: us.attacks_on_us,
+         lambda us, rec, n: us.attacks_within(us.levers.attack_count_window_days) >= n,
          _retaliate),
-    Rule(lambda us: us.spec.ultimatum.trigger_attacks if us.spec.ultimatum.enabled else 0,
-         lambda us, rec, n: not us.ultimatum_issued and rec.kind in us.attacks_on_us
-         and us.attacks_within(us.spec.ultimatum.trigger_window_days) >= n,
+    Rule(lambda us: us.spec.ultimatum.trigger_attacks if us.spec.ultimatum.enabled else 0, lambda us: us.attacks_on_us,
+         lambda us, rec, n: not us.ultimatum_issued and us.attacks_within(us.spec.ultimatum.trigger_window_days) >= n,
          _threaten),
-    Rule(_doctrine("close_embassy_on_attacks"),
-         lambda us, rec, n: rec.kind in us.attacks_on_us and rec.site == us.embassy
+    Rule(_doctrine("close_embassy_on_attacks"), lambda us: us.attacks_on_us,
+         lambda us, rec, n: rec.site == us.embassy
          and _count_within(us.embassy_attack_times, rec.time_d, us.levers.attack_count_window_days) >= n,
          _close),
 )  # fmt: skip
@@ -110,6 +111,11 @@ class Washington:
         self.ultimatum_attacks: int | None = None  # attacks counted while an ultimatum runs
         self.ultimatum_issued = False  # by the rule (at most once a run)
         self.rules = [(rule, lever) for rule in RULES if (lever := rule.lever(self))]  # the rules switched on
+        self._rules_of: dict[RecordKind, list[tuple[Rule, Any]]] = {}
+        for rule, lever in self.rules:
+            for kind in rule.kinds(self):
+                self._rules_of.setdefault(kind, []).append((rule, lever))
+        self.observes = self.attacks_on_us | self._rules_of.keys()  # the records :meth:`observe` hears of
 
     def active(self) -> bool:
         return self.world.env.now >= self.start_d
@@ -125,9 +131,9 @@ class Washington:
     def observe(self, rec: Record) -> None:
         if rec.kind in self.attacks_on_us:
             self._count_attack(rec)
-        if not self.active():
+        if rec.time_d < self.start_d:
             return
-        for rule, lever in self.rules:
+        for rule, lever in self._rules_of.get(rec.kind, ()):
             if rule.trigger(self, rec, lever):
                 rule.action(self, rec, lever)
 
@@ -146,10 +152,10 @@ class Washington:
             return
         self.deciding = True
         generation = self.world.generation.get(rec.attack, 0) + 1
-        self.world.env.process(self._retaliate(generation, rec.attack, f"after {rec.kind} of {rec.attack}"))
+        after(self.world.env, self.levers.decision_delay_days, self._retaliate, generation, rec.attack, f"after {rec.kind} of {rec.attack}")
 
-    def _retaliate(self, generation: int, attack: str | None, cause: str) -> Generator[simpy.Event, None, None]:
-        yield self.world.env.timeout(self.levers.decision_delay_days)
+    def _retaliate(self, generation: int, attack: str | None, cause: str) -> None:
+        """The decision is taken: strike."""
         self.deciding = False
         self.strike(STRIKE_RETALIATORY, generation, cause, attack)
 
@@ -157,7 +163,7 @@ class Washington:
         """Strike militia sites: civilian harm, and the militias' answer (lost capacity,
         perhaps revenge), all drawn from the strike's own stream."""
         world = self.world
-        rng = world.streams.fresh("strike", self.strikes)
+        rng = world.streams.fresh(f"strike-{self.strikes}")
         self.strikes += 1
         self.last_strike_d = world.env.now
         world.ledger.record(kind, None, attack, generation=generation, detail=reason)

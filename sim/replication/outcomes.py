@@ -19,6 +19,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 from enum import Enum
+from operator import attrgetter
 from typing import Any, Callable, Sequence
 
 from sim.config.calendar import Calendar
@@ -29,25 +30,25 @@ from sim.policy import baghdad, militia, washington
 
 
 class Tally:
-    """What one pass over a replication's records gives every outcome."""
+    """What one pass over a replication's records (in time order, as the ledger writes them)
+    gives every outcome."""
 
     def __init__(self, records: Sequence[Record], calendar: Calendar) -> None:
         self.records, self.calendar = records, calendar
-        self.events: Counter[RecordKind] = Counter()  # records of each kind, counted period
-        self.totals: Counter[RecordKind] = Counter()  # their counts summed, counted period
-        self.first: dict[RecordKind, float] = {}  # first time in the counted period
-        self.first_ever: dict[RecordKind, float] = {}  # first time in the whole run
+        counted = records[bisect.bisect_left(records, calendar.count_from_day, key=_time) :]
+        self.events: Counter[RecordKind] = Counter(map(_kind, counted))  # records of each kind, counted period
+        self.totals: Counter[RecordKind] = Counter(self.events)  # their counts summed, counted period
+        for rec in [rec for rec in counted if rec.count != 1]:
+            self.totals[rec.kind] += rec.count - 1
+        self.first: dict[RecordKind, float] = {rec.kind: rec.time_d for rec in reversed(counted)}  # first in the counted period
+        self.first_ever: dict[RecordKind, float] = {rec.kind: rec.time_d for rec in reversed(records)}  # first in the run
         self.max_generation: Counter[RecordKind] = Counter()  # counted period
-        begin = calendar.count_from_day
-        for rec in records:
-            self.first_ever.setdefault(rec.kind, rec.time_d)
-            if rec.time_d < begin:
-                continue
-            self.events[rec.kind] += 1
-            self.totals[rec.kind] += rec.count
-            self.first.setdefault(rec.kind, rec.time_d)
-            if rec.generation is not None and rec.generation > self.max_generation[rec.kind]:
+        for rec in [rec for rec in counted if rec.generation is not None]:
+            if rec.generation > self.max_generation[rec.kind]:
                 self.max_generation[rec.kind] = rec.generation
+
+
+_time, _kind = attrgetter("time_d"), attrgetter("kind")
 
 
 class Better(str, Enum):
@@ -270,9 +271,10 @@ def tabulate(records: Sequence[Record], calendar: Calendar) -> dict[str, Any]:
     series = quarterly_series()
     counted = [[0] * len(starts) for _ in series]
     counting = _series_of_kind()
-    for rec in records:
-        for index, summed in counting.get(rec.kind, ()):
-            counted[index][bisect.bisect_right(starts, rec.time_d) - 1] += rec.count if summed else 1
+    for rec in [rec for rec in records if rec.kind in counting]:
+        quarter = bisect.bisect_right(starts, rec.time_d) - 1
+        for index, summed in counting[rec.kind]:
+            counted[index][quarter] += rec.count if summed else 1
     for s, counts in zip(series, counted):
         row.update({f"{s.name}_q{i + 1}": count for i, count in enumerate(counts)})
     return row

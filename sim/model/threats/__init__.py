@@ -1,8 +1,7 @@
 """The threat kinds: one module each, declaring the kind once next to its behaviour.
 
 A threat module defines its attack (a function of the world, the attack's name, its random
-stream and its origin, returning a generator when the attack unfolds over time, or None when
-it happens at once), declares its record kinds, and ends with a :class:`Threat` called
+stream and its origin), declares its record kinds, and ends with a :class:`Threat` called
 ``THREAT``. The registry finds every module of this package and orders the threats as the
 fields of :class:`sim.config.scenario.Threats` (the scenario schema), so adding a threat kind
 is its own module plus its section in the schema and the TOML files. The rest of the model,
@@ -39,7 +38,11 @@ class Threat:
     name : the kind, in attack names (``rocket-12``), random stream names and the outcome
         column ``attacks_<name>``.
     section : its table under ``[threats]`` in a scenario (holds ``base_rate_per_day``).
-    attack : what one attack does (see the module docstring).
+    attack : what one attack does, when it strikes. It draws everything it needs from the
+        stream it is handed before anything else (the stream is valid only until then, see
+        :meth:`sim.model.streams.Streams.at_once`), then acts at once and schedules what comes
+        later (:func:`sim.model.schedule.after`, or processes of its own); it may also return a
+        generator, which is run as the attack's process.
     attack_record : the record every attack writes when it happens.
     warnable : intelligence can announce it hours ahead (and policy can pre-empt it).
     targets_us_sites : aimed at U.S. sites: Washington counts it, revenge can take its form.

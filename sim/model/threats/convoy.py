@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import math
-from typing import Generator
+from typing import NamedTuple
 
 import numpy as np
-import simpy
 
 from sim.config.calendar import DAYS_PER_YEAR, hours
 from sim.config.scenario import Convoys
+from sim.model.draws import binomial_quantile
 from sim.model.records import Origin, record_kind
+from sim.model.schedule import after
 from sim.model.threats import Threat
 from sim.model.world import Phase, World
 
@@ -50,30 +51,46 @@ class Roads:
         return convoy
 
 
-def convoy_attack(world: World, attack: str, rng: np.random.Generator, origin: Origin) -> Generator[simpy.Event, object, None]:
-    """An IED against a convoy in transit (waiting for the next one if the road is empty).
+class IedDraws(NamedTuple):
+    """What an IED's draws decide, fixed when it is laid (common random numbers)."""
+
+    pick: float  # which convoy on the road
+    hit: float  # whether it damages the convoy
+    trucks_damaged: int  # if it does
+    drivers_hurt: int  # of their drivers
+
+
+def convoy_attack(world: World, attack: str, rng: np.random.Generator, origin: Origin) -> None:
+    """An IED against a convoy in transit, or against the next one if the road is empty.
 
     The chance of damage grows over the run (passive infrared triggers, EFPs); daisy-chained
     charges can damage several trucks; each damaged truck's driver may be hurt."""
     env, roads = world.env, world.threat_state["convoy"]
     threat, trucks = world.scenario.threats.convoy_ied, world.scenario.convoys.trucks_per_convoy
-    u_pick, u_hit = rng.random(2).tolist()
+    u_pick, u_hit, u_trucks, u_drivers = rng.random(4).tolist()
+    damaged = 1 + binomial_quantile(trucks - 1, threat.extra_truck_prob, u_trucks)
+    draws = IedDraws(u_pick, u_hit, damaged, binomial_quantile(damaged, threat.driver_casualty_prob, u_drivers))
     on_road = roads.on_road(env.now)
     if on_road:
-        convoy = on_road[int(u_pick * len(on_road))]
+        ied_goes_off(world, attack, on_road[int(u_pick * len(on_road))], draws, origin)
     else:  # the IED waits for the next convoy
         convoy = roads.next_convoy(env.now)
-        yield env.timeout(max(0.0, roads.departure(convoy) - env.now))
-        if world.phase is not Phase.RUNNING:
-            return
+        after(env, max(0.0, roads.departure(convoy) - env.now), ied_waited, world, attack, convoy, draws, origin)
+
+
+def ied_waited(world: World, attack: str, convoy: int, draws: IedDraws, origin: Origin) -> None:
+    """The convoy an IED waited for comes by (nothing happens once the horizon has passed)."""
+    if world.phase is Phase.RUNNING:
+        ied_goes_off(world, attack, convoy, draws, origin)
+
+
+def ied_goes_off(world: World, attack: str, convoy: int, draws: IedDraws, origin: Origin) -> None:
     world.ledger.record(ATTACK, None, attack, origin=origin, generation=world.generation.get(attack), detail=f"convoy {convoy}")
-    if u_hit >= threat.hit_prob(env.now / DAYS_PER_YEAR):
+    if draws.hit >= world.scenario.threats.convoy_ied.hit_prob(world.env.now / DAYS_PER_YEAR):
         return
-    damaged = 1 + int(rng.binomial(trucks - 1, threat.extra_truck_prob))
-    world.ledger.record(TRUCKS_DAMAGED, None, attack, damaged, detail=f"convoy {convoy}")
-    drivers = int(rng.binomial(damaged, threat.driver_casualty_prob))
-    if drivers:
-        world.ledger.record(DRIVER_CASUALTIES, None, attack, drivers, detail=f"convoy {convoy}")
+    world.ledger.record(TRUCKS_DAMAGED, None, attack, draws.trucks_damaged, detail=f"convoy {convoy}")
+    if draws.drivers_hurt:
+        world.ledger.record(DRIVER_CASUALTIES, None, attack, draws.drivers_hurt, detail=f"convoy {convoy}")
 
 
 def timetable(world: World) -> Roads:

@@ -12,6 +12,7 @@ from sim.config.scenario import Scenario
 from sim.model.damage import harm_personnel, harm_wounded
 from sim.model.interception import engage_threat
 from sim.model.records import Origin, record_kind
+from sim.model.schedule import after
 from sim.model.sites import NO_TARGET, SiteState
 from sim.model.threats import Threat
 from sim.model.world import World
@@ -37,16 +38,16 @@ class DroneDraws(NamedTuple):
     killed: float
     wounded: float
 
-    @classmethod
-    def draw(cls, rng: np.random.Generator) -> "DroneDraws":
-        return cls(*rng.random(len(cls._fields)).tolist())
 
 
 def drone_attack(world: World, attack: str, rng: np.random.Generator, origin: Origin) -> None:
-    """One attack: ``drones_per_attack`` drones launched together at one site."""
-    threat, env = world.scenario.threats.drone, world.env
+    """One attack: ``drones_per_attack`` drones launched together at one site.
+
+    C-RAM engages only drones that threaten a defended site: such a drone's flight is a
+    process (it waits for a fire unit); any other lands when its flight time is up."""
+    threat, env, cram = world.scenario.threats.drone, world.env, world.scenario.cram
     site = world.sites.choose_target("drone_weight", rng.random())
-    drones = [DroneDraws.draw(rng) for _ in range(threat.drones_per_attack)]
+    drones = [DroneDraws(*row) for row in rng.random((threat.drones_per_attack, len(DroneDraws._fields))).tolist()]
     if site is None:
         world.ledger.record(NO_TARGET, None, attack, detail="drone")
         return
@@ -55,27 +56,33 @@ def drone_attack(world: World, attack: str, rng: np.random.Generator, origin: Or
     site.attacked(env.now)
     for draws in drones:
         world.ledger.record(LAUNCHED, site.name, attack)
-        env.process(drone_flight(world, site, attack, draws, on_alert))
+        inside = draws.inside < threat.inside_perimeter_prob
+        if inside and site.defended and draws.engage < cram.drone_engage_prob:
+            env.process(engaged_drone(world, site, attack, draws, on_alert))
+        else:
+            after(env, seconds(threat.flight_time_s), drone_lands, world, site, attack, draws, inside, on_alert)
 
 
-def drone_flight(world: World, site: SiteState, attack: str, d: DroneDraws, on_alert: bool) -> Generator[simpy.Event, object, None]:
-    """One drone: engaged if it threatens a defended site; downed drones may still harm."""
-    env, threat, cram = world.env, world.scenario.threats.drone, world.scenario.cram
-    damage = world.scenario.damage
-    impact_at = env.now + seconds(threat.flight_time_s)
-    inside = d.inside < threat.inside_perimeter_prob
-    if inside and site.defended and d.engage < cram.drone_engage_prob:
-        engaged = yield from engage_threat(world, site, attack, impact_at, ENGAGED, d.stray, d.stray_harm)
-        if engaged and d.kill < cram.drone_kill_prob:
-            world.ledger.record(DOWNED, site.name, attack)
-            if d.debris < cram.drone_debris_harm_prob:
-                world.ledger.record(DEBRIS_HARM, site.name, attack)
-                harm_wounded(world, site, attack, damage.debris_wounded_mean * site.exposure(on_alert), d.wounded, "debris")
-            return
+def engaged_drone(world: World, site: SiteState, attack: str, d: DroneDraws, on_alert: bool) -> Generator[simpy.Event, object, None]:
+    """A drone C-RAM engages: downed (its debris may still harm), or on to its impact."""
+    env, cram, damage = world.env, world.scenario.cram, world.scenario.damage
+    impact_at = env.now + seconds(world.scenario.threats.drone.flight_time_s)
+    engaged = yield from engage_threat(world, site, attack, impact_at, ENGAGED, d.stray, d.stray_harm)
+    if engaged and d.kill < cram.drone_kill_prob:
+        world.ledger.record(DOWNED, site.name, attack)
+        if d.debris < cram.drone_debris_harm_prob:
+            world.ledger.record(DEBRIS_HARM, site.name, attack)
+            harm_wounded(world, site, attack, damage.debris_wounded_mean * site.exposure(on_alert), d.wounded, "debris")
+        return
     yield env.timeout(impact_at - env.now)
+    drone_lands(world, site, attack, d, True, on_alert)
+
+
+def drone_lands(world: World, site: SiteState, attack: str, d: DroneDraws, inside: bool, on_alert: bool) -> None:
+    """An impact inside or outside the perimeter."""
     world.ledger.record(IMPACT_INSIDE if inside else IMPACT_OUTSIDE, site.name, attack)
     if inside:
-        harm_personnel(world, site, attack, damage.drone_lethality_factor, on_alert, d.killed, d.wounded)
+        harm_personnel(world, site, attack, world.scenario.damage.drone_lethality_factor, on_alert, d.killed, d.wounded)
 
 
 def flight_s(scenario: Scenario) -> float:

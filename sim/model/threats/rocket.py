@@ -13,6 +13,7 @@ from sim.model.damage import harm_civilians, harm_personnel
 from sim.model.draws import pick_weighted
 from sim.model.interception import engage_threat
 from sim.model.records import Origin, record_kind
+from sim.model.schedule import after
 from sim.model.sites import NO_TARGET, SiteState
 from sim.model.threats import Threat
 from sim.model.world import World
@@ -43,26 +44,26 @@ class RocketDraws(NamedTuple):
     civilians: float
     civilian_harm: float
 
-    @classmethod
-    def draw(cls, rng: np.random.Generator) -> "RocketDraws":
-        return cls(*rng.random(len(cls._fields)).tolist())
 
 
-def salvo_size(threat: RocketThreat, escalation: float, rng: np.random.Generator) -> tuple[int, bool]:
-    """Rockets in a salvo and whether it is heavy: a heavy salvo (uniform on [min, max]) with
-    ``heavy_salvo_prob`` times ``escalation`` (capped at 1), else a harassment salvo from
-    ``harassment_size_pmf`` (1, 2, ... rockets)."""
-    if rng.random() < min(1.0, threat.heavy_salvo_prob * escalation):
-        return int(rng.integers(threat.heavy_salvo_min, threat.heavy_salvo_max + 1)), True
-    return pick_weighted(threat.harassment_size_pmf, rng.random()) + 1, False
+def salvo_size(threat: RocketThreat, escalation: float, u_class: float, u_size: float) -> tuple[int, bool]:
+    """Rockets in a salvo and whether it is heavy, by inverse CDF: a heavy salvo (uniform on
+    [min, max]) if ``u_class`` < ``heavy_salvo_prob`` times ``escalation`` (capped at 1), else
+    a harassment salvo from ``harassment_size_pmf`` (1, 2, ... rockets)."""
+    if u_class < min(1.0, threat.heavy_salvo_prob * escalation):
+        sizes = threat.heavy_salvo_max - threat.heavy_salvo_min + 1
+        return threat.heavy_salvo_min + min(int(u_size * sizes), sizes - 1), True
+    return pick_weighted(threat.harassment_size_pmf, u_size) + 1, False
 
 
-def rocket_salvo(world: World, attack: str, rng: np.random.Generator, origin: Origin) -> Generator[simpy.Event, None, None]:
-    """A salvo against one site: rockets leave the rails ``launch_spacing_s`` apart."""
+def rocket_salvo(world: World, attack: str, rng: np.random.Generator, origin: Origin) -> None:
+    """A salvo against one site: the first rocket leaves its rail at once, the others
+    ``launch_spacing_s`` apart (each launch is scheduled now, so the salvo needs no process)."""
     threat, env = world.scenario.threats.rocket, world.env
-    site = world.sites.choose_target("rocket_weight", rng.random())
-    size, heavy = salvo_size(threat, world.severity.heavy_salvo_factor(env.now), rng)
-    rockets = [RocketDraws.draw(rng) for _ in range(size)]
+    u_site, u_class, u_size = rng.random(3).tolist()
+    site = world.sites.choose_target("rocket_weight", u_site)
+    size, heavy = salvo_size(threat, world.severity.heavy_salvo_factor(env.now), u_class, u_size)
+    rockets = [RocketDraws(*row) for row in rng.random((size, len(RocketDraws._fields))).tolist()]
     if site is None:
         world.ledger.record(NO_TARGET, None, attack, detail="rocket")
         return
@@ -70,34 +71,50 @@ def rocket_salvo(world: World, attack: str, rng: np.random.Generator, origin: Or
                         detail="heavy salvo" if heavy else "harassment salvo")  # fmt: skip
     on_alert = site.on_alert(env.now)
     site.attacked(env.now)
+    spacing_d = seconds(threat.launch_spacing_s)
     for i, draws in enumerate(rockets):
         if i:
-            yield env.timeout(seconds(threat.launch_spacing_s))
-        if draws.launch >= (1.0 - threat.launch_failure_prob) * site.launch_success:
-            world.ledger.record(LAUNCH_FAILED, site.name, attack)
-            continue
-        world.ledger.record(LAUNCHED, site.name, attack)
-        env.process(rocket_flight(world, site, attack, draws, on_alert, heavy))
+            after(env, i * spacing_d, launch_rocket, world, site, attack, draws, on_alert, heavy)
+        else:
+            launch_rocket(world, site, attack, draws, on_alert, heavy)
 
 
-def rocket_flight(
-    world: World, site: SiteState, attack: str, d: RocketDraws, on_alert: bool, heavy: bool
-) -> Generator[simpy.Event, object, None]:
-    """One rocket from launch to its end: intercepted, dud, or impact inside or outside.
+def launch_rocket(world: World, site: SiteState, attack: str, d: RocketDraws, on_alert: bool, heavy: bool) -> None:
+    """One rocket leaves its rail, or fails to; a rocket in the air flies to its end.
 
-    C-RAM engages only rounds predicted to hit the defended area. ``on_alert`` tells whether
-    the site was already on alert from an earlier attack when the salvo began; an impact of a
-    harassment salvo harms ``harassment_casualty_factor`` times what a heavy salvo's does."""
-    env, threat, cram = world.env, world.scenario.threats.rocket, world.scenario.cram
-    impact_at = env.now + seconds(threat.flight_time_s)
+    C-RAM engages only rounds predicted to hit the defended area: such a rocket's flight is a
+    process (it waits for a fire unit); any other lands when its flight time is up."""
+    threat, cram, env = world.scenario.threats.rocket, world.scenario.cram, world.env
+    if d.launch >= (1.0 - threat.launch_failure_prob) * site.launch_success:
+        world.ledger.record(LAUNCH_FAILED, site.name, attack)
+        return
+    world.ledger.record(LAUNCHED, site.name, attack)
     inside = d.inside < threat.inside_perimeter_prob
     if inside and site.defended and d.engage < cram.engage_prob:
-        engaged = yield from engage_threat(world, site, attack, impact_at, ENGAGED, d.stray, d.stray_harm)
-        if engaged and d.kill < cram.kill_prob:
-            world.ledger.record(INTERCEPTED, site.name, attack)
-            return
+        env.process(engaged_flight(world, site, attack, d, on_alert, heavy))
+    else:
+        after(env, seconds(threat.flight_time_s), rocket_lands, world, site, attack, d, inside, on_alert, heavy)
+
+
+def engaged_flight(
+    world: World, site: SiteState, attack: str, d: RocketDraws, on_alert: bool, heavy: bool
+) -> Generator[simpy.Event, object, None]:
+    """A rocket C-RAM engages, from launch to its end: intercepted, or on to its impact."""
+    env = world.env
+    impact_at = env.now + seconds(world.scenario.threats.rocket.flight_time_s)
+    engaged = yield from engage_threat(world, site, attack, impact_at, ENGAGED, d.stray, d.stray_harm)
+    if engaged and d.kill < world.scenario.cram.kill_prob:
+        world.ledger.record(INTERCEPTED, site.name, attack)
+        return
     yield env.timeout(impact_at - env.now)
-    if d.dud < threat.dud_prob:
+    rocket_lands(world, site, attack, d, True, on_alert, heavy)
+
+
+def rocket_lands(world: World, site: SiteState, attack: str, d: RocketDraws, inside: bool, on_alert: bool, heavy: bool) -> None:
+    """A dud, or an impact inside or outside the perimeter. ``on_alert`` tells whether the
+    site was already on alert from an earlier attack when the salvo began; an impact of a
+    harassment salvo harms ``harassment_casualty_factor`` times what a heavy salvo's does."""
+    if d.dud < world.scenario.threats.rocket.dud_prob:
         world.ledger.record(DUD, site.name, attack)
     elif inside:
         world.ledger.record(IMPACT_INSIDE, site.name, attack)

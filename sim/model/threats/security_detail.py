@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from sim.model.draws import poisson_quantile
 from sim.model.records import Origin, record_kind
 from sim.model.threats import Threat
 from sim.model.world import World
@@ -15,7 +16,7 @@ CASUALTIES = record_kind("security_detail_casualties", "members of a security de
 def security_detail_attack(world: World, attack: str, rng: np.random.Generator, origin: Origin) -> None:
     """An IED against a foreign security detail on the road."""
     world.ledger.record(ATTACK, None, attack, origin=origin, generation=world.generation.get(attack))
-    casualties = int(rng.poisson(world.scenario.threats.security_detail_ied.casualties_mean))
+    casualties = poisson_quantile(world.scenario.threats.security_detail_ied.casualties_mean, rng.random())
     if casualties:
         world.ledger.record(CASUALTIES, None, attack, casualties)
 
