@@ -31,7 +31,7 @@ from scipy import stats
 
 from sim.calibration.distance import RecordDistance, Summary
 from sim.calibration.priors import Prior
-from sim.calibration.sampler import SeededSampler
+from sim.calibration.sampler import SeededSampler, candidate_replication
 from sim.calibration.settings import Budget
 from sim.config.loader import with_values
 from sim.config.scenario import Scenario
@@ -47,7 +47,7 @@ class ParticleModel:
     """The model as the inference calls it: free parameters in, the record's statistics out.
 
     A particle's values replace the scenario's; its replication number (which fixes all its
-    random streams) is drawn from the candidate's seeded random state."""
+    random streams) is its candidate's (:func:`~sim.calibration.sampler.candidate_replication`)."""
 
     def __init__(self, scenario: Scenario, priors: Sequence[Prior], checks: Sequence[Check], root_seed: int) -> None:
         self.scenario, self.priors, self.checks, self.root_seed = scenario, tuple(priors), tuple(checks), root_seed
@@ -57,8 +57,7 @@ class ParticleModel:
 
     def __call__(self, free: dict) -> dict[str, float]:
         scenario = with_values(self.scenario, self.values(free), "a particle of the calibration")
-        replication = int(np.random.randint(0, 2**31 - 1))
-        world = simulate(scenario, replication, self.root_seed)
+        world = simulate(scenario, candidate_replication(), self.root_seed)
         return {c.id: measure(c, world.ledger.records, world.calendar) for c in self.checks}
 
 

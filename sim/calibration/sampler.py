@@ -29,11 +29,28 @@ import pyabc
 
 MAIN_PROCESS = 2**32 - 1  # the index of the main process's own random state after a generation
 _LOADED: dict[str, Callable] = {}  # per worker process: the generation's simulate function, unpickled once
+_CANDIDATE: list[tuple[int, int]] = []  # per process: (generation, index) of the candidate being evaluated
 
 
 def seed_candidate(root_seed: int, t: int, index: int) -> None:
     """Seed numpy's global random state, which pyabc and its distributions draw from."""
     np.random.seed(np.random.SeedSequence([root_seed, t + 1, index]).generate_state(5)[:4])
+
+
+def candidate_replication() -> int:
+    """The replication number of the candidate being evaluated in this process: generation
+    ``t`` and index ``i`` give (t + 1) x 2^32 + i, so every candidate has streams of its own,
+    whatever pyabc drew before it simulates.
+
+    Raises
+    ------
+    RuntimeError
+        Outside :func:`evaluate` (no candidate is being evaluated).
+    """
+    if not _CANDIDATE:
+        raise RuntimeError("no calibration candidate is being evaluated in this process")
+    t, index = _CANDIDATE[0]
+    return (t + 1) << 32 | index
 
 
 def evaluate(payload: bytes, digest: str, root_seed: int, t: int, first: int, count: int) -> list:
@@ -48,10 +65,12 @@ def evaluate(payload: bytes, digest: str, root_seed: int, t: int, first: int, co
         particles = []
         for index in range(first, first + count):
             seed_candidate(root_seed, t, index)
+            _CANDIDATE[:] = [(t, index)]
             particles.append(simulate_one())
         return particles
     finally:
         np.random.set_state(before)  # the candidates' states stay theirs
+        _CANDIDATE.clear()
 
 
 class SeededSampler(pyabc.sampler.Sampler):
