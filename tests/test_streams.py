@@ -24,7 +24,7 @@ OPTIONS = sorted((ROOT / "configs" / "scenarios").glob("*.toml"))
 
 def test_a_stream_is_philox_at_the_counter_of_its_name_under_the_key_of_seed_and_replication():
     key = np.random.SeedSequence(7, spawn_key=(3,)).generate_state(2, np.uint64)
-    for name, phase in (("rocket-12", AttackPhase.LAUNCH), ("rocket-12", AttackPhase.STRIKE), ("regime.drone", 0)):
+    for name, phase in (("rocket-12", AttackPhase.LAUNCH), ("rocket-12", AttackPhase.CARRY_OUT), ("regime.drone", 0)):
         expected = np.random.Generator(np.random.Philox(key=key, counter=np.array(counter_of(name, phase), dtype=np.uint64)))
         want = expected.random(40)
         assert np.array_equal(Streams(7, 3).fresh(name, phase).random(40), want)
@@ -36,7 +36,7 @@ def test_a_stream_is_philox_at_the_counter_of_its_name_under_the_key_of_seed_and
 def test_streams_differ_by_seed_replication_name_and_phase():
     reference = Streams(7, 3).fresh("rocket-12").random(8)
     for other in (Streams(8, 3).fresh("rocket-12"), Streams(7, 4).fresh("rocket-12"), Streams(7, 3).fresh("rocket-13"),
-                  Streams(7, 3).fresh("rocket-12", AttackPhase.STRIKE)):  # fmt: skip
+                  Streams(7, 3).fresh("rocket-12", AttackPhase.CARRY_OUT)):  # fmt: skip
         assert not np.any(other.random(8) == reference)  # equal doubles by chance: probability ~ 8 x 2^-53
 
 

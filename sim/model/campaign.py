@@ -205,7 +205,7 @@ def launch_attack(
         after(world.env, delay, follow_up, world, threat, keep, generation, attack, child)
     spec = world.scenario.policy.us.preemption
     if not (threat.warnable and u_warn < spec.warning_prob):
-        strike(world, threat, attack, origin)
+        carry_out(world, threat, attack, origin)
         return
     world.ledger.record(WARNING, None, attack, detail=f"{threat.name} attack expected")
     prevented = world.warnings is not None and world.warnings.on_warning(attack, WarningDraws(*warning))
@@ -227,12 +227,12 @@ def warned_attack(world: World, threat: Threat, attack: str, origin: Origin, pre
     if prevented:
         world.ledger.record(ATTACK_PREVENTED, None, attack, detail=threat.name)
     elif world.phase is Phase.RUNNING:
-        strike(world, threat, attack, origin)
+        carry_out(world, threat, attack, origin)
 
 
-def strike(world: World, threat: Threat, attack: str, origin: Origin) -> None:
-    """Carry the attack out with the draws of its strike; an attack that unfolds over time
+def carry_out(world: World, threat: Threat, attack: str, origin: Origin) -> None:
+    """Carry the attack out with the draws of that phase; an attack that unfolds over time
     (a generator) becomes a process."""
-    unfolding = threat.attack(world, attack, world.streams.at_once(attack, AttackPhase.STRIKE), origin)
+    unfolding = threat.attack(world, attack, world.streams.at_once(attack, AttackPhase.CARRY_OUT), origin)
     if unfolding is not None:
         world.env.process(unfolding)

@@ -4,7 +4,7 @@ Every draw of a replication comes from numpy's Philox4x64 generator under one ke
 (root seed, replication) (``SeedSequence``). A stream is a position of Philox's 256-bit counter:
 its upper 128 bits are a BLAKE2b digest of the stream's name (``regime.rocket``, ``rocket-12``,
 ``strike-3``), the next 64 bits a phase (an attack draws once when it is launched and once when
-it strikes), and the lowest 64 bits count the blocks the stream has used. Philox is
+it is carried out), and the lowest 64 bits count the blocks the stream has used. Philox is
 counter-based: distinct counters give independent blocks (Salmon et al. 2011, "Parallel random
 numbers: as easy as 1, 2, 3"), and a stream would need 2^64 blocks to reach another's.
 
@@ -40,11 +40,11 @@ _EMPTY_BUFFER = (0, 0, 0, 0)
 
 
 class AttackPhase(IntEnum):
-    """When an attack draws: at its launch (follow-ups, intelligence warning), and when it
-    strikes (target, size, the fate of each round)."""
+    """When an attack draws: at its launch (follow-ups, intelligence warning), and when it is
+    carried out (target, size, the fate of each round)."""
 
     LAUNCH = 0
-    STRIKE = 1
+    CARRY_OUT = 1
 
 
 def counter_of(name: str, phase: int = 0) -> list[int]:
@@ -88,7 +88,7 @@ class Streams:
             "uinteger": 0,
         }
         self._counter = self._position["state"]["counter"]
-        self._last_name, self._last_words = "", (0, 0)  # an attack asks twice in a row: at launch, at its strike
+        self._last_name, self._last_words = "", (0, 0)  # an attack asks twice in a row: at launch, when carried out
 
     def get(self, name: str) -> np.random.Generator:
         """The sequential stream ``name``: the same generator on every call within this

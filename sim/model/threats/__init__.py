@@ -38,7 +38,7 @@ class Threat:
     name : the kind, in attack names (``rocket-12``), random stream names and the outcome
         column ``attacks_<name>``.
     section : its table under ``[threats]`` in a scenario (holds ``base_rate_per_day``).
-    attack : what one attack does, when it strikes. It draws everything it needs from the
+    attack : what one attack does, when it is carried out. It draws everything it needs from the
         stream it is handed before anything else (the stream is valid only until then, see
         :meth:`sim.model.streams.Streams.at_once`), then acts at once and schedules what comes
         later (:func:`sim.model.schedule.after`, or processes of its own); it may also return a
