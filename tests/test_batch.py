@@ -210,7 +210,7 @@ def test_dask_local_cluster_gives_the_same_bytes_as_the_local_pool(small_experim
     real_execute = sim.batch.execution.execute
 
     def spy(chunks, batch, executor, on_done, in_flight=4):
-        executors.append(type(executor).__module__)
+        executors.append(executor)
         return real_execute(chunks, batch, executor, on_done, in_flight)
 
     monkeypatch.setattr(sim.batch.execution, "execute", spy)
@@ -218,9 +218,48 @@ def test_dask_local_cluster_gives_the_same_bytes_as_the_local_pool(small_experim
     with distributed.LocalCluster(processes=True, n_workers=2, threads_per_worker=1, dashboard_address=None) as cluster:
         address = cluster.scheduler_address
         run_experiment_cli(small_experiment, out, "--scheduler", address)
-    assert len(executors) == 1 and executors[0].startswith("distributed"), executors
+    from distributed.cfexecutor import ClientExecutor
+
+    assert len(executors) == 1 and isinstance(executors[0], ClientExecutor), executors
     assert json.loads((out / "manifest.json").read_text())["scheduler"] == address
     assert (out / "runs.parquet").read_bytes() == small_pool_run["bytes"], "Dask and the local pool differ"
+
+
+@pytest.mark.slow
+def test_on_dask_the_chunks_in_flight_follow_the_cluster_and_its_profiler_pauses(small_experiment, small_run, tmp_path, monkeypatch):
+    distributed = pytest.importorskip("dask.distributed")
+    threads = sim.batch.runner.default_workers() + 1  # a count that is not this machine's
+    seen = []
+    real_execute = sim.batch.execution.execute
+
+    def profiling(cluster) -> list[bool]:
+        return [worker.periodic_callbacks["profile"].is_running() for worker in cluster.workers.values()]
+
+    def spy(chunks, batch, executor, on_done, in_flight=4):
+        seen.append((in_flight, profiling(cluster)))
+        return real_execute(chunks, batch, executor, on_done, in_flight)
+
+    monkeypatch.setattr(sim.batch.execution, "execute", spy)
+    out = tmp_path / "dask"
+    # Workers in this process (processes=False), so that their profiler can be looked at.
+    with distributed.LocalCluster(processes=False, n_workers=1, threads_per_worker=threads, dashboard_address=None) as cluster:
+        before = profiling(cluster)
+        run_experiment_cli(small_experiment, out, "--scheduler", cluster.scheduler_address)
+        after = profiling(cluster)
+    assert seen == [(2 * threads, [False])], "two chunks per cluster thread, the profiler paused while they run"
+    assert before == after == [True], "the profiler runs again after the batch"
+    assert (out / "runs.parquet").read_bytes() == small_run["bytes"]
+
+
+def test_chunks_in_flight_are_two_per_worker():
+    class Cluster:
+        def __init__(self, threads: int) -> None:
+            self.threads = lambda: threads
+
+    cores = sim.batch.runner.default_workers()
+    assert sim.batch.runner.chunks_in_flight(Cluster(7)) == 14
+    assert sim.batch.runner.chunks_in_flight(Cluster(0)) == 2 * cores, "no worker has joined yet: the local cores"
+    assert sim.batch.runner.chunks_in_flight(None) == 2 * cores
 
 
 # ------------------------------------------------------------------------------------- 2. resume

@@ -166,3 +166,23 @@ def test_an_unreachable_scheduler_fails_before_anything_is_written(tmp_path):
     lines = stderr.splitlines()
     assert len(lines) == 1 and "tcp://127.0.0.1:9" in lines[0] and "Traceback" not in stderr
     assert not out.exists()
+
+
+def test_workers_that_cannot_load_the_project_fail_before_anything_is_written(tmp_path, monkeypatch):
+    distributed = pytest.importorskip("dask.distributed")
+    import sim.batch.dask_cluster
+
+    def cannot_load(self, worker):  # what a worker running another version of the project meets
+        raise ModuleNotFoundError("No module named 'sim.batch.dask_cluster'")
+
+    monkeypatch.setattr(sim.batch.dask_cluster.PauseProfiler, "setup", cannot_load)
+    out = tmp_path / "out"
+    with distributed.LocalCluster(processes=False, n_workers=1, threads_per_worker=1, dashboard_address=None) as cluster:
+        code, stdout, stderr = call_main(["experiment", experiment_file(tmp_path), "--out", out, "--quiet",
+                                          "--scheduler", cluster.scheduler_address])  # fmt: skip
+        left = set(cluster.scheduler.worker_plugins)
+    assert code == 2, stderr
+    lines = stderr.splitlines()
+    assert len(lines) == 1 and "cannot load this project's code" in lines[0] and "sim.batch.dask_cluster" in lines[0]
+    assert not out.exists()
+    assert sim.batch.dask_cluster.PLUGIN_NAME not in left, "the scheduler would hand the plugin to every new worker"

@@ -25,6 +25,7 @@ from sim.batch.runner import (
     Chunk,
     ChunkResult,
     check_workers,
+    chunks_in_flight,
     dask_executor,
     default_workers,
     execute,
@@ -141,7 +142,7 @@ def _run(
 
 def _execute(batch: Batch, chunks: list[Chunk], execution: Execution, keep: Callable[[Chunk, ChunkResult], None]) -> None:
     if execution.executor is not None:
-        execute(chunks, batch, execution.executor, keep, in_flight=2 * default_workers())
+        execute(chunks, batch, execution.executor, keep, in_flight=chunks_in_flight(execution.executor))
         return
     workers = min(execution.workers or default_workers(), len(chunks))  # an idle worker only costs memory
     with executor_for(max(workers, 1)) as executor:

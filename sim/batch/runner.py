@@ -123,9 +123,16 @@ class WorkersUnavailable(OSError):
 @contextlib.contextmanager
 def dask_executor(scheduler: str, timeout_s: float = 5.0) -> Iterator[Executor]:
     """An executor on the Dask cluster at ``scheduler``, contacted at once: an address that
-    does not answer within ``timeout_s`` seconds is one UsageError."""
+    does not answer within ``timeout_s`` seconds is one UsageError. While it is open the
+    workers' profiler is paused (see :mod:`sim.batch.dask_cluster`)."""
     try:
         from dask.distributed import Client
+
+        from sim.batch.dask_cluster import (
+            BatchExecutor,
+            pause_profiler,
+            resume_profiler,
+        )
     except ImportError:
         raise UsageError("--scheduler needs dask.distributed: pip install -e '.[dask]'") from None
     try:
@@ -134,7 +141,16 @@ def dask_executor(scheduler: str, timeout_s: float = 5.0) -> Iterator[Executor]:
         raise UsageError(f"--scheduler {scheduler}: cannot connect within {timeout_s:g} s ({one_line(exc)}): "
                          "check the address and that the scheduler runs, or raise --scheduler-timeout") from None  # fmt: skip
     try:
-        yield client.get_executor()
+        try:
+            pause_profiler(client)
+        except Exception as exc:  # raised by a worker, whatever its type
+            resume_profiler(client)  # the scheduler keeps what it was given: take it back
+            raise UsageError(f"--scheduler {scheduler}: a worker cannot load this project's code ({one_line(exc)}): "
+                             "start the workers from this checkout and environment") from None  # fmt: skip
+        try:
+            yield BatchExecutor(client)
+        finally:
+            resume_profiler(client)
     finally:
         client.close()
 
@@ -191,6 +207,14 @@ def _watch_parent(parent: int, every_s: float = 1.0) -> None:
     while os.getppid() == parent:
         time.sleep(every_s)
     os._exit(1)
+
+
+def chunks_in_flight(executor: Executor | None) -> int:
+    """How many chunks to keep submitted: two per worker (one running, one waiting, so that no
+    worker waits for the main process between chunks). A Dask cluster's workers are its threads
+    (the local cores while none has joined); any other executor is taken to have one per core."""
+    threads = getattr(executor, "threads", None)
+    return 2 * ((threads() if callable(threads) else 0) or default_workers())
 
 
 def execute(
