@@ -30,7 +30,7 @@ from sim.config.scenario import Regime
 from sim.model.draws import pick_weighted, poisson_quantile
 from sim.model.intensity import Intensity
 from sim.model.records import Origin, record_kind
-from sim.model.schedule import after
+from sim.model.schedule import Later, after
 from sim.model.streams import AttackPhase
 from sim.model.threats import Threat
 from sim.model.world import Phase, WarningDraws, World
@@ -104,7 +104,7 @@ class Arrivals:
     The wait for the next attack is a timer rather than a process: every change of intensity
     must cut into it (each capacity loss and its recovery, each regime: hundreds in a
     replication), and replacing a timer costs a fraction of interrupting a process. A
-    replaced timer still fires, and does nothing. Between changes the intensity is its level
+    replaced timer is cancelled: it still fires, and does nothing. Between changes the intensity is its level
     times the relapse factor, whose steps are known in advance: the budget is spent across
     them without an event at each step.
     """
@@ -115,7 +115,7 @@ class Arrivals:
         self.rng = world.streams.get(f"arrivals.{threat.name}")
         self.budget = self.rng.exponential()  # unit-rate exponential, spent at the intensity
         self.since, self.level, self.relapsing = 0.0, 0.0, None  # since when, at what
-        self._timer = 0  # the number of the timer that counts: earlier ones were replaced
+        self._timer: Later | None = None
         self._launching = False
         self.intensity.on_change(self.rate_changed)
         self._wait()
@@ -126,10 +126,10 @@ class Arrivals:
         if relapsing is not None and env.now >= relapsing.end_d:
             relapsing = None  # over: the factor is 1 from now on
         self.since, self.level, self.relapsing = env.now, self.intensity.level_per_day, relapsing
-        self._timer += 1
+        if self._timer is not None:
+            self._timer.cancel()
         due = self._due()
-        if due < math.inf:
-            after(env, due - env.now, self._arrive, self._timer)
+        self._timer = after(env, due - env.now, self._arrive) if due < math.inf else None
 
     def _due(self) -> float:
         if self.level <= 0.0:
@@ -155,9 +155,8 @@ class Arrivals:
                 return spent
         raise AssertionError("the last piece of a relapse has no end")
 
-    def _arrive(self, timer: int) -> None:
-        if timer != self._timer:
-            return
+    def _arrive(self) -> None:
+        self._timer = None
         self._launching = True  # changes the launch makes are read below, with the new budget
         launch_attack(self.world, self.threat, Origin.BACKGROUND)
         self._launching = False

@@ -33,6 +33,11 @@ class Later(simpy.Timeout):
     def _fire(self, _event: simpy.Event) -> None:
         self._action(*self._args)
 
+    def cancel(self) -> None:
+        """The action will not run: the timer still fires when due, and does nothing."""
+        if self.callbacks:
+            self.callbacks.clear()
+
 
 def after(env: simpy.Environment, delay_d: float, action: Callable[..., Any], *args: Any) -> Later:
     """Call ``action(*args)`` ``delay_d`` days from now (in the order of SimPy's schedule, as
