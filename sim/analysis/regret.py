@@ -17,8 +17,12 @@ option in every state used the same random streams, so values are compared pair 
 Summaries over states (mean, maximum and 90th percentile of regret; worst case and percentiles
 of the state means) get Monte Carlo intervals by resampling the replications (the same
 resampled replications for every option and state, which keeps the pairs), from a stream of the
-root seed; the share of states where an option satisfices gets a Wilson interval (the states as
-a sample of the uncertainty box).
+root seed. The share of states where an option satisfices gets the wider of two intervals: a
+Wilson interval (the states as a sample of the uncertainty box) and a bootstrap interval that
+resamples the replications and the states together. The second matters when state means sit
+near a threshold: every state runs the same few replications, so their noise is shared, and a
+new set of replications can move many states across the threshold at once, which the states'
+Wilson interval does not see.
 """
 
 from __future__ import annotations
@@ -107,7 +111,8 @@ def robustness_table(runs: pd.DataFrame, design: StatesDesign, outcomes: list[st
     intervals); ``worst`` (the worst state mean), ``state_p10``/``state_p50``/``state_p90``
     (percentiles of the state means, Monte Carlo intervals); ``satisficing`` (share of states
     where the state mean meets the outcome's threshold; outcome ``all thresholds`` for all of
-    them at once; Wilson intervals over states).
+    them at once; the wider of the Wilson interval over states and the bootstrap interval over
+    replications and states).
     """
     weights = resample_weights(int(runs["replication"].max()) + 1, seed)
     rows = []
@@ -115,7 +120,7 @@ def robustness_table(runs: pd.DataFrame, design: StatesDesign, outcomes: list[st
         warnings.simplefilter("ignore", RuntimeWarning)
         for outcome in outcomes:
             rows += _summary_rows(runs, design, outcome, weights)
-    rows += _satisficing_rows(runs, design)
+    rows += _satisficing_rows(runs, design, weights, seed)
     return pd.DataFrame(rows, columns=["option", "outcome", "metric", "value", "ci95_low", "ci95_high"])
 
 
@@ -162,13 +167,22 @@ def satisficing(runs: pd.DataFrame, design: StatesDesign) -> np.ndarray:
     return np.array(met, dtype=bool).reshape(len(design.thresholds), len(design.options), len(design.states))
 
 
-def _satisficing_rows(runs: pd.DataFrame, design: StatesDesign) -> list[dict]:
+def _satisficing_rows(runs: pd.DataFrame, design: StatesDesign, weights: np.ndarray, seed: int) -> list[dict]:
     if not design.thresholds:
         return []
     met = satisficing(runs, design)
+    resampled = np.array([np.vectorize(rule.met)(_means(value_cube(runs, design, rule.outcome), weights))
+                          for rule in design.thresholds], dtype=bool)  # [threshold, option, state, resample]  # fmt: skip
+    states, resamples = met.shape[2], weights.shape[0]
+    drawn = np.random.default_rng([seed, _STREAM, 1]).integers(0, states, size=(resamples, states))  # states resampled too
     rows = []
-    for label, table in [*((rule.outcome, met[i]) for i, rule in enumerate(design.thresholds)), ("all thresholds", met.all(axis=0))]:
+    cases = [*((rule.outcome, met[i], resampled[i]) for i, rule in enumerate(design.thresholds)),
+             ("all thresholds", met.all(axis=0), resampled.all(axis=0))]  # fmt: skip
+    for label, table, tables in cases:
         for o, option in enumerate(design.options):
             k, n = int(table[o].sum()), table.shape[1]
-            rows.append(_row(option, label, "satisficing", k / n, *wilson_interval(k, n)))
+            shares = tables[o][drawn, np.arange(resamples)[:, None]].mean(axis=1)
+            wilson_low, wilson_high = wilson_interval(k, n)
+            boot_low, boot_high = np.percentile(shares, [2.5, 97.5])
+            rows.append(_row(option, label, "satisficing", k / n, min(wilson_low, boot_low), max(wilson_high, boot_high)))
     return rows
