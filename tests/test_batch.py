@@ -265,7 +265,7 @@ def test_chunks_in_flight_are_two_per_worker():
 # ------------------------------------------------------------------------------------- 2. resume
 
 RESUME_SCENARIOS = {"baseline": {}, "strong_cram": {"set": {"cram.kill_prob": 0.8}}}
-RESUME_HEADER = {"replications": 200, "chunk_size": 4, "root_seed": 31, "end_date": date(2020, 6, 30)}
+RESUME_HEADER = {"replications": 200, "chunk_size": 4, "root_seed": 31, "end_date": date(2020, 12, 31)}  # a few seconds: long enough to interrupt
 RESUME_CHUNKS = 2 * 200 // 4
 
 
