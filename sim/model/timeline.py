@@ -1,7 +1,8 @@
-"""Start the world's own processes and run it to its horizon.
+"""Start the world's own behaviours and run it to its horizon.
 
-The model's processes are the sites' calendars and, for every threat kind, its campaign
-regimes and background arrivals. The actors (:mod:`sim.policy`) start theirs after these.
+The model's own behaviours are the sites' calendars and, for every threat kind, its campaign
+regimes (processes) and background arrivals (a timer, :class:`sim.model.campaign.Arrivals`).
+The actors (:mod:`sim.policy`) start theirs after these.
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 A warning gives Washington the chance to strike first (if its doctrine pre-empts and the
 strike's collateral-damage risk is acceptable) and Baghdad the chance to close parts of the
 International Zone or act on intelligence the U.S. shares. Which attacks are warned, and when
-they come, is part of the attack's approach (:func:`sim.model.campaign.approach`); this is the
+they come, is part of the attack's launch (:func:`sim.model.campaign.launch_attack`); this is the
 listener the model tells.
 """
 
