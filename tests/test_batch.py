@@ -265,7 +265,7 @@ def test_chunks_in_flight_are_two_per_worker():
 # ------------------------------------------------------------------------------------- 2. resume
 
 RESUME_SCENARIOS = {"baseline": {}, "strong_cram": {"set": {"cram.kill_prob": 0.8}}}
-RESUME_HEADER = {"replications": 200, "chunk_size": 4, "root_seed": 31, "end_date": date(2020, 12, 31)}  # a few seconds: long enough to interrupt
+RESUME_HEADER = {"replications": 200, "chunk_size": 4, "root_seed": 31, "end_date": date(2020, 6, 30)}
 RESUME_CHUNKS = 2 * 200 // 4
 
 
@@ -284,8 +284,11 @@ def experiment_command(file: Path, out: Path) -> list[str]:
 
 
 def interrupt_after_first_part(file: Path, out: Path, sig: int) -> tuple[int, str]:
-    """Start the experiment as a subprocess and send ``sig`` once a chunk is on disk."""
-    proc = subprocess.Popen(experiment_command(file, out), cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    """Start the experiment as a subprocess and send ``sig`` once a chunk is on disk. The child
+    gets SIGINT's default action back: a shell that starts the tests in the background makes
+    them ignore SIGINT, and Python then never turns it into KeyboardInterrupt."""
+    proc = subprocess.Popen(experiment_command(file, out), cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))  # fmt: skip
     deadline = time.monotonic() + 120
     try:
         while not any((out / "parts").glob("*/*.parquet")):
