@@ -39,7 +39,6 @@ class DroneDraws(NamedTuple):
     wounded: float
 
 
-
 def drone_attack(world: World, attack: str, rng: np.random.Generator, origin: Origin) -> None:
     """One attack: ``drones_per_attack`` drones launched together at one site.
 

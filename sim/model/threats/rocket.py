@@ -45,7 +45,6 @@ class RocketDraws(NamedTuple):
     civilian_harm: float
 
 
-
 def salvo_size(threat: RocketThreat, escalation: float, u_class: float, u_size: float) -> tuple[int, bool]:
     """Rockets in a salvo and whether it is heavy, by inverse CDF: a heavy salvo (uniform on
     [min, max]) if ``u_class`` < ``heavy_salvo_prob`` times ``escalation`` (capped at 1), else
