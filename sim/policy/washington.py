@@ -110,9 +110,8 @@ class Washington:
         self.embassy_attack_times: list[float] = []
         self.ultimatum_attacks: int | None = None  # attacks counted while an ultimatum runs
         self.ultimatum_issued = False  # by the rule (at most once a run)
-        self.rules = [(rule, lever) for rule in RULES if (lever := rule.lever(self))]  # the rules switched on
-        self._rules_of: dict[RecordKind, list[tuple[Rule, Any]]] = {}
-        for rule, lever in self.rules:
+        self._rules_of: dict[RecordKind, list[tuple[Rule, Any]]] = {}  # the rules switched on, by the kinds they act on
+        for rule, lever in [(rule, lever) for rule in RULES if (lever := rule.lever(self))]:
             for kind in rule.kinds(self):
                 self._rules_of.setdefault(kind, []).append((rule, lever))
         self.observes = self.attacks_on_us | self._rules_of.keys()  # the records :meth:`observe` hears of
@@ -131,7 +130,7 @@ class Washington:
     def observe(self, rec: Record) -> None:
         if rec.kind in self.attacks_on_us:
             self._count_attack(rec)
-        if rec.time_d < self.start_d:
+        if not self.active():
             return
         for rule, lever in self._rules_of.get(rec.kind, ()):
             if rule.trigger(self, rec, lever):
