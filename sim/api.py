@@ -505,7 +505,8 @@ def calibrate(
         inference.budget.predictive_replications, calibration_file.header.root_seed, workers=workers,
         options=RunOptions(None, False, options.command), parameters_from=inference.posterior_path, scheduler=scheduler,
     )  # fmt: skip
-    predicted = predictive.table.assign(use=["fit" if c in {o.check.id for o in calibration_file.fitted} else "held-out"
+    fitted_ids, labels = {o.check.id for o in calibration_file.fitted}, {o.check.id: o.use for o in calibration_file.observations}
+    predicted = predictive.table.assign(use=["fit" if c in fitted_ids else "held-out" if c in hold_out else labels.get(c, "held-out")
                                              for c in predictive.table["check"]])  # fmt: skip
     plots = {
         "marginals": marginal_plots(out / "plots" / "marginals.png", priors, inference.values, inference.weights, table),
@@ -514,11 +515,15 @@ def calibrate(
     }
     state = inference.progress
     informed = len(inference.pilot.informed)
+    fitted_rows = [o for o in calibration_file.fitted if o.check.id in labels]
     overview = [
         f"Calibration file `{shown_path(calibration_file.path)}`: {len(priors)} parameters with priors; every other "
         f"parameter as in `{shown_path(calibration_file.scenario_path)}`.",
-        f"Fitted: the {len(calibration_file.fitted)} rows of `{shown_path(calibration_file.record_path)}` marked fit"
-        + (f", less {', '.join(hold_out)} (held out)" if hold_out else "") + ", each measured on a simulation from "
+        f"Fitted: the {len(fitted_rows)} rows of `{shown_path(calibration_file.record_path)}` marked fit"
+        + (f", less {', '.join(hold_out)} (held out)" if hold_out else "")
+        + (f", and {len(calibration_file.fitted) - len(fitted_rows)} statistics of the event record "
+           f"`{shown_path(calibration_file.events_path)}`" if calibration_file.events_path else "")
+        + ", each measured on a simulation from "
         f"{calibration_file.scenario.scenario.start_date} to {calibration_file.scenario.scenario.end_date}.",
         f"ABC-SMC (pyabc {pyabc_version()}): {inference.budget.particles} particles per generation, threshold the "
         f"{inference.budget.epsilon_quantile:g} quantile of the last generation's distances; {informed} parameters "

@@ -204,7 +204,7 @@ ONE_ROCKET_INSIDE = {
 
 def killed_by_one_rocket(heavy: bool) -> int:
     world = world_of(one_site(quiet({**ONE_ROCKET_INSIDE, "threats.rocket.heavy_salvo_prob": 1.0 if heavy else 0.0,
-                                     "threats.rocket.harassment_size_pmf": [1.0, 0, 0, 0, 0, 0]}), cram_fire_units=0))  # fmt: skip
+                                     "threats.rocket.harassment_mean_rockets": 1.0}), cram_fire_units=0))  # fmt: skip
     rocket_salvo(world, "rocket-0", np.random.default_rng(5), TEST)
     world.env.run(until=seconds(120))
     return sum(r.count for r in of_kind(world.ledger.records, Kind.US_KILLED))
@@ -230,7 +230,7 @@ def test_mean_killed_per_inside_impact_by_salvo_class_matches_the_rates():
     site_exposure = 1 - quiet().sites["embassy"].hardening
     for heavy, scale in ((True, 1.0), (False, factor)):
         scenario = one_site(quiet({**base, "threats.rocket.heavy_salvo_prob": 1.0 if heavy else 0.0,
-                                   "threats.rocket.harassment_size_pmf": [1.0, 0, 0, 0, 0, 0]}), cram_fire_units=0)  # fmt: skip
+                                   "threats.rocket.harassment_mean_rockets": 1.0}), cram_fire_units=0)  # fmt: skip
         runs = run_replications(scenario, 20, SEED)
         impacts, killed = int(runs["rockets_impact_inside"].sum()), int(runs["us_killed"].sum())
         mean = rate * scale * site_exposure
@@ -322,10 +322,36 @@ def test_a_follow_up_is_held_back_in_a_pause_by_the_restraint():
 def test_harassment_and_heavy_salvo_sizes_by_inverse_cdf():
     from sim.model.threats.rocket import salvo_size
 
-    threat = quiet().threats.rocket  # pmf 0.70, 0.20, 0.06, 0.03, 0.01, 0.0; heavy 0.04 of 14-33
+    # mean 2, shape 1: one plus a geometric count with p = 1/2, so sizes 1, 2, 3, 4 have chances
+    # 1/2, 1/4, 1/8, 1/16 (renormalised after the cut at 13 rockets: a factor 1 / (1 - 2^-13))
+    threat = quiet({"threats.rocket.harassment_mean_rockets": 2.0, "threats.rocket.harassment_size_shape": 1.0}).threats.rocket
     cumulative = np.cumsum(threat.harassment_size_pmf)
-    for u, size in ((0.0, 1), (0.69, 1), (0.71, 2), (0.899, 2), (0.91, 3), (0.97, 4), (0.995, 5)):
+    for u, size in ((0.0, 1), (0.49, 1), (0.51, 2), (0.74, 2), (0.76, 3), (0.87, 3), (0.88, 4), (0.9999, 13)):
         assert salvo_size(threat, 1.0, 0.5, u) == (size, False), (u, cumulative)
     assert salvo_size(threat, 1.0, 0.01, 0.0) == (14, True)
     assert salvo_size(threat, 1.0, 0.039, 0.999) == (33, True)
     assert salvo_size(threat, 2.5, 0.09, 0.5)[1]  # escalation: below 0.04 x 2.5
+
+
+def test_harassment_salvo_size_is_one_plus_a_negative_binomial():
+    from scipy import stats
+
+    from sim.config.scenario import salvo_size_pmf
+
+    # far from the cut, the table is 1 + NB(mean - 1, shape): its mean and variance are analytic
+    for mean, shape in ((1.45, 1.0), (3.0, 0.3), (2.2, 8.0)):
+        pmf = np.array(salvo_size_pmf(mean, shape, 2000))
+        sizes = np.arange(1, 2001)
+        extra = mean - 1
+        assert pmf.sum() == pytest.approx(1.0, abs=1e-12)
+        assert (pmf * sizes).sum() == pytest.approx(mean, rel=1e-9)
+        assert (pmf * (sizes - mean) ** 2).sum() == pytest.approx(extra + extra**2 / shape, rel=1e-6)
+        nb = stats.nbinom(shape, shape / (shape + extra))
+        assert pmf[:20] == pytest.approx(nb.pmf(np.arange(20)), rel=1e-9)
+    # the cut renormalises: nothing above the largest harassment salvo, mass kept in proportion
+    cut = np.array(salvo_size_pmf(3.0, 0.3, 13))
+    assert len(cut) == 13 and cut.sum() == pytest.approx(1.0)
+    assert cut / cut[0] == pytest.approx(np.array(salvo_size_pmf(3.0, 0.3, 2000))[:13] / salvo_size_pmf(3.0, 0.3, 2000)[0])
+    # a small shape puts real weight on salvos of 6-13 rockets, as the record has them
+    assert cut[5:].sum() > 0.1
+    assert salvo_size_pmf(1.0, 0.5, 5) == (1.0, 0.0, 0.0, 0.0, 0.0)

@@ -332,7 +332,7 @@ def test_tougher_love_strikes_once_a_decision_delay_after_a_heavy_salvo():
 
 
 def test_tougher_love_strikes_after_an_inside_impact_but_not_after_a_miss():
-    harassment = {"threats.rocket.heavy_salvo_prob": 0.0, "threats.rocket.harassment_size_pmf": [1.0, 0, 0, 0, 0, 0]}
+    harassment = {"threats.rocket.heavy_salvo_prob": 0.0, "threats.rocket.harassment_mean_rockets": 1.0}
     world, actors = single_salvo_world("tougher_love", {**harassment, "threats.rocket.inside_perimeter_prob": 0.0})
     records = salvos_at(world, [2.0], 10.0)
     assert of_kind(records, Kind.ROCKET_IMPACT_OUTSIDE) and not of_kind(records, *STRIKES)

@@ -19,13 +19,15 @@ probability = st.floats(0.0, 1.0)
 @st.composite
 def worlds(draw):
     """A 30-day world with many salvos and drones, and a battery that can run dry."""
-    pmf = draw(st.lists(st.floats(0.01, 1.0), min_size=1, max_size=6))
-    heavy_min = draw(st.integers(1, 20))
+    harassment_max = draw(st.integers(1, 13))
+    heavy_min = harassment_max + draw(st.integers(1, 7))
     magazine = draw(st.integers(1, 3000))
     overrides = {
         "scenario.end_date": date(2020, 1, 30),
         "threats.rocket.base_rate_per_day": draw(st.floats(0.5, 6.0)),
-        "threats.rocket.harassment_size_pmf": [p / sum(pmf) for p in pmf],
+        "threats.rocket.harassment_mean_rockets": draw(st.floats(1.0, 6.0)),
+        "threats.rocket.harassment_size_shape": draw(st.floats(0.05, 20.0)),
+        "threats.rocket.harassment_max_rockets": harassment_max,
         "threats.rocket.heavy_salvo_prob": draw(probability),
         "threats.rocket.heavy_salvo_min": heavy_min,
         "threats.rocket.heavy_salvo_max": heavy_min + draw(st.integers(0, 15)),

@@ -83,8 +83,8 @@ def test_scores_and_bands_of_hand_made_runs():
 
 def test_the_project_record_loads():
     observations = load_record(RECORD)
-    assert len(observations) >= 15 and {o.use for o in observations} == {"fit", "held-out"}
-    assert all(o.source.startswith("docs/sources.md#") for o in observations)
+    assert len(observations) >= 15 and {o.use for o in observations} == {"fit", "set", "overlap", "held-out"}
+    assert all(o.source.startswith(("docs/sources.md#", "docs/heldout_2020_2021.md")) for o in observations)
 
 
 BAD_ROWS = {

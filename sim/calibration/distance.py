@@ -24,7 +24,7 @@ import pyabc
 from sim.calibration.public_record import Observation
 from sim.replication.checks import Check
 
-STABILISED = ("count", "sum")  # statistics put on the Anscombe scale
+STABILISED = ("count", "sum", "busiest_week", "attacks")  # statistics put on the Anscombe scale (counts)
 POISSON_SCALE = 1.0  # the noise scale of a Poisson count on the Anscombe scale
 SMALLEST_SCALE = 1e-3  # a floor for the other statistics, so that no division is by zero
 

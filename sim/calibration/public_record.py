@@ -5,7 +5,11 @@ One row per observation: ``check`` (its id), ``statistic`` (see :mod:`sim.replic
 ``kinds`` (record kinds joined by ``+``), ``from`` and ``to`` (ISO dates, inclusive),
 ``trigger`` and ``days`` (for ``followed_within``), ``observed_low`` and ``observed_high`` (the
 observed range; an empty high means "at least low"), ``source``. Extra columns are ignored by
-validation; ``use`` (``fit`` or ``held-out``) tells a calibration which rows it may fit.
+validation; ``use`` says what a row was used for: ``fit`` (in the calibration's distance),
+``set`` (used by hand to set a parameter's value or prior; the note says which), ``overlap``
+(used for nothing, but its dates overlap what the calibration reads, so it is not independent
+evidence) or ``held-out`` (used for nothing, and after everything the calibration reads: the
+only rows that count as validation).
 A malformed row stops with one line naming the row, the column and the rule.
 """
 
@@ -25,7 +29,7 @@ from sim.replication.checks import STATISTICS, Check
 from sim.replication.simulate import record_kinds
 
 REQUIRED = ("check", "statistic", "kinds", "from", "to", "trigger", "days", "observed_low", "observed_high", "source")
-USES = ("fit", "held-out")
+USES = ("fit", "set", "overlap", "held-out")
 ID = re.compile(r"[A-Za-z0-9_.\-]+")
 
 

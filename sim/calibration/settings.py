@@ -5,7 +5,8 @@
     [calibration]
     name = "calibration_2020"
     scenario = "baseline.toml"              # the world each particle simulates
-    record = "data/public_record.csv"       # its rows marked use = fit are the summary statistics
+    record = "data/public_record.csv"       # its rows marked use = fit are summary statistics
+    events = "data/events_2019_2020.csv"    # the event record: more statistics (optional)
     replay = "scenarios/history_2020_2021.toml"   # the posterior predictive check of every row
     root_seed = 1
 
@@ -17,7 +18,9 @@
     family = "loguniform"
     ...
 
-Paths are relative to the calibration file. The scenario runs from its start to the end of the
+Paths are relative to the calibration file. With ``events``, the statistics of the event-level
+record of the fit window (:mod:`sim.calibration.event_statistics`) are fitted beside the record's
+rows. The scenario runs from its start to the end of the
 last fitted observation; the file is checked whole (priors against the scenario, the record's
 rows) before anything is simulated.
 """
@@ -28,6 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
+from sim.calibration.event_statistics import event_observations, load_event_record
 from sim.calibration.priors import Prior, load_priors
 from sim.calibration.public_record import Observation, load_record
 from sim.config.errors import NO_VALUE, ConfigError
@@ -74,6 +78,7 @@ class CalibrationHeader:
     root_seed: int = param("-", SEED)
     full: Budget = param("-")
     quick: Budget = param("-")
+    events: str | None = param("path", default=None)
 
 
 @dataclass(frozen=True)
@@ -87,12 +92,14 @@ class CalibrationFile:
     scenario: Scenario  # the scenario file, run to the end of the last fitted observation
     record_path: Path
     observations: tuple[Observation, ...]  # every row of the record
-    fitted: tuple[Observation, ...]  # the rows the calibration fits
+    fitted: tuple[Observation, ...]  # the rows the calibration fits, then the event record's statistics
     replay_path: Path
+    events_path: Path | None = None
 
     @property
     def inputs(self) -> tuple[Path, ...]:
-        return (self.path, *input_files(self.scenario_path), self.record_path)
+        events = (self.events_path,) if self.events_path else ()
+        return (self.path, *input_files(self.scenario_path), self.record_path, *events)
 
     def budget(self, quick: bool) -> Budget:
         return self.header.quick if quick else self.header.full
@@ -124,7 +131,16 @@ def load_calibration(path: str | Path, record: str | Path | None = None, hold_ou
         raise ConfigError("calibration.scenario", header.scenario,
                           f"starts on {scenario.scenario.start_date}, after the first fitted row ({start})", origin)  # fmt: skip
     priors = load_priors(doc.get("priors"), scenario, lambda p: unit_of(Scenario, p), origin)
-    return CalibrationFile(path, header, priors, scenario_path, scenario, record_path, observations, fitted, replay_path)
+    events_path = None
+    if header.events is not None:
+        events_path = _existing(path.parent / header.events, "calibration.events", header.events, origin)
+        derived = event_observations(load_event_record(events_path), fitted, scenario)
+        taken = {o.check.id for o in observations}
+        clash = next((o.check.id for o in derived if o.check.id in taken), None)
+        if clash:
+            raise ConfigError("check", clash, "is the name of a statistic of the event record: rename the row", str(record_path))
+        fitted = fitted + tuple(derived)
+    return CalibrationFile(path, header, priors, scenario_path, scenario, record_path, observations, fitted, replay_path, events_path)
 
 
 _NO_TABLE: dict = {}

@@ -8,6 +8,8 @@ list of ``(key, value, rule)`` problems relative to the section.
 
 from __future__ import annotations
 
+import functools
+import math
 from dataclasses import dataclass
 from datetime import date
 from typing import Mapping
@@ -19,12 +21,27 @@ from sim.config.schema import (
     NAME,
     NON_NEGATIVE,
     POSITIVE,
-    PROBABILITIES,
     PROBABILITY,
     param,
 )
 
 Problem = tuple[str, object, str]
+
+
+@functools.lru_cache(maxsize=256)
+def salvo_size_pmf(mean_rockets: float, shape: float, max_rockets: int) -> tuple[float, ...]:
+    """The size distribution of a harassment salvo: 1 + N rockets, N negative binomial with mean
+    ``mean_rockets - 1`` and shape ``shape`` (variance m + m^2 / shape), cut at ``max_rockets``
+    and renormalised. Entry i is the chance of i + 1 rockets. Computed once per parameter set
+    (a scenario is frozen), so a salvo's draw is one walk along a short table."""
+    extra = mean_rockets - 1.0
+    if extra <= 0.0:
+        return (1.0,) + (0.0,) * (max_rockets - 1)
+    log_p, log_q = math.log(shape / (shape + extra)), math.log(extra / (shape + extra))
+    weights = [math.exp(math.lgamma(n + shape) - math.lgamma(shape) - math.lgamma(n + 1) + shape * log_p + n * log_q)
+               for n in range(max_rockets)]  # fmt: skip
+    total = sum(weights)
+    return tuple(w / total for w in weights)
 
 
 @dataclass(frozen=True)
@@ -102,7 +119,9 @@ class RocketThreat:
     """107 mm rocket salvos fired at a site."""
 
     base_rate_per_day: float = param("salvos/day", NON_NEGATIVE)
-    harassment_size_pmf: tuple[float, ...] = param("probability of 1, 2, ... rockets", PROBABILITIES, doc="chance that a harassment salvo has 1, 2, ... rockets; sums to 1")
+    harassment_mean_rockets: float = param("rockets", AT_LEAST_ONE, doc="mean rockets in a harassment salvo, before the cut at harassment_max_rockets: 1 + a negative binomial count")
+    harassment_size_shape: float = param("-", POSITIVE, doc="shape (dispersion) of the negative binomial part of a harassment salvo's size: small values give mostly single rockets and a long tail of salvos of 6 or more, large values sizes close to the mean")
+    harassment_max_rockets: int = param("rockets", AT_LEAST_ONE, doc="the largest harassment salvo; larger ones are heavy salvos")
     heavy_salvo_prob: float = param("probability", PROBABILITY)
     heavy_salvo_min: int = param("rockets", AT_LEAST_ONE)
     heavy_salvo_max: int = param("rockets", AT_LEAST_ONE)
@@ -114,11 +133,14 @@ class RocketThreat:
 
     def check(self) -> list[Problem]:
         problems: list[Problem] = []
-        if not self.harassment_size_pmf or abs(sum(self.harassment_size_pmf) - 1.0) > 1e-9:
-            problems.append(("harassment_size_pmf", list(self.harassment_size_pmf), "must sum to 1"))
         if self.heavy_salvo_max < self.heavy_salvo_min:
             problems.append(("heavy_salvo_max", self.heavy_salvo_max, "must be >= heavy_salvo_min"))
         return problems
+
+    @property
+    def harassment_size_pmf(self) -> tuple[float, ...]:
+        """Chance that a harassment salvo has 1, 2, ..., ``harassment_max_rockets`` rockets."""
+        return salvo_size_pmf(self.harassment_mean_rockets, self.harassment_size_shape, self.harassment_max_rockets)
 
     @property
     def mean_salvo_size(self) -> float:

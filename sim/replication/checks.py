@@ -14,6 +14,22 @@ Statistics:
 - ``followed_within``: the share of ``trigger`` records in the window followed by a record of
   ``kinds`` within ``days`` (after it, at most ``days`` later); empty (NaN) if the window holds
   no trigger record.
+
+Statistics of an event-level record (built by :mod:`sim.calibration.event_statistics`, not
+written in a public-record file):
+
+- ``busiest_week``: the most records of ``kinds`` in any ``days`` consecutive days of the window;
+- ``share_sized``: the share of records of ``kinds`` in the window whose ``count`` lies in
+  ``sizes`` (inclusive), e.g. salvos of 6-13 rockets; NaN if the window holds none;
+- ``attacks``: the number of distinct attacks among the records of ``kinds`` in the window
+  (attacks that hurt U.S. or coalition personnel, say).
+
+**The observation model.** A check with ``coverage`` is about a record that lists only part of
+what happened: ``coverage`` gives, for spans of dates, the chance that an attack of that date
+made it into the record. The simulated log is then thinned the same way before it is measured:
+a record is kept when a uniform fixed by its attack and time (a hash, so the same attack is kept
+or dropped by every check of a replication) is below the coverage of its date. The observed
+value is measured on the record itself, which is already thinned (a check without coverage).
 """
 
 from __future__ import annotations
@@ -24,10 +40,14 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Sequence
 
+import hashlib
+import struct
+
 from sim.config.calendar import Calendar
 from sim.model.records import Record, RecordKind, record_kind_named
 
-STATISTICS = ("count", "sum", "none", "first_after", "followed_within")
+STATISTICS = ("count", "sum", "none", "first_after", "followed_within")  # those a record file may use
+DERIVED = ("busiest_week", "share_sized", "attacks")  # those of an event-level record
 
 
 @dataclass(frozen=True)
@@ -39,6 +59,8 @@ class Check:
     end: date
     trigger: str | None = None
     days: float | None = None
+    sizes: tuple[int, int] | None = None  # share_sized: the counts that qualify, inclusive
+    coverage: tuple[tuple[date, date, float], ...] = ()  # (from, to, chance an attack is listed)
 
     @property
     def column(self) -> str:
@@ -50,11 +72,14 @@ def measure(check: Check, records: Sequence[Record], calendar: Calendar) -> floa
     """The value of ``check`` in one replication's log (see the module docstring)."""
     begin, end = calendar.day_of(check.start), calendar.day_of(check.end) + 1.0
     kinds = _kinds(check.kinds)
-    times = [r.time_d for r in records if r.kind in kinds and begin <= r.time_d < end]
+    if check.coverage:
+        records = listed(records, kinds, check.coverage, calendar)
+    inside = [r for r in records if r.kind in kinds and begin <= r.time_d < end]
+    times = [r.time_d for r in inside]
     if check.statistic == "count":
         return float(len(times))
     if check.statistic == "sum":
-        return float(sum(r.count for r in records if r.kind in kinds and begin <= r.time_d < end))
+        return float(sum(r.count for r in inside))
     if check.statistic == "none":
         return 0.0 if times else 1.0
     if check.statistic == "first_after":
@@ -67,7 +92,36 @@ def measure(check: Check, records: Sequence[Record], calendar: Calendar) -> floa
         later = sorted(r.time_d for r in records if r.kind in kinds)
         followed = sum(1 for t in triggers if bisect.bisect_right(later, t + check.days) > bisect.bisect_right(later, t))
         return followed / len(triggers)
+    if check.statistic == "busiest_week":
+        ordered = sorted(times)
+        return float(max((bisect.bisect_left(ordered, t + check.days) - i for i, t in enumerate(ordered)), default=0))
+    if check.statistic == "share_sized":
+        low, high = check.sizes
+        return sum(1 for r in inside if low <= r.count <= high) / len(inside) if inside else math.nan
+    if check.statistic == "attacks":
+        return float(len({r.attack for r in inside}))
     raise ValueError(f"unknown statistic {check.statistic!r}")
+
+
+def listed(records: Sequence[Record], kinds: frozenset[RecordKind], coverage, calendar: Calendar) -> list[Record]:
+    """The records of ``kinds`` that an incomplete record would list (the module docstring's
+    observation model); records of other kinds are kept as they are."""
+    spans = [(calendar.day_of(a), calendar.day_of(b) + 1.0, p) for a, b, p in coverage]
+    kept = []
+    for r in records:
+        if r.kind in kinds:
+            chance = next((p for a, b, p in spans if a <= r.time_d < b), 1.0)
+            if listing_uniform(r) >= chance:
+                continue
+        kept.append(r)
+    return kept
+
+
+def listing_uniform(record: Record) -> float:
+    """A uniform in [0, 1) fixed by a record's attack and time (not by any random stream, so
+    that measuring a log never changes what the model draws)."""
+    digest = hashlib.blake2b(f"{record.attack}@{record.time_d!r}".encode(), digest_size=8).digest()
+    return struct.unpack("<Q", digest)[0] / 2.0**64
 
 
 def _kinds(names: tuple[str, ...]) -> frozenset[RecordKind]:

@@ -48,7 +48,8 @@ class RocketDraws(NamedTuple):
 def salvo_size(threat: RocketThreat, escalation: float, u_class: float, u_size: float) -> tuple[int, bool]:
     """Rockets in a salvo and whether it is heavy, by inverse CDF: a heavy salvo (uniform on
     [min, max]) if ``u_class`` < ``heavy_salvo_prob`` times ``escalation`` (capped at 1), else
-    a harassment salvo from ``harassment_size_pmf`` (1, 2, ... rockets)."""
+    a harassment salvo from ``harassment_size_pmf`` (1, 2, ... rockets: one plus a negative
+    binomial count, see :func:`sim.config.scenario.salvo_size_pmf`)."""
     if u_class < min(1.0, threat.heavy_salvo_prob * escalation):
         sizes = threat.heavy_salvo_max - threat.heavy_salvo_min + 1
         return threat.heavy_salvo_min + min(int(u_size * sizes), sizes - 1), True
