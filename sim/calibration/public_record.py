@@ -5,7 +5,9 @@ One row per observation: ``check`` (its id), ``statistic`` (see :mod:`sim.replic
 ``kinds`` (record kinds joined by ``+``), ``from`` and ``to`` (ISO dates, inclusive),
 ``trigger`` and ``days`` (for ``followed_within``), ``observed_low`` and ``observed_high`` (the
 observed range; an empty high means "at least low"), ``source``. Extra columns are ignored by
-validation; ``use`` (``fit`` or ``held-out``) tells a calibration which rows it may fit.
+validation; ``use`` tells a calibration which rows it may fit and a validation which rows test
+the model: ``fit`` (fitted by the calibration), ``set`` (used by hand to set a parameter's value
+or prior) or ``held-out`` (used for neither; the default).
 A malformed row stops with one line naming the row, the column and the rule.
 """
 
@@ -25,7 +27,7 @@ from sim.replication.checks import STATISTICS, Check
 from sim.replication.simulate import record_kinds
 
 REQUIRED = ("check", "statistic", "kinds", "from", "to", "trigger", "days", "observed_low", "observed_high", "source")
-USES = ("fit", "held-out")
+USES = ("fit", "set", "held-out")
 ID = re.compile(r"[A-Za-z0-9_.\-]+")
 
 

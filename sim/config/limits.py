@@ -46,6 +46,7 @@ SEED = Rule(SEED_RULE_TEXT,
 CONFIG_KEYS = Bound(10_000, "configs/baseline.toml, the whole 2020 world, holds 331")
 CONFIG_BYTES = Bound(10 * MB, "configs/baseline.toml holds 32 kB")
 RECORD_BYTES = Bound(10 * MB, "configs/data/public_record.csv holds 4 kB")
+EVENTS_BYTES = Bound(10 * MB, "a year's event record of a few hundred attacks holds well under 1 MB")
 POSTERIOR_BYTES = Bound(1024 * MB, "a posterior of 600 particles holds 164 kB; it is read whole")
 
 
