@@ -47,6 +47,7 @@ from sim.analysis.uncertainty import parameter_uncertainty
 from sim.analysis.validation import (
     dated_events,
     fan_chart,
+    skill_line,
     monthly_checks,
     monthly_tables,
     observed_per_month,
@@ -56,6 +57,8 @@ from sim.analysis.validation import (
 )
 from sim.batch.execution import BatchResult, Execution, run_batch
 from sim.batch.folder import write_atomic, write_csv, write_json
+from sim.analysis.baselines import MAIN_BASELINE, FitWindow, baseline_samples, fit_window
+from sim.calibration.event_record import DEFAULT_EVENTS, load_events
 from sim.calibration.priors import read_sources
 from sim.calibration.public_record import Observation, load_record
 from sim.calibration.settings import load_calibration
@@ -403,10 +406,17 @@ class ValidationResult:
     failures: pd.DataFrame
     folder: Path
     manifest: dict
+    fit: FitWindow | None = None  # what the baselines took from the fit window; None: no baseline scored
+    no_baseline: str = ""  # why no baseline was scored
 
     @property
     def summary(self) -> str:
         return summary_line(self.table)
+
+    @property
+    def skill(self) -> str:
+        """The held-out skill against each baseline, or why none was scored, in one line."""
+        return skill_line(self.table) if self.fit is not None else self.no_baseline
 
 
 ATTACK_FAMILIES = {"rocket_drone": ("attack_rocket", "attack_drone"), "convoy": ("attack_convoy",)}
@@ -424,16 +434,26 @@ def validate(
     parameters_from: str | Path | None = None,
     replications_per_draw: int = 1,
     scheduler: str | None = None,
+    events: str | Path | None = None,
 ) -> ValidationResult:
     """Score a scenario against a public-record file (``run.py validate``): every observation
     within the scenario's horizon becomes a check of each replication; writes
     ``validation.md``, ``validation.html``, ``validation.csv``, ``plots/fan_chart.png`` and the batch's files.
     With ``parameters_from`` (a posterior file), replication r draws its parameters from it
-    (a posterior predictive check)."""
+    (a posterior predictive check). The naive baselines of :mod:`sim.analysis.baselines` are
+    built from the record's fit window and the event record ``events`` (None: the project's,
+    ``configs/data/events_2019_2020.csv``, if it is there; if not, no baseline is scored) and
+    scored on every check as the model is, with the same number of replications."""
     scenario_path, record, out = Path(scenario_path), Path(record), Path(out)
     options = options or RunOptions()
     scenario = _load_scenario(scenario_path, overrides)
     observations = load_record(record)
+    fit, no_baseline = None, ""
+    if events is None and not DEFAULT_EVENTS.exists():
+        no_baseline = f"no baseline was scored: the event record {shown_path(DEFAULT_EVENTS)} is not there (--events)"
+    else:
+        events = Path(events) if events is not None else DEFAULT_EVENTS
+        fit = fit_window(observations, load_events(events), str(record))
     draws = None
     if parameters_from is not None:
         draws = posterior_draws(parameters_from, replications, replications_per_draw, seed, "--parameters-from", "command line")
@@ -445,15 +465,21 @@ def validate(
     batch = Batch(f"validation-{meta.name}", ((meta.name, scenario),), replications, seed,
                   Source("validate", scenario_path, tuple(overrides)), (*input_files(scenario_path), record),
                   RUN_CHUNK_SIZE, tuple(o.check for o in covered) + tuple(monthly), draws)  # fmt: skip
-    extra = {"record_file": shown_path(record), "checked": [o.check.id for o in covered], "skipped": [o.check.id for o in skipped]}
+    extra = {"record_file": shown_path(record), "checked": [o.check.id for o in covered], "skipped": [o.check.id for o in skipped],
+             "events_file": shown_path(events) if fit is not None else None}  # fmt: skip
     result = run_batch(batch, out, _execution(workers, scheduler, options), options.command, extra)
-    table = score_checks(covered, result.runs)
+    samples, baseline_monthly = {}, None
+    if fit is not None:
+        samples = baseline_samples(fit, [o.check for o in covered], replications, seed)
+        main = baseline_samples(fit, monthly, replications, seed, (MAIN_BASELINE,))[MAIN_BASELINE]
+        baseline_monthly = monthly_tables(pd.DataFrame({c.column: main[c.id] for c in monthly}), monthly)
+    table = score_checks(covered, result.runs, samples)
     write_csv(out / "validation.csv", table)
     fan = fan_chart(out / "plots" / "fan_chart.png", monthly_tables(result.runs, monthly),
-                    observed_per_month(covered, ATTACK_FAMILIES), dated_events(scenario))  # fmt: skip
+                    observed_per_month(covered, ATTACK_FAMILIES), dated_events(scenario), baseline_monthly, table)  # fmt: skip
     over = f" over the posterior {draws.file}" if draws is not None else ""
-    write_html(write_validation(out, table, skipped, f"{meta.name}{over} against {shown_path(record)}", fan))
-    return ValidationResult(table, skipped, result.runs, result.failures, out, result.manifest)
+    write_html(write_validation(out, table, skipped, f"{meta.name}{over} against {shown_path(record)}", fan, fit, no_baseline))
+    return ValidationResult(table, skipped, result.runs, result.failures, out, result.manifest, fit, no_baseline)
 
 
 @dataclass(frozen=True)

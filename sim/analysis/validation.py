@@ -14,6 +14,13 @@ charges nothing for mass inside the range (an "at least a" observation has b = i
 a constant of the check, so that checks of different sizes weigh alike; the mean over checks
 stays a proper score. Lower is better: a model whose band is needlessly wide scores worse than
 a sharper one that still covers the record.
+
+Skill: each naive baseline of :mod:`sim.analysis.baselines` is scored on every check exactly as
+the model is (``score_<name>``), and the model's skill against it is
+``1 - score / score_<name>`` (NaN when the baseline scores 0): above 0 the model beats the
+baseline, 0 is no better, below 0 is worse. Overall, on the ``held-out`` rows only,
+``1 - mean model score / mean baseline score``; rows marked ``fit`` or ``set`` tuned the model
+and are in-sample.
 """
 
 from __future__ import annotations
@@ -21,11 +28,12 @@ from __future__ import annotations
 import math
 from datetime import date
 from pathlib import Path
-from typing import Sequence
+from typing import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 
+from sim.analysis.baselines import BASELINES, MAIN_BASELINE, FitWindow
 from sim.analysis.figures import new_figure, save_figure
 from sim.analysis.tables import fmt, markdown_table
 from sim.calibration.public_record import Observation
@@ -65,8 +73,21 @@ def censored_crps(simulated: np.ndarray, low: float, high: float | None) -> floa
     return below + above
 
 
-def score_checks(observations: Sequence[Observation], runs: pd.DataFrame) -> pd.DataFrame:
-    """One row per observation (see the module docstring)."""
+def check_score(obs: Observation, simulated: np.ndarray) -> float:
+    """The score of a simulated distribution of ``obs``'s statistic: the Brier score for
+    ``none``, else the censored CRPS divided by max(1, the observed value); NaN if empty."""
+    if not len(simulated):
+        return np.nan
+    if obs.check.statistic == "none":
+        return float(np.mean((simulated - obs.low) ** 2))
+    return censored_crps(simulated, obs.low, obs.high) / max(1.0, abs(obs.point))
+
+
+def score_checks(observations: Sequence[Observation], runs: pd.DataFrame,
+                 baselines: Mapping[str, Mapping[str, np.ndarray]] | None = None) -> pd.DataFrame:  # fmt: skip
+    """One row per observation (see the module docstring); with ``baselines`` (name -> check
+    id -> values), per baseline ``score_<name>`` and ``skill_<name>``, and the band
+    ``<name>_p05``, ``<name>_p95`` of :data:`MAIN_BASELINE`."""
     rows = []
     for obs in observations:
         sim = runs[obs.check.column].dropna().to_numpy(float)
@@ -75,12 +96,11 @@ def score_checks(observations: Sequence[Observation], runs: pd.DataFrame) -> pd.
         if check.statistic == "none":
             probability = float((sim == obs.low).mean()) if len(sim) else np.nan
             inside = probability >= NONE_FLOOR
-            score = float(np.mean((sim - obs.low) ** 2))
         else:
             probability = np.nan
             inside = bool(obs.low <= p95 and (obs.high is None or obs.high >= p05))
-            score = censored_crps(sim, obs.low, obs.high) / max(1.0, abs(obs.point))
-        rows.append({
+        score = check_score(obs, sim)
+        row = {
             "check": check.id, "statistic": check.statistic, "kinds": "+".join(check.kinds),
             "from": check.start.isoformat(), "to": check.end.isoformat(), "use": obs.use,
             "observed_low": obs.low, "observed_high": obs.high if obs.high is not None else np.inf,
@@ -88,8 +108,54 @@ def score_checks(observations: Sequence[Observation], runs: pd.DataFrame) -> pd.
             "percentile": midrank_percentile(obs.point, sim) if len(sim) else np.nan,
             "p_observed": probability, "inside_90": inside, "score": score, "replications": len(sim),
             "source": obs.source,
-        })  # fmt: skip
+        }  # fmt: skip
+        for name, samples in (baselines or {}).items():
+            values = np.asarray(samples[check.id], dtype=float)
+            values = values[~np.isnan(values)]
+            reference = check_score(obs, values)
+            row[f"score_{name}"] = reference
+            row[f"skill_{name}"] = skill(score, reference)
+            if name == MAIN_BASELINE:
+                row[f"{name}_p05"], row[f"{name}_p95"] = np.percentile(values, [5, 95]) if len(values) else (np.nan,) * 2
+        rows.append(row)
     return pd.DataFrame(rows)
+
+
+def skill(score: float, reference: float) -> float:
+    """1 - score / reference; NaN when the reference scores 0 (or either is missing)."""
+    if not np.isfinite(score) or not np.isfinite(reference) or reference == 0:
+        return np.nan
+    return 1.0 - score / reference
+
+
+def scored_baselines(table: pd.DataFrame) -> list[str]:
+    """The baselines that ``table`` holds scores of, in the order of :data:`BASELINES`."""
+    return [name for name in BASELINES if f"score_{name}" in table.columns]
+
+
+def skill_table(table: pd.DataFrame) -> pd.DataFrame:
+    """Per baseline, on the ``held-out`` rows only: their count, the mean model score, the mean
+    baseline score and the overall skill 1 - mean model score / mean baseline score (rows where
+    the baseline has no value are left out of both means)."""
+    held = table[table["use"] == "held-out"]
+    rows = []
+    for name in scored_baselines(table):
+        both = held[held["score"].notna() & held[f"score_{name}"].notna()]
+        model, reference = both["score"].mean(), both[f"score_{name}"].mean()
+        rows.append({"baseline": name, "held_out_checks": len(both), "model_score": model,
+                     "baseline_score": reference, "skill": skill(model, reference)})  # fmt: skip
+    return pd.DataFrame(rows, columns=["baseline", "held_out_checks", "model_score", "baseline_score", "skill"])
+
+
+def skill_line(table: pd.DataFrame) -> str:
+    """One line: the overall held-out skill against each baseline."""
+    skills = skill_table(table)
+    if skills.empty:
+        return "skill: no baseline was scored"
+    held = int(skills["held_out_checks"].max())
+    shown = ", ".join(f"{r.baseline} {r.skill:+.2f}" if np.isfinite(r.skill) else f"{r.baseline} –"
+                      for r in skills.itertuples())  # fmt: skip
+    return f"skill on {held} held-out checks (1 - model score / baseline score; > 0: the model is better): {shown}"
 
 
 def summary_line(table: pd.DataFrame) -> str:
@@ -97,19 +163,33 @@ def summary_line(table: pd.DataFrame) -> str:
             f"mean score {table['score'].mean():.3f}")  # fmt: skip
 
 
-def write_validation(out: Path, table: pd.DataFrame, skipped: Sequence[Observation], title: str, fan: Path | None) -> Path:
-    """``validation.md``: the summary, the table, what the scenario's horizon leaves out, the fan chart."""
-    rows = []
-    for _, r in table.iterrows():
-        low, high = r["observed_low"], r["observed_high"]
-        observed = fmt(low) if low == high else (f">= {fmt(low)}" if math.isinf(high) else f"{fmt(low)}-{fmt(high)}")
-        rows.append([r["check"], r["use"], r["statistic"], f"{r['from']} .. {r['to']}", observed, fmt(r["sim_mean"]),
-                     f"{fmt(r['sim_p05'])} / {fmt(r['sim_p50'])} / {fmt(r['sim_p95'])}", fmt(r["percentile"]),
-                     "yes" if r["inside_90"] else "**no**", fmt(r["score"])])  # fmt: skip
+IN_SAMPLE = ("fit", "set")  # rows that fitted or set parameters: in-sample, not a test of the model
+
+
+def write_validation(out: Path, table: pd.DataFrame, skipped: Sequence[Observation], title: str, fan: Path | None,
+                     fit: FitWindow | None = None, no_baseline: str = "") -> Path:  # fmt: skip
+    """``validation.md``: the held-out skill against the baselines, the summary, the held-out
+    checks, the in-sample ones, how the baselines were built, what the scenario's horizon
+    leaves out, the fan chart. ``no_baseline``: why no baseline was scored."""
+    names = scored_baselines(table)
     header = ["check", "use", "statistic", "window", "observed", "simulated mean", "p5 / p50 / p95",
-              "percentile", "inside 90%", "score"]  # fmt: skip
-    sections = [
-        f"# Validation: {title}",
+              "percentile", "inside 90%", "score", *(f"skill vs {n}" for n in names)]  # fmt: skip
+    held, in_sample = table[~table["use"].isin(IN_SAMPLE)], table[table["use"].isin(IN_SAMPLE)]
+    sections = [f"# Validation: {title}"]
+    if names:
+        skills = skill_table(table)
+        rows = [[r.baseline, str(r.held_out_checks), fmt(r.model_score), fmt(r.baseline_score), _signed(r.skill)]
+                for r in skills.itertuples()]  # fmt: skip
+        sections += [
+            f"**Skill on the held-out checks** ({int(skills['held_out_checks'].max())} rows of the record used to "
+            "fit or set nothing): 1 - mean model score / mean baseline score, each naive baseline built from the "
+            "observed fit window and scored exactly as the model. Above 0 the model forecasts better than the "
+            "baseline; 0 is no better; below 0 is worse.",
+            markdown_table(["baseline", "held-out checks", "mean model score", "mean baseline score", "skill"], rows),
+        ]
+    else:
+        sections.append(f"**{no_baseline or 'No baseline was scored.'}**")
+    sections += [
         f"**{summary_line(table).removeprefix('summary: ')}** ({table['replications'].max()} replications).",
         "Each check holds one observation of the public record against the simulated distribution of the same "
         "statistic. *percentile*: where the observation (the middle of a closed range, the bound of an 'at least' "
@@ -117,46 +197,142 @@ def write_validation(out: Path, table: pd.DataFrame, skipped: Sequence[Observati
         "*inside 90%*: the observed range overlaps the simulated 5th-95th percentiles (for a 0/1 check: the model "
         "gives the observed outcome a probability of at least 0.05). *score*: the CRPS for a censored observation "
         "(the Brier score for a 0/1 check), divided by the observed value when above 1; lower is better, and a "
-        "sharper model that still covers the record scores better than one with wide bands. *use*: `fit` rows were "
-        "used to set or fit parameters; `held-out` rows were not.",
-        markdown_table(header, rows),
+        "sharper model that still covers the record scores better than one with wide bands. *skill vs*: "
+        "1 - score / the baseline's score on the same check (– when the baseline scores 0). *use*: `held-out` "
+        "rows were used to fit or set nothing and test the model; `fit` rows were fitted by the calibration and "
+        "`set` rows used by hand to set a parameter value or prior: those are in-sample.",
+        "## Held-out checks",
+        _check_table(header, held, names) if len(held) else "None.",
+        "## In-sample checks (fit, set)",
+        "These rows tuned the model; a good score here is expected, not evidence.",
+        _check_table(header, in_sample, names) if len(in_sample) else "None.",
     ]
+    if fit is not None:
+        sections.append(_baseline_section(fit))
     if skipped:
         sections.append("Not checked (outside this scenario's horizon): " + ", ".join(o.check.id for o in skipped) + ".")
     sources = "\n".join(f"- `{check}`: {source}" for check, source in zip(table["check"], table["source"]))
     sections.append("## Sources\n\n" + sources)
     if fan is not None:
-        sections.append(f"## Monthly attacks\n\n![simulated monthly attacks with the record]({fan.relative_to(out).as_posix()})")
+        sections.append(f"## Monthly attacks and every check\n\n![simulated monthly attacks with the record, and each "
+                        f"check's band]({fan.relative_to(out).as_posix()})")  # fmt: skip
     path = out / "validation.md"
     path.write_text("\n\n".join(sections) + "\n", encoding="utf-8")
     return path
 
 
+def _signed(value: float) -> str:
+    return "–" if value is None or not np.isfinite(value) else f"{value:+.2f}"
+
+
+def _check_table(header: list[str], table: pd.DataFrame, names: list[str]) -> str:
+    rows = []
+    for _, r in table.iterrows():
+        low, high = r["observed_low"], r["observed_high"]
+        observed = fmt(low) if low == high else (f">= {fmt(low)}" if math.isinf(high) else f"{fmt(low)}-{fmt(high)}")
+        rows.append([r["check"], r["use"], r["statistic"], f"{r['from']} .. {r['to']}", observed, fmt(r["sim_mean"]),
+                     f"{fmt(r['sim_p05'])} / {fmt(r['sim_p50'])} / {fmt(r['sim_p95'])}", fmt(r["percentile"]),
+                     "yes" if r["inside_90"] else "**no**", fmt(r["score"]),
+                     *(_signed(r[f"skill_{n}"]) for n in names)])  # fmt: skip
+    return markdown_table(header, rows)
+
+
+def _baseline_section(fit: FitWindow) -> str:
+    """How the baselines were built: the fit window, and per kind of attack its rate and where it comes from."""
+    rows = []
+    for rate in fit.rates.values():
+        group = fit.group_of(rate.kind)
+        basis = (f"{rate.events} events x {rate.scale:.3g} (the fit rows {', '.join(group.rows)})" if group.rows
+                 else f"{rate.events} events, the event record as it stands (no fit row counts this kind)")  # fmt: skip
+        rows.append([rate.kind, basis, f"{rate.rate:.3g}", f"{rate.last_rate:.3g}", fmt(group.monthly_k), fmt(group.level_k),
+                     str(len(fit.marks[rate.kind].rockets)), str(len(fit.marks[rate.kind].harm["us_killed"]))])  # fmt: skip
+    return "\n\n".join([
+        "## The baselines",
+        f"Built from the fit window {fit.start} .. {fit.end} only (the dates of the record's fit rows); see "
+        "`sim/analysis/baselines`. `poisson`: each kind a Poisson process at its rate; `negbin_monthly`: each "
+        "calendar month's rate times a Gamma(k, 1/k) factor, k from the monthly counts; `random_level`: one "
+        "Gamma(k, 1/k) level per replication, k from the fit rows' quarterly counts; `persistence`: Poisson at the "
+        f"rate of the last quarter (from {fit.last_start}). Marks (rockets per salvo, people harmed per attack) are "
+        "resampled from the attacks that report them. `inf`: no extra dispersion.",
+        markdown_table(["kind", "rate from", "per day", "per day, last quarter", "k monthly", "k level",
+                        "salvos reported", "attacks reporting U.S. killed"], rows),  # fmt: skip
+    ])
+
+
 def fan_chart(path: Path, monthly: dict[str, pd.DataFrame], observed: dict[str, list[tuple[pd.Timestamp, pd.Timestamp, float]]],
-              events: list[tuple[pd.Timestamp, str]]) -> Path:
+              events: list[tuple[pd.Timestamp, str]], baseline: dict[str, pd.DataFrame] | None = None,
+              checks: pd.DataFrame | None = None) -> Path:  # fmt: skip
     """One panel per family of attacks: the simulated monthly count (median, 50% and 90%
-    bands) with the observed counts (as a per-month average over their window) and the dated
-    events marked."""
-    fig = new_figure((10.0, 3.3 * len(monthly)))
+    bands), the 90% band of :data:`MAIN_BASELINE` (``baseline``: family -> replications x
+    months), the observed counts (as a per-month average over their window) and the dated
+    events, numbered and listed below. With ``checks`` (a table of :func:`score_checks`), a
+    last panel holds every check: the model's and the baseline's 90% bands and the observed
+    range, each divided by max(1, the observed value) as the score is."""
+    events = sorted(events)
+    panels = len(monthly) + (checks is not None)
+    heights = [3.0] * len(monthly) + ([0.32 * len(checks) + 1.0] if checks is not None else [])
+    listing = 0.18 * math.ceil(len(events) / 2) + 0.4
+    fig = new_figure((10.0, sum(heights) + listing))
+    grid = fig.add_gridspec(panels + 1, 1, height_ratios=[*heights, listing])
     for i, (family, table) in enumerate(monthly.items()):
-        ax = fig.add_subplot(len(monthly), 1, i + 1)
+        ax = fig.add_subplot(grid[i])
         months = table.columns
         q = np.percentile(table.to_numpy(float), [5, 25, 50, 75, 95], axis=0)
-        ax.fill_between(months, q[0], q[4], alpha=0.2, color="tab:blue", step="mid", label="simulated 5-95%")
-        ax.fill_between(months, q[1], q[3], alpha=0.35, color="tab:blue", step="mid", label="simulated 25-75%")
-        ax.plot(months, q[2], color="tab:blue", drawstyle="steps-mid", label="simulated median")
+        ax.fill_between(months, q[0], q[4], alpha=0.2, color="tab:blue", step="mid", label="model 5-95%")
+        ax.fill_between(months, q[1], q[3], alpha=0.35, color="tab:blue", step="mid", label="model 25-75%")
+        ax.plot(months, q[2], color="tab:blue", drawstyle="steps-mid", label="model median")
+        if baseline is not None and family in baseline:
+            b = np.percentile(baseline[family].to_numpy(float), [5, 95], axis=0)
+            for j, edge in enumerate(b):
+                ax.plot(baseline[family].columns, edge, color="darkorange", linestyle="--", drawstyle="steps-mid",
+                        linewidth=1.2, label=f"{MAIN_BASELINE} baseline 5-95%" if j == 0 else None)  # fmt: skip
         for j, (start, end, per_month) in enumerate(observed.get(family, [])):
             ax.hlines(per_month, start, end, color="crimson", linewidth=2.5, label="observed (per month)" if j == 0 else None)
         top = ax.get_ylim()[1]
-        for k, (when, label) in enumerate(sorted(events)):
+        for k, (when, _) in enumerate(events):
             ax.axvline(when, color="grey", linestyle=":", linewidth=1)
-            if i == 0:  # labelled once, on the first panel, at staggered heights so close dates stay legible
-                ax.annotate(label, (when, top * (1.0 - 0.22 * (k % 3))), rotation=90, fontsize=6, va="top", ha="right", color="dimgrey")
-        ax.set_title(f"{family.replace('_', ' ')}: attacks per month")
+            ax.text(when, top * (0.97 - 0.09 * (k % 3)), str(k + 1), fontsize=7, ha="center", va="top", color="dimgrey",
+                    bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.8})  # fmt: skip
+        ax.set_title(f"{family.replace('_', ' ')}: attacks per month (numbers: dated events, listed below)")
         ax.set_ylabel("attacks / month")
         ax.grid(alpha=0.3)
-        ax.legend(fontsize="x-small", loc="upper left")
+        ax.legend(fontsize="x-small", loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    if checks is not None:
+        _check_panel(fig.add_subplot(grid[len(monthly)]), checks)
+    text = fig.add_subplot(grid[panels])
+    text.axis("off")
+    half = math.ceil(len(events) / 2)
+    for k, (_, label) in enumerate(events):
+        text.text(0.0 if k < half else 0.5, 1.0 - (k % half) / max(half, 1), f"{k + 1}  {label}", fontsize=7.5,
+                  va="top", transform=text.transAxes)  # fmt: skip
     return save_figure(fig, path)
+
+
+def _check_panel(ax, checks: pd.DataFrame) -> None:
+    """Each check a row: the model's 5-95% band, the baseline's, the observed range (an arrow for 'at least')."""
+    y = np.arange(len(checks))[::-1]
+    for row, (_, r) in zip(y, checks.iterrows()):
+        scale = max(1.0, r["observed_low"] if math.isinf(r["observed_high"]) else (r["observed_low"] + r["observed_high"]) / 2)
+        bands = [(0.15, "sim", "tab:blue", "model 5-95%")]
+        if f"{MAIN_BASELINE}_p05" in checks.columns:
+            bands.append((-0.15, MAIN_BASELINE, "darkorange", f"{MAIN_BASELINE} baseline 5-95%"))
+        for shift, prefix, color, label in bands:  # end marks keep a band of one value visible
+            ax.plot([r[f"{prefix}_p05"] / scale, r[f"{prefix}_p95"] / scale], [row + shift] * 2, color=color, linewidth=4,
+                    marker="|", markersize=9, solid_capstyle="butt", label=label if row == y[0] else None)  # fmt: skip
+        low = r["observed_low"] / scale
+        if math.isinf(r["observed_high"]):
+            ax.annotate("", (low + 0.6, row), (low, row), arrowprops={"arrowstyle": "->", "color": "crimson", "lw": 1.5})
+            ax.plot([low], [row], marker="|", color="crimson", markersize=12)
+        else:
+            ax.plot([low, r["observed_high"] / scale], [row, row], color="crimson", marker="|", markersize=12, linewidth=2,
+                    label="observed" if row == y[0] else None)  # fmt: skip
+    ax.set_yticks(y, [f"{r['check']} ({'held-out' if r['use'] == 'held-out' else 'in-sample: ' + r['use']})"
+                      for _, r in checks.iterrows()], fontsize=7)  # fmt: skip
+    ax.set_ylim(-0.7, len(checks) - 0.3)
+    ax.set_xlabel("value / max(1, observed), as scored")
+    ax.set_title("every check: the 90% bands of the model and the baseline, and the observed range")
+    ax.grid(alpha=0.3, axis="x")
+    ax.legend(fontsize="x-small", loc="upper left", bbox_to_anchor=(1.0, 1.0))
 
 
 def monthly_checks(start: date, end: date, families: dict[str, tuple[str, ...]]) -> list[Check]:
