@@ -522,8 +522,10 @@ def calibrate(
 
     inference = run_inference(calibration_file, out, quick, hold_out, workers, scheduler, options.progress, options.command)
     priors = calibration_file.priors
+    screen = inference.pilot.screen.set_index("parameter")
+    attainable = screen["attainable_width_ratio"].to_dict() if "attainable_width_ratio" in screen else {}
     table = parameter_table(priors, inference.values, inference.weights, inference.pilot.informed,
-                            read_sources(calibration_file.path))  # fmt: skip
+                            read_sources(calibration_file.path), attainable)  # fmt: skip
     write_csv(out / "parameters.csv", table)
     pairs = correlations(priors, inference.values, inference.weights)
     predictive = validate(

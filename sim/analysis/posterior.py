@@ -53,11 +53,31 @@ def ks_distance(values: np.ndarray, weights: np.ndarray, prior: Prior) -> float:
     return float(max(np.max(np.abs(after - cdf)), np.max(np.abs(before - cdf))))
 
 
+UNINFORMABLE = 0.9  # an attainable width ratio above this: the statistics cannot inform the parameter
+
+
+def verdict(moved: bool, attainable: float) -> str:
+    """Why a parameter did or did not move, from the study of what the statistics can tell."""
+    if moved:
+        return "moved by the data"
+    if not np.isfinite(attainable):
+        return "left at its prior by the data"
+    if attainable > UNINFORMABLE:
+        return (f"left at its prior: the window's statistics cannot inform it (at best {attainable:.2f} of its prior "
+                "width, by the study on the prior pilot)")  # fmt: skip
+    return (f"left at its prior, though the statistics could narrow it to about {attainable:.2f} of its prior width: "
+            "more particles or generations would show it")  # fmt: skip
+
+
 def parameter_table(
-    priors: Sequence[Prior], values: pd.DataFrame, weights: np.ndarray, informed: set[str], sources: dict[str, str]
+    priors: Sequence[Prior], values: pd.DataFrame, weights: np.ndarray, informed: set[str], sources: dict[str, str],
+    attainable: dict[str, float] | None = None,
 ) -> pd.DataFrame:
     """Per parameter: the prior, its median and 90% interval, the posterior median and 90%
-    credible interval, the width ratio, the KS distance and whether the data moved it."""
+    credible interval, the width ratio, the KS distance, whether the data moved it, the width
+    ratio the statistics allow at best (``attainable``, :mod:`sim.calibration.identifiability`)
+    and the verdict that follows."""
+    attainable = attainable or {}
     ess = effective_sample_size(weights)
     critical = KS_CRITICAL_1PCT / math.sqrt(ess)
     rows = []
@@ -73,6 +93,8 @@ def parameter_table(
             "posterior_mean": float(np.average(x, weights=weights)),
             "width_ratio": float((high - low) / (prior_high - prior_low)),
             "ks_distance": distance, "ks_critical": critical, "moved": distance > critical,
+            "attainable_width_ratio": attainable.get(prior.path, math.nan),
+            "verdict": verdict(distance > critical, attainable.get(prior.path, math.nan)),
             "perturbed": prior.path in informed, "source": sources.get(prior.path, ""),
         })  # fmt: skip
     return pd.DataFrame(rows)
@@ -154,7 +176,7 @@ def write_posterior_report(
     parameter_rows = [[
         r.parameter, r.unit, r.prior, interval_cell(r.prior_low90, r.prior_median, r.prior_high90),
         interval_cell(r.posterior_low90, r.posterior_median, r.posterior_high90), fmt(r.width_ratio),
-        f"{fmt(r.ks_distance)} ({'moved' if r.moved else 'at prior'})", "yes" if r.perturbed else "no",
+        fmt(r.attainable_width_ratio), f"{fmt(r.ks_distance)} ({'moved' if r.moved else 'at prior'})", "yes" if r.perturbed else "no",
     ] for r in parameters.itertuples()]  # fmt: skip
     generation_rows = [[str(r.generation), fmt(r.epsilon), str(r.simulations), "" if pd.isna(r.accepted) else str(int(r.accepted)),
                         fmt(r.acceptance_rate), fmt(r.ess)] for r in generations.itertuples()]  # fmt: skip
@@ -165,20 +187,22 @@ def write_posterior_report(
         f"# {title}",
         "\n".join(f"- {line}" for line in overview),
         "## Parameters\n\n"
-        f"Medians with 90% intervals. *width*: posterior 90% interval / prior 90% interval. *KS*: the largest gap between "
+        f"Medians with 90% intervals. *width*: posterior 90% interval / prior 90% interval. *attainable*: the width ratio "
+        f"the fitted statistics allow at best, from a regression of the parameter on them over the prior pilot (near 1: "
+        f"no inference on these statistics can inform it). *KS*: the largest gap between "
         f"the posterior's and the prior's distribution functions; the data **moved** a parameter when it exceeds "
         f"{fmt(parameters['ks_critical'].iloc[0])}, the 1% critical value for a sample of the posterior's effective size "
         f"drawn from the prior. *perturbed*: the pilot found the parameter informative (rank correlation with a fitted "
         f"statistic above {fmt(screen_threshold)}), so particles were perturbed along it; the others were drawn afresh "
         f"from their priors in every generation (which changes the cost, not the posterior).\n\n"
-        + markdown_table(["parameter", "unit", "prior", "prior median [90%]", "posterior median [90%]", "width", "KS",
-                          "perturbed"], parameter_rows)  # fmt: skip
+        + markdown_table(["parameter", "unit", "prior", "prior median [90%]", "posterior median [90%]", "width",
+                          "attainable", "KS", "perturbed"], parameter_rows)  # fmt: skip
         + f"\n\n![prior and posterior of each parameter]({plots['marginals'].relative_to(out).as_posix()})",
         "## What the data moved\n\n"
         + (f"Moved ({len(moved)}): " + ", ".join(f"`{p}`" for p in moved["parameter"]) + ".\n\n" if len(moved) else "The data moved no parameter.\n\n")
-        + (f"Left at their prior ({len(kept)}): " + ", ".join(f"`{p}`" for p in kept["parameter"]) + ". "
-           "The fitted rows say nothing about these (or too little to show with this many particles): their "
-           "uncertainty is the prior's, and it flows into every experiment run over the posterior." if len(kept) else ""),
+        + (f"Left at their prior ({len(kept)}); their uncertainty is the prior's, and it flows into every experiment "
+           "run over the posterior:\n\n" + "\n".join(f"- `{r.parameter}`: {r.verdict}" for r in kept.itertuples())
+           if len(kept) else ""),
         "## Strongest correlations\n\n"
         "Weighted correlations of the posterior particles on the free scale (the logit of each prior's distribution "
         "function). A strong correlation means the data pin down a combination of the two, not each alone.\n\n"

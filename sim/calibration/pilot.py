@@ -8,7 +8,9 @@
   statistic, or with the distance, exceeds what independence would give by 3.5 standard errors
   (``3.5 / sqrt(n - 1)``); informed parameters are perturbed from generation to generation,
   the others proposed afresh from their priors (:class:`sim.calibration.abc.PriorTransition`).
-  The screen decides only how particles are proposed, never what the posterior is.
+  The screen decides only how particles are proposed, never what the posterior is. The same
+  replications measure what the statistics can tell about each parameter at best
+  (:mod:`sim.calibration.identifiability`).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from scipy import stats
 
 from sim.batch.execution import Execution, run_batch
 from sim.calibration.distance import Summary, noise_scales
+from sim.calibration.identifiability import attainable_widths
 from sim.calibration.priors import Prior
 from sim.calibration.public_record import Observation
 from sim.calibration.settings import CalibrationFile
@@ -51,7 +54,7 @@ def prior_draws(priors: Sequence[Prior], count: int, root_seed: int, label: str,
 @dataclass(frozen=True)
 class PilotResult:
     summary: Summary
-    screen: pd.DataFrame  # per parameter: largest |rank correlation|, the statistic it is with, informed or not
+    screen: pd.DataFrame  # per parameter: largest |rank correlation|, the statistic it is with, informed or not, attainable width
     threshold: float
 
     @property
@@ -74,7 +77,8 @@ def run_pilots(calibration: CalibrationFile, replications: int, execution: Execu
                   chunk_size=PILOT_CHUNK, checks=checks, draws=draws)  # fmt: skip
     runs = run_batch(batch, execution=execution).runs
     threshold = SCREEN_SIGMAS / math.sqrt(max(replications - 1, 1))
-    return PilotResult(summary, screen(runs, priors, fitted, summary, threshold), threshold)
+    screened = screen(runs, priors, fitted, summary, threshold).merge(attainable_widths(runs, priors, fitted), on="parameter")
+    return PilotResult(summary, screened, threshold)
 
 
 def screen(runs: pd.DataFrame, priors: Sequence[Prior], fitted: Sequence[Observation], summary: Summary, threshold: float) -> pd.DataFrame:

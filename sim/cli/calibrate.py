@@ -54,7 +54,7 @@ def command_calibrate(args: argparse.Namespace, argv: list[str]) -> str:
     result = api.calibrate(args.calibration, out, args.quick, args.record, hold_out, args.workers, args.scheduler,
                            calibrated, install, options)  # fmt: skip
     table = result.parameters
-    shown = table[["parameter", "prior_median", "posterior_median", "posterior_low90", "posterior_high90", "width_ratio", "moved"]]
+    shown = table[["parameter", "prior_median", "posterior_median", "posterior_low90", "posterior_high90", "width_ratio", "attainable_width_ratio", "moved"]]
     state = result.inference.progress
     return (
         f"calibration {calibration.header.name} on {shown_path(calibration.record_path)}: {state.generations} generations, "
