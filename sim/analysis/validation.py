@@ -163,7 +163,6 @@ def summary_line(table: pd.DataFrame) -> str:
             f"mean score {table['score'].mean():.3f}")  # fmt: skip
 
 
-IN_SAMPLE = ("fit", "set")  # rows that fitted or set parameters: in-sample, not a test of the model
 
 
 def write_validation(out: Path, table: pd.DataFrame, skipped: Sequence[Observation], title: str, fan: Path | None,
@@ -174,7 +173,7 @@ def write_validation(out: Path, table: pd.DataFrame, skipped: Sequence[Observati
     names = scored_baselines(table)
     header = ["check", "use", "statistic", "window", "observed", "simulated mean", "p5 / p50 / p95",
               "percentile", "inside 90%", "score", *(f"skill vs {n}" for n in names)]  # fmt: skip
-    held, in_sample = table[~table["use"].isin(IN_SAMPLE)], table[table["use"].isin(IN_SAMPLE)]
+    held, in_sample = table[table["use"] == "held-out"], table[table["use"] != "held-out"]
     sections = [f"# Validation: {title}"]
     if names:
         skills = skill_table(table)
@@ -199,12 +198,13 @@ def write_validation(out: Path, table: pd.DataFrame, skipped: Sequence[Observati
         "(the Brier score for a 0/1 check), divided by the observed value when above 1; lower is better, and a "
         "sharper model that still covers the record scores better than one with wide bands. *skill vs*: "
         "1 - score / the baseline's score on the same check (– when the baseline scores 0). *use*: `held-out` "
-        "rows were used to fit or set nothing and test the model; `fit` rows were fitted by the calibration and "
-        "`set` rows used by hand to set a parameter value or prior: those are in-sample.",
+        "rows were used to fit or set nothing and lie after everything the calibration reads: they test the model; "
+        "`fit` rows were fitted by the calibration, `set` rows used by hand to set a parameter value or prior, and "
+        "`overlap` rows, used for nothing, overlap the dates the calibration reads: none of these count as validation.",
         "## Held-out checks",
         _check_table(header, held, names) if len(held) else "None.",
-        "## In-sample checks (fit, set)",
-        "These rows tuned the model; a good score here is expected, not evidence.",
+        "## In-sample checks (fit, set, overlap)",
+        "These rows tuned the model, or overlap what did; a good score here is expected, not evidence.",
         _check_table(header, in_sample, names) if len(in_sample) else "None.",
     ]
     if fit is not None:
