@@ -17,19 +17,26 @@ reveal, so a ratio near 1 is an upper bound on what is learnt only to that exten
 
 from __future__ import annotations
 
-from typing import Sequence
+import hashlib
+from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
+from sim.batch.execution import Execution, run_batch
 from sim.calibration.distance import stabilised
 from sim.calibration.priors import Prior
 from sim.calibration.public_record import Observation
-from sim.design.posterior import PARAMETER_PREFIX
+from sim.design.batch import Batch, Source
+from sim.design.posterior import PARAMETER_PREFIX, Draws
+
+if TYPE_CHECKING:
+    from sim.calibration.settings import CalibrationFile
 
 FOLDS = 5
 PENALTIES = (0.1, 1.0, 10.0, 100.0, 1000.0)
+ALONE_CHUNK = 25
 EDGE = 1e-6  # the prior distribution function is kept inside (EDGE, 1 - EDGE) before its normal quantile
 
 
@@ -78,3 +85,26 @@ def attainable_widths(runs: pd.DataFrame, priors: Sequence[Prior], fitted: Seque
         r2 = cross_validated_r2(X, y)
         rows.append({"parameter": prior.path, "r2_cv": r2, "attainable_width_ratio": float(np.sqrt(1.0 - min(max(r2, 0.0), 1.0)))})
     return pd.DataFrame(rows)
+
+
+def one_at_a_time(calibration: CalibrationFile, replications: int, execution: Execution) -> pd.DataFrame:
+    """The study again, with every parameter but one at its prior median: what the statistics
+    could tell about each parameter if all the others were known (the most favourable case).
+    A parameter that stays near 1 here cannot be informed by the window's statistics at all; one
+    that drops here but not in the joint study is informed only in combination with others.
+    Parameter j's value in replication r is its prior's (r + 1/2) / n quantile."""
+    priors, fitted = calibration.priors, calibration.fitted
+    checks = tuple(o.check for o in fitted)
+    centre = {p.path: float(p.distribution().median()) for p in priors}
+    paths = tuple(p.path for p in priors)
+    digest = hashlib.sha256(calibration.path.read_bytes()).hexdigest()
+    source = Source("calibration", calibration.path)
+    tables = []
+    for j, prior in enumerate(priors):
+        quantiles = prior.distribution().ppf((np.arange(replications) + 0.5) / replications)
+        values = tuple(tuple(float(quantiles[r]) if i == j else centre[p] for i, p in enumerate(paths)) for r in range(replications))
+        draws = Draws(f"{prior.path} alone, the others at their prior medians", digest, paths, tuple(range(replications)), values, 1)
+        batch = Batch(f"alone-{prior.name}", (("alone", calibration.scenario),), replications, calibration.header.root_seed,
+                      source, chunk_size=ALONE_CHUNK, checks=checks, draws=draws)  # fmt: skip
+        tables.append(attainable_widths(run_batch(batch, execution=execution).runs, [prior], fitted))
+    return pd.concat(tables, ignore_index=True)
