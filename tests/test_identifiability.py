@@ -71,3 +71,33 @@ def test_a_statistic_blind_to_the_side_does_not_locate_the_parameter():
     table = attainable_widths(runs, [prior], [observation("s")])
     assert abs(stats.spearmanr(values, runs["check.s"]).statistic) < 0.1
     assert table["r2_cv"].iloc[0] < 0.05
+
+
+def test_the_projected_distance_compares_what_the_statistics_say_about_the_parameters():
+    """Semi-automatic ABC: with a statistic that measures the parameter and one that is noise,
+    the distance is the gap between the two predicted normal scores (plus the shortfall of an
+    'at least' row), and moving the noise statistic hardly moves it."""
+    from sim.calibration.distance import Summary
+    from sim.calibration.identifiability import fit_projection
+
+    rng = np.random.default_rng(10)
+    prior = Prior("campaign.branching_ratio", "uniform", Uniform(0.2, 0.6), "offspring per attack")
+    values = prior.distribution().ppf(rng.random(N))
+    z = stats.norm.ppf(prior.distribution().cdf(values))
+    runs = pd.DataFrame({PARAMETER_PREFIX + prior.path: values, "check.s": z + 0.3 * rng.standard_normal(N),
+                         "check.noise": rng.standard_normal(N), "check.floor": rng.poisson(30, N).astype(float)})  # fmt: skip
+    floor = Observation(Check("floor", "count", ("attack_rocket",), date(2020, 1, 1), date(2020, 3, 31)), 25.0, None, "test")
+    observed = [observation("s"), observation("noise"), floor]
+    observed[0] = Observation(observed[0].check, 0.5, 0.5, "test")
+    observed[1] = Observation(observed[1].check, 0.0, 0.0, "test")
+    projection = fit_projection(runs, [prior], observed)
+    assert projection.features.ids == ("s", "noise")  # the 'at least' row is not projected
+    summary = Summary(tuple(observed), (1.0, 1.0, 1.0), projection)
+    assert summary.distance({"s": 0.5, "noise": 0.0, "floor": 30.0}) == pytest.approx(0.0, abs=1e-12)
+    near = summary.distance({"s": 1.5, "noise": 0.0, "floor": 30.0})
+    gap = projection.project({"s": 1.5, "noise": 0.0}) - projection.project({"s": 0.5, "noise": 0.0})
+    assert near == pytest.approx(float(np.abs(gap[0])))
+    assert near == pytest.approx(1.0 / (1 + 0.3**2), rel=0.1)  # the regression's slope: cov(z, s) / var(s)
+    assert summary.distance({"s": 0.5, "noise": 2.0, "floor": 30.0}) < 0.1 * near
+    short = summary.distance({"s": 0.5, "noise": 0.0, "floor": 16.0})  # below the bound: its scaled shortfall
+    assert short == pytest.approx(2 * np.sqrt(25.375) - 2 * np.sqrt(16.375))

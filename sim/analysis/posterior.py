@@ -192,8 +192,8 @@ def write_posterior_report(
         f"no inference on these statistics can inform it). *KS*: the largest gap between "
         f"the posterior's and the prior's distribution functions; the data **moved** a parameter when it exceeds "
         f"{fmt(parameters['ks_critical'].iloc[0])}, the 1% critical value for a sample of the posterior's effective size "
-        f"drawn from the prior. *perturbed*: the pilot found the parameter informative (rank correlation with a fitted "
-        f"statistic above {fmt(screen_threshold)}), so particles were perturbed along it; the others were drawn afresh "
+        f"drawn from the prior. *perturbed*: the statistics can narrow the parameter below {fmt(screen_threshold)} of its "
+        f"prior width (its attainable width), so particles were perturbed along it; the others were drawn afresh "
         f"from their priors in every generation (which changes the cost, not the posterior).\n\n"
         + markdown_table(["parameter", "unit", "prior", "prior median [90%]", "posterior median [90%]", "width",
                           "attainable", "KS", "perturbed"], parameter_rows)  # fmt: skip

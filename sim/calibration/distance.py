@@ -10,12 +10,24 @@ matched by any value inside it. The distance is the Euclidean norm of the scaled
 
 The scales are fixed before the inference starts and stored with it, so every generation, and
 a resumed run, uses the same distance.
+
+**The projected distance** (the calibration file's ``distance = "projected"``, the default):
+with many statistics, most of them noisy and each telling little, the Euclidean distance is
+dominated by noise that no parameter explains, and the threshold stalls at that noise floor.
+Semi-automatic ABC (Fearnhead and Prangle 2012, JRSS B 74: 419-474) replaces the statistics by
+what they say about the parameters: for each parameter, a regression fitted on the prior pilot
+predicts its normal score from the statistics (:class:`sim.calibration.identifiability.Projection`),
+and the distance is the Euclidean distance between the predictions for the simulated and the
+observed record, in units of the parameters' prior standard deviations. A statistic that
+predicts nothing adds nothing. Observations given as a bound ("at least 27") cannot be
+predicted from, so each adds its scaled shortfall as before. The projection is fitted once, on
+the pilot, before the inference, so the distance stays fixed.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Mapping, Sequence
+from typing import TYPE_CHECKING, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -23,6 +35,9 @@ import pyabc
 
 from sim.calibration.public_record import Observation
 from sim.replication.checks import Check
+
+if TYPE_CHECKING:
+    from sim.calibration.identifiability import Projection
 
 STABILISED = ("count", "sum", "busiest_week", "attacks")  # statistics put on the Anscombe scale (counts)
 POISSON_SCALE = 1.0  # the noise scale of a Poisson count on the Anscombe scale
@@ -40,6 +55,7 @@ class Summary:
 
     observations: tuple[Observation, ...]
     scales: tuple[float, ...]
+    projection: Projection | None = None  # the projected distance (module docstring); None: Euclidean
 
     @property
     def checks(self) -> tuple[Check, ...]:
@@ -68,7 +84,20 @@ class Summary:
         return out
 
     def distance(self, simulated: Mapping[str, float]) -> float:
-        return float(np.sqrt(np.sum(self.deviations(simulated) ** 2)))
+        if self.projection is None:
+            return float(np.sqrt(np.sum(self.deviations(simulated) ** 2)))
+        bounds = np.array([o.high is None for o in self.observations])
+        hinge = self.deviations(simulated)[bounds]
+        gap = self.projection.project(simulated) - self._projected_observation
+        return float(np.sqrt(np.sum(gap**2) + np.sum(hinge**2)))
+
+    @property
+    def _projected_observation(self) -> np.ndarray:
+        cached = self.__dict__.get("_observed_projection")
+        if cached is None:
+            cached = self.projection.project({o.check.id: o.point for o in self.observations})
+            object.__setattr__(self, "_observed_projection", cached)
+        return cached
 
     def table(self) -> pd.DataFrame:
         """The statistics, their observed ranges and scales (for the report)."""
@@ -105,4 +134,6 @@ class RecordDistance(pyabc.Distance):
         return self.summary.distance(x)
 
     def get_config(self) -> dict:
-        return {"name": type(self).__name__, "checks": self.summary.ids, "scales": list(self.summary.scales)}
+        projection = self.summary.projection
+        return {"name": type(self).__name__, "checks": self.summary.ids, "scales": list(self.summary.scales),
+                "projection": None if projection is None else [list(r.coefficients) for r in projection.regressions]}  # fmt: skip

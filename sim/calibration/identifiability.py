@@ -18,7 +18,8 @@ reveal, so a ratio near 1 is an upper bound on what is learnt only to that exten
 from __future__ import annotations
 
 import hashlib
-from typing import TYPE_CHECKING, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -40,39 +41,101 @@ ALONE_CHUNK = 25
 EDGE = 1e-6  # the prior distribution function is kept inside (EDGE, 1 - EDGE) before its normal quantile
 
 
-def features(runs: pd.DataFrame, fitted: Sequence[Observation]) -> np.ndarray:
-    """The statistics of each replication, standardised, and their squares (a column that never
-    varies is dropped; a value the replication could not measure is the column's mean)."""
-    columns = []
+@dataclass(frozen=True)
+class Features:
+    """How a replication's statistics become regression features: each statistic (on the
+    distance's scale) standardised, and its square standardised; a statistic that never varied
+    in the study is left out, a value a replication could not measure is the study's mean."""
+
+    ids: tuple[str, ...]
+    statistics: tuple[str, ...]
+    mean: tuple[float, ...]
+    sd: tuple[float, ...]
+    square_mean: tuple[float, ...]
+    square_sd: tuple[float, ...]
+
+    def of(self, values: Mapping[str, np.ndarray]) -> np.ndarray:
+        """Rows of features for arrays of statistic values (check id -> values)."""
+        columns = []
+        for i, name in enumerate(self.ids):
+            x = np.asarray(stabilised(self.statistics[i], np.asarray(values[name], dtype=float)), dtype=float)
+            z = (np.where(np.isnan(x), self.mean[i], x) - self.mean[i]) / self.sd[i]
+            columns += [z, (z**2 - self.square_mean[i]) / self.square_sd[i]]
+        n = len(np.atleast_1d(next(iter(values.values())))) if values else 0
+        return np.column_stack(columns) if columns else np.zeros((n, 0))
+
+
+def study_features(runs: pd.DataFrame, fitted: Sequence[Observation]) -> Features:
+    """The standardisation of :class:`Features`, from the study's replications."""
+    ids, statistics, mean, sd, square_mean, square_sd = [], [], [], [], [], []
     for obs in fitted:
         x = np.asarray(stabilised(obs.check.statistic, runs[obs.check.column].to_numpy(float)), dtype=float)
-        x = np.where(np.isnan(x), np.nanmean(x) if np.any(~np.isnan(x)) else 0.0, x)
-        sd = x.std()
-        if sd > 0:
-            z = (x - x.mean()) / sd
-            columns += [z, (z**2 - np.mean(z**2)) / max(np.std(z**2), 1e-12)]
-    return np.column_stack(columns) if columns else np.zeros((len(runs), 0))
+        if np.all(np.isnan(x)):
+            continue
+        m = float(np.nanmean(x))
+        z_sd = float(np.std(np.where(np.isnan(x), m, x)))
+        if z_sd <= 0:
+            continue
+        z = (np.where(np.isnan(x), m, x) - m) / z_sd
+        ids.append(obs.check.id)
+        statistics.append(obs.check.statistic)
+        mean.append(m)
+        sd.append(z_sd)
+        square_mean.append(float(np.mean(z**2)))
+        square_sd.append(max(float(np.std(z**2)), 1e-12))
+    return Features(tuple(ids), tuple(statistics), tuple(mean), tuple(sd), tuple(square_mean), tuple(square_sd))
 
 
-def cross_validated_r2(X: np.ndarray, y: np.ndarray) -> float:
-    """The best cross-validated R^2 of a ridge regression of ``y`` on ``X`` over the penalties;
-    folds by index (replication r in fold r mod FOLDS), so the study is deterministic."""
+def features(runs: pd.DataFrame, fitted: Sequence[Observation]) -> np.ndarray:
+    """The study's features of its own replications (see :class:`Features`)."""
+    spec = study_features(runs, fitted)
+    return spec.of({i: runs["check." + i].to_numpy(float) for i in spec.ids}) if spec.ids else np.zeros((len(runs), 0))
+
+
+@dataclass(frozen=True)
+class Regression:
+    """A ridge regression of one parameter's normal score on the features, and its
+    cross-validated R^2."""
+
+    r2: float
+    intercept: float
+    coefficients: tuple[float, ...]
+
+
+def fit_regression(X: np.ndarray, y: np.ndarray) -> Regression:
+    """The penalty of ``PENALTIES`` with the best cross-validated R^2 (folds by index:
+    replication r in fold r mod FOLDS, so the study is deterministic), then the fit on all."""
     n = len(y)
     fold = np.arange(n) % FOLDS
     total = float(np.sum((y - y.mean()) ** 2))
     if total == 0 or X.shape[1] == 0:
-        return 0.0
-    best = -np.inf
+        return Regression(0.0, float(y.mean()) if n else 0.0, (0.0,) * X.shape[1])
+
+    def solve(A: np.ndarray, b: np.ndarray, penalty: float) -> tuple[float, np.ndarray]:
+        mx, my = A.mean(axis=0), b.mean()
+        coef = np.linalg.solve((A - mx).T @ (A - mx) + penalty * np.eye(A.shape[1]), (A - mx).T @ (b - my))
+        return my - float(mx @ coef), coef
+
+    best, chosen = -np.inf, PENALTIES[0]
     for penalty in PENALTIES:
         squared = 0.0
         for k in range(FOLDS):
             train, test = fold != k, fold == k
-            mx, my = X[train].mean(axis=0), y[train].mean()
-            A, b = X[train] - mx, y[train] - my
-            coef = np.linalg.solve(A.T @ A + penalty * np.eye(X.shape[1]), A.T @ b)
-            squared += float(np.sum((y[test] - my - (X[test] - mx) @ coef) ** 2))
-        best = max(best, 1.0 - squared / total)
-    return best
+            intercept, coef = solve(X[train], y[train], penalty)
+            squared += float(np.sum((y[test] - intercept - X[test] @ coef) ** 2))
+        if 1.0 - squared / total > best:
+            best, chosen = 1.0 - squared / total, penalty
+    intercept, coef = solve(X, y, chosen)
+    return Regression(best, intercept, tuple(float(c) for c in coef))
+
+
+def cross_validated_r2(X: np.ndarray, y: np.ndarray) -> float:
+    return fit_regression(X, y).r2
+
+
+def normal_scores(prior: Prior, values: np.ndarray) -> np.ndarray:
+    """A parameter's values on the normal scale of its prior (standard normal under the prior)."""
+    return stats.norm.ppf(np.clip(prior.distribution().cdf(values), EDGE, 1 - EDGE))
 
 
 def attainable_widths(runs: pd.DataFrame, priors: Sequence[Prior], fitted: Sequence[Observation]) -> pd.DataFrame:
@@ -80,11 +143,36 @@ def attainable_widths(runs: pd.DataFrame, priors: Sequence[Prior], fitted: Seque
     X = features(runs, fitted)
     rows = []
     for prior in priors:
-        u = prior.distribution().cdf(runs[PARAMETER_PREFIX + prior.path].to_numpy(float))
-        y = stats.norm.ppf(np.clip(u, EDGE, 1 - EDGE))
-        r2 = cross_validated_r2(X, y)
+        r2 = cross_validated_r2(X, normal_scores(prior, runs[PARAMETER_PREFIX + prior.path].to_numpy(float)))
         rows.append({"parameter": prior.path, "r2_cv": r2, "attainable_width_ratio": float(np.sqrt(1.0 - min(max(r2, 0.0), 1.0)))})
     return pd.DataFrame(rows)
+
+
+@dataclass(frozen=True)
+class Projection:
+    """The statistics projected on what they say about the parameters (semi-automatic ABC,
+    Fearnhead and Prangle 2012): for each parameter, its regression's prediction from the
+    features, on the parameter's normal scale. Fitted once on the prior pilot, then fixed."""
+
+    features: Features
+    parameters: tuple[str, ...]
+    regressions: tuple[Regression, ...]
+
+    def project(self, values: Mapping[str, float]) -> np.ndarray:
+        """The predicted normal score of every parameter for one set of statistics."""
+        if not self.features.ids:
+            return np.zeros(len(self.parameters))
+        X = self.features.of({i: np.array([values[i]], dtype=float) for i in self.features.ids})[0]
+        return np.array([r.intercept + float(X @ np.asarray(r.coefficients)) for r in self.regressions])
+
+
+def fit_projection(runs: pd.DataFrame, priors: Sequence[Prior], fitted: Sequence[Observation]) -> Projection:
+    """The projection of the point observations among ``fitted`` (closed ranges), fitted on the
+    prior pilot's ``runs``."""
+    spec = study_features(runs, [o for o in fitted if o.high is not None])
+    X = spec.of({i: runs["check." + i].to_numpy(float) for i in spec.ids}) if spec.ids else np.zeros((len(runs), 0))
+    regressions = tuple(fit_regression(X, normal_scores(p, runs[PARAMETER_PREFIX + p.path].to_numpy(float))) for p in priors)
+    return Projection(spec, tuple(p.path for p in priors), regressions)
 
 
 def one_at_a_time(calibration: CalibrationFile, replications: int, execution: Execution) -> pd.DataFrame:

@@ -4,20 +4,23 @@
   every prior parameter at its median, under common random numbers. Each fitted statistic's
   spread across them is its noise scale in the distance (:mod:`sim.calibration.distance`).
 - Over the priors: as many replications, replication r with parameters drawn from the priors
-  (seeded by the root seed). A parameter is *informed* when its rank correlation with a fitted
-  statistic, or with the distance, exceeds what independence would give by 3.5 standard errors
-  (``3.5 / sqrt(n - 1)``); informed parameters are perturbed from generation to generation,
-  the others proposed afresh from their priors (:class:`sim.calibration.abc.PriorTransition`).
-  The screen decides only how particles are proposed, never what the posterior is. The same
-  replications measure what the statistics can tell about each parameter at best
-  (:mod:`sim.calibration.identifiability`).
+  (seeded by the root seed). On them, the study of :mod:`sim.calibration.identifiability`
+  measures how far the statistics could narrow each parameter at best (its attainable width
+  ratio); a parameter is *informed* when that is below ``SCREEN_WIDTH``. Informed parameters are
+  perturbed from generation to generation, the others proposed afresh from their priors
+  (:class:`sim.calibration.abc.PriorTransition`): perturbing a parameter the statistics cannot
+  inform only spreads the importance weights (over many such dimensions the effective sample
+  size collapses). The screen decides only how particles are proposed, never what the posterior
+  is. Each parameter's largest rank correlation with a statistic or the distance is reported
+  beside it. The same replications fit the projection of the projected distance
+  (:mod:`sim.calibration.distance`).
 """
 
 from __future__ import annotations
 
 import hashlib
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Sequence
 
 import numpy as np
@@ -26,7 +29,7 @@ from scipy import stats
 
 from sim.batch.execution import Execution, run_batch
 from sim.calibration.distance import Summary, noise_scales
-from sim.calibration.identifiability import attainable_widths
+from sim.calibration.identifiability import attainable_widths, fit_projection
 from sim.calibration.priors import Prior
 from sim.calibration.public_record import Observation
 from sim.calibration.settings import CalibrationFile
@@ -34,7 +37,8 @@ from sim.config.loader import with_values
 from sim.design.batch import Batch, Source
 from sim.design.posterior import PARAMETER_PREFIX, Draws
 
-SCREEN_SIGMAS = 3.5
+SCREEN_SIGMAS = 3.5  # a rank correlation this many standard errors from 0 is reported as a relation
+SCREEN_WIDTH = 0.95  # a parameter the statistics can narrow below this share of its prior width is perturbed
 PILOT_CHUNK = 25
 _PRIOR_STREAM = 0x7072696F  # the prior draws of a root seed, apart from the model's streams
 
@@ -76,9 +80,12 @@ def run_pilots(calibration: CalibrationFile, replications: int, execution: Execu
     batch = Batch("pilot-priors", (("priors", calibration.scenario),), replications, seed, source,
                   chunk_size=PILOT_CHUNK, checks=checks, draws=draws)  # fmt: skip
     runs = run_batch(batch, execution=execution).runs
+    if calibration.header.distance == "projected":
+        summary = replace(summary, projection=fit_projection(runs, priors, fitted))
     threshold = SCREEN_SIGMAS / math.sqrt(max(replications - 1, 1))
     screened = screen(runs, priors, fitted, summary, threshold).merge(attainable_widths(runs, priors, fitted), on="parameter")
-    return PilotResult(summary, screened, threshold)
+    screened["informed"] = screened["attainable_width_ratio"] < SCREEN_WIDTH
+    return PilotResult(summary, screened, SCREEN_WIDTH)
 
 
 def screen(runs: pd.DataFrame, priors: Sequence[Prior], fitted: Sequence[Observation], summary: Summary, threshold: float) -> pd.DataFrame:

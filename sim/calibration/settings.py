@@ -7,6 +7,7 @@
     scenario = "baseline.toml"              # the world each particle simulates
     record = "data/public_record.csv"       # its rows marked use = fit are summary statistics
     events = "data/events_2019_2020.csv"    # the event record: more statistics (optional)
+    distance = "projected"                  # or "euclidean" (sim/calibration/distance.py)
     replay = "scenarios/history_2020_2021.toml"   # the posterior predictive check of every row
     root_seed = 1
 
@@ -39,11 +40,12 @@ from sim.config.limits import REPLICATIONS, SEED
 from sim.config.loader import build, check_keys, input_files, load_scenario, read_toml
 from sim.config.provenance import unit_of
 from sim.config.scenario import Scenario
-from sim.config.schema import AT_LEAST_ONE, NAME, Rule, param
+from sim.config.schema import AT_LEAST_ONE, NAME, Rule, one_of, param
 
 FRACTION = Rule("must be in (0, 1)", lambda v: 0 < v < 1)
 RATE = Rule("must be in (0, 1]", lambda v: 0 < v <= 1)
 AT_LEAST_TWO = Rule("must be >= 2", lambda v: v >= 2)
+DISTANCES = ("projected", "euclidean")  # sim/calibration/distance.py
 
 
 @dataclass(frozen=True)
@@ -79,6 +81,7 @@ class CalibrationHeader:
     full: Budget = param("-")
     quick: Budget = param("-")
     events: str | None = param("path", default=None)
+    distance: str = param("-", one_of(*DISTANCES), default="projected")
 
 
 @dataclass(frozen=True)
