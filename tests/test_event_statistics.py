@@ -144,3 +144,29 @@ def test_event_observations_of_the_project_record():
     assert sum(o.low for o in derived if o.check.id in months) == measure(total, log, calibration.scenario.scenario.calendar)
     assert all(d.check.end <= date(2020, 9, 30) for d in derived)
     assert max(o.check.end for o in derived) < HELD_OUT_FROM - timedelta(days=0)
+
+
+def test_the_readme_counts_the_rows_of_each_use_as_the_record_has_them():
+    import re
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    calibration = load_calibration(CALIBRATION)
+    for use in ("fit", "set", "overlap", "held-out"):
+        m = re.search(rf"^\| `{use}` \| (\d+):", readme, re.MULTILINE)
+        assert m, f"README: no row for use {use}"
+        assert int(m.group(1)) == sum(1 for o in calibration.observations if o.use == use), use
+
+
+def test_dispersion_is_variance_over_mean_of_the_counts_per_span():
+    # spans of 10 days over 30 days: counts 3, 0, 1 -> mean 4/3, variance (25/9 + 16/9 + 1/9) / 2 = 7/3
+    log = attacks_at([0.5, 2.0, 9.9, 25.0])
+    check = Check("d", "dispersion", ("attack_rocket",), date(2020, 1, 1), date(2020, 1, 30), days=10.0)
+    assert measure(check, log, CALENDAR) == pytest.approx((7 / 3) / (4 / 3))
+    assert np.isnan(measure(check, [], CALENDAR))
+    # a Poisson process has dispersion 1: the mean over many replications of 30 spans is near 1
+    rng = np.random.default_rng(12)
+    year = Check("y", "dispersion", ("attack_rocket",), date(2020, 1, 1), date(2020, 12, 25), days=12.0)
+    values = [measure(year, attacks_at(np.sort(rng.uniform(0, 360, rng.poisson(360))).tolist()), CALENDAR) for _ in range(400)]
+    # the sample index of dispersion of 30 Poisson counts has mean 1 and sd sqrt(2/29) = 0.26;
+    # over 400 replications the mean's sd is 0.013: 0.05 is about 4 sd (false failure < 1 in 10,000 seeds)
+    assert np.mean(values) == pytest.approx(1.0, abs=0.05)

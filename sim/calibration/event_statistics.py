@@ -13,6 +13,10 @@ The statistics, each over the fit window (the dates of the fitted totals):
 - ``monthly.<group>.<yyyy-mm>``: attacks of each group (rockets and drones; see ``GROUPS`` for why
   not convoys) in each calendar month: the timing within a quarter, the burstiness of the regimes;
 - ``busiest_week.<group>``: the most attacks of the group in any 7 days: how bursty;
+- ``dispersion.<group>``: the variance over the mean of its attacks per month (1 for a Poisson
+  process): how far the regimes and the self-excitation spread the monthly counts. Forecasts
+  turn on it; being one number for a combination of parameters, it is compared directly, not
+  only through the projection (:mod:`sim.calibration.distance`);
 - ``followed.rocket_drone``: the share of listed rocket salvos followed by another listed
   rocket or drone attack within 3 days: the short-range clustering of self-excitation;
 - ``after_strike.<date>.<from>-<to>``: rocket and drone attacks in the days after each dated U.S.
@@ -36,7 +40,7 @@ from scipy import stats
 
 from sim.calibration.event_record import ObservedRecord, load_events, observed_records
 from sim.calibration.public_record import Observation
-from sim.config.calendar import Calendar
+from sim.config.calendar import DAYS_PER_MONTH, Calendar
 from sim.config.scenario import Scenario
 from sim.model.records import Record, record_kind_named
 from sim.project import shown_path
@@ -118,6 +122,8 @@ def event_observations(record: EventRecord, fitted: Sequence[Observation], scena
                 "listed attacks in the month; the model's log thinned to the record's coverage")
         add(Check(f"busiest_week.{group}", "busiest_week", kinds, start, end, days=WEEK_DAYS, coverage=cover),
             "the most listed attacks in any 7 days")
+        add(Check(f"dispersion.{group}", "dispersion", kinds, start, end, days=DAYS_PER_MONTH, coverage=cover),
+            "variance over mean of the listed attacks per month (1: Poisson)")
     rocket_drone = GROUPS["rocket_drone"]
     cover = spans["rocket_drone"]
     if cover:

@@ -22,7 +22,11 @@ written in a public-record file):
 - ``share_sized``: the share of records of ``kinds`` in the window whose ``count`` lies in
   ``sizes`` (inclusive), e.g. salvos of 6-13 rockets; NaN if the window holds none;
 - ``attacks``: the number of distinct attacks among the records of ``kinds`` in the window
-  (attacks that hurt U.S. or coalition personnel, say).
+  (attacks that hurt U.S. or coalition personnel, say);
+- ``dispersion``: the variance over mean of the counts of records of ``kinds`` in consecutive
+  spans of ``days`` (a month, say) from the window's start (the last span may be cut short and
+  is left out if under half a span): 1 for a Poisson process, more for bursts and lulls; NaN if
+  no record.
 
 **The observation model.** A check with ``coverage`` is about a record that lists only part of
 what happened: ``coverage`` gives, for spans of dates, the chance that an attack of that date
@@ -47,7 +51,7 @@ from sim.config.calendar import Calendar
 from sim.model.records import Record, RecordKind, record_kind_named
 
 STATISTICS = ("count", "sum", "none", "first_after", "followed_within")  # those a record file may use
-DERIVED = ("busiest_week", "share_sized", "attacks")  # those of an event-level record
+DERIVED = ("busiest_week", "share_sized", "attacks", "dispersion")  # those of an event-level record
 
 
 @dataclass(frozen=True)
@@ -100,6 +104,15 @@ def measure(check: Check, records: Sequence[Record], calendar: Calendar) -> floa
         return sum(1 for r in inside if low <= r.count <= high) / len(inside) if inside else math.nan
     if check.statistic == "attacks":
         return float(len({r.attack for r in inside}))
+    if check.statistic == "dispersion":
+        spans = int((end - begin) / check.days + 0.5)
+        counts = [0] * spans
+        for t in times:
+            k = int((t - begin) / check.days)
+            if k < spans:
+                counts[k] += 1
+        mean = sum(counts) / spans if spans else 0.0
+        return sum((c - mean) ** 2 for c in counts) / (spans - 1) / mean if spans > 1 and mean > 0 else math.nan
     raise ValueError(f"unknown statistic {check.statistic!r}")
 
 
