@@ -101,8 +101,8 @@ def test_a_malformed_event_is_one_line_naming_file_row_column_value_and_rule(cas
     assert "\n" not in message and f"row 5: {column} = {value!r}" in message and rule in message and str(path) in message
 
 
-def test_a_set_row_is_accepted_and_the_project_record_uses_the_three_labels(tmp_path):
-    assert USES == ("fit", "set", "held-out")
+def test_a_set_row_is_accepted_and_the_project_record_uses_the_four_labels(tmp_path):
+    assert USES == ("fit", "set", "overlap", "held-out")
     frame = pd.read_csv(RECORD, dtype=str, keep_default_na=False)
     frame.loc[6, "use"] = "set"
     path = tmp_path / "record.csv"

@@ -30,26 +30,19 @@ inference, so the distance stays fixed.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Mapping, Sequence
+from typing import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 import pyabc
 
+from sim.calibration.identifiability import Projection
 from sim.calibration.public_record import Observation
+from sim.calibration.scales import STABILISED, stabilised
 from sim.replication.checks import Check
 
-if TYPE_CHECKING:
-    from sim.calibration.identifiability import Projection
-
-STABILISED = ("count", "sum", "busiest_week", "attacks")  # statistics put on the Anscombe scale (counts)
 POISSON_SCALE = 1.0  # the noise scale of a Poisson count on the Anscombe scale
 SMALLEST_SCALE = 1e-3  # a floor for the other statistics, so that no division is by zero
-
-
-def stabilised(statistic: str, value: np.ndarray | float) -> np.ndarray | float:
-    """A statistic on the scale where its noise is compared."""
-    return 2.0 * np.sqrt(np.asarray(value, dtype=float) + 0.375) if statistic in STABILISED else np.asarray(value, dtype=float)
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,7 @@ import pandas as pd
 from scipy import stats
 
 from sim.batch.execution import Execution, run_batch
-from sim.calibration.distance import stabilised
+from sim.calibration.scales import stabilised
 from sim.calibration.priors import Prior
 from sim.calibration.public_record import Observation
 from sim.design.batch import Batch, Source
