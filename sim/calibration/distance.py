@@ -19,11 +19,10 @@ what they say about the parameters: for each parameter, a regression fitted on t
 predicts its normal score from the statistics (:class:`sim.calibration.identifiability.Projection`),
 and the distance compares the predictions for the simulated and the observed record, in units
 of the parameters' prior standard deviations. A statistic that predicts no single parameter
-adds nothing there, though it may constrain a combination that forecasts depend on (the level
-and spread of attacks, which the regimes, the self-excitation and the base rate share); so the
-``direct`` statistics, the public record's own rows (complete counts, few and central), are
-also compared as in the Euclidean distance, and so are observations given as a bound ("at least
-27"), which cannot be predicted from. The projection is fitted once, on the pilot, before the
+adds nothing. Observations given as a bound ("at least 27") cannot be predicted from, so each
+adds its scaled shortfall as in the Euclidean distance. (Comparing the record's rows directly
+as well was tried: their noise then dominates again, and the salvo sizes, which the projection
+informs, were left near their priors.) The projection is fitted once, on the pilot, before the
 inference, so the distance stays fixed.
 """
 
@@ -52,7 +51,6 @@ class Summary:
     observations: tuple[Observation, ...]
     scales: tuple[float, ...]
     projection: Projection | None = None  # the projected distance (module docstring); None: Euclidean
-    direct: tuple[bool, ...] = ()  # with a projection: the statistics also compared directly (the record's rows)
 
     @property
     def checks(self) -> tuple[Check, ...]:
@@ -83,8 +81,8 @@ class Summary:
     def distance(self, simulated: Mapping[str, float]) -> float:
         if self.projection is None:
             return float(np.sqrt(np.sum(self.deviations(simulated) ** 2)))
-        direct = np.array(self.direct or [o.high is None for o in self.observations], dtype=bool)
-        compared = self.deviations(simulated)[direct]
+        bounds = np.array([o.high is None for o in self.observations], dtype=bool)
+        compared = self.deviations(simulated)[bounds]
         gap = self.projection.project(simulated) - self._projected_observation
         return float(np.sqrt(np.sum(gap**2) + np.sum(compared**2)))
 

@@ -14,9 +14,7 @@ The statistics, each over the fit window (the dates of the fitted totals):
   not convoys) in each calendar month: the timing within a quarter, the burstiness of the regimes;
 - ``busiest_week.<group>``: the most attacks of the group in any 7 days: how bursty;
 - ``dispersion.<group>``: the variance over the mean of its attacks per month (1 for a Poisson
-  process): how far the regimes and the self-excitation spread the monthly counts. Forecasts
-  turn on it; being one number for a combination of parameters, it is compared directly, not
-  only through the projection (:mod:`sim.calibration.distance`);
+  process): how far the regimes and the self-excitation spread the monthly counts;
 - ``followed.rocket_drone``: the share of listed rocket salvos followed by another listed
   rocket or drone attack within 3 days: the short-range clustering of self-excitation;
 - ``after_strike.<date>.<from>-<to>``: rocket and drone attacks in the days after each dated U.S.

@@ -38,7 +38,6 @@ from sim.design.batch import Batch, Source
 from sim.design.posterior import PARAMETER_PREFIX, Draws
 
 SCREEN_SIGMAS = 3.5  # a rank correlation this many standard errors from 0 is reported as a relation
-DIRECT = ("dispersion",)  # statistics of the event record the projected distance also compares directly
 SCREEN_WIDTH = 0.95  # a parameter the statistics can narrow below this share of its prior width is perturbed
 PILOT_CHUNK = 25
 _PRIOR_STREAM = 0x7072696F  # the prior draws of a root seed, apart from the model's streams
@@ -82,9 +81,7 @@ def run_pilots(calibration: CalibrationFile, replications: int, execution: Execu
                   chunk_size=PILOT_CHUNK, checks=checks, draws=draws)  # fmt: skip
     runs = run_batch(batch, execution=execution).runs
     if calibration.header.distance == "projected":
-        record = {o.check.id for o in calibration.observations}
-        summary = replace(summary, projection=fit_projection(runs, priors, fitted),
-                          direct=tuple(o.check.id in record or o.high is None or o.check.statistic in DIRECT for o in fitted))  # fmt: skip
+        summary = replace(summary, projection=fit_projection(runs, priors, fitted))
     threshold = SCREEN_SIGMAS / math.sqrt(max(replications - 1, 1))
     screened = screen(runs, priors, fitted, summary, threshold).merge(attainable_widths(runs, priors, fitted), on="parameter")
     screened["informed"] = screened["attainable_width_ratio"] < SCREEN_WIDTH
