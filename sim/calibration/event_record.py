@@ -21,15 +21,13 @@ the value and the rule.
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from sim.config.errors import NO_VALUE, ConfigError
-from sim.config.limits import EVENTS_BYTES, read_bounded_text
+from sim.config.errors import ConfigError
+from sim.config.limits import EVENTS_BYTES, read_csv_rows
 from sim.project import CONFIGS
 
 DEFAULT_EVENTS = CONFIGS / "data" / "events_2019_2020.csv"
@@ -77,16 +75,7 @@ class ObservedRecord:
 def load_events(path: str | Path) -> list[ObservedAttack]:
     """Read and validate an event-record file (see the module docstring), in file order."""
     path, origin = Path(path), str(path)
-    text = read_bounded_text(path, "event record", EVENTS_BYTES, universal_newlines=False)  # csv reads the line ends
-    try:
-        reader = csv.DictReader(io.StringIO(text, newline=""))
-        header = reader.fieldnames or []
-        rows = list(reader)
-    except csv.Error as exc:
-        raise ConfigError("", NO_VALUE, f"event record cannot be read ({exc.__class__.__name__})", origin) from None
-    missing = [c for c in REQUIRED if c not in header]
-    if missing:
-        raise ConfigError("header", ",".join(header), f"must have the columns {','.join(REQUIRED)} (missing {','.join(missing)})", origin)
+    rows = read_csv_rows(path, "event record", EVENTS_BYTES, REQUIRED)
     attacks, seen = [], set()
     for i, row in enumerate(rows):
         attack = _row(i + 2, row, origin)

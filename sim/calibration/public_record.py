@@ -15,8 +15,6 @@ A malformed row stops with one line naming the row, the column and the rule.
 
 from __future__ import annotations
 
-import csv
-import io
 import math
 import re
 from dataclasses import dataclass
@@ -24,7 +22,7 @@ from datetime import date
 from pathlib import Path
 
 from sim.config.errors import NO_VALUE, ConfigError
-from sim.config.limits import RECORD_BYTES, read_bounded_text
+from sim.config.limits import RECORD_BYTES, read_csv_rows
 from sim.replication.checks import STATISTICS, Check
 from sim.replication.simulate import record_kinds
 
@@ -53,16 +51,7 @@ class Observation:
 def load_record(path: str | Path) -> list[Observation]:
     """Read and validate a public-record file (see the module docstring)."""
     path, origin = Path(path), str(path)
-    text = read_bounded_text(path, "record file", RECORD_BYTES, universal_newlines=False)  # csv reads the line ends
-    try:
-        reader = csv.DictReader(io.StringIO(text, newline=""))
-        header = reader.fieldnames or []
-        rows = list(reader)
-    except csv.Error as exc:
-        raise ConfigError("", NO_VALUE, f"record file cannot be read ({exc.__class__.__name__})", origin) from None
-    missing = [c for c in REQUIRED if c not in header]
-    if missing:
-        raise ConfigError("header", ",".join(header), f"must have the columns {','.join(REQUIRED)} (missing {','.join(missing)})", origin)
+    rows = read_csv_rows(path, "record file", RECORD_BYTES, REQUIRED)
     if not rows:
         raise ConfigError("", NO_VALUE, "record file holds no rows", origin)
     known = {k.name for k in record_kinds()}

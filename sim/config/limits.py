@@ -9,6 +9,8 @@ gives the bound and its reason. README ("Limits of inputs") lists them.
 
 from __future__ import annotations
 
+import csv
+import io
 import os
 import stat
 from dataclasses import dataclass
@@ -105,3 +107,21 @@ def read_bounded_text(path: Path, what: str, bound: Bound, universal_newlines: b
     except UnicodeDecodeError:
         raise ConfigError("", NO_VALUE, f"{what} cannot be read (UnicodeDecodeError)", origin) from None
     return text.replace("\r\n", "\n").replace("\r", "\n") if universal_newlines else text
+
+
+def read_csv_rows(path: Path, what: str, bound: Bound, required: tuple[str, ...]) -> list[dict[str, str]]:
+    """The rows of a CSV file (a header line, then one row a line) read as :func:`read_bounded_text`
+    reads its text; a file that is not CSV, or lacks one of the ``required`` columns, stops with
+    one line naming the file."""
+    origin = str(path)
+    text = read_bounded_text(path, what, bound, universal_newlines=False)  # csv reads the line ends
+    try:
+        reader = csv.DictReader(io.StringIO(text, newline=""))
+        header = reader.fieldnames or []
+        rows = list(reader)
+    except csv.Error as exc:
+        raise ConfigError("", NO_VALUE, f"{what} cannot be read ({exc.__class__.__name__})", origin) from None
+    missing = [c for c in required if c not in header]
+    if missing:
+        raise ConfigError("header", ",".join(header), f"must have the columns {','.join(required)} (missing {','.join(missing)})", origin)
+    return rows
