@@ -31,12 +31,16 @@ def baseline(overrides: dict[str, Any] | None = None) -> Scenario:
     return load_scenario(BASELINE_PATH, overrides or {})
 
 
+NO_WEIGHTS = ("withdrawal_weight", "talks_weight", "agreement_weight", "threat_weight", "strike_weight", "arrest_weight",
+              "election_weight", "iran_weight")  # fmt: skip
+
+
 def quiet(overrides: dict[str, Any] | None = None) -> Scenario:
     """The baseline with every attack generator and follow-up switched off, one regime
-    (multiplier 1; the pause regime is kept for truces, with no chance entry), strikes that
-    bring no pause,
-    casualty means of zero, no warnings, tactic shifts or escalation, and no
-    dated history: a silent world to which tests add exactly the activity they study."""
+    (multiplier 1; the pause regime is kept for truces, with no chance entry), militias that
+    never decide a truce (every weight 0, a noise scale too small for the threshold ever to be
+    reached: P = exp(-1000)), casualty means of zero, no warnings, tactic shifts or escalation,
+    and no dated history: a silent world to which tests add exactly the activity they study."""
     base = {
         "campaign.branching_ratio": 0.0,
         "threats.rocket.base_rate_per_day": 0.0,
@@ -51,7 +55,8 @@ def quiet(overrides: dict[str, Any] | None = None) -> Scenario:
         "policy.us.preemption.warning_prob": 0.0,
         "militia.drone_growth_per_year": 0.0,
         "militia.escalation_heavy_boost": 1.0,
-        "policy.us.strikes.pause_prob": 0.0,
+        "militia.decision.noise_scale": 1e-3,
+        **{f"militia.decision.{w}": 0.0 for w in NO_WEIGHTS},
     }
     scenario = baseline({**base, **(overrides or {})})
     pause = scenario.campaign.pause_regime  # kept, but never entered by chance

@@ -59,7 +59,7 @@ def regime_spans(records, threat: str):
     return [(name, t, marks[i + 1][0] if i + 1 < len(marks) else math.inf) for i, (t, name) in enumerate(marks)]
 
 
-# --- truces: every campaign pauses on its own clock, nothing gets through, then a relapse ------
+# --- truces: every campaign pauses until the truce ends, nothing gets through, then a relapse ---
 
 TRUCE_WORLD = {
     "threats.rocket.base_rate_per_day": 4.0, "threats.convoy_ied.base_rate_per_day": 4.0,
@@ -69,27 +69,24 @@ TRUCE_WORLD = {
 }  # fmt: skip
 
 
-def test_a_truce_stops_every_attack_of_each_campaign_until_its_own_pause_ends_then_attacks_relapse():
+def test_a_truce_stops_every_attack_until_its_term_ends_unrenewed_then_attacks_relapse():
+    """A dated truce in a quiet world: every campaign pauses on day 31; the militias' resolve
+    is 0 (no weights, no noise), below the keep level, so the first term is not renewed."""
     scenario = with_history(quiet(TRUCE_WORLD), truce=(date(2020, 2, 1), "truce"))  # day 31
     world = world_of(scenario, SEED)
     start(world)
     finish(world)
     records = world.ledger.records
-    truce = of_kind(records, Kind.TRUCE_START)
-    assert [t.time_d for t in truce] == [31.0]
-    ends = {}
-    for threat, attack_kind in (("rocket", Kind.ATTACK_ROCKET), ("convoy", Kind.ATTACK_CONVOY)):
+    assert [t.time_d for t in of_kind(records, Kind.TRUCE_START)] == [31.0]
+    (end,) = of_kind(records, Kind.TRUCE_END)
+    assert end.detail == "its term is up and it is not renewed" and end.time_d > 31.0
+    for threat, attack_kind in (("rocket", Kind.ATTACK_ROCKET), ("convoy", Kind.ATTACK_CONVOY), ("drone", None), ("security_detail", None)):
         pause = [s for s in regime_spans(records, threat) if s[0] == "pause"]
-        assert len(pause) == 1 and pause[0][1] == 31.0, pause
-        ends[threat] = pause[0][2]
-        during = [r for r in of_kind(records, attack_kind) if 31.0 <= r.time_d < ends[threat]]
-        assert not during, f"{threat}: {len(during)} attacks during its pause"
-        assert any(r.time_d < 31.0 for r in of_kind(records, attack_kind))
-        assert any(r.time_d > ends[threat] for r in of_kind(records, attack_kind))
-    assert ends["rocket"] != ends["convoy"]  # each campaign keeps its own clock
-    for quiet_threat in ("drone", "security_detail"):  # no attacks here, but their campaigns pause too
-        ends[quiet_threat] = next(s[2] for s in regime_spans(records, quiet_threat) if s[0] == "pause" and s[1] == 31.0)
-    assert of_kind(records, Kind.TRUCE_END)[0].time_d == pytest.approx(max(ends.values()))  # when the last resumes
+        assert [(p[1], p[2]) for p in pause] == [(31.0, end.time_d)], (threat, pause)  # every campaign, the same span
+        if attack_kind is not None:
+            attacks = [r.time_d for r in of_kind(records, attack_kind)]
+            assert not [t for t in attacks if 31.0 <= t < end.time_d], f"{threat}: attacks during the truce"
+            assert any(t < 31.0 for t in attacks) and any(t > end.time_d for t in attacks)
 
 
 def test_a_relapse_starts_at_its_fraction_and_recovers_linearly_in_daily_steps():
@@ -166,30 +163,39 @@ def test_the_share_of_time_in_each_regime_is_the_semi_markov_stationary_share():
         assert abs(shares[:, i].mean() - expected[i]) <= half + 0.01, (name, shares[:, i].mean(), expected[i])
 
 
-# --- after a strike: revenge, or a pause, or neither --------------------------------------------
+# --- after a strike: revenge, and the militias' decision ---------------------------------------
 
 
-def test_a_strike_sends_every_campaign_into_a_pause_when_deterrence_is_certain():
-    scenario = quiet({"threats.rocket.base_rate_per_day": 2.0, "policy.us.strikes.revenge_prob": 0.0,
-                      "policy.us.strikes.pause_prob": 1.0, "scenario.end_date": date(2020, 4, 30)})  # fmt: skip
-    records = simulate(with_history(scenario, strike=(date(2020, 2, 1), "us_strike")), 0, SEED).ledger.records
-    paused = [r for r in of_kind(records, Kind.REGIME) if "(after a strike" in r.detail]
+def test_a_strike_that_weighs_enough_decides_a_truce_and_one_that_weighs_against_ends_it():
+    decided = {"threats.rocket.base_rate_per_day": 2.0, "policy.us.strikes.revenge_prob": 0.0,
+               "militia.decision.strike_weight": 1.5, "militia.decision.deliberation_days": 0.0,
+               "scenario.end_date": date(2020, 4, 30)}  # fmt: skip
+    records = simulate(with_history(quiet(decided), strike=(date(2020, 2, 1), "us_strike")), 0, SEED).ledger.records
+    paused = [r for r in of_kind(records, Kind.REGIME) if "(truce, until resumed)" in r.detail]
     assert sorted(r.detail.split(":")[0] for r in paused) == sorted(["rocket", "drone", "convoy", "security_detail"])
-    assert all(r.time_d == 31.0 for r in paused) and not of_kind(records, Kind.REVENGE)
+    assert all(r.time_d == 31.0 for r in paused) and [r.time_d for r in of_kind(records, Kind.TRUCE_START)] == [31.0]
+    grievance = {**decided, "militia.decision.strike_weight": -1.0, "militia.truce_mean_days": 1e6, "militia.truce_log_sd": 0.0}
+    scenario = with_history(quiet(grievance), truce=(date(2020, 1, 11), "truce"), strike=(date(2020, 2, 1), "us_strike"))
+    records = simulate(scenario, 0, SEED).ledger.records
+    assert [(r.time_d, r.detail) for r in of_kind(records, Kind.TRUCE_END)] == [(31.0, "dropped after us_strike_retaliatory")]
+    assert any(r.time_d > 31.0 for r in of_kind(records, Kind.ATTACK_ROCKET))
 
 
 @pytest.mark.slow
-def test_revenge_and_pauses_follow_their_probabilities():
-    revenge, pause, n = 0.4, 0.25, 400
-    scenario = quiet({"policy.us.strikes.revenge_prob": revenge, "policy.us.strikes.pause_prob": pause,
-                      "scenario.end_date": date(2020, 2, 1)})  # fmt: skip
+def test_revenge_and_truces_after_a_strike_follow_their_probabilities():
+    """Revenge with probability revenge_prob (the strike's stream); a truce decided with the
+    random-utility probability 1 / (1 + exp(-(w - 1) / s)) (the decision stream): independent."""
+    revenge, weight, scale, n = 0.4, 0.8, 0.3, 400
+    scenario = quiet({"policy.us.strikes.revenge_prob": revenge, "militia.decision.strike_weight": weight,
+                      "militia.decision.noise_scale": scale, "scenario.end_date": date(2020, 2, 1)})  # fmt: skip
     scenario = with_history(scenario, strike=(date(2020, 1, 11), "us_strike"))
-    vowed = paused = 0
+    vowed = decided = both = 0
     for rep in range(n):
         records = simulate(scenario, rep, SEED).ledger.records
-        vowed += bool(of_kind(records, Kind.REVENGE))
-        paused += any("(after a strike" in r.detail for r in of_kind(records, Kind.REGIME))
-    for count, p in ((vowed, revenge), (paused, (1 - revenge) * pause)):
+        v, d = bool(of_kind(records, Kind.REVENGE)), bool(of_kind(records, Kind.TRUCE_DECIDED))
+        vowed, decided, both = vowed + v, decided + d, both + (v and d)
+    truce = 1 / (1 + math.exp(-(weight - 1) / scale))
+    for count, p in ((vowed, revenge), (decided, truce), (both, revenge * truce)):
         assert abs(count / n - p) <= Z * math.sqrt(p * (1 - p) / n), (count, p)
 
 
@@ -258,7 +264,7 @@ def test_casualties_during_an_escalation_window_neither_extend_nor_restart_it():
 def test_a_dated_ultimatum_never_closes_the_embassy_but_the_options_rule_does():
     attacks = {"threats.rocket.base_rate_per_day": 3.0, "threats.rocket.inside_perimeter_prob": 0.0,
                "policy.us.ultimatum.closure_attacks": 1, "policy.us.ultimatum.deadline_days": 10.0,
-               "policy.us.ultimatum.truce_prob": 0.0, "policy.start_date": date(2020, 1, 1),
+               "policy.start_date": date(2020, 1, 1),
                "scenario.end_date": date(2020, 3, 31), "policy.us.closure.evacuation_days": 1.0}  # fmt: skip
     dated = with_history(quiet(attacks), threat=(date(2020, 1, 10), "ultimatum"))
     records = simulate(dated, 0, SEED).ledger.records

@@ -127,7 +127,7 @@ def test_a_strike_with_revenge_raises_attacks_in_the_following_window():
 def test_a_strike_that_only_degrades_lowers_attacks_in_the_following_window():
     fewer = 0
     for with_strike, without, day in strike_pair({
-        "policy.us.strikes.revenge_prob": 0.0, "policy.us.strikes.pause_prob": 0.0, "policy.us.strikes.capacity_loss": 0.8,
+        "policy.us.strikes.revenge_prob": 0.0, "policy.us.strikes.capacity_loss": 0.8,
         "policy.us.strikes.capacity_recovery_days": 60.0,
     }):  # fmt: skip
         assert_identical_before(with_strike, without, day)
@@ -376,7 +376,7 @@ def test_a_hand_built_replication_gives_the_expected_policy_events():
         "policy.start_date": date(2020, 1, 1), "scenario.end_date": date(2020, 3, 31),
         "policy.us.strikes.revenge_prob": 0.0, "policy.us.strikes.capacity_loss": 0.2,
         "policy.us.strikes.capacity_recovery_days": 10.0, "policy.us.strikes.civilian_casualties_mean": 0.0,
-        "policy.us.ultimatum.truce_prob": 0.0, "policy.us.ultimatum.iraqi_raids": 2,
+        "policy.us.ultimatum.iraqi_raids": 2,
         "policy.us.ultimatum.deadline_days": 30.0, "policy.us.ultimatum.closure_attacks": 0,
         "policy.iraq.release_prob": 1.0, "policy.iraq.release_days": 4.0, "policy.iraq.backlash_attacks_mean": 0.0,
         "policy.iraq.raid_capacity_loss": 0.5, "policy.iraq.raid_effect_days": 3.0,
@@ -421,7 +421,7 @@ def ultimatum_world(closure_attacks: int):
         "policy.start_date": date(2020, 1, 1), "scenario.end_date": date(2020, 3, 31),
         "policy.us.ultimatum.enabled": True, "policy.us.ultimatum.trigger_attacks": 3,
         "policy.us.ultimatum.trigger_window_days": 10.0, "policy.us.ultimatum.deadline_days": 20.0,
-        "policy.us.ultimatum.truce_prob": 0.0, "policy.us.ultimatum.iraqi_raids": 0,
+        "policy.us.ultimatum.iraqi_raids": 0,
         "policy.us.ultimatum.closure_attacks": closure_attacks, "policy.us.closure.evacuation_days": 1.0,
         "threats.rocket.inside_perimeter_prob": 0.0,
     })  # fmt: skip
@@ -475,7 +475,7 @@ def expected_row(records, begin: float, end: float) -> dict:
 def test_policy_outcome_columns_agree_with_the_event_log():
     scenario = load_scenario(ROOT / "configs" / "scenarios" / "tougher_love.toml", {
         "policy.us.ultimatum.enabled": True, "policy.us.ultimatum.closure_attacks": 6,
-        "policy.us.ultimatum.truce_prob": 0.7, "militia.truce_mean_days": 40.0,
+        "militia.decision.threat_weight": 1.0, "militia.truce_mean_days": 40.0,
         "policy.iraq.iz_closure_on_warning": True, "policy.iraq.raids_per_month": 1.0,
         "policy.us.strikes.revenge_prob": 0.9,
     })  # fmt: skip
@@ -507,7 +507,7 @@ def test_policy_outcome_columns_agree_with_the_event_log():
 @pytest.mark.parametrize("outcomes_from, truce_days", [(None, 31.0), (date(2020, 12, 15), 17.0)])
 def test_truce_days_are_clipped_to_the_counted_period_and_closure_day_is_empty_while_the_embassy_stays(outcomes_from, truce_days):
     scenario = quiet({
-        "policy.us.ultimatum.truce_prob": 1.0, "policy.us.ultimatum.truce_delay_days": 0.0,
+        "militia.decision.threat_weight": 2.0, "militia.decision.deliberation_days": 0.0,  # a certain, immediate truce
         "militia.truce_mean_days": 1e6, "militia.truce_log_sd": 0.0,
         "policy.us.ultimatum.closure_attacks": 10,
         **({"scenario.outcomes_from": outcomes_from} if outcomes_from else {}),

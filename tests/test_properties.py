@@ -115,9 +115,11 @@ def policy_worlds(draw):
         "policy.us.strikes.revenge_attacks_mean": draw(st.floats(0.0, 4.0)),
         "policy.us.ultimatum.enabled": draw(st.booleans()),
         "policy.us.ultimatum.trigger_attacks": draw(st.integers(1, 10)),
-        "policy.us.ultimatum.truce_prob": draw(probability),
+        "militia.decision.threat_weight": draw(st.floats(0.0, 1.5)),
+        "militia.decision.strike_weight": draw(st.floats(-1.0, 1.0)),
+        "militia.decision.noise_scale": draw(st.floats(0.05, 1.0)),
+        "militia.decision.deliberation_days": draw(st.floats(0.0, 10.0)),
         "militia.truce_mean_days": draw(st.floats(1.0, 200.0)),
-        "policy.us.strikes.pause_prob": draw(probability),
         "policy.us.ultimatum.closure_attacks": draw(st.integers(0, 5)),
         "policy.us.closure.evacuation_days": draw(st.floats(0.0, 10.0)),
     }

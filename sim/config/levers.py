@@ -18,6 +18,7 @@ from sim.config.schema import (
     NON_NEGATIVE,
     POSITIVE,
     PROBABILITY,
+    in_range,
     one_of,
     param,
 )
@@ -25,7 +26,9 @@ from sim.config.schema import (
 Problem = tuple[str, object, str]
 
 DOCTRINES = ("continuity", "tougher_love", "separation")
-HISTORY_EVENTS = ("us_strike", "iraqi_raid", "ultimatum", "truce", "troop_reduction", "embassy_closure", "combat_role_end")
+HISTORY_EVENTS = ("us_strike", "iraqi_raid", "ultimatum", "truce", "troop_reduction", "embassy_closure", "combat_role_end",
+                  "withdrawal", "talks", "agreement", "threat", "election", "iranian_direction")  # fmt: skip
+WEIGHT = in_range(-5, 5)  # a weight of the militias' hold value, in units of the truce threshold
 
 
 @dataclass(frozen=True)
@@ -55,7 +58,6 @@ class Strikes:
     revenge_prob: float = param("probability", PROBABILITY, doc="probability a strike provokes a revenge surge")
     revenge_attacks_mean: float = param("attacks", NON_NEGATIVE, doc="mean extra attacks per revenge surge")
     revenge_decay_days: float = param("days", POSITIVE, doc="mean delay of a revenge attack")
-    pause_prob: float = param("probability", PROBABILITY, doc="probability that a strike the militias do not answer with revenge sends every campaign into the pause regime (lasting deterrence)")
     civilian_casualties_mean: float = param("casualties/strike", NON_NEGATIVE, doc="mean Iraqi civilian casualties per strike")
 
 
@@ -83,8 +85,6 @@ class Ultimatum:
     trigger_attacks: int = param("attacks in window", AT_LEAST_ONE, doc="attacks on U.S. targets within trigger_window_days that bring the ultimatum")
     trigger_window_days: float = param("days", POSITIVE)
     deadline_days: float = param("days", POSITIVE)
-    truce_prob: float = param("probability", PROBABILITY, doc="probability the militias answer the ultimatum with a truce")
-    truce_delay_days: float = param("days", NON_NEGATIVE, doc="days from the ultimatum to the truce that answers it")
     iraqi_raids: int = param("raids prompted", NON_NEGATIVE, doc="raids the ultimatum prompts")
     closure_attacks: int = param("attacks before the deadline", NON_NEGATIVE, doc="attacks on U.S. targets between the ultimatum and its deadline that close the embassy; 0 = never close")
 
@@ -140,14 +140,41 @@ class IraqiPolicy:
 
 
 @dataclass(frozen=True)
+class Decision:
+    """How the militias decide a truce (docs/sources.md#decisions; :mod:`sim.policy.decision`).
+
+    Every political input they hear of (a withdrawal step, talks, an agreement, a threat, a
+    strike on them, an arrest, an election milestone, Iranian envoys) moves their *hold value*
+    by its weight, in units of the truce threshold; the move fades with mean life
+    ``memory_days`` (an agreement's holds until its deadline, then fades). At each input they
+    weigh the hold value plus an unobserved part, logistic with scale ``noise_scale``: at 1 or
+    more they declare a truce (after ``deliberation_days`` on average); in a truce, below
+    ``keep_level`` they end it."""
+
+    noise_scale: float = param("threshold units", POSITIVE, doc="scale of the logistic unobserved part of the hold value at each decision: P(truce) = 1 / (1 + exp(-(hold - 1) / noise_scale))")
+    keep_level: float = param("threshold units", PROBABILITY, doc="a truce is kept while the hold value plus the decision's unobserved part stays at or above this")
+    memory_days: float = param("days", POSITIVE, doc="mean life of an input's effect on the hold value (exponential fading)")
+    deliberation_days: float = param("days", NON_NEGATIVE, doc="mean delay (exponential) from the input that decides a truce to its declaration")
+    withdrawal_weight: float = param("threshold units", WEIGHT, doc="a step toward the departure of U.S. forces: a withdrawal vote, a drawdown announced or reached, a base handed over, the embassy closed, the combat role ended")
+    talks_weight: float = param("threshold units", WEIGHT, doc="a round of negotiations on the mission's future (may be negative: talks that keep the forces in place)")
+    agreement_weight: float = param("threshold units", WEIGHT, doc="an agreed timetable for the mission; held until its deadline, then fading")
+    threat_weight: float = param("threshold units", WEIGHT, doc="a U.S. threat to close the embassy (the ultimatum, or its restatement)")
+    strike_weight: float = param("threshold units", WEIGHT, doc="a U.S. strike on the militias: deterrence if positive, a grievance if negative")
+    arrest_weight: float = param("threshold units", WEIGHT, doc="an Iraqi raid, arrest or operation against the militias: a cost if positive, a grievance if negative")
+    election_weight: float = param("threshold units", WEIGHT, doc="an Iraqi election milestone: the groups' political wings stand for office")
+    iran_weight: float = param("threshold units", WEIGHT, doc="Iranian envoys in Baghdad: direction from Tehran")
+
+
+@dataclass(frozen=True)
 class MilitiaResponse:
-    """Tactic shifts, escalation of severity and truces (docs/sources.md#drones, #severity, #pauses)."""
+    """Tactic shifts, escalation of severity and truces (docs/sources.md#drones, #severity, #pauses, #decisions)."""
 
     drone_growth_per_year: float = param("relative growth/year", NON_NEGATIVE, doc="relative growth of drone attack intensity per year")
     escalation_heavy_boost: float = param("x heavy_salvo_prob", NON_NEGATIVE, doc="multiplier on heavy_salvo_prob for escalation_days after an attack that killed or wounded Americans; casualties during that window do not extend or restart it")
     escalation_days: float = param("days", NON_NEGATIVE)
-    truce_mean_days: float = param("days", POSITIVE, doc="mean length of a truce's pause, drawn for each threat kind's campaign separately")
-    truce_log_sd: float = param("log days", NON_NEGATIVE, doc="log-sd of the lognormal length of a truce's pause (0: exponential)")
+    truce_mean_days: float = param("days", POSITIVE, doc="mean length of a truce's term: when it is up the militias weigh the truce again and renew it for another term or end it")
+    truce_log_sd: float = param("log days", NON_NEGATIVE, doc="log-sd of the lognormal length of a truce's term (0: exponential)")
+    decision: Decision = param("section")
 
 
 @dataclass(frozen=True)
@@ -160,13 +187,18 @@ class Policy:
 
 @dataclass(frozen=True)
 class HistoryEvent:
-    """A dated event of the baseline timeline (docs/sources.md#policy-2020 and #policy-2020-2021)."""
+    """A dated event of the baseline timeline (docs/sources.md#policy-2020, #policy-2020-2021, #political-inputs)."""
 
     date: date = param("date")
     event: str = param("-", one_of(*HISTORY_EVENTS))
     value: float | None = param("share of personnel kept", PROBABILITY, default=None, doc="for troop_reduction events only: the share of personnel that stays")
+    until: date | None = param("date", default=None, doc="for agreement events only: the deadline of the agreed timetable")
 
     def check(self) -> list[Problem]:
         if self.event == "troop_reduction" and self.value is None:
             return [("value", None, "is required for a troop_reduction")]
+        if self.event == "agreement" and (self.until is None or self.until <= self.date):
+            return [("until", self.until, f"is required for an agreement, and must be after its date {self.date}")]
+        if self.event != "agreement" and self.until is not None:
+            return [("until", self.until, "is only for an agreement")]
         return []

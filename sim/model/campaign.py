@@ -65,8 +65,8 @@ def regime_sojourn(regime: Regime, rng: np.random.Generator) -> float:
 
 def campaign_regimes(world: World, threat: Threat) -> Generator[simpy.Event, None, None]:
     """Move one kind's campaign through its regimes: a sojourn, then a jump to another regime
-    drawn in proportion to entry weights. A truce or a strike cuts in (:func:`pause_campaign`)
-    and sends the campaign into the pause regime for as long as it says; when a pause ends,
+    drawn in proportion to entry weights. A truce cuts in (:func:`pause_campaign`) and sends the
+    campaign into the pause regime until it ends (:func:`resume_campaign`); when a pause ends,
     attacks relapse (:meth:`~sim.model.intensity.Intensity.start_relapse`)."""
     campaign = world.scenario.campaign
     regimes, pause = campaign.regimes, campaign.pause_regime
@@ -78,9 +78,11 @@ def campaign_regimes(world: World, threat: Threat) -> Generator[simpy.Event, Non
             yield world.env.timeout(sojourn)
         except simpy.Interrupt as interrupt:
             sojourn, cause = interrupt.cause
-            intensity.end_relapse()
-            intensity.set_regime(pause, regimes[pause].multiplier, paused=True)
-            world.ledger.record(REGIME, detail=f"{threat.name}: {pause} ({cause}, {sojourn:.0f} days)")
+            if sojourn > 0:  # a pause; 0 is a resumption: leave the pause at once, below
+                intensity.end_relapse()
+                intensity.set_regime(pause, regimes[pause].multiplier, paused=True)
+                length = "until resumed" if math.isinf(sojourn) else f"{sojourn:.0f} days"
+                world.ledger.record(REGIME, detail=f"{threat.name}: {pause} ({cause}, {length})")
             continue
         was_paused = intensity.paused
         others = [n for n in regimes if n != intensity.regime and regimes[n].entry_weight > 0]
@@ -94,8 +96,16 @@ def campaign_regimes(world: World, threat: Threat) -> Generator[simpy.Event, Non
 
 
 def pause_campaign(world: World, threat_name: str, days: float, cause: str) -> None:
-    """Send a threat's campaign into the pause regime for ``days`` (a truce, a strike's blow)."""
+    """Send a threat's campaign into the pause regime for ``days`` (infinity: until
+    :func:`resume_campaign`)."""
     world.campaigns[threat_name].interrupt((days, cause))
+
+
+def resume_campaign(world: World, threat_name: str, cause: str) -> None:
+    """End a threat's pause now (a truce is over): the campaign jumps to another regime and
+    attacks relapse. A campaign that is not paused is left alone."""
+    if world.intensity[threat_name].paused:
+        world.campaigns[threat_name].interrupt((0.0, cause))
 
 
 class Arrivals:

@@ -38,7 +38,7 @@ def start_actors(world: World) -> Actors:
     if washington.levers.sanctions:
         env.process(washington.sanctions())
     baghdad.start()
-    who = Participants(washington, baghdad, militia)
+    who = Participants(world, washington, baghdad, militia)
     for name, event in world.scenario.history.items():
         env.process(dated_event(world, name, event, who))
     return Actors(militia, washington, baghdad)

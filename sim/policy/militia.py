@@ -1,15 +1,18 @@
-"""The militias' reactions: lost and recovered capacity, revenge or a pause after a strike,
-truces, tactic shifts and escalation of severity.
+"""The militias' reactions: lost and recovered capacity, revenge after a strike, truces
+decided on what they hear, tactic shifts and escalation of severity.
 
 Capacity is a set of named multiplicative factors on every threat's intensity (see
 :class:`~sim.model.intensity.Intensity`): a strike, a raid, sanctions or an Iraqi operation
 each set one, and its expiry clears it. Revenge and backlash are extra attacks at exponential
 delays, the same cluster form as self-excitation. The militias hear of what happens through
-the ledger: a U.S. ultimatum may bring a truce, an attack that hurts Americans heavier salvos.
+the ledger: political actions, strikes, arrests and threats move the value they set on holding
+fire, and each is an occasion to decide a truce or end one (:mod:`sim.policy.decision`); an
+attack that hurts Americans brings heavier salvos.
 """
 
 from __future__ import annotations
 
+import math
 from enum import Enum
 from typing import Generator
 
@@ -17,30 +20,29 @@ import numpy as np
 import simpy
 
 from sim.config.calendar import DAYS_PER_YEAR
-from sim.model.campaign import (
-    launch_attack,
-    pause_campaign,
-    regime_sojourn,
-    sojourn_days,
-)
+from sim.model.campaign import launch_attack, pause_campaign, resume_campaign, sojourn_days
 from sim.model.damage import US_KILLED, US_WOUNDED
 from sim.model.draws import pick_weighted
 from sim.model.records import Origin, Record, record_kind
 from sim.model.schedule import after
 from sim.model.threats import threats
 from sim.model.world import World
-from sim.policy.washington import ULTIMATUM
+from sim.policy.decision import INPUT_OF, THRESHOLD, HoldValue
 
 REVENGE = record_kind("revenge", "the militias vow revenge for a strike; count = revenge attacks to come")
 DEGRADED = record_kind("degraded", "militia capacity cut (detail: by what, how much, how long)")
-TRUCE_START = record_kind("truce_start", "the militias declare a truce (detail: how long each campaign pauses)")
-TRUCE_END = record_kind("truce_end", "a truce ends")
+TRUCE_DECIDED = record_kind("truce_decided", "the militias decide on a truce, to be declared after deliberation (detail: on what)")
+TRUCE_START = record_kind("truce_start", "the militias declare a truce (detail: why, and its first term)")
+TRUCE_RENEWED = record_kind("truce_renewed", "a truce's term is up and the militias renew it (detail: the new term)")
+TRUCE_DROPPED = record_kind("truce_dropped", "a decided truce is dropped before its declaration (detail: why)")
+TRUCE_END = record_kind("truce_end", "a truce ends (detail: why)")
 
 TACTIC_STEP_DAYS = 7.0  # how often the drone share is updated
 
 
 class Posture(Enum):
     CAMPAIGN = "campaign"
+    DECIDED = "decided"  # a truce is decided, and declared when the deliberation is over
     TRUCE = "truce"
 
 
@@ -51,11 +53,15 @@ class Militia:
         self.world = world
         self.spec = world.scenario.militia
         self.posture = Posture.CAMPAIGN
+        self.decision = self.spec.decision
+        self.hold = HoldValue(self.decision.memory_days)
+        self.rng = world.streams.get("decision")  # the unobserved part of each decision, deliberations and terms
+        self._pending: simpy.Process | None = None  # the deliberation, then the truce's terms
         self._cuts = 0
         # revenge takes the form of an attack on U.S. sites: drones first, so that the
         # share of revenge taken by drones is the low end of the uniform that picks it
         self._revenge_threats = [t for t in threats() if t.targets_us_sites][::-1]
-        self.observes = (US_KILLED, US_WOUNDED, ULTIMATUM)  # the records :meth:`observe` hears of
+        self.observes = (US_KILLED, US_WOUNDED, *INPUT_OF)  # the records :meth:`observe` hears of
 
     # -- capacity (the Pressure interface) --------------------------------------------
     def cut_capacity(self, source: str, loss: float, days: float) -> str:
@@ -80,21 +86,15 @@ class Militia:
             self.world.intensity[kind].set_factor(name, factor)
 
     def struck(self, generation: int, rng: np.random.Generator, reason: str) -> None:
-        """A strike costs capacity for a while; then the militias answer with revenge (a surge
-        of attacks soon after, probability ``revenge_prob``), or else with a pause of every
-        campaign (lasting deterrence, probability ``pause_prob`` when there is no revenge), or
-        not at all, drawn from the strike's own stream."""
+        """A strike costs capacity for a while; the militias may answer with revenge (a surge of
+        attacks soon after, probability ``revenge_prob``), drawn from the strike's own stream.
+        What the strike does to their resolve is a decision (:meth:`observe` hears of it)."""
         effects = self.world.scenario.policy.us.strikes
         self.cut_capacity("strike", effects.capacity_loss, effects.capacity_recovery_days)
-        u = rng.random()
-        if u < effects.revenge_prob:
+        if rng.random() < effects.revenge_prob:
             count = int(rng.poisson(effects.revenge_attacks_mean))
             self.world.ledger.record(REVENGE, None, None, count, generation=generation, detail=reason)
             self.extra_attacks(count, effects.revenge_decay_days, generation, rng, Origin.REVENGE)
-        elif (u - effects.revenge_prob) < effects.pause_prob * (1 - effects.revenge_prob):  # the same uniform, rescaled
-            regime = self.world.scenario.campaign.regimes[self.world.scenario.campaign.pause_regime]
-            for name in self.world.intensity:
-                pause_campaign(self.world, name, regime_sojourn(regime, rng), "after a strike")
 
     def extra_attacks(self, count: int, mean_delay_d: float, generation: int, rng: np.random.Generator, origin: Origin) -> None:
         """Schedule ``count`` attacks on U.S. sites (their form drawn in proportion to the
@@ -119,30 +119,7 @@ class Militia:
             self._standing_factor("tactics", 1.0 + growth * self.world.env.now / DAYS_PER_YEAR, ("drone",))
             yield self.world.env.timeout(TACTIC_STEP_DAYS)
 
-    # -- truces and severity ----------------------------------------------------------------
-    def truce(self, delay_d: float, reason: str, rng: np.random.Generator) -> None:
-        """Declare a truce after ``delay_d`` days: every threat's campaign pauses, each for its
-        own lognormal length (one can resume while another is still paused); the truce ends
-        when the last resumes."""
-        if self.posture is Posture.TRUCE:
-            return
-        self.posture = Posture.TRUCE
-        self.world.env.process(self._truce(delay_d, reason, rng))
-
-    def _truce(self, delay_d: float, reason: str, rng: np.random.Generator) -> Generator[simpy.Event, None, None]:
-        yield self.world.env.timeout(delay_d)
-        days = {name: sojourn_days(self.spec.truce_mean_days, self.spec.truce_log_sd, rng) for name in self.world.intensity}
-        self.world.ledger.record(TRUCE_START, detail=f"{reason}: " + ", ".join(f"{n} {d:.0f} days" for n, d in days.items()))
-        for name, pause in days.items():
-            pause_campaign(self.world, name, pause, "truce")
-        yield self.world.env.timeout(max(days.values()))
-        self.posture = Posture.CAMPAIGN
-        self.world.ledger.record(TRUCE_END)
-
-    def declare_truce(self, reason: str) -> None:
-        """A truce declared on a date of the record, its lengths from the stream of dated truces."""
-        self.truce(0.0, reason, self.world.streams.get("truce"))
-
+    # -- decisions: truces and severity -------------------------------------------------
     def observe(self, rec: Record) -> None:
         if rec.kind is US_KILLED or rec.kind is US_WOUNDED:
             # escalation: after an attack that hurt Americans, heavy salvos become likelier for a
@@ -150,12 +127,69 @@ class Militia:
             severity = self.world.severity
             if rec.time_d >= severity.until_d:
                 severity.raise_until(rec.time_d + self.spec.escalation_days, self.spec.escalation_heavy_boost)
-        elif rec.kind is ULTIMATUM:
-            self._answer_ultimatum()
+            return
+        weighed = INPUT_OF[rec.kind]
+        self.hold.add(rec.time_d, weighed.weight_in(self.decision), rec.time_d + rec.count if weighed.holds else None)
+        self.decide(f"{rec.kind}")
 
-    def _answer_ultimatum(self) -> None:
-        """Perhaps a truce some days later, drawn from the stream of the militias' answers to ultimatums."""
-        spec = self.world.scenario.policy.us.ultimatum
-        rng = self.world.streams.get("ultimatum")
-        if rng.random() < spec.truce_prob:
-            self.truce(spec.truce_delay_days, "answer to the ultimatum", rng)
+    def resolve(self) -> float:
+        """The hold value now plus a fresh unobserved part: what one decision weighs."""
+        return self.hold.at(self.world.env.now) + float(self.rng.logistic(0.0, self.decision.noise_scale))
+
+    def decide(self, occasion: str) -> None:
+        """An occasion to decide: at war, a truce if the resolve reaches the threshold; deciding
+        or in a truce, drop it if the resolve falls below the keep level."""
+        value = self.resolve()
+        if self.posture is Posture.CAMPAIGN:
+            if value >= THRESHOLD:
+                self.posture = Posture.DECIDED
+                delay = float(self.rng.exponential(self.decision.deliberation_days)) if self.decision.deliberation_days else 0.0
+                self.world.ledger.record(TRUCE_DECIDED, detail=f"after {occasion}; declared in {delay:.0f} days")
+                self._pending = self.world.env.process(self._truce(delay, f"decided after {occasion}"))
+        elif value < self.decision.keep_level:
+            self._pending.interrupt(f"dropped after {occasion}")
+
+    def declare_truce(self, reason: str) -> None:
+        """A truce declared on a date of the record (the conditional replay), whatever the
+        militias' resolve; from then on it is kept or ended like any other."""
+        if self.posture is Posture.TRUCE:
+            return
+        if self._pending is not None and self._pending.is_alive:
+            self._pending.interrupt(None)  # a deliberation under way gives way to the dated truce
+        self.posture = Posture.DECIDED
+        self._pending = self.world.env.process(self._truce(0.0, reason))
+
+    def _truce(self, delay_d: float, reason: str) -> Generator[simpy.Event, None, None]:
+        """Deliberate, declare the truce (every campaign pauses), then keep it term by term
+        until a decision drops it."""
+        env, ledger = self.world.env, self.world.ledger
+        try:
+            yield env.timeout(delay_d)
+        except simpy.Interrupt as dropped:
+            if dropped.cause is not None:
+                self.posture = Posture.CAMPAIGN
+                ledger.record(TRUCE_DROPPED, detail=dropped.cause)
+            return
+        self.posture = Posture.TRUCE
+        term = self._term()
+        ledger.record(TRUCE_START, detail=f"{reason}; first term {term:.0f} days")
+        for name in self.world.intensity:
+            pause_campaign(self.world, name, math.inf, "truce")
+        why = ""
+        try:
+            while True:
+                yield env.timeout(term)
+                if self.resolve() < self.decision.keep_level:
+                    why = "its term is up and it is not renewed"
+                    break
+                term = self._term()
+                ledger.record(TRUCE_RENEWED, detail=f"for {term:.0f} days")
+        except simpy.Interrupt as dropped:
+            why = dropped.cause
+        self.posture = Posture.CAMPAIGN
+        ledger.record(TRUCE_END, detail=why)
+        for name in self.world.intensity:
+            resume_campaign(self.world, name, "the truce is over")
+
+    def _term(self) -> float:
+        return sojourn_days(self.spec.truce_mean_days, self.spec.truce_log_sd, self.rng)
