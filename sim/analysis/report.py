@@ -19,6 +19,7 @@ import pandas as pd
 from sim.analysis.decision import decision_table, percent, signed, tradeoff_table
 from sim.analysis.decision_plots import forest_plot, outcome_unit, probability_plot
 from sim.analysis.figures import new_figure, safe_name, save_figure
+from sim.analysis.mechanisms import mechanisms_section
 from sim.analysis.summary import outcome_values
 from sim.analysis.tables import EMPTY, fmt, markdown_frame, markdown_table
 from sim.batch.folder import write_atomic
@@ -104,6 +105,7 @@ def write_report(
         decision_section(decisions, list(outcomes), reference, period),
         tradeoff_section(decisions, list(outcomes), binary, forest, out_dir),
         *preface,
+        mechanisms_section(runs, reference),
         intervals_section(posterior),
         *([uncertainty_section(uncertainty, outcomes, reference)] if uncertainty is not None else []),
         scenario_section(runs, reference),

@@ -115,3 +115,16 @@ class HoldValue:
     def at(self, t: float) -> float:
         held = sum(w if t <= until else w * math.exp(-(t - until) / self.memory_days) for w, until in self._held)
         return self._fade(t) + held
+
+
+# What acts on the militias outside their decisions: fixed factors of the model, the same whatever
+# the militias decide (what it is, the parameters that set it). A comparison's report lists both.
+FIXED_FACTORS: tuple[tuple[str, str], ...] = (
+    ("capacity lost to U.S. strikes, Iraqi raids and operations, sanctions", "policy.us.strikes.capacity_loss, policy.iraq.raid_capacity_loss, ops_capacity_loss, policy.us.sanctions"),
+    ("revenge surges after a strike", "policy.us.strikes.revenge_prob, revenge_attacks_mean"),
+    ("backlash after detainees are released", "policy.iraq.release_prob, backlash_attacks_mean"),
+    ("warned attacks stopped by pre-emptive strikes", "policy.us.preemption"),
+    ("launch success near the embassy: zone closures and clearing", "policy.iraq.iz_*, clearing_*"),
+    ("interception and exposure: C-RAM, hardening, warning, fewer troops", "cram, damage, sites, troop reductions"),
+    ("heavier salvos after attacks that hurt Americans", "militia.escalation_*"),
+)

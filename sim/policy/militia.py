@@ -61,6 +61,9 @@ class Militia:
         # revenge takes the form of an attack on U.S. sites: drones first, so that the
         # share of revenge taken by drones is the low end of the uniform that picks it
         self._revenge_threats = [t for t in threats() if t.targets_us_sites][::-1]
+        # a truce holds fire on U.S. sites; the roadside bombs on Iraqi-driven convoys and foreign
+        # details go on (in the fit window convoy attacks rose in Q2 2020 while rockets fell)
+        self._truce_threats = [t.name for t in threats() if t.targets_us_sites]
         self.observes = (US_KILLED, US_WOUNDED, *INPUT_OF)  # the records :meth:`observe` hears of
 
     # -- capacity (the Pressure interface) --------------------------------------------
@@ -160,8 +163,8 @@ class Militia:
         self._pending = self.world.env.process(self._truce(0.0, reason))
 
     def _truce(self, delay_d: float, reason: str) -> Generator[simpy.Event, None, None]:
-        """Deliberate, declare the truce (every campaign pauses), then keep it term by term
-        until a decision drops it."""
+        """Deliberate, declare the truce (every campaign of attacks on U.S. sites pauses), then
+        keep it term by term until a decision drops it."""
         env, ledger = self.world.env, self.world.ledger
         try:
             yield env.timeout(delay_d)
@@ -173,7 +176,7 @@ class Militia:
         self.posture = Posture.TRUCE
         term = self._term()
         ledger.record(TRUCE_START, detail=f"{reason}; first term {term:.0f} days")
-        for name in self.world.intensity:
+        for name in self._truce_threats:
             pause_campaign(self.world, name, math.inf, "truce")
         why = ""
         try:
@@ -188,7 +191,7 @@ class Militia:
             why = dropped.cause
         self.posture = Posture.CAMPAIGN
         ledger.record(TRUCE_END, detail=why)
-        for name in self.world.intensity:
+        for name in self._truce_threats:
             resume_campaign(self.world, name, "the truce is over")
 
     def _term(self) -> float:
