@@ -12,22 +12,22 @@ from builders import baseline
 from sim.replication.simulate import replicate
 
 PINNED = {
-    0: {"attacks_rocket": 41, "attacks_drone": 0, "attacks_convoy": 69, "rockets_launched": 64,
-        "rockets_intercepted": 9, "rockets_impact_inside": 13, "convoy_trucks_damaged": 65, "us_killed": 0,
-        "us_wounded": 0, "iraqi_civilian_casualties": 16, "rocket_drone_attacks_q2": 2, "us_strikes_retaliatory": 2,
-        "embassy_closed": False, "truce_days": 0.0},
-    1: {"attacks_rocket": 81, "attacks_drone": 0, "attacks_convoy": 82, "rockets_launched": 256,
-        "rockets_intercepted": 20, "rockets_impact_inside": 68, "convoy_trucks_damaged": 132, "us_killed": 5,
-        "us_wounded": 14, "iraqi_civilian_casualties": 28, "rocket_drone_attacks_q2": 30, "us_strikes_retaliatory": 2,
-        "embassy_closed": False, "truce_days": 0.0},
-    2: {"attacks_rocket": 74, "attacks_drone": 1, "attacks_convoy": 43, "rockets_launched": 133,
-        "rockets_intercepted": 9, "rockets_impact_inside": 46, "convoy_trucks_damaged": 59, "us_killed": 3,
-        "us_wounded": 8, "iraqi_civilian_casualties": 25, "rocket_drone_attacks_q2": 9, "us_strikes_retaliatory": 2,
-        "embassy_closed": False, "truce_days": 0.0},
-    3: {"attacks_rocket": 40, "attacks_drone": 0, "attacks_convoy": 119, "rockets_launched": 119,
-        "rockets_intercepted": 20, "rockets_impact_inside": 30, "convoy_trucks_damaged": 113, "us_killed": 0,
-        "us_wounded": 3, "iraqi_civilian_casualties": 25, "rocket_drone_attacks_q2": 15, "us_strikes_retaliatory": 2,
-        "embassy_closed": False, "truce_days": 79.19929078947268},
+    0: {"attacks_rocket": 14, "attacks_drone": 0, "attacks_convoy": 69, "rockets_launched": 18,
+        "rockets_intercepted": 2, "rockets_impact_inside": 7, "convoy_trucks_damaged": 65, "us_killed": 0,
+        "us_wounded": 0, "iraqi_civilian_casualties": 6, "rocket_drone_attacks_q2": 0, "us_strikes_retaliatory": 2,
+        "embassy_closed": False, "truce_days": 230.81717153407766},
+    1: {"attacks_rocket": 13, "attacks_drone": 0, "attacks_convoy": 82, "rockets_launched": 23,
+        "rockets_intercepted": 2, "rockets_impact_inside": 3, "convoy_trucks_damaged": 132, "us_killed": 0,
+        "us_wounded": 0, "iraqi_civilian_casualties": 2, "rocket_drone_attacks_q2": 0, "us_strikes_retaliatory": 2,
+        "embassy_closed": False, "truce_days": 241.0611708677115},
+    2: {"attacks_rocket": 44, "attacks_drone": 0, "attacks_convoy": 42, "rockets_launched": 101,
+        "rockets_intercepted": 1, "rockets_impact_inside": 40, "convoy_trucks_damaged": 56, "us_killed": 3,
+        "us_wounded": 7, "iraqi_civilian_casualties": 21, "rocket_drone_attacks_q2": 0, "us_strikes_retaliatory": 2,
+        "embassy_closed": False, "truce_days": 173.8571403983916},
+    3: {"attacks_rocket": 26, "attacks_drone": 0, "attacks_convoy": 142, "rockets_launched": 57,
+        "rockets_intercepted": 7, "rockets_impact_inside": 12, "convoy_trucks_damaged": 155, "us_killed": 0,
+        "us_wounded": 3, "iraqi_civilian_casualties": 17, "rocket_drone_attacks_q2": 7, "us_strikes_retaliatory": 2,
+        "embassy_closed": False, "truce_days": 144.16121583482823},
 }  # fmt: skip
 
 
