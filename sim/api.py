@@ -16,7 +16,10 @@ failure rows whatever started it. Nothing here prints.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import json
 import shutil
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
@@ -41,6 +44,13 @@ from sim.analysis.report import write_report
 from sim.analysis.results import Results
 from sim.analysis.results import load_results as _load_results
 from sim.analysis.robustness import Robustness, analyse_robustness
+from sim.analysis.side_by_side import (
+    probability_table,
+    scenario_stems,
+    side_by_side_table,
+    skill_summary,
+    write_side_by_side,
+)
 from sim.analysis.summary import summarise as _summarise
 from sim.analysis.sweep import point_table, sweep_context, sweep_figures
 from sim.analysis.uncertainty import parameter_uncertainty
@@ -56,7 +66,8 @@ from sim.analysis.validation import (
     write_validation,
 )
 from sim.batch.execution import BatchResult, Execution, run_batch
-from sim.batch.folder import write_atomic, write_csv, write_json
+from sim.batch.folder import folder_of_folders, write_atomic, write_csv, write_json
+from sim.batch.manifest import code_version, environment, utc_now
 from sim.analysis.baselines import MAIN_BASELINE, FitWindow, baseline_samples, fit_window
 from sim.calibration.event_record import DEFAULT_EVENTS, load_events
 from sim.calibration.priors import read_sources
@@ -89,7 +100,7 @@ RUN_CHUNK_SIZE = 25  # replications per task of a run: small enough to share a f
 __all__ = [
     "CalibrationResult", "Comparison", "ExperimentResult", "RunOptions", "RunResult", "SweepResult", "calibrate",
     "compare", "load_experiment", "load_results", "load_scenario", "Results", "load_sweep", "run_experiment", "run_scenario", "run_sweep",
-    "ValidationResult", "summarise", "trace", "validate",
+    "SideBySideResult", "ValidationResult", "summarise", "trace", "validate", "validate_many",
 ]  # fmt: skip
 
 
@@ -345,11 +356,11 @@ def analyse_folder(
 
 def load_results(folder: str | Path) -> Results:
     """A finished results folder of any kind the project writes (``run``, ``experiment``,
-    ``sweep``, ``validate``, ``calibration``): ``.kind``, ``.manifest``, ``.runs``, ``.summary``,
-    ``.comparison``, ``.uncertainty``, ``.failures`` (None where the kind has none) and
-    ``.tables`` (every table by name: ``points``, ``sensitivity``, ``validation``,
-    ``posterior``, ``parameters`` ...). A damaged, unfinished or foreign folder raises
-    :class:`~sim.config.errors.UsageError` with one line saying why."""
+    ``sweep``, ``validate``, ``side_by_side``, ``calibration``): ``.kind``, ``.manifest``,
+    ``.runs``, ``.summary``, ``.comparison``, ``.uncertainty``, ``.failures`` (None where the
+    kind has none) and ``.tables`` (every table by name: ``points``, ``sensitivity``,
+    ``validation``, ``side_by_side``, ``posterior``, ``parameters`` ...). A damaged, unfinished
+    or foreign folder raises :class:`~sim.config.errors.UsageError` with one line saying why."""
     return _load_results(folder)
 def analyse_states(out: Path, runs: pd.DataFrame, manifest: dict) -> tuple[pd.DataFrame, Robustness]:
     """Write summary.csv and the robustness files of a robustness experiment's folder, from its
@@ -480,6 +491,75 @@ def validate(
     over = f" over the posterior {draws.file}" if draws is not None else ""
     write_html(write_validation(out, table, skipped, f"{meta.name}{over} against {shown_path(record)}", fan, fit, no_baseline))
     return ValidationResult(table, skipped, result.runs, result.failures, out, result.manifest, fit, no_baseline)
+
+
+@dataclass(frozen=True)
+class SideBySideResult:
+    validations: dict[str, ValidationResult]  # by scenario file stem, in the order given
+    table: pd.DataFrame  # side_by_side.csv: per check of the record, each scenario's band, percentile, inside, score
+    skills: pd.DataFrame  # per scenario and baseline: held-out skill, quiet-period skill, held-out checks inside
+    probabilities: pd.DataFrame  # per 0/1 check: each scenario's P(event) with its 95% Wilson interval
+    folder: Path
+    manifest: dict
+
+
+def validate_many(
+    scenario_paths: Sequence[str | Path],
+    record: str | Path,
+    out: str | Path,
+    replications: int = 1000,
+    seed: int = 1,
+    overrides: Sequence[str] = (),
+    workers: int | None = None,
+    options: RunOptions | None = None,
+    scheduler: str | None = None,
+    events: str | Path | None = None,
+) -> SideBySideResult:
+    """Validate several scenarios against one record and set them side by side (``run.py
+    validate A B ...``): each as :func:`validate` does, with the same record, events, seed,
+    replications, overrides and workers, into ``out/<file stem>/`` (a resumable validation
+    folder each); then ``side_by_side.csv``, ``side_by_side.md`` and ``side_by_side.html`` in
+    ``out`` (see :mod:`sim.analysis.side_by_side`). Two files of the same stem are refused, and
+    every input is read before anything is written; ``out`` holds a manifest of its own, is
+    locked while in use, and resumes when called again with the same arguments."""
+    paths, record, out = [Path(p) for p in scenario_paths], Path(record), Path(out)
+    if not paths:
+        raise UsageError("validate needs at least one scenario file")
+    stems = scenario_stems(paths)
+    options = options or RunOptions()
+    for path in paths:  # bad input stops here, before any folder
+        _load_scenario(path, overrides)
+    observations = load_record(record)
+    if events is not None or DEFAULT_EVENTS.exists():
+        fit_window(observations, load_events(Path(events) if events is not None else DEFAULT_EVENTS), str(record))
+    identity = {"scenarios": {stem: shown_path(path) for stem, path in zip(stems, paths)}, "overrides": list(overrides),
+                "record_file": shown_path(record), "events_file": shown_path(Path(events)) if events is not None else None,
+                "root_seed": seed, "replications": replications}  # fmt: skip
+    manifest = {"kind": "side_by_side", "name": "side by side: " + ", ".join(stems), "command": list(options.command),
+                **identity, "code_version": code_version(), "environment": environment(),
+                "fingerprint": hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest(),
+                "started_utc": utc_now()}  # fmt: skip
+    clock = time.perf_counter()
+    with folder_of_folders(out, manifest):
+        validations = {
+            stem: validate(path, record, out / stem, replications, seed, overrides, workers, options, scheduler=scheduler,
+                           events=events)  # fmt: skip
+            for stem, path in zip(stems, paths)
+        }
+        tables = {stem: result.table for stem, result in validations.items()}
+        table, skills, probabilities = side_by_side_table(observations, tables), skill_summary(tables), probability_table(observations, tables)
+        settings = ", ".join(f"`{o}`" for o in overrides) or "none"
+        folders = ", ".join(f"`{stem}/validation.md` ({shown_path(path)})" for stem, path in zip(stems, paths))
+        intro = [f"Each scenario validated as `run.py validate` does, with the same record (`{shown_path(record)}`), event "
+                 f"record, seed ({seed}), replications ({replications}) and overrides ({settings}); its own report is "
+                 f"in its folder: {folders}."]  # fmt: skip
+        skipped = {stem: [o.check.id for o in result.skipped] for stem, result in validations.items()}
+        files = write_side_by_side(out, f"Side by side: {', '.join(stems)} against {shown_path(record)}", intro, table,
+                                   skills, probabilities, skipped)  # fmt: skip
+        manifest = {**manifest, "status": "complete", "finished_utc": utc_now(), "elapsed_s": round(time.perf_counter() - clock, 3),
+                    "files": [f.name for f in files], "folders": {stem: f"{stem}/" for stem in stems}}  # fmt: skip
+        write_json(out / "manifest.json", manifest)
+    return SideBySideResult(validations, table, skills, probabilities, out, manifest)
 
 
 @dataclass(frozen=True)

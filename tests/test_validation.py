@@ -10,8 +10,17 @@ import numpy as np
 import pandas as pd
 import pytest
 from builders import call_main
+from statsmodels.stats.proportion import proportion_confint
 
-from sim.analysis.validation import censored_crps, midrank_percentile, score_checks
+from sim.analysis.validation import (
+    EVENT_COLUMNS,
+    censored_crps,
+    event_probability,
+    midrank_percentile,
+    quiet_period,
+    score_checks,
+    skill_table,
+)
 from sim.calibration.public_record import Observation, load_record
 from sim.config.calendar import Calendar
 from sim.config.errors import ConfigError
@@ -79,6 +88,47 @@ def test_scores_and_bands_of_hand_made_runs():
     assert table.loc["x", "percentile"] == pytest.approx(midrank_percentile(5.0, runs["check.x"].to_numpy()))
     assert table.loc["z", "p_observed"] == pytest.approx(0.03) and not table.loc["z", "inside_90"]
     assert table.loc["z", "score"] == pytest.approx(np.mean((runs["check.z"] - 1) ** 2))
+
+
+def test_the_probability_of_an_event_and_its_wilson_interval_by_hand():
+    """3 of 20 replications saw the event (value 0): P = 1 - mean = 0.15. By hand, z = 1.959964:
+    centre (0.15 + z^2/40) / (1 + z^2/20) = 0.206394, half-width
+    z sqrt(0.15 * 0.85 / 20 + z^2 / 1600) / (1 + z^2/20) = 0.154025."""
+    values = np.array([0.0] * 3 + [1.0] * 17)
+    p, low, high = event_probability(values)
+    assert p == pytest.approx(0.15)
+    assert (low, high) == pytest.approx((0.052369, 0.360419), abs=1e-6)
+    assert (low, high) == pytest.approx(proportion_confint(3, 20, method="wilson"), abs=1e-12)
+    assert event_probability(np.ones(10))[0] == 0.0 and event_probability(np.ones(10))[1] == 0.0
+    assert all(np.isnan(v) for v in event_probability(np.array([])))
+
+
+def test_validation_tables_give_p_event_for_none_checks_only():
+    obs = [
+        Observation(Check("x", "count", ("attack_rocket",), date(2020, 1, 1), date(2020, 1, 31)), 5, 5, "s"),
+        Observation(Check("z", "none", ("us_killed",), date(2020, 1, 1), date(2020, 1, 31)), 1, 1, "s"),
+    ]
+    runs = pd.DataFrame({"check.x": np.arange(40.0) % 10, "check.z": [0.0] * 10 + [1.0] * 30})
+    table = score_checks(obs, runs).set_index("check")
+    assert list(table.columns[-3:]) == list(EVENT_COLUMNS)
+    assert table.loc["x", list(EVENT_COLUMNS)].isna().all()
+    assert table.loc["z", "p_event"] == pytest.approx(0.25)
+    assert (table.loc["z", "p_event_lo"], table.loc["z", "p_event_hi"]) == pytest.approx(proportion_confint(10, 40, method="wilson"))
+
+
+def test_the_row_filter_of_the_skill_table_narrows_the_held_out_rows():
+    checks = {c: Check(c, s, ("attack_rocket",), date(2020, 1, 1), date(2020, 1, 31))
+              for c, s in (("a", "none"), ("b", "first_after"), ("c", "count"), ("d", "none"))}  # fmt: skip
+    obs = [Observation(checks["a"], 1, 1, "s", "held-out"), Observation(checks["b"], 5, 5, "s", "held-out"),
+           Observation(checks["c"], 5, 5, "s", "held-out"), Observation(checks["d"], 1, 1, "s", "fit")]  # fmt: skip
+    runs = pd.DataFrame({c.column: np.array([0.0, 1.0, 1.0, 1.0, 9.0] * 4) for c in checks.values()})
+    table = score_checks(obs, runs, {"poisson": {c: np.array([0.0, 3.0] * 10) for c in checks}})
+    quiet = skill_table(table, quiet_period(table)).set_index("baseline")
+    by_hand = skill_table(table[table["check"].isin(["a", "b"])]).set_index("baseline")  # d is not held-out
+    assert quiet.loc["poisson", "held_out_checks"] == 2
+    assert quiet.loc["poisson", "skill"] == pytest.approx(by_hand.loc["poisson", "skill"])
+    assert skill_table(table).equals(skill_table(table, None))
+    assert skill_table(table, pd.Series(True, index=table.index)).equals(skill_table(table))
 
 
 def test_the_project_record_loads():

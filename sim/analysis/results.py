@@ -1,8 +1,8 @@
 """Reading a finished results folder back: its kind, its manifest and its tables.
 
 Every folder the project writes has a ``manifest.json`` whose ``kind`` says what made it
-(``run``, ``experiment``, ``sweep``, ``validate``, ``calibration``) and whose ``status`` is
-``complete`` once every file is written. :data:`KINDS` declares, per kind, the files it must
+(``run``, ``experiment``, ``sweep``, ``validate``, ``side_by_side``, ``calibration``) and whose
+``status`` is ``complete`` once every file is written. :data:`KINDS` declares, per kind, the files it must
 hold; every other table it holds (CSV, and the runs and posterior in Parquet) is read too.
 """
 
@@ -23,6 +23,7 @@ KINDS: dict[str, tuple[str, ...]] = {
     "experiment": ("runs.parquet", "summary.csv", "comparison.csv", "failures.csv"),
     "sweep": ("runs.parquet", "points.csv", "failures.csv"),
     "validate": ("runs.parquet", "validation.csv", "failures.csv"),
+    "side_by_side": ("side_by_side.csv",),  # validate of several scenarios; each in a validate folder of its own
     "calibration": ("posterior.parquet", "parameters.csv", "generations.csv"),
 }
 PARQUET_TABLES = ("runs", "posterior")

@@ -15,6 +15,10 @@ a constant of the check, so that checks of different sizes weigh alike; the mean
 stays a proper score. Lower is better: a model whose band is needlessly wide scores worse than
 a sharper one that still covers the record.
 
+For a 0/1 check (``none``: 1 if nothing of its kinds happened in its window), ``p_event`` is the
+model's probability that something did, 1 - the mean over replications, with its 95% Wilson
+score interval over the replications (``p_event_lo``, ``p_event_hi``); NaN for other statistics.
+
 Skill: each naive baseline of :mod:`sim.analysis.baselines` is scored on every check exactly as
 the model is (``score_<name>``), and the model's skill against it is
 ``1 - score / score_<name>`` (NaN when the baseline scores 0): above 0 the model beats the
@@ -35,6 +39,7 @@ import pandas as pd
 
 from sim.analysis.baselines import BASELINES, MAIN_BASELINE, FitWindow
 from sim.analysis.figures import new_figure, save_figure
+from sim.analysis.summary import wilson_interval
 from sim.analysis.tables import fmt, markdown_table
 from sim.calibration.public_record import Observation
 from sim.config.scenario import Scenario
@@ -42,6 +47,7 @@ from sim.replication.checks import Check
 
 BAND = (5.0, 95.0)  # the central 90%
 NONE_FLOOR = 0.05  # a 0/1 observation is inside if the model gives it at least this probability
+EVENT_COLUMNS = ("p_event", "p_event_lo", "p_event_hi")  # of a ``none`` check; NaN for the others
 
 
 def midrank_percentile(value: float, simulated: np.ndarray) -> float:
@@ -73,6 +79,18 @@ def censored_crps(simulated: np.ndarray, low: float, high: float | None) -> floa
     return below + above
 
 
+def event_probability(simulated: np.ndarray) -> tuple[float, float, float]:
+    """For the values of a ``none`` statistic (1: nothing happened, 0: something did), the
+    probability that something happened, 1 - mean, and its 95% Wilson score interval over the
+    replications; NaN for none."""
+    values = np.asarray(simulated, dtype=float)
+    if not len(values):
+        return (np.nan, np.nan, np.nan)
+    happened = int((values == 0).sum())
+    low, high = wilson_interval(happened, len(values))
+    return (1.0 - float(values.mean()), low, high)
+
+
 def check_score(obs: Observation, simulated: np.ndarray) -> float:
     """The score of a simulated distribution of ``obs``'s statistic: the Brier score for
     ``none``, else the censored CRPS divided by max(1, the observed value); NaN if empty."""
@@ -87,7 +105,7 @@ def score_checks(observations: Sequence[Observation], runs: pd.DataFrame,
                  baselines: Mapping[str, Mapping[str, np.ndarray]] | None = None) -> pd.DataFrame:  # fmt: skip
     """One row per observation (see the module docstring); with ``baselines`` (name -> check
     id -> values), per baseline ``score_<name>`` and ``skill_<name>``, and the band
-    ``<name>_p05``, ``<name>_p95`` of :data:`MAIN_BASELINE`."""
+    ``<name>_p05``, ``<name>_p95`` of :data:`MAIN_BASELINE`; last, :data:`EVENT_COLUMNS`."""
     rows = []
     for obs in observations:
         sim = runs[obs.check.column].dropna().to_numpy(float)
@@ -117,6 +135,8 @@ def score_checks(observations: Sequence[Observation], runs: pd.DataFrame,
             row[f"skill_{name}"] = skill(score, reference)
             if name == MAIN_BASELINE:
                 row[f"{name}_p05"], row[f"{name}_p95"] = np.percentile(values, [5, 95]) if len(values) else (np.nan,) * 2
+        event = event_probability(sim) if check.statistic == "none" else (np.nan,) * 3
+        row.update(zip(EVENT_COLUMNS, event))
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -133,18 +153,31 @@ def scored_baselines(table: pd.DataFrame) -> list[str]:
     return [name for name in BASELINES if f"score_{name}" in table.columns]
 
 
-def skill_table(table: pd.DataFrame) -> pd.DataFrame:
+def skill_table(table: pd.DataFrame, rows: pd.Series | None = None) -> pd.DataFrame:
     """Per baseline, on the ``held-out`` rows only: their count, the mean model score, the mean
     baseline score and the overall skill 1 - mean model score / mean baseline score (rows where
-    the baseline has no value are left out of both means)."""
-    held = table[table["use"] == "held-out"]
-    rows = []
+    the baseline has no value are left out of both means). ``rows``: a boolean mask over
+    ``table`` that narrows the held-out rows further (e.g. :func:`quiet_period`)."""
+    chosen = table["use"] == "held-out"
+    if rows is not None:
+        chosen &= rows.reindex(table.index, fill_value=False).astype(bool)
+    held = table[chosen]
+    skills = []
     for name in scored_baselines(table):
         both = held[held["score"].notna() & held[f"score_{name}"].notna()]
         model, reference = both["score"].mean(), both[f"score_{name}"].mean()
-        rows.append({"baseline": name, "held_out_checks": len(both), "model_score": model,
-                     "baseline_score": reference, "skill": skill(model, reference)})  # fmt: skip
-    return pd.DataFrame(rows, columns=["baseline", "held_out_checks", "model_score", "baseline_score", "skill"])
+        skills.append({"baseline": name, "held_out_checks": len(both), "model_score": model,
+                       "baseline_score": reference, "skill": skill(model, reference)})  # fmt: skip
+    return pd.DataFrame(skills, columns=["baseline", "held_out_checks", "model_score", "baseline_score", "skill"])
+
+
+QUIET_STATISTICS = ("none", "first_after")
+
+
+def quiet_period(table: pd.DataFrame) -> pd.Series:
+    """The quiet-period checks of a table of :func:`score_checks`: those whose statistic is
+    ``none`` (a stretch without the events checked) or ``first_after`` (the time to the first)."""
+    return table["statistic"].isin(QUIET_STATISTICS)
 
 
 def skill_line(table: pd.DataFrame) -> str:
@@ -177,7 +210,7 @@ def write_validation(out: Path, table: pd.DataFrame, skipped: Sequence[Observati
     sections = [f"# Validation: {title}"]
     if names:
         skills = skill_table(table)
-        rows = [[r.baseline, str(r.held_out_checks), fmt(r.model_score), fmt(r.baseline_score), _signed(r.skill)]
+        rows = [[r.baseline, str(r.held_out_checks), fmt(r.model_score), fmt(r.baseline_score), signed(r.skill)]
                 for r in skills.itertuples()]  # fmt: skip
         sections += [
             f"**Skill on the held-out checks** ({int(skills['held_out_checks'].max())} rows of the record used to "
@@ -207,6 +240,12 @@ def write_validation(out: Path, table: pd.DataFrame, skipped: Sequence[Observati
         "These rows tuned the model, or overlap what did; a good score here is expected, not evidence.",
         _check_table(header, in_sample, names) if len(in_sample) else "None.",
     ]
+    events = table[table["statistic"] == "none"]
+    if len(events):
+        rows = [[r["check"], fmt(r["p_event"]), event_interval(r["p_event_lo"], r["p_event_hi"]), observed_event(r["observed_low"])]
+                for _, r in events.iterrows()]  # fmt: skip
+        sections += [PROBABILITIES_HEADING, PROBABILITIES_TEXT,
+                     markdown_table(["check", "P(event)", "95% interval", "observed"], rows)]  # fmt: skip
     if fit is not None:
         sections.append(_baseline_section(fit))
     if skipped:
@@ -221,20 +260,44 @@ def write_validation(out: Path, table: pd.DataFrame, skipped: Sequence[Observati
     return path
 
 
-def _signed(value: float) -> str:
+PROBABILITIES_HEADING = "## Probabilities of the 0/1 checks"
+PROBABILITIES_TEXT = (
+    "For each check whose statistic is `none` (1 if nothing of its kinds happened in its window, 0 if something "
+    "did), the model's probability that something happened: P(event) = 1 - the mean over the replications, with "
+    "its 95% Wilson score interval over the replications (the Monte Carlo error of that share). *observed*: "
+    "whether it happened in the record."
+)
+
+
+def event_interval(low: float, high: float) -> str:
+    """A probability's interval as ``[low, high]``; ``–`` if there is none."""
+    return "–" if pd.isna(low) or pd.isna(high) else f"[{fmt(low)}, {fmt(high)}]"
+
+
+def observed_event(observed_low: float) -> str:
+    """What the record says of a ``none`` check: its value 1 means nothing happened."""
+    return "did not happen" if observed_low == 1 else "happened"
+
+
+def signed(value: float) -> str:
+    """A skill with its sign, two decimals; ``–`` if there is none."""
     return "–" if value is None or not np.isfinite(value) else f"{value:+.2f}"
 
 
 def _check_table(header: list[str], table: pd.DataFrame, names: list[str]) -> str:
     rows = []
     for _, r in table.iterrows():
-        low, high = r["observed_low"], r["observed_high"]
-        observed = fmt(low) if low == high else (f">= {fmt(low)}" if math.isinf(high) else f"{fmt(low)}-{fmt(high)}")
+        observed = observed_range(r["observed_low"], r["observed_high"])
         rows.append([r["check"], r["use"], r["statistic"], f"{r['from']} .. {r['to']}", observed, fmt(r["sim_mean"]),
                      f"{fmt(r['sim_p05'])} / {fmt(r['sim_p50'])} / {fmt(r['sim_p95'])}", fmt(r["percentile"]),
                      "yes" if r["inside_90"] else "**no**", fmt(r["score"]),
-                     *(_signed(r[f"skill_{n}"]) for n in names)])  # fmt: skip
+                     *(signed(r[f"skill_{n}"]) for n in names)])  # fmt: skip
     return markdown_table(header, rows)
+
+
+def observed_range(low: float, high: float) -> str:
+    """An observed range as the reports show it: ``5``, ``>= 5`` (no upper bound) or ``5-7``."""
+    return fmt(low) if low == high else (f">= {fmt(low)}" if math.isinf(high) else f"{fmt(low)}-{fmt(high)}")
 
 
 def _baseline_section(fit: FitWindow) -> str:

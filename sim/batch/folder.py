@@ -16,17 +16,21 @@ What a folder guarantees:
 - one process at a time: a lock (``.lock``, released by the system when its holder dies)
   stops a second run into the same folder;
 - temporary files left by a killed run are removed by the next.
+
+A folder of folders (:func:`folder_of_folders`: ``validate`` of several scenarios) holds a
+results folder per scenario and files made from them, under its own manifest and lock.
 """
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import fcntl
 import hashlib
 import json
 import os
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 import pandas as pd
 import pyarrow as pa
@@ -164,25 +168,14 @@ class ResultsFolder:
             self._lock = None
 
     def _acquire(self) -> None:
-        fd = os.open(self.out / LOCK, os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "unknown"
-            os.close(fd)
-            raise UsageError(f"{self.out} is in use by process {holder}: wait for it to finish, or choose another --out") from None
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
-        self._lock = fd
+        self._lock = lock_folder(self.out)
 
     def _clean_partials(self) -> None:
         """Remove the temporary files of killed runs: every one under ``parts/`` (only the
         holder of the lock writes there), and beside the manifest those of dead processes."""
         for path in self.parts.glob(f"*/.*{PARTIAL}*"):
             path.unlink(missing_ok=True)
-        for path in self.out.glob(f".*{PARTIAL}*"):
-            if not _alive(path.name.rpartition(PARTIAL)[2]):
-                path.unlink(missing_ok=True)
+        clean_partials(self.out)
 
     def _intact(self, scenario: int, index: int) -> bool:
         """Whether a part and its record are whole; a damaged one is removed and noted."""
@@ -261,6 +254,91 @@ class ResultsFolder:
         finished = {**manifest, "status": "complete", "checksums": {name: self._checksums[name] for name in names}}
         write_json(self.out / "manifest.json", finished)
         return finished
+
+
+def lock_folder(out: Path) -> int:
+    """Lock the results folder ``out`` (``.lock``, released by the system when this process
+    dies) and return the lock's file descriptor, to close when done; one line if another
+    process holds it."""
+    fd = os.open(out / LOCK, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "unknown"
+        os.close(fd)
+        raise UsageError(f"{out} is in use by process {holder}: wait for it to finish, or choose another --out") from None
+    os.ftruncate(fd, 0)
+    os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+    return fd
+
+
+def clean_partials(out: Path) -> None:
+    """Remove the temporary files of :func:`write_atomic` that dead processes left in ``out``."""
+    for path in out.glob(f".*{PARTIAL}*"):
+        if not _alive(path.name.rpartition(PARTIAL)[2]):
+            path.unlink(missing_ok=True)
+
+
+@contextlib.contextmanager
+def folder_of_folders(out: Path, manifest: dict[str, Any]) -> Iterator[None]:
+    """A results folder that holds results folders of its own (``out/<name>/``, each a
+    :class:`ResultsFolder`) and files made from them, for the time of the ``with`` block.
+
+    Before anything is written, ``out`` must be new, empty, or a folder of the same
+    ``manifest["kind"]`` and ``manifest["fingerprint"]`` (a resume); then it is locked, the
+    temporary files of killed runs are removed, and ``manifest.json`` is written with status
+    ``running`` (the block writes the finished one). If the block fails while ``out`` holds nothing but that manifest
+    and the lock, both are removed again, and ``out`` too if this call made it: a failed start
+    leaves nothing behind, and a failure later leaves what a resume needs."""
+    _check_folder_of_folders(out, manifest)  # before the lock too: a refused run changes nothing
+    made = not out.exists()
+    out.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = lock_folder(out)
+    except UsageError:  # in use: what the folder holds is another process's
+        raise
+    except BaseException:
+        _remove_if_only_own(out, made)
+        raise
+    try:
+        _check_folder_of_folders(out, manifest)  # what the folder holds now that no one else writes
+        clean_partials(out)
+        write_json(out / "manifest.json", {**manifest, "status": "running"})
+        yield
+    except BaseException:
+        _remove_if_only_own(out, made)
+        raise
+    finally:
+        os.close(fd)
+
+
+def _check_folder_of_folders(out: Path, manifest: dict[str, Any]) -> None:
+    previous = out / "manifest.json"
+    if not previous.exists():
+        check_output_folder(out)
+        return
+    earlier = read_manifest(previous)
+    if earlier.get("kind") != manifest["kind"]:
+        raise UsageError(f"output folder {out} holds results of another kind ({earlier.get('kind')}), not a "
+                         f"{manifest['kind']} folder: choose another --out")  # fmt: skip
+    if earlier.get("fingerprint") != manifest["fingerprint"]:
+        raise UsageError(f"output folder {out} holds results of other scenarios or settings: "
+                         "resuming would mix them; choose another --out")  # fmt: skip
+
+
+def _remove_if_only_own(out: Path, made: bool) -> None:
+    """Remove ``out``'s manifest and lock if it holds nothing else (temporary files aside), and
+    ``out`` itself if ``made``: what a start that failed before any work wrote."""
+    if not out.is_dir() or any(not _leftover(p) and p.name != "manifest.json" for p in out.iterdir()):
+        return
+    (out / "manifest.json").unlink(missing_ok=True)
+    clean_partials(out)
+    (out / LOCK).unlink(missing_ok=True)
+    if made:
+        try:
+            out.rmdir()
+        except OSError:  # another process wrote there meanwhile: its files stay
+            pass
 
 
 def _record_path(part: Path) -> Path:

@@ -1,9 +1,11 @@
-"""The ``validate`` command: score a scenario against a public-record file."""
+"""The ``validate`` command: score a scenario against a public-record file, or several side by side."""
 
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
+
+import pandas as pd
 
 from sim import api
 from sim.cli.options import (
@@ -14,7 +16,9 @@ from sim.cli.options import (
     resumed,
     seed_number,
 )
-from sim.analysis.validation import skill_table
+from sim.analysis.side_by_side import FIELDS, scenario_stems
+from sim.analysis.tables import EMPTY, fmt
+from sim.analysis.validation import event_interval, observed_range, signed, skill_table
 from sim.project import CONFIGS, shown_path
 
 DEFAULT_RECORD = CONFIGS / "data" / "public_record.csv"
@@ -22,8 +26,11 @@ DEFAULT_REPLICATIONS = 1000
 
 
 def add_validate_command(commands) -> None:
-    validate = commands.add_parser("validate", help="score a scenario against the public record (configs/data/public_record.csv)")
-    validate.add_argument("scenario", type=Path, help="scenario TOML file, e.g. configs/scenarios/history_2020_2021.toml")
+    validate = commands.add_parser("validate", help="score a scenario, or several side by side, against the public record "
+                                   "(configs/data/public_record.csv)")  # fmt: skip
+    validate.add_argument("scenario", type=Path, nargs="+",
+                          help="scenario TOML file, e.g. configs/scenarios/history_2020_2021.toml; with two or more, each "
+                               "is validated into DIR/<file stem>/ and DIR/side_by_side.md, .html and .csv set them side by side")  # fmt: skip
     validate.add_argument("--record", type=Path, default=DEFAULT_RECORD,
                           help="public-record file (default configs/data/public_record.csv)")
     validate.add_argument("--events", type=Path, default=None,
@@ -36,17 +43,20 @@ def add_validate_command(commands) -> None:
 
 
 def command_validate(args: argparse.Namespace, argv: list[str]) -> str:
+    if len(args.scenario) > 1:
+        return command_validate_many(args, argv)
+    scenario = args.scenario[0]
     replications = args.replications or DEFAULT_REPLICATIONS
-    api.load_scenario(args.scenario, args.overrides)  # bad input stops here, before any folder
-    out = args.out or new_folder(f"validation-{args.scenario.stem}")
+    api.load_scenario(scenario, args.overrides)  # bad input stops here, before any folder
+    out = args.out or new_folder(f"validation-{scenario.stem}")
     options = api.RunOptions(progress_bar(args.quiet, replications), args.fail_fast, ("run.py", *argv), args.scheduler_timeout)
-    result = api.validate(args.scenario, args.record, out, replications, args.seed, args.overrides, args.workers, options,
+    result = api.validate(scenario, args.record, out, replications, args.seed, args.overrides, args.workers, options,
                           events=args.events)  # fmt: skip
     columns = ["check", "use", "observed_low", "observed_high", "sim_mean", "sim_p05", "sim_p95", "percentile", "inside_90", "score"]
     columns += [c for c in result.table.columns if c.startswith("skill_")]
     in_sample = result.table["use"] != "held-out"
     tables = "".join(
-        f"{title}:\n{result.table.loc[rows, columns].to_string(index=False, float_format=lambda v: f'{v:.3g}')}\n"
+        f"{title}:\n{result.table.loc[rows, columns].to_string(index=False, float_format=_number)}\n"
         for title, rows in (("in-sample checks (use fit, set or overlap: they tuned the model, or overlap what did)", in_sample), ("held-out checks", ~in_sample))
         if rows.any()
     )  # fmt: skip
@@ -54,11 +64,72 @@ def command_validate(args: argparse.Namespace, argv: list[str]) -> str:
     if result.fit is not None:
         skills = skill_table(result.table)
         skills["skill"] = [f"{v:+.3f}" for v in skills["skill"]]
-        skill = f"{skills.to_string(index=False, float_format=lambda v: f'{v:.3g}')}\n"
+        skill = f"{skills.to_string(index=False, float_format=_number)}\n"
+    return f"{_headline(scenario, args, replications, result)}{skill}{tables}{_footer(result, out)}"
+
+
+def _headline(scenario: Path, args: argparse.Namespace, replications: int, result: api.ValidationResult) -> str:
+    """The first lines of a scenario's report: what ran, and the skill line."""
+    return (
+        f"validation of {shown_path(scenario)} against {shown_path(args.record)}: {replications} replications, "
+        f"seed {args.seed}, {result.manifest['elapsed_s']:.1f} s{resumed(result.manifest)}\n"
+        f"{result.skill}\n"
+    )
+
+
+def _footer(result: api.ValidationResult, out: Path) -> str:
+    """The last lines of a scenario's report: what was not checked, the summary, the files."""
     skipped = f"not checked (outside the horizon): {', '.join(o.check.id for o in result.skipped)}\n" if result.skipped else ""
     return (
-        f"validation of {shown_path(args.scenario)} against {shown_path(args.record)}: {replications} replications, "
-        f"seed {args.seed}, {result.manifest['elapsed_s']:.1f} s{resumed(result.manifest)}\n"
-        f"{result.skill}\n{skill}{tables}{skipped}{result.summary}\n"
+        f"{skipped}{result.summary}\n"
         f"{failures_note(result.failures, out)}wrote {out}/ (validation.md, validation.html, validation.csv, plots/fan_chart.png, runs.parquet)\n"
     )
+
+
+def _number(value: float) -> str:
+    return f"{value:.3g}"
+
+
+def command_validate_many(args: argparse.Namespace, argv: list[str]) -> str:
+    """Two or more scenarios: each validated into DIR/<stem>/, then the side-by-side files.
+    Per scenario its first lines, summary and files; then the side-by-side tables."""
+    replications = args.replications or DEFAULT_REPLICATIONS
+    stems = scenario_stems(args.scenario)  # two files of one stem: one line, before any folder
+    for scenario in args.scenario:
+        api.load_scenario(scenario, args.overrides)  # bad input stops here, before any folder
+    out = args.out or new_folder("validation-side-by-side")
+    progress = progress_bar(args.quiet, replications * len(args.scenario))
+    options = api.RunOptions(progress, args.fail_fast, ("run.py", *argv), args.scheduler_timeout)
+    result = api.validate_many(args.scenario, args.record, out, replications, args.seed, args.overrides, args.workers, options,
+                               events=args.events)  # fmt: skip
+    reports = "".join(
+        f"{_headline(scenario, args, replications, validation)}{_footer(validation, out / stem)}"
+        for scenario, (stem, validation) in zip(args.scenario, result.validations.items())
+    )  # fmt: skip
+    return f"{reports}{side_by_side_text(result, stems)}wrote {out}/ (side_by_side.md, side_by_side.html, side_by_side.csv)\n"
+
+
+def side_by_side_text(result: api.SideBySideResult, stems: list[str]) -> str:
+    """The side-by-side tables for the terminal: per check, a column group per scenario."""
+    table = result.table.copy()
+    table.insert(3, "observed", [observed_range(low, high) for low, high in zip(table["observed_low"], table["observed_high"])])
+    shared = ["check", "use", "statistic", "observed"]
+    checks = table[shared + [f"{stem}:{field}" for stem in stems for field in FIELDS]]
+    checks.columns = pd.MultiIndex.from_tuples([("", c) for c in shared] + [(stem, field) for stem in stems for field in FIELDS])
+    checks = checks.astype(object).where(checks.notna(), EMPTY)
+    skills = result.skills.assign(skill=[signed(v) for v in result.skills["skill"]],
+                                  skill_quiet=[signed(v) for v in result.skills["skill_quiet"]]).fillna(EMPTY)  # fmt: skip
+    text = (
+        f"side by side, every check of the record ({EMPTY}: outside the scenario's horizon):\n"
+        f"{checks.to_string(index=False, float_format=_number)}\n"
+        f"skill side by side (held-out checks; quiet period: held-out checks of statistic none or first_after):\n"
+        f"{skills.to_string(index=False)}\n"
+    )
+    if len(result.probabilities):
+        events = result.probabilities[["check", "use", "observed"]].copy()
+        for stem in stems:
+            p = result.probabilities
+            events[stem] = [f"{fmt(v)} {event_interval(lo, hi)}" if pd.notna(v) else EMPTY
+                            for v, lo, hi in zip(p[f"{stem}:p_event"], p[f"{stem}:p_event_lo"], p[f"{stem}:p_event_hi"])]  # fmt: skip
+        text += f"probabilities of the 0/1 checks (P(event) = 1 - mean, [95% Wilson interval]):\n{events.to_string(index=False)}\n"
+    return text
