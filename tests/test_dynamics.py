@@ -64,7 +64,7 @@ def regime_spans(records, threat: str):
 TRUCE_WORLD = {
     "threats.rocket.base_rate_per_day": 4.0, "threats.convoy_ied.base_rate_per_day": 4.0,
     "campaign.regimes.pause.multiplier": 0.0, "campaign.relapse_fraction": 0.5, "campaign.relapse_recovery_days": 10.0,
-    "campaign.branching_ratio": 0.5, "militia.truce_mean_days": 30.0, "militia.truce_log_sd": 0.5,
+    "campaign.branching_ratio": 0.5, "militia.decision.review_mean_days": 30.0, "militia.decision.review_log_sd": 0.5,
     "scenario.end_date": date(2020, 6, 30),
 }  # fmt: skip
 
@@ -80,7 +80,7 @@ def test_a_truce_stops_every_attack_on_us_sites_until_its_term_ends_unrenewed_th
     records = world.ledger.records
     assert [t.time_d for t in of_kind(records, Kind.TRUCE_START)] == [31.0]
     (end,) = of_kind(records, Kind.TRUCE_END)
-    assert end.detail == "its term is up and it is not renewed" and end.time_d > 31.0
+    assert end.detail == "dropped after a review" and end.time_d > 31.0
     for threat in ("rocket", "drone"):
         pause = [s for s in regime_spans(records, threat) if s[0] == "pause"]
         assert [(p[1], p[2]) for p in pause] == [(31.0, end.time_d)], (threat, pause)  # both, the same span
@@ -111,7 +111,7 @@ def test_a_relapse_starts_at_its_fraction_and_recovers_linearly_in_daily_steps()
 def test_revenge_vowed_just_before_a_truce_is_held_back_by_it():
     scenario = quiet({**TRUCE_WORLD, "threats.rocket.base_rate_per_day": 0.0, "threats.convoy_ied.base_rate_per_day": 0.0,
                       "policy.us.strikes.revenge_prob": 1.0, "policy.us.strikes.revenge_attacks_mean": 30.0,
-                      "policy.us.strikes.revenge_decay_days": 5.0, "militia.truce_mean_days": 400.0, "militia.truce_log_sd": 0.3})  # fmt: skip
+                      "policy.us.strikes.revenge_decay_days": 5.0, "militia.decision.review_mean_days": 400.0, "militia.decision.review_log_sd": 0.3})  # fmt: skip
     with_truce = with_history(scenario, strike=(date(2020, 2, 1), "us_strike"), truce=(date(2020, 2, 2), "truce"))
     without = with_history(scenario, strike=(date(2020, 2, 1), "us_strike"))
     revenge = lambda records: [r for r in records if r.origin is not None and r.origin.value == "revenge"]  # noqa: E731
@@ -177,7 +177,7 @@ def test_a_strike_that_weighs_enough_decides_a_truce_and_one_that_weighs_against
     paused = [r for r in of_kind(records, Kind.REGIME) if "(truce, until resumed)" in r.detail]
     assert sorted(r.detail.split(":")[0] for r in paused) == ["drone", "rocket"]
     assert all(r.time_d == 31.0 for r in paused) and [r.time_d for r in of_kind(records, Kind.TRUCE_START)] == [31.0]
-    grievance = {**decided, "militia.decision.strike_weight": -1.0, "militia.truce_mean_days": 1e6, "militia.truce_log_sd": 0.0}
+    grievance = {**decided, "militia.decision.strike_weight": -1.0, "militia.decision.review_mean_days": 1e6, "militia.decision.review_log_sd": 0.0}
     scenario = with_history(quiet(grievance), truce=(date(2020, 1, 11), "truce"), strike=(date(2020, 2, 1), "us_strike"))
     records = simulate(scenario, 0, SEED).ledger.records
     assert [(r.time_d, r.detail) for r in of_kind(records, Kind.TRUCE_END)] == [(31.0, "dropped after us_strike_retaliatory")]

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 from builders import NO_WEIGHTS, Kind, finish, quiet, start, world_of
@@ -115,7 +115,7 @@ def test_an_agreement_needs_a_deadline_after_its_date_and_only_an_agreement_has_
 # --- the rule: declare, keep, renew, drop ------------------------------------------------------
 
 def test_an_input_that_lifts_the_hold_value_over_the_threshold_decides_a_truce_declared_after_deliberation():
-    scenario = quiet({"militia.decision.threat_weight": 1.2, "militia.truce_mean_days": 1e6, "militia.truce_log_sd": 0.0,
+    scenario = quiet({"militia.decision.threat_weight": 1.2, "militia.decision.review_mean_days": 1e6, "militia.decision.review_log_sd": 0.0,
                       "threats.rocket.base_rate_per_day": 2.0, "campaign.regimes.pause.multiplier": 0.0})  # fmt: skip
     scenario = with_history(scenario, threat={"date": date(2020, 2, 1), "event": "threat"})
     world = world_of(scenario, SEED)
@@ -133,7 +133,7 @@ def test_an_input_that_lifts_the_hold_value_over_the_threshold_decides_a_truce_d
 
 def test_an_input_that_drops_the_hold_value_below_the_keep_level_ends_the_truce_or_the_decision():
     weights = {"militia.decision.threat_weight": 1.2, "militia.decision.strike_weight": -1.0,
-               "militia.decision.deliberation_days": 10.0, "militia.truce_mean_days": 1e6, "militia.truce_log_sd": 0.0}  # fmt: skip
+               "militia.decision.deliberation_days": 10.0, "militia.decision.review_mean_days": 1e6, "militia.decision.review_log_sd": 0.0}  # fmt: skip
     threat = {"date": date(2020, 2, 1), "event": "threat"}
     for strike_day, expected in ((date(2020, 2, 2), Kind.TRUCE_DROPPED), (date(2020, 6, 1), Kind.TRUCE_END)):
         # the exponential deliberation (mean 10 days) ends before 1 June in all but e^-12 of draws
@@ -148,7 +148,7 @@ def test_a_term_is_renewed_while_the_hold_value_stays_at_the_keep_level_and_ende
     are renewed; after the deadline it fades (mean life 10 days) and the first term that ends
     after 0.8 exp(-(t - deadline) / 10) < 0.5 ends the truce."""
     scenario = quiet({"militia.decision.agreement_weight": 0.8, "militia.decision.memory_days": 10.0,
-                      "militia.decision.deliberation_days": 0.0, "militia.truce_mean_days": 30.0, "militia.truce_log_sd": 0.0,
+                      "militia.decision.deliberation_days": 0.0, "militia.decision.review_mean_days": 30.0, "militia.decision.review_log_sd": 0.0,
                       "scenario.end_date": date(2020, 12, 31)})  # fmt: skip
     deal = {"date": date(2020, 1, 11), "event": "agreement", "until": date(2020, 4, 20)}  # day 10, deadline day 110
     truce = {"date": date(2020, 1, 11), "event": "truce"}
@@ -163,11 +163,11 @@ def test_a_term_is_renewed_while_the_hold_value_stays_at_the_keep_level_and_ende
     # exponential terms: where they fall is random, but every renewal is at or before the fade,
     # and the end is the first term's end after it
     assert all(t <= fade_below + 1e-9 for t in renewals) and end.time_d > fade_below
-    assert end.detail == "its term is up and it is not renewed"
+    assert end.detail == "dropped after a review"
 
 
 def test_a_dated_truce_holds_whatever_the_resolve_until_the_first_occasion_to_weigh_it():
-    scenario = quiet({"militia.truce_mean_days": 1e6, "militia.truce_log_sd": 0.0})
+    scenario = quiet({"militia.decision.review_mean_days": 1e6, "militia.decision.review_log_sd": 0.0})
     scenario = with_history(scenario, truce={"date": date(2020, 2, 1), "event": "truce"},
                             talks={"date": date(2020, 3, 1), "event": "talks"})  # fmt: skip
     records = simulate(scenario, 0, SEED).ledger.records
@@ -175,36 +175,60 @@ def test_a_dated_truce_holds_whatever_the_resolve_until_the_first_occasion_to_we
         (Kind.TRUCE_START, 31.0), (Kind.TRUCE_END, 60.0)]  # fmt: skip
 
 
+def test_inputs_that_weigh_nothing_change_no_decision():
+    """The unobserved part of the resolve is drawn at reviews, not at inputs: fifty talks of
+    weight 0 decide a truce in exactly the replications one does, and end none."""
+    quiet_talks = {"militia.decision.noise_scale": 0.4, "militia.decision.review_mean_days": 1e6,
+                   "scenario.end_date": date(2020, 6, 30)}  # fmt: skip
+    days = [date(2020, 1, 2) + timedelta(days=2 * i) for i in range(50)]
+    one = with_history(quiet(quiet_talks), t0={"date": days[0], "event": "talks"})
+    many = with_history(quiet(quiet_talks), **{f"t{i}": {"date": d, "event": "talks"} for i, d in enumerate(days)})
+    decided = {name: [bool(of_kind(simulate(s, rep, SEED).ledger.records, Kind.TRUCE_DECIDED)) for rep in range(200)]
+               for name, s in (("one", one), ("many", many))}  # fmt: skip
+    assert decided["one"] == decided["many"] and 0 < sum(decided["one"]) < 200
+    held = quiet({**quiet_talks, "militia.decision.threat_weight": 3.0, "militia.decision.memory_days": 1e9,
+                  "militia.decision.deliberation_days": 0.0, "militia.decision.noise_scale": 0.1})  # fmt: skip
+    # resolve 3 + logistic(0.1) noise: below the threshold or the keep level with probability < 1e-8
+    events = {"threat": {"date": date(2020, 1, 1), "event": "threat"}}
+    events.update({f"t{i}": {"date": d, "event": "talks"} for i, d in enumerate(days)})
+    for rep in range(20):
+        records = simulate(with_history(held, **events), rep, SEED).ledger.records
+        assert [r.time_d for r in of_kind(records, Kind.TRUCE_START)] == [0.0] and not of_kind(records, Kind.TRUCE_END)
+
+
 # --- the probabilities the rule implies ----------------------------------------------------------
 
 
 @pytest.mark.slow
-def test_truces_are_decided_renewed_and_declared_with_the_rules_probabilities_and_delays():
-    """One threat of weight w at day 31 under noise s: P(decided) = logistic((w - 1) / s); the
-    deliberation is exponential with mean d; a first term (exponential, mean m, shorter than the
-    run) is renewed with probability logistic((H - keep) / s), H the faded weight at its end."""
-    w, s, d, m, memory, keep, n = 0.9, 0.25, 6.0, 20.0, 1e9, 0.7, 600
+def test_truces_are_decided_declared_and_renewed_with_the_rules_probabilities_and_delays():
+    """One threat of weight w on day 1 under noise s (no review before it: reviews come every
+    20 days, log-sd 0.05): P(decided at the threat) = logistic((w - 1) / s); the deliberation is
+    exponential with mean d; the first review of a declared truce draws the noise afresh and
+    keeps it with probability logistic((w - keep) / s) (the weight does not fade: memory 1e9 days)."""
+    w, s, d, m, keep, n = 0.9, 0.25, 2.0, 20.0, 0.7, 600
     scenario = quiet({"militia.decision.threat_weight": w, "militia.decision.noise_scale": s,
-                      "militia.decision.deliberation_days": d, "militia.decision.memory_days": memory,
-                      "militia.decision.keep_level": keep, "militia.truce_mean_days": m, "militia.truce_log_sd": 0.0})  # fmt: skip
-    scenario = with_history(scenario, threat={"date": date(2020, 2, 1), "event": "threat"})
-    decided, delays, renewed, terms = 0, [], 0, 0
+                      "militia.decision.deliberation_days": d, "militia.decision.memory_days": 1e9,
+                      "militia.decision.keep_level": keep, "militia.decision.review_mean_days": m,
+                      "militia.decision.review_log_sd": 0.05, "scenario.end_date": date(2020, 3, 31)})  # fmt: skip
+    scenario = with_history(scenario, threat={"date": date(2020, 1, 2), "event": "threat"})
+    decided, delays, renewed, reviewed = 0, [], 0, 0
     for rep in range(n):
         records = simulate(scenario, rep, SEED).ledger.records
-        if of_kind(records, Kind.TRUCE_DECIDED):
+        if [r for r in of_kind(records, Kind.TRUCE_DECIDED) if r.time_d == 1.0]:
             decided += 1
             start_d = of_kind(records, Kind.TRUCE_START)[0].time_d
-            delays.append(start_d - 31.0)
-            first = of_kind(records, Kind.TRUCE_RENEWED, Kind.TRUCE_END)
+            delays.append(start_d - 1.0)
+            first = [r for r in of_kind(records, Kind.TRUCE_RENEWED, Kind.TRUCE_END) if r.time_d > start_d]
             if first:
-                terms += 1
+                reviewed += 1
                 renewed += first[0].kind is Kind.TRUCE_RENEWED
     p = truce_probability(w, s)
     assert abs(decided / n - p) <= Z * math.sqrt(p * (1 - p) / n), (decided, p)
     mean, half = sum(delays) / len(delays), Z * d / math.sqrt(len(delays))  # exponential: sd = mean
     assert abs(mean - d) <= half, (mean, d)
-    q = 1 / (1 + math.exp(-(w - keep) / s))  # memory 1e9 days: the weight has not faded
-    assert abs(renewed / terms - q) <= Z * math.sqrt(q * (1 - q) / terms), (renewed, terms, q)
+    q = 1 / (1 + math.exp(-(w - keep) / s))
+    assert reviewed == decided  # every declared truce meets its first review before 31 March
+    assert abs(renewed / reviewed - q) <= Z * math.sqrt(q * (1 - q) / reviewed), (renewed, reviewed, q)
 
 
 def test_quiet_worlds_never_decide_a_truce():

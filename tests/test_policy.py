@@ -475,7 +475,7 @@ def expected_row(records, begin: float, end: float) -> dict:
 def test_policy_outcome_columns_agree_with_the_event_log():
     scenario = load_scenario(ROOT / "configs" / "scenarios" / "tougher_love.toml", {
         "policy.us.ultimatum.enabled": True, "policy.us.ultimatum.closure_attacks": 6,
-        "militia.decision.threat_weight": 1.0, "militia.truce_mean_days": 40.0,
+        "militia.decision.threat_weight": 1.0, "militia.decision.review_mean_days": 40.0,
         "policy.iraq.iz_closure_on_warning": True, "policy.iraq.raids_per_month": 1.0,
         "policy.us.strikes.revenge_prob": 0.9,
     })  # fmt: skip
@@ -508,7 +508,7 @@ def test_policy_outcome_columns_agree_with_the_event_log():
 def test_truce_days_are_clipped_to_the_counted_period_and_closure_day_is_empty_while_the_embassy_stays(outcomes_from, truce_days):
     scenario = quiet({
         "militia.decision.threat_weight": 2.0, "militia.decision.deliberation_days": 0.0,  # a certain, immediate truce
-        "militia.truce_mean_days": 1e6, "militia.truce_log_sd": 0.0,
+        "militia.decision.review_mean_days": 1e6, "militia.decision.review_log_sd": 0.0,
         "policy.us.ultimatum.closure_attacks": 10,
         **({"scenario.outcomes_from": outcomes_from} if outcomes_from else {}),
     })  # fmt: skip

@@ -119,7 +119,7 @@ def policy_worlds(draw):
         "militia.decision.strike_weight": draw(st.floats(-1.0, 1.0)),
         "militia.decision.noise_scale": draw(st.floats(0.05, 1.0)),
         "militia.decision.deliberation_days": draw(st.floats(0.0, 10.0)),
-        "militia.truce_mean_days": draw(st.floats(1.0, 200.0)),
+        "militia.decision.review_mean_days": draw(st.floats(1.0, 200.0)),
         "policy.us.ultimatum.closure_attacks": draw(st.integers(0, 5)),
         "policy.us.closure.evacuation_days": draw(st.floats(0.0, 10.0)),
     }

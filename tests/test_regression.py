@@ -12,22 +12,22 @@ from builders import baseline
 from sim.replication.simulate import replicate
 
 PINNED = {
-    0: {"attacks_rocket": 14, "attacks_drone": 0, "attacks_convoy": 69, "rockets_launched": 18,
-        "rockets_intercepted": 2, "rockets_impact_inside": 7, "convoy_trucks_damaged": 65, "us_killed": 0,
-        "us_wounded": 0, "iraqi_civilian_casualties": 6, "rocket_drone_attacks_q2": 0, "us_strikes_retaliatory": 2,
-        "embassy_closed": False, "truce_days": 230.81717153407766},
-    1: {"attacks_rocket": 13, "attacks_drone": 0, "attacks_convoy": 82, "rockets_launched": 23,
-        "rockets_intercepted": 2, "rockets_impact_inside": 3, "convoy_trucks_damaged": 132, "us_killed": 0,
-        "us_wounded": 0, "iraqi_civilian_casualties": 2, "rocket_drone_attacks_q2": 0, "us_strikes_retaliatory": 2,
-        "embassy_closed": False, "truce_days": 241.0611708677115},
-    2: {"attacks_rocket": 44, "attacks_drone": 0, "attacks_convoy": 42, "rockets_launched": 101,
-        "rockets_intercepted": 1, "rockets_impact_inside": 40, "convoy_trucks_damaged": 56, "us_killed": 3,
+    0: {"attacks_rocket": 13, "attacks_drone": 0, "attacks_convoy": 69, "rockets_launched": 16,
+        "rockets_intercepted": 1, "rockets_impact_inside": 6, "convoy_trucks_damaged": 65, "us_killed": 0,
+        "us_wounded": 0, "iraqi_civilian_casualties": 6, "rocket_drone_attacks_q2": 2, "us_strikes_retaliatory": 2,
+        "embassy_closed": False, "truce_days": 234.50840822321769},
+    1: {"attacks_rocket": 41, "attacks_drone": 0, "attacks_convoy": 82, "rockets_launched": 100,
+        "rockets_intercepted": 11, "rockets_impact_inside": 23, "convoy_trucks_damaged": 132, "us_killed": 1,
+        "us_wounded": 1, "iraqi_civilian_casualties": 19, "rocket_drone_attacks_q2": 0, "us_strikes_retaliatory": 2,
+        "embassy_closed": False, "truce_days": 229.4587115957035},
+    2: {"attacks_rocket": 46, "attacks_drone": 0, "attacks_convoy": 42, "rockets_launched": 104,
+        "rockets_intercepted": 4, "rockets_impact_inside": 39, "convoy_trucks_damaged": 56, "us_killed": 3,
         "us_wounded": 7, "iraqi_civilian_casualties": 21, "rocket_drone_attacks_q2": 0, "us_strikes_retaliatory": 2,
-        "embassy_closed": False, "truce_days": 173.8571403983916},
-    3: {"attacks_rocket": 26, "attacks_drone": 0, "attacks_convoy": 142, "rockets_launched": 57,
-        "rockets_intercepted": 7, "rockets_impact_inside": 12, "convoy_trucks_damaged": 155, "us_killed": 0,
-        "us_wounded": 3, "iraqi_civilian_casualties": 17, "rocket_drone_attacks_q2": 7, "us_strikes_retaliatory": 2,
-        "embassy_closed": False, "truce_days": 144.16121583482823},
+        "embassy_closed": False, "truce_days": 240.98766708932612},
+    3: {"attacks_rocket": 25, "attacks_drone": 0, "attacks_convoy": 142, "rockets_launched": 49,
+        "rockets_intercepted": 6, "rockets_impact_inside": 13, "convoy_trucks_damaged": 155, "us_killed": 0,
+        "us_wounded": 2, "iraqi_civilian_casualties": 12, "rocket_drone_attacks_q2": 4, "us_strikes_retaliatory": 2,
+        "embassy_closed": False, "truce_days": 169.05420765426794},
 }  # fmt: skip
 
 

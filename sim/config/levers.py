@@ -146,15 +146,17 @@ class Decision:
     Every political input they hear of (a withdrawal step, talks, an agreement, a threat, a
     strike on them, an arrest, an election milestone, Iranian envoys) moves their *hold value*
     by its weight, in units of the truce threshold; the move fades with mean life
-    ``memory_days`` (an agreement's holds until its deadline, then fades). At each input they
-    weigh the hold value plus an unobserved part, logistic with scale ``noise_scale``: at 1 or
-    more they declare a truce (after ``deliberation_days`` on average); in a truce, below
-    ``keep_level`` they end it."""
+    ``memory_days`` (an agreement's holds until its deadline, then fades). At each input and
+    each review they weigh the hold value plus an unobserved part, logistic with scale
+    ``noise_scale`` and drawn afresh at each review: at 1 or more they declare a truce (after
+    ``deliberation_days`` on average); in a truce, below ``keep_level`` they end it."""
 
     noise_scale: float = param("threshold units", POSITIVE, doc="scale of the logistic unobserved part of the hold value at each decision: P(truce) = 1 / (1 + exp(-(hold - 1) / noise_scale))")
     keep_level: float = param("threshold units", PROBABILITY, doc="a truce is kept while the hold value plus the decision's unobserved part stays at or above this")
     memory_days: float = param("days", POSITIVE, doc="mean life of an input's effect on the hold value (exponential fading)")
     deliberation_days: float = param("days", NON_NEGATIVE, doc="mean delay (exponential) from the input that decides a truce to its declaration")
+    review_mean_days: float = param("days", POSITIVE, doc="mean interval between the militias' reviews of their stance, when the unobserved part of their resolve is drawn afresh; a declared truce's first review comes one full interval after it (its term)")
+    review_log_sd: float = param("log days", NON_NEGATIVE, doc="log-sd of the lognormal interval between reviews (0: exponential)")
     withdrawal_weight: float = param("threshold units", WEIGHT, doc="a step toward the departure of U.S. forces: a withdrawal vote, a drawdown announced or reached, a base handed over, the embassy closed, the combat role ended")
     talks_weight: float = param("threshold units", WEIGHT, doc="a round of negotiations on the mission's future (may be negative: talks that keep the forces in place)")
     agreement_weight: float = param("threshold units", WEIGHT, doc="an agreed timetable for the mission; held until its deadline, then fading")
@@ -167,13 +169,11 @@ class Decision:
 
 @dataclass(frozen=True)
 class MilitiaResponse:
-    """Tactic shifts, escalation of severity and truces (docs/sources.md#drones, #severity, #pauses, #decisions)."""
+    """Tactic shifts, escalation of severity and the decisions to hold fire (docs/sources.md#drones, #severity, #decisions)."""
 
     drone_growth_per_year: float = param("relative growth/year", NON_NEGATIVE, doc="relative growth of drone attack intensity per year")
     escalation_heavy_boost: float = param("x heavy_salvo_prob", NON_NEGATIVE, doc="multiplier on heavy_salvo_prob for escalation_days after an attack that killed or wounded Americans; casualties during that window do not extend or restart it")
     escalation_days: float = param("days", NON_NEGATIVE)
-    truce_mean_days: float = param("days", POSITIVE, doc="mean length of a truce's term: when it is up the militias weigh the truce again and renew it for another term or end it")
-    truce_log_sd: float = param("log days", NON_NEGATIVE, doc="log-sd of the lognormal length of a truce's term (0: exponential)")
     decision: Decision = param("section")
 
 

@@ -34,7 +34,7 @@ def start_actors(world: World) -> Actors:
         world.ledger.subscribe(actor.observe, actor.observes)
     world.warnings = Intelligence(washington, baghdad)
     env = world.env
-    env.process(militia.shift_tactics())
+    militia.start()
     if washington.levers.sanctions:
         env.process(washington.sanctions())
     baghdad.start()

@@ -10,16 +10,18 @@ holding fire, in units of the truce threshold: each input of :data:`INPUTS` adds
 
     H(t) = sum over inputs i of  w_i * exp(-max(0, t - until_i) / memory_days)
 
-with ``until_i`` the input's time (an agreement: its deadline). Every input is an occasion to
-decide; the militias add an unobserved part ``e``, logistic with scale ``noise_scale``, drawn
-afresh at each occasion (a random-utility choice, McFadden 1974):
+with ``until_i`` the input's time (an agreement: its deadline). The militias weigh ``H + e``, where
+``e``, the unobserved part of their resolve, is logistic with scale ``noise_scale`` (a
+random-utility choice, McFadden 1974) and is drawn afresh at each *review* of their stance
+(lognormal intervals, ``review_mean_days`` and ``review_log_sd``), not at each input, so an input
+that weighs nothing changes no decision. Every input and every review is an occasion to decide:
 
 - at war: ``H + e >= 1`` decides a truce, declared after an exponential deliberation (mean
-  ``deliberation_days``); so P(truce | an occasion at war) = 1 / (1 + exp(-(H - 1) / noise_scale));
+  ``deliberation_days``); so at a first occasion P(truce) = 1 / (1 + exp(-(H - 1) / noise_scale));
 - deciding or in a truce: ``H + e < keep_level`` drops it: the truce's condition has failed (a
   strike, a stalled withdrawal, promises gone stale), and attacks resume;
-- when a truce's term is up (lognormal, ``militia.truce_mean_days`` and ``truce_log_sd``) they
-  weigh it again: renewed for another term at ``H + e >= keep_level``, else ended.
+- a declared truce restarts the review clock: its first review comes a full interval later (its
+  term), and renews it (``H + e >= keep_level`` with a fresh ``e``) or ends it.
 
 The statistical core (regimes, self-excitation, revenge) stays the noise around these choices.
 """

@@ -55,8 +55,10 @@ class Militia:
         self.posture = Posture.CAMPAIGN
         self.decision = self.spec.decision
         self.hold = HoldValue(self.decision.memory_days)
-        self.rng = world.streams.get("decision")  # the unobserved part of each decision, deliberations and terms
-        self._pending: simpy.Process | None = None  # the deliberation, then the truce's terms
+        self.rng = world.streams.get("decision")  # the unobserved parts of the resolve, deliberations and reviews
+        self.noise = self._noise()  # the unobserved part of the resolve, drawn afresh at each review
+        self._pending: simpy.Process | None = None  # the deliberation, then the truce
+        self._reviewing: simpy.Process | None = None  # the reviews (start_reviews)
         self._cuts = 0
         # revenge takes the form of an attack on U.S. sites: drones first, so that the
         # share of revenge taken by drones is the low end of the uniform that picks it
@@ -115,6 +117,11 @@ class Militia:
         if u_keep < self.world.intensity[threat.name].restraint:
             launch_attack(self.world, threat, origin, generation)
 
+    def start(self) -> None:
+        """Start the militias' processes: tactic shifts and the reviews of their stance."""
+        self.world.env.process(self.shift_tactics())
+        self._reviewing = self.world.env.process(self.reviews())
+
     def shift_tactics(self) -> Generator[simpy.Event, None, None]:
         """Drones take a growing share: their intensity grows linearly with time."""
         growth = self.spec.drone_growth_per_year
@@ -136,21 +143,45 @@ class Militia:
         self.decide(f"{rec.kind}")
 
     def resolve(self) -> float:
-        """The hold value now plus a fresh unobserved part: what one decision weighs."""
-        return self.hold.at(self.world.env.now) + float(self.rng.logistic(0.0, self.decision.noise_scale))
+        """What a decision weighs now: the hold value plus the unobserved part of the last review."""
+        return self.hold.at(self.world.env.now) + self.noise
 
-    def decide(self, occasion: str) -> None:
+    def decide(self, occasion: str) -> bool:
         """An occasion to decide: at war, a truce if the resolve reaches the threshold; deciding
-        or in a truce, drop it if the resolve falls below the keep level."""
+        or in a truce, drop it if the resolve falls below the keep level. True if it changed
+        course."""
         value = self.resolve()
         if self.posture is Posture.CAMPAIGN:
-            if value >= THRESHOLD:
-                self.posture = Posture.DECIDED
-                delay = float(self.rng.exponential(self.decision.deliberation_days)) if self.decision.deliberation_days else 0.0
-                self.world.ledger.record(TRUCE_DECIDED, detail=f"after {occasion}; declared in {delay:.0f} days")
-                self._pending = self.world.env.process(self._truce(delay, f"decided after {occasion}"))
-        elif value < self.decision.keep_level:
-            self._pending.interrupt(f"dropped after {occasion}")
+            if value < THRESHOLD:
+                return False
+            self.posture = Posture.DECIDED
+            delay = float(self.rng.exponential(self.decision.deliberation_days)) if self.decision.deliberation_days else 0.0
+            self.world.ledger.record(TRUCE_DECIDED, detail=f"after {occasion}; declared in {delay:.0f} days")
+            self._pending = self.world.env.process(self._truce(delay, f"decided after {occasion}"))
+            return True
+        if value >= self.decision.keep_level:
+            return False
+        self._pending.interrupt(f"dropped after {occasion}")
+        return True
+
+    def reviews(self) -> Generator[simpy.Event, None, None]:
+        """The militias review their stance at lognormal intervals: the unobserved part of
+        their resolve is drawn afresh and they decide again (a truce is renewed or ended, or
+        declared). A declared truce restarts the clock: its first term is a full interval."""
+        env = self.world.env
+        term = self._term()
+        while True:
+            try:
+                yield env.timeout(term)
+            except simpy.Interrupt:
+                term = self._term()
+                continue
+            self.noise = self._noise()
+            in_truce = self.posture is Posture.TRUCE
+            changed = self.decide("a review")
+            term = self._term()
+            if in_truce and not changed:
+                self.world.ledger.record(TRUCE_RENEWED, detail=f"for {term:.0f} days")
 
     def declare_truce(self, reason: str) -> None:
         """A truce declared on a date of the record (the conditional replay), whatever the
@@ -163,8 +194,8 @@ class Militia:
         self._pending = self.world.env.process(self._truce(0.0, reason))
 
     def _truce(self, delay_d: float, reason: str) -> Generator[simpy.Event, None, None]:
-        """Deliberate, declare the truce (every campaign of attacks on U.S. sites pauses), then
-        keep it term by term until a decision drops it."""
+        """Deliberate, declare the truce (every campaign of attacks on U.S. sites pauses), and
+        hold it until a decision drops it."""
         env, ledger = self.world.env, self.world.ledger
         try:
             yield env.timeout(delay_d)
@@ -174,19 +205,13 @@ class Militia:
                 ledger.record(TRUCE_DROPPED, detail=dropped.cause)
             return
         self.posture = Posture.TRUCE
-        term = self._term()
-        ledger.record(TRUCE_START, detail=f"{reason}; first term {term:.0f} days")
+        ledger.record(TRUCE_START, detail=reason)
+        if self._reviewing is not None:
+            self._reviewing.interrupt()  # the truce's first term starts now
         for name in self._truce_threats:
             pause_campaign(self.world, name, math.inf, "truce")
-        why = ""
         try:
-            while True:
-                yield env.timeout(term)
-                if self.resolve() < self.decision.keep_level:
-                    why = "its term is up and it is not renewed"
-                    break
-                term = self._term()
-                ledger.record(TRUCE_RENEWED, detail=f"for {term:.0f} days")
+            yield env.event()  # never triggered: only a decision ends a truce
         except simpy.Interrupt as dropped:
             why = dropped.cause
         self.posture = Posture.CAMPAIGN
@@ -194,5 +219,8 @@ class Militia:
         for name in self._truce_threats:
             resume_campaign(self.world, name, "the truce is over")
 
+    def _noise(self) -> float:
+        return float(self.rng.logistic(0.0, self.decision.noise_scale))
+
     def _term(self) -> float:
-        return sojourn_days(self.spec.truce_mean_days, self.spec.truce_log_sd, self.rng)
+        return sojourn_days(self.decision.review_mean_days, self.decision.review_log_sd, self.rng)
