@@ -61,6 +61,8 @@ def main() -> None:
         lo, hi = wilson_interval(hits, n)
         mark = "  <- the threat of 20 Sep 2020" if day == THREAT else ""
         print(f"  {day} to {day + timedelta(days=WINDOW_DAYS - 1)}: {hits / n:.3f} [{lo:.3f}, {hi:.3f}]{mark}")
+    threat = (THREAT - start).days
+    print(f"in a truce already on {THREAT} (not counted above: no truce is declared then): {in_truce[threat] / n:.3f}")
     year = (date(start.year + 1, 1, 1) - start).days
     print(f"share of days in truce: {start.year} {in_truce[:year].mean() / n:.3f}, {start.year + 1} {in_truce[year:].mean() / n:.3f}")
     print(f"truces declared per replication: {np.mean([len(s) for s in starts]):.2f}")
