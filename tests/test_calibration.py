@@ -119,16 +119,19 @@ def test_the_installed_posterior_belongs_to_the_project_calibration_and_calibrat
         assert value_at(scenario, prior.path) == pytest.approx(median, rel=1e-3), prior.path
 
 
-def test_the_project_posterior_moved_the_attack_levels_away_from_their_priors():
-    """Where the record is informative (the attack levels behind six quarterly counts), the
-    posterior is not the prior: the one-sample Kolmogorov-Smirnov distance of the weighted
-    particles from the prior exceeds its 1% critical value at the effective sample size (a
-    posterior equal to the prior would fail this one time in a hundred)."""
+def test_the_project_posterior_moved_the_rocket_level_away_from_its_prior():
+    """Where the record is most informative (the rocket level behind the quarterly counts and the
+    event record's monthly counts), the posterior is not the prior: the one-sample
+    Kolmogorov-Smirnov distance of the weighted particles from the prior exceeds its 1% critical
+    value at the effective sample size (a posterior equal to the prior would fail this one time in
+    a hundred). The convoy level is informed too (its 90% interval is 0.85 of the prior's) but its
+    distance, 0.145, is below the critical value at the installed posterior's effective sample size
+    of 70 (0.194), so this test does not assert it (README, Calibration)."""
     calibration = load_calibration(PROJECT_CALIBRATION)
     posterior = read_posterior(PROJECT_POSTERIOR, "posterior", "test")
     ess = effective_sample_size(posterior.weights)
     priors = {p.path: p for p in calibration.priors}
-    for path in (ROCKET, CONVOY):
+    for path in (ROCKET,):
         distance = ks_distance(posterior.values[path].to_numpy(), posterior.weights, priors[path])
         assert distance > 1.628 / math.sqrt(ess), path
 

@@ -537,9 +537,13 @@ def test_tutorial_command_writes_the_files_the_readme_promises(tutorial, index):
     missing = []
     if out:
         folder = tutorial.root / out
+        # validate with several scenario files writes each one's folder as DIR/<stem>/ (README, Commands)
+        scenarios = [a for a in argv[3:] if a.endswith(".toml")] if sub == "validate" else []
+        each = [f"{Path(a).stem}/" for a in scenarios] if len(scenarios) > 1 else [""]
         missing += [
-            f"{out}/{n}" for n in sorted(promised_files().get(sub or "experiment", ())) if not (folder / n).exists()
-        ]
+            f"{out}/{d}{n}" for d in each for n in sorted(promised_files().get(sub or "experiment", ()))
+            if not (folder / d / n).exists()
+        ]  # fmt: skip
         for line in step.excerpt:
             if line.startswith("wrote ") and len(step.commands) == 1:
                 where, names, plots = wrote_line(line)
