@@ -26,10 +26,13 @@ from sim.analysis.decision import (
     UNCLEAR,
     WORSE,
     decision_table,
+    percent,
     period_label,
+    sentence,
     tradeoff_table,
 )
 from sim.analysis.summary import wilson_interval
+from sim.analysis.tables import EMPTY, fmt
 from sim.cli.batch import format_decisions
 from sim.config.calendar import Calendar
 from sim.replication.outcomes import (
@@ -239,3 +242,55 @@ def test_analyse_folder_writes_the_decision_view_first_and_decision_csv(tmp_path
     assert "KS p" not in text and "MWU p" not in text
     console = format_decisions(result.decisions, ["attacks_rocket"])
     assert console.splitlines()[2:] == list(result.decisions["sentence"][result.decisions["outcome"] == "attacks_rocket"])
+
+
+# --- small defects of the decision view, each with the case that showed it ------------------------
+
+
+def test_holm_counts_only_the_comparisons_that_test_something():
+    """Rows whose pairs are all tied keep p = 1 and are not among Holm's m: with two real
+    p-values and three all-tied rows, the adjusted values are Holm's over two."""
+    from sim.analysis.compare import holm
+
+    rng = np.random.default_rng(5)
+    n = 40
+    base = rng.poisson(5, n).astype(float)
+    runs = pd.DataFrame({
+        "scenario": ["ref"] * n + ["opt"] * n, "replication": list(range(n)) * 2,
+        "a": np.concatenate([base, base + rng.integers(0, 3, n)]),
+        "b": np.concatenate([base, base - rng.integers(0, 2, n)]),
+        "t1": 0.0, "t2": 0.0, "t3": 1.0,
+    })  # fmt: skip
+    table = paired_differences(runs, "ref", ["a", "b", "t1", "t2", "t3"]).set_index("outcome")
+    assert (table.loc[["t1", "t2", "t3"], "p_wilcoxon_holm"] == 1.0).all()
+    expected = holm(table.loc[["a", "b"], "p_wilcoxon"].to_numpy())
+    assert table.loc[["a", "b"], "p_wilcoxon_holm"].tolist() == expected.tolist()
+    assert expected.tolist() != holm(table["p_wilcoxon"].to_numpy())[:2].tolist()  # m = 5 would give other values
+
+
+def test_a_half_percent_prints_as_one_percent_and_tiny_shares_as_below_one():
+    assert percent(0.005) == "1%" and percent(0.0049) == "<1%" and percent(0.025) == "3%" and percent(0.815) == "82%"
+    assert percent(0.995) == ">99%" and percent(1.0) == "100%" and percent(0.0) == "0%"
+
+
+def test_p_values_that_underflow_print_as_below_the_floor():
+    from sim.analysis.tables import p_value
+
+    assert p_value(0.0) == "<1e-16" and p_value(3e-300) == "<1e-16" and p_value(0.0123) == "0.0123" and p_value(np.nan) == EMPTY
+
+
+def test_a_variance_reduction_of_zero_prints_as_zero():
+    from sim.analysis.compare import variance_reduction
+
+    x = np.array([3.0, 8.0, 5.0, 0.0, 7.0])
+    y = np.array([7.0, 7.0, 7.0, 7.0, 7.0])  # constant: the pairing removes nothing (was 2.22e-16)
+    assert variance_reduction(x, y) == 0.0 and fmt(variance_reduction(x, y)) == "0"
+
+
+def test_the_sentence_calls_the_evidence_weak_when_the_tests_see_what_the_interval_does_not():
+    row = {"scenario": "opt", "outcome": "us_killed", "reference": "ref", "n_pairs": 400, "mean_diff": -0.05,
+           "diff_ci95_low": -0.11, "diff_ci95_high": 0.01, "share_better": 0.06, "share_worse": 0.01, "share_tied": 0.93,
+           "p_wilcoxon_holm": 0.012, "verdict": UNCLEAR}  # fmt: skip
+    text = sentence(row, binary=False)
+    assert text.startswith("no clear difference") and "weak evidence" in text and "p = 0.0120" in text
+    assert "weak evidence" not in sentence({**row, "p_wilcoxon_holm": 0.2}, binary=False)

@@ -58,7 +58,8 @@ def paired_differences(runs: pd.DataFrame, reference: str, outcomes: Sequence[st
         tied and lower (``n_higher``/``n_tied``/``n_lower``), and the two-sided p-values of the
         paired tests of no difference, Wilcoxon's signed-rank test ``p_wilcoxon`` and the exact
         sign test ``p_sign`` (see :func:`paired_tests`), with their Holm-corrected versions
-        ``p_wilcoxon_holm``/``p_sign_holm`` (corrected across all rows of the table).
+        ``p_wilcoxon_holm``/``p_sign_holm`` (corrected across the rows of the table that test
+        something: a row whose pairs are all tied keeps p = 1 and does not count in m).
 
     Raises
     ------
@@ -75,8 +76,11 @@ def paired_differences(runs: pd.DataFrame, reference: str, outcomes: Sequence[st
     rows = [{"scenario": scenario, "reference": reference, "outcome": outcome, **compare_pair(x, y)}
             for scenario, outcome, x, y, _ in each_pair(runs, reference, outcomes)]  # fmt: skip
     table = pd.DataFrame(rows, columns=_COMPARISON_COLUMNS[:-2])
-    table["p_wilcoxon_holm"] = holm(table["p_wilcoxon"].to_numpy(dtype=float))
-    table["p_sign_holm"] = holm(table["p_sign"].to_numpy(dtype=float))
+    # a comparison whose pairs are all tied tests nothing: p = 1, and it does not count in Holm's m
+    tied = (table["n_higher"] + table["n_lower"] == 0).to_numpy()
+    for column in ("p_wilcoxon", "p_sign"):
+        adjusted = holm(np.where(tied, np.nan, table[column].to_numpy(dtype=float)))
+        table[f"{column}_holm"] = np.where(tied & table[column].notna().to_numpy(), 1.0, adjusted)
     return table
 
 
@@ -155,7 +159,9 @@ def variance_reduction(x: np.ndarray, y: np.ndarray) -> float:
     if len(x) < 2:
         return np.nan
     total = x.var(ddof=1) + y.var(ddof=1)
-    return float(1 - (y - x).var(ddof=1) / total) if total > 0 else np.nan
+    if total <= 0:
+        return np.nan
+    return float(round(1 - (y - x).var(ddof=1) / total, 12)) + 0.0  # no -2.22e-16 where it is 0; + 0.0: no -0
 
 
 def paired_tests(diff: np.ndarray) -> tuple[float, float]:

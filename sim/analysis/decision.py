@@ -8,13 +8,15 @@ option does better, as well (tied) or worse, each with a 95% Wilson interval, a 
 plain sentence made from those numbers. The verdict follows the paired interval of the mean:
 better or worse when it excludes 0, "no clear difference" otherwise. The interval is taken on its
 own; when the Wilcoxon signed-rank p-value, Holm-corrected across every comparison of the table,
-does not confirm it (p >= 0.05) the sentence calls the evidence weak.
+does not confirm it (p >= 0.05), or sees a difference where the interval covers 0 (p < 0.05),
+the sentence calls the evidence weak.
 
 Every function here is deterministic.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Collection, Sequence
 from datetime import date
 
@@ -22,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from sim.analysis.summary import wilson_interval
-from sim.analysis.tables import EMPTY, fmt
+from sim.analysis.tables import EMPTY, fmt, p_value
 
 BETTER, WORSE, UNCLEAR = "better", "worse", "no clear difference"
 MARKS = {BETTER: "✔ better", WORSE: "✘ worse", UNCLEAR: "≈ no clear difference"}
@@ -108,13 +110,17 @@ def sentence(row: dict, binary: bool) -> str:
         shares += f", tied in {percent(row['share_tied'])}"
     mean, low, high = (scale * row[c] for c in ("mean_diff", "diff_ci95_low", "diff_ci95_high"))
     if row["verdict"] == UNCLEAR:
+        mixed = ""
+        if row["p_wilcoxon_holm"] < SIGNIFICANCE:  # the tests see a difference the interval does not
+            mixed = (f"; weak evidence: the paired test corrected for every comparison of the table gives "
+                     f"p = {p_value(row['p_wilcoxon_holm'])}, but the interval of the mean covers 0")  # fmt: skip
         return (f"no clear difference between {option} and {reference} on {what}: {signed(mean)}{unit} "
-                f"(95% CI {signed(low)} to {signed(high)}); {option} does {shares}.")  # fmt: skip
+                f"(95% CI {signed(low)} to {signed(high)}); {option} does {shares}{mixed}.")  # fmt: skip
     verb = "lowers" if mean < 0 else "raises"
     size, (a, b) = abs(mean), sorted((abs(low), abs(high)))
     weak = ""
     if not row["p_wilcoxon_holm"] < SIGNIFICANCE:
-        weak = f"; weak evidence: the paired test corrected for every comparison of the table gives p = {fmt(row['p_wilcoxon_holm'])}"
+        weak = f"; weak evidence: the paired test corrected for every comparison of the table gives p = {p_value(row['p_wilcoxon_holm'])}"
     return (f"{option} {verb} {what} by {fmt(size)}{unit} (95% CI {fmt(a)} to {fmt(b)}) against {reference} "
             f"and does {shares}{weak}.")  # fmt: skip
 
@@ -161,4 +167,4 @@ def percent(share: float) -> str:
         return "<1%"
     if 0.995 <= share < 1:
         return ">99%"
-    return f"{share:.0%}"
+    return f"{math.floor(share * 100 + 0.5)}%"  # half up: 0.5% is 1%, not the 0% of round-half-even

@@ -21,7 +21,7 @@ from sim.analysis.decision_plots import forest_plot, outcome_unit, probability_p
 from sim.analysis.figures import new_figure, safe_name, save_figure
 from sim.analysis.mechanisms import mechanisms_section
 from sim.analysis.summary import outcome_values
-from sim.analysis.tables import EMPTY, fmt, markdown_frame, markdown_table
+from sim.analysis.tables import EMPTY, fmt, markdown_frame, markdown_table, p_value
 from sim.batch.folder import write_atomic
 from sim.replication.outcomes import (
     better_direction,
@@ -151,8 +151,8 @@ def decision_cells(r: pd.Series) -> list[str]:
         str(r["scenario"]),
         f"{signed(r['mean_diff'])} [{signed(r['diff_ci95_low'])}, {signed(r['diff_ci95_high'])}]",
         *shares,
-        fmt(r["p_wilcoxon_holm"]),
-        fmt(r["p_sign_holm"]),
+        p_value(r["p_wilcoxon_holm"]),
+        p_value(r["p_sign_holm"]),
         str(r["verdict"]),
     ]
 
@@ -277,7 +277,7 @@ def difference_cells(r: pd.Series) -> list[str]:
         f"[{fmt(r['unpaired_ci95_low'])}, {fmt(r['unpaired_ci95_high'])}]",
         *(fmt(r[c]) for c in ("variance_reduction", "ci_width_ratio")),
         f"{int(r['n_higher'])} / {int(r['n_tied'])} / {int(r['n_lower'])}",
-        *(fmt(r[c]) for c in ("p_wilcoxon_holm", "p_sign_holm")),
+        *(p_value(r[c]) for c in ("p_wilcoxon_holm", "p_sign_holm")),
     ]
 
 

@@ -25,6 +25,17 @@ def fmt(value: float, digits: int = SIGNIFICANT_DIGITS) -> str:
     return f"{round(value, decimals):.{max(decimals, 0)}f}"
 
 
+P_FLOOR = 1e-16  # below it a p-value is beyond double precision of 1 - CDF: printed as "<1e-16"
+
+
+def p_value(p: float) -> str:
+    """A p-value to three significant digits; ``<1e-16`` below what a double resolves (a p-value
+    that underflowed to 0 is not 0)."""
+    if p is None or pd.isna(p):
+        return EMPTY
+    return f"<{P_FLOOR:.0e}" if float(p) < P_FLOOR else fmt(p)
+
+
 def markdown_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     """A GitHub-flavoured Markdown table ('|' in cells escaped)."""
     lines = [header, ["---"] * len(header), *rows]
