@@ -226,7 +226,8 @@ def test_truces_are_decided_declared_and_renewed_with_the_rules_probabilities_an
     assert abs(decided / n - p) <= Z * math.sqrt(p * (1 - p) / n), (decided, p)
     mean, half = sum(delays) / len(delays), Z * d / math.sqrt(len(delays))  # exponential: sd = mean
     assert abs(mean - d) <= half, (mean, d)
-    q = 1 / (1 + math.exp(-(w - keep) / s))
+    q = keep_probability(w, scenario.militia.decision)  # logistic((w - keep) / s)
+    assert q == pytest.approx(1 / (1 + math.exp(-(w - keep) / s)), rel=1e-15)
     assert reviewed == decided  # every declared truce meets its first review before 31 March
     assert abs(renewed / reviewed - q) <= Z * math.sqrt(q * (1 - q) / reviewed), (renewed, reviewed, q)
 
