@@ -31,7 +31,10 @@ from scipy import stats
 import sim.api
 import sim.batch.execution
 import sim.batch.runner
+import sim.model.records
+from sim.config.loader import load_scenario
 from sim.design.sweep import load_sweep
+from sim.replication.simulate import simulate
 
 ROOT = Path(__file__).resolve().parent.parent
 BASELINE = ROOT / "configs" / "baseline.toml"
@@ -536,6 +539,50 @@ def test_fail_fast_stops_at_the_failing_replication(small_experiment, flaky_repl
         assert text in line, f"{text!r} not in {line!r}"
     assert not (out / "runs.parquet").exists()
     assert not (out / "summary.csv").exists()
+
+
+RUNAWAY_LEVER = "policy.us.doctrines.tougher_love"
+RUNAWAY = [  # every attack answered by a strike at once, every strike by four revenge attacks on average
+    "--set", "policy.us.doctrine=tougher_love", "--set", "policy.start_date=2020-01-01",
+    "--set", f"{RUNAWAY_LEVER}.retaliate_on_attack_count=1", "--set", f"{RUNAWAY_LEVER}.decision_delay_days=0",
+    "--set", f"{RUNAWAY_LEVER}.strike_cooldown_days=0", "--set", "policy.us.strikes.revenge_prob=1",
+    "--set", "policy.us.strikes.revenge_attacks_mean=4", "--set", "scenario.end_date=2020-03-01",
+]  # fmt: skip
+
+
+@pytest.fixture
+def small_record_budget(monkeypatch):
+    """A budget of 3,000 records per replication (the rule is the same at any size)."""
+    monkeypatch.setattr(sim.model.records, "LEAST_RECORD_BUDGET", 3_000)
+    monkeypatch.setattr(sim.model.records, "RECORDS_PER_DAY", 10)
+
+
+def test_a_world_that_feeds_on_itself_stops_at_its_record_budget(small_record_budget):
+    """Revenge for every strike outrunning a zero cooldown grows without bound; the replication
+    stops when its ledger passes the budget (counted in records, not in time), naming the kinds
+    that ran away; a calibrated run of the same length stays far below it."""
+    overrides = {key: value for key, value in (arg.split("=", 1) for arg in RUNAWAY[1::2])}
+    scenario = load_scenario(ROOT / "configs" / "baseline.toml", [f"{k}={v}" for k, v in overrides.items()])
+    with pytest.raises(sim.model.records.RunawayReplication) as stopped:
+        simulate(scenario, 0, 1)
+    message = str(stopped.value)
+    assert message.startswith("more than 3,000 records by day ")
+    assert "us_strike_retaliatory" in message or "revenge" in message
+    calm = simulate(load_scenario(ROOT / "configs" / "baseline.toml", ["scenario.end_date=2020-03-01"]), 0, 1)
+    assert 0 < len(calm.ledger.records) < 3_000 and calm.ledger.budget == 3_000
+
+
+def test_a_run_whose_every_replication_runs_away_is_one_line_not_a_traceback(small_record_budget, tmp_path):
+    out = tmp_path / "runaway"
+    code, stdout, stderr = call_main(["run", "--replications", "2", "--workers", "1", "--quiet", "--out", out, *RUNAWAY])
+    line = one_error_line(code, stdout, stderr)
+    for text in ("every replication of scenario baseline failed", "RunawayReplication: more than 3,000 records",
+                 f"{out}/failures.csv"):  # fmt: skip
+        assert text in line, f"{text!r} not in {line!r}"
+    assert pd.read_csv(out / "failures.csv")["replication"].tolist() == [0, 1]
+    assert not (out / "summary.csv").exists()
+    line = one_error_line(*call_main(["trace", *RUNAWAY]))
+    assert line.startswith("error: replication 0 of seed 1 stopped: more than 3,000 records by day "), line
 
 
 # ------------------------------------------------------------------------ 6. bad experiment files

@@ -109,7 +109,9 @@ def policy_worlds(draw):
         "policy.us.preemption.warning_prob": draw(probability),
         f"{lever}.retaliate_on_attack_count": draw(st.integers(0, 6)),
         f"{lever}.decision_delay_days": draw(st.floats(0.0, 5.0)),
-        f"{lever}.strike_cooldown_days": draw(st.floats(0.0, 20.0)),
+        # at least half a day: with no cooldown, revenge for every strike can outrun it and the
+        # world feeds on itself until its record budget stops it (tests/test_batch.py)
+        f"{lever}.strike_cooldown_days": draw(st.floats(0.5, 20.0)),
         f"{lever}.close_embassy_on_attacks": draw(st.integers(0, 3)),
         "policy.us.strikes.revenge_prob": draw(probability),
         "policy.us.strikes.revenge_attacks_mean": draw(st.floats(0.0, 4.0)),

@@ -63,6 +63,10 @@ class ReplicationFailed(UsageError):
     """A replication raised and ``--fail-fast`` was asked for."""
 
 
+class NothingToAnalyse(UsageError):
+    """Every replication of a scenario failed: there is nothing to summarise or compare."""
+
+
 def run_batch(
     batch: Batch,
     out: Path | None = None,
@@ -137,7 +141,18 @@ def _run(
                      **({"chunks_damaged": folder.damaged} if folder and folder.damaged else {})})  # fmt: skip
     if folder:
         manifest = folder.finish(manifest, failed, order)
+    _refuse_empty_scenarios(runs, failed, folder.out if folder else None)
     return BatchResult(runs, failed, manifest, folder.out if folder else None)
+
+
+def _refuse_empty_scenarios(runs: pd.DataFrame, failed: pd.DataFrame, out: Path | None) -> None:
+    """A scenario whose every replication failed stops the command here, with the first error,
+    rather than deep in a summary; the folder keeps the runs and failures.csv."""
+    for name in dict.fromkeys(failed["scenario"]):
+        if not (runs["scenario"] == name).any():
+            first = failed[failed["scenario"] == name].iloc[0]
+            where = f"; every error and the command that reproduces it are in {out}/failures.csv" if out else ""
+            raise NothingToAnalyse(f"every replication of scenario {name} failed (first: {first['error']}){where}")
 
 
 def _execute(batch: Batch, chunks: list[Chunk], execution: Execution, keep: Callable[[Chunk, ChunkResult], None]) -> None:

@@ -24,6 +24,7 @@ from sim.config.loader import load_scenario, read_toml
 from sim.config.scenario import Scenario
 from sim.design.experiment import load_experiment
 from sim.design.sweep import load_sweep
+from sim.model.records import RunawayReplication
 from sim.project import CONFIGS
 from sim.replication.simulate import event_log, event_table, record_kinds
 
@@ -76,7 +77,11 @@ def command_trace(args: argparse.Namespace, argv: list[str]) -> str:
     kinds = _parse_kinds(args.kinds)
     if args.save is not None and args.save.suffix not in (".csv", ".parquet"):
         raise UsageError(f"--save {args.save}: the file must end in .csv or .parquet")
-    records = [r for r in event_log(scenario, args.replication, seed) if kinds is None or r.kind in kinds]
+    try:
+        log = event_log(scenario, args.replication, seed)
+    except RunawayReplication as exc:
+        raise UsageError(f"replication {args.replication} of seed {seed} stopped: {exc}") from None
+    records = [r for r in log if kinds is None or r.kind in kinds]
     table = event_table(records, scenario)
     shown = table.drop(columns=["time_d"]).astype({"generation": "object"}).fillna("")
     report = (

@@ -9,6 +9,7 @@ reads the typed fields of a record (``count``, ``heavy``, ``origin``, ``generati
 
 from __future__ import annotations
 
+from collections import Counter
 from enum import StrEnum
 from typing import Callable, Iterable, NamedTuple
 
@@ -83,15 +84,43 @@ class Record(NamedTuple):
     detail: str = ""
 
 
+RECORDS_PER_DAY = 1_000
+"""The most records a replication may write per day of its horizon (at least
+:data:`LEAST_RECORD_BUDGET` in all). A run of the calibrated model writes about 3 a day, the
+busiest option about 5; a thousand a day is a world that feeds on itself, such as revenge for
+every strike that outruns the strike cooldown, and it would otherwise run until memory is gone."""
+LEAST_RECORD_BUDGET = 100_000
+
+
+def record_budget(horizon_days: float) -> int:
+    """The record budget of a replication of ``horizon_days``."""
+    return max(LEAST_RECORD_BUDGET, int(RECORDS_PER_DAY * horizon_days))
+
+
+class RunawayReplication(RuntimeError):
+    """A replication wrote more records than its budget: its configuration feeds on itself.
+    The runner records it as a failed replication, with its seed, like any other error."""
+
+
 class Ledger:
     """Collects the records of one replication, stamped with the simulation time, and tells
     subscribers (the policy actors) about each record of the kinds they follow, as it happens,
-    in the order they subscribed."""
+    in the order they subscribed. A replication that writes more than ``budget`` records stops
+    with :class:`RunawayReplication`, naming the kinds that ran away."""
 
-    def __init__(self, env: simpy.Environment) -> None:
+    def __init__(self, env: simpy.Environment, budget: int = LEAST_RECORD_BUDGET) -> None:
         self.records: list[Record] = []
+        self.budget = budget
         self._env = env
         self._subscribers: dict[RecordKind, list[Callable[[Record], None]]] = {}
+
+    def _runaway(self) -> str:
+        kinds = Counter(r.kind.name for r in self.records)
+        top = ", ".join(f"{name} {n / len(self.records):.0%}" for name, n in kinds.most_common(3))
+        return (f"more than {self.budget:,} records by day {self._env.now:.1f} ({len(self.records) / max(self._env.now, 1.0):,.0f} "
+                f"a day; a run of the calibrated model writes about 3): the configuration feeds on itself, for instance "
+                f"revenge for strikes (revenge_prob x revenge_attacks_mean) outrunning strike_cooldown_days; most "
+                f"frequent: {top}")
 
     def subscribe(self, callback: Callable[[Record], None], kinds: Iterable[RecordKind]) -> None:
         """Call ``callback`` with every record of ``kinds`` from now on."""
@@ -103,5 +132,7 @@ class Ledger:
         """Write a record at the current time (see :class:`Record` for the fields)."""
         rec = Record(self._env.now, kind, site, attack, count, heavy, origin, generation, detail)
         self.records.append(rec)
+        if len(self.records) > self.budget:
+            raise RunawayReplication(self._runaway())
         for callback in self._subscribers.get(kind, ()):
             callback(rec)

@@ -17,7 +17,7 @@ import simpy
 
 from sim.config.scenario import Scenario
 from sim.model.intensity import Intensity
-from sim.model.records import Ledger
+from sim.model.records import Ledger, record_budget
 from sim.model.sites import Sites
 from sim.model.streams import Streams
 
@@ -70,7 +70,7 @@ class World:
         self.streams = streams
         self.env = simpy.Environment()
         self.calendar = scenario.scenario.calendar
-        self.ledger = Ledger(self.env)
+        self.ledger = Ledger(self.env, record_budget(self.calendar.horizon_days))
         self.sites = Sites(scenario, self.env, self.ledger)
         self.intensity: dict[str, Intensity] = {}  # threat name -> intensity (set by the campaign)
         self.campaigns: dict[str, simpy.Process] = {}  # threat name -> its campaign's regime process
