@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
 
 import pandas as pd
 
+from sim.analysis.clusters import draw_means, summarise_by_draw
 from sim.analysis.compare import paired_differences
 from sim.analysis.decision import decision_table, period_label, tradeoff_table
 from sim.analysis.figures import save_figure
@@ -209,11 +210,14 @@ def trace(scenario: Scenario | str | Path, replication: int = 0, seed: int = 1) 
     return event_table(event_log(scenario, replication, seed), scenario)
 
 
-def compare(runs: pd.DataFrame, reference: str, outcomes: Sequence[str]) -> Comparison:
+def compare(runs: pd.DataFrame, reference: str, outcomes: Sequence[str], per_draw: int = 1) -> Comparison:
     """Summary, paired comparison and decision view of a runs table (as ``run.py compare``,
-    without files)."""
-    comparison = paired_differences(runs, reference, outcomes)
-    return Comparison(_summarise(runs, outcomes), comparison, decisions=decision_table(comparison, better_direction, binary_outcomes()))
+    without files). In an experiment over a posterior with ``per_draw`` > 1 replications per
+    draw, every interval, test and share is computed over the draws (:mod:`sim.analysis.clusters`)."""
+    units = runs if per_draw <= 1 else draw_means(runs, per_draw, outcomes)
+    comparison = paired_differences(units, reference, outcomes)
+    summary = summarise_by_draw(runs, per_draw, outcomes)
+    return Comparison(summary, comparison, decisions=decision_table(comparison, better_direction, binary_outcomes()))
 
 
 def run_experiment(
@@ -291,7 +295,9 @@ def _run_to_precision(
         result = run_batch(batch, out, execution, command, extra, grow=True)
         elapsed += result.manifest["elapsed_s"]
         resumed = result.manifest["chunks_resumed"] if resumed is None else resumed  # later stages keep their own
-        reached = half_widths(paired_differences(result.runs, extra["reference"], list(spec.half_widths)), spec.half_widths)
+        per_draw = batch.draws.per_draw if batch.draws else 1
+        units = result.runs if per_draw <= 1 else draw_means(result.runs, per_draw, list(spec.half_widths))
+        reached = half_widths(paired_differences(units, extra["reference"], list(spec.half_widths)), spec.half_widths)
         if reached["reached"].all():
             break
     record = {"targets": dict(spec.half_widths), "max_replications": spec.max_replications, "stages": stages,
@@ -340,7 +346,8 @@ def analyse_folder(
     plots) and report.html for a runs table; over a posterior (``posterior``: the manifest's
     description of the draws) also uncertainty.csv; for a run by precision (``precision``: the
     manifest's record of it) the report says so. ``period`` names the days the outcomes count."""
-    comparison = compare(runs, reference, outcomes)
+    per_draw = int(posterior["replications_per_draw"]) if posterior else 1
+    comparison = compare(runs, reference, outcomes, per_draw)
     write_csv(out / "summary.csv", comparison.summary)
     write_csv(out / "comparison.csv", comparison.comparison)
     write_csv(out / "decision.csv", tradeoff_table(comparison.decisions, outcomes, binary_outcomes()))

@@ -216,6 +216,7 @@ def test_no_command_runs_the_default_job(monkeypatch, tmp_path):
     manifest = json.loads((folders[0] / "manifest.json").read_text())
     assert manifest["source_file"] == "configs/experiments/policy_comparison.toml"
     assert manifest["kind"] == "experiment" and manifest["reference"] == "continuity"
+    assert manifest["parameters_from"]["replications_per_draw"] == 1  # over the posterior, one replication per draw
     assert runs.groupby("scenario", sort=False)["replication"].apply(list).to_dict() == {
         name: [0, 1] for name in manifest["scenarios"]
     }

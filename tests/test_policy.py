@@ -468,7 +468,7 @@ def expected_row(records, begin: float, end: float) -> dict:
         "truce_days": pytest.approx(truce, abs=1e-9),
         "escalation_chain_max": max((r.generation for r in of_kind(counted, *STRIKES)), default=0),
         "embassy_closed": bool(closures),
-        "embassy_closure_day": closures[0].time_d if closures else None,
+        "embassy_closure_day": closures[0].time_d if closures else end,  # restricted: the horizon's end if it stays open
     }
 
 
@@ -505,7 +505,7 @@ def test_policy_outcome_columns_agree_with_the_event_log():
 
 
 @pytest.mark.parametrize("outcomes_from, truce_days", [(None, 31.0), (date(2020, 12, 15), 17.0)])
-def test_truce_days_are_clipped_to_the_counted_period_and_closure_day_is_empty_while_the_embassy_stays(outcomes_from, truce_days):
+def test_truce_days_are_clipped_to_the_counted_period_and_closure_day_is_the_horizon_while_the_embassy_stays(outcomes_from, truce_days):
     scenario = quiet({
         "militia.decision.threat_weight": 2.0, "militia.decision.deliberation_days": 0.0,  # a certain, immediate truce
         "militia.decision.review_mean_days": 1e6, "militia.decision.review_log_sd": 0.0,
@@ -517,9 +517,10 @@ def test_truce_days_are_clipped_to_the_counted_period_and_closure_day_is_empty_w
     assert [(r.kind, r.time_d) for r in of_kind(records, Kind.TRUCE_START, Kind.TRUCE_END)] == [(Kind.TRUCE_START, 335.0)]
     row = replicate(scenario, 0, SEED)
     assert row["truce_days"] == truce_days
-    assert row["embassy_closed"] is False and row["embassy_closure_day"] is None
+    horizon = scenario.scenario.calendar.horizon_days
+    assert row["embassy_closed"] is False and row["embassy_closure_day"] == horizon == 366.0
     frame = run_replications(scenario, 2, SEED, workers=1)
-    assert frame["embassy_closure_day"].isna().all() and (frame["truce_days"] == truce_days).all()
+    assert (frame["embassy_closure_day"] == horizon).all() and (frame["truce_days"] == truce_days).all()
 
 
 # --- 5. the scenario files -------------------------------------------------------------------

@@ -177,42 +177,53 @@ def intervals_section(posterior: dict | None) -> str:
             "**Monte Carlo error only.** Every parameter is fixed at the value its scenario file gives (for scenarios "
             "built on `configs/calibrated.toml`, the posterior medians of the calibration), so the 95% intervals below "
             "say how precisely this many replications pin down each mean, not how sure anyone can be of the "
-            "parameters. Run the experiment over the posterior (`parameters_from`, as in "
-            "`configs/experiments/policy_comparison_posterior.toml`) to see the intervals the parameters' own "
+            "parameters. Run the experiment over the posterior (`parameters_from`, as the default job "
+            "`configs/experiments/policy_comparison.toml` does) to see the intervals the parameters' own "
             "uncertainty gives."
         )
+    per_draw = int(posterior["replications_per_draw"])
+    unit = ("each replication is one draw" if per_draw == 1 else
+            f"each draw's {per_draw} replications are averaged into one value, and the draws are the units")  # fmt: skip
     return (
         "## What the intervals include\n\n"
         f"**Monte Carlo error and the posterior.** Parameters are drawn from `{posterior['file']}` "
         f"({len(posterior['parameters'])} parameters, {posterior['draws']} weighted draws, "
-        f"{posterior['replications_per_draw']} replication(s) per draw); replication r of every scenario has the same "
+        f"{per_draw} replication(s) per draw); replication r of every scenario has the same "
         "draw and the same random streams, so the paired differences integrate the parameter uncertainty under "
-        "common random numbers. The means and intervals of the later tables are over the posterior; the next table "
-        "separates the two sources of uncertainty."
+        "common random numbers. Every interval, test, share and verdict of this report is computed over the draws, "
+        f"the independent units ({unit}; `sim/analysis/clusters.py`), so each effect has one interval and it "
+        "includes both sources of uncertainty; the next table says how much of it is Monte Carlo error."
     )
 
 
 def uncertainty_section(table: pd.DataFrame, outcomes: Sequence[str], reference: str) -> str:
-    """Monte Carlo-only and posterior intervals of each paired difference, side by side."""
+    """The effect of each option over the posterior: its interval (the one of every other table),
+    the part of it that is Monte Carlo error, where the effect lies for 90% of the posterior, and
+    the chance that it is negative, with its interval."""
     rows = []
     for r in table[table["outcome"].isin(list(outcomes))].itertuples():
+        below = fmt(r.p_effect_below_zero)
+        if pd.notna(r.p_effect_below_zero_low):
+            below += f" [{fmt(r.p_effect_below_zero_low)}, {fmt(r.p_effect_below_zero_high)}]"
         rows.append([
-            str(r.scenario), str(r.outcome), fmt(r.mean_diff),
-            f"[{fmt(r.mc_ci95_low)}, {fmt(r.mc_ci95_high)}]", f"[{fmt(r.posterior_ci95_low)}, {fmt(r.posterior_ci95_high)}]",
-            f"[{fmt(r.effect_p05)}, {fmt(r.effect_p95)}]", fmt(r.p_effect_below_zero), fmt(r.parameter_share),
+            str(r.scenario), str(r.outcome), fmt(r.mean_diff), f"[{fmt(r.posterior_ci95_low)}, {fmt(r.posterior_ci95_high)}]",
+            f"[{fmt(r.mc_ci95_low)}, {fmt(r.mc_ci95_high)}]", f"[{fmt(r.effect_p05)}, {fmt(r.effect_p95)}]", below,
+            fmt(r.parameter_share),
         ])  # fmt: skip
     intro = (
-        f"Paired differences (scenario - {reference}). *Monte Carlo only*: the 95% interval of the mean difference as "
-        "if the parameters were known (from the variation within draws), what a fixed-parameter experiment of this size "
-        "reports. *Posterior too*: the 95% interval of the mean over the posterior (from the variation between draws). "
-        "*Effect over the posterior*: where the expected difference lies for 90% of the posterior (the draws' means, "
-        "their Monte Carlo noise removed), and the share of the posterior where it is below zero. *Parameter share*: "
-        "the part of a replication's variance due to the parameters. See `sim/analysis/uncertainty.py` for the "
-        "decomposition; with one replication per draw only the posterior interval can be given."
+        f"Paired differences (option - {reference}) over the posterior. *95% CI*: the interval of the mean difference "
+        "over the draws, the one every table of this report gives. *Of which Monte Carlo*: the interval the same "
+        "number of replications would give if the parameters were known (from replications that ran with the same "
+        "posterior row): the difference between the two is what the parameters add. *Effect for 90% of the "
+        "posterior*: where the expected difference lies for 90% of the posterior (each posterior row's mean, its "
+        "Monte Carlo noise shrunk away). *P(effect < 0)*: the share of the posterior where the expected difference "
+        "is negative, with a 95% bootstrap interval over the draws; an interval reaching from near 0 to near 1 says "
+        "the data cannot tell. *Parameter share*: the part of a replication's variance due to the parameters. See "
+        "`sim/analysis/uncertainty.py` for the decomposition."
     )
-    header = ["scenario", "outcome", "mean diff", "95% CI, Monte Carlo only", "95% CI, posterior too",
-              "90% of the posterior: effect", "P(effect < 0)", "parameter share"]  # fmt: skip
-    return "## Monte Carlo and posterior intervals side by side\n\n" + intro + "\n\n" + markdown_table(header, rows)
+    header = ["option", "outcome", "mean diff", "95% CI", "of which Monte Carlo", "effect for 90% of the posterior",
+              "P(effect < 0) [95% CI]", "parameter share"]  # fmt: skip
+    return "## The effects over the posterior\n\n" + intro + "\n\n" + markdown_table(header, rows)
 
 
 def scenario_section(runs: pd.DataFrame, reference: str) -> str:

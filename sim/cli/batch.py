@@ -109,17 +109,19 @@ def format_decisions(decisions: pd.DataFrame | None, outcomes: list[str]) -> str
 
 
 def format_uncertainty(table: pd.DataFrame | None, outcomes: list[str]) -> str:
-    """Over a posterior: each paired difference with its Monte Carlo-only and posterior intervals."""
+    """What the intervals include; over a posterior, each effect's chance of being negative
+    across the posterior, with its interval (the effect's own interval is the one above)."""
     if table is None:
         return "intervals: Monte Carlo error only (parameters fixed; parameters_from draws them from a posterior)\n"
+    first = table.iloc[0]
+    draws, per_draw = int(first["draws"]), int(first["replications_per_draw"])
     shown = table[table["outcome"].isin(outcomes)]
-    cells = [f"{m:+.2f}  MC [{a:+.2f}, {b:+.2f}]  posterior [{c:+.2f}, {d:+.2f}]" if pd.notna(a) else
-             f"{m:+.2f}  posterior [{c:+.2f}, {d:+.2f}]"
-             for m, a, b, c, d in zip(shown["mean_diff"], shown["mc_ci95_low"], shown["mc_ci95_high"],
-                                      shown["posterior_ci95_low"], shown["posterior_ci95_high"])]  # fmt: skip
+    cells = [f"{p:.2f} [{a:.2f}, {b:.2f}]" if pd.notna(a) else (f"{p:.2f}" if pd.notna(p) else "-")
+             for p, a, b in zip(shown["p_effect_below_zero"], shown["p_effect_below_zero_low"], shown["p_effect_below_zero_high"])]  # fmt: skip
     pivot = shown.assign(cell=cells).pivot(index="outcome", columns="scenario", values="cell").reindex(outcomes)
-    return ("\npaired difference: 95% CI with Monte Carlo error only, and with the posterior too\n"
-            + pivot.to_string() + "\n")
+    return (f"intervals: Monte Carlo error and the posterior ({draws} draws, {per_draw} replication(s) each; "
+            "every interval, test and share over the draws)\n"
+            "\nP(effect < 0) over the posterior [95% CI]\n" + pivot.to_string() + "\n")
 
 
 def format_robustness(robustness, outcomes: list[str]) -> str:

@@ -123,6 +123,15 @@ def truce_days(tally: Tally) -> float:
     return days
 
 
+def restricted(tally: Tally, day: float | None) -> float:
+    """The day an event first happened, or the end of the horizon if it did not: a *restricted*
+    time (the restricted mean survival time of Royston and Parmar 2013, BMC Med. Res. Methodol.
+    13: 152). Every replication has a value, so a paired comparison keeps every pair: an option
+    that prevents the event within the horizon gains the days it saved instead of losing the pair
+    (an empty value would leave only the pairs in which both options saw the event)."""
+    return tally.calendar.horizon_days if day is None else day
+
+
 def _overlap(a: float, b: float, begin: float, end: float) -> float:
     """Length of [a, b] within [begin, end]."""
     return max(0.0, min(b, end) - max(a, begin))
@@ -174,10 +183,12 @@ def outcomes() -> tuple[Outcome, ...]:
                 value=lambda t: max(t.max_generation[k] for k in STRIKES), better=LOWER),
         Outcome("embassy_closed", "the embassy is closed at the end of the run (whenever it closed)",
                 value=lambda t: washington.EMBASSY_CLOSED in t.first_ever, dtype="bool", report_positive=True, better=LOWER),
-        Outcome("embassy_closure_day", "days from the start to the closure; empty if it stays open",
-                value=lambda t: t.first_ever.get(washington.EMBASSY_CLOSED), dtype="Float64", better=HIGHER),
-        Outcome("first_us_fatality_day", "days from the start to the first U.S. death counted; empty if none",
-                value=lambda t: t.first.get(damage.US_KILLED), dtype="Float64", better=HIGHER),
+        Outcome("embassy_closure_day", "days from the start to the closure; the last day of the horizon if it stays open "
+                "(a restricted time)", value=lambda t: restricted(t, t.first_ever.get(washington.EMBASSY_CLOSED)),
+                dtype="float64", better=HIGHER),
+        Outcome("first_us_fatality_day", "days from the start to the first U.S. death counted; the last day of the horizon "
+                "if none (a restricted time)", value=lambda t: restricted(t, t.first.get(damage.US_KILLED)),
+                dtype="float64", better=HIGHER),
     )  # fmt: skip
 
 
