@@ -173,3 +173,12 @@ def test_an_effect_indistinguishable_from_zero_is_not_printed_as_certain():
     assert out["p_effect_below_zero"] in (0.0, 1.0)
     assert out["p_effect_below_zero_low"] <= 0.05 and out["p_effect_below_zero_high"] >= 0.5
     assert out["posterior_ci95_low"] < 0 < out["posterior_ci95_high"]
+
+
+def test_an_effect_that_is_identically_zero_has_no_sign(recwarn):
+    """Strikes the options never make: every paired difference is 0, so P(effect < 0) is empty
+    (not 0), and no warning is raised on the way."""
+    rng = np.random.default_rng(5)
+    out = decompose(np.zeros(400), np.arange(400), rng.choice(80, 400))
+    assert np.isnan(out["p_effect_below_zero"]) and np.isnan(out["p_effect_below_zero_low"])
+    assert out["mean_diff"] == 0 and len(recwarn) == 0

@@ -99,7 +99,9 @@ def decompose(differences: np.ndarray, units: np.ndarray, rows: np.ndarray, boot
     low = high = np.nan
     if bootstrap:
         resampled = _resamples(len(counts), bootstrap)
-        low, high = np.nanpercentile(_effects(resampled, counts, sums, squares, row_of_unit)["below"], [2.5, 97.5])
+        below = _effects(resampled, counts, sums, squares, row_of_unit)["below"]
+        if np.isfinite(below).any():  # an effect identically 0 has no sign in any resample
+            low, high = np.nanpercentile(below, [2.5, 97.5])
     out.update({
         "mc_ci95_low": level["mean"] - mc_half, "mc_ci95_high": level["mean"] + mc_half,
         "effect_p05": float(point["p05"][0]), "effect_p95": float(point["p95"][0]),

@@ -166,8 +166,10 @@ def command_compare(args: argparse.Namespace, argv: list[str]) -> str:
     comparison = api.analyse_folder(folder, runs, manifest["reference"], outcomes, manifest.get("title", manifest.get("name", "Experiment")),
                                     manifest.get("parameters_from"), manifest.get("precision"), manifest.get("period", ""))  # fmt: skip
     table = format_tables(comparison.summary, comparison.comparison, outcomes[:SHOWN_OUTCOMES], manifest["reference"])
+    table += format_uncertainty(comparison.uncertainty, outcomes[:SHOWN_OUTCOMES])
     table += format_decisions(comparison.decisions, outcomes[:DECIDED_OUTCOMES])
-    return f"{table}wrote {folder}/ (report.md, report.html, summary.csv, comparison.csv, decision.csv)\n"
+    written = "uncertainty.csv" if comparison.uncertainty is not None else ""
+    return f"{table}wrote {folder}/ (report.md, report.html, summary.csv, comparison.csv, decision.csv{', ' + written if written else ''})\n"
 
 
 def _read_runs(path: Path) -> pd.DataFrame:
