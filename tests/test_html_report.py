@@ -18,6 +18,7 @@ import pytest
 from builders import call_main
 
 from sim import api
+from sim.analysis.contents import anchor, contents_section
 from sim.analysis.html import render_html, write_html
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -81,16 +82,35 @@ def test_names_and_paths_are_shown_as_written_never_as_html(tmp_path):
     page = render_html(text, tmp_path, "report")
     body = page[page.index("<main>"):page.index("</main>")]
     assert "<title>Options &lt;A&amp;B&gt; for x&lt;y</title>" in page
-    assert "<h1>Options &lt;A&amp;B&gt; for <code>x&lt;y</code></h1>" in body
+    assert '<h1 id="options-ab-for-xy">Options &lt;A&amp;B&gt; for <code>x&lt;y</code></h1>' in body
     assert '<p>&lt;div onclick="steal()"&gt;raw&lt;/div&gt;</p>' in body
     assert "<script>" not in body and "&lt;script&gt;alert(1)&lt;/script&gt;" in body
     assert "<strong>no</strong>" in body and "<code>configs/&lt;odd&gt; &amp; name.toml</code>" in body
 
 
+def test_headings_get_githubs_anchors_so_the_contents_link_in_both():
+    sections = ["## The answer: each option against continuity\n\ntext", "## Where the answer reverses",
+                "## Means with 95% confidence intervals\n\n### rocket attacks (fewer is better; column `attacks_rocket`)"]  # fmt: skip
+    contents = contents_section(sections)
+    assert contents.splitlines()[2:] == [
+        "- [The answer: each option against continuity](#the-answer-each-option-against-continuity)",
+        "- [Where the answer reverses](#where-the-answer-reverses)",
+        "- [Means with 95% confidence intervals](#means-with-95-confidence-intervals)",
+    ]  # as GitHub makes them: punctuation dropped, each space a hyphen
+    page = render_html("# R\n\n" + "\n\n".join([sections[0], contents, *sections[1:]]), Path("."), "report")
+    for target in re.findall(r"\(#([^)]+)\)", contents):
+        assert f'<h2 id="{target}">' in page, target
+    assert '<h3 id="rocket-attacks-fewer-is-better-column-attacks_rocket">' in page
+    assert '<h2 id="contents">Contents</h2>\n<ul class="contents">' in page
+    assert anchor("Options <A&B> 2020-21") == "options-ab-2020-21"
+    with pytest.raises(ValueError, match="same anchor"):
+        contents_section(["## Plots", "## Plots!"])
+
+
 def test_headings_lists_bold_and_code_spans_render():
     text = "# Top\n\n## Section\n\nA paragraph with **bold** and `code`.\n\n- one\n- two\n\n### Sub\n"
     body = render_html(text, Path("."), "report")
-    for piece in ("<h1>Top</h1>", "<h2>Section</h2>", "<h3>Sub</h3>", "<strong>bold</strong>",
+    for piece in ('<h1 id="top">Top</h1>', '<h2 id="section">Section</h2>', '<h3 id="sub">Sub</h3>', "<strong>bold</strong>",
                   "<code>code</code>", "<ul>\n<li>one</li>\n<li>two</li>\n</ul>"):  # fmt: skip
         assert piece in body, piece
 
