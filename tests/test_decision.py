@@ -252,10 +252,13 @@ def test_analyse_folder_writes_the_answer_first_then_the_tables_and_decision_csv
     assert len(result.decisions) == 2 * len(outcomes_shown)
     text = (tmp_path / "report.md").read_text(encoding="utf-8")
     headings = [line for line in text.splitlines() if line.startswith("## ")]
-    assert headings[:2] == ["## Decision view: each option against continuity", "## Trade-offs"]
-    assert "### attacks_rocket (fewer is better)" in text and "over 1 Oct 2020 - 30 Sep 2021" in text
-    for sentence in result.decisions["sentence"]:
-        assert f"- {sentence}" in text
+    assert headings[:4] == ["## The answer: each option against continuity", "## Contents", "## Trade-offs",
+                            "## Decision view: each option against continuity"]  # fmt: skip
+    assert "### rocket attacks (fewer is better; column `attacks_rocket`)" in text and "over 1 Oct 2020 - 30 Sep 2021" in text
+    assert "### embassy closure (less likely is better; column `embassy_closed`)" in text
+    for _, row in result.decisions.iterrows():  # the console's sentences, with the outcomes' labels
+        labelled = sentence(row.to_dict(), row["outcome"] in binary_outcomes(), label(row["outcome"]))
+        assert f"- {labelled}" in text and row["outcome"] not in labelled
     links = re.findall(r"\]\((plots/[^)]+\.png)\)", text)
     assert links[0] == "plots/forest_differences.png" and "plots/probabilities.png" in links
     assert "plots/ecdf_embassy_closed.png" not in links  # a yes-or-no outcome gets a probability, not an ECDF
