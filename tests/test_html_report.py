@@ -320,6 +320,7 @@ def posterior_runs(outcomes: list[str], options: list[str], draws: int, per_draw
     return pd.concat(frames, ignore_index=True)
 
 
+@pytest.mark.slow
 def test_the_answer_of_a_posterior_report_fits_the_first_screen(tmp_path):
     """The longest first screen the posterior policy comparison can give: its title, options and
     14 outcomes, most of them won or lost, with a reversal for every option."""
@@ -332,7 +333,7 @@ def test_the_answer_of_a_posterior_report_fits_the_first_screen(tmp_path):
                  "draws": draws, "replications_per_draw": per_draw}  # fmt: skip
     reference = config["experiment"]["reference"]
     path = write_report(tmp_path, runs, summarise(runs, outcomes), paired_differences(runs, reference, outcomes), outcomes,
-                        reference, config["experiment"]["description"], posterior=posterior)  # fmt: skip
+                        reference, config["experiment"]["description"], plot_outcomes=[], posterior=posterior)  # fmt: skip
     checks, messages = browser_checks(binary, tmp_path / "profile", write_html(path))
     assert messages == [], messages
     assert_the_answer_fits_the_first_screen(checks, options[1:])
