@@ -21,6 +21,7 @@ from sim.analysis.compare import holm, paired_differences
 from sim.analysis.report import write_report
 from sim.analysis.summary import summarise
 from sim.analysis.sweep import sweep_plots
+from sim.replication.outcomes import label
 
 ALPHA = 0.001
 Z = stats.norm.ppf(1 - ALPHA / 2)
@@ -294,7 +295,7 @@ def test_write_report_links_to_valid_pngs_and_leaves_no_temporary_files(tmp_path
     path = write_report(out, runs, summary, comparison, outcomes, "continuity", "Policy options, 2020-21")
     assert path == out / "report.md"
     text = path.read_text(encoding="utf-8")
-    assert text.startswith("# Policy options, 2020-21\n\n## Decision view: each option against continuity\n")
+    assert text.startswith("# Policy options, 2020-21\n\n## The answer: each option against continuity\n")
     assert "continuity (reference)" in text and "tougher love" in text
     links = re.findall(r"\]\(([^)]+\.png)\)", text)
     # The forest plot, an ECDF per outcome but the yes-or-no one, the probabilities, the box plot.
@@ -308,7 +309,7 @@ def test_write_report_links_to_valid_pngs_and_leaves_no_temporary_files(tmp_path
     assert sum(line.startswith("| outcome | continuity |") for line in lines) == 1
     assert sum(line.startswith("| scenario | outcome | pairs |") for line in lines) == 1
     for scenario in ("tougher love", "separation/alt"):
-        assert all(sum(line.startswith(f"| {scenario} | {o} | ") for line in lines) == 1 for o in outcomes)
+        assert all(sum(line.startswith(f"| {scenario} | {label(o)} | ") for line in lines) == 1 for o in outcomes)
     # Deterministic: the same tables give the same report and file names.
     again = write_report(tmp_path / "again", runs, summary, comparison, outcomes, "continuity", "Policy options, 2020-21")
     assert again.read_text(encoding="utf-8") == text

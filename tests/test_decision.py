@@ -36,9 +36,11 @@ from sim.analysis.tables import EMPTY, fmt
 from sim.cli.batch import format_decisions
 from sim.config.calendar import Calendar
 from sim.replication.outcomes import (
+    Better,
     Outcome,
     better_direction,
     binary_outcomes,
+    label,
     outcome_columns,
     outcomes,
 )
@@ -200,13 +202,33 @@ def test_every_outcome_column_declares_a_direction():
     with pytest.raises(TypeError, match="better"):
         Outcome("truces", "truces declared", counts=outcomes()[0].counts)  # type: ignore[call-arg]
     with pytest.raises(ValueError, match="truces: better = 'sideways' must be Better.LOWER or Better.HIGHER"):
-        Outcome("truces", "truces declared", counts=outcomes()[0].counts, better="sideways")  # type: ignore[arg-type]
+        Outcome("truces", "truces declared", label="truces", counts=outcomes()[0].counts, better="sideways")  # type: ignore[arg-type]
+
+
+def test_every_outcome_column_has_a_plain_label_declared_beside_it():
+    """Reports name outcomes by their labels: every column (the quarterly ones too) has one, in
+    words rather than snake_case, and no two share one; an outcome without one, or with one in
+    snake_case, is refused."""
+    calendar = Calendar(date(2020, 1, 1), date(2021, 9, 30), date(2020, 10, 1))
+    columns = outcome_columns(calendar)
+    labels = [label(c) for c in columns]
+    assert all(text.strip() and "_" not in text for text in labels)  # "ultimatums" may stay as it is
+    assert len(set(labels)) == len(labels)
+    assert [label(c) for c in ("attacks_rocket", "us_killed", "embassy_closed", "rocket_drone_attacks_q3")] == [
+        "rocket attacks", "U.S. personnel killed", "embassy closure", "rocket and drone attacks, quarter 3"]
+    assert all(o.label == label(o.column) for o in outcomes())
+    with pytest.raises(KeyError, match="no_such_outcome"):
+        label("no_such_outcome")
+    with pytest.raises(TypeError, match="label"):
+        Outcome("truces", "truces declared", counts=outcomes()[0].counts, better=Better.HIGHER)  # type: ignore[call-arg]
+    with pytest.raises(ValueError, match="truces: label = 'truce_count' must be plain words"):
+        Outcome("truces", "truces declared", label="truce_count", counts=outcomes()[0].counts, better=Better.HIGHER)
 
 
 # --- files and the console -----------------------------------------------------------------------
 
 
-def test_analyse_folder_writes_the_decision_view_first_and_decision_csv(tmp_path):
+def test_analyse_folder_writes_the_answer_first_then_the_tables_and_decision_csv(tmp_path):
     rng = np.random.default_rng(SEED)
     n = 40
     common = rng.poisson(30.0, n)
@@ -230,10 +252,13 @@ def test_analyse_folder_writes_the_decision_view_first_and_decision_csv(tmp_path
     assert len(result.decisions) == 2 * len(outcomes_shown)
     text = (tmp_path / "report.md").read_text(encoding="utf-8")
     headings = [line for line in text.splitlines() if line.startswith("## ")]
-    assert headings[:2] == ["## Decision view: each option against continuity", "## Trade-offs"]
-    assert "### attacks_rocket (fewer is better)" in text and "over 1 Oct 2020 - 30 Sep 2021" in text
-    for sentence in result.decisions["sentence"]:
-        assert f"- {sentence}" in text
+    assert headings[:4] == ["## The answer: each option against continuity", "## Contents", "## Trade-offs",
+                            "## Decision view: each option against continuity"]  # fmt: skip
+    assert "### rocket attacks (fewer is better; column `attacks_rocket`)" in text and "over 1 Oct 2020 - 30 Sep 2021" in text
+    assert "### embassy closure (less likely is better; column `embassy_closed`)" in text
+    for _, row in result.decisions.iterrows():  # the console's sentences, with the outcomes' labels
+        labelled = sentence(row.to_dict(), row["outcome"] in binary_outcomes(), label(row["outcome"]))
+        assert f"- {labelled}" in text and row["outcome"] not in labelled
     links = re.findall(r"\]\((plots/[^)]+\.png)\)", text)
     assert links[0] == "plots/forest_differences.png" and "plots/probabilities.png" in links
     assert "plots/ecdf_embassy_closed.png" not in links  # a yes-or-no outcome gets a probability, not an ECDF

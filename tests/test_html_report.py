@@ -1,6 +1,8 @@
 """The self-contained HTML report: the converter on its own, and a real experiment's report.html
 opened in headless Chromium (figures drawn, the headline table there and sortable, no console
-message, a screenshot)."""
+message, a screenshot); on a 1366 x 768 screen, the answer fits the first screen, the trade-off
+table shows every option without scrolling sideways, and every link of the contents leads to its
+section."""
 
 from __future__ import annotations
 
@@ -11,14 +13,22 @@ import re
 import shutil
 import struct
 import subprocess
+import tomllib
 from html import unescape
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import pytest
 from builders import call_main
 
 from sim import api
+from sim.analysis.compare import paired_differences
+from sim.analysis.contents import anchor, contents_section
 from sim.analysis.html import render_html, write_html
+from sim.analysis.report import write_report
+from sim.analysis.summary import summarise
+from sim.replication.outcomes import label
 
 ROOT = Path(__file__).resolve().parent.parent
 BASELINE = ROOT / "configs" / "baseline.toml"
@@ -28,6 +38,8 @@ PIXEL = base64.b64decode(
     "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8/5+hHgAHggJ/PchI7wAAAABJRU5ErkJggg=="
 )
 OUTCOMES = ["attacks_rocket", "us_killed", "rockets_intercepted"]
+SCREEN = (1366, 768)  # the smallest common laptop screen: the answer must lie within its first 768 px of page
+POSTERIOR_EXPERIMENT = ROOT / "configs" / "experiments" / "policy_comparison.toml"
 CHROMIUM_TIMEOUT_S = 120
 # Chromium's log line for a console message or an uncaught error, e.g.
 # [123:123:1201/052717.717697:INFO:CONSOLE:1] "message", source: file:///x.html (1)
@@ -81,16 +93,35 @@ def test_names_and_paths_are_shown_as_written_never_as_html(tmp_path):
     page = render_html(text, tmp_path, "report")
     body = page[page.index("<main>"):page.index("</main>")]
     assert "<title>Options &lt;A&amp;B&gt; for x&lt;y</title>" in page
-    assert "<h1>Options &lt;A&amp;B&gt; for <code>x&lt;y</code></h1>" in body
+    assert '<h1 id="options-ab-for-xy">Options &lt;A&amp;B&gt; for <code>x&lt;y</code></h1>' in body
     assert '<p>&lt;div onclick="steal()"&gt;raw&lt;/div&gt;</p>' in body
     assert "<script>" not in body and "&lt;script&gt;alert(1)&lt;/script&gt;" in body
     assert "<strong>no</strong>" in body and "<code>configs/&lt;odd&gt; &amp; name.toml</code>" in body
 
 
+def test_headings_get_githubs_anchors_so_the_contents_link_in_both():
+    sections = ["## The answer: each option against continuity\n\ntext", "## Where the answer reverses",
+                "## Means with 95% confidence intervals\n\n### rocket attacks (fewer is better; column `attacks_rocket`)"]  # fmt: skip
+    contents = contents_section(sections)
+    assert contents.splitlines()[2:] == [
+        "- [The answer: each option against continuity](#the-answer-each-option-against-continuity)",
+        "- [Where the answer reverses](#where-the-answer-reverses)",
+        "- [Means with 95% confidence intervals](#means-with-95-confidence-intervals)",
+    ]  # as GitHub makes them: punctuation dropped, each space a hyphen
+    page = render_html("# R\n\n" + "\n\n".join([sections[0], contents, *sections[1:]]), Path("."), "report")
+    for target in re.findall(r"\(#([^)]+)\)", contents):
+        assert f'<h2 id="{target}">' in page, target
+    assert '<h3 id="rocket-attacks-fewer-is-better-column-attacks_rocket">' in page
+    assert '<h2 id="contents">Contents</h2>\n<ul class="contents">' in page
+    assert anchor("Options <A&B> 2020-21") == "options-ab-2020-21"
+    with pytest.raises(ValueError, match="same anchor"):
+        contents_section(["## Plots", "## Plots!"])
+
+
 def test_headings_lists_bold_and_code_spans_render():
     text = "# Top\n\n## Section\n\nA paragraph with **bold** and `code`.\n\n- one\n- two\n\n### Sub\n"
     body = render_html(text, Path("."), "report")
-    for piece in ("<h1>Top</h1>", "<h2>Section</h2>", "<h3>Sub</h3>", "<strong>bold</strong>",
+    for piece in ('<h1 id="top">Top</h1>', '<h2 id="section">Section</h2>', '<h3 id="sub">Sub</h3>', "<strong>bold</strong>",
                   "<code>code</code>", "<ul>\n<li>one</li>\n<li>two</li>\n</ul>"):  # fmt: skip
         assert piece in body, piece
 
@@ -132,19 +163,53 @@ def console_messages(stderr: str) -> list[str]:
 
 
 # Appended to a copy of the page: after the page's own script, on load, writes what it sees
-# (every image's natural width, the headline table, its order after one and two clicks on a
-# scenario's header) into the DOM, which --dump-dom prints.
+# (the window, where the answer's section lies on the first screen, whether the trade-off table
+# scrolls sideways, where each link of the contents leads, every image's natural width, the
+# headline table, its order after one and two clicks on a scenario's header) into the DOM, which
+# --dump-dom prints.
 CHECK_SCRIPT = """
 <script>
 window.addEventListener("load", function () {
   function column(table, index) {
     return Array.prototype.map.call(table.tBodies[0].rows, function (row) { return row.cells[index].textContent.trim(); });
   }
+  function section(prefix) {  // the level-2 heading that starts with prefix, and what follows it up to the next
+    var found = Array.prototype.filter.call(document.querySelectorAll("h2"), function (h) {
+      return h.textContent.indexOf(prefix) === 0;
+    })[0];
+    var parts = found ? [found] : [];
+    for (var e = found ? found.nextElementSibling : null; e && e.tagName !== "H2"; e = e.nextElementSibling) { parts.push(e); }
+    return parts;
+  }
+  function box(elements) {
+    var boxes = elements.map(function (e) { return e.getBoundingClientRect(); });
+    return {top: Math.min.apply(null, boxes.map(function (b) { return b.top; })),
+            bottom: Math.max.apply(null, boxes.map(function (b) { return b.bottom; })),
+            right: Math.max.apply(null, boxes.map(function (b) { return b.right; })),
+            items: elements.reduce(function (n, e) { return n + e.querySelectorAll("li").length; }, 0),
+            text: elements.map(function (e) { return e.textContent; }).join("\\n")};
+  }
+  var answer = section("The answer");
+  var wrap = section("Trade-offs").filter(function (e) { return e.classList.contains("table-wrap"); })[0];
+  var screen = {width: window.innerWidth, height: window.innerHeight, scrolled: window.scrollY,
+                answer: answer.length ? box(answer) : null};
+  if (wrap) {
+    screen.tradeoff = {scroll_width: wrap.scrollWidth, width: wrap.clientWidth, scroll_height: wrap.scrollHeight,
+                       height: wrap.clientHeight, right: wrap.getBoundingClientRect().right,
+                       header: Array.prototype.map.call(wrap.querySelector("thead").rows[0].cells, function (c) {
+                         return c.textContent.trim();
+                       })};
+  }
+  screen.links = Array.prototype.map.call(document.querySelectorAll('a[href^="#"]'), function (a) {
+    var target = document.getElementById(decodeURIComponent(a.getAttribute("href").slice(1)));
+    return [a.getAttribute("href"), target ? target.tagName + " " + target.textContent.trim() : null];
+  });
   var heading = Array.prototype.filter.call(document.querySelectorAll("h2"), function (h) {
     return h.textContent.indexOf("Means with 95% confidence intervals") === 0;
   })[0];
   var table = heading ? heading.nextElementSibling.querySelector("table") : null;
   var result = {
+    screen: screen,
     images: Array.prototype.map.call(document.images, function (img) { return img.naturalWidth; }),
     header: table ? Array.prototype.map.call(table.tHead.rows[0].cells, function (c) { return c.textContent.trim(); }) : [],
     outcomes: table ? column(table, 0) : [],
@@ -169,11 +234,13 @@ window.addEventListener("load", function () {
 
 
 def browser_checks(binary: str, profile: Path, report: Path) -> tuple[dict, list[str]]:
-    """What the check script saw on a copy of ``report`` beside it, and the console messages."""
+    """What the check script saw on a copy of ``report`` beside it, in a window of ``SCREEN``,
+    and the console messages."""
     page = report.with_name("browser_check.html")
     page.write_text(report.read_text(encoding="utf-8").replace("</body>", CHECK_SCRIPT + "</body>"), encoding="utf-8")
     try:
-        result = run_chromium(binary, profile, page, "--virtual-time-budget=10000", "--dump-dom")
+        result = run_chromium(binary, profile, page, "--virtual-time-budget=10000", "--dump-dom",
+                              f"--window-size={SCREEN[0]},{SCREEN[1]}")  # fmt: skip
     finally:
         page.unlink()
     found = re.search(r'<pre id="checks">(.*?)</pre>', result.stdout, re.DOTALL)
@@ -209,6 +276,76 @@ def leading_number(cell: str) -> float:
     return float(re.match(r"[+-]?[\d.]+(?:e[+-]?\d+)?", cell).group(0))
 
 
+def assert_the_answer_fits_the_first_screen(checks: dict, options: list[str]) -> None:
+    """On a SCREEN-sized window, unscrolled: the answer's section (a line per option, no p-value)
+    lies within the first SCREEN of the page, what a screenshot of that size shows (headless
+    Chromium reports a shorter inner height under --dump-dom, its window frame taken off; the
+    page's layout does not depend on it); the trade-off table has a column per option and does
+    not scroll sideways; every link of the page's contents leads to a heading."""
+    screen = checks["screen"]
+    assert (screen["width"], screen["scrolled"]) == (SCREEN[0], 0)
+    answer = screen["answer"]
+    assert answer is not None, "the report has no answer section"
+    assert 0 <= answer["top"] and answer["bottom"] <= SCREEN[1] and answer["right"] <= SCREEN[0], answer
+    assert answer["items"] == len(options) and all(f"\n{option}" in answer["text"] for option in options), answer["text"]
+    assert not re.search(r"\bp\s*[=<]|\d[eE][+-]?\d", answer["text"]), answer["text"]  # no p-value on the first screen
+    tradeoff = screen["tradeoff"]
+    assert tradeoff["header"] == ["outcome", *options]
+    assert tradeoff["scroll_width"] <= tradeoff["width"] and tradeoff["right"] <= SCREEN[0], tradeoff
+    assert screen["links"] and all(target and target.startswith("H2 ") for _, target in screen["links"]), screen["links"]
+
+
+def posterior_runs(outcomes: list[str], options: list[str], draws: int, per_draw: int) -> pd.DataFrame:
+    """Runs like those of an experiment over a posterior, with every option winning or losing
+    clearly on most outcomes (the longest answer), and on the first outcome an effect that
+    changes sign with the first of 40 drawn parameters (a reversal to report)."""
+    rng = np.random.default_rng(7)
+    n = draws * per_draw
+    replication = np.arange(n)
+    drawn = {f"campaign.parameter_{i:02d}": rng.uniform(0.0, 1.0, draws)[replication // per_draw] for i in range(40)}
+    base = {o: rng.poisson(30.0, n).astype(float) for o in outcomes}
+    frames = []
+    for j, option in enumerate(options):
+        values = {}
+        for k, outcome in enumerate(outcomes):
+            if outcome == "embassy_closed":
+                values[outcome] = rng.uniform(0, 1, n) < 0.2 * j
+            elif k == 0 and j:
+                values[outcome] = base[outcome] + 40.0 * (drawn["campaign.parameter_00"] - 0.7) + rng.normal(0, 2, n)
+            else:
+                values[outcome] = base[outcome] + (0.0 if j == 0 else rng.choice([-5.0, 5.0])) + rng.normal(0, 2, n)
+        frames.append(pd.DataFrame({"scenario": option, "replication": replication, "seed": 7,
+                                    "draw": replication // per_draw, **values,
+                                    **{f"parameter.{p}": v for p, v in drawn.items()}}))  # fmt: skip
+    return pd.concat(frames, ignore_index=True)
+
+
+@pytest.mark.slow
+def test_the_answer_of_a_posterior_report_fits_the_first_screen(tmp_path):
+    """The longest first screen the posterior policy comparison can give: its title, options and
+    14 outcomes, most of them won or lost, with a reversal for every option."""
+    binary = chromium()
+    config = tomllib.loads(POSTERIOR_EXPERIMENT.read_text(encoding="utf-8"))
+    outcomes, options = config["experiment"]["outcomes"], list(config["scenarios"])
+    draws, per_draw = 100, 4
+    runs = posterior_runs(outcomes, options, draws, per_draw)
+    posterior = {"file": "configs/data/posterior.parquet", "parameters": [f"campaign.parameter_{i:02d}" for i in range(40)],
+                 "draws": draws, "replications_per_draw": per_draw}  # fmt: skip
+    reference = config["experiment"]["reference"]
+    path = write_report(tmp_path, runs, summarise(runs, outcomes), paired_differences(runs, reference, outcomes), outcomes,
+                        reference, config["experiment"]["description"], plot_outcomes=[], posterior=posterior)  # fmt: skip
+    checks, messages = browser_checks(binary, tmp_path / "profile", write_html(path))
+    assert messages == [], messages
+    assert_the_answer_fits_the_first_screen(checks, options[1:])
+    assert "the parameters' uncertainty" in checks["screen"]["answer"]["text"]
+    assert checks["screen"]["answer"]["text"].count("Reverses on ") == len(options) - 1
+    screenshot = tmp_path / "first_screen.png"
+    run_chromium(binary, tmp_path / "profile", write_html(path), f"--screenshot={screenshot}",
+                 f"--window-size={SCREEN[0]},{SCREEN[1]}")  # fmt: skip
+    data = screenshot.read_bytes()
+    assert data[:8] == PNG_SIGNATURE and struct.unpack(">II", data[16:24]) == SCREEN
+
+
 def test_the_console_check_sees_a_deliberate_console_error(tmp_path):
     binary = chromium()
     page = tmp_path / "noisy.html"
@@ -232,13 +369,15 @@ def test_an_experiment_report_renders_in_chromium_with_its_figures_and_sortable_
     assert figures > len(OUTCOMES) and len(checks["images"]) == figures  # every figure the report shows, drawn
     assert all(width > 0 for width in checks["images"]), checks["images"]
     assert checks["header"] == ["outcome", "continuity", "better_cram", "worse_cram"]
-    assert checks["outcomes"] == OUTCOMES and checks["sticky"] == "sticky"
+    assert checks["outcomes"] == [label(o) for o in OUTCOMES] and checks["sticky"] == "sticky"
     means = [leading_number(c) for c in checks["before"]]
     assert len(set(means)) == len(means)  # distinct, so that the order tells
     assert [leading_number(c) for c in checks["ascending"]] == sorted(means) and checks["sort_state"] == "ascending"
     assert [leading_number(c) for c in checks["descending"]] == sorted(means, reverse=True)
     assert messages == [], messages
     assert set(result.summary["scenario"]) == {"continuity", "better_cram", "worse_cram"}
+    assert_the_answer_fits_the_first_screen(checks, ["better_cram", "worse_cram"])
+    assert "Monte Carlo error only" in checks["screen"]["answer"]["text"]
 
     screenshot = out / "report_screenshot.png"
     run_chromium(binary, tmp_path / "profile", report, f"--screenshot={screenshot}", "--window-size=1400,2000")

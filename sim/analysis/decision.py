@@ -28,6 +28,8 @@ from sim.analysis.tables import EMPTY, fmt, p_value
 
 BETTER, WORSE, UNCLEAR = "better", "worse", "no clear difference"
 MARKS = {BETTER: "✔ better", WORSE: "✘ worse", UNCLEAR: "≈ no clear difference"}
+SIGNS = {BETTER: "✔", WORSE: "✘", UNCLEAR: "≈"}  # the marks of the report's trade-off table, explained beside it
+NO_BREAK = "\u00a0"
 SIGNIFICANCE = 0.05  # below it a Holm-corrected paired p-value confirms an interval's verdict
 PERCENTAGE_POINTS = 100.0  # a difference of probabilities, in percentage points
 
@@ -98,9 +100,11 @@ def verdict(mean_diff: float, low: float, high: float, better_when: str) -> str:
     return BETTER if lowered == (better_when == "lower") else WORSE
 
 
-def sentence(row: dict, binary: bool) -> str:
-    """One plain sentence from the numbers of a decision row."""
-    option, outcome, reference = row["scenario"], row["outcome"], row["reference"]
+def sentence(row: dict, binary: bool, name: str | None = None) -> str:
+    """One plain sentence from the numbers of a decision row; ``name`` calls the outcome
+    (default its column: the console and ``decision_table`` keep the column, a report passes
+    the outcome's label)."""
+    option, outcome, reference = row["scenario"], name or row["outcome"], row["reference"]
     if row["n_pairs"] == 0 or not np.isfinite(row["diff_ci95_low"]):
         return f"{option} and {reference} cannot be compared on {outcome}: too few replications with a value in both."
     scale, unit = (PERCENTAGE_POINTS, " percentage points") if binary else (1.0, "")
@@ -140,11 +144,70 @@ def tradeoff_table(decisions: pd.DataFrame, outcomes: Sequence[str], binary: Col
                 column.append(EMPTY)
                 continue
             r = cells.loc[(option, outcome)]
-            scale, unit = (PERCENTAGE_POINTS, " pp") if outcome in binary else (1.0, "")
-            mean, low, high = (scale * r[c] for c in ("mean_diff", "diff_ci95_low", "diff_ci95_high"))
-            column.append(f"{signed(mean)}{unit} [{signed(low)}, {signed(high)}] {MARKS[r['verdict']]}")
+            column.append(f"{difference_interval(r, outcome in binary)} {MARKS[r['verdict']]}")
         table[outcome] = column
     return pd.DataFrame(table)
+
+
+def tradeoff_by_outcome(
+    decisions: pd.DataFrame, outcomes: Sequence[str], binary: Collection[str], name: Callable[[str], str],
+    better_when: Callable[[str], str],
+) -> pd.DataFrame:
+    """The trade-off table turned for reading: outcomes down, options across, so that every
+    option fits a screen whatever the number of outcomes.
+
+    The first column, ``outcome``, is ``name(outcome)`` with the way it is better (``rocket
+    attacks (fewer is better)``); each cell is ``mean diff [95% CI] mark``, the mark one of
+    ``SIGNS`` (binary outcomes in percentage points, ``pp``; a missing comparison left empty),
+    with no-break spaces within the interval and before the mark, so that a narrow cell wraps
+    only between the mean and its interval.
+    """
+    cells = decisions.set_index(["scenario", "outcome"])
+    options = list(dict.fromkeys(decisions["scenario"]))
+    rows = []
+    for outcome in outcomes:
+        row = [f"{name(outcome)} ({better_words(outcome, better_when(outcome), outcome in binary)})"]
+        for option in options:
+            if (option, outcome) in cells.index:
+                r = cells.loc[(option, outcome)]
+                cell = f"{difference_interval(r, outcome in binary)} {SIGNS[r['verdict']]}"
+                mean, rest = cell.split(" [", 1)
+                row.append(f"{mean} [{rest.replace(' ', NO_BREAK)}")
+            else:
+                row.append(EMPTY)
+        rows.append(row)
+    return pd.DataFrame(rows, columns=["outcome", *options])
+
+
+def difference_interval(r: pd.Series | dict, binary: bool) -> str:
+    """``-28.4 [-30.2, -26.7]``: a row's mean difference with its 95% interval (``+5.00 pp
+    [+1.00, +9.00]`` for a yes-or-no outcome)."""
+    scale, unit = scale_of(binary)
+    mean, low, high = (scale * r[c] for c in ("mean_diff", "diff_ci95_low", "diff_ci95_high"))
+    return f"{signed(mean)}{unit} [{signed(low)}, {signed(high)}]"
+
+
+def difference(value: float, binary: bool) -> str:
+    """``-28.4`` or, for a yes-or-no outcome, ``+5.00 pp``: a difference with its sign."""
+    scale, unit = scale_of(binary)
+    return f"{signed(scale * value)}{unit}"
+
+
+def scale_of(binary: bool) -> tuple[float, str]:
+    """The factor and unit of a difference as a report shows it: probabilities in percentage
+    points (``pp``), everything else as it is."""
+    return (PERCENTAGE_POINTS, " pp") if binary else (1.0, "")
+
+
+def better_words(outcome: str, better_when: str, binary: bool) -> str:
+    """How a reader says which way ``outcome`` is better: ``fewer is better``, ``more is
+    better``, ``less likely is better`` (a yes-or-no outcome), ``later is better`` (a day)."""
+    lower = better_when == "lower"
+    if binary:
+        return "less likely is better" if lower else "more likely is better"
+    if outcome.endswith("_day"):
+        return "earlier is better" if lower else "later is better"
+    return "fewer is better" if lower else "more is better"
 
 
 def period_label(first: date, last: date) -> str:

@@ -29,11 +29,13 @@ def forest_plot(
     better_when: Callable[[str], str],
     binary: Collection[str],
     period: str,
+    name: Callable[[str], str] = str,
 ) -> Path:
     """One panel per outcome, one point and 95% interval per option, and a line at zero.
 
     ``decisions`` is :func:`sim.analysis.decision.decision_table`; binary outcomes are shown in
-    percentage points. Written as ``folder/forest_differences.png``.
+    percentage points; ``name`` gives a panel's title (an outcome's label). Written as
+    ``folder/forest_differences.png``.
     """
     options = list(dict.fromkeys(decisions["scenario"]))
     reference = str(decisions["reference"].iloc[0]) if len(decisions) else ""
@@ -55,16 +57,20 @@ def forest_plot(
         ax.set_yticks(range(len(options)), options, fontsize="small")
         ax.set_ylim(len(options) - 0.5, -0.5)
         arrow = "better ←" if better_when(outcome) == "lower" else "better →"
-        ax.set_title(outcome, fontsize="medium")
+        ax.set_title(name(outcome), fontsize="medium")
         ax.set_xlabel(f"{outcome_unit(outcome, binary)}; {arrow}", fontsize="small")
         ax.grid(alpha=0.3, axis="x")
     fig.suptitle(f"Paired difference from {reference}, mean with 95% CI, {period}")
     return save_figure(fig, folder / "forest_differences.png")
 
 
-def probability_plot(folder: Path, summary: pd.DataFrame, outcomes: Sequence[str], binary: Collection[str], period: str) -> Path:
+def probability_plot(
+    folder: Path, summary: pd.DataFrame, outcomes: Sequence[str], binary: Collection[str], period: str,
+    name: Callable[[str], str] = str,
+) -> Path:
     """Bars of P(outcome) (yes-or-no outcomes) or P(outcome > 0) per scenario with their 95%
-    Wilson intervals, one panel per outcome. Written as ``folder/probabilities.png``."""
+    Wilson intervals, one panel per outcome titled by ``name`` (an outcome's label). Written as
+    ``folder/probabilities.png``."""
     scenarios = list(dict.fromkeys(summary["scenario"]))
     cells = summary.set_index(["outcome", "scenario"])
     ncols = min(PANEL_COLUMNS, max(1, len(outcomes)))
@@ -80,7 +86,7 @@ def probability_plot(folder: Path, summary: pd.DataFrame, outcomes: Sequence[str
         ax.bar(range(len(scenarios)), p, yerr=errors, capsize=3, color=[f"C{j % 10}" for j in range(len(scenarios))])
         ax.set_xticks(range(len(scenarios)), scenarios, rotation=30, fontsize="small")
         ax.set_ylim(0, 1)
-        ax.set_title(f"P({outcome})" if outcome in binary else f"P({outcome} > 0)", fontsize="medium")
+        ax.set_title(f"P({name(outcome)})" if outcome in binary else f"P({name(outcome)} > 0)", fontsize="medium")
         ax.set_ylabel("probability (share of replications)", fontsize="small")
         ax.grid(alpha=0.3, axis="y")
     fig.suptitle(f"Probability per scenario with 95% Wilson CI, {period}")

@@ -5,6 +5,9 @@ its style and its one small script (sortable tables) inline, no font, style shee
 from anywhere; a Content-Security-Policy forbids any load but the inlined images, so what opens
 offline is what the reader sees. Tables get zebra rows and a header that stays in view, and sort on
 a click on a header (numbers by value: the first number of a cell such as ``1.2 [0.8, 1.6]``).
+Headings get the ids GitHub gives them (:func:`sim.analysis.contents.anchor`), so a report's table
+of contents links the same sections in both; the list under a ``Contents`` heading is set in
+columns.
 
 The text of the report is text: HTML written in the Markdown (an outcome or a path with ``<`` or
 ``&`` in it) is shown as written, never interpreted, and links other than web, mail or relative
@@ -21,6 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import unquote
 
+from sim.analysis.contents import CONTENTS, anchor
 from sim.batch.folder import write_atomic
 
 if TYPE_CHECKING:
@@ -38,10 +42,12 @@ POLICY = "default-src 'none'; img-src data:; style-src 'unsafe-inline'; script-s
 
 STYLE = """
 body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif;
-       color: #1d232b; background: #fff; max-width: 78rem; margin: 0 auto; padding: 1.5rem 2rem 4rem;
+       color: #1d232b; background: #fff; max-width: 78rem; margin: 0 auto; padding: .75rem 2rem 4rem;
        line-height: 1.5; }
-h1 { font-size: 1.7rem; border-bottom: 2px solid #2b4c7e; padding-bottom: .3rem; }
+h1 { font-size: 1.55rem; line-height: 1.3; border-bottom: 2px solid #2b4c7e; padding-bottom: .3rem; margin: .5rem 0 1rem; }
 h2 { font-size: 1.3rem; margin-top: 2.2rem; color: #2b4c7e; }
+h1 + h2 { margin-top: .8rem; }  /* the answer, right under the title: on the first screen */
+li + li { margin-top: .15rem; }
 h3 { font-size: 1.1rem; }
 code { font-family: ui-monospace, "SFMono-Regular", Menlo, Consolas, monospace; font-size: .9em;
        background: #f1f3f6; padding: .05em .3em; border-radius: 3px; }
@@ -58,6 +64,7 @@ thead th[aria-sort="ascending"]::after { content: " \\25B2"; font-size: .7em; }
 thead th[aria-sort="descending"]::after { content: " \\25BC"; font-size: .7em; }
 tbody tr:nth-child(even) { background: #f6f8fb; }
 tbody tr:hover { background: #fdf6d8; }
+ul.contents { columns: 3 16rem; column-gap: 2rem; margin: .5rem 0; }
 @media print { .table-wrap { max-height: none; overflow: visible; } thead th { position: static; } }
 """
 
@@ -157,16 +164,18 @@ def render_html(text: str, folder: Path, fallback_title: str) -> str:
 
 
 def markdown_converter(folder: Path):
-    """Python-Markdown with pipe tables, raw HTML shown as text, and the tree
-    processor that makes the page self-contained."""
+    """Python-Markdown with pipe tables, raw HTML shown as text, headings with GitHub's ids, and
+    the tree processor that makes the page self-contained."""
     import markdown
+    from markdown.extensions.toc import TocExtension
     from markdown.treeprocessors import Treeprocessor
 
     class SelfContained(Treeprocessor):
         def run(self, root: Element) -> None:
             self_contained(root, folder)
 
-    converter = markdown.Markdown(extensions=["tables", "sane_lists"], output_format="html")
+    headings = TocExtension(slugify=lambda text, separator: anchor(text))  # GitHub's ids, for the contents' links
+    converter = markdown.Markdown(extensions=["tables", "sane_lists", headings], output_format="html")
     converter.preprocessors.deregister("html_block")
     converter.inlinePatterns.deregister("html")
     # After the inline processor (priority 20), which makes the images and links.
@@ -175,9 +184,14 @@ def markdown_converter(folder: Path):
 
 
 def self_contained(root: Element, folder: Path) -> None:
-    """Inline every image, drop unsafe links, make tables sortable and wrap them for scrolling."""
+    """Inline every image, drop unsafe links, make tables sortable and wrap them for scrolling,
+    and mark the list of a ``Contents`` section."""
     from xml.etree.ElementTree import Element
 
+    children = list(root)
+    for heading, following in zip(children, children[1:]):
+        if heading.tag == "h2" and "".join(heading.itertext()).strip() == CONTENTS and following.tag == "ul":
+            following.set("class", "contents")
     for element in root.iter():
         if element.tag == "img":
             inline_image(element, folder)

@@ -1,9 +1,14 @@
 """A Markdown report with plots comparing the scenarios of an experiment.
 
-It opens with the decision view (:mod:`sim.analysis.decision`): per outcome each option against
-the reference, then the trade-off table and the forest plot of the paired differences; the
-summary tables and the distribution plots follow. Analysis only reads result tables (the runs,
-:func:`sim.analysis.summary.summarise` and :func:`sim.analysis.compare.paired_differences`). Every file is written under a temporary name
+It opens with the answer (:mod:`sim.analysis.answer`): per option, in plain words, the outcomes it
+wins and loses against the reference, how sure that is and where the answer reverses; then a
+table of contents, the trade-off table (outcomes down, options across, so that it fits a screen)
+with the forest plot of the paired differences, and the details: where the answer reverses (over
+a posterior), the decision view outcome by outcome with its tests, the summary tables and the
+distribution plots. Outcomes are named by their labels (:func:`sim.replication.outcomes.label`)
+wherever a person reads them; p-values appear only in the detail sections. Analysis only reads
+result tables (the runs, :func:`sim.analysis.summary.summarise` and
+:func:`sim.analysis.compare.paired_differences`). Every file is written under a temporary name
 in its folder and then renamed, so a reader never sees half a file.
 """
 
@@ -16,16 +21,20 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from sim.analysis.decision import decision_table, percent, signed, tradeoff_table
+from sim.analysis.answer import answer_section, reversal_section
+from sim.analysis.contents import contents_section
+from sim.analysis.decision import SIGNS, better_words, decision_table, percent, sentence, signed, tradeoff_by_outcome
 from sim.analysis.decision_plots import forest_plot, outcome_unit, probability_plot
 from sim.analysis.figures import new_figure, safe_name, save_figure
 from sim.analysis.mechanisms import mechanisms_section
+from sim.analysis.reversal import find_reversals
 from sim.analysis.summary import outcome_values
 from sim.analysis.tables import EMPTY, fmt, markdown_frame, markdown_table, p_value
 from sim.batch.folder import write_atomic
 from sim.replication.outcomes import (
     better_direction,
     binary_outcomes,
+    label,
     positive_reported,
 )
 
@@ -70,7 +79,8 @@ def write_report(
         ``outcomes``. The forest plot of the paired differences shows every outcome of ``outcomes``.
     posterior : dict, optional
         For an experiment over a posterior, the manifest's description of its draws (file,
-        draws, replications per draw); None when the parameters were fixed.
+        draws, replications per draw); None when the parameters were fixed. Over a posterior
+        the answer says where it reverses (from the ``parameter.<path>`` columns of ``runs``).
     uncertainty : DataFrame, optional
         :func:`sim.analysis.uncertainty.parameter_uncertainty` of ``runs``, shown side by side.
     preface : sequence of str, optional
@@ -91,19 +101,23 @@ def write_report(
     binary = binary_outcomes()
     shown = comparison[comparison["outcome"].isin(list(outcomes))]
     decisions = decision_table(shown, better_direction, binary)
+    reversals = None
+    if posterior is not None:
+        reversals = find_reversals(runs, decisions, reference, int(posterior["replications_per_draw"]))
     folder = out_dir / PLOTS
-    forest = forest_plot(folder, decisions, list(outcomes), better_direction, binary, period) if len(decisions) else None
+    forest = forest_plot(folder, decisions, list(outcomes), better_direction, binary, period, label) if len(decisions) else None
     plots = [ecdf_plot(folder, runs, outcome, scenarios, period) for outcome in plot_outcomes if outcome not in binary]
     chances = [o for o in plot_outcomes if o in binary or o in positive_reported()]
     if chances:
-        plots.append(probability_plot(folder, summary, chances, binary, period))
+        plots.append(probability_plot(folder, summary, chances, binary, period, label))
     counted = [o for o in plot_outcomes if o not in binary]
     if counted:
         plots.append(box_plot(folder, runs, counted, scenarios, period))
-    sections = [
-        f"# {title}",
-        decision_section(decisions, list(outcomes), reference, period),
+    answer = answer_section(decisions, reversals, reference, posterior, period, label, binary)
+    details = [
         tradeoff_section(decisions, list(outcomes), binary, forest, out_dir),
+        *([reversal_section(reversals, reference, label, binary)] if reversals is not None else []),
+        decision_section(decisions, list(outcomes), reference, period),
         *preface,
         mechanisms_section(runs, reference),
         intervals_section(posterior),
@@ -113,6 +127,7 @@ def write_report(
         differences_section(comparison, outcomes, reference),
         "## Plots\n\n" + "\n".join(f"![{p.stem}]({p.relative_to(out_dir).as_posix()})" for p in plots),
     ]
+    sections = [f"# {title}", answer, contents_section([answer, *details]), *details]
     path = out_dir / "report.md"
     write_atomic(path, lambda p: p.write_text("\n\n".join(sections) + "\n", encoding="utf-8"))
     return path
@@ -136,10 +151,11 @@ def decision_section(decisions: pd.DataFrame, outcomes: Sequence[str], reference
         rows = decisions[decisions["outcome"] == outcome]
         if rows.empty:
             continue
-        direction = "fewer" if better_direction(outcome) == "lower" else "more"
+        binary = outcome in binary_outcomes()
+        direction = better_words(outcome, better_direction(outcome), binary)
         table = markdown_table(header, [decision_cells(r) for _, r in rows.iterrows()])
-        sentences = "\n".join(f"- {r['sentence']}" for _, r in rows.iterrows())
-        parts.append(f"### {outcome} ({direction} is better)\n\n{table}\n\n{sentences}")
+        sentences = "\n".join(f"- {sentence(r.to_dict(), binary, label(outcome))}" for _, r in rows.iterrows())
+        parts.append(f"### {label(outcome)} ({direction}; column `{outcome}`)\n\n{table}\n\n{sentences}")
     return "\n\n".join(parts)
 
 
@@ -158,13 +174,14 @@ def decision_cells(r: pd.Series) -> list[str]:
 
 
 def tradeoff_section(decisions: pd.DataFrame, outcomes: Sequence[str], binary: Collection[str], forest: Path | None, out_dir: Path) -> str:
-    """Options down, outcomes across (``decision.csv``), and the forest plot of the differences."""
+    """Outcomes down, options across, and the forest plot of the differences."""
+    marks = ", ".join(f"{mark} {verdict}" for verdict, mark in SIGNS.items())
     intro = (
-        "Paired mean difference from the reference with its 95% interval (yes-or-no outcomes in percentage points, "
-        "pp), marked ✔ better, ✘ worse or ≈ no clear difference by the direction each outcome declares "
-        "(`sim/replication/outcomes.py`). The same table is `decision.csv`."
+        "Each option's paired mean difference from the reference with its 95% interval (yes-or-no outcomes in "
+        f"percentage points, pp), marked {marks} by the direction each outcome declares "
+        "(`sim/replication/outcomes.py`). The same numbers, options down, are `decision.csv`."
     )
-    table = markdown_frame(tradeoff_table(decisions, outcomes, binary))
+    table = markdown_frame(tradeoff_by_outcome(decisions, outcomes, binary, label, better_direction))
     figure = f"\n\n![forest_differences]({forest.relative_to(out_dir).as_posix()})" if forest is not None else ""
     return f"## Trade-offs\n\n{intro}\n\n{table}{figure}"
 
@@ -206,7 +223,7 @@ def uncertainty_section(table: pd.DataFrame, outcomes: Sequence[str], reference:
         if pd.notna(r.p_effect_below_zero_low):
             below += f" [{fmt(r.p_effect_below_zero_low)}, {fmt(r.p_effect_below_zero_high)}]"
         rows.append([
-            str(r.scenario), str(r.outcome), fmt(r.mean_diff), f"[{fmt(r.posterior_ci95_low)}, {fmt(r.posterior_ci95_high)}]",
+            str(r.scenario), label(r.outcome), fmt(r.mean_diff), f"[{fmt(r.posterior_ci95_low)}, {fmt(r.posterior_ci95_high)}]",
             f"[{fmt(r.mc_ci95_low)}, {fmt(r.mc_ci95_high)}]", f"[{fmt(r.effect_p05)}, {fmt(r.effect_p95)}]", below,
             fmt(r.parameter_share),
         ])  # fmt: skip
@@ -247,7 +264,7 @@ def means_table(summary: pd.DataFrame, outcomes: Sequence[str], scenarios: Seque
     cells = summary.set_index(["outcome", "scenario"])
     rows = []
     for outcome in outcomes:
-        row = [outcome]
+        row = [label(outcome)]
         for scenario in scenarios:
             if (outcome, scenario) in cells.index:
                 s = cells.loc[(outcome, scenario)]
@@ -282,7 +299,7 @@ def difference_cells(r: pd.Series) -> list[str]:
     """One row of :func:`sim.analysis.compare.paired_differences` as the cells of the differences table."""
     return [
         str(r["scenario"]),
-        str(r["outcome"]),
+        label(r["outcome"]),
         str(int(r["n_pairs"])),
         f"{fmt(r['mean_diff'])} [{fmt(r['diff_ci95_low'])}, {fmt(r['diff_ci95_high'])}]",
         f"[{fmt(r['unpaired_ci95_low'])}, {fmt(r['unpaired_ci95_high'])}]",
@@ -300,8 +317,8 @@ def ecdf_plot(folder: Path, runs: pd.DataFrame, outcome: str, scenarios: Sequenc
         values = np.sort(outcome_values(runs.loc[runs["scenario"] == scenario, outcome]).dropna().to_numpy())
         if len(values):
             ax.step(values, np.arange(1, len(values) + 1) / len(values), where="post", label=f"{scenario} (n={len(values)})")
-    ax.set_title(f"{outcome}, {period}", fontsize="medium")
-    ax.set_xlabel(f"{outcome} ({outcome_unit(outcome, ())})")
+    ax.set_title(f"{label(outcome)}, {period}", fontsize="medium")
+    ax.set_xlabel(f"{label(outcome)} ({outcome_unit(outcome, ())})")
     ax.set_ylabel("share of replications <= x")
     ax.set_ylim(0, 1.02)
     ax.grid(alpha=0.3)
@@ -319,7 +336,7 @@ def box_plot(folder: Path, runs: pd.DataFrame, outcomes: Sequence[str], scenario
         ax = fig.add_subplot(nrows, ncols, i + 1)
         data = [outcome_values(runs.loc[runs["scenario"] == s, outcome]).dropna().to_numpy() for s in scenarios]
         ax.boxplot(data, tick_labels=[str(s) for s in scenarios])
-        ax.set_title(outcome, fontsize="medium")
+        ax.set_title(label(outcome), fontsize="medium")
         ax.set_ylabel(outcome_unit(outcome, ()), fontsize="small")
         ax.tick_params(axis="x", labelrotation=30)
         ax.grid(alpha=0.3, axis="y")

@@ -2,7 +2,8 @@
 
 An :class:`Outcome` counts the records of some kinds, sums their ``count`` (rockets, trucks,
 people), or computes a value from the :class:`Tally` of the log; it carries its dtype, whether
-summaries report P(outcome > 0), and which way is better (:class:`Better`, required of every
+summaries report P(outcome > 0), the plain label a reader sees in reports (``rocket attacks``,
+not ``attacks_rocket``), and which way is better (:class:`Better`, required of every
 outcome and quarterly series, so that reports and robustness measures call a difference better
 or worse alike). Totals count records from the scenario's ``outcomes_from`` (its start by default) to the end of the horizon. Every threat kind gets its
 ``attacks_<name>`` column and its place in a quarterly series from its own declaration
@@ -69,6 +70,8 @@ class Outcome:
     """One column of a replication's row.
 
     column : its name. doc : what it measures, with its unit.
+    label : what a reader of a report calls it, in plain words (``rocket attacks``): tables,
+        sentences and plots show it instead of ``column``; every outcome declares it.
     better : which way is better (:class:`Better`); every outcome declares it.
     counts : the value is the number of records of these kinds; or
     sums : the sum of their ``count``; or
@@ -79,7 +82,8 @@ class Outcome:
     Raises
     ------
     ValueError
-        If ``better`` is no :class:`Better` (it is required: every outcome must say).
+        If ``better`` is no :class:`Better`, or ``label`` is empty or written like a column name
+        (both are required: every outcome must say).
     """
 
     column: str
@@ -90,10 +94,12 @@ class Outcome:
     dtype: str = "int64"
     report_positive: bool = False
     better: Better = field(kw_only=True)
+    label: str = field(kw_only=True)
 
     def __post_init__(self) -> None:
         if not isinstance(self.better, Better):
             raise ValueError(f"outcome {self.column}: better = {self.better!r} must be Better.LOWER or Better.HIGHER")
+        check_label(self.column, self.label)
 
     @property
     def binary(self) -> bool:
@@ -140,54 +146,75 @@ def _overlap(a: float, b: float, begin: float, end: float) -> float:
 STRIKES = (washington.STRIKE_RETALIATORY, washington.STRIKE_PREEMPTIVE)
 
 
+def check_label(name: str, label: str) -> None:
+    """Refuse an empty label or one written like a column name (``attacks_rocket``)."""
+    if not isinstance(label, str) or not label.strip() or "_" in label:
+        raise ValueError(f"outcome {name}: label = {label!r} must be plain words (e.g. 'rocket attacks')")
+
+
+# What a reader calls each threat's attacks (the column ``attacks_<name>``), by threat name.
+ATTACK_LABELS = {"rocket": "rocket attacks", "drone": "drone attacks", "convoy": "convoy bombings",
+                 "security_detail": "attacks on security details"}  # fmt: skip
+# ... and each quarterly series, by series name.
+SERIES_LABELS = {"rocket_drone_attacks": "rocket and drone attacks", "convoy_attacks": "convoy bombings",
+                 "us_casualties": "U.S. casualties"}  # fmt: skip
+
+
+def _label_of(labels: dict[str, str], name: str, where: str) -> str:
+    if name not in labels:
+        raise ValueError(f"{where} {name!r} has no plain label: add one to {where.upper()}_LABELS in sim/replication/outcomes.py")
+    return labels[name]
+
+
 @functools.cache
 def outcomes() -> tuple[Outcome, ...]:
     """Every outcome column except the quarterly ones, in the order of a row."""
-    per_threat = tuple(Outcome(f"attacks_{t.name}", f"{t.name} attacks", counts=(t.attack_record,), better=LOWER) for t in threats())
+    per_threat = tuple(Outcome(f"attacks_{t.name}", f"{t.name} attacks", label=_label_of(ATTACK_LABELS, t.name, "attack"),
+                               counts=(t.attack_record,), better=LOWER) for t in threats())  # fmt: skip
     return per_threat + (
-        Outcome("attacks_warned", "attacks announced by intelligence warnings", counts=(campaign.WARNING,), better=HIGHER),
-        Outcome("attacks_prevented", "warned attacks stopped by a pre-emptive strike", counts=(campaign.ATTACK_PREVENTED,), better=HIGHER),
-        Outcome("us_strikes_retaliatory", "U.S. strikes in answer to attacks", counts=(washington.STRIKE_RETALIATORY,), report_positive=True, better=LOWER),
-        Outcome("us_strikes_preemptive", "U.S. strikes before warned attacks", counts=(washington.STRIKE_PREEMPTIVE,), report_positive=True, better=LOWER),
-        Outcome("revenge_surges", "strikes the militias vowed to avenge", counts=(militia.REVENGE,), better=LOWER),
-        Outcome("ultimatums", "U.S. threats to close the embassy", counts=(washington.ULTIMATUM,), better=LOWER),
-        Outcome("iraqi_raids", "Iraqi raids and arrests", counts=(baghdad.IRAQI_RAID,), better=HIGHER),
-        Outcome("iraqi_intel_operations", "Iraqi operations on shared intelligence", counts=(baghdad.IRAQI_OPERATION,), better=HIGHER),
-        Outcome("iz_closures", "closures of parts of the International Zone", counts=(baghdad.IZ_CLOSED,), better=LOWER),
-        Outcome("neighbourhoods_cleared", "neighbourhoods of the zone cleared", counts=(baghdad.NEIGHBOURHOOD_CLEARED,), better=HIGHER),
-        Outcome("rockets_launch_failed", "rockets that did not leave their rails", sums=(rocket.LAUNCH_FAILED,), better=HIGHER),
-        Outcome("rockets_launched", "rockets in the air (= dud + intercepted + impact inside + outside)", sums=(rocket.LAUNCHED,), better=LOWER),
-        Outcome("rockets_dud", "rockets that did not explode", sums=(rocket.DUD,), better=HIGHER),
-        Outcome("rockets_engaged", "rockets C-RAM fired at", sums=(rocket.ENGAGED,), better=HIGHER),
-        Outcome("rockets_intercepted", "rockets C-RAM destroyed", sums=(rocket.INTERCEPTED,), better=HIGHER),
-        Outcome("rockets_impact_inside", "rockets exploding inside a perimeter", sums=(rocket.IMPACT_INSIDE,), better=LOWER),
-        Outcome("rockets_impact_outside", "rockets exploding outside a perimeter", sums=(rocket.IMPACT_OUTSIDE,), better=LOWER),
-        Outcome("drones_launched", "drones in the air", sums=(drone.LAUNCHED,), better=LOWER),
-        Outcome("drones_engaged", "drones C-RAM fired at", sums=(drone.ENGAGED,), better=HIGHER),
-        Outcome("drones_downed", "drones C-RAM brought down", sums=(drone.DOWNED,), better=HIGHER),
-        Outcome("drones_impact_inside", "drones exploding inside a perimeter", sums=(drone.IMPACT_INSIDE,), better=LOWER),
-        Outcome("cram_saturated", "threatening rounds that found no free fire unit before impact", sums=(cram.SATURATED,), better=LOWER),
-        Outcome("cram_magazine_empty", "threatening rounds a free unit could not fire at for want of rounds", sums=(cram.MAGAZINE_EMPTY,), better=LOWER),
-        Outcome("convoy_trucks_damaged", "convoy trucks damaged", sums=(convoy.TRUCKS_DAMAGED,), better=LOWER),
-        Outcome("us_killed", "U.S./coalition personnel killed", sums=(damage.US_KILLED,), report_positive=True, better=LOWER),
-        Outcome("us_wounded", "U.S./coalition personnel wounded", sums=(damage.US_WOUNDED,), report_positive=True, better=LOWER),
-        Outcome("iraqi_civilian_casualties", "Iraqi civilians killed or wounded (misses, stray rounds, strikes)", sums=(damage.CIVILIAN_CASUALTIES,), report_positive=True, better=LOWER),
-        Outcome("iraqi_driver_casualties", "Iraqi convoy drivers killed or wounded", sums=(convoy.DRIVER_CASUALTIES,), report_positive=True, better=LOWER),
-        Outcome("security_detail_casualties", "security-detail members killed or wounded", sums=(security_detail.CASUALTIES,), report_positive=True, better=LOWER),
-        Outcome("stray_round_incidents", "C-RAM engagements that scattered rounds or debris over the city", sums=(interception.STRAY_ROUND,), better=LOWER),
-        Outcome("drone_debris_incidents", "downed drones whose debris did harm", sums=(drone.DEBRIS_HARM,), better=LOWER),
-        Outcome("revenge_attacks_vowed", "revenge attacks the militias vowed", sums=(militia.REVENGE,), better=LOWER),
-        Outcome("iraqi_operations", "Iraqi raids plus operations on shared intelligence", counts=(baghdad.IRAQI_RAID, baghdad.IRAQI_OPERATION), better=HIGHER),
-        Outcome("truce_days", "days of militia truce", value=truce_days, dtype="float64", better=HIGHER),
-        Outcome("escalation_chain_max", "the most strikes in one chain attack -> strike -> revenge attack -> strike ...",
+        Outcome("attacks_warned", "attacks announced by intelligence warnings", label="attacks warned of", counts=(campaign.WARNING,), better=HIGHER),
+        Outcome("attacks_prevented", "warned attacks stopped by a pre-emptive strike", label="attacks prevented", counts=(campaign.ATTACK_PREVENTED,), better=HIGHER),
+        Outcome("us_strikes_retaliatory", "U.S. strikes in answer to attacks", label="U.S. retaliatory strikes", counts=(washington.STRIKE_RETALIATORY,), report_positive=True, better=LOWER),
+        Outcome("us_strikes_preemptive", "U.S. strikes before warned attacks", label="U.S. pre-emptive strikes", counts=(washington.STRIKE_PREEMPTIVE,), report_positive=True, better=LOWER),
+        Outcome("revenge_surges", "strikes the militias vowed to avenge", label="strikes vowed to be avenged", counts=(militia.REVENGE,), better=LOWER),
+        Outcome("ultimatums", "U.S. threats to close the embassy", label="ultimatums", counts=(washington.ULTIMATUM,), better=LOWER),
+        Outcome("iraqi_raids", "Iraqi raids and arrests", label="Iraqi raids", counts=(baghdad.IRAQI_RAID,), better=HIGHER),
+        Outcome("iraqi_intel_operations", "Iraqi operations on shared intelligence", label="Iraqi intelligence operations", counts=(baghdad.IRAQI_OPERATION,), better=HIGHER),
+        Outcome("iz_closures", "closures of parts of the International Zone", label="International Zone closures", counts=(baghdad.IZ_CLOSED,), better=LOWER),
+        Outcome("neighbourhoods_cleared", "neighbourhoods of the zone cleared", label="neighbourhoods cleared", counts=(baghdad.NEIGHBOURHOOD_CLEARED,), better=HIGHER),
+        Outcome("rockets_launch_failed", "rockets that did not leave their rails", label="rockets failed at launch", sums=(rocket.LAUNCH_FAILED,), better=HIGHER),
+        Outcome("rockets_launched", "rockets in the air (= dud + intercepted + impact inside + outside)", label="rockets launched", sums=(rocket.LAUNCHED,), better=LOWER),
+        Outcome("rockets_dud", "rockets that did not explode", label="dud rockets", sums=(rocket.DUD,), better=HIGHER),
+        Outcome("rockets_engaged", "rockets C-RAM fired at", label="rockets engaged by C-RAM", sums=(rocket.ENGAGED,), better=HIGHER),
+        Outcome("rockets_intercepted", "rockets C-RAM destroyed", label="rockets intercepted", sums=(rocket.INTERCEPTED,), better=HIGHER),
+        Outcome("rockets_impact_inside", "rockets exploding inside a perimeter", label="rockets landing inside a perimeter", sums=(rocket.IMPACT_INSIDE,), better=LOWER),
+        Outcome("rockets_impact_outside", "rockets exploding outside a perimeter", label="rockets landing outside a perimeter", sums=(rocket.IMPACT_OUTSIDE,), better=LOWER),
+        Outcome("drones_launched", "drones in the air", label="drones launched", sums=(drone.LAUNCHED,), better=LOWER),
+        Outcome("drones_engaged", "drones C-RAM fired at", label="drones engaged by C-RAM", sums=(drone.ENGAGED,), better=HIGHER),
+        Outcome("drones_downed", "drones C-RAM brought down", label="drones downed", sums=(drone.DOWNED,), better=HIGHER),
+        Outcome("drones_impact_inside", "drones exploding inside a perimeter", label="drones striking inside a perimeter", sums=(drone.IMPACT_INSIDE,), better=LOWER),
+        Outcome("cram_saturated", "threatening rounds that found no free fire unit before impact", label="rounds C-RAM had no free unit for", sums=(cram.SATURATED,), better=LOWER),
+        Outcome("cram_magazine_empty", "threatening rounds a free unit could not fire at for want of rounds", label="rounds C-RAM had no ammunition for", sums=(cram.MAGAZINE_EMPTY,), better=LOWER),
+        Outcome("convoy_trucks_damaged", "convoy trucks damaged", label="convoy trucks damaged", sums=(convoy.TRUCKS_DAMAGED,), better=LOWER),
+        Outcome("us_killed", "U.S./coalition personnel killed", label="U.S. personnel killed", sums=(damage.US_KILLED,), report_positive=True, better=LOWER),
+        Outcome("us_wounded", "U.S./coalition personnel wounded", label="U.S. personnel wounded", sums=(damage.US_WOUNDED,), report_positive=True, better=LOWER),
+        Outcome("iraqi_civilian_casualties", "Iraqi civilians killed or wounded (misses, stray rounds, strikes)", label="Iraqi civilian casualties", sums=(damage.CIVILIAN_CASUALTIES,), report_positive=True, better=LOWER),
+        Outcome("iraqi_driver_casualties", "Iraqi convoy drivers killed or wounded", label="Iraqi convoy driver casualties", sums=(convoy.DRIVER_CASUALTIES,), report_positive=True, better=LOWER),
+        Outcome("security_detail_casualties", "security-detail members killed or wounded", label="security-detail casualties", sums=(security_detail.CASUALTIES,), report_positive=True, better=LOWER),
+        Outcome("stray_round_incidents", "C-RAM engagements that scattered rounds or debris over the city", label="stray-round incidents", sums=(interception.STRAY_ROUND,), better=LOWER),
+        Outcome("drone_debris_incidents", "downed drones whose debris did harm", label="drone-debris incidents", sums=(drone.DEBRIS_HARM,), better=LOWER),
+        Outcome("revenge_attacks_vowed", "revenge attacks the militias vowed", label="revenge attacks vowed", sums=(militia.REVENGE,), better=LOWER),
+        Outcome("iraqi_operations", "Iraqi raids plus operations on shared intelligence", label="Iraqi operations", counts=(baghdad.IRAQI_RAID, baghdad.IRAQI_OPERATION), better=HIGHER),
+        Outcome("truce_days", "days of militia truce", label="days of truce", value=truce_days, dtype="float64", better=HIGHER),
+        Outcome("escalation_chain_max", "the most strikes in one chain attack -> strike -> revenge attack -> strike ...", label="longest chain of strikes and revenge",
                 value=lambda t: max(t.max_generation[k] for k in STRIKES), better=LOWER),
-        Outcome("embassy_closed", "the embassy is closed at the end of the run (whenever it closed)",
+        Outcome("embassy_closed", "the embassy is closed at the end of the run (whenever it closed)", label="embassy closure",
                 value=lambda t: washington.EMBASSY_CLOSED in t.first_ever, dtype="bool", report_positive=True, better=LOWER),
         Outcome("embassy_closure_day", "days from the start to the closure; the last day of the horizon if it stays open "
-                "(a restricted time)", value=lambda t: restricted(t, t.first_ever.get(washington.EMBASSY_CLOSED)),
+                "(a restricted time)", label="day the embassy closes", value=lambda t: restricted(t, t.first_ever.get(washington.EMBASSY_CLOSED)),
                 dtype="float64", better=HIGHER),
         Outcome("first_us_fatality_day", "days from the start to the first U.S. death counted; the last day of the horizon "
-                "if none (a restricted time)", value=lambda t: restricted(t, t.first.get(damage.US_KILLED)),
+                "if none (a restricted time)", label="day of the first U.S. death", value=lambda t: restricted(t, t.first.get(damage.US_KILLED)),
                 dtype="float64", better=HIGHER),
     )  # fmt: skip
 
@@ -201,6 +228,12 @@ class QuarterlySeries:
     better: Better
     counts: tuple[RecordKind, ...] = ()
     sums: tuple[RecordKind, ...] = ()
+    label: str = field(default="", kw_only=True)  # what a reader calls it; from SERIES_LABELS when empty
+
+    def __post_init__(self) -> None:
+        if not self.label:
+            object.__setattr__(self, "label", _label_of(SERIES_LABELS, self.name, "series"))
+        check_label(self.name, self.label)
 
 
 @functools.cache
@@ -237,7 +270,7 @@ def positive_reported() -> frozenset[str]:
 
 def declared(column: str) -> Outcome:
     """The declaration of an outcome column; a quarterly column (``<series>_q<n>``) is read as
-    an :class:`Outcome` with its series' doc and direction.
+    an :class:`Outcome` with its series' doc, label and direction.
 
     Raises
     ------
@@ -250,7 +283,8 @@ def declared(column: str) -> Outcome:
     quarter = _QUARTER.fullmatch(column)
     for series in quarterly_series() if quarter else ():
         if series.name == quarter.group(1):
-            return Outcome(column, f"{series.doc} (q{quarter.group(2)})", series.counts, series.sums, better=series.better)
+            return Outcome(column, f"{series.doc} (q{quarter.group(2)})", series.counts, series.sums,
+                           label=f"{series.label}, quarter {quarter.group(2)}", better=series.better)
     raise KeyError(f"{column!r} is not an outcome column")
 
 
@@ -267,6 +301,18 @@ def better_direction(column: str) -> str:
         If ``column`` is no outcome column.
     """
     return declared(column).better.value
+
+
+def label(column: str) -> str:
+    """What a reader calls ``column`` (``rocket attacks`` for ``attacks_rocket``; ``rocket and
+    drone attacks, quarter 3`` for ``rocket_drone_attacks_q3``).
+
+    Raises
+    ------
+    KeyError
+        If ``column`` is no outcome column.
+    """
+    return declared(column).label
 
 
 def binary_outcomes() -> frozenset[str]:
