@@ -26,7 +26,7 @@ from sim.cli.options import (
 )
 from sim.config.errors import UsageError
 from sim.design.experiment import load_experiment
-from sim.design.pawn import FEWEST_PER_SLICE
+from sim.design.pawn import LEVEL
 from sim.design.sweep import load_sweep
 from sim.project import CONFIGS
 
@@ -34,9 +34,11 @@ DEFAULT_EXPERIMENT = CONFIGS / "experiments" / "policy_comparison.toml"
 SHOWN_OUTCOMES = 8  # outcomes printed on the terminal; the files hold all of them
 SENSITIVITY_TITLES = {  # by the column that tells the design type's analysis
     "S1": "Sobol' indices: S1 first order, ST total; *_conf: half-width of the 95% interval",
-    "pawn_median": "PAWN: median KS distance over slices of each parameter, 95% bootstrap interval; "
-                   "influential when the interval lies above the no-effect level",
+    "pawn_median": "PAWN: median KS distance over slices of each parameter, 95% bootstrap interval; p_permutation "
+                   "from permutations of the outcome; influential when Holm's adjustment over the {tests} tests of "
+                   "the table (valid whatever their dependence) is below {level:g}",
 }
+PAWN_SHOWN = ["outcome", "parameter", "pawn_median", "pawn_low95", "pawn_high95", "p_permutation", "p_holm", "influential"]
 DECIDED_OUTCOMES = 2  # outcomes whose decision sentences are printed
 
 
@@ -187,18 +189,32 @@ def command_sweep(args: argparse.Namespace, argv: list[str]) -> str:
     result = api.run_sweep(sweep, out, args.workers, args.scheduler, options=options)
     paths, outcomes = [p.path for p in sweep.parameters], list(sweep.header.outcomes)
     text = result.points[["point", *paths, *outcomes]].to_string(index=False, float_format=lambda v: f"{v:.3g}")
-    table = result.sensitivity
-    if table is not None and "pawn_median" in table.columns and table["pawn_median"].isna().all():
-        text += (f"\n\nsensitivity: PAWN indices need at least {2 * FEWEST_PER_SLICE} design points "
-                 f"(this sweep has {len(result.points)}); sensitivity.csv holds none")  # fmt: skip
-    elif table is not None:
-        text += f"\n\nsensitivity ({SENSITIVITY_TITLES['S1' if 'S1' in table.columns else 'pawn_median']})\n"
-        text += table.to_string(index=False, float_format=lambda v: f"{v:.3f}")
+    text += format_sensitivity(result.sensitivity)
     return (
         f"{sweep.header.name}: {len(sweep.design)} points x {sweep.batch.replications} replications, "
         f"{result.manifest['elapsed_s']:.1f} s{resumed(result.manifest)}\n{text}\n"
         f"{failures_note(result.failures, out)}wrote {out}/points.csv and {result.plots} plots\n"
     )
+
+
+def format_sensitivity(table: pd.DataFrame | None) -> str:
+    """The design type's sensitivity table for the terminal; for PAWN, the rows tested and, for
+    the outcomes not tested, why (``note``)."""
+    if table is None:
+        return ""
+    if "pawn_median" not in table.columns:
+        return f"\n\nsensitivity ({SENSITIVITY_TITLES['S1']})\n" + table.to_string(index=False, float_format=lambda v: f"{v:.3f}")
+    tested = table[table["influential"].notna()]
+    text = ""
+    if len(tested):
+        title = SENSITIVITY_TITLES["pawn_median"].format(tests=len(tested), level=LEVEL)
+        shown = tested[PAWN_SHOWN].to_string(index=False, float_format=lambda v: f"{v:.3g}")
+        text += f"\n\nsensitivity ({title}; {int(tested['permutations'].iloc[0])} permutations)\n{shown}"
+    untested = table[table["influential"].isna()].drop_duplicates("outcome")
+    for note, outcomes in untested.groupby("note", sort=False)["outcome"]:
+        which = "" if len(tested) == 0 and untested["note"].nunique() == 1 else f" for {', '.join(outcomes)}"
+        text += f"\n\nsensitivity not computed{which}: {note.removeprefix('not computed: ')} (sensitivity.csv leaves its rows empty)"
+    return text
 
 
 def format_tables(summary: pd.DataFrame, comparison: pd.DataFrame, outcomes: list[str], reference: str) -> str:
