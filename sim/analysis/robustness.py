@@ -3,8 +3,8 @@
 Reads the runs (one row per option, state and replication) and writes, beside them:
 ``states.csv`` (per option, state and outcome: means and paired differences from the reference
 in the same state, regret, thresholds met), ``robustness.csv`` (per option and outcome: regret
-and state-mean summaries over states with Monte Carlo intervals, the share of states that meet
-the thresholds with intervals over states and replications), ``boxes.csv`` (PRIM's boxes of where options fail, with
+and state-mean summaries over states, and the share of states that meet the thresholds, each
+with a Monte Carlo interval over the replications), ``boxes.csv`` (PRIM's boxes of where options fail, with
 their stability), ``robustness.md`` (all of it in words and tables) and
 ``plots/prim_<option>_<case>.png`` (each box's peeling trajectory). See
 :mod:`sim.analysis.regret` and :mod:`sim.analysis.discovery` for the methods.
@@ -82,8 +82,13 @@ def report_text(title: str, design: StatesDesign, runs: pd.DataFrame, outcomes: 
         f"replication r of every option in every state uses the same random streams. States: {ranges}. "
         f"Reference: {design.reference}. Fewer is better for every outcome except "
         f"{', '.join(o for o in outcomes if higher_is_better(o)) or 'none here'} (more is better).", "",
-        "Intervals: 95%, Monte Carlo only (resampling the replications, "
-        f"{RESAMPLES} resamples) for summaries over states; for shares of states, the wider of a Wilson interval (the states as a sample of the box) and a bootstrap over replications and states (the replications are shared by every state, so their noise can move many states across a threshold at once).", "",
+        "Intervals: 95%, Monte Carlo only: they say how far another set of replications could move a figure, for "
+        "these states of the world (not how far other states could). The replications are the unit of resampling: "
+        "replication r of every option and state shares its random streams (one future, seen by every state), so "
+        f"the bootstrap draws replications, the same draw for every option and state ({RESAMPLES} resamples). "
+        "Summaries over states: the estimate plus or minus Student's t times the bootstrap standard error; shares "
+        "of states: the bootstrap percentile interval with its levels expanded for the number of replications "
+        "(bench/robustness_coverage.py measures how often they cover).", "",
         "## Regret", "",
         "Regret of an option in a replication: how much worse it did than the best option of the same state and "
         "replication. Per state, the mean over replications; then the mean, maximum and "
