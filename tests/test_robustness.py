@@ -1,11 +1,14 @@
 """Robustness experiments: every option in every state of the world.
 
 Regret computed pair by pair and satisficing shares against hand-computed tables; how often the
-intervals cover in a bootstrap world of synthetic futures; PRIM finding a planted box in
-synthetic states; the (option, state) scenarios of an experiment file and its bad input; and,
-through the command line, byte-identical results with one and two workers. Every test here is
-deterministic (fixed tables or fixed seeds); the coverage test is statistical, and its docstring
-states its false-failure rate over seeds.
+intervals cover in a bootstrap world of synthetic futures; states that fail only on the evidence
+of their intervals; PRIM finding a planted box, a box carried by a few shared futures found
+unstable, and the sentences for no box, the whole space and options that cannot be told apart;
+the figures inline in robustness.html; the (option,
+state) scenarios of an experiment file and its bad input; and, through the command line,
+byte-identical results with one and two workers. Every test here is deterministic (fixed tables
+or fixed seeds); the coverage test is statistical, and its docstring states its false-failure
+rate over seeds.
 """
 
 from __future__ import annotations
@@ -21,8 +24,11 @@ from builders import call_main
 from test_batch import BASELINE, one_error_line, toml_tables
 
 from sim.analysis.coverage import coverage
-from sim.analysis.discovery import Case, discover
-from sim.analysis.regret import robustness_table, states_table
+from sim.analysis.discovery import STABLE, Case, cases, discover
+from sim.analysis.evidence import failing
+from sim.analysis.html import write_html
+from sim.analysis.regret import robustness_table, states_table, value_cube
+from sim.analysis.robustness import _discovery_text, analyse_robustness, least_regret_text
 from sim.analysis.summary import wilson_interval
 from sim.design.experiment import load_experiment
 from sim.design.parameters import Parameter
@@ -174,6 +180,53 @@ def test_regret_and_satisficing_intervals_cover_in_a_bootstrap_world():
         assert high >= COVERAGE_BAND[0] and low <= COVERAGE_BAND[1], (row.option, row.metric, row.coverage)
 
 
+# ---------------------------------------------------------------------- failing on the evidence
+
+
+def evidence_runs(shifts: dict[int, list[float]], noise: list[float]) -> pd.DataFrame:
+    """Options A (reference) and B in two states; B's value in replication r of state s is A's
+    (10 + noise[r]) plus shifts[s][r]."""
+    rows = []
+    for s, shift in shifts.items():
+        for r, e in enumerate(noise):
+            rows.append({"scenario": scenario_name("A", s), "replication": r, "seed": 1, "attacks_rocket": 10.0 + e})
+            rows.append({"scenario": scenario_name("B", s), "replication": r, "seed": 1, "attacks_rocket": 10.0 + e + shift[r]})
+    return pd.DataFrame(rows)
+
+
+def two_states(threshold: float = 100.0) -> StatesDesign:
+    return StatesDesign(("A", "B"), "A", (Parameter("cram.kill_prob", low=0.3, high=0.9),),
+                        pd.DataFrame({"state": [0, 1], "cram.kill_prob": [0.4, 0.8]}),
+                        (Threshold("attacks_rocket", "max", threshold),))  # fmt: skip
+
+
+def test_a_state_fails_only_when_its_interval_excludes_the_line():
+    """B's paired differences from A: state 0 (2, 3, 2, 3, 2, 3), mean 2.5, its 95% interval
+    [1.93, 3.07] above 0: it fails. State 1 (4, -3, 2, -1, 3, -2), mean 0.5 > 0, interval
+    [-2.54, 3.54]: undecided, so not failing (the state mean alone called it a failure)."""
+    runs = evidence_runs({0: [2, 3, 2, 3, 2, 3], 1: [4, -3, 2, -1, 3, -2]}, [0, 1, -1, 2, 0, 1])
+    design = two_states()
+    cubes = {"attacks_rocket": value_cube(runs, design, "attacks_rocket")}
+    (case, thresholds_a, thresholds_b) = cases(design.options, "A", cubes, ["attacks_rocket"], design.thresholds)
+    assert case.text == "B brings more attacks_rocket than A"
+    assert case.failing.tolist() == [True, False] and case.undecided == 1
+    states = states_table(runs, design, ["attacks_rocket"]).set_index(["option", "state"])
+    assert states.loc[("B", 1), "mean_diff"] > 0 and states.loc[("B", 1), "diff_ci95_low"] < 0 < states.loc[("B", 0), "diff_ci95_low"]
+    assert not thresholds_a.failing.any() and not thresholds_b.failing.any()  # means near 10-13, threshold 100
+
+
+def test_a_state_misses_a_threshold_only_when_its_interval_lies_beyond_it():
+    """Threshold attacks_rocket <= 11. B's state means: state 0, 10.5 + 2.5 = 13.0, interval above
+    11: it misses. State 1, 11.0 (on the line): undecided. A's state means 10.5: interval
+    [9.4, 11.6] holds 11, undecided too: no state of A misses."""
+    runs = evidence_runs({0: [2, 3, 2, 3, 2, 3], 1: [4, -3, 2, -1, 3, -2]}, [0, 1, -1, 2, 0, 1])
+    design = two_states(threshold=11.0)
+    cubes = {"attacks_rocket": value_cube(runs, design, "attacks_rocket")}
+    by_option = {c.option: c for c in cases(design.options, "A", cubes, [], design.thresholds)}
+    assert by_option["B"].text == "B misses the thresholds" and by_option["B"].failing.tolist() == [True, False]
+    assert not by_option["A"].failing.any() and by_option["A"].undecided == 2
+
+
 # ------------------------------------------------------------------------------------- PRIM
 
 
@@ -215,10 +268,93 @@ def test_the_planted_box_is_stable_and_deterministic():
     assert again.words() == box.words() and again.stability == box.stability
 
 
-def test_prim_has_nothing_to_separate_when_no_or_every_state_fails():
+def test_no_failing_state_is_no_box_and_said_so():
     x, _ = planted()
-    assert discover(Case("B", "x", "B fails", np.zeros(STATES, bool)), x, 1) is None
-    assert discover(Case("B", "x", "B fails", np.ones(STATES, bool)), x, 1) is None
+    case = Case("B", "x", "B fails", np.zeros(STATES, bool))
+    assert discover(case, x, 1) is None
+    assert _discovery_text([(case, None)], {}).startswith("- B fails: in no state, on the evidence")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("failing", [STATES, STATES - 1], ids=["every state", "all but one"])
+def test_when_nearly_every_state_fails_the_whole_space_is_the_failing_region(failing):
+    """All states, or all but one in the middle of the space (PRIM cannot peel it away without
+    losing failing states): the box is the whole space, and the report says so rather than
+    calling the failures scattered."""
+    x, _ = planted()
+    y = np.ones(STATES, bool)
+    if failing < STATES:
+        y[int(np.argmin(((x - 0.5) ** 2).sum(axis=1)))] = False
+    case = Case("B", "x", "B fails", y)
+    box = discover(case, x, 1, resamples=2)
+    assert box is not None and box.whole and not box.stable
+    assert box.words() == f"B fails in {failing} of {STATES} states: the whole space is the failing region (no box restricts it)"
+    text = _discovery_text([(case, box)], {})
+    assert "whole space is the failing region" in text and "scattered" not in text
+
+
+def shared_future_case(states: int = STATES) -> tuple[Case, pd.DataFrame]:
+    """States with a > 0.6 do worse than the reference by 10 in replications 0-4 of 10, and better
+    by 1 in the others (plus noise of sd 0.5); the other states do better by 1 throughout. The
+    same five futures carry every failure: with these ten replications each corner state's
+    interval lies above 0; with another draw of the futures it often does not."""
+    x, _ = planted()
+    rng = np.random.default_rng(3)
+    corner = (x.a > 0.6).to_numpy()
+    shortfall = rng.normal(-1.0, 0.5, size=(1, states, 10))
+    shortfall[0, corner, :5] += 11.0
+    return Case("B", "x", "B does worse", failing(shortfall), shortfall), x
+
+
+@pytest.mark.slow
+def test_a_box_carried_by_a_few_shared_futures_is_not_stable():
+    """The box a > 0.6 is found (every corner state fails with these replications), and
+    resampling the states alone would restrict a every time; resampling the replications as
+    well (the futures every state shares) moves the failures, and a is restricted in fewer
+    than STABLE of the resamples."""
+    case, x = shared_future_case()
+    assert case.failing.tolist() == (x.a > 0.6).tolist()
+    box = discover(case, x, seed=5)
+    assert set(box.limits) == {"a"} and abs(box.limits["a"][0] - 0.6) < 0.05
+    states_only = discover(Case(case.option, case.what, case.text, case.failing), x, seed=5)
+    assert states_only.stability["a"] >= STABLE and states_only.stable
+    assert box.stability["a"] < STABLE and not box.stable
+
+
+def test_least_maximum_regret_is_named_only_when_its_interval_stands_apart():
+    rows = [("A", "attacks_rocket", 10.0, 8.0, 12.0), ("B", "attacks_rocket", 20.0, 15.0, 25.0),
+            ("A", "us_killed", 0.5, 0.2, 0.9), ("B", "us_killed", 0.6, 0.4, 0.8), ("C", "us_killed", 2.0, 1.5, 2.5)]  # fmt: skip
+    metrics = pd.DataFrame([{"option": o, "outcome": out, "metric": "regret_max", "value": v, "ci95_low": lo, "ci95_high": hi}
+                            for o, out, v, lo, hi in rows])  # fmt: skip
+    rocket, killed = least_regret_text(metrics, ["attacks_rocket", "us_killed"]).splitlines()
+    assert rocket.startswith("- attacks_rocket: least maximum regret A (10.0 [8.00, 12.0])")
+    assert killed.startswith("- us_killed: no winner among overlapping values") and "cannot be told apart" in killed
+    assert "A 0.500" in killed and "B 0.600" in killed and "C" not in killed.split("(")[1]
+
+
+@pytest.mark.slow
+def test_robustness_html_carries_its_figures_inline(tmp_path):
+    """A planted failing region (B worse than A where cram.kill_prob > 0.6, on 12 replications):
+    robustness.md shows the box's peeling trajectory as an image, so robustness.html carries it
+    as a data URI (no link to a file beside it)."""
+    states = 40
+    kill = np.linspace(0.3, 0.9, states)
+    design = StatesDesign(("A", "B"), "A", (Parameter("cram.kill_prob", low=0.3, high=0.9),),
+                          pd.DataFrame({"state": range(states), "cram.kill_prob": kill}))  # fmt: skip
+    rng = np.random.default_rng(4)
+    rows = []
+    for s in range(states):
+        for r in range(12):
+            base = 10.0 + rng.normal()
+            rows.append({"scenario": scenario_name("A", s), "replication": r, "seed": 1, "attacks_rocket": base})
+            rows.append({"scenario": scenario_name("B", s), "replication": r, "seed": 1,
+                         "attacks_rocket": base + (5.0 if kill[s] > 0.6 else 0.0) + 0.3 * rng.normal()})  # fmt: skip
+    result = analyse_robustness(pd.DataFrame(rows), design, ["attacks_rocket"], seed=2, out=tmp_path)
+    assert [b.case.text for b in result.boxes] == ["B brings more attacks_rocket than A"]
+    markdown = result.report.read_text(encoding="utf-8")
+    assert "![Peeling trajectory: B brings more attacks_rocket than A](plots/prim_B_attacks_rocket.png)" in markdown
+    page = write_html(result.report).read_text(encoding="utf-8")
+    assert page.count('src="data:image/png;base64,') == 1 and "plots/prim_" not in page
 
 
 # --------------------------------------------------------------------------- experiment files

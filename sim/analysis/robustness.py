@@ -4,10 +4,11 @@ Reads the runs (one row per option, state and replication) and writes, beside th
 ``states.csv`` (per option, state and outcome: means and paired differences from the reference
 in the same state, regret, thresholds met), ``robustness.csv`` (per option and outcome: regret
 and state-mean summaries over states, and the share of states that meet the thresholds, each
-with a Monte Carlo interval over the replications), ``boxes.csv`` (PRIM's boxes of where options fail, with
-their stability), ``robustness.md`` (all of it in words and tables) and
-``plots/prim_<option>_<case>.png`` (each box's peeling trajectory). See
-:mod:`sim.analysis.regret` and :mod:`sim.analysis.discovery` for the methods.
+with a Monte Carlo interval over the replications), ``boxes.csv`` (PRIM's boxes of where options
+fail on the evidence, with their stability), ``robustness.md`` (all of it in words and tables) and
+``plots/prim_<option>_<case>.png`` (each box's peeling trajectory, shown in the report as an
+image so that its HTML version carries it inline). See :mod:`sim.analysis.regret`,
+:mod:`sim.analysis.evidence` and :mod:`sim.analysis.discovery` for the methods.
 """
 
 from __future__ import annotations
@@ -18,14 +19,25 @@ from pathlib import Path
 import pandas as pd
 
 from sim.analysis.direction import higher_is_better
-from sim.analysis.discovery import Box, box_table, cases, discover, trajectory_plot
+from sim.analysis.discovery import (
+    DENSITY_TOLERANCE,
+    MIN_COVERAGE,
+    RESAMPLES as PRIM_RESAMPLES,
+    STABLE,
+    Box,
+    box_table,
+    cases,
+    discover,
+    trajectory_plot,
+)
+from sim.analysis.evidence import CONFIDENCE
 from sim.analysis.figures import safe_name
 from sim.analysis.regret import (
     RESAMPLES,
     STATE_QUANTILE,
     robustness_table,
-    satisficing,
     states_table,
+    value_cube,
 )
 from sim.analysis.tables import fmt, markdown_table
 from sim.batch.folder import write_atomic, write_csv
@@ -53,9 +65,9 @@ def analyse_robustness(runs: pd.DataFrame, design: StatesDesign, outcomes: list[
     """The tables of a robustness experiment (and, with ``out``, its files and report)."""
     states = states_table(runs, design, outcomes)
     metrics = robustness_table(runs, design, outcomes, seed)
-    met = satisficing(runs, design).all(axis=0) if design.thresholds else None
-    questions = cases(states, design.reference, discovery_outcomes(design, outcomes),
-                      dict(zip(design.options, met)) if met is not None else {})  # fmt: skip
+    asked = discovery_outcomes(design, outcomes)
+    cubes = {o: value_cube(runs, design, o) for o in dict.fromkeys([*asked, *(t.outcome for t in design.thresholds)])}
+    questions = cases(design.options, design.reference, cubes, asked, design.thresholds)
     x = design.states[design.paths]
     found = [(q, discover(q, x, seed + i)) for i, q in enumerate(questions)]
     boxes = [box for _, box in found if box is not None]
@@ -65,7 +77,7 @@ def analyse_robustness(runs: pd.DataFrame, design: StatesDesign, outcomes: list[
     write_csv(out / "robustness.csv", metrics)
     write_csv(out / "boxes.csv", box_table(boxes))
     plots = {id(box): trajectory_plot(out / PLOTS / f"prim_{safe_name(box.case.option)}_{safe_name(box.case.what)}.png", box)
-             for box in boxes}  # fmt: skip
+             for box in boxes if not box.whole}  # fmt: skip
     text = report_text(title, design, runs, outcomes, metrics, found, {k: p.relative_to(out) for k, p in plots.items()})
     report = out / "robustness.md"
     write_atomic(report, lambda p: p.write_text(text, encoding="utf-8"))
@@ -94,7 +106,7 @@ def report_text(title: str, design: StatesDesign, runs: pd.DataFrame, outcomes: 
         "replication. Per state, the mean over replications; then the mean, maximum and "
         f"{STATE_QUANTILE}th percentile over states.", "",
         _metric_table(metrics, outcomes, design.options, ("regret_mean", "regret_max", f"regret_p{STATE_QUANTILE}")), "",
-        _least_regret(metrics, outcomes), "",
+        least_regret_text(metrics, outcomes), "",
     ]
     if design.thresholds:
         lines += ["## Satisficing", "",
@@ -123,35 +135,60 @@ def _metric_table(metrics: pd.DataFrame, outcomes: list[str], options: tuple[str
     return markdown_table(["outcome", "metric", *options], rows)
 
 
-def _least_regret(metrics: pd.DataFrame, outcomes: list[str]) -> str:
-    """One line per outcome: the option with the least maximum regret (minimax regret)."""
+def least_regret_text(metrics: pd.DataFrame, outcomes: list[str]) -> str:
+    """One line per outcome: the option with the least maximum regret (minimax regret), named
+    only when its 95% interval lies wholly below every other option's; otherwise the options
+    whose intervals overlap its own, which these replications cannot tell apart."""
     worst = metrics[metrics.metric == "regret_max"]
     lines = []
     for outcome in outcomes:
-        rows = worst[worst.outcome == outcome].sort_values("value", kind="stable")
-        best = rows.iloc[0]
-        lines.append(f"- {outcome}: least maximum regret {best['option']} ({fmt(best['value'])}; "
-                     f"next {rows.iloc[1]['option']}, {fmt(rows.iloc[1]['value'])})" if len(rows) > 1 else "")  # fmt: skip
+        rows = worst[(worst.outcome == outcome) & worst["value"].notna()].sort_values("value", kind="stable")
+        if len(rows) < 2:
+            continue
+        best, others = rows.iloc[0], rows.iloc[1:]
+        overlap = others[(others["ci95_low"] <= best["ci95_high"]) & (best["ci95_low"] <= others["ci95_high"])]
+        if overlap.empty:
+            nearest = others.iloc[0]
+            lines.append(f"- {outcome}: least maximum regret {best['option']} ({_cell(best)}), its interval below every "
+                         f"other option's (next {nearest['option']}, {_cell(nearest)})")  # fmt: skip
+        else:
+            tied = ", ".join(f"{row['option']} {_cell(row)}" for _, row in pd.concat([best.to_frame().T, overlap]).iterrows())
+            lines.append(f"- {outcome}: no winner among overlapping values: the least maximum regret ({tied}) cannot "
+                         "be told apart (the intervals overlap)")  # fmt: skip
     return "\n".join(lines)
 
 
 def _discovery_text(found: list, plots: dict) -> str:
-    lines = []
+    if not found:
+        return "No case to discover."
+    lines, figures = [], []
     for case, box in found:
-        share = case.failing.mean()
-        if box is None:
-            lines.append(f"- {case.text} in {'every' if share == 1 else 'no'} state." if share in (0, 1) else
-                         f"- {case.text} in {int(case.failing.sum())} of {len(case.failing)} states, scattered: PRIM "
-                         "finds no box where at least half the states fail.")  # fmt: skip
-            continue
-        stable = ", ".join(f"`{p}` {box.stability[p]:.0%}" for p in box.limits) or "none"
-        lines.append(f"- **{box.words()}** ({int(case.failing.sum())} of {len(case.failing)} states fail; "
-                     f"restricted in the resamples: {stable}; [trajectory]({plots[id(box)]}))")  # fmt: skip
-    note = ("Each box is the least peeled box on PRIM's peeling trajectory within 0.05 of the highest density "
-            "among boxes that keep at least half the failing states "
-            "(coverage: share of failing states inside; density: share of states inside that fail); the percentages "
-            "say how often each restricted parameter is restricted again when PRIM reruns on bootstrap resamples of the states.")
-    return "\n".join([*lines, "", note]) if lines else "No case to discover."
+        k, n = int(case.failing.sum()), len(case.failing)
+        undecided = f"{case.undecided} undecided" if case.shortfall is not None else ""
+        if k == 0:
+            lines.append(f"- {case.text}: in no state, on the evidence (no state's interval excludes the line"
+                         f"{'; ' + undecided if undecided else ''}).")  # fmt: skip
+        elif box is None:
+            lines.append(f"- {case.text} in {k} of {n} states{' (' + undecided + ')' if undecided else ''}, scattered: "
+                         f"PRIM finds no box where at least half the states fail.")  # fmt: skip
+        elif box.whole:
+            lines.append(f"- {box.words()}{'; ' + undecided if undecided else ''}.")
+        else:
+            stable = ", ".join(f"`{p}` {box.stability[p]:.0%}" for p in box.limits)
+            verdict = "stable" if box.stable else f"not stable (a parameter restricted in fewer than {STABLE:.0%}): a lead, not a finding"
+            lines.append(f"- {f'**{box.words()}**' if box.stable else box.words()} ({k} of {n} states fail"
+                         f"{', ' + undecided if undecided else ''}; restricted again in the resamples: {stable}; {verdict})")  # fmt: skip
+            figures.append(f"![Peeling trajectory: {box.case.text}]({plots[id(box)]})")
+    note = ("A state fails when its 95% interval (the paired difference from the reference, or the state mean against "
+            "a threshold) lies wholly on the worse side; a state whose interval holds the line is undecided and counts as "
+            f"not failing. A state whose true mean sits on the line fails by chance with probability {(1 - CONFIDENCE) / 2:.1%} "
+            f"(about {(1 - CONFIDENCE) / 2 * len(found[0][0].failing):.1f} of {len(found[0][0].failing)} states), so a few "
+            "failing states alone are no finding. Each box is the least peeled box on PRIM's peeling trajectory within "
+            f"{DENSITY_TOLERANCE:g} of the highest density among boxes that keep at least {MIN_COVERAGE:.0%} of the failing states "
+            "(coverage: share of failing states inside; density: share of states inside that fail); the percentages say how "
+            f"often each restricted parameter is restricted again when PRIM reruns on {PRIM_RESAMPLES} resamples of the states and "
+            "the replications together (which states fail read again on each). Bold: a stable box.")  # fmt: skip
+    return "\n".join([*lines, "", note, *(f"\n{f}" for f in figures)])
 
 
 def met_by_option(metrics: pd.DataFrame) -> dict[str, float]:
