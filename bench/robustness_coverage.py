@@ -15,7 +15,8 @@ strikes it never makes) are counted apart: their coverage says nothing of the me
 
 Replications 0..n-1 of a run are those of a run of n, so the population's first --replications
 replications are the shipped experiment itself: the script also prints that experiment's widest
-half-widths. Nothing asserts; the script exits 0 whatever the coverage.
+half-widths (the ones the [precision] table of the experiment file is checked against). Nothing
+asserts; the script exits 0 whatever the coverage.
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ Regret computed pair by pair and satisficing shares against hand-computed tables
 intervals cover in a bootstrap world of synthetic futures; states that fail only on the evidence
 of their intervals; PRIM finding a planted box, a box carried by a few shared futures found
 unstable, and the sentences for no box, the whole space and options that cannot be told apart;
-the figures inline in robustness.html; the (option,
+the half-widths a file asks, reached or not; the figures inline in robustness.html; the (option,
 state) scenarios of an experiment file and its bad input; and, through the command line,
 byte-identical results with one and two workers. Every test here is deterministic (fixed tables
 or fixed seeds); the coverage test is statistical, and its docstring states its false-failure
@@ -28,11 +28,11 @@ from sim.analysis.discovery import STABLE, Case, cases, discover
 from sim.analysis.evidence import failing
 from sim.analysis.html import write_html
 from sim.analysis.regret import robustness_table, states_table, value_cube
-from sim.analysis.robustness import _discovery_text, analyse_robustness, least_regret_text
+from sim.analysis.robustness import _discovery_text, analyse_robustness, least_regret_text, precision_table
 from sim.analysis.summary import wilson_interval
 from sim.design.experiment import load_experiment
 from sim.design.parameters import Parameter
-from sim.design.robustness import StatesDesign, Threshold, scenario_name, split_name
+from sim.design.robustness import Precision, StatesDesign, Threshold, scenario_name, split_name
 
 # ----------------------------------------------------------------- regret on a hand-made table
 
@@ -332,15 +332,29 @@ def test_least_maximum_regret_is_named_only_when_its_interval_stands_apart():
     assert "A 0.500" in killed and "B 0.600" in killed and "C" not in killed.split("(")[1]
 
 
+def test_the_report_says_whether_the_half_widths_asked_are_reached():
+    """Regret intervals of half-width 2 (A) and 3 (B), shares of half-width 0.1: asking 2.5 and
+    0.2 is not reached for the regret (the widest, B's, is 3), and is for the share."""
+    metrics = pd.DataFrame([
+        {"option": "A", "outcome": "attacks_rocket", "metric": "regret_mean", "value": 5.0, "ci95_low": 3.0, "ci95_high": 7.0},
+        {"option": "B", "outcome": "attacks_rocket", "metric": "regret_mean", "value": 6.0, "ci95_low": 3.0, "ci95_high": 9.0},
+        {"option": "A", "outcome": "all thresholds", "metric": "satisficing", "value": 0.5, "ci95_low": 0.4, "ci95_high": 0.6},
+    ])  # fmt: skip
+    table = precision_table(metrics, Precision({"attacks_rocket": 2.5}, 0.2))
+    assert table["half_width"].tolist() == pytest.approx([3.0, 0.1]) and table["reached"].tolist() == [False, True]
+
+
 @pytest.mark.slow
-def test_robustness_html_carries_its_figures_inline(tmp_path):
+def test_robustness_html_carries_its_figures_inline_and_its_precision(tmp_path):
     """A planted failing region (B worse than A where cram.kill_prob > 0.6, on 12 replications):
     robustness.md shows the box's peeling trajectory as an image, so robustness.html carries it
-    as a data URI (no link to a file beside it)."""
+    as a data URI (no link to a file beside it); the precision asked (an impossible 0.001) is
+    reported as not reached."""
     states = 40
     kill = np.linspace(0.3, 0.9, states)
     design = StatesDesign(("A", "B"), "A", (Parameter("cram.kill_prob", low=0.3, high=0.9),),
-                          pd.DataFrame({"state": range(states), "cram.kill_prob": kill}))  # fmt: skip
+                          pd.DataFrame({"state": range(states), "cram.kill_prob": kill}), (),
+                          Precision({"attacks_rocket": 0.001}))  # fmt: skip
     rng = np.random.default_rng(4)
     rows = []
     for s in range(states):
@@ -353,6 +367,7 @@ def test_robustness_html_carries_its_figures_inline(tmp_path):
     assert [b.case.text for b in result.boxes] == ["B brings more attacks_rocket than A"]
     markdown = result.report.read_text(encoding="utf-8")
     assert "![Peeling trajectory: B brings more attacks_rocket than A](plots/prim_B_attacks_rocket.png)" in markdown
+    assert "**Not every half-width the experiment file asks is reached** with 12 replications" in markdown
     page = write_html(result.report).read_text(encoding="utf-8")
     assert page.count('src="data:image/png;base64,') == 1 and "plots/prim_" not in page
 
@@ -367,7 +382,7 @@ UNCERTAIN = {"policy.us.strikes.revenge_prob": {"low": 0.1, "high": 0.9}, "cram.
 
 
 def robustness_file(folder: Path, name: str = "rob.toml", options=None, uncertain=None, thresholds=None,
-                    **header) -> Path:  # fmt: skip
+                    precision=None, **header) -> Path:  # fmt: skip
     table = {"name": "rob", "description": "test", "base": BASELINE, "reference": "continuity", "replications": 3,
              "root_seed": 5, "chunk_size": 2, "end_date": date(2020, 3, 31), "states": 4, "states_design": "lhs",
              "outcomes": ["attacks_rocket", "us_killed", "truce_days"]}  # fmt: skip
@@ -377,6 +392,7 @@ def robustness_file(folder: Path, name: str = "rob.toml", options=None, uncertai
     thresholds = {"attacks_rocket": {"max": 20}} if thresholds is None else thresholds
     tables = [("experiment", table), *((f"uncertain.{json.dumps(p)}", s) for p, s in uncertain.items()),
               *([("thresholds", thresholds)] if thresholds else []),
+              *([("precision", precision)] if precision else []),
               *((f"scenarios.{n}", s) for n, s in (options or OPTIONS).items())]  # fmt: skip
     path = folder / name
     path.write_text(toml_tables(tables), encoding="utf-8")
@@ -408,6 +424,9 @@ BAD = [
     ({"states_design": "sobol", "states": 6}, "experiment.states = 6 must be a power of two"),
     ({"states": None}, "uncertain needs experiment.states"),
     ({"parameters_from": "posterior.parquet"}, "experiment.parameters_from = 'posterior.parquet' cannot be combined with experiment.states"),
+    ({"precision": {"regret_mean": {"us_wounded": 1.0}}}, "precision.regret_mean.us_wounded = 'us_wounded' must be one of the experiment's outcomes"),
+    ({"precision": {"satisficing": 0}}, "precision.satisficing = 0 must be a positive finite number"),
+    ({"precision": {"regret": 1.0}}, "precision.regret = 1.0 is not a known key"),
 ]
 
 
@@ -442,10 +461,15 @@ def test_one_and_two_workers_give_the_same_bytes(tmp_path):
 
 
 def test_the_states_survive_the_manifest(tmp_path):
-    """The manifest (JSON written with sorted keys) keeps each state's values with their parameters."""
+    """The manifest (JSON written with sorted keys) keeps each state's values with their
+    parameters, and the half-widths asked with their outcomes."""
     design = load_experiment(robustness_file(tmp_path, uncertain={"policy.us.strikes.revenge_prob":
                                                                   {"low": 0.1, "high": 0.9},
-                                                                  "cram.kill_prob": {"low": 0.3, "high": 0.31}})).robustness
+                                                                  "cram.kill_prob": {"low": 0.3, "high": 0.31}},
+                                             precision={"regret_mean": {"us_killed": 0.1, "attacks_rocket": 2},
+                                                        "satisficing": 0.1})).robustness  # fmt: skip
     again = StatesDesign.from_manifest("continuity", json.loads(json.dumps(design.describe(), sort_keys=True)))
     pd.testing.assert_frame_equal(again.states, design.states, check_dtype=False)
     assert again.paths == design.paths == ["policy.us.strikes.revenge_prob", "cram.kill_prob"]
+    assert again.precision == design.precision == Precision({"us_killed": 0.1, "attacks_rocket": 2.0}, 0.1)
+    assert list(again.precision.regret_mean) == ["us_killed", "attacks_rocket"]

@@ -5,7 +5,8 @@ Reads the runs (one row per option, state and replication) and writes, beside th
 in the same state, regret, thresholds met), ``robustness.csv`` (per option and outcome: regret
 and state-mean summaries over states, and the share of states that meet the thresholds, each
 with a Monte Carlo interval over the replications), ``boxes.csv`` (PRIM's boxes of where options
-fail on the evidence, with their stability), ``robustness.md`` (all of it in words and tables) and
+fail on the evidence, with their stability), ``robustness.md`` (all of it in words and tables,
+with whether the half-widths a ``[precision]`` table asks are reached) and
 ``plots/prim_<option>_<case>.png`` (each box's peeling trajectory, shown in the report as an
 image so that its HTML version carries it inline). See :mod:`sim.analysis.regret`,
 :mod:`sim.analysis.evidence` and :mod:`sim.analysis.discovery` for the methods.
@@ -41,7 +42,7 @@ from sim.analysis.regret import (
 )
 from sim.analysis.tables import fmt, markdown_table
 from sim.batch.folder import write_atomic, write_csv
-from sim.design.robustness import StatesDesign
+from sim.design.robustness import Precision, StatesDesign
 
 PLOTS = "plots"
 
@@ -101,6 +102,7 @@ def report_text(title: str, design: StatesDesign, runs: pd.DataFrame, outcomes: 
         "Summaries over states: the estimate plus or minus Student's t times the bootstrap standard error; shares "
         "of states: the bootstrap percentile interval with its levels expanded for the number of replications "
         "(bench/robustness_coverage.py measures how often they cover).", "",
+        *_precision_lines(metrics, design, replications),
         "## Regret", "",
         "Regret of an option in a replication: how much worse it did than the best option of the same state and "
         "replication. Per state, the mean over replications; then the mean, maximum and "
@@ -119,6 +121,42 @@ def report_text(title: str, design: StatesDesign, runs: pd.DataFrame, outcomes: 
               _metric_table(metrics, outcomes, design.options, ("worst", "state_p10", "state_p50", "state_p90")), "",
               "## Where options fail (PRIM)", "", _discovery_text(found, plots)]  # fmt: skip
     return "\n".join(lines) + "\n"
+
+
+def precision_table(metrics: pd.DataFrame, precision: Precision) -> pd.DataFrame:
+    """Per half-width a ``[precision]`` table asks: the widest 95% half-width over the options
+    (of mean regret on the outcome; of the share of states meeting all the thresholds), the
+    half-width asked and whether it is reached."""
+    rows = []
+    for outcome, asked in precision.regret_mean.items():
+        chosen = metrics[(metrics.metric == "regret_mean") & (metrics.outcome == outcome)]
+        rows.append(("mean regret", outcome, chosen, asked))
+    if precision.satisficing is not None:
+        shares = metrics[(metrics.metric == "satisficing") & (metrics.outcome == "all thresholds")]
+        rows.append(("share of states meeting the thresholds", "all thresholds", shares, precision.satisficing))
+    table = pd.DataFrame([{"metric": metric, "outcome": outcome, "half_width": float(((c.ci95_high - c.ci95_low) / 2).max()),
+                           "asked": asked} for metric, outcome, c, asked in rows],
+                         columns=["metric", "outcome", "half_width", "asked"])  # fmt: skip
+    table["reached"] = table["half_width"] <= table["asked"]  # NaN compares False
+    return table
+
+
+def _precision_lines(metrics: pd.DataFrame, design: StatesDesign, replications: int) -> list[str]:
+    """The report's precision paragraph: the half-widths the file asks, reached or not."""
+    if design.precision is None:
+        return []
+    table = precision_table(metrics, design.precision)
+    cells = [[r.metric, r.outcome, fmt(r.half_width), fmt(r.asked), "yes" if r.reached else "no"]
+             for r in table.itertuples()]  # fmt: skip
+    if table["reached"].all():
+        verdict = f"Every half-width the experiment file asks is reached with {replications} replications."
+    else:
+        factor = float((table["half_width"] / table["asked"]).max() ** 2)
+        verdict = (f"**Not every half-width the experiment file asks is reached** with {replications} replications: "
+                   f"about {factor:.1f} times as many would be needed (half-widths shrink as one over the square root "
+                   "of the replications).")  # fmt: skip
+    return ["## Precision", "", verdict + " The widest half-width over the options:", "",
+            markdown_table(["metric", "outcome", "half-width", "asked", "reached"], cells), ""]
 
 
 def _cell(row: pd.Series) -> str:
