@@ -142,7 +142,8 @@ def format_robustness(robustness, outcomes: list[str]) -> str:
         text += "\nshare of states meeting the thresholds: " + ", ".join(
             f"{o} {v:.2f} [{lo:.2f}, {hi:.2f}]" for o, v, lo, hi in zip(met.option, met.value, met.ci95_low, met.ci95_high)) + "\n"
     if robustness.boxes:
-        text += "\nwhere options fail (PRIM):\n" + "".join(f"- {box.words()}\n" for box in robustness.boxes)
+        text += "\nwhere options fail (PRIM, on states whose interval excludes the line):\n" + "".join(
+            f"- {box.words()}{'' if box.stable or box.whole else ' (not stable: a lead, not a finding)'}\n" for box in robustness.boxes)
     return text
 
 

@@ -68,7 +68,9 @@ def unit_mismatches(path: str | Path, headers: dict[str, type | UnitRule] | None
     is read in its schema), or to a rule that finds the unit from the table, the key and the
     parsed file (the priors of a calibration file); a sweep's ``[parameters."dotted.path"]``
     bounds, and a robustness experiment's ``[uncertain."dotted.path"]`` bounds, carry the unit of
-    the parameter they vary; a ``[thresholds]`` line bounds an outcome's mean per replication;
+    the parameter they vary; a ``[thresholds]`` line bounds an outcome's mean per replication,
+    and a ``[precision]`` line asks a half-width of mean regret (in the same unit) or of a share of
+    states;
     everything else is read against the
     scenario schema.
     """
@@ -85,6 +87,8 @@ def unit_mismatches(path: str | Path, headers: dict[str, type | UnitRule] | None
             declared = unit_of(Scenario, table.split(".", 1)[1].strip('"'))
         elif top == "thresholds":
             declared = THRESHOLD_UNIT
+        elif top == "precision":
+            declared = PRECISION_UNITS.get(key)
         elif top == "scenarios":
             declared = EXPERIMENT_ENTRY_UNITS.get(key)
         else:
@@ -95,6 +99,7 @@ def unit_mismatches(path: str | Path, headers: dict[str, type | UnitRule] | None
 
 
 THRESHOLD_UNIT = "mean per replication"  # a threshold bounds an outcome's mean in a state
+PRECISION_UNITS = {"regret_mean": THRESHOLD_UNIT, "satisficing": "share of states"}  # a robustness experiment's half-widths
 EXPERIMENT_ENTRY_UNITS: dict[str, Any] = {"file": "path", "set": "table of dotted parameters"}
 
 

@@ -24,8 +24,8 @@ An experiment is pure data, validated before anything runs::
 Replication r of every scenario uses the same random streams (common random numbers), and,
 with ``parameters_from``, the same parameters drawn from the posterior (see
 :mod:`sim.design.posterior`). With ``states``, every option runs in every state of the world
-of the ``[uncertain]`` parameters, optionally judged against ``[thresholds]`` (see
-:mod:`sim.design.robustness`).
+of the ``[uncertain]`` parameters, optionally judged against ``[thresholds]``, its intervals
+held to the half-widths of ``[precision]`` (see :mod:`sim.design.robustness`).
 """
 
 from __future__ import annotations
@@ -45,6 +45,7 @@ from sim.design.posterior import Draws, draws_for, value_at
 from sim.design.robustness import (
     StatesDesign,
     check_no_option_fixes,
+    precision_of,
     state_scenarios,
     states_design,
     thresholds_of,
@@ -100,7 +101,7 @@ def load_experiment(path: str | Path, replications: int | None = None) -> Experi
     path = Path(path)
     doc = read_toml(path, "experiment file")
     origin = str(path)
-    check_keys(doc, ("experiment", "scenarios", "uncertain", "thresholds"), "", origin)
+    check_keys(doc, ("experiment", "scenarios", "uncertain", "thresholds", "precision"), "", origin)
     header = build(ExperimentHeader, doc.get("experiment", NO_TABLE), "experiment.", {}, origin)
     entries = doc.get("scenarios")
     if not isinstance(entries, dict) or not entries:
@@ -129,7 +130,7 @@ def load_experiment(path: str | Path, replications: int | None = None) -> Experi
 def _states(doc: dict, header: ExperimentHeader, path: Path, scenarios, origin: str) -> StatesDesign | None:
     """The states of the world of a robustness experiment (None for a plain experiment)."""
     if header.states is None:
-        for table in ("uncertain", "thresholds"):
+        for table in ("uncertain", "thresholds", "precision"):
             if table in doc:
                 raise ConfigError(table, NO_VALUE, "needs experiment.states (the number of states of the world)", origin)
         return None
@@ -139,10 +140,11 @@ def _states(doc: dict, header: ExperimentHeader, path: Path, scenarios, origin: 
                           origin)  # fmt: skip
     parameters = uncertain_parameters(doc.get("uncertain"), origin)
     thresholds = thresholds_of(doc.get("thresholds"), header.outcomes, origin)
+    precision = precision_of(doc.get("precision"), header.outcomes, thresholds, origin)
     base = load_scenario(path.parent / header.base, {"scenario.end_date": header.end_date} if header.end_date else {})
     check_no_option_fixes(parameters, scenarios, base, header.base, origin)
     states = states_design(parameters, header.states_design, header.states, header.root_seed, origin)
-    return StatesDesign(tuple(name for name, _ in scenarios), header.reference, parameters, states, thresholds)
+    return StatesDesign(tuple(name for name, _ in scenarios), header.reference, parameters, states, thresholds, precision)
 
 
 def check_no_scenario_fixes(draws: Draws, header: ExperimentHeader, path: Path, scenarios, origin: str) -> None:

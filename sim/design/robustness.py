@@ -15,11 +15,16 @@ An experiment file becomes a robustness experiment when its ``[experiment]`` tab
     us_killed = { max = 1.0 }
     truce_days = { min = 30 }
 
+    [precision]                         # optional: the 95% half-widths the intervals must reach
+    regret_mean = { us_killed = 0.1 }   # of each option's mean regret on the outcome
+    satisficing = 0.1                   # of each option's share of states meeting all the thresholds
+
 The states are a design of the uncertain parameters made with the experiment's root seed, as a
 sweep makes its points; each (option, state) pair is one scenario of the batch, named
 ``<option>-state<k>``, and replication r of every pair uses random streams r (common random
 numbers across options *and* states). The design is pure data: nothing here runs or reads a
-result.
+result. The precision asked is checked by the analysis (:mod:`sim.analysis.robustness` says
+whether a run reached it), not by running more: the replications are the file's.
 """
 
 from __future__ import annotations
@@ -40,6 +45,7 @@ from sim.design.types import design_type, make_design
 STATE = "state"  # the column numbering the states 0..n-1 in a states table
 STATE_TAG = "-state"  # between an option's name and its state's number in a scenario name
 BOUNDS = ("max", "min")  # a threshold is a maximum (at most) or a minimum (at least)
+PRECISION_KEYS = ("regret_mean", "satisficing")  # the metrics whose half-widths a [precision] table may ask
 
 
 @dataclass(frozen=True)
@@ -59,6 +65,25 @@ class Threshold:
 
 
 @dataclass(frozen=True)
+class Precision:
+    """The 95% half-widths a robustness experiment's intervals must reach: of every option's
+    mean regret on each outcome of ``regret_mean`` (outcome -> half-width, in the outcome's unit),
+    and of every option's share of states meeting all the thresholds (``satisficing``, a share)."""
+
+    regret_mean: dict[str, float]
+    satisficing: float | None = None
+
+    def describe(self) -> dict[str, Any]:
+        return {"regret_mean": [[o, v] for o, v in self.regret_mean.items()], "satisficing": self.satisficing}
+
+    @classmethod
+    def from_manifest(cls, described: dict[str, Any] | None) -> Precision | None:
+        if not described:
+            return None
+        return cls({o: float(v) for o, v in described["regret_mean"]}, described.get("satisficing"))
+
+
+@dataclass(frozen=True)
 class StatesDesign:
     """The states of the world of a robustness experiment and how its scenarios are named.
 
@@ -67,6 +92,7 @@ class StatesDesign:
     parameters : the uncertain parameters (bounded).
     states : one row per state: ``state`` 0..n-1 and one column per uncertain parameter.
     thresholds : satisficing rules, possibly none.
+    precision : the half-widths the intervals must reach, if asked.
     """
 
     options: tuple[str, ...]
@@ -74,6 +100,7 @@ class StatesDesign:
     parameters: tuple[Parameter, ...]
     states: pd.DataFrame
     thresholds: tuple[Threshold, ...] = ()
+    precision: Precision | None = None
 
     @property
     def paths(self) -> list[str]:
@@ -86,6 +113,7 @@ class StatesDesign:
             "uncertain": [[p.path, p.low, p.high] for p in self.parameters],  # a list: JSON may sort a table's keys
             "states": self.states[self.paths].to_numpy().tolist(),
             "thresholds": [[t.outcome, t.bound, t.value] for t in self.thresholds],
+            **({"precision": self.precision.describe()} if self.precision else {}),
         }
 
     @classmethod
@@ -94,7 +122,8 @@ class StatesDesign:
         states = pd.DataFrame(described["states"], columns=[p.path for p in parameters])
         states.insert(0, STATE, range(len(states)))
         thresholds = tuple(Threshold(o, b, float(v)) for o, b, v in described["thresholds"])
-        return cls(tuple(described["options"]), reference, parameters, states, thresholds)
+        return cls(tuple(described["options"]), reference, parameters, states, thresholds,
+                   Precision.from_manifest(described.get("precision")))  # fmt: skip
 
 
 def scenario_name(option: str, state: int) -> str:
@@ -148,6 +177,36 @@ def thresholds_of(table: object, outcomes: tuple[str, ...], origin: str) -> tupl
             raise ConfigError(f"{key}.{bound}", value, "must be a finite number", origin)
         found.append(Threshold(outcome, bound, float(value)))
     return tuple(found)
+
+
+def precision_of(table: object, outcomes: tuple[str, ...], thresholds: tuple[Threshold, ...], origin: str) -> Precision | None:
+    """The ``[precision]`` table: ``regret_mean = { outcome = half-width }`` for outcomes the
+    experiment reports, and ``satisficing = half-width`` (a share, with thresholds); each
+    half-width a positive finite number."""
+    if table is None:
+        return None
+    if not isinstance(table, dict) or not table:
+        raise ConfigError("precision", table, "must be a table with regret_mean = { outcome = half-width } and/or satisficing = half-width", origin)
+    check_keys(table, PRECISION_KEYS, "precision.", origin)
+    regret = table.get("regret_mean", {})
+    if not isinstance(regret, dict):
+        raise ConfigError("precision.regret_mean", regret, "must be a table of outcome = half-width", origin)
+    for outcome, value in regret.items():
+        if outcome not in outcomes:
+            raise ConfigError(f"precision.regret_mean.{outcome}", outcome,
+                              f"must be one of the experiment's outcomes ({', '.join(outcomes)})", origin)  # fmt: skip
+        _check_half_width(f"precision.regret_mean.{outcome}", value, origin)
+    share = table.get("satisficing")
+    if share is not None:
+        _check_half_width("precision.satisficing", share, origin)
+        if not thresholds:
+            raise ConfigError("precision.satisficing", share, "needs [thresholds] (a share of states meeting them)", origin)
+    return Precision({o: float(v) for o, v in regret.items()}, None if share is None else float(share))
+
+
+def _check_half_width(key: str, value: object, origin: str) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
+        raise ConfigError(key, value, "must be a positive finite number (a 95% half-width)", origin)
 
 
 def states_design(parameters: tuple[Parameter, ...], kind: str, n: int, seed: int, origin: str) -> pd.DataFrame:
