@@ -160,16 +160,16 @@ SERIES_LABELS = {"rocket_drone_attacks": "rocket and drone attacks", "convoy_att
                  "us_casualties": "U.S. casualties"}  # fmt: skip
 
 
-def _label_of(labels: dict[str, str], name: str, where: str) -> str:
-    if name not in labels:
-        raise ValueError(f"{where} {name!r} has no plain label: add one to {where.upper()}_LABELS in sim/replication/outcomes.py")
-    return labels[name]
+def _label_of(labels: dict[str, str], name: str, suffix: str = "") -> str:
+    """The plain label of a threat's attacks or of a series: from the table above, or, for a kind
+    added without one (a new threat module), its name in words (``mortar`` -> "mortar attacks")."""
+    return labels.get(name) or f"{name.replace('_', ' ')}{suffix}"
 
 
 @functools.cache
 def outcomes() -> tuple[Outcome, ...]:
     """Every outcome column except the quarterly ones, in the order of a row."""
-    per_threat = tuple(Outcome(f"attacks_{t.name}", f"{t.name} attacks", label=_label_of(ATTACK_LABELS, t.name, "attack"),
+    per_threat = tuple(Outcome(f"attacks_{t.name}", f"{t.name} attacks", label=_label_of(ATTACK_LABELS, t.name, " attacks"),
                                counts=(t.attack_record,), better=LOWER) for t in threats())  # fmt: skip
     return per_threat + (
         Outcome("attacks_warned", "attacks announced by intelligence warnings", label="attacks warned of", counts=(campaign.WARNING,), better=HIGHER),
@@ -232,7 +232,7 @@ class QuarterlySeries:
 
     def __post_init__(self) -> None:
         if not self.label:
-            object.__setattr__(self, "label", _label_of(SERIES_LABELS, self.name, "series"))
+            object.__setattr__(self, "label", _label_of(SERIES_LABELS, self.name))
         check_label(self.name, self.label)
 
 
