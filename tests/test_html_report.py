@@ -7,6 +7,7 @@ section."""
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import os
 import re
@@ -135,6 +136,74 @@ def test_the_title_falls_back_to_the_file_name_and_the_page_carries_no_date(tmp_
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # no temporary file left
 
 
+
+HOSTILE_LINKS = ["javascript&#58;alert(1)", "javascript&colon;alert(1)", "javascript&#x3A;alert(1)",
+                 "&#106;avascript:alert(1)", "&#x6A;&#x61;vascript&#0058;alert(1)", "java&#9;script:alert(1)",
+                 "java&#10;script&#58;alert(1)", "&#32;javascript:alert(1)", "JaVaScRiPt:alert(1)",
+                 "javascript&amp;colon;alert(1)", "vbscript:x", "data:text/html;base64,PHNjcmlwdD4=",
+                 "file:///etc/passwd"]  # fmt: skip
+
+
+@pytest.mark.parametrize("target", HOSTILE_LINKS)
+def test_a_link_whose_scheme_a_browser_decodes_to_a_script_keeps_its_text_and_loses_its_href(target):
+    page = render_html(f"# R\n\nSee [the source]({target}).\n", Path("."), "report")
+    body = page[page.index("<main>"):page.index("</main>")]
+    assert "<p>See <a>the source</a>.</p>" in body, body
+    assert "href" not in body
+
+
+def test_web_mail_anchor_and_relative_links_are_kept():
+    text = "[w](https://example.org/a?b=1&c=2) [m](mailto:a@b.org) [s](#section) [r](summary.csv) [p](plots/a%3Ab.png)"
+    body = render_html(text, Path("."), "report")
+    for href in ('href="https://example.org/a?b=1&amp;c=2"', 'href="mailto:a@b.org"', 'href="#section"',
+                 'href="summary.csv"', 'href="plots/a%3Ab.png"'):  # fmt: skip
+        assert href in body, href
+
+
+def test_only_png_figures_inside_the_reports_folder_are_inlined(tmp_path):
+    outside = tmp_path / "secret"
+    outside.mkdir()
+    (outside / "secret.png").write_bytes(PIXEL)
+    (outside / "secret.svg").write_text('<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>')
+    folder = tmp_path / "report"
+    (folder / "plots").mkdir(parents=True)
+    (folder / "plots" / "fig.png").write_bytes(PIXEL)
+    (folder / "plots" / "pic.svg").write_text('<svg xmlns="http://www.w3.org/2000/svg"/>')
+    (folder / "plots" / "fake.png").write_text("not a png")
+    (folder / "plots" / "link.png").symlink_to(outside / "secret.png")
+    images = {"abs": (outside / "secret.png").as_posix(), "up": "../secret/secret.png", "dotdot": "plots/../../secret/secret.png",
+              "svg_out": "../secret/secret.svg", "svg_in": "plots/pic.svg", "symlink": "plots/link.png",
+              "fake": "plots/fake.png", "file": (outside / "secret.png").as_uri(), "encoded": "%2E%2E/secret/secret.png"}  # fmt: skip
+    text = "# R\n\n" + "\n\n".join(f"![{alt}]({src})" for alt, src in images.items()) + "\n\n![ok](plots/fig.png)\n"
+    path = folder / "report.md"
+    path.write_text(text, encoding="utf-8")
+    page = write_html(path).read_text(encoding="utf-8")
+    encoded = base64.b64encode(PIXEL).decode("ascii")
+    assert page.count(encoded) == 1 and f'<img alt="ok" src="data:image/png;base64,{encoded}">' in page
+    for alt in images:
+        assert f'<p><span class="missing">{alt}</span></p>' in page, alt
+    assert "secret" not in page and "<svg" not in page and "alert" not in page
+
+
+def test_a_figure_larger_than_the_bound_is_shown_as_its_alt_text(tmp_path, monkeypatch):
+    monkeypatch.setattr("sim.analysis.html.MAX_IMAGE_BYTES", len(PIXEL) - 1)
+    path = markdown_folder(tmp_path, "# R\n\n![big](big.png)\n", {"big.png": PIXEL})
+    page = write_html(path).read_text(encoding="utf-8")
+    assert '<p><span class="missing">big</span></p>' in page and "base64" not in page
+
+def test_the_policy_pins_the_pages_own_script_and_style_by_hash():
+    page = render_html("# R\n\n| a | b |\n|:--|--:|\n| 1 | 2 |\n", Path("."), "report")
+    policy = re.search(r'http-equiv="Content-Security-Policy" content="([^"]+)"', page).group(1)
+    assert "unsafe-inline" not in policy and "unsafe" not in policy
+    directives = dict(d.strip().split(" ", 1) for d in policy.split(";"))
+    for tag, directive in (("script", "script-src"), ("style", "style-src")):
+        contents = re.findall(rf"<{tag}>(.*?)</{tag}>", page, re.DOTALL)
+        assert len(contents) == 1
+        digest = base64.b64encode(hashlib.sha256(contents[0].encode("utf-8")).digest()).decode("ascii")
+        assert directives[directive] == f"'sha256-{digest}'"
+    assert "style=" not in page and '<th class="align-left">a</th>' in page and '<td class="align-right">2</td>' in page
+
+
 # ------------------------------------------------------------------------------ in a browser
 
 
@@ -233,11 +302,21 @@ window.addEventListener("load", function () {
 """
 
 
-def browser_checks(binary: str, profile: Path, report: Path) -> tuple[dict, list[str]]:
+def with_check_script(html: str, check_script: str) -> str:
+    """The page with ``check_script`` (a ``<script>`` element) added before its end, and the
+    script's hash added to the page's policy, which pins the page's own script by its hash."""
+    content = re.fullmatch(r"\s*<script>(.*)</script>\s*", check_script, re.DOTALL).group(1)
+    digest = base64.b64encode(hashlib.sha256(content.encode("utf-8")).digest()).decode("ascii")
+    assert html.count("script-src ") == 1
+    html = html.replace("script-src ", f"script-src 'sha256-{digest}' ")
+    return html.replace("</body>", check_script + "</body>")
+
+
+def browser_checks(binary: str, profile: Path, report: Path, check_script: str = CHECK_SCRIPT) -> tuple[dict, list[str]]:
     """What the check script saw on a copy of ``report`` beside it, in a window of ``SCREEN``,
     and the console messages."""
     page = report.with_name("browser_check.html")
-    page.write_text(report.read_text(encoding="utf-8").replace("</body>", CHECK_SCRIPT + "</body>"), encoding="utf-8")
+    page.write_text(with_check_script(report.read_text(encoding="utf-8"), check_script), encoding="utf-8")
     try:
         result = run_chromium(binary, profile, page, "--virtual-time-budget=10000", "--dump-dom",
                               f"--window-size={SCREEN[0]},{SCREEN[1]}")  # fmt: skip
@@ -389,3 +468,56 @@ def test_an_experiment_report_renders_in_chromium_with_its_figures_and_sortable_
     code, _, stderr = call_main(["compare", out])
     assert code == 0, stderr
     assert report.read_bytes() == before
+
+
+# Clicks every link of the page but web ones, then writes what it saw: the page's title, every image's source
+# and natural width, every link's href, and whether a script of the report's text ran.
+HOSTILE_CHECK_SCRIPT = """
+<script>
+window.addEventListener("load", function () {
+  Array.prototype.forEach.call(document.querySelectorAll("a"), function (a) {
+    if (!/^https?:/.test(a.getAttribute("href") || "")) { a.click(); }  // a web link would leave the page
+  });
+  var out = document.createElement("pre");
+  out.id = "checks";
+  out.textContent = JSON.stringify({
+    title: document.title, ran: window.pwned === true,
+    images: Array.prototype.map.call(document.images, function (img) { return [img.src.slice(0, 21), img.naturalWidth]; }),
+    links: Array.prototype.map.call(document.querySelectorAll("a"), function (a) { return a.getAttribute("href"); })
+  });
+  document.body.appendChild(out);
+});
+</script>
+"""
+
+
+@pytest.mark.slow
+def test_a_report_of_hostile_free_text_runs_no_script_and_inlines_no_local_file_in_chromium(tmp_path):
+    """An experiment's description with script links its scheme spelled in character references,
+    raw HTML and images of files outside the report's folder: in Chromium no script runs (no
+    console message either: nothing was blocked), no link goes anywhere but where it says, and only
+    the report's own figures are drawn."""
+    binary = chromium()
+    secret = tmp_path / "secret"
+    secret.mkdir()
+    (secret / "secret.png").write_bytes(PIXEL)
+    (secret / "secret.svg").write_text('<svg xmlns="http://www.w3.org/2000/svg" width="9" height="9"/>')
+    description = ("Options [a](javascript&#58;window.pwned=true) [b](&#x6A;avascript&colon;window.pwned=true) "
+                   "[c](java&#9;script:window.pwned=true) [web](https://example.org) <img src=x onerror=window.pwned=true> "
+                   f"![abs]({(secret / 'secret.png').as_posix()}) ![up](../secret/secret.svg) ![up2](../secret/secret.png)")  # fmt: skip
+    options, outcomes = ["continuity", "better"], OUTCOMES
+    runs = posterior_runs(outcomes, options, 10, 2).drop(columns="draw")
+    runs = runs[[c for c in runs.columns if not c.startswith("parameter.")]]
+    out = tmp_path / "results"
+    path = write_report(out, runs, summarise(runs, outcomes), paired_differences(runs, "continuity", outcomes), outcomes,
+                        "continuity", description, plot_outcomes=outcomes[:1])  # fmt: skip
+    html = write_html(path).read_text(encoding="utf-8")
+    assert "secret" not in html and "javascript" not in html.lower()
+    checks, messages = browser_checks(binary, tmp_path / "profile", path.with_suffix(".html"), HOSTILE_CHECK_SCRIPT)
+    assert messages == [], messages
+    assert checks["ran"] is False and checks["title"].startswith("Options a b c web <img src=x onerror=")
+    figures = len(re.findall(r"!\[[^\]]*\]\(plots/[^)]+\.png\)", path.read_text(encoding="utf-8")))
+    assert figures >= 1 and len(checks["images"]) == figures
+    assert all(src == "data:image/png;base64" and width > 0 for src, width in checks["images"]), checks["images"]
+    assert all(href is None or href == "https://example.org" or href.startswith("#") for href in checks["links"]), checks["links"]
+    assert "https://example.org" in checks["links"]

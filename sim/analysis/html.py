@@ -2,27 +2,34 @@
 
 ``report.md`` becomes ``report.html`` in the same folder: its figures inlined as base64 data URIs,
 its style and its one small script (sortable tables) inline, no font, style sheet or script fetched
-from anywhere; a Content-Security-Policy forbids any load but the inlined images, so what opens
-offline is what the reader sees. Tables get zebra rows and a header that stays in view, and sort on
-a click on a header (numbers by value: the first number of a cell such as ``1.2 [0.8, 1.6]``).
+from anywhere; a Content-Security-Policy forbids any load but the inlined images and any script
+or style but the page's own (pinned by their hashes), so what opens offline is what the reader
+sees. Only PNG figures inside the report's folder are inlined: an image the text names elsewhere
+(an absolute or ``../`` path, a link out of the folder, another format) is shown as its alt text.
+Tables get zebra rows and a header that stays in view, and sort on a click on a header (numbers by
+value: the first number of a cell such as ``1.2 [0.8, 1.6]``).
 Headings get the ids GitHub gives them (:func:`sim.analysis.contents.anchor`), so a report's table
 of contents links the same sections in both; the list under a ``Contents`` heading is set in
 columns.
 
 The text of the report is text: HTML written in the Markdown (an outcome or a path with ``<`` or
-``&`` in it) is shown as written, never interpreted, and links other than web, mail or relative
-ones are dropped. The page carries no date: the same report and figures give the same bytes.
+``&`` in it) is shown as written, never interpreted, and links other than web, mail, in-page or
+relative ones lose their target (read as a browser reads them: ``javascript&#58;`` is a script).
+The page carries no date: the same report and figures give the same bytes.
 """
 
 from __future__ import annotations
 
 import base64
+import hashlib
 import logging
 import re
 from html import escape, unescape
 from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import unquote
+
+from markdown.util import AMP_SUBSTITUTE
 
 from sim.analysis.contents import CONTENTS, anchor
 from sim.batch.folder import write_atomic
@@ -32,13 +39,15 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-IMAGE_TYPES = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".gif": "image/gif",
-               ".svg": "image/svg+xml", ".webp": "image/webp"}  # fmt: skip
-SAFE_LINK = re.compile(r"^(?:https?:|mailto:|#|[^:]*$)", re.IGNORECASE)  # web, mail, anchor or relative
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"  # the only figures the project writes, and the only ones inlined
+MAX_IMAGE_BYTES = 20_000_000  # a figure larger than this is not inlined
+SAFE_SCHEMES = {"http", "https", "mailto"}
+SCHEME = re.compile(r"^([a-z][a-z0-9+.\-]*):", re.IGNORECASE)
+# What a browser drops from a URL before reading its scheme: whitespace and control characters.
+URL_IGNORED = re.compile(r"[\x00-\x20\x7f-\x9f\s]+")
 FIRST_HEADING = re.compile(r"<h1[^>]*>(.*?)</h1>", re.DOTALL)
 TAG = re.compile(r"<[^>]+>")
 
-POLICY = "default-src 'none'; img-src data:; style-src 'unsafe-inline'; script-src 'unsafe-inline'"
 
 STYLE = """
 body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif;
@@ -64,6 +73,7 @@ thead th[aria-sort="ascending"]::after { content: " \\25B2"; font-size: .7em; }
 thead th[aria-sort="descending"]::after { content: " \\25BC"; font-size: .7em; }
 tbody tr:nth-child(even) { background: #f6f8fb; }
 tbody tr:hover { background: #fdf6d8; }
+.align-left { text-align: left; } .align-right { text-align: right; } .align-center { text-align: center; }
 ul.contents { columns: 3 16rem; column-gap: 2rem; margin: .5rem 0; }
 @media print { .table-wrap { max-height: none; overflow: visible; } thead th { position: static; } }
 """
@@ -112,6 +122,16 @@ SCRIPT = r"""
   });
 }());
 """
+
+
+def source_hash(text: str) -> str:
+    """The CSP source that allows exactly an inline ``<script>`` or ``<style>`` with this content."""
+    return "'sha256-" + base64.b64encode(hashlib.sha256(text.encode("utf-8")).digest()).decode("ascii") + "'"
+
+
+# Only the page's own style and script run: pinned by their hashes, not by 'unsafe-inline'.
+POLICY = f"default-src 'none'; img-src data:; style-src {source_hash(STYLE)}; script-src {source_hash(SCRIPT)}"
+ALIGN_STYLE = re.compile(r"^\s*text-align:\s*(left|right|center);?\s*$")
 
 
 def write_html(markdown_path: str | Path) -> Path:
@@ -195,10 +215,14 @@ def self_contained(root: Element, folder: Path) -> None:
     for element in root.iter():
         if element.tag == "img":
             inline_image(element, folder)
-        elif element.tag == "a" and not SAFE_LINK.match(element.get("href", "").strip()):
+        elif element.tag == "a" and not safe_link(element.get("href", "")):
             element.attrib.pop("href", None)
         elif element.tag == "table":
             element.set("class", "sortable")
+        if "style" in element.attrib:  # a column's alignment: a class, as the policy allows no style attribute
+            align = ALIGN_STYLE.match(element.attrib.pop("style"))
+            if align:
+                element.set("class", f"align-{align.group(1)}")
     tables = [(parent, i) for parent in root.iter() for i, child in enumerate(parent) if child.tag == "table"]
     for parent, i in tables:
         wrapper = Element("div", {"class": "table-wrap"})
@@ -206,19 +230,49 @@ def self_contained(root: Element, folder: Path) -> None:
         parent[i] = wrapper
 
 
+def safe_link(href: str) -> bool:
+    """Whether a link is a web, mail, in-page or relative one, read as a browser reads it: its
+    character references decoded (``javascript&#58;`` is ``javascript:``), whitespace and control
+    characters dropped."""
+    decoded = href.replace(AMP_SUBSTITUTE, "&")
+    for _ in range(5):  # a reference that spells another: decoded until nothing changes
+        decoded, before = unescape(decoded), decoded
+        if decoded == before:
+            break
+    scheme = SCHEME.match(URL_IGNORED.sub("", decoded))
+    return scheme is None or scheme.group(1).lower() in SAFE_SCHEMES
+
+
 def inline_image(element: Element, folder: Path) -> None:
-    """Replace an image's ``src`` by a data URI of the file it names; a missing or remote image
-    becomes a visible note instead."""
+    """Replace an image's ``src`` by a data URI of the PNG file it names inside ``folder``; a
+    missing figure becomes a visible note instead, and any other image (remote, outside the
+    report's folder, not a PNG, too large) its alt text."""
     source = element.get("src", "")
-    path = folder / unquote(source)
-    kind = IMAGE_TYPES.get(path.suffix.lower())
-    if kind is None or ":" in source or not path.is_file():
-        log.warning("report figure %s: not a local image file in %s", source, folder)
-        alt = element.get("alt", "")
-        element.clear()
-        element.tag = "span"
-        element.set("class", "missing")
-        element.text = f"[figure not found: {source}]" + (f" {alt}" if alt else "")
+    alt = element.get("alt", "")
+    root = Path(folder).resolve()
+    relative = unquote(source.replace(AMP_SUBSTITUTE, "&"))
+    path = (root / relative).resolve()
+    local = ":" not in source and not Path(relative).is_absolute() and path.is_relative_to(root)
+    if not (local and path.suffix.lower() == ".png"):
+        log.warning("report figure %s: not a PNG inside %s, shown as its alt text", source, folder)
+        replace_image(element, alt)
         return
-    data = base64.b64encode(path.read_bytes()).decode("ascii")
-    element.set("src", f"data:{kind};base64,{data}")
+    if not path.is_file():
+        log.warning("report figure %s: not found in %s", source, folder)
+        replace_image(element, f"[figure not found: {source}]" + (f" {alt}" if alt else ""))
+        return
+    with path.open("rb") as file:
+        data = file.read(MAX_IMAGE_BYTES + 1)
+    if not data.startswith(PNG_SIGNATURE) or len(data) > MAX_IMAGE_BYTES:
+        log.warning("report figure %s: not a PNG file of at most %d bytes", source, MAX_IMAGE_BYTES)
+        replace_image(element, alt)
+        return
+    element.set("src", "data:image/png;base64," + base64.b64encode(data).decode("ascii"))
+
+
+def replace_image(element: Element, text: str) -> None:
+    """An image shown as a line of text instead."""
+    element.clear()
+    element.tag = "span"
+    element.set("class", "missing")
+    element.text = text
