@@ -15,7 +15,7 @@ import shutil
 import struct
 import subprocess
 import tomllib
-from html import unescape
+from html import escape, unescape
 from pathlib import Path
 
 import numpy as np
@@ -29,6 +29,7 @@ from sim.analysis.contents import anchor, contents_section
 from sim.analysis.html import render_html, write_html
 from sim.analysis.report import write_report
 from sim.analysis.summary import summarise
+from sim.analysis.tables import markdown_text
 from sim.replication.outcomes import label
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -202,6 +203,27 @@ def test_the_policy_pins_the_pages_own_script_and_style_by_hash():
         digest = base64.b64encode(hashlib.sha256(contents[0].encode("utf-8")).digest()).decode("ascii")
         assert directives[directive] == f"'sha256-{digest}'"
     assert "style=" not in page and '<th class="align-left">a</th>' in page and '<td class="align-right">2</td>' in page
+
+
+
+HOSTILE_DESCRIPTION = ("Options <b>x</b> & [a](javascript&#58;alert(1)) ![f](/etc/secret.png) *em* _u_ `c` | ~~s~~ \\ #\n"
+                       "# second line")  # fmt: skip
+
+
+def test_free_text_in_a_reports_markdown_is_escaped_so_no_viewer_reads_it_as_markup(tmp_path):
+    assert markdown_text(HOSTILE_DESCRIPTION) == (
+        r"Options &lt;b&gt;x&lt;/b&gt; &amp; \[a\]\(javascript&amp;\#58;alert\(1\)\) \!\[f\]\(/etc/secret.png\) "
+        r"\*em\* \_u\_ \`c\` \| &#126;&#126;s&#126;&#126; \\ \# \# second line")  # fmt: skip
+    runs = posterior_runs(OUTCOMES, ["continuity", "better"], 4, 2).drop(columns="draw")
+    runs = runs[[c for c in runs.columns if not c.startswith("parameter.")]]
+    path = write_report(tmp_path, runs, summarise(runs, OUTCOMES), paired_differences(runs, "continuity", OUTCOMES),
+                        OUTCOMES, "continuity", HOSTILE_DESCRIPTION, plot_outcomes=[])  # fmt: skip
+    assert path.read_text(encoding="utf-8").startswith(f"# {markdown_text(HOSTILE_DESCRIPTION)}\n")
+    page = write_html(path).read_text(encoding="utf-8")
+    heading = re.search(r"<h1[^>]*>(.*?)</h1>", page).group(1)
+    shown = " ".join(HOSTILE_DESCRIPTION.split())
+    assert unescape(heading) == shown and not re.search(r"<(?!/?h1)", heading)  # the text as written, no markup
+    assert f"<title>{escape(shown, quote=False)}</title>" in page
 
 
 # ------------------------------------------------------------------------------ in a browser
@@ -493,10 +515,11 @@ window.addEventListener("load", function () {
 
 @pytest.mark.slow
 def test_a_report_of_hostile_free_text_runs_no_script_and_inlines_no_local_file_in_chromium(tmp_path):
-    """An experiment's description with script links its scheme spelled in character references,
-    raw HTML and images of files outside the report's folder: in Chromium no script runs (no
-    console message either: nothing was blocked), no link goes anywhere but where it says, and only
-    the report's own figures are drawn."""
+    """An experiment's description with script links their scheme spelled in character references,
+    raw HTML and images of files outside the report's folder, in the title (escaped as text) and
+    as Markdown in a section (as a record's source reaches validation.md): in Chromium no script
+    runs (no console message either: nothing was blocked), no link goes anywhere but where it says,
+    and only the report's own figures are drawn."""
     binary = chromium()
     secret = tmp_path / "secret"
     secret.mkdir()
@@ -511,11 +534,15 @@ def test_a_report_of_hostile_free_text_runs_no_script_and_inlines_no_local_file_
     out = tmp_path / "results"
     path = write_report(out, runs, summarise(runs, outcomes), paired_differences(runs, "continuity", outcomes), outcomes,
                         "continuity", description, plot_outcomes=outcomes[:1])  # fmt: skip
+    with path.open("a", encoding="utf-8") as file:
+        file.write(f"\n## Sources\n\n- `check`: {description}\n")
     html = write_html(path).read_text(encoding="utf-8")
-    assert "secret" not in html and "javascript" not in html.lower()
+    assert not re.search(r'src="(?!data:image/png;base64,)', html) and html.count("data:image/png;base64,") == len(
+        re.findall(r"!\[[^\]]*\]\(plots/[^)]+\.png\)", path.read_text(encoding="utf-8")))  # only the report's own figures
+    assert not re.search(r"href=\"[^\"]*(?:script|secret)", html, re.IGNORECASE)
     checks, messages = browser_checks(binary, tmp_path / "profile", path.with_suffix(".html"), HOSTILE_CHECK_SCRIPT)
     assert messages == [], messages
-    assert checks["ran"] is False and checks["title"].startswith("Options a b c web <img src=x onerror=")
+    assert checks["ran"] is False and checks["title"] == description
     figures = len(re.findall(r"!\[[^\]]*\]\(plots/[^)]+\.png\)", path.read_text(encoding="utf-8")))
     assert figures >= 1 and len(checks["images"]) == figures
     assert all(src == "data:image/png;base64" and width > 0 for src, width in checks["images"]), checks["images"]

@@ -22,7 +22,7 @@ import pandas as pd
 import tomli_w
 
 from sim.analysis.figures import new_figure, save_figure
-from sim.analysis.tables import fmt, markdown_table
+from sim.analysis.tables import fmt, markdown_table, markdown_text
 from sim.batch.folder import write_atomic
 from sim.calibration.priors import Prior
 
@@ -184,7 +184,7 @@ def write_posterior_report(
                        f"-{fmt(r.observed_high)}" if pd.notna(r.observed_high) else "+"), fmt(r.scale)]
                       for r in statistics.itertuples()]  # fmt: skip
     sections = [
-        f"# {title}",
+        f"# {markdown_text(title)}",
         "\n".join(f"- {line}" for line in overview),
         "## Parameters\n\n"
         f"Medians with 90% intervals. *width*: posterior 90% interval / prior 90% interval. *attainable*: the width ratio "

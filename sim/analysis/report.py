@@ -29,7 +29,7 @@ from sim.analysis.figures import new_figure, safe_name, save_figure
 from sim.analysis.mechanisms import mechanisms_section
 from sim.analysis.reversal import find_reversals
 from sim.analysis.summary import outcome_values
-from sim.analysis.tables import EMPTY, fmt, markdown_frame, markdown_table, p_value
+from sim.analysis.tables import EMPTY, fmt, markdown_frame, markdown_table, markdown_text, p_value
 from sim.batch.folder import write_atomic
 from sim.replication.outcomes import (
     better_direction,
@@ -127,7 +127,7 @@ def write_report(
         differences_section(comparison, outcomes, reference),
         "## Plots\n\n" + "\n".join(f"![{p.stem}]({p.relative_to(out_dir).as_posix()})" for p in plots),
     ]
-    sections = [f"# {title}", answer, contents_section([answer, *details]), *details]
+    sections = [f"# {markdown_text(title)}", answer, contents_section([answer, *details]), *details]
     path = out_dir / "report.md"
     write_atomic(path, lambda p: p.write_text("\n\n".join(sections) + "\n", encoding="utf-8"))
     return path

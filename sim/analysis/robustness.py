@@ -40,7 +40,7 @@ from sim.analysis.regret import (
     states_table,
     value_cube,
 )
-from sim.analysis.tables import fmt, markdown_table
+from sim.analysis.tables import fmt, markdown_table, markdown_text
 from sim.batch.folder import write_atomic, write_csv
 from sim.design.robustness import Precision, StatesDesign
 
@@ -90,7 +90,7 @@ def report_text(title: str, design: StatesDesign, runs: pd.DataFrame, outcomes: 
     replications = int(runs["replication"].max()) + 1
     ranges = ", ".join(f"`{p.path}` in [{p.low:g}, {p.high:g}]" for p in design.parameters)
     lines = [
-        f"# {title}", "",
+        f"# {markdown_text(title)}", "",
         f"{len(design.options)} options x {len(design.states)} states of the world x {replications} replications; "
         f"replication r of every option in every state uses the same random streams. States: {ranges}. "
         f"Reference: {design.reference}. Fewer is better for every outcome except "

@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 
 from sim.analysis.html import write_html
-from sim.analysis.tables import EMPTY, fmt, markdown_table
+from sim.analysis.tables import EMPTY, fmt, markdown_table, markdown_text
 from sim.analysis.validation import (
     EVENT_COLUMNS,
     PROBABILITIES_HEADING,
@@ -136,7 +136,7 @@ def write_side_by_side(out: Path, title: str, intro: Sequence[str], table: pd.Da
     stems = list(skipped)
     csv = out / "side_by_side.csv"
     write_csv(csv, table)
-    sections = [f"# {title}", *intro, "## Skill on the held-out checks", skill_text(skills), _skill_markdown(skills),
+    sections = [f"# {markdown_text(title)}", *intro, "## Skill on the held-out checks", skill_text(skills), _skill_markdown(skills),
                 "## Every check",
                 "One row per check of the record, in its order. Per scenario: the simulated 5th-95th percentiles, the "
                 "observation's percentile among the replications, whether the observed range overlaps that band (for a "

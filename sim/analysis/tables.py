@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Sequence
 
 import pandas as pd
 
+# What Markdown (GitHub's and Python-Markdown alike) reads as markup in a line of text: escaped by a
+# backslash, or, for what Python-Markdown cannot escape so ('<', '&', '~'), written as an entity.
+MARKDOWN_ESCAPED = re.compile(r"([\\`*_{}\[\]()#!|])")
+MARKDOWN_ENTITIES = {"&": "&amp;", "<": "&lt;", ">": "&gt;", "~": "&#126;"}
 SIGNIFICANT_DIGITS = 3
 EMPTY = "–"
 
@@ -34,6 +39,13 @@ def p_value(p: float) -> str:
     if p is None or pd.isna(p):
         return EMPTY
     return f"<{P_FLOOR:.0e}" if float(p) < P_FLOOR else fmt(p)
+
+
+def markdown_text(text: str) -> str:
+    """Free text (an experiment's description, a file name) as Markdown that shows it as written,
+    on one line: no link, image, emphasis, code, HTML or heading of its own, in any viewer."""
+    text = MARKDOWN_ESCAPED.sub(r"\\\1", " ".join(str(text).split()))
+    return re.sub(r"[&<>~]", lambda m: MARKDOWN_ENTITIES[m.group(0)], text)
 
 
 def markdown_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
