@@ -165,3 +165,27 @@ def test_a_folder_in_use_stops_a_second_run_with_one_line(finished, tmp_path):
     assert (out / "manifest.json").read_bytes() == before
     code, _, stderr = run(finished["file"], out)  # the lock went with its holder
     assert code == 0, stderr
+
+
+@pytest.mark.parametrize("plant", ["link", "dangling link", "folder", "pipe"])
+def test_a_lock_that_is_not_a_regular_file_is_refused_and_nothing_it_points_to_changes(finished, tmp_path, plant):
+    out = copy_of(finished, tmp_path)
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious\n")
+    lock = out / ".lock"
+    lock.unlink(missing_ok=True)
+    if plant == "link":
+        lock.symlink_to(victim)
+    elif plant == "dangling link":
+        lock.symlink_to(tmp_path / "made_by_the_lock")
+    elif plant == "folder":
+        lock.mkdir()
+    else:
+        os.mkfifo(lock)
+    before = (out / "manifest.json").read_bytes()
+    code, stdout, stderr = run(finished["file"], out)
+    assert code == 2, stderr
+    line = one_error_line(stdout, stderr)
+    assert f"{lock} is not a regular file" in line
+    assert victim.read_text() == "precious\n" and not (tmp_path / "made_by_the_lock").exists()
+    assert (out / "manifest.json").read_bytes() == before

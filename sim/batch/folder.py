@@ -14,7 +14,8 @@ What a folder guarantees:
   checksum; a damaged part is recomputed;
 - a damaged manifest is reported, never taken for another batch's;
 - one process at a time: a lock (``.lock``, released by the system when its holder dies)
-  stops a second run into the same folder;
+  stops a second run into the same folder; a ``.lock`` that is not a regular file (a link, a
+  folder, a pipe) is refused, never followed or truncated;
 - temporary files left by a killed run are removed by the next.
 
 A folder of folders (:func:`folder_of_folders`: ``validate`` of several scenarios) holds a
@@ -29,6 +30,7 @@ import fcntl
 import hashlib
 import json
 import os
+import stat
 from pathlib import Path
 from typing import Any, Callable, Iterator, Sequence
 
@@ -260,7 +262,17 @@ def lock_folder(out: Path) -> int:
     """Lock the results folder ``out`` (``.lock``, released by the system when this process
     dies) and return the lock's file descriptor, to close when done; one line if another
     process holds it."""
-    fd = os.open(out / LOCK, os.O_RDWR | os.O_CREAT, 0o644)
+    path = out / LOCK
+    not_a_file = UsageError(f"{path} is not a regular file (a link, a folder or a device): remove it, or choose another --out")
+    try:  # a planted link is never followed, a device or pipe never blocks, nothing is truncated before the check
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY, 0o644)
+    except OSError as exc:
+        if exc.errno in (errno.ELOOP, errno.EISDIR, errno.ENXIO, errno.EMLINK):
+            raise not_a_file from None
+        raise
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise not_a_file
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
