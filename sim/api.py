@@ -67,7 +67,7 @@ from sim.analysis.validation import (
     write_validation,
 )
 from sim.batch.execution import BatchResult, Execution, run_batch
-from sim.batch.folder import folder_of_folders, write_atomic, write_csv, write_json
+from sim.batch.folder import folder_of_folders, locked_folder, write_atomic, write_csv, write_json
 from sim.batch.manifest import code_version, environment, utc_now
 from sim.analysis.baselines import MAIN_BASELINE, FitWindow, baseline_samples, fit_window
 from sim.calibration.event_record import DEFAULT_EVENTS, load_events
@@ -605,6 +605,17 @@ def calibrate(
     if out is None:
         raise UsageError("calibrate needs a results folder (out)")
     out = Path(out)
+    from sim.calibration.inference import check_calibration_folder
+
+    check_calibration_folder(out)  # before the lock: a refused run changes nothing
+    with locked_folder(out):  # one calibration at a time in a folder, from the pilot to the finished manifest
+        return _calibrate_in(calibration_file, out, quick, hold_out, workers, scheduler, calibrated, install, options)
+
+
+def _calibrate_in(
+    calibration_file: Any, out: Path, quick: bool, hold_out: tuple[str, ...], workers: int | None, scheduler: str | None,
+    calibrated: str | Path | None, install: str | Path | None, options: RunOptions,
+) -> CalibrationResult:  # fmt: skip
     from sim.calibration.inference import run_inference
 
     inference = run_inference(calibration_file, out, quick, hold_out, workers, scheduler, options.progress, options.command)

@@ -284,6 +284,27 @@ def lock_folder(out: Path) -> int:
     return fd
 
 
+@contextlib.contextmanager
+def locked_folder(out: Path) -> Iterator[None]:
+    """``out`` (made if need be) locked by :func:`lock_folder` for the time of the ``with``
+    block: a second process gets one line saying the folder is in use. If the block fails while
+    ``out`` holds nothing but the lock, the lock goes, and ``out`` too if this call made it."""
+    made = not out.exists()
+    out.mkdir(parents=True, exist_ok=True)
+    fd = lock_folder(out)
+    try:
+        yield
+    except BaseException:
+        if out.is_dir() and [p.name for p in out.iterdir()] == [LOCK]:
+            (out / LOCK).unlink(missing_ok=True)
+            if made:
+                with contextlib.suppress(OSError):
+                    out.rmdir()
+        raise
+    finally:
+        os.close(fd)
+
+
 def clean_partials(out: Path) -> None:
     """Remove the temporary files of :func:`write_atomic` that dead processes left in ``out``."""
     for path in out.glob(f".*{PARTIAL}*"):
