@@ -14,7 +14,7 @@ import pyarrow as pa
 
 from sim import api
 from sim.analysis.precision import describe as precision_line
-from sim.batch.folder import read_manifest, verify_runs
+from sim.batch.folder import clean_partials, locked_folder, read_manifest, verify_runs
 from sim.cli.options import (
     add_batch_options,
     failures_note,
@@ -152,6 +152,13 @@ def command_compare(args: argparse.Namespace, argv: list[str]) -> str:
     manifest_path, runs_path = folder / "manifest.json", folder / "runs.parquet"
     if not manifest_path.exists() or not runs_path.exists():
         raise UsageError(f"{folder} is not a finished results folder (no manifest.json or runs.parquet)")
+    with locked_folder(folder):  # no run or other compare writes there meanwhile
+        for place in (folder, folder / "plots"):  # what a killed compare or analysis left
+            clean_partials(place)
+        return _compare(folder, manifest_path, runs_path)
+
+
+def _compare(folder: Path, manifest_path: Path, runs_path: Path) -> str:
     manifest = read_manifest(manifest_path)
     if "reference" not in manifest:
         raise UsageError(f"{folder} holds no experiment (its manifest names no reference scenario)")
