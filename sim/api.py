@@ -67,7 +67,7 @@ from sim.analysis.validation import (
     write_validation,
 )
 from sim.batch.execution import BatchResult, Execution, run_batch
-from sim.batch.folder import folder_of_folders, locked_folder, write_atomic, write_csv, write_json
+from sim.batch.folder import ANALYSING, folder_of_folders, locked_folder, mark_complete, write_atomic, write_csv, write_json
 from sim.batch.manifest import code_version, environment, utc_now
 from sim.analysis.baselines import MAIN_BASELINE, FitWindow, baseline_samples, fit_window
 from sim.calibration.event_record import DEFAULT_EVENTS, load_events
@@ -190,11 +190,13 @@ def run_scenario(
         scenario = _load_scenario(path, overrides)
         source, inputs = Source("run", path, tuple(overrides)), tuple(input_files(path))
     batch = Batch(scenario.scenario.name, ((scenario.scenario.name, scenario),), replications, seed, source, inputs, RUN_CHUNK_SIZE)
-    result = run_batch(batch, Path(out) if out is not None else None, _execution(workers, scheduler, options), options.command)
-    summary = _summarise(result.runs)
+    result = run_batch(batch, Path(out) if out is not None else None, _execution(workers, scheduler, options), options.command,
+                       analysed=True)  # fmt: skip
+    summary, manifest = _summarise(result.runs), result.manifest
     if out is not None:
         write_csv(Path(out) / "summary.csv", summary)
-    return RunResult(result.runs, summary, result.failures, result.folder, result.manifest)
+        manifest = mark_complete(Path(out), manifest)
+    return RunResult(result.runs, summary, result.failures, result.folder, manifest)
 
 
 def summarise(runs: pd.DataFrame, outcomes: Sequence[str] | None = None) -> pd.DataFrame:
@@ -255,7 +257,7 @@ def run_experiment(
     if precision is None:
         if max_replications is not None:
             raise UsageError("max_replications applies only to a run by precision: name the outcomes' half-widths too")
-        result = run_batch(experiment.batch, out, _execution(workers, scheduler, options), options.command, extra)
+        result = run_batch(experiment.batch, out, _execution(workers, scheduler, options), options.command, extra, analysed=True)
     elif experiment.robustness is not None:
         raise UsageError(f"{experiment.path}: --precision applies to experiments without states of the world")
     else:
@@ -265,12 +267,12 @@ def run_experiment(
         result, record = _run_to_precision(experiment, spec, out, _execution(workers, scheduler, options), options.command, extra)
     if experiment.robustness is not None:
         summary, robustness = analyse_states(out, result.runs, result.manifest)
-        return ExperimentResult(result.runs, summary, robustness.states, result.failures, out, result.manifest,
+        return ExperimentResult(result.runs, summary, robustness.states, result.failures, out, mark_complete(out, result.manifest),
                                 robustness=robustness)  # fmt: skip
     comparison = analyse_folder(out, result.runs, extra["reference"], extra["outcomes"], extra["title"],
                                 result.manifest.get("parameters_from"), record, extra["period"])  # fmt: skip
-    return ExperimentResult(result.runs, comparison.summary, comparison.comparison, result.failures, out, result.manifest,
-                            comparison.uncertainty, comparison.decisions)  # fmt: skip
+    return ExperimentResult(result.runs, comparison.summary, comparison.comparison, result.failures, out,
+                            mark_complete(out, result.manifest), comparison.uncertainty, comparison.decisions)  # fmt: skip
 
 
 def outcome_period(scenario: Scenario) -> str:
@@ -292,7 +294,7 @@ def _run_to_precision(
         if progress:
             progress.next_stage()
         batch = experiment.batch if count == start else _with_replications(experiment, count)
-        result = run_batch(batch, out, execution, command, extra, grow=True)
+        result = run_batch(batch, out, execution, command, extra, grow=True, analysed=True)
         elapsed += result.manifest["elapsed_s"]
         resumed = result.manifest["chunks_resumed"] if resumed is None else resumed  # later stages keep their own
         per_draw = batch.draws.per_draw if batch.draws else 1
@@ -304,7 +306,7 @@ def _run_to_precision(
               "replications": stages[-1], "budget_exhausted": not bool(reached["reached"].all()),
               "half_widths": precision_records(reached)}  # fmt: skip
     manifest = {**result.manifest, "precision": record, "elapsed_s": round(elapsed, 3), "chunks_resumed": resumed}
-    write_json(out / "manifest.json", {**manifest, "status": "complete"})
+    write_json(out / "manifest.json", {**manifest, "status": ANALYSING})  # complete once the report is written
     return dataclasses.replace(result, manifest=manifest), record
 
 
@@ -396,7 +398,7 @@ def run_sweep(
     options, out = options or RunOptions(), Path(out)
     outcomes = list(sweep.header.outcomes)
     extra = {"design": sweep.header.design, "outcomes": outcomes}
-    result = run_batch(sweep.batch, out, _execution(workers, scheduler, options), options.command, extra)
+    result = run_batch(sweep.batch, out, _execution(workers, scheduler, options), options.command, extra, analysed=True)
     points = point_table(sweep.design, result.runs, outcomes)
     write_csv(out / "points.csv", points)
     paths = [p.path for p in sweep.parameters]
@@ -407,7 +409,8 @@ def run_sweep(
     sensitivity = analyse(sweep.parameters, points, outcomes, sweep.header.root_seed) if analyse else None
     if sensitivity is not None:
         write_csv(out / "sensitivity.csv", sensitivity)
-    return SweepResult(points, sensitivity, result.runs, result.failures, out, result.manifest, len(figures), figures)
+    manifest = mark_complete(out, result.manifest)
+    return SweepResult(points, sensitivity, result.runs, result.failures, out, manifest, len(figures), figures)
 
 
 def _sweep_base(sweep: SweepFile) -> Scenario:

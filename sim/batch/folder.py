@@ -16,7 +16,10 @@ What a folder guarantees:
 - one process at a time: a lock (``.lock``, released by the system when its holder dies)
   stops a second run into the same folder; a ``.lock`` that is not a regular file (a link, a
   folder, a pipe) is refused, never followed or truncated;
-- temporary files left by a killed run are removed by the next.
+- temporary files left by a killed run are removed by the next;
+- status ``complete`` is the last thing written: a folder whose files made from the runs (a
+  summary, a report) were not all written reads ``analysing``, and is complete once the same
+  command (or ``compare``) writes them.
 
 A folder of folders (:func:`folder_of_folders`: ``validate`` of several scenarios) holds a
 results folder per scenario and files made from them, under its own manifest and lock.
@@ -44,6 +47,8 @@ FAILURE_COLUMNS = ["scenario", "replication", "seed", "error", "where", "reprodu
 LOCK = ".lock"
 PARTIAL = ".partial-"  # the mark of a temporary file of write_atomic
 RUNS = "runs.parquet"
+COMPLETE = "complete"  # the manifest's status once every file of the folder is written
+ANALYSING = "analysing"  # the runs are written, the files made from them not yet
 WHAT_TO_DO = "remove the folder or choose another --out"
 
 
@@ -248,14 +253,25 @@ class ResultsFolder:
         failures = [f for s, i in chunks for f in self._record(self.part(s, i))["failures"]]
         return target, failures
 
-    def finish(self, manifest: dict[str, Any], failures: pd.DataFrame, chunks: Sequence[tuple[int, int]]) -> dict[str, Any]:
+    def finish(self, manifest: dict[str, Any], failures: pd.DataFrame, chunks: Sequence[tuple[int, int]],
+               status: str = COMPLETE) -> dict[str, Any]:  # fmt: skip
         """Write ``failures.csv`` and the finished manifest, with the checksums of the
-        ``chunks``' parts and of ``runs.parquet``; return that manifest."""
+        ``chunks``' parts and of ``runs.parquet``; return that manifest. Its ``status`` is
+        ``complete``, or ``analysing`` when the caller writes files made from the runs and then
+        marks the folder complete (:func:`mark_complete`)."""
         write_csv(self.out / "failures.csv", failures)
         names = [self._name(self.part(*key)) for key in chunks] + [RUNS]
-        finished = {**manifest, "status": "complete", "checksums": {name: self._checksums[name] for name in names}}
+        finished = {**manifest, "status": status, "checksums": {name: self._checksums[name] for name in names}}
         write_json(self.out / "manifest.json", finished)
         return finished
+
+
+def mark_complete(out: Path, manifest: dict[str, Any]) -> dict[str, Any]:
+    """Write ``out``'s manifest with status ``complete``, the last file of a folder: once every
+    other file is written. Return that manifest."""
+    finished = {**manifest, "status": COMPLETE}
+    write_json(out / "manifest.json", finished)
+    return finished
 
 
 def lock_folder(out: Path) -> int:
