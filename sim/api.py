@@ -67,7 +67,7 @@ from sim.analysis.validation import (
     write_validation,
 )
 from sim.batch.execution import BatchResult, Execution, run_batch
-from sim.batch.folder import ANALYSING, folder_of_folders, locked_folder, mark_complete, write_atomic, write_csv, write_json
+from sim.batch.folder import ANALYSING, HeldLock, folder_of_folders, locked_folder, mark_complete, write_atomic, write_csv, write_json
 from sim.batch.manifest import code_version, environment, utc_now
 from sim.analysis.baselines import MAIN_BASELINE, FitWindow, baseline_samples, fit_window
 from sim.calibration.event_record import DEFAULT_EVENTS, load_events
@@ -253,26 +253,29 @@ def run_experiment(
              "period": outcome_period(experiment.batch.scenarios[0][1])}  # every scenario counts the same days  # fmt: skip
     if experiment.robustness is not None:
         extra["robustness"] = experiment.robustness.describe()
-    record = None
-    if precision is None:
-        if max_replications is not None:
-            raise UsageError("max_replications applies only to a run by precision: name the outcomes' half-widths too")
-        result = run_batch(experiment.batch, out, _execution(workers, scheduler, options), options.command, extra, analysed=True)
-    elif experiment.robustness is not None:
-        raise UsageError(f"{experiment.path}: --precision applies to experiments without states of the world")
-    else:
-        batch = experiment.batch
-        spec = precision_for(precision, max_replications, batch.replications, experiment.header.outcomes,
-                             len(batch.scenarios), str(experiment.path))  # fmt: skip
-        result, record = _run_to_precision(experiment, spec, out, _execution(workers, scheduler, options), options.command, extra)
-    if experiment.robustness is not None:
-        summary, robustness = analyse_states(out, result.runs, result.manifest)
-        return ExperimentResult(result.runs, summary, robustness.states, result.failures, out, mark_complete(out, result.manifest),
-                                robustness=robustness)  # fmt: skip
-    comparison = analyse_folder(out, result.runs, extra["reference"], extra["outcomes"], extra["title"],
-                                result.manifest.get("parameters_from"), record, extra["period"])  # fmt: skip
-    return ExperimentResult(result.runs, comparison.summary, comparison.comparison, result.failures, out,
-                            mark_complete(out, result.manifest), comparison.uncertainty, comparison.decisions)  # fmt: skip
+    with HeldLock() as held:  # one lock from the first stage to the finished manifest
+        record = None
+        if precision is None:
+            if max_replications is not None:
+                raise UsageError("max_replications applies only to a run by precision: name the outcomes' half-widths too")
+            result = run_batch(experiment.batch, out, _execution(workers, scheduler, options), options.command, extra,
+                               analysed=True, held=held)  # fmt: skip
+        elif experiment.robustness is not None:
+            raise UsageError(f"{experiment.path}: --precision applies to experiments without states of the world")
+        else:
+            batch = experiment.batch
+            spec = precision_for(precision, max_replications, batch.replications, experiment.header.outcomes,
+                                 len(batch.scenarios), str(experiment.path))  # fmt: skip
+            result, record = _run_to_precision(experiment, spec, out, _execution(workers, scheduler, options), options.command,
+                                               extra, held)  # fmt: skip
+        if experiment.robustness is not None:
+            summary, robustness = analyse_states(out, result.runs, result.manifest)
+            return ExperimentResult(result.runs, summary, robustness.states, result.failures, out, mark_complete(out, result.manifest),
+                                    robustness=robustness)  # fmt: skip
+        comparison = analyse_folder(out, result.runs, extra["reference"], extra["outcomes"], extra["title"],
+                                    result.manifest.get("parameters_from"), record, extra["period"])  # fmt: skip
+        return ExperimentResult(result.runs, comparison.summary, comparison.comparison, result.failures, out,
+                                mark_complete(out, result.manifest), comparison.uncertainty, comparison.decisions)  # fmt: skip
 
 
 def outcome_period(scenario: Scenario) -> str:
@@ -282,10 +285,12 @@ def outcome_period(scenario: Scenario) -> str:
 
 
 def _run_to_precision(
-    experiment: ExperimentFile, spec: Precision, out: Path, execution: Execution, command: tuple[str, ...], extra: dict
+    experiment: ExperimentFile, spec: Precision, out: Path, execution: Execution, command: tuple[str, ...], extra: dict,
+    held: HeldLock | None = None,
 ) -> tuple[BatchResult, dict]:
     """Grow ``out`` stage by stage (the chunks of a stage are kept by the next) until the
-    half-widths are reached or the budget runs out; the folder ends as a run of that count."""
+    half-widths are reached or the budget runs out; the folder ends as a run of that count.
+    With ``held``, the folder stays locked between the stages."""
     start, elapsed, stages, resumed = experiment.batch.replications, 0.0, [], None
     progress = _StageProgress(execution.progress) if execution.progress else None
     execution = dataclasses.replace(execution, progress=progress)
@@ -294,7 +299,7 @@ def _run_to_precision(
         if progress:
             progress.next_stage()
         batch = experiment.batch if count == start else _with_replications(experiment, count)
-        result = run_batch(batch, out, execution, command, extra, grow=True, analysed=True)
+        result = run_batch(batch, out, execution, command, extra, grow=True, analysed=True, held=held)
         elapsed += result.manifest["elapsed_s"]
         resumed = result.manifest["chunks_resumed"] if resumed is None else resumed  # later stages keep their own
         per_draw = batch.draws.per_draw if batch.draws else 1

@@ -19,7 +19,7 @@ from typing import Any, Callable
 import pandas as pd
 import pyarrow as pa
 
-from sim.batch.folder import ANALYSING, COMPLETE, FAILURE_COLUMNS, ResultsFolder
+from sim.batch.folder import ANALYSING, COMPLETE, FAILURE_COLUMNS, HeldLock, ResultsFolder
 from sim.batch.manifest import describe, utc_now
 from sim.batch.runner import (
     Chunk,
@@ -75,6 +75,7 @@ def run_batch(
     extra: dict[str, Any] | None = None,
     grow: bool = False,
     analysed: bool = False,
+    held: HeldLock | None = None,
 ) -> BatchResult:
     """Run every chunk of ``batch`` (those not yet in ``out``, when resuming a folder).
 
@@ -84,6 +85,8 @@ def run_batch(
     are kept (a precision run adds replications this way), the others run again. With
     ``analysed``, the caller writes files made from the runs into ``out``: the manifest's status
     is then ``analysing``, and the caller marks it complete (:func:`~sim.batch.folder.mark_complete`).
+    With ``held``, the folder's lock is taken once and kept after the batch (see
+    :class:`~sim.batch.folder.HeldLock`).
     """
     chunks = plan(len(batch.scenarios), batch.replications, batch.chunk_size)
     check_workers(execution.workers)
@@ -93,7 +96,7 @@ def run_batch(
         if execution.executor is None and execution.scheduler:  # contacted before anything is written
             execution = replace(execution, executor=stack.enter_context(
                 dask_executor(execution.scheduler, execution.scheduler_timeout_s)))  # fmt: skip
-        folder = ResultsFolder(Path(out), manifest["fingerprint"]) if out is not None else None
+        folder = ResultsFolder(Path(out), manifest["fingerprint"], held) if out is not None else None
         if folder:
             stack.callback(folder.close)
         return _run(batch, chunks, folder, execution, manifest, grow, analysed)

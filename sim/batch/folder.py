@@ -132,8 +132,9 @@ def verify_runs(out: Path, manifest: dict[str, Any]) -> Path:
 class ResultsFolder:
     """A batch's results folder (see the module docstring); open it, then close it."""
 
-    def __init__(self, out: Path, fingerprint: str) -> None:
+    def __init__(self, out: Path, fingerprint: str, held: HeldLock | None = None) -> None:
         self.out = out
+        self.held = held  # a lock held over several batches: taken by the first, kept after close
         self.fingerprint = fingerprint
         self.parts = out / "parts"
         self.damaged: list[str] = []  # one line per damaged part found on opening
@@ -175,7 +176,10 @@ class ResultsFolder:
             self._lock = None
 
     def _acquire(self) -> None:
-        self._lock = lock_folder(self.out)
+        if self.held is None:
+            self._lock = lock_folder(self.out)
+        elif self.held.fd is None:
+            self.held.fd = lock_folder(self.out)  # released by the holder, not by close()
 
     def _clean_partials(self) -> None:
         """Remove the temporary files of killed runs: every one under ``parts/`` (only the
@@ -264,6 +268,24 @@ class ResultsFolder:
         finished = {**manifest, "status": status, "checksums": {name: self._checksums[name] for name in names}}
         write_json(self.out / "manifest.json", finished)
         return finished
+
+
+class HeldLock:
+    """A results folder's lock held across several batches into it and the files made from
+    them (a run by precision's stages and its report): the first :class:`ResultsFolder` given it
+    takes the lock after its checks, the next ones keep it, and leaving the ``with`` block
+    releases it, so no other process writes in between."""
+
+    def __init__(self) -> None:
+        self.fd: int | None = None
+
+    def __enter__(self) -> HeldLock:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.fd is not None:
+            os.close(self.fd)
+            self.fd = None
 
 
 def mark_complete(out: Path, manifest: dict[str, Any]) -> dict[str, Any]:
