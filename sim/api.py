@@ -190,12 +190,13 @@ def run_scenario(
         scenario = _load_scenario(path, overrides)
         source, inputs = Source("run", path, tuple(overrides)), tuple(input_files(path))
     batch = Batch(scenario.scenario.name, ((scenario.scenario.name, scenario),), replications, seed, source, inputs, RUN_CHUNK_SIZE)
-    result = run_batch(batch, Path(out) if out is not None else None, _execution(workers, scheduler, options), options.command,
-                       analysed=True)  # fmt: skip
-    summary, manifest = _summarise(result.runs), result.manifest
-    if out is not None:
-        write_csv(Path(out) / "summary.csv", summary)
-        manifest = mark_complete(Path(out), manifest)
+    with HeldLock() as held:  # summary.csv is written under the run's lock
+        result = run_batch(batch, Path(out) if out is not None else None, _execution(workers, scheduler, options),
+                           options.command, analysed=True, held=held)  # fmt: skip
+        summary, manifest = _summarise(result.runs), result.manifest
+        if out is not None:
+            write_csv(Path(out) / "summary.csv", summary)
+            manifest = mark_complete(Path(out), manifest)
     return RunResult(result.runs, summary, result.failures, result.folder, manifest)
 
 
@@ -403,7 +404,14 @@ def run_sweep(
     options, out = options or RunOptions(), Path(out)
     outcomes = list(sweep.header.outcomes)
     extra = {"design": sweep.header.design, "outcomes": outcomes}
-    result = run_batch(sweep.batch, out, _execution(workers, scheduler, options), options.command, extra, analysed=True)
+    with HeldLock() as held:  # points, plots and sensitivity are written under the sweep's lock
+        result = run_batch(sweep.batch, out, _execution(workers, scheduler, options), options.command, extra,
+                           analysed=True, held=held)  # fmt: skip
+        return _sweep_files(sweep, out, result, outcomes)
+
+
+def _sweep_files(sweep: SweepFile, out: Path, result: BatchResult, outcomes: list[str]) -> SweepResult:
+    """Write a finished sweep's points.csv, plots and sensitivity.csv, then mark it complete."""
     points = point_table(sweep.design, result.runs, outcomes)
     write_csv(out / "points.csv", points)
     paths = [p.path for p in sweep.parameters]

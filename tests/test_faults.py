@@ -233,3 +233,32 @@ def test_a_run_or_sweep_whose_files_failed_is_not_complete(tmp_path, monkeypatch
     code, _, stderr = call_main(argv)
     assert code == 1 and "No space left" in stderr, stderr
     assert (out / "runs.parquet").exists() and json.loads((out / "manifest.json").read_text())["status"] != "complete"
+
+
+@pytest.mark.parametrize("command", ["run", "sweep"])
+def test_a_run_or_sweep_writes_its_files_under_its_lock(tmp_path, monkeypatch, command):
+    import sim.api
+    from sim.batch.folder import lock_folder
+    from sim.config.errors import UsageError
+
+    out, refused = tmp_path / "out", []
+
+    def another_process_tries(original):
+        def write(path, *args, **kwargs):
+            try:
+                os.close(lock_folder(out))  # flock: another open file, as another process's
+            except UsageError:
+                refused.append(path)
+            return original(path, *args, **kwargs)
+
+        return write
+
+    monkeypatch.setattr(sim.api, "write_csv", another_process_tries(sim.api.write_csv))
+    if command == "run":
+        argv = ["run", BASELINE, "--replications", "2", "--workers", "1", "--quiet", "--out", out]
+    else:
+        argv = ["sweep", ROOT / "configs" / "sweeps" / SWEEP, "--replications", "2", "--workers", "1", "--quiet", "--out", out]
+    code, _, stderr = call_main(argv)
+    assert code == 0, stderr
+    assert refused and refused[0] == out / ("summary.csv" if command == "run" else "points.csv")
+    os.close(lock_folder(out))  # released at the end
