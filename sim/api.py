@@ -67,7 +67,7 @@ from sim.analysis.validation import (
     write_validation,
 )
 from sim.batch.execution import BatchResult, Execution, run_batch
-from sim.batch.folder import folder_of_folders, write_atomic, write_csv, write_json
+from sim.batch.folder import ANALYSING, HeldLock, folder_of_folders, locked_folder, mark_complete, write_atomic, write_csv, write_json
 from sim.batch.manifest import code_version, environment, utc_now
 from sim.analysis.baselines import MAIN_BASELINE, FitWindow, baseline_samples, fit_window
 from sim.calibration.event_record import DEFAULT_EVENTS, load_events
@@ -190,11 +190,14 @@ def run_scenario(
         scenario = _load_scenario(path, overrides)
         source, inputs = Source("run", path, tuple(overrides)), tuple(input_files(path))
     batch = Batch(scenario.scenario.name, ((scenario.scenario.name, scenario),), replications, seed, source, inputs, RUN_CHUNK_SIZE)
-    result = run_batch(batch, Path(out) if out is not None else None, _execution(workers, scheduler, options), options.command)
-    summary = _summarise(result.runs)
-    if out is not None:
-        write_csv(Path(out) / "summary.csv", summary)
-    return RunResult(result.runs, summary, result.failures, result.folder, result.manifest)
+    with HeldLock() as held:  # summary.csv is written under the run's lock
+        result = run_batch(batch, Path(out) if out is not None else None, _execution(workers, scheduler, options),
+                           options.command, analysed=True, held=held)  # fmt: skip
+        summary, manifest = _summarise(result.runs), result.manifest
+        if out is not None:
+            write_csv(Path(out) / "summary.csv", summary)
+            manifest = mark_complete(Path(out), manifest)
+    return RunResult(result.runs, summary, result.failures, result.folder, manifest)
 
 
 def summarise(runs: pd.DataFrame, outcomes: Sequence[str] | None = None) -> pd.DataFrame:
@@ -251,26 +254,29 @@ def run_experiment(
              "period": outcome_period(experiment.batch.scenarios[0][1])}  # every scenario counts the same days  # fmt: skip
     if experiment.robustness is not None:
         extra["robustness"] = experiment.robustness.describe()
-    record = None
-    if precision is None:
-        if max_replications is not None:
-            raise UsageError("max_replications applies only to a run by precision: name the outcomes' half-widths too")
-        result = run_batch(experiment.batch, out, _execution(workers, scheduler, options), options.command, extra)
-    elif experiment.robustness is not None:
-        raise UsageError(f"{experiment.path}: --precision applies to experiments without states of the world")
-    else:
-        batch = experiment.batch
-        spec = precision_for(precision, max_replications, batch.replications, experiment.header.outcomes,
-                             len(batch.scenarios), str(experiment.path))  # fmt: skip
-        result, record = _run_to_precision(experiment, spec, out, _execution(workers, scheduler, options), options.command, extra)
-    if experiment.robustness is not None:
-        summary, robustness = analyse_states(out, result.runs, result.manifest)
-        return ExperimentResult(result.runs, summary, robustness.states, result.failures, out, result.manifest,
-                                robustness=robustness)  # fmt: skip
-    comparison = analyse_folder(out, result.runs, extra["reference"], extra["outcomes"], extra["title"],
-                                result.manifest.get("parameters_from"), record, extra["period"])  # fmt: skip
-    return ExperimentResult(result.runs, comparison.summary, comparison.comparison, result.failures, out, result.manifest,
-                            comparison.uncertainty, comparison.decisions)  # fmt: skip
+    with HeldLock() as held:  # one lock from the first stage to the finished manifest
+        record = None
+        if precision is None:
+            if max_replications is not None:
+                raise UsageError("max_replications applies only to a run by precision: name the outcomes' half-widths too")
+            result = run_batch(experiment.batch, out, _execution(workers, scheduler, options), options.command, extra,
+                               analysed=True, held=held)  # fmt: skip
+        elif experiment.robustness is not None:
+            raise UsageError(f"{experiment.path}: --precision applies to experiments without states of the world")
+        else:
+            batch = experiment.batch
+            spec = precision_for(precision, max_replications, batch.replications, experiment.header.outcomes,
+                                 len(batch.scenarios), str(experiment.path))  # fmt: skip
+            result, record = _run_to_precision(experiment, spec, out, _execution(workers, scheduler, options), options.command,
+                                               extra, held)  # fmt: skip
+        if experiment.robustness is not None:
+            summary, robustness = analyse_states(out, result.runs, result.manifest)
+            return ExperimentResult(result.runs, summary, robustness.states, result.failures, out, mark_complete(out, result.manifest),
+                                    robustness=robustness)  # fmt: skip
+        comparison = analyse_folder(out, result.runs, extra["reference"], extra["outcomes"], extra["title"],
+                                    result.manifest.get("parameters_from"), record, extra["period"])  # fmt: skip
+        return ExperimentResult(result.runs, comparison.summary, comparison.comparison, result.failures, out,
+                                mark_complete(out, result.manifest), comparison.uncertainty, comparison.decisions)  # fmt: skip
 
 
 def outcome_period(scenario: Scenario) -> str:
@@ -280,10 +286,12 @@ def outcome_period(scenario: Scenario) -> str:
 
 
 def _run_to_precision(
-    experiment: ExperimentFile, spec: Precision, out: Path, execution: Execution, command: tuple[str, ...], extra: dict
+    experiment: ExperimentFile, spec: Precision, out: Path, execution: Execution, command: tuple[str, ...], extra: dict,
+    held: HeldLock | None = None,
 ) -> tuple[BatchResult, dict]:
     """Grow ``out`` stage by stage (the chunks of a stage are kept by the next) until the
-    half-widths are reached or the budget runs out; the folder ends as a run of that count."""
+    half-widths are reached or the budget runs out; the folder ends as a run of that count.
+    With ``held``, the folder stays locked between the stages."""
     start, elapsed, stages, resumed = experiment.batch.replications, 0.0, [], None
     progress = _StageProgress(execution.progress) if execution.progress else None
     execution = dataclasses.replace(execution, progress=progress)
@@ -292,7 +300,7 @@ def _run_to_precision(
         if progress:
             progress.next_stage()
         batch = experiment.batch if count == start else _with_replications(experiment, count)
-        result = run_batch(batch, out, execution, command, extra, grow=True)
+        result = run_batch(batch, out, execution, command, extra, grow=True, analysed=True, held=held)
         elapsed += result.manifest["elapsed_s"]
         resumed = result.manifest["chunks_resumed"] if resumed is None else resumed  # later stages keep their own
         per_draw = batch.draws.per_draw if batch.draws else 1
@@ -304,7 +312,7 @@ def _run_to_precision(
               "replications": stages[-1], "budget_exhausted": not bool(reached["reached"].all()),
               "half_widths": precision_records(reached)}  # fmt: skip
     manifest = {**result.manifest, "precision": record, "elapsed_s": round(elapsed, 3), "chunks_resumed": resumed}
-    write_json(out / "manifest.json", {**manifest, "status": "complete"})
+    write_json(out / "manifest.json", {**manifest, "status": ANALYSING})  # complete once the report is written
     return dataclasses.replace(result, manifest=manifest), record
 
 
@@ -396,7 +404,14 @@ def run_sweep(
     options, out = options or RunOptions(), Path(out)
     outcomes = list(sweep.header.outcomes)
     extra = {"design": sweep.header.design, "outcomes": outcomes}
-    result = run_batch(sweep.batch, out, _execution(workers, scheduler, options), options.command, extra)
+    with HeldLock() as held:  # points, plots and sensitivity are written under the sweep's lock
+        result = run_batch(sweep.batch, out, _execution(workers, scheduler, options), options.command, extra,
+                           analysed=True, held=held)  # fmt: skip
+        return _sweep_files(sweep, out, result, outcomes)
+
+
+def _sweep_files(sweep: SweepFile, out: Path, result: BatchResult, outcomes: list[str]) -> SweepResult:
+    """Write a finished sweep's points.csv, plots and sensitivity.csv, then mark it complete."""
     points = point_table(sweep.design, result.runs, outcomes)
     write_csv(out / "points.csv", points)
     paths = [p.path for p in sweep.parameters]
@@ -407,7 +422,8 @@ def run_sweep(
     sensitivity = analyse(sweep.parameters, points, outcomes, sweep.header.root_seed) if analyse else None
     if sensitivity is not None:
         write_csv(out / "sensitivity.csv", sensitivity)
-    return SweepResult(points, sensitivity, result.runs, result.failures, out, result.manifest, len(figures), figures)
+    manifest = mark_complete(out, result.manifest)
+    return SweepResult(points, sensitivity, result.runs, result.failures, out, manifest, len(figures), figures)
 
 
 def _sweep_base(sweep: SweepFile) -> Scenario:
@@ -605,6 +621,17 @@ def calibrate(
     if out is None:
         raise UsageError("calibrate needs a results folder (out)")
     out = Path(out)
+    from sim.calibration.inference import check_calibration_folder
+
+    check_calibration_folder(out)  # before the lock: a refused run changes nothing
+    with locked_folder(out):  # one calibration at a time in a folder, from the pilot to the finished manifest
+        return _calibrate_in(calibration_file, out, quick, hold_out, workers, scheduler, calibrated, install, options)
+
+
+def _calibrate_in(
+    calibration_file: Any, out: Path, quick: bool, hold_out: tuple[str, ...], workers: int | None, scheduler: str | None,
+    calibrated: str | Path | None, install: str | Path | None, options: RunOptions,
+) -> CalibrationResult:  # fmt: skip
     from sim.calibration.inference import run_inference
 
     inference = run_inference(calibration_file, out, quick, hold_out, workers, scheduler, options.progress, options.command)

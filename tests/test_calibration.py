@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import json
 import math
+import os
 from datetime import date
 from pathlib import Path
 
@@ -593,3 +594,45 @@ def test_the_posterior_interval_covers_the_mean_effect_at_its_nominal_rate():
     low, high = stats.binom.ppf([0.0005, 0.9995], trials, 0.95)
     assert low <= posterior_hits <= high
     assert mc_hits < low
+
+
+# ------------------------------------------------------------------- the folder's lock
+
+
+def test_a_calibration_folder_in_use_stops_a_second_calibration_with_one_line(tmp_path, monkeypatch):
+    import sim.calibration.inference
+    from sim.batch.folder import LOCK, lock_folder
+
+    started = []
+
+    def must_not_start(*args, **kwargs):
+        started.append(args)
+        raise UsageError("the second calibration started")
+
+    monkeypatch.setattr(sim.calibration.inference, "run_inference", must_not_start)
+    path = write_calibration(tmp_path, write_record(tmp_path / "record.csv", OBSERVED))
+    out = tmp_path / "cal"
+    out.mkdir()
+    fd = lock_folder(out)  # the first calibration, still running
+    try:
+        code, stdout, err = call_main(["calibrate", path, "--quick", "--out", out, "--quiet"])
+    finally:
+        os.close(fd)
+    assert code == 2 and not started, err
+    lines = err.splitlines()
+    assert len(lines) == 1 and f"{out} is in use by process {os.getpid()}" in lines[0], err
+    assert [p.name for p in out.iterdir()] == [LOCK]
+
+    code, _, err = call_main(["calibrate", path, "--quick", "--out", tmp_path / "new", "--quiet"])
+    assert started and "the second calibration started" in err  # the lock went with its holder ...
+    assert not (tmp_path / "new").exists()  # ... and a start that failed leaves nothing behind
+
+
+def test_a_calibration_into_a_folder_of_another_kind_is_refused_before_it_is_locked(tmp_path):
+    path = write_calibration(tmp_path, write_record(tmp_path / "record.csv", OBSERVED))
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / "manifest.json").write_text(json.dumps({"kind": "run", "fingerprint": "x"}))
+    code, _, err = call_main(["calibrate", path, "--quick", "--out", out, "--quiet"])
+    assert code == 2 and "not a calibration's" in err, err
+    assert sorted(p.name for p in out.iterdir()) == ["manifest.json"]

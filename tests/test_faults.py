@@ -22,6 +22,7 @@ import sim.batch.runner
 ROOT = Path(__file__).resolve().parent.parent
 BASELINE = ROOT / "configs" / "baseline.toml"
 DOOMED = 7  # the replication whose worker dies
+SWEEP = "strike_effects.toml"
 
 
 
@@ -186,3 +187,78 @@ def test_workers_that_cannot_load_the_project_fail_before_anything_is_written(tm
     assert len(lines) == 1 and "cannot load this project's code" in lines[0] and "sim.batch.dask_cluster" in lines[0]
     assert not out.exists()
     assert sim.batch.dask_cluster.PLUGIN_NAME not in left, "the scheduler would hand the plugin to every new worker"
+
+
+def test_a_folder_whose_report_failed_is_not_complete_until_the_report_is_written(tmp_path, monkeypatch):
+    import json
+
+    import sim.api
+    from sim.config.errors import UsageError
+
+    def no_space(path, *args, **kwargs):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
+
+    file, out = experiment_file(tmp_path), tmp_path / "out"
+    with monkeypatch.context() as patch:
+        patch.setattr(sim.api, "write_html", no_space)  # the disk fills while report.html is written
+        code, stdout, stderr = call_main(["experiment", file, "--out", out, "--workers", "1", "--quiet"])
+    assert code == 1 and "No space left" in stderr, stderr
+    assert (out / "runs.parquet").exists() and not (out / "report.html").exists()
+    assert json.loads((out / "manifest.json").read_text())["status"] != "complete"
+    with pytest.raises(UsageError, match="unfinished"):
+        sim.api.load_results(out)
+
+    code, _, stderr = call_main(["compare", out])  # writes the files made from the runs again
+    assert code == 0, stderr
+    assert (out / "report.html").exists() and json.loads((out / "manifest.json").read_text())["status"] == "complete"
+    assert sim.api.load_results(out).kind == "experiment"
+
+
+@pytest.mark.parametrize("command", ["run", "sweep"])
+def test_a_run_or_sweep_whose_files_failed_is_not_complete(tmp_path, monkeypatch, command):
+    import json
+
+    import sim.api
+
+    def no_space(path, *args, **kwargs):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
+
+    out = tmp_path / "out"
+    if command == "run":
+        monkeypatch.setattr(sim.api, "write_csv", no_space)  # summary.csv
+        argv = ["run", BASELINE, "--replications", "2", "--workers", "1", "--quiet", "--out", out]
+    else:
+        monkeypatch.setattr(sim.api, "point_table", no_space)  # points.csv
+        argv = ["sweep", ROOT / "configs" / "sweeps" / SWEEP, "--replications", "2", "--workers", "1", "--quiet", "--out", out]
+    code, _, stderr = call_main(argv)
+    assert code == 1 and "No space left" in stderr, stderr
+    assert (out / "runs.parquet").exists() and json.loads((out / "manifest.json").read_text())["status"] != "complete"
+
+
+@pytest.mark.parametrize("command", ["run", "sweep"])
+def test_a_run_or_sweep_writes_its_files_under_its_lock(tmp_path, monkeypatch, command):
+    import sim.api
+    from sim.batch.folder import lock_folder
+    from sim.config.errors import UsageError
+
+    out, refused = tmp_path / "out", []
+
+    def another_process_tries(original):
+        def write(path, *args, **kwargs):
+            try:
+                os.close(lock_folder(out))  # flock: another open file, as another process's
+            except UsageError:
+                refused.append(path)
+            return original(path, *args, **kwargs)
+
+        return write
+
+    monkeypatch.setattr(sim.api, "write_csv", another_process_tries(sim.api.write_csv))
+    if command == "run":
+        argv = ["run", BASELINE, "--replications", "2", "--workers", "1", "--quiet", "--out", out]
+    else:
+        argv = ["sweep", ROOT / "configs" / "sweeps" / SWEEP, "--replications", "2", "--workers", "1", "--quiet", "--out", out]
+    code, _, stderr = call_main(argv)
+    assert code == 0, stderr
+    assert refused and refused[0] == out / ("summary.csv" if command == "run" else "points.csv")
+    os.close(lock_folder(out))  # released at the end

@@ -165,3 +165,53 @@ def test_a_folder_in_use_stops_a_second_run_with_one_line(finished, tmp_path):
     assert (out / "manifest.json").read_bytes() == before
     code, _, stderr = run(finished["file"], out)  # the lock went with its holder
     assert code == 0, stderr
+
+
+@pytest.mark.parametrize("plant", ["link", "dangling link", "folder", "pipe"])
+def test_a_lock_that_is_not_a_regular_file_is_refused_and_nothing_it_points_to_changes(finished, tmp_path, plant):
+    out = copy_of(finished, tmp_path)
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious\n")
+    lock = out / ".lock"
+    lock.unlink(missing_ok=True)
+    if plant == "link":
+        lock.symlink_to(victim)
+    elif plant == "dangling link":
+        lock.symlink_to(tmp_path / "made_by_the_lock")
+    elif plant == "folder":
+        lock.mkdir()
+    else:
+        os.mkfifo(lock)
+    before = (out / "manifest.json").read_bytes()
+    code, stdout, stderr = run(finished["file"], out)
+    assert code == 2, stderr
+    line = one_error_line(stdout, stderr)
+    assert f"{lock} is not a regular file" in line
+    assert victim.read_text() == "precious\n" and not (tmp_path / "made_by_the_lock").exists()
+    assert (out / "manifest.json").read_bytes() == before
+
+
+def test_compare_cleans_what_a_killed_compare_left_and_keeps_what_a_live_one_writes(finished, tmp_path):
+    out = copy_of(finished, tmp_path)
+    (out / "plots").mkdir(exist_ok=True)
+    dead = [out / f".report.html.partial-{dead_pid()}", out / "plots" / f".figure.png.partial-{dead_pid()}"]
+    live = out / f".notes.txt.partial-{os.getpid()}"
+    for path in (*dead, live):
+        path.write_bytes(b"half a file")
+    code, _, stderr = call_main(["compare", out])
+    assert code == 0, stderr
+    assert not any(p.exists() for p in dead) and live.exists()
+
+
+def test_compare_on_a_folder_in_use_is_one_line_and_writes_nothing(finished, tmp_path):
+    out = copy_of(finished, tmp_path)
+    (out / "report.md").unlink()
+    with open(out / ".lock", "a+") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        lock.truncate(0)
+        lock.write("4242\n")
+        lock.flush()
+        code, stdout, stderr = call_main(["compare", out])
+    assert code == 2
+    assert f"{out} is in use by process 4242" in one_error_line(stdout, stderr)
+    assert not (out / "report.md").exists()

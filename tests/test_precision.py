@@ -165,3 +165,36 @@ def test_a_folder_of_another_experiment_is_refused_even_by_precision(experiment,
     other.write_text(EXPERIMENT.replace("root_seed = 77", "root_seed = 78"), encoding="utf-8")
     code, _, stderr = call_main(["experiment", other, "--out", out, "--quiet", "--precision", "attacks_rocket=3"])
     assert code == 2 and "holds results of a different batch" in stderr
+
+
+def test_a_precision_run_keeps_its_folder_locked_between_stages_and_through_its_report(experiment, tmp_path, monkeypatch):
+    import os
+
+    import sim.api
+    from sim.batch.folder import lock_folder
+
+    out, refused, taken = tmp_path / "out", [], []
+
+    def another_process_tries(when: str) -> None:  # flock: another open file, as another process's
+        try:
+            os.close(lock_folder(out))
+            taken.append(when)
+        except UsageError:
+            refused.append(when)
+
+    def run_batch(*args, **kwargs):
+        result = original(*args, **kwargs)
+        another_process_tries(f"after the stage of {args[0].replications}")
+        return result
+
+    def write_html(path):
+        another_process_tries("while the report is written")
+        return original_html(path)
+
+    original, original_html = sim.api.run_batch, sim.api.write_html
+    monkeypatch.setattr(sim.api, "run_batch", run_batch)
+    monkeypatch.setattr(sim.api, "write_html", write_html)
+    result = api.run_experiment(experiment, out, workers=1, precision={"attacks_rocket": 1e-6}, max_replications=12)
+    assert result.manifest["precision"]["stages"] == [4, 8, 12] and result.manifest["status"] == "complete"
+    assert not taken and len(refused) == 4, (taken, refused)
+    os.close(lock_folder(out))  # released at the end

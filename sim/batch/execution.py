@@ -19,7 +19,7 @@ from typing import Any, Callable
 import pandas as pd
 import pyarrow as pa
 
-from sim.batch.folder import FAILURE_COLUMNS, ResultsFolder
+from sim.batch.folder import ANALYSING, COMPLETE, FAILURE_COLUMNS, HeldLock, ResultsFolder
 from sim.batch.manifest import describe, utc_now
 from sim.batch.runner import (
     Chunk,
@@ -74,13 +74,19 @@ def run_batch(
     command: tuple[str, ...] = ("python API",),
     extra: dict[str, Any] | None = None,
     grow: bool = False,
+    analysed: bool = False,
+    held: HeldLock | None = None,
 ) -> BatchResult:
     """Run every chunk of ``batch`` (those not yet in ``out``, when resuming a folder).
 
     ``extra`` joins the manifest (what the kind of batch adds: an experiment's reference and
     outcomes, a sweep's design ...). With ``grow``, ``out`` may hold the same batch with
     another replication count: its chunks that hold the same replications as this batch's
-    are kept (a precision run adds replications this way), the others run again.
+    are kept (a precision run adds replications this way), the others run again. With
+    ``analysed``, the caller writes files made from the runs into ``out``: the manifest's status
+    is then ``analysing``, and the caller marks it complete (:func:`~sim.batch.folder.mark_complete`).
+    With ``held``, the folder's lock is taken once and kept after the batch (see
+    :class:`~sim.batch.folder.HeldLock`).
     """
     chunks = plan(len(batch.scenarios), batch.replications, batch.chunk_size)
     check_workers(execution.workers)
@@ -90,14 +96,15 @@ def run_batch(
         if execution.executor is None and execution.scheduler:  # contacted before anything is written
             execution = replace(execution, executor=stack.enter_context(
                 dask_executor(execution.scheduler, execution.scheduler_timeout_s)))  # fmt: skip
-        folder = ResultsFolder(Path(out), manifest["fingerprint"]) if out is not None else None
+        folder = ResultsFolder(Path(out), manifest["fingerprint"], held) if out is not None else None
         if folder:
             stack.callback(folder.close)
-        return _run(batch, chunks, folder, execution, manifest, grow)
+        return _run(batch, chunks, folder, execution, manifest, grow, analysed)
 
 
 def _run(
-    batch: Batch, chunks: list[Chunk], folder: ResultsFolder | None, execution: Execution, manifest: dict[str, Any], grow: bool
+    batch: Batch, chunks: list[Chunk], folder: ResultsFolder | None, execution: Execution, manifest: dict[str, Any], grow: bool,
+    analysed: bool = False,
 ) -> BatchResult:
     done = folder.open(manifest, grow) if folder else set()
     if folder and grow:
@@ -140,7 +147,7 @@ def _run(
                      "finished_utc": utc_now(), "failed_replications": len(failed),
                      **({"chunks_damaged": folder.damaged} if folder and folder.damaged else {})})  # fmt: skip
     if folder:
-        manifest = folder.finish(manifest, failed, order)
+        manifest = folder.finish(manifest, failed, order, ANALYSING if analysed else COMPLETE)
     _refuse_empty_scenarios(runs, failed, folder.out if folder else None)
     return BatchResult(runs, failed, manifest, folder.out if folder else None)
 

@@ -14,8 +14,12 @@ What a folder guarantees:
   checksum; a damaged part is recomputed;
 - a damaged manifest is reported, never taken for another batch's;
 - one process at a time: a lock (``.lock``, released by the system when its holder dies)
-  stops a second run into the same folder;
-- temporary files left by a killed run are removed by the next.
+  stops a second run into the same folder; a ``.lock`` that is not a regular file (a link, a
+  folder, a pipe) is refused, never followed or truncated;
+- temporary files left by a killed run are removed by the next;
+- status ``complete`` is the last thing written: a folder whose files made from the runs (a
+  summary, a report) were not all written reads ``analysing``, and is complete once the same
+  command (or ``compare``) writes them.
 
 A folder of folders (:func:`folder_of_folders`: ``validate`` of several scenarios) holds a
 results folder per scenario and files made from them, under its own manifest and lock.
@@ -29,6 +33,7 @@ import fcntl
 import hashlib
 import json
 import os
+import stat
 from pathlib import Path
 from typing import Any, Callable, Iterator, Sequence
 
@@ -42,6 +47,8 @@ FAILURE_COLUMNS = ["scenario", "replication", "seed", "error", "where", "reprodu
 LOCK = ".lock"
 PARTIAL = ".partial-"  # the mark of a temporary file of write_atomic
 RUNS = "runs.parquet"
+COMPLETE = "complete"  # the manifest's status once every file of the folder is written
+ANALYSING = "analysing"  # the runs are written, the files made from them not yet
 WHAT_TO_DO = "remove the folder or choose another --out"
 
 
@@ -125,8 +132,9 @@ def verify_runs(out: Path, manifest: dict[str, Any]) -> Path:
 class ResultsFolder:
     """A batch's results folder (see the module docstring); open it, then close it."""
 
-    def __init__(self, out: Path, fingerprint: str) -> None:
+    def __init__(self, out: Path, fingerprint: str, held: HeldLock | None = None) -> None:
         self.out = out
+        self.held = held  # a lock held over several batches: taken by the first, kept after close
         self.fingerprint = fingerprint
         self.parts = out / "parts"
         self.damaged: list[str] = []  # one line per damaged part found on opening
@@ -168,7 +176,10 @@ class ResultsFolder:
             self._lock = None
 
     def _acquire(self) -> None:
-        self._lock = lock_folder(self.out)
+        if self.held is None:
+            self._lock = lock_folder(self.out)
+        elif self.held.fd is None:
+            self.held.fd = lock_folder(self.out)  # released by the holder, not by close()
 
     def _clean_partials(self) -> None:
         """Remove the temporary files of killed runs: every one under ``parts/`` (only the
@@ -246,21 +257,60 @@ class ResultsFolder:
         failures = [f for s, i in chunks for f in self._record(self.part(s, i))["failures"]]
         return target, failures
 
-    def finish(self, manifest: dict[str, Any], failures: pd.DataFrame, chunks: Sequence[tuple[int, int]]) -> dict[str, Any]:
+    def finish(self, manifest: dict[str, Any], failures: pd.DataFrame, chunks: Sequence[tuple[int, int]],
+               status: str = COMPLETE) -> dict[str, Any]:  # fmt: skip
         """Write ``failures.csv`` and the finished manifest, with the checksums of the
-        ``chunks``' parts and of ``runs.parquet``; return that manifest."""
+        ``chunks``' parts and of ``runs.parquet``; return that manifest. Its ``status`` is
+        ``complete``, or ``analysing`` when the caller writes files made from the runs and then
+        marks the folder complete (:func:`mark_complete`)."""
         write_csv(self.out / "failures.csv", failures)
         names = [self._name(self.part(*key)) for key in chunks] + [RUNS]
-        finished = {**manifest, "status": "complete", "checksums": {name: self._checksums[name] for name in names}}
+        finished = {**manifest, "status": status, "checksums": {name: self._checksums[name] for name in names}}
         write_json(self.out / "manifest.json", finished)
         return finished
+
+
+class HeldLock:
+    """A results folder's lock held across several batches into it and the files made from
+    them (a run by precision's stages and its report): the first :class:`ResultsFolder` given it
+    takes the lock after its checks, the next ones keep it, and leaving the ``with`` block
+    releases it, so no other process writes in between."""
+
+    def __init__(self) -> None:
+        self.fd: int | None = None
+
+    def __enter__(self) -> HeldLock:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.fd is not None:
+            os.close(self.fd)
+            self.fd = None
+
+
+def mark_complete(out: Path, manifest: dict[str, Any]) -> dict[str, Any]:
+    """Write ``out``'s manifest with status ``complete``, the last file of a folder: once every
+    other file is written. Return that manifest."""
+    finished = {**manifest, "status": COMPLETE}
+    write_json(out / "manifest.json", finished)
+    return finished
 
 
 def lock_folder(out: Path) -> int:
     """Lock the results folder ``out`` (``.lock``, released by the system when this process
     dies) and return the lock's file descriptor, to close when done; one line if another
     process holds it."""
-    fd = os.open(out / LOCK, os.O_RDWR | os.O_CREAT, 0o644)
+    path = out / LOCK
+    not_a_file = UsageError(f"{path} is not a regular file (a link, a folder or a device): remove it, or choose another --out")
+    try:  # a planted link is never followed, a device or pipe never blocks, nothing is truncated before the check
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY, 0o644)
+    except OSError as exc:
+        if exc.errno in (errno.ELOOP, errno.EISDIR, errno.ENXIO, errno.EMLINK):
+            raise not_a_file from None
+        raise
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise not_a_file
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
@@ -270,6 +320,27 @@ def lock_folder(out: Path) -> int:
     os.ftruncate(fd, 0)
     os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
     return fd
+
+
+@contextlib.contextmanager
+def locked_folder(out: Path) -> Iterator[None]:
+    """``out`` (made if need be) locked by :func:`lock_folder` for the time of the ``with``
+    block: a second process gets one line saying the folder is in use. If the block fails while
+    ``out`` holds nothing but the lock, the lock goes, and ``out`` too if this call made it."""
+    made = not out.exists()
+    out.mkdir(parents=True, exist_ok=True)
+    fd = lock_folder(out)
+    try:
+        yield
+    except BaseException:
+        if out.is_dir() and [p.name for p in out.iterdir()] == [LOCK]:
+            (out / LOCK).unlink(missing_ok=True)
+            if made:
+                with contextlib.suppress(OSError):
+                    out.rmdir()
+        raise
+    finally:
+        os.close(fd)
 
 
 def clean_partials(out: Path) -> None:

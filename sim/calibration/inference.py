@@ -74,6 +74,21 @@ def fingerprint(calibration: CalibrationFile, budget: Budget, hold_out: tuple[st
     return hashlib.sha256(json.dumps(content, sort_keys=True, default=str).encode()).hexdigest()
 
 
+def check_calibration_folder(out: Path) -> None:
+    """Refuse, before the folder is locked (so that a refused run changes nothing), an ``out``
+    that is neither new, empty, nor a calibration's folder."""
+    previous = out / "manifest.json"
+    if not previous.exists():
+        check_output_folder(out)
+        return
+    try:
+        kind = json.loads(previous.read_text()).get("kind")
+    except (OSError, ValueError, AttributeError):
+        kind = None
+    if kind != "calibration":
+        raise UsageError(f"output folder {out} holds results that are not a calibration's: choose another --out")
+
+
 def open_folder(out: Path, manifest: dict[str, Any]) -> None:
     """Create the folder, or check that it holds this very calibration (then it resumes)."""
     previous = out / "manifest.json"

@@ -14,7 +14,16 @@ import pyarrow as pa
 
 from sim import api
 from sim.analysis.precision import describe as precision_line
-from sim.batch.folder import read_manifest, verify_runs
+from sim.batch.folder import (
+    ANALYSING,
+    COMPLETE,
+    clean_partials,
+    locked_folder,
+    mark_complete,
+    read_manifest,
+    verify_runs,
+    write_json,
+)
 from sim.cli.options import (
     add_batch_options,
     failures_note,
@@ -152,6 +161,13 @@ def command_compare(args: argparse.Namespace, argv: list[str]) -> str:
     manifest_path, runs_path = folder / "manifest.json", folder / "runs.parquet"
     if not manifest_path.exists() or not runs_path.exists():
         raise UsageError(f"{folder} is not a finished results folder (no manifest.json or runs.parquet)")
+    with locked_folder(folder):  # no run or other compare writes there meanwhile
+        for place in (folder, folder / "plots"):  # what a killed compare or analysis left
+            clean_partials(place)
+        return _compare(folder, manifest_path, runs_path)
+
+
+def _compare(folder: Path, manifest_path: Path, runs_path: Path) -> str:
     manifest = read_manifest(manifest_path)
     if "reference" not in manifest:
         raise UsageError(f"{folder} holds no experiment (its manifest names no reference scenario)")
@@ -160,14 +176,23 @@ def command_compare(args: argparse.Namespace, argv: list[str]) -> str:
         raise UsageError(f"{manifest_path} is damaged (it names no outcomes): run the experiment again into a new --out")
     runs = _read_runs(verify_runs(folder, manifest))
     missing = [c for c in ("scenario", *outcomes) if c not in runs.columns]
+    finished = manifest.get("status") in (COMPLETE, ANALYSING)  # complete again once the files are rewritten
     if "robustness" in manifest and not missing:
+        if finished:
+            write_json(manifest_path, {**manifest, "status": ANALYSING})
         _, robustness = api.analyse_states(folder, runs, manifest)
+        if finished:
+            mark_complete(folder, manifest)
         return f"{format_robustness(robustness, outcomes[:SHOWN_OUTCOMES])}wrote {folder}/ (robustness.md, robustness.html, robustness.csv, states.csv, boxes.csv)\n"
     if missing or manifest["reference"] not in set(runs["scenario"]):
         what = f"lacks the columns {', '.join(missing)}" if missing else f"holds no runs of {manifest['reference']!r}"
         raise UsageError(f"{runs_path} does not match its manifest (it {what}): run the experiment again into a new --out")
+    if finished:
+        write_json(manifest_path, {**manifest, "status": ANALYSING})
     comparison = api.analyse_folder(folder, runs, manifest["reference"], outcomes, manifest.get("title", manifest.get("name", "Experiment")),
                                     manifest.get("parameters_from"), manifest.get("precision"), manifest.get("period", ""))  # fmt: skip
+    if finished:
+        mark_complete(folder, manifest)
     table = format_tables(comparison.summary, comparison.comparison, outcomes[:SHOWN_OUTCOMES], manifest["reference"])
     table += format_uncertainty(comparison.uncertainty, outcomes[:SHOWN_OUTCOMES])
     table += format_decisions(comparison.decisions, outcomes[:DECIDED_OUTCOMES])
