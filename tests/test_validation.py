@@ -23,6 +23,7 @@ from sim.analysis.validation import (
     summary_line,
     write_validation,
 )
+from sim.batch.cells import neutralise_cells
 from sim.calibration.public_record import Observation, load_record
 from sim.config.calendar import Calendar
 from sim.config.errors import ConfigError
@@ -207,3 +208,23 @@ def test_validate_of_a_record_outside_the_horizon_finishes_and_says_not_scored(t
                                       "--out", tmp_path / "out"])  # fmt: skip
     assert code == 0, stderr
     assert "not scored" in stdout and (tmp_path / "out" / "validation.md").exists()
+
+
+def test_free_text_a_spreadsheet_would_run_is_neutralised_in_every_csv_written():
+    table = pd.DataFrame({"source": ["=HYPERLINK(\"http://x\")", "+1+1", "-2+3", "@SUM(A1)", "\tx", "plain", "-3", "+1.5e-2"],
+                          "value": [-1.0, 2.0, -3.0, 4.0, 5.0, 6.0, 7.0, 8.0]})  # fmt: skip
+    safe = neutralise_cells(table)
+    assert list(safe["source"]) == ["'=HYPERLINK(\"http://x\")", "'+1+1", "'-2+3", "'@SUM(A1)", "'\tx", "plain", "-3", "+1.5e-2"]
+    assert safe["value"].equals(table["value"]) and table["source"][0].startswith("=")
+
+
+def test_validation_csv_does_not_copy_a_formula_from_the_record(tmp_path):
+    frame = pd.read_csv(RECORD, dtype=str, keep_default_na=False)
+    frame = frame[frame["use"] == "fit"].head(1).assign(source='=HYPERLINK("http://example.com","x")')
+    path = tmp_path / "record.csv"
+    frame.to_csv(path, index=False)
+    code, stdout, stderr = call_main(["validate", REPLAY, "--record", path, "--replications", "2", "--quiet",
+                                      "--out", tmp_path / "out"])  # fmt: skip
+    assert code == 0, stderr
+    written = pd.read_csv(tmp_path / "out" / "validation.csv", dtype=str, keep_default_na=False)
+    assert list(written["source"]) == ['\'=HYPERLINK("http://example.com","x")']
