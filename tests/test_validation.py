@@ -20,7 +20,10 @@ from sim.analysis.validation import (
     quiet_period,
     score_checks,
     skill_table,
+    summary_line,
+    write_validation,
 )
+from sim.batch.cells import neutralise_cells
 from sim.calibration.public_record import Observation, load_record
 from sim.config.calendar import Calendar
 from sim.config.errors import ConfigError
@@ -146,6 +149,7 @@ BAD_ROWS = {
     "high below low": ("observed_high", "5", "observed_low <= observed_high"),
     "no source": ("source", "", "must name where the observation was published"),
     "low not a number": ("observed_low", "many", "must be a number"),
+    "an id of validate's own": ("check", "month.convoy.2020-07", "must not start with 'month.'"),
 }
 
 
@@ -176,3 +180,51 @@ def test_validate_writes_its_report_and_the_same_seed_gives_the_same_table(tmp_p
     assert (tmp_path / "a" / "validation.csv").read_bytes() == (tmp_path / "b" / "validation.csv").read_bytes()
     assert (tmp_path / "a" / "runs.parquet").read_bytes() == (tmp_path / "b" / "runs.parquet").read_bytes()
     assert (tmp_path / "a" / "validation.html").read_bytes() == (tmp_path / "b" / "validation.html").read_bytes()
+
+
+def test_an_empty_simulated_distribution_scores_nan_not_a_division_by_zero():
+    assert math.isnan(censored_crps(np.array([]), 0.0, 1.0)) and math.isnan(censored_crps(np.array([]), 2.0, None))
+    check = Check("fw", "followed_within", ("attack_rocket",), date(2020, 7, 1), date(2020, 7, 2), "truce_start", 5.0)
+    runs = pd.DataFrame({check.column: [math.nan, math.nan]})  # the trigger never happened
+    table = score_checks([Observation(check, 0.0, 1.0, "x")], runs)
+    assert math.isnan(table.loc[0, "score"]) and not table.loc[0, "inside_90"]
+
+
+def test_a_record_wholly_outside_the_horizon_is_reported_as_not_scored(tmp_path):
+    table = score_checks([], pd.DataFrame({"replication": [0, 1]}), {"poisson": {}})
+    assert "use" in table.columns and "score_poisson" in table.columns and table.empty
+    assert "not scored" in summary_line(table)
+    check = Check("far", "count", ("attack_rocket",), date(2030, 1, 1), date(2030, 3, 31))
+    text = write_validation(tmp_path, table, [Observation(check, 1.0, 1.0, "x")], "t", None).read_text()
+    assert "not scored" in text and "outside this scenario's horizon): far" in text and "nan" not in text
+
+
+def test_validate_of_a_record_outside_the_horizon_finishes_and_says_not_scored(tmp_path):
+    frame = pd.read_csv(RECORD, dtype=str, keep_default_na=False)
+    frame = frame[frame["use"] == "fit"].head(1).assign(**{"from": "2030-01-01", "to": "2030-03-31"})
+    path = tmp_path / "record.csv"
+    frame.to_csv(path, index=False)
+    code, stdout, stderr = call_main(["validate", REPLAY, "--record", path, "--replications", "2", "--quiet",
+                                      "--out", tmp_path / "out"])  # fmt: skip
+    assert code == 0, stderr
+    assert "not scored" in stdout and (tmp_path / "out" / "validation.md").exists()
+
+
+def test_free_text_a_spreadsheet_would_run_is_neutralised_in_every_csv_written():
+    table = pd.DataFrame({"source": ["=HYPERLINK(\"http://x\")", "+1+1", "-2+3", "@SUM(A1)", "\tx", "plain", "-3", "+1.5e-2"],
+                          "value": [-1.0, 2.0, -3.0, 4.0, 5.0, 6.0, 7.0, 8.0]})  # fmt: skip
+    safe = neutralise_cells(table)
+    assert list(safe["source"]) == ["'=HYPERLINK(\"http://x\")", "'+1+1", "'-2+3", "'@SUM(A1)", "'\tx", "plain", "-3", "+1.5e-2"]
+    assert safe["value"].equals(table["value"]) and table["source"][0].startswith("=")
+
+
+def test_validation_csv_does_not_copy_a_formula_from_the_record(tmp_path):
+    frame = pd.read_csv(RECORD, dtype=str, keep_default_na=False)
+    frame = frame[frame["use"] == "fit"].head(1).assign(source='=HYPERLINK("http://example.com","x")')
+    path = tmp_path / "record.csv"
+    frame.to_csv(path, index=False)
+    code, stdout, stderr = call_main(["validate", REPLAY, "--record", path, "--replications", "2", "--quiet",
+                                      "--out", tmp_path / "out"])  # fmt: skip
+    assert code == 0, stderr
+    written = pd.read_csv(tmp_path / "out" / "validation.csv", dtype=str, keep_default_na=False)
+    assert list(written["source"]) == ['\'=HYPERLINK("http://example.com","x")']

@@ -41,7 +41,8 @@ from sim.analysis.regret import (
     value_cube,
 )
 from sim.analysis.tables import fmt, markdown_table, markdown_text
-from sim.batch.folder import write_atomic, write_csv
+from sim.batch.cells import write_csv
+from sim.batch.folder import write_atomic
 from sim.design.robustness import Precision, StatesDesign
 
 PLOTS = "plots"

@@ -41,7 +41,8 @@ from sim.analysis.validation import (
     signed,
     skill_table,
 )
-from sim.batch.folder import LOCK, write_atomic, write_csv
+from sim.batch.cells import write_csv
+from sim.batch.folder import LOCK, write_atomic
 from sim.calibration.public_record import Observation
 from sim.config.errors import UsageError
 

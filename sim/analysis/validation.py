@@ -48,6 +48,8 @@ from sim.replication.checks import Check
 BAND = (5.0, 95.0)  # the central 90%
 NONE_FLOOR = 0.05  # a 0/1 observation is inside if the model gives it at least this probability
 EVENT_COLUMNS = ("p_event", "p_event_lo", "p_event_hi")  # of a ``none`` check; NaN for the others
+CHECK_COLUMNS = ("check", "statistic", "kinds", "from", "to", "use", "observed_low", "observed_high", "sim_mean", "sim_p05",
+                 "sim_p50", "sim_p95", "percentile", "p_observed", "inside_90", "score", "replications", "source")  # fmt: skip
 
 
 def midrank_percentile(value: float, simulated: np.ndarray) -> float:
@@ -60,6 +62,8 @@ def censored_crps(simulated: np.ndarray, low: float, high: float | None) -> floa
     (``high`` None: unbounded above); see the module docstring."""
     x = np.sort(np.asarray(simulated, dtype=float))
     n = len(x)
+    if not n:  # nothing to score (e.g. a followed_within whose trigger never happened)
+        return math.nan
     steps = np.arange(1, n + 1) / n  # F on [x_i, x_{i+1})
     below = 0.0
     for i in range(n):
@@ -107,6 +111,9 @@ def score_checks(observations: Sequence[Observation], runs: pd.DataFrame,
     id -> values), per baseline ``score_<name>`` and ``skill_<name>``, and the band
     ``<name>_p05``, ``<name>_p95`` of :data:`MAIN_BASELINE`; last, :data:`EVENT_COLUMNS`."""
     rows = []
+    columns = [*CHECK_COLUMNS, *(f"{kind}_{name}" for name in (baselines or {}) for kind in ("score", "skill")),
+               *((f"{MAIN_BASELINE}_p05", f"{MAIN_BASELINE}_p95") if MAIN_BASELINE in (baselines or {}) else ()),
+               *EVENT_COLUMNS]  # fmt: skip
     for obs in observations:
         sim = runs[obs.check.column].dropna().to_numpy(float)
         check = obs.check
@@ -138,7 +145,7 @@ def score_checks(observations: Sequence[Observation], runs: pd.DataFrame,
         event = event_probability(sim) if check.statistic == "none" else (np.nan,) * 3
         row.update(zip(EVENT_COLUMNS, event))
         rows.append(row)
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=columns) if not rows else pd.DataFrame(rows)
 
 
 def skill(score: float, reference: float) -> float:
@@ -192,6 +199,8 @@ def skill_line(table: pd.DataFrame) -> str:
 
 
 def summary_line(table: pd.DataFrame) -> str:
+    if table.empty:
+        return "summary: no check scored: every row of the record is outside the scenario's horizon (not scored)"
     return (f"summary: {int(table['inside_90'].sum())} of {len(table)} checks inside the 90% band, "
             f"mean score {table['score'].mean():.3f}")  # fmt: skip
 
@@ -222,7 +231,7 @@ def write_validation(out: Path, table: pd.DataFrame, skipped: Sequence[Observati
     else:
         sections.append(f"**{no_baseline or 'No baseline was scored.'}**")
     sections += [
-        f"**{summary_line(table).removeprefix('summary: ')}** ({table['replications'].max()} replications).",
+        f"**{summary_line(table).removeprefix('summary: ')}**" + (f" ({table['replications'].max()} replications)." if len(table) else "."),
         "Each check holds one observation of the public record against the simulated distribution of the same "
         "statistic. *percentile*: where the observation (the middle of a closed range, the bound of an 'at least' "
         "one) falls among the replications, mid-rank (50 = the median; near 0 or 100 = the model rarely gives it). "
@@ -373,6 +382,10 @@ def fan_chart(path: Path, monthly: dict[str, pd.DataFrame], observed: dict[str, 
 
 def _check_panel(ax, checks: pd.DataFrame) -> None:
     """Each check a row: the model's 5-95% band, the baseline's, the observed range (an arrow for 'at least')."""
+    if checks.empty:
+        ax.axis("off")
+        ax.set_title("no check of the record inside the scenario's horizon: none scored")
+        return
     y = np.arange(len(checks))[::-1]
     for row, (_, r) in zip(y, checks.iterrows()):
         scale = max(1.0, r["observed_low"] if math.isinf(r["observed_high"]) else (r["observed_low"] + r["observed_high"]) / 2)

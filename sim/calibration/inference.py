@@ -22,7 +22,8 @@ import pandas as pd
 import sqlalchemy.exc
 
 from sim.batch.execution import Execution
-from sim.batch.folder import check_output_folder, write_atomic, write_csv, write_json
+from sim.batch.cells import write_csv
+from sim.batch.folder import check_output_folder, write_atomic, write_json
 from sim.batch.manifest import code_version, environment, utc_now
 from sim.batch.runner import default_workers, executor_for
 from sim.calibration.abc import (

@@ -29,6 +29,7 @@ from sim.replication.simulate import record_kinds
 REQUIRED = ("check", "statistic", "kinds", "from", "to", "trigger", "days", "observed_low", "observed_high", "source")
 USES = ("fit", "set", "overlap", "held-out")
 ID = re.compile(r"[A-Za-z0-9_.\-]+")
+RESERVED_PREFIX = "month."  # validate's own monthly checks (the fan chart) are named month.<family>.<month>
 
 
 @dataclass(frozen=True)
@@ -73,6 +74,8 @@ def _row(line: int, row: dict, known: set[str], origin: str) -> Observation:
 
     if not ID.fullmatch(text("check")):
         raise bad("check", "must be a name of letters, digits, '_', '-' or '.'")
+    if text("check").lower().startswith(RESERVED_PREFIX):
+        raise bad("check", f"must not start with '{RESERVED_PREFIX}' (validate names its own monthly checks so)")
     statistic = text("statistic")
     if statistic not in STATISTICS:
         raise bad("statistic", f"must be one of {', '.join(STATISTICS)}")

@@ -10,6 +10,7 @@ import pandas as pd
 
 from sim import api
 from sim.analysis.summary import format_summary
+from sim.batch.cells import neutralise_cells
 from sim.cli.options import (
     add_batch_options,
     failures_note,
@@ -127,5 +128,5 @@ def _save_table(table: pd.DataFrame, path: Path) -> None:
     if path.suffix == ".parquet":
         table.to_parquet(partial, index=False)
     else:
-        table.to_csv(partial, index=False)
+        neutralise_cells(table).to_csv(partial, index=False)
     partial.replace(path)
