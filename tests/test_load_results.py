@@ -181,3 +181,17 @@ def test_a_table_beyond_the_size_bound_is_refused(run_folder, tmp_path, monkeypa
     with pytest.raises(UsageError) as error:
         api.load_results(folder)
     assert "more than" in str(error.value) and "refused" in str(error.value) and "\n" not in str(error.value)
+
+
+def test_a_robustness_folder_loads_as_kind_robustness(run_folder, tmp_path):
+    folder = tmp_path / "robust"
+    shutil.copytree(run_folder, folder)
+    _edit_manifest(folder, kind="experiment", robustness={"states": 2})
+    pd.DataFrame({"state": [0, 1]}).to_csv(folder / "states.csv", index=False)
+    pd.DataFrame({"option": ["base"], "regret": [0.0]}).to_csv(folder / "robustness.csv", index=False)
+    results = api.load_results(folder)
+    assert results.kind == "robustness" and results.comparison is None and len(results.runs) == 3
+    assert results.tables["states"]["state"].tolist() == [0, 1] and "regret" in results.tables["robustness"].columns
+    (folder / "states.csv").unlink()
+    with pytest.raises(UsageError, match="damaged robustness folder: it lacks states.csv"):
+        api.load_results(folder)

@@ -1,7 +1,7 @@
 """Reading a finished results folder back: its kind, its manifest and its tables.
 
 Every folder the project writes has a ``manifest.json`` whose ``kind`` says what made it
-(``run``, ``experiment``, ``sweep``, ``validate``, ``side_by_side``, ``calibration``) and whose
+(``run``, ``experiment``, ``sweep``, ``validate``, ``side_by_side``, ``calibration``; an experiment over states of the world loads as ``robustness``) and whose
 ``status`` is ``complete`` once every file is written. :data:`KINDS` declares, per kind, the files it must
 hold; every other table it holds (CSV, and the runs and posterior in Parquet) is read too.
 """
@@ -29,6 +29,7 @@ KINDS: dict[str, tuple[str, ...]] = {
     "validate": ("runs.parquet", "validation.csv", "failures.csv"),
     "side_by_side": ("side_by_side.csv",),  # validate of several scenarios; each in a validate folder of its own
     "calibration": ("posterior.parquet", "parameters.csv", "generations.csv"),
+    "robustness": ("runs.parquet", "summary.csv", "states.csv", "robustness.csv", "failures.csv"),  # an experiment over states
 }
 PARQUET_TABLES = ("runs", "posterior")
 RUNS_COLUMNS = ("scenario", "replication", "seed")  # every runs.parquet the batch writes has them
@@ -84,6 +85,8 @@ def load_results(folder: str | Path) -> Results:
     if not isinstance(kind, str) or kind not in KINDS:
         raise UsageError(f"{folder} is not a results folder of this project: its manifest's kind {_shown(kind)} is not one of "
                          f"{', '.join(KINDS)}")  # fmt: skip
+    if kind == "experiment" and manifest.get("robustness") is not None:
+        kind = "robustness"  # an experiment over states of the world: no comparison, its robustness tables instead
     if manifest.get("status") != "complete":
         raise UsageError(f"{folder} holds an unfinished {kind} (status {manifest.get('status')!r}): "
                          "run the same command again to finish it")  # fmt: skip
