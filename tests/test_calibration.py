@@ -593,3 +593,16 @@ def test_the_posterior_interval_covers_the_mean_effect_at_its_nominal_rate():
     low, high = stats.binom.ppf([0.0005, 0.9995], trials, 0.95)
     assert low <= posterior_hits <= high
     assert mc_hits < low
+
+
+@pytest.mark.parametrize("content", ["[1, 2]", '"text"', "3"])
+def test_a_calibration_folder_whose_manifest_is_not_an_object_is_one_line(tmp_path, content):
+    from sim.calibration.inference import open_folder
+    from sim.config.errors import UsageError
+
+    out = tmp_path / "cal"
+    out.mkdir()
+    (out / "manifest.json").write_text(content)
+    with pytest.raises(UsageError) as error:
+        open_folder(out, {"fingerprint": "abc"})
+    assert "not a JSON object" in str(error.value) and "\n" not in str(error.value)
