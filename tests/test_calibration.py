@@ -636,3 +636,16 @@ def test_a_calibration_into_a_folder_of_another_kind_is_refused_before_it_is_loc
     code, _, err = call_main(["calibrate", path, "--quick", "--out", out, "--quiet"])
     assert code == 2 and "not a calibration's" in err, err
     assert sorted(p.name for p in out.iterdir()) == ["manifest.json"]
+
+
+@pytest.mark.parametrize("content", ["[1, 2]", '"text"', "3"])
+def test_a_calibration_folder_whose_manifest_is_not_an_object_is_one_line(tmp_path, content):
+    from sim.calibration.inference import open_folder
+    from sim.config.errors import UsageError
+
+    out = tmp_path / "cal"
+    out.mkdir()
+    (out / "manifest.json").write_text(content)
+    with pytest.raises(UsageError) as error:
+        open_folder(out, {"fingerprint": "abc"})
+    assert "not a JSON object" in str(error.value) and "\n" not in str(error.value)

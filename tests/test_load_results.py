@@ -8,6 +8,7 @@ folder is made from its files, as a calibration takes minutes.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from datetime import date
 from pathlib import Path
@@ -17,7 +18,7 @@ import pandas as pd
 import pytest
 
 from sim import api
-from sim.batch.folder import write_json
+from sim.batch.folder import sha256_of, write_json
 from sim.config.errors import UsageError
 from sim.design.posterior import write_posterior
 
@@ -128,7 +129,15 @@ def test_a_calibration_folder(tmp_path):
 
 @pytest.mark.parametrize("damage, message", [
     (lambda f: (f / "runs.parquet").unlink(), "is a damaged run folder: it lacks runs.parquet"),
-    (lambda f: (f / "runs.parquet").write_bytes(b"not parquet"), "runs.parquet cannot be read"),
+    (lambda f: (f / "runs.parquet").write_bytes(b"not parquet"), "runs.parquet is damaged or edited: its checksum differs"),
+    (lambda f: _edit_runs(f, lambda runs: runs.assign(attacks_rocket=0)), "runs.parquet is damaged or edited"),
+    (lambda f: _symlink_runs(f), "runs.parquet is a symbolic link"),
+    (lambda f: _edit_manifest(f, checksums={}), "its manifest records no checksum of runs.parquet"),
+    (lambda f: _edit_runs(f, lambda runs: runs.drop(columns="seed"), rehash=True), "runs.parquet is damaged: it lacks the column(s) seed"),
+    (lambda f: (f / "extra.csv").symlink_to(f / "summary.csv"), "extra.csv is a symbolic link"),
+    (lambda f: os.mkfifo(f / "extra.csv"), "extra.csv is not a regular file"),
+    (lambda f: _edit_manifest(f, kind=["run"]), "its manifest's kind ['run'] is not one of run"),
+    (lambda f: _edit_manifest(f, kind={"a": 1}), "its manifest's kind {'a': 1} is not one of run"),
     (lambda f: (f / "manifest.json").unlink(), "has no manifest.json"),
     (lambda f: (f / "manifest.json").write_text("{ half"), "manifest.json cannot be read as JSON"),
     (lambda f: (f / "manifest.json").write_text("[1, 2]"), "is not a manifest"),
@@ -148,3 +157,41 @@ def test_a_damaged_unfinished_or_foreign_folder_is_one_usage_error(run_folder, t
 def _edit_manifest(folder: Path, **changes) -> None:
     path = folder / "manifest.json"
     path.write_text(json.dumps({**json.loads(path.read_text()), **changes}))
+
+
+def _edit_runs(folder: Path, change, rehash: bool = False) -> None:
+    path = folder / "runs.parquet"
+    change(pd.read_parquet(path)).to_parquet(path, index=False)
+    if rehash:
+        manifest = json.loads((folder / "manifest.json").read_text())
+        _edit_manifest(folder, checksums={**manifest["checksums"], "runs.parquet": sha256_of(path)})
+
+
+def _symlink_runs(folder: Path) -> None:
+    (folder / "runs.parquet").rename(folder / "elsewhere.parquet")
+    (folder / "runs.parquet").symlink_to(folder / "elsewhere.parquet")
+
+
+def test_a_table_beyond_the_size_bound_is_refused(run_folder, tmp_path, monkeypatch):
+    from sim.analysis import results
+
+    folder = tmp_path / "copy"
+    shutil.copytree(run_folder, folder)
+    monkeypatch.setattr(results, "TABLE_BYTES", results.Bound(10, "a test bound"))
+    with pytest.raises(UsageError) as error:
+        api.load_results(folder)
+    assert "more than" in str(error.value) and "refused" in str(error.value) and "\n" not in str(error.value)
+
+
+def test_a_robustness_folder_loads_as_kind_robustness(run_folder, tmp_path):
+    folder = tmp_path / "robust"
+    shutil.copytree(run_folder, folder)
+    _edit_manifest(folder, kind="experiment", robustness={"states": 2})
+    pd.DataFrame({"state": [0, 1]}).to_csv(folder / "states.csv", index=False)
+    pd.DataFrame({"option": ["base"], "regret": [0.0]}).to_csv(folder / "robustness.csv", index=False)
+    results = api.load_results(folder)
+    assert results.kind == "robustness" and results.comparison is None and len(results.runs) == 3
+    assert results.tables["states"]["state"].tolist() == [0, 1] and "regret" in results.tables["robustness"].columns
+    (folder / "states.csv").unlink()
+    with pytest.raises(UsageError, match="damaged robustness folder: it lacks states.csv"):
+        api.load_results(folder)

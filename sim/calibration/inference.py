@@ -95,9 +95,13 @@ def open_folder(out: Path, manifest: dict[str, Any]) -> None:
     previous = out / "manifest.json"
     if previous.exists():
         try:
-            found = json.loads(previous.read_text()).get("fingerprint")
+            content = json.loads(previous.read_text())
         except (OSError, ValueError):
-            found = None
+            content = {}
+        if not isinstance(content, dict):
+            raise UsageError(f"{previous} is damaged (not a JSON object): the folder holds no calibration this can "
+                             "resume; choose another --out")  # fmt: skip
+        found = content.get("fingerprint")
         if found != manifest["fingerprint"]:
             raise UsageError(f"output folder {out} holds another calibration (other inputs, budget, seed or code): "
                              "resuming would mix them; choose another --out")  # fmt: skip
