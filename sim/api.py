@@ -53,6 +53,7 @@ from sim.analysis.side_by_side import (
     write_side_by_side,
 )
 from sim.analysis.summary import summarise as _summarise
+from sim.analysis.tables import markdown_code, markdown_text
 from sim.analysis.sweep import point_table, sweep_context, sweep_figures
 from sim.analysis.uncertainty import parameter_uncertainty
 from sim.analysis.validation import (
@@ -502,7 +503,20 @@ def validate(
                   RUN_CHUNK_SIZE, tuple(o.check for o in covered) + tuple(monthly), draws)  # fmt: skip
     extra = {"record_file": shown_path(record), "checked": [o.check.id for o in covered], "skipped": [o.check.id for o in skipped],
              "events_file": shown_path(events) if fit is not None else None}  # fmt: skip
-    result = run_batch(batch, out, _execution(workers, scheduler, options), options.command, extra)
+    with HeldLock() as held:  # the batch, validation.csv, the fan chart and the report under one lock; complete last
+        result = run_batch(batch, out, _execution(workers, scheduler, options), options.command, extra, analysed=True,
+                           held=held)  # fmt: skip
+        return _validation_files(out, result, scenario, record, covered, skipped, monthly, fit, no_baseline, draws, replications,
+                                 seed)  # fmt: skip
+
+
+def _validation_files(
+    out: Path, result: BatchResult, scenario: Scenario, record: Path, covered: list[Observation], skipped: list[Observation],
+    monthly: list, fit: FitWindow | None, no_baseline: str, draws: Any, replications: int, seed: int,
+) -> ValidationResult:  # fmt: skip
+    """Write a finished validation's validation.csv, fan chart, validation.md and .html, then
+    mark its folder complete."""
+    meta = scenario.scenario
     samples, baseline_monthly = {}, None
     if fit is not None:
         samples = baseline_samples(fit, [o.check for o in covered], replications, seed)
@@ -514,7 +528,8 @@ def validate(
                     observed_per_month(covered, ATTACK_FAMILIES), dated_events(scenario), baseline_monthly, table)  # fmt: skip
     over = f" over the posterior {draws.file}" if draws is not None else ""
     write_html(write_validation(out, table, skipped, f"{meta.name}{over} against {shown_path(record)}", fan, fit, no_baseline))
-    return ValidationResult(table, skipped, result.runs, result.failures, out, result.manifest, fit, no_baseline)
+    manifest = mark_complete(out, result.manifest)
+    return ValidationResult(table, skipped, result.runs, result.failures, out, manifest, fit, no_baseline)
 
 
 @dataclass(frozen=True)
@@ -572,9 +587,9 @@ def validate_many(
         }
         tables = {stem: result.table for stem, result in validations.items()}
         table, skills, probabilities = side_by_side_table(observations, tables), skill_summary(tables), probability_table(observations, tables)
-        settings = ", ".join(f"`{o}`" for o in overrides) or "none"
-        folders = ", ".join(f"`{stem}/validation.md` ({shown_path(path)})" for stem, path in zip(stems, paths))
-        intro = [f"Each scenario validated as `run.py validate` does, with the same record (`{shown_path(record)}`), event "
+        settings = ", ".join(markdown_code(o) for o in overrides) or "none"
+        folders = ", ".join(f"{markdown_code(stem + '/validation.md')} ({markdown_code(shown_path(path))})" for stem, path in zip(stems, paths))
+        intro = [f"Each scenario validated as `run.py validate` does, with the same record ({markdown_code(shown_path(record))}), event "
                  f"record, seed ({seed}), replications ({replications}) and overrides ({settings}); its own report is "
                  f"in its folder: {folders}."]  # fmt: skip
         skipped = {stem: [o.check.id for o in result.skipped] for stem, result in validations.items()}
@@ -660,12 +675,12 @@ def _calibrate_in(
     informed = len(inference.pilot.informed)
     fitted_rows = [o for o in calibration_file.fitted if o.check.id in labels]
     overview = [
-        f"Calibration file `{shown_path(calibration_file.path)}`: {len(priors)} parameters with priors; every other "
-        f"parameter as in `{shown_path(calibration_file.scenario_path)}`.",
-        f"Fitted: the {len(fitted_rows)} rows of `{shown_path(calibration_file.record_path)}` marked fit"
-        + (f", less {', '.join(hold_out)} (held out)" if hold_out else "")
+        f"Calibration file {markdown_code(shown_path(calibration_file.path))}: {len(priors)} parameters with priors; every other "
+        f"parameter as in {markdown_code(shown_path(calibration_file.scenario_path))}.",
+        f"Fitted: the {len(fitted_rows)} rows of {markdown_code(shown_path(calibration_file.record_path))} marked fit"
+        + (f", less {markdown_text(', '.join(hold_out))} (held out)" if hold_out else "")
         + (f", and {len(calibration_file.fitted) - len(fitted_rows)} statistics of the event record "
-           f"`{shown_path(calibration_file.events_path)}`" if calibration_file.events_path else "")
+           f"{markdown_code(shown_path(calibration_file.events_path))}" if calibration_file.events_path else "")
         + ", each measured on a simulation from "
         f"{calibration_file.scenario.scenario.start_date} to {calibration_file.scenario.scenario.end_date}.",
         f"ABC-SMC (pyabc {pyabc_version()}): {inference.budget.particles} particles per generation, threshold the "

@@ -208,10 +208,15 @@ def test_a_folder_whose_report_failed_is_not_complete_until_the_report_is_writte
     with pytest.raises(UsageError, match="unfinished"):
         sim.api.load_results(out)
 
-    code, _, stderr = call_main(["compare", out])  # writes the files made from the runs again
+    code, _, stderr = call_main(["compare", out])  # compare reads finished folders only
+    assert code == 2 and len(stderr.splitlines()) == 1 and "not complete (status 'analysing')" in stderr, stderr
+    assert "again with the same --out" in stderr and not (out / "report.html").exists()
+
+    code, _, stderr = call_main(["experiment", file, "--out", out, "--workers", "1", "--quiet"])  # resumes, writes the files
     assert code == 0, stderr
     assert (out / "report.html").exists() and json.loads((out / "manifest.json").read_text())["status"] == "complete"
     assert sim.api.load_results(out).kind == "experiment"
+    assert call_main(["compare", out])[0] == 0
 
 
 @pytest.mark.parametrize("command", ["run", "sweep"])

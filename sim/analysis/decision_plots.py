@@ -17,7 +17,7 @@ from pathlib import Path
 import pandas as pd
 
 from sim.analysis.decision import PERCENTAGE_POINTS
-from sim.analysis.figures import new_figure, save_figure
+from sim.analysis.figures import new_figure, save_figure, short_label, short_labels
 
 PANEL_COLUMNS = 3
 
@@ -54,13 +54,13 @@ def forest_plot(
             mean, low, high = (scale * r[c] for c in ("mean_diff", "diff_ci95_low", "diff_ci95_high"))
             ax.errorbar([mean], [y], xerr=[[mean - low], [high - mean]], fmt="o", color=colour, capsize=3, markersize=4)
         ax.axvline(0.0, color="black", linewidth=0.8)
-        ax.set_yticks(range(len(options)), options, fontsize="small")
+        ax.set_yticks(range(len(options)), short_labels(options), fontsize="small")
         ax.set_ylim(len(options) - 0.5, -0.5)
         arrow = "better ←" if better_when(outcome) == "lower" else "better →"
         ax.set_title(name(outcome), fontsize="medium")
         ax.set_xlabel(f"{outcome_unit(outcome, binary)}; {arrow}", fontsize="small")
         ax.grid(alpha=0.3, axis="x")
-    fig.suptitle(f"Paired difference from {reference}, mean with 95% CI, {period}")
+    fig.suptitle(f"Paired difference from {short_label(reference)}, mean with 95% CI, {period}")
     return save_figure(fig, folder / "forest_differences.png")
 
 
@@ -84,7 +84,7 @@ def probability_plot(
         errors = [[max(0.0, v - r["p_positive_low"]) for v, r in zip(p, rows)],
                   [max(0.0, r["p_positive_high"] - v) for v, r in zip(p, rows)]]  # fmt: skip
         ax.bar(range(len(scenarios)), p, yerr=errors, capsize=3, color=[f"C{j % 10}" for j in range(len(scenarios))])
-        ax.set_xticks(range(len(scenarios)), scenarios, rotation=30, fontsize="small")
+        ax.set_xticks(range(len(scenarios)), short_labels(scenarios), rotation=30, ha="right", fontsize="small")
         ax.set_ylim(0, 1)
         ax.set_title(f"P({name(outcome)})" if outcome in binary else f"P({name(outcome)} > 0)", fontsize="medium")
         ax.set_ylabel("probability (share of replications)", fontsize="small")

@@ -34,6 +34,30 @@ def save_figure(fig: Figure, path: Path) -> Path:
     return path
 
 
+LABEL_CHARACTERS = 40  # the most characters of a free-text label on a figure
+
+
+def short_label(text: object, limit: int = LABEL_CHARACTERS) -> str:
+    """Free text (a scenario's name, a check's id) as a figure shows it: on one line, cut to
+    ``limit`` characters with an ellipsis, and with no ``$`` that matplotlib would read as a
+    formula, so a long or odd name cannot crush a figure's axes. Tables keep the full text."""
+    text = " ".join(str(text).split()).replace("$", "\\$")
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def short_labels(texts) -> list[str]:
+    """:func:`short_label` of each text; texts that would read alike after the cut keep apart by
+    a number."""
+    shown = [short_label(t) for t in texts]
+    counts = {label: shown.count(label) for label in shown}
+    seen: dict[str, int] = {}
+    for i, label in enumerate(list(shown)):
+        if counts[label] > 1:
+            seen[label] = seen.get(label, 0) + 1
+            shown[i] = short_label(label, LABEL_CHARACTERS - 5) + f" ({seen[label]})"
+    return shown
+
+
 def safe_name(name: str) -> str:
     """``name`` reduced to letters, digits, '_', '-' and '.' for a file name."""
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", str(name)).strip("._") or "unnamed"

@@ -25,7 +25,7 @@ from sim.analysis.answer import answer_section, reversal_section
 from sim.analysis.contents import contents_section
 from sim.analysis.decision import SIGNS, better_words, decision_table, percent, sentence, signed, tradeoff_by_outcome
 from sim.analysis.decision_plots import forest_plot, outcome_unit, probability_plot
-from sim.analysis.figures import new_figure, safe_name, save_figure
+from sim.analysis.figures import new_figure, safe_name, save_figure, short_label, short_labels
 from sim.analysis.mechanisms import mechanisms_section
 from sim.analysis.reversal import find_reversals
 from sim.analysis.summary import outcome_values
@@ -316,7 +316,7 @@ def ecdf_plot(folder: Path, runs: pd.DataFrame, outcome: str, scenarios: Sequenc
     for scenario in scenarios:
         values = np.sort(outcome_values(runs.loc[runs["scenario"] == scenario, outcome]).dropna().to_numpy())
         if len(values):
-            ax.step(values, np.arange(1, len(values) + 1) / len(values), where="post", label=f"{scenario} (n={len(values)})")
+            ax.step(values, np.arange(1, len(values) + 1) / len(values), where="post", label=f"{short_label(scenario)} (n={len(values)})")
     ax.set_title(f"{label(outcome)}, {period}", fontsize="medium")
     ax.set_xlabel(f"{label(outcome)} ({outcome_unit(outcome, ())})")
     ax.set_ylabel("share of replications <= x")
@@ -335,7 +335,7 @@ def box_plot(folder: Path, runs: pd.DataFrame, outcomes: Sequence[str], scenario
     for i, outcome in enumerate(outcomes):
         ax = fig.add_subplot(nrows, ncols, i + 1)
         data = [outcome_values(runs.loc[runs["scenario"] == s, outcome]).dropna().to_numpy() for s in scenarios]
-        ax.boxplot(data, tick_labels=[str(s) for s in scenarios])
+        ax.boxplot(data, tick_labels=short_labels(scenarios))
         ax.set_title(label(outcome), fontsize="medium")
         ax.set_ylabel(outcome_unit(outcome, ()), fontsize="small")
         ax.tick_params(axis="x", labelrotation=30)

@@ -146,7 +146,7 @@ def write_side_by_side(out: Path, title: str, intro: Sequence[str], table: pd.Da
                 _check_markdown(table, stems)]  # fmt: skip
     if len(probabilities):
         sections += [PROBABILITIES_HEADING, PROBABILITIES_TEXT, _probability_markdown(probabilities, stems)]
-    left_out = [f"- {stem}: {', '.join(f'`{c}`' for c in checks)}" for stem, checks in skipped.items() if checks]
+    left_out = [f"- {markdown_text(stem)}: {markdown_text(', '.join(checks))}" for stem, checks in skipped.items() if checks]
     if left_out:
         sections += ["## Not checked", "Outside the scenario's horizon:", "\n".join(left_out)]
     md = out / "side_by_side.md"
@@ -167,7 +167,7 @@ def skill_text(skills: pd.DataFrame) -> str:
 
 
 def _skill_markdown(skills: pd.DataFrame) -> str:
-    rows = [[r.scenario, r.baseline or EMPTY, str(r.held_out_checks), signed(r.skill), str(r.quiet_checks),
+    rows = [[markdown_text(r.scenario), markdown_text(r.baseline or EMPTY), str(r.held_out_checks), signed(r.skill), str(r.quiet_checks),
              signed(r.skill_quiet), r.held_out_inside_90] for r in skills.itertuples()]  # fmt: skip
     header = ["scenario", "baseline", "held-out checks", "skill", "quiet-period checks", "skill, quiet period", "inside 90%"]
     return markdown_table(header, rows)
@@ -176,10 +176,11 @@ def _skill_markdown(skills: pd.DataFrame) -> str:
 def _check_markdown(table: pd.DataFrame, stems: Sequence[str]) -> str:
     header = ["check", "use", "statistic", "observed"]
     for stem in stems:
-        header += [f"{stem}: p5 - p95", f"{stem}: percentile", f"{stem}: inside 90%", f"{stem}: score"]
+        shown = markdown_text(stem)
+        header += [f"{shown}: p5 - p95", f"{shown}: percentile", f"{shown}: inside 90%", f"{shown}: score"]
     rows = []
     for _, r in table.iterrows():
-        row = [r["check"], r["use"], r["statistic"], observed_range(r["observed_low"], r["observed_high"])]
+        row = [markdown_text(r["check"]), markdown_text(r["use"]), markdown_text(r["statistic"]), observed_range(r["observed_low"], r["observed_high"])]
         for stem in stems:
             inside = r[f"{stem}:inside_90"]
             row += [EMPTY if pd.isna(r[f"{stem}:p05"]) else f"{fmt(r[f'{stem}:p05'])} - {fmt(r[f'{stem}:p95'])}",
@@ -192,10 +193,10 @@ def _check_markdown(table: pd.DataFrame, stems: Sequence[str]) -> str:
 def _probability_markdown(probabilities: pd.DataFrame, stems: Sequence[str]) -> str:
     header = ["check", "use", "observed"]
     for stem in stems:
-        header += [f"{stem}: P(event)", f"{stem}: 95% interval"]
+        header += [f"{markdown_text(stem)}: P(event)", f"{markdown_text(stem)}: 95% interval"]
     rows = []
     for _, r in probabilities.iterrows():
-        row = [r["check"], r["use"], r["observed"]]
+        row = [markdown_text(r["check"]), markdown_text(r["use"]), r["observed"]]
         for stem in stems:
             row += [fmt(r[f"{stem}:p_event"]), event_interval(r[f"{stem}:p_event_lo"], r[f"{stem}:p_event_hi"])]
         rows.append(row)

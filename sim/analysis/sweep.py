@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Mapping
 import numpy as np
 import pandas as pd
 
-from sim.analysis.figures import new_figure, safe_name, save_figure
+from sim.analysis.figures import new_figure, safe_name, save_figure, short_labels
 from sim.analysis.summary import outcome_values, summarise
 from sim.config.provenance import unit_of
 from sim.config.scenario import Scenario
@@ -134,7 +134,7 @@ def sweep_figure(points: pd.DataFrame, parameter: str, outcome: str, context: Sw
     else:
         labels = sorted(dict.fromkeys(points[parameter].astype(str)))
         x = points[parameter].astype(str).map({label: i for i, label in enumerate(labels)}).to_numpy(dtype=float)
-        ax.set_xticks(range(len(labels)), labels, rotation=30, ha="right")
+        ax.set_xticks(range(len(labels)), short_labels(labels), rotation=30, ha="right")
     keep = ~np.isnan(y)
     if low in points.columns and high in points.columns:
         yerr = np.vstack([y - outcome_values(points[low]).to_numpy(float), outcome_values(points[high]).to_numpy(float) - y])

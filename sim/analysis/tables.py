@@ -48,10 +48,27 @@ def markdown_text(text: str) -> str:
     return re.sub(r"[&<>~]", lambda m: MARKDOWN_ENTITIES[m.group(0)], text)
 
 
+UNESCAPED_PIPE = re.compile(r"(?<!\\)((?:\\\\)*)\|")  # a '|' after an even number of backslashes
+
+
+def markdown_code(text: str) -> str:
+    """Free text (a path, a file name) as a Markdown code span that shows it as written, on one
+    line: fenced by more backticks than any run of them inside, so it cannot close the span."""
+    text = " ".join(str(text).split())
+    fence = "`" * (max((len(run) for run in re.findall(r"`+", text)), default=0) + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
+
+
 def markdown_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
-    """A GitHub-flavoured Markdown table ('|' in cells escaped)."""
+    """A GitHub-flavoured Markdown table: a '|' in a cell escaped (one that :func:`markdown_text`
+    escaped already is kept as it is), a line break made a space, so a cell never splits its row."""
     lines = [header, ["---"] * len(header), *rows]
-    return "\n".join("| " + " | ".join(str(c).replace("|", "\\|") for c in line) + " |" for line in lines)
+    return "\n".join("| " + " | ".join(_cell(c) for c in line) + " |" for line in lines)
+
+
+def _cell(value: object) -> str:
+    return UNESCAPED_PIPE.sub(r"\1\\|", re.sub(r"[\r\n]+", " ", str(value)))
 
 
 def markdown_frame(table: pd.DataFrame) -> str:

@@ -38,9 +38,10 @@ import numpy as np
 import pandas as pd
 
 from sim.analysis.baselines import BASELINES, MAIN_BASELINE, FitWindow
-from sim.analysis.figures import new_figure, save_figure
+from sim.analysis.figures import new_figure, save_figure, short_label, short_labels
 from sim.analysis.summary import wilson_interval
-from sim.analysis.tables import fmt, markdown_table
+from sim.analysis.tables import fmt, markdown_table, markdown_text
+from sim.batch.folder import write_atomic
 from sim.calibration.public_record import Observation
 from sim.config.scenario import Scenario
 from sim.replication.checks import Check
@@ -216,7 +217,7 @@ def write_validation(out: Path, table: pd.DataFrame, skipped: Sequence[Observati
     header = ["check", "use", "statistic", "window", "observed", "simulated mean", "p5 / p50 / p95",
               "percentile", "inside 90%", "score", *(f"skill vs {n}" for n in names)]  # fmt: skip
     held, in_sample = table[table["use"] == "held-out"], table[table["use"] != "held-out"]
-    sections = [f"# Validation: {title}"]
+    sections = [f"# Validation: {markdown_text(title)}"]
     if names:
         skills = skill_table(table)
         rows = [[r.baseline, str(r.held_out_checks), fmt(r.model_score), fmt(r.baseline_score), signed(r.skill)]
@@ -229,7 +230,7 @@ def write_validation(out: Path, table: pd.DataFrame, skipped: Sequence[Observati
             markdown_table(["baseline", "held-out checks", "mean model score", "mean baseline score", "skill"], rows),
         ]
     else:
-        sections.append(f"**{no_baseline or 'No baseline was scored.'}**")
+        sections.append(f"**{markdown_text(no_baseline or 'No baseline was scored.')}**")
     sections += [
         f"**{summary_line(table).removeprefix('summary: ')}**" + (f" ({table['replications'].max()} replications)." if len(table) else "."),
         "Each check holds one observation of the public record against the simulated distribution of the same "
@@ -251,21 +252,21 @@ def write_validation(out: Path, table: pd.DataFrame, skipped: Sequence[Observati
     ]
     events = table[table["statistic"] == "none"]
     if len(events):
-        rows = [[r["check"], fmt(r["p_event"]), event_interval(r["p_event_lo"], r["p_event_hi"]), observed_event(r["observed_low"])]
+        rows = [[markdown_text(r["check"]), fmt(r["p_event"]), event_interval(r["p_event_lo"], r["p_event_hi"]), observed_event(r["observed_low"])]
                 for _, r in events.iterrows()]  # fmt: skip
         sections += [PROBABILITIES_HEADING, PROBABILITIES_TEXT,
                      markdown_table(["check", "P(event)", "95% interval", "observed"], rows)]  # fmt: skip
     if fit is not None:
         sections.append(_baseline_section(fit))
     if skipped:
-        sections.append("Not checked (outside this scenario's horizon): " + ", ".join(o.check.id for o in skipped) + ".")
-    sources = "\n".join(f"- `{check}`: {source}" for check, source in zip(table["check"], table["source"]))
+        sections.append("Not checked (outside this scenario's horizon): " + ", ".join(markdown_text(o.check.id) for o in skipped) + ".")
+    sources = "\n".join(f"- {markdown_text(check)}: {markdown_text(source)}" for check, source in zip(table["check"], table["source"]))
     sections.append("## Sources\n\n" + sources)
     if fan is not None:
         sections.append(f"## Monthly attacks and every check\n\n![simulated monthly attacks with the record, and each "
                         f"check's band]({fan.relative_to(out).as_posix()})")  # fmt: skip
-    path = out / "validation.md"
-    path.write_text("\n\n".join(sections) + "\n", encoding="utf-8")
+    path, text = out / "validation.md", "\n\n".join(sections) + "\n"
+    write_atomic(path, lambda p: p.write_text(text, encoding="utf-8", newline="\n"))
     return path
 
 
@@ -297,7 +298,7 @@ def _check_table(header: list[str], table: pd.DataFrame, names: list[str]) -> st
     rows = []
     for _, r in table.iterrows():
         observed = observed_range(r["observed_low"], r["observed_high"])
-        rows.append([r["check"], r["use"], r["statistic"], f"{r['from']} .. {r['to']}", observed, fmt(r["sim_mean"]),
+        rows.append([markdown_text(r["check"]), markdown_text(r["use"]), markdown_text(r["statistic"]), f"{r['from']} .. {r['to']}", observed, fmt(r["sim_mean"]),
                      f"{fmt(r['sim_p05'])} / {fmt(r['sim_p50'])} / {fmt(r['sim_p95'])}", fmt(r["percentile"]),
                      "yes" if r["inside_90"] else "**no**", fmt(r["score"]),
                      *(signed(r[f"skill_{n}"]) for n in names)])  # fmt: skip
@@ -314,7 +315,7 @@ def _baseline_section(fit: FitWindow) -> str:
     rows = []
     for rate in fit.rates.values():
         group = fit.group_of(rate.kind)
-        basis = (f"{rate.events} events x {rate.scale:.3g} (the fit rows {', '.join(group.rows)})" if group.rows
+        basis = (f"{rate.events} events x {rate.scale:.3g} (the fit rows {markdown_text(', '.join(group.rows))})" if group.rows
                  else f"{rate.events} events, the event record as it stands (no fit row counts this kind)")  # fmt: skip
         rows.append([rate.kind, basis, f"{rate.rate:.3g}", f"{rate.last_rate:.3g}", fmt(group.monthly_k), fmt(group.level_k),
                      str(len(fit.marks[rate.kind].rockets)), str(len(fit.marks[rate.kind].harm["us_killed"]))])  # fmt: skip
@@ -375,7 +376,7 @@ def fan_chart(path: Path, monthly: dict[str, pd.DataFrame], observed: dict[str, 
     text.axis("off")
     half = math.ceil(len(events) / 2)
     for k, (_, label) in enumerate(events):
-        text.text(0.0 if k < half else 0.5, 1.0 - (k % half) / max(half, 1), f"{k + 1}  {label}", fontsize=7.5,
+        text.text(0.0 if k < half else 0.5, 1.0 - (k % half) / max(half, 1), f"{k + 1}  {short_label(label, 60)}", fontsize=7.5,
                   va="top", transform=text.transAxes)  # fmt: skip
     return save_figure(fig, path)
 
@@ -402,8 +403,8 @@ def _check_panel(ax, checks: pd.DataFrame) -> None:
         else:
             ax.plot([low, r["observed_high"] / scale], [row, row], color="crimson", marker="|", markersize=12, linewidth=2,
                     label="observed" if row == y[0] else None)  # fmt: skip
-    ax.set_yticks(y, [f"{r['check']} ({'held-out' if r['use'] == 'held-out' else 'in-sample: ' + r['use']})"
-                      for _, r in checks.iterrows()], fontsize=7)  # fmt: skip
+    ax.set_yticks(y, [f"{label} ({'held-out' if r['use'] == 'held-out' else 'in-sample: ' + short_label(r['use'])})"
+                      for label, (_, r) in zip(short_labels(checks["check"]), checks.iterrows())], fontsize=7)  # fmt: skip
     ax.set_ylim(-0.7, len(checks) - 0.3)
     ax.set_xlabel("value / max(1, observed), as scored")
     ax.set_title("every check: the 90% bands of the model and the baseline, and the observed range")

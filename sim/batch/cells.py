@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from sim.batch import folder
+from sim.batch.atomic import write_atomic
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 PLAIN_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
@@ -38,5 +38,6 @@ def neutralise_cells(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def write_csv(path: Path, table: pd.DataFrame) -> None:
-    """:func:`sim.batch.folder.write_csv` of the neutralised table."""
-    folder.write_csv(path, neutralise_cells(table))
+    """The neutralised table as a CSV file, written atomically (as :func:`sim.batch.folder.write_csv`)."""
+    safe = neutralise_cells(table)
+    write_atomic(path, lambda p: safe.to_csv(p, index=False, float_format="%.6g"))

@@ -19,7 +19,9 @@ What a folder guarantees:
 - temporary files left by a killed run are removed by the next;
 - status ``complete`` is the last thing written: a folder whose files made from the runs (a
   summary, a report) were not all written reads ``analysing``, and is complete once the same
-  command (or ``compare``) writes them.
+  command writes them; ``compare`` and ``load_results`` read only a complete folder;
+- ``failures.csv`` holds error text: a cell a spreadsheet would run as a formula is neutralised
+  (:mod:`sim.batch.cells`).
 
 A folder of folders (:func:`folder_of_folders`: ``validate`` of several scenarios) holds a
 results folder per scenario and files made from them, under its own manifest and lock.
@@ -35,17 +37,18 @@ import json
 import os
 import stat
 from pathlib import Path
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any, Iterator, Sequence
 
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from sim.batch.atomic import PARTIAL, write_atomic
+from sim.batch.cells import write_csv as write_neutralised_csv
 from sim.config.errors import UsageError
 
 FAILURE_COLUMNS = ["scenario", "replication", "seed", "error", "where", "reproduce"]
 LOCK = ".lock"
-PARTIAL = ".partial-"  # the mark of a temporary file of write_atomic
 RUNS = "runs.parquet"
 COMPLETE = "complete"  # the manifest's status once every file of the folder is written
 ANALYSING = "analysing"  # the runs are written, the files made from them not yet
@@ -66,36 +69,13 @@ def _leftover(path: Path) -> bool:
     return path.name == LOCK or PARTIAL in path.name
 
 
-def write_atomic(path: Path, write: Callable[[Path], None]) -> None:
-    """Call ``write(temporary path)``, flush it to disk, rename it to ``path`` and flush the
-    folder: readers see all or nothing, and a power cut cannot leave a renamed empty file."""
-    partial = path.with_name(f".{path.name}{PARTIAL}{os.getpid()}")
-    try:
-        write(partial)
-        _fsync(partial)
-        os.replace(partial, path)
-    except BaseException:
-        partial.unlink(missing_ok=True)
-        raise
-    _fsync(path.parent)
-
-
-def _fsync(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    except OSError as exc:  # some file systems cannot flush a folder
-        if exc.errno not in (errno.EINVAL, errno.EBADF):
-            raise
-    finally:
-        os.close(fd)
-
-
 def write_json(path: Path, content: Any) -> None:
     write_atomic(path, lambda p: p.write_text(json.dumps(content, indent=2, sort_keys=True, default=str) + "\n"))
 
 
 def write_csv(path: Path, table: pd.DataFrame) -> None:
+    """``table`` as a CSV file, atomically, cells as they are: a table with free text goes
+    through :func:`sim.batch.cells.write_csv`, which neutralises formulas."""
     write_atomic(path, lambda p: table.to_csv(p, index=False, float_format="%.6g"))
 
 
@@ -120,10 +100,15 @@ def read_manifest(path: Path) -> dict[str, Any]:
 
 
 def verify_runs(out: Path, manifest: dict[str, Any]) -> Path:
-    """``runs.parquet`` of a finished folder, checked against the manifest's checksum."""
+    """``runs.parquet`` of a finished folder, checked against the manifest's checksum (a finished
+    manifest always records one: one that does not is damaged)."""
     path = out / RUNS
-    expected = (manifest.get("checksums") or {}).get(RUNS)
-    if expected is not None and sha256_of(path) != expected:
+    checksums = manifest.get("checksums")
+    expected = checksums.get(RUNS) if isinstance(checksums, dict) else None
+    if not isinstance(expected, str):
+        raise UsageError(f"{out}/manifest.json is damaged (it records no checksum of {RUNS}): run the command that made "
+                         f"the folder again with the same --out, or {WHAT_TO_DO}")  # fmt: skip
+    if sha256_of(path) != expected:
         raise UsageError(f"{path} is damaged (its checksum differs from the manifest's): run the command "
                          f"that made it again with the same --out to rebuild it, or {WHAT_TO_DO}")  # fmt: skip
     return path
@@ -263,7 +248,7 @@ class ResultsFolder:
         ``chunks``' parts and of ``runs.parquet``; return that manifest. Its ``status`` is
         ``complete``, or ``analysing`` when the caller writes files made from the runs and then
         marks the folder complete (:func:`mark_complete`)."""
-        write_csv(self.out / "failures.csv", failures)
+        write_neutralised_csv(self.out / "failures.csv", failures)  # error text is free text: no cell runs as a formula
         names = [self._name(self.part(*key)) for key in chunks] + [RUNS]
         finished = {**manifest, "status": status, "checksums": {name: self._checksums[name] for name in names}}
         write_json(self.out / "manifest.json", finished)

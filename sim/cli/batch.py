@@ -64,7 +64,8 @@ def add_batch_commands(commands) -> None:
     experiment.add_argument("--max-replications", type=replications_count, metavar="N",
                             help="with --precision: the most replications per scenario (default: 8 times the start)")
     compare = commands.add_parser("compare", help="(re)write the comparison tables and report of a results folder")
-    compare.add_argument("folder", type=Path, help="a results folder made by 'experiment'")
+    compare.add_argument("folder", type=Path, help="a finished results folder made by 'experiment' (status complete; an "
+                         "unfinished one is finished by running its command again)")
     sweep = commands.add_parser("sweep", help="run a sweep file: a design of parameter values x replications")
     sweep.add_argument("file", type=Path, help="sweep TOML file, e.g. configs/sweeps/strike_effects.toml")
     add_batch_options(sweep, "replications per design point (default: the file's)")
@@ -174,25 +175,25 @@ def _compare(folder: Path, manifest_path: Path, runs_path: Path) -> str:
     outcomes = manifest.get("outcomes")
     if not isinstance(outcomes, list) or not outcomes or not all(isinstance(o, str) for o in outcomes):
         raise UsageError(f"{manifest_path} is damaged (it names no outcomes): run the experiment again into a new --out")
+    status = manifest.get("status")
+    if status != COMPLETE:  # a run killed part-way (a stage of a run by precision, say): its runs are not the experiment's
+        shown = status if isinstance(status, str) and status.isprintable() and len(status) <= 40 else "not a status"
+        raise UsageError(f"{folder} is not complete (status {shown!r}): compare reads only a finished experiment; run the "
+                         "command that made it (its manifest's command) again with the same --out to finish it")  # fmt: skip
     runs = _read_runs(verify_runs(folder, manifest))
     missing = [c for c in ("scenario", *outcomes) if c not in runs.columns]
-    finished = manifest.get("status") in (COMPLETE, ANALYSING)  # complete again once the files are rewritten
     if "robustness" in manifest and not missing:
-        if finished:
-            write_json(manifest_path, {**manifest, "status": ANALYSING})
+        write_json(manifest_path, {**manifest, "status": ANALYSING})  # complete again once the files are rewritten
         _, robustness = api.analyse_states(folder, runs, manifest)
-        if finished:
-            mark_complete(folder, manifest)
+        mark_complete(folder, manifest)
         return f"{format_robustness(robustness, outcomes[:SHOWN_OUTCOMES])}wrote {folder}/ (robustness.md, robustness.html, robustness.csv, states.csv, boxes.csv)\n"
     if missing or manifest["reference"] not in set(runs["scenario"]):
         what = f"lacks the columns {', '.join(missing)}" if missing else f"holds no runs of {manifest['reference']!r}"
         raise UsageError(f"{runs_path} does not match its manifest (it {what}): run the experiment again into a new --out")
-    if finished:
-        write_json(manifest_path, {**manifest, "status": ANALYSING})
+    write_json(manifest_path, {**manifest, "status": ANALYSING})  # complete again once the files are rewritten
     comparison = api.analyse_folder(folder, runs, manifest["reference"], outcomes, manifest.get("title", manifest.get("name", "Experiment")),
                                     manifest.get("parameters_from"), manifest.get("precision"), manifest.get("period", ""))  # fmt: skip
-    if finished:
-        mark_complete(folder, manifest)
+    mark_complete(folder, manifest)
     table = format_tables(comparison.summary, comparison.comparison, outcomes[:SHOWN_OUTCOMES], manifest["reference"])
     table += format_uncertainty(comparison.uncertainty, outcomes[:SHOWN_OUTCOMES])
     table += format_decisions(comparison.decisions, outcomes[:DECIDED_OUTCOMES])
