@@ -150,6 +150,29 @@ def test_validate_writes_its_files_under_its_lock(tmp_path, monkeypatch):
     assert refused, "another process could take the folder's lock while its report was written"
 
 
+def test_a_side_by_side_whose_report_failed_is_not_complete_until_the_command_runs_again(tmp_path, monkeypatch):
+    import sim.analysis.side_by_side
+
+    files = []
+    for stem, end in (("first", "2020-12-31"), ("second", "2020-11-30")):
+        path = tmp_path / f"{stem}.toml"
+        path.write_text(f'extends = "{SCENARIOS / "history_2020_2021.toml"}"\n\n[scenario]\nname = "{stem}"\nend_date = {end}\n',
+                        encoding="utf-8")  # fmt: skip
+        files.append(path)
+    out = tmp_path / "out"
+    argv = ["validate", *files, "--record", small_record(tmp_path), "--replications", "2", "--workers", "1", "--quiet", "--out", out]
+    with monkeypatch.context() as patch:
+        patch.setattr(sim.analysis.side_by_side, "write_html", no_space)  # side_by_side.html
+        code, _, stderr = call_main(argv)
+    assert code == 1 and "No space left" in stderr, stderr
+    assert status(out) != "complete" and all(status(out / stem) == "complete" for stem in ("first", "second"))
+    with pytest.raises(UsageError, match="unfinished"):
+        sim.api.load_results(out)
+    code, _, stderr = call_main(argv)
+    assert code == 0, stderr
+    assert status(out) == "complete" and sim.api.load_results(out).kind == "side_by_side"
+
+
 # --- free text stays text ---------------------------------------------------------------------
 
 
