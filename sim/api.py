@@ -634,6 +634,9 @@ def calibrate(
     options = options or RunOptions()
     hold_out = tuple(hold_out)
     calibration_file = load_calibration(calibration, record, hold_out)
+    for written, key in ((calibrated, "calibrated"), (install, "install")):
+        if written is not None:
+            calibration_file.check_not_read(written, key)  # an output must not replace an input or the replay
     if out is None:
         raise UsageError("calibrate needs a results folder (out)")
     out = Path(out)

@@ -64,9 +64,15 @@ class Inference:
 
 
 def fingerprint(calibration: CalibrationFile, budget: Budget, hold_out: tuple[str, ...]) -> str:
-    """A hash of everything that decides the posterior, and of the code that makes it."""
+    """A hash of everything that decides the posterior, and of the code that makes it.
+
+    The inputs count by their contents, in the order the calibration reads them (the calibration
+    file, the scenario and the files it extends, the record, the event record), never by where
+    they are: as an experiment's folder is known by its scenarios' hashes
+    (:func:`sim.batch.manifest.fingerprint`), a calibration moved with its inputs, or run from
+    another directory, is the same calibration and resumes."""
     content = {
-        "inputs": {shown_path(p): p.read_text(encoding="utf-8") for p in calibration.inputs},
+        "inputs": [hashlib.sha256(p.read_bytes()).hexdigest() for p in calibration.inputs],
         "hold_out": list(hold_out),
         "budget": budget.__dict__,
         "root_seed": calibration.header.root_seed,

@@ -22,13 +22,14 @@ from datetime import date
 from pathlib import Path
 
 from sim.config.errors import NO_VALUE, ConfigError
-from sim.config.limits import RECORD_BYTES, read_csv_rows
+from sim.config.limits import RECORD_BYTES, RECORD_DATES, RECORD_DATES_REASON, read_csv_rows
 from sim.replication.checks import STATISTICS, Check
 from sim.replication.simulate import record_kinds
 
 REQUIRED = ("check", "statistic", "kinds", "from", "to", "trigger", "days", "observed_low", "observed_high", "source")
 USES = ("fit", "set", "overlap", "held-out")
 ID = re.compile(r"[A-Za-z0-9_.\-]+")
+FIRST_DAY, LAST_DAY = (date.fromisoformat(d) for d in RECORD_DATES)
 RESERVED_PREFIX = "month."  # validate's own monthly checks (the fan chart) are named month.<family>.<month>
 
 
@@ -83,6 +84,9 @@ def _row(line: int, row: dict, known: set[str], origin: str) -> Observation:
     if not all(kinds) or any(k not in known for k in kinds):
         raise bad("kinds", "must name record kinds joined by '+' (see run.py trace --help)")
     start, end = (_date(text(c), bad, c) for c in ("from", "to"))
+    for column, day in (("from", start), ("to", end)):
+        if not FIRST_DAY <= day <= LAST_DAY:
+            raise bad(column, f"must be within {FIRST_DAY} .. {LAST_DAY} ({RECORD_DATES_REASON})")
     if end < start:
         raise bad("to", f"must not be before from ({start})")
     trigger, days = text("trigger") or None, text("days") or None

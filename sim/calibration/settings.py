@@ -22,12 +22,16 @@
 Paths are relative to the calibration file. With ``events``, the statistics of the event-level
 record of the fit window (:mod:`sim.calibration.event_statistics`) are fitted beside the record's
 rows. The scenario runs from its start to the end of the
-last fitted observation; the file is checked whole (priors against the scenario, the record's
-rows) before anything is simulated.
+last fitted observation, which must not end after the scenario's own ``end_date`` (a row dated
+centuries ahead would stretch every simulation). The file is checked whole before anything is
+simulated: the budget within the bounds of :mod:`sim.config.limits`, the priors against the
+scenario, the record's rows, and the replay scenario loaded and checked against the priors (the
+posterior predictive check runs it only after the inference).
 """
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
@@ -35,16 +39,23 @@ from typing import Any, Sequence
 from sim.calibration.event_statistics import event_observations, load_event_record
 from sim.calibration.priors import Prior, load_priors
 from sim.calibration.public_record import Observation, load_record
-from sim.config.errors import NO_VALUE, ConfigError
-from sim.config.limits import REPLICATIONS, SEED
+from sim.config.errors import NO_VALUE, ConfigError, UsageError
+from sim.config.limits import GENERATIONS, PARTICLES, REPLICATIONS, SEED, SIMULATIONS, Bound
 from sim.config.loader import build, check_keys, input_files, load_scenario, read_toml
 from sim.config.provenance import unit_of
 from sim.config.scenario import Scenario
-from sim.config.schema import AT_LEAST_ONE, NAME, Rule, one_of, param
+from sim.config.schema import NAME, Rule, one_of, param
 
 FRACTION = Rule("must be in (0, 1)", lambda v: 0 < v < 1)
 RATE = Rule("must be in (0, 1]", lambda v: 0 < v <= 1)
-AT_LEAST_TWO = Rule("must be >= 2", lambda v: v >= 2)
+
+
+def _bounded(least: int, bound: Bound) -> Rule:
+    """``must be >= least`` below, ``must be in [least, most] (reason)`` above the bound."""
+    text = f"must be in [{least:,}, {bound.most:,}]"
+    return Rule(text, lambda v: least <= v <= bound.most, lambda v: f"must be >= {least}" if v < least else f"{text} ({bound.reason})")
+
+
 DISTANCES = ("projected", "euclidean")  # sim/calibration/distance.py
 
 
@@ -53,9 +64,9 @@ class Budget:
     """How hard a calibration works: ABC-SMC's population and stopping rules, and the sizes of
     the pilot run and of the posterior predictive check."""
 
-    particles: int = param("particles per generation", AT_LEAST_TWO)
-    max_generations: int = param("generations", AT_LEAST_ONE)
-    max_simulations: int = param("simulations", AT_LEAST_ONE)
+    particles: int = param("particles per generation", _bounded(2, PARTICLES))
+    max_generations: int = param("generations", _bounded(1, GENERATIONS))
+    max_simulations: int = param("simulations", _bounded(1, SIMULATIONS))
     min_acceptance_rate: float = param("probability", RATE)
     epsilon_quantile: float = param("probability", FRACTION)
     pilot_replications: int = param("replications", REPLICATIONS.rule(2))
@@ -107,6 +118,28 @@ class CalibrationFile:
     def budget(self, quick: bool) -> Budget:
         return self.header.quick if quick else self.header.full
 
+    def read_files(self) -> tuple[Path, ...]:
+        """The files an output of the calibration must not replace: its inputs and the replay
+        scenario. (The files the replay extends are not among them: the project's replay extends
+        ``configs/calibrated.toml``, which a calibration rewrites by design once its predictive
+        check has run.)"""
+        return tuple(dict.fromkeys((*self.inputs, self.replay_path)))
+
+    def check_not_read(self, path: str | Path, key: str) -> None:
+        """Refuse an output ``path`` that is (by its resolved path, or as the same file under another
+        name) a file the calibration reads: writing it would destroy an input."""
+        path = Path(path)
+        for source in self.read_files():
+            same = path.resolve() == source.resolve()
+            if not same and path.exists():
+                try:
+                    same = os.path.samefile(path, source)
+                except OSError:
+                    same = False
+            if same:
+                raise UsageError(f"{key} {path} would overwrite {source}, a file the calibration {self.path} reads: "
+                                 "write it elsewhere")  # fmt: skip
+
 
 def load_calibration(path: str | Path, record: str | Path | None = None, hold_out: Sequence[str] = ()) -> CalibrationFile:
     """Read and check a calibration file. ``record`` replaces the file's record; ``hold_out``
@@ -127,6 +160,7 @@ def load_calibration(path: str | Path, record: str | Path | None = None, hold_ou
     fitted = tuple(o for o in observations if o.use == "fit" and o.check.id not in hold_out)
     if not fitted:
         raise ConfigError("use", NO_VALUE, "no row is left to fit: mark rows use = fit", str(record_path))
+    _check_fitted_dates(observations, fitted, scenario_path, header.scenario, record_path)
     horizon = max(o.check.end for o in fitted)
     scenario = load_scenario(scenario_path, {"scenario.end_date": horizon}, override_origin=f"{path} (the end of the last fitted row)")
     start = min(o.check.start for o in fitted)
@@ -134,6 +168,7 @@ def load_calibration(path: str | Path, record: str | Path | None = None, hold_ou
         raise ConfigError("calibration.scenario", header.scenario,
                           f"starts on {scenario.scenario.start_date}, after the first fitted row ({start})", origin)  # fmt: skip
     priors = load_priors(doc.get("priors"), scenario, lambda p: unit_of(Scenario, p), origin)
+    _check_replay(replay_path, doc.get("priors"), header.replay, origin)
     events_path = None
     if header.events is not None:
         events_path = _existing(path.parent / header.events, "calibration.events", header.events, origin)
@@ -147,6 +182,32 @@ def load_calibration(path: str | Path, record: str | Path | None = None, hold_ou
 
 
 _NO_TABLE: dict = {}
+
+
+def _check_fitted_dates(observations: Sequence[Observation], fitted: Sequence[Observation], scenario_path: Path,
+                        value: str, record_path: Path) -> None:  # fmt: skip
+    """A fitted row sets the horizon of every simulation of the inference: one that ends after the
+    calibration's own scenario would stretch them all (a row dated centuries ahead, a typo), so it
+    is refused, naming its row."""
+    end = load_scenario(scenario_path).scenario.end_date
+    for line, observation in enumerate(observations, start=2):  # the record's numbering: its header is line 1
+        if observation in fitted and observation.check.end > end:
+            raise ConfigError(f"row {line}: to", observation.check.end.isoformat(),
+                              f"must be on or before the end of calibration.scenario {value} ({end}) for a fitted row: "
+                              "it sets the horizon of every simulation of the inference; mark the row held-out, or "
+                              "give the scenario a later end_date", str(record_path))  # fmt: skip
+
+
+def _check_replay(replay_path: Path, table: Any, value: str, origin: str) -> None:
+    """The replay scenario of the posterior predictive check, loaded whole and checked against
+    the priors (every posterior particle must be a valid value of it) before anything is
+    simulated: a replay that fails after the inference would waste it."""
+    replay = load_scenario(replay_path)  # a bad replay file is one line naming it
+    try:
+        load_priors(table, replay, lambda p: unit_of(Scenario, p), origin)
+    except ConfigError as exc:
+        raise ConfigError("calibration.replay", value, f"does not take the priors (the posterior predictive check "
+                          f"runs it with posterior draws): {str(exc).removesuffix(f' ({origin})')}", origin) from None  # fmt: skip
 
 
 def _existing(path: Path, key: str, value: str, origin: str) -> Path:

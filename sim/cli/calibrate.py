@@ -8,7 +8,6 @@ from pathlib import Path
 from sim import api
 from sim.calibration.settings import load_calibration
 from sim.cli.options import new_folder, positive_int, progress_bar
-from sim.config.errors import UsageError
 from sim.project import CONFIGS, shown_path
 
 INSTALLED_POSTERIOR = CONFIGS / "data" / "posterior.parquet"
@@ -47,8 +46,7 @@ def command_calibrate(args: argparse.Namespace, argv: list[str]) -> str:
     out = args.out or new_folder("calibration-quick" if args.quick else "calibration")
     calibrated = args.calibrated or (CALIBRATED if project_default else out / "calibrated.toml")
     install = INSTALLED_POSTERIOR if project_default and args.calibrated is None else None
-    if calibrated.resolve() in {p.resolve() for p in calibration.inputs}:
-        raise UsageError(f"--calibrated {calibrated} would overwrite a file the calibration reads: write it elsewhere")
+    calibration.check_not_read(calibrated, "--calibrated")  # the replay, an input, or the same file under another name
     progress = progress_bar(args.quiet, budget.max_simulations, "sim")
     options = api.RunOptions(progress, False, ("run.py", *argv))
     result = api.calibrate(args.calibration, out, args.quick, args.record, hold_out, args.workers, args.scheduler,

@@ -50,6 +50,17 @@ CONFIG_BYTES = Bound(10 * MB, "configs/baseline.toml holds 32 kB")
 RECORD_BYTES = Bound(10 * MB, "configs/data/public_record.csv holds 4 kB")
 EVENTS_BYTES = Bound(10 * MB, "a year's event record of a few hundred attacks holds well under 1 MB")
 POSTERIOR_BYTES = Bound(1024 * MB, "a posterior of 600 particles holds 164 kB; it is read whole")
+POSTERIOR_ROWS = Bound(1_000_000, "a posterior of 600 particles has 600 rows; it is read whole into memory, and a few MB "
+                                  "of compressed Parquet can hold hundreds of millions of rows")  # fmt: skip
+POSTERIOR_COLUMNS = Bound(10_000, "one column per parameter: the project's posterior has 41")
+STATES = Bound(DESIGN_POINTS.most, "each option in each state is a scenario validated (16 ms) and held in memory before "
+                                   "anything runs, as a sweep's design points are")  # fmt: skip
+PARTICLES = Bound(100_000, "pyabc holds every particle of a generation, with its statistics, in memory and in its "
+                           "database; the project's calibration uses 600")  # fmt: skip
+SIMULATIONS = Bound(10_000_000, "four days on one core at 30 simulations/s; the project's calibration stops at 60,000")
+GENERATIONS = Bound(1_000, "each generation halves the threshold at most; the project's calibration allows 20")
+RECORD_DATES = ("1900-01-01", "2099-12-31")  # the days a record's rows may span: beyond them a date is a typo
+RECORD_DATES_REASON = "a row dated centuries away is a typo, and a fitted row sets the horizon of every simulation"
 
 
 def check_seed(seed: object, key: str, origin: str) -> None:
@@ -66,6 +77,16 @@ def check_batch(scenarios: int, replications: int, origin: str) -> None:
     if scenarios * replications > BATCH_RUNS.most:
         raise ConfigError("", NO_VALUE, f"{scenarios} scenarios x {replications} replications = {scenarios * replications:,} "
                           f"runs: a batch may hold at most {BATCH_RUNS.most:,} ({BATCH_RUNS.reason})", origin)  # fmt: skip
+
+
+def check_states(options: int, states: int, replications: int, origin: str) -> None:
+    """The (option, state) scenarios of a robustness experiment within the design bound, and the
+    batch they make within the batch bounds, before any state is designed."""
+    pairs = options * states
+    if pairs > STATES.most:
+        raise ConfigError("experiment.states", states, f"with {options} options makes {pairs:,} scenarios; a "
+                          f"robustness experiment may hold at most {STATES.most:,} ({STATES.reason})", origin)  # fmt: skip
+    check_batch(pairs, replications, origin)
 
 
 def check_regular_file(path: Path, what: str, bound: Bound) -> int:

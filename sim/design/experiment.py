@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from sim.config.errors import NO_VALUE, ConfigError
-from sim.config.limits import REPLICATIONS, SEED, check_batch
+from sim.config.limits import REPLICATIONS, SEED, STATES, check_batch, check_states
 from sim.config.loader import build, check_keys, input_files, load_scenario, read_toml
 from sim.config.scenario import Scenario
 from sim.config.schema import AT_LEAST_ONE, NAME, one_of, param
@@ -70,7 +70,7 @@ class ExperimentHeader:
     end_date: date | None = param("date", default=None)
     parameters_from: str = param("path", default="")
     replications_per_draw: int = param("replications per draw", AT_LEAST_ONE, default=1)
-    states: int | None = param("states", AT_LEAST_ONE, default=None)
+    states: int | None = param("states", STATES.rule(), default=None)
     states_design: str = param("-", one_of(*design_types()), default="lhs")
 
 
@@ -109,6 +109,8 @@ def load_experiment(path: str | Path, replications: int | None = None) -> Experi
     if header.reference not in entries:
         raise ConfigError("experiment.reference", header.reference, f"must name one of the scenarios ({', '.join(entries)})", origin)
     check_batch(len(entries), header.replications if replications is None else replications, origin)
+    if header.states is not None:  # every option in every state: counted before a state is designed
+        check_states(len(entries), header.states, header.replications if replications is None else replications, origin)
     scenarios = tuple((name, _load_entry(path, header, name, entry)) for name, entry in entries.items())
     inputs = [path, *(f for name, entry in entries.items() for f in input_files(path.parent / entry.get("file", header.base)))]
     check_same_columns(scenarios, lambda n: f"scenarios.{n}", origin)

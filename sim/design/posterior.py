@@ -30,7 +30,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from sim.config.errors import ConfigError
-from sim.config.limits import MB, POSTERIOR_BYTES
+from sim.config.limits import MB, POSTERIOR_BYTES, POSTERIOR_COLUMNS, POSTERIOR_ROWS
 from sim.config.loader import with_values
 from sim.config.scenario import Scenario
 from sim.project import shown_path
@@ -82,6 +82,7 @@ def read_posterior(path: str | Path, key: str, origin: str) -> Posterior:
     if path.stat().st_size > POSTERIOR_BYTES.most:
         raise ConfigError(key, shown, f"holds {path.stat().st_size} bytes, more than {POSTERIOR_BYTES.most // MB} MB "
                           f"({POSTERIOR_BYTES.reason})", origin)  # fmt: skip
+    _check_shape(path, key, origin)  # from the Parquet footer: a few MB may hold hundreds of millions of rows
     try:
         table = pq.read_table(path)
     except (pa.ArrowException, OSError) as exc:
@@ -106,6 +107,22 @@ def read_posterior(path: str | Path, key: str, origin: str) -> Posterior:
         metadata = {}
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
     return Posterior(path, frame[parameters].reset_index(drop=True), weights / weights.sum(), metadata, digest)
+
+
+def _check_shape(path: Path, key: str, origin: str) -> None:
+    """Refuse, from its metadata alone (before a row is read), a posterior file of more rows or
+    columns than the bounds of :mod:`sim.config.limits`."""
+    shown = str(path)
+    try:
+        with pq.ParquetFile(path) as parquet:
+            rows, columns = parquet.metadata.num_rows, parquet.metadata.num_columns
+    except (pa.ArrowException, OSError) as exc:
+        raise ConfigError(key, shown, f"is not a readable posterior file (Parquet): {exc}", origin) from None
+    if rows > POSTERIOR_ROWS.most:
+        raise ConfigError(key, shown, f"holds {rows:,} rows, more than {POSTERIOR_ROWS.most:,} ({POSTERIOR_ROWS.reason})", origin)
+    if columns > POSTERIOR_COLUMNS.most + 1:  # the parameters and the weight
+        raise ConfigError(key, shown, f"holds {columns:,} columns, more than {POSTERIOR_COLUMNS.most:,} parameters and "
+                          f"the weight ({POSTERIOR_COLUMNS.reason})", origin)  # fmt: skip
 
 
 @dataclass(frozen=True)

@@ -17,8 +17,9 @@ from dataclasses import dataclass
 from typing import Mapping, Sequence
 
 from sim.config.errors import ConfigError
+from sim.config.limits import BATCH_RUNS, REPLICATIONS
 
-BUDGET_FACTOR = 8  # default budget: three doublings of the starting count
+BUDGET_FACTOR = 8  # default budget: three doublings of the starting count, within the batch bounds
 
 
 @dataclass(frozen=True)
@@ -48,7 +49,9 @@ def precision_for(
     ------
     ConfigError
         For an outcome the experiment does not compare, a half-width that is not a number > 0,
-        a budget below the starting count, or an experiment with nothing to compare.
+        a budget below the starting count or beyond the batch bounds (checked before the first
+        stage: no stage runs more than the budget), or an experiment with nothing to compare.
+        The default budget, eight times the start, is held within the batch bounds.
     """
     if not half_widths:
         raise ConfigError("precision", dict(half_widths), "must name at least one outcome", origin)
@@ -59,7 +62,14 @@ def precision_for(
             raise ConfigError(f"precision.{outcome}", width, "must be a number > 0 (an absolute half-width)", origin)
     if scenarios < 2:
         raise ConfigError("precision", dict(half_widths), "needs an experiment of two scenarios or more (it bounds paired differences)", origin)
-    budget = BUDGET_FACTOR * start if max_replications is None else max_replications
+    most = min(REPLICATIONS.most, BATCH_RUNS.most // scenarios)  # the largest stage the batch bounds allow
+    budget = max(start, min(BUDGET_FACTOR * start, most)) if max_replications is None else max_replications
     if isinstance(budget, bool) or not isinstance(budget, int) or budget < start:
         raise ConfigError("max_replications", budget, f"must be an integer >= the experiment's replications ({start})", origin)
+    if budget > most:  # the last stage is the budget: held to the batch bounds before the first stage runs
+        bound = REPLICATIONS if budget > REPLICATIONS.most else BATCH_RUNS
+        raise ConfigError("max_replications", budget,
+                          f"must be at most {most:,}: the last stage would run {scenarios} scenarios x {budget:,} replications "
+                          f"= {scenarios * budget:,} runs, and a batch may hold at most {REPLICATIONS.most:,} replications "
+                          f"per scenario and {BATCH_RUNS.most:,} runs ({bound.reason})", origin)  # fmt: skip
     return Precision(dict(half_widths), budget)
