@@ -62,7 +62,7 @@ def add_batch_commands(commands) -> None:
                             help="add replications (doubling) until the 95%% interval of every paired difference of "
                             "OUTCOME has at most this absolute half-width, e.g. us_killed=0.05 (repeatable)")
     experiment.add_argument("--max-replications", type=replications_count, metavar="N",
-                            help="with --precision: the most replications per scenario (default: 8 times the start)")
+                            help="with --precision: the most replications per scenario (default: 8 times the start, within the batch bounds)")
     compare = commands.add_parser("compare", help="(re)write the comparison tables and report of a results folder")
     compare.add_argument("folder", type=Path, help="a finished results folder made by 'experiment' (status complete; an "
                          "unfinished one is finished by running its command again)")
