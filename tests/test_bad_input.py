@@ -233,6 +233,18 @@ CASES: dict[str, Case] = {
         ["trace", "--save", "{tmp}/log.txt"], ["--save {tmp}/log.txt", "must end in .csv or .parquet"], None
     ),
     "trace_save_no_suffix": Case(["trace", "--save", "{tmp}/log"], ["--save {tmp}/log", "must end in .csv or .parquet"], None),
+    # --- the public record read by validate ---
+    # a followed_within window of 1e308 days: a traceback (OverflowError in the baselines) after
+    # the validation folder was written, found by tests/test_fuzz.py
+    "record_followed_within_days_huge": Case(
+        ["validate", "{tmp}/short.toml", "--record", "{tmp}/record.csv", "--replications", "1", "--workers", "1",
+         "--quiet", "--out", "{tmp}/out"],
+        ["error: row 2: days = '1e308' must be in (0, 3,653]"],
+        "{tmp}/record.csv",
+        {"short.toml": _extends("[scenario]\nend_date = 2020-01-10\n"),
+         "record.csv": "check,statistic,kinds,from,to,trigger,days,observed_low,observed_high,use,source\n"
+                       "reply,followed_within,attack_rocket,2020-01-01,2020-01-05,attack_rocket,1e308,0,1,fit,x\n"},
+    ),
 }
 
 # Run as real subprocesses too: one of each family.

@@ -30,6 +30,7 @@ REQUIRED = ("check", "statistic", "kinds", "from", "to", "trigger", "days", "obs
 USES = ("fit", "set", "overlap", "held-out")
 ID = re.compile(r"[A-Za-z0-9_.\-]+")
 RESERVED_PREFIX = "month."  # validate's own monthly checks (the fan chart) are named month.<family>.<month>
+MAX_DAYS = 3653  # followed_within: ten years; the baselines simulate this many days past the window (a date beyond 9999 overflows)
 
 
 @dataclass(frozen=True)
@@ -90,8 +91,8 @@ def _row(line: int, row: dict, known: set[str], origin: str) -> Observation:
         if trigger not in known:
             raise bad("trigger", "must name a record kind (for followed_within)")
         days_value = _number(days, bad, "days")
-        if days_value <= 0:
-            raise bad("days", "must be > 0")
+        if not 0 < days_value <= MAX_DAYS:
+            raise bad("days", f"must be in (0, {MAX_DAYS:,}] (ten years: a reply later than that is no reply)")
     elif trigger or days:
         raise bad("trigger" if trigger else "days", f"must be empty for {statistic}")
     low = _number(text("observed_low"), bad, "observed_low")
