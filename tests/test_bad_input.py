@@ -233,6 +233,17 @@ CASES: dict[str, Case] = {
         ["trace", "--save", "{tmp}/log.txt"], ["--save {tmp}/log.txt", "must end in .csv or .parquet"], None
     ),
     "trace_save_no_suffix": Case(["trace", "--save", "{tmp}/log"], ["--save {tmp}/log", "must end in .csv or .parquet"], None),
+    # --- robustness experiments ---
+    # an [uncertain] entry that names a table of entries (sites.embassy): an IndexError traceback
+    # when the states were applied, found by tests/test_fuzz.py
+    "uncertain_names_an_entry": Case(
+        ["experiment", "{tmp}/exp.toml", "--out", "{tmp}/out", "--workers", "1", "--quiet"],
+        ["error: sites.embassy = ", "names a table, not a parameter"],
+        "{tmp}/exp.toml [a, state 0]",
+        {"exp.toml": '[experiment]\nname = "x"\ndescription = "x"\nbase = "{baseline}"\nreference = "a"\nreplications = 1\n'
+                     'root_seed = 1\nend_date = 2020-01-10\noutcomes = ["us_killed"]\nstates = 2\n\n[scenarios.a]\n\n'
+                     '[scenarios.b]\n\n[uncertain."sites.embassy"]\nlow = 0.1\nhigh = 0.9\n'},
+    ),
     # --- the public record read by validate ---
     # a followed_within window of 1e308 days: a traceback (OverflowError in the baselines) after
     # the validation folder was written, found by tests/test_fuzz.py
