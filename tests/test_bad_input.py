@@ -19,6 +19,7 @@ from sim.cli.main import main
 
 ROOT = Path(__file__).resolve().parent.parent
 BASELINE = ROOT / "configs" / "baseline.toml"
+CONFIGS = ROOT / "configs"
 
 
 @dataclass(frozen=True)
@@ -244,6 +245,22 @@ CASES: dict[str, Case] = {
                      'root_seed = 1\nend_date = 2020-01-10\noutcomes = ["us_killed"]\nstates = 2\n\n[scenarios.a]\n\n'
                      '[scenarios.b]\n\n[uncertain."sites.embassy"]\nlow = 0.1\nhigh = 0.9\n'},
     ),
+    # --- calibration files ---
+    # a prior of absurd arguments (its distribution overflows): the error line came with two lines
+    # of numpy's RuntimeWarning on stderr, found by tests/test_fuzz.py (seen in a subprocess:
+    # pytest captures the warnings of an in-process call)
+    "prior_overflows": Case(
+        ["calibrate", "{tmp}/cal.toml", "--quick", "--quiet", "--workers", "1", "--out", "{tmp}/out"],
+        ["error: priors.\"cram.kill_prob\" = 'uniform(-1.7e+308, 1.7e+308)' puts prior mass where the parameter's rule refuses it"],
+        "{tmp}/cal.toml",
+        {"cal.toml": "\n".join([
+            '[calibration]', 'name = "x"', 'description = "x"', f'scenario = "{CONFIGS}/baseline.toml"',
+            f'record = "{CONFIGS}/data/public_record.csv"', f'replay = "{CONFIGS}/scenarios/forecast_2020_2021.toml"',
+            'root_seed = 1', *(f'[calibration.{budget}]\nparticles = 10\nmax_generations = 2\nmax_simulations = 100\n'
+                               'min_acceptance_rate = 0.05\nepsilon_quantile = 0.5\npilot_replications = 10\n'
+                               'predictive_replications = 10' for budget in ("full", "quick")),
+            '[priors."cram.kill_prob"]', 'family = "uniform"', 'low = -1.7e308', 'high = 1.7e308', ''])},
+    ),
     # --- the public record read by validate ---
     # a followed_within window of 1e308 days: a traceback (OverflowError in the baselines) after
     # the validation folder was written, found by tests/test_fuzz.py
@@ -267,6 +284,7 @@ SUBPROCESS_CASES = [
     "set_without_equals",
     "replications_0",
     "trace_kinds_unknown",
+    "prior_overflows",
 ]
 
 
