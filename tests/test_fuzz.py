@@ -58,6 +58,7 @@ from hypothesis import strategies as st
 
 from sim.calibration import public_record
 from sim.calibration.priors import FAMILIES
+from sim.calibration.priors import _section as prior_section
 from sim.calibration.settings import DISTANCES, CalibrationHeader, load_calibration
 from sim.cli.main import build_parser, main
 from sim.config.limits import RECORD_BYTES, REPLICATIONS
@@ -1479,8 +1480,13 @@ def _unknown_distance(doc, draw):
 
 
 # the parameters a prior may not name: a table, a parameter that is not a real number, or no parameter
-PRIOR_NOT_REAL = tuple(leaf.path for leaf in SCHEMA.leaves if leaf.kind is not float)
-REAL_RANGED = tuple(leaf for leaf in RANGED if leaf.kind is float)
+def _real_valued(leaf: Leaf) -> bool:
+    """A parameter declared ``float`` (not ``float | None``): what a prior may describe."""
+    return typing.get_type_hints(type(prior_section(BASE, leaf.path)))[leaf.path.rsplit(".", 1)[1]] is float
+
+
+PRIOR_NOT_REAL = tuple(leaf.path for leaf in SCHEMA.leaves if not _real_valued(leaf))
+REAL_RANGED = tuple(leaf for leaf in RANGED if _real_valued(leaf))
 
 
 def _prior_names_no_real_parameter(doc, draw):
@@ -1572,6 +1578,20 @@ def _prior_outside_the_rule(doc, draw):
     return (f'error: priors."{leaf.path}" = ', "puts prior mass where the parameter's rule refuses it"), CALIBRATION
 
 
+HUGE = st.floats(1e300, 1.7e308)
+
+
+def _prior_of_absurd_numbers(doc, draw):
+    """Arguments near the largest float: a support across the whole line, or a spread whose ends overflow."""
+    leaf = draw(st.sampled_from(REAL_RANGED))
+    if draw(st.booleans()):
+        entry = {"family": "uniform", "low": -draw(HUGE), "high": draw(HUGE)}
+    else:
+        entry = {"family": "lognormal", "median": draw(st.one_of(st.floats(1e-3, 1e3), HUGE)), "log_sd": draw(st.floats(1e3, 1.7e308))}
+    doc["priors"][leaf.path] = entry
+    return (f'error: priors."{leaf.path}" = ', "puts prior mass where the parameter's rule refuses it"), CALIBRATION
+
+
 def _priors_not_a_table(doc, draw):
     if draw(st.booleans()):
         doc["priors"] = draw(st.one_of(SCALARS, LISTS, st.just({})))
@@ -1597,7 +1617,7 @@ BROKEN_CALIBRATIONS = st.one_of(
                                      _calibration_unknown_key, _too_few_simulations, _calibration_names_no_file,
                                      _unknown_distance, _prior_names_no_real_parameter, _prior_family, _prior_arguments,
                                      _prior_bounds_crossed, _prior_mode_outside, _prior_not_positive,
-                                     _prior_outside_the_rule, _priors_not_a_table)),
+                                     _prior_outside_the_rule, _prior_of_absurd_numbers, _priors_not_a_table)),
 )  # fmt: skip
 
 
