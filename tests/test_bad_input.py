@@ -262,6 +262,17 @@ CASES: dict[str, Case] = {
             '[priors."cram.kill_prob"]', 'family = "uniform"', 'low = -1.7e308', 'high = 1.7e308', ''])},
     ),
     # --- the public record read by validate ---
+    # a fitted count of 1e308 to 1.7e308: a traceback (ValueError: lam value too large, in the
+    # baselines) after the validation folder was written, found by tests/test_fuzz.py
+    "record_observed_huge": Case(
+        ["validate", "{tmp}/short.toml", "--record", "{tmp}/record.csv", "--replications", "1", "--workers", "1",
+         "--quiet", "--out", "{tmp}/out"],
+        ["error: row 2: observed_low = '1e308' must be at most 1,000,000,000"],
+        "{tmp}/record.csv",
+        {"short.toml": _extends("[scenario]\nend_date = 2020-01-10\n"),
+         "record.csv": "check,statistic,kinds,from,to,trigger,days,observed_low,observed_high,use,source\n"
+                       "rockets,count,attack_rocket,2020-01-01,2020-03-31,,,1e308,1.7e308,fit,x\n"},
+    ),
     # a followed_within window of 1e308 days: a traceback (OverflowError in the baselines) after
     # the validation folder was written, found by tests/test_fuzz.py
     "record_followed_within_days_huge": Case(

@@ -1281,6 +1281,16 @@ def _negative_or_crossed(header, rows, draw):
     return (f"error: row {i + 2}: observed_high = ", "observed_low <= observed_high")
 
 
+def _observed_beyond_bound(header, rows, draw):
+    i = _row_index(rows, draw)
+    column = draw(st.sampled_from(["observed_low", "observed_high"]))
+    value = draw(st.one_of(st.floats(public_record.MAX_OBSERVED, 1.7e308, exclude_min=True).map(repr),
+                           st.integers(public_record.MAX_OBSERVED + 1, 10**300).map(str)))  # fmt: skip
+    rows[i]["observed_low"] = value if column == "observed_low" else rows[i]["observed_low"]
+    rows[i]["observed_high"] = value
+    return (f"error: row {i + 2}: {column} = ", "must be at most")
+
+
 def _none_not_zero_or_one(header, rows, draw):
     i = _row_index(rows, draw, lambda r: r["statistic"] == "none")
     low = draw(st.one_of(st.floats(0, 1e6).filter(lambda v: v not in (0, 1)), st.sampled_from([0.0, 1.0])))
@@ -1343,7 +1353,8 @@ REQUIRED_COLUMNS, RECORD_ID, STATISTIC_NAMES, RECORD_USES = public_record.REQUIR
 HUGE_CELL = "x" * 200_000  # more than csv's field size limit
 BROKEN_RECORDS = st.one_of(
     *(_record_edit(e) for e in (_missing_column, _bad_check_id, _duplicate_check, _unknown_statistic, _unknown_kind,
-                                _bad_date, _to_before_from, _bad_number, _negative_or_crossed, _none_not_zero_or_one,
+                                _bad_date, _to_before_from, _bad_number, _negative_or_crossed, _observed_beyond_bound,
+                                _none_not_zero_or_one,
                                 _bad_followed_within, _trigger_without_followed_within, _blank_source, _unknown_use,
                                 _no_row_left)),
     UNDECODABLE.map(lambda b: _validate_case(b, ["record file cannot be read"])),

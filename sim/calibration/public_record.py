@@ -30,6 +30,7 @@ REQUIRED = ("check", "statistic", "kinds", "from", "to", "trigger", "days", "obs
 USES = ("fit", "set", "overlap", "held-out")
 ID = re.compile(r"[A-Za-z0-9_.\-]+")
 RESERVED_PREFIX = "month."  # validate's own monthly checks (the fan chart) are named month.<family>.<month>
+MAX_OBSERVED = 10**9  # a count, sum or number of days of a record of a few thousand events; the baselines draw Poisson counts from it
 MAX_DAYS = 3653  # followed_within: ten years; the baselines simulate this many days past the window (a date beyond 9999 overflows)
 
 
@@ -97,6 +98,9 @@ def _row(line: int, row: dict, known: set[str], origin: str) -> Observation:
         raise bad("trigger" if trigger else "days", f"must be empty for {statistic}")
     low = _number(text("observed_low"), bad, "observed_low")
     high = _number(text("observed_high"), bad, "observed_high") if text("observed_high") else None
+    for column, value in (("observed_low", low), ("observed_high", high)):
+        if value is not None and value > MAX_OBSERVED:
+            raise bad(column, f"must be at most {MAX_OBSERVED:,} (a count, a sum or a number of days of the record)")
     if low < 0 or (high is not None and high < low):
         raise bad("observed_high" if high is not None and high < low else "observed_low", "must be >= 0 and observed_low <= observed_high")
     if statistic == "none" and (low not in (0, 1) or high != low):
