@@ -19,6 +19,7 @@ from sim.cli.main import main
 
 ROOT = Path(__file__).resolve().parent.parent
 BASELINE = ROOT / "configs" / "baseline.toml"
+CONFIGS = ROOT / "configs"
 
 
 @dataclass(frozen=True)
@@ -233,6 +234,56 @@ CASES: dict[str, Case] = {
         ["trace", "--save", "{tmp}/log.txt"], ["--save {tmp}/log.txt", "must end in .csv or .parquet"], None
     ),
     "trace_save_no_suffix": Case(["trace", "--save", "{tmp}/log"], ["--save {tmp}/log", "must end in .csv or .parquet"], None),
+    # --- robustness experiments ---
+    # an [uncertain] entry that names a table of entries (sites.embassy): an IndexError traceback
+    # when the states were applied, found by tests/test_fuzz.py
+    "uncertain_names_an_entry": Case(
+        ["experiment", "{tmp}/exp.toml", "--out", "{tmp}/out", "--workers", "1", "--quiet"],
+        ["error: sites.embassy = ", "names a table, not a parameter"],
+        "{tmp}/exp.toml [a, state 0]",
+        {"exp.toml": '[experiment]\nname = "x"\ndescription = "x"\nbase = "{baseline}"\nreference = "a"\nreplications = 1\n'
+                     'root_seed = 1\nend_date = 2020-01-10\noutcomes = ["us_killed"]\nstates = 2\n\n[scenarios.a]\n\n'
+                     '[scenarios.b]\n\n[uncertain."sites.embassy"]\nlow = 0.1\nhigh = 0.9\n'},
+    ),
+    # --- calibration files ---
+    # a prior of absurd arguments (its distribution overflows): the error line came with two lines
+    # of numpy's RuntimeWarning on stderr, found by tests/test_fuzz.py (seen in a subprocess:
+    # pytest captures the warnings of an in-process call)
+    "prior_overflows": Case(
+        ["calibrate", "{tmp}/cal.toml", "--quick", "--quiet", "--workers", "1", "--out", "{tmp}/out"],
+        ["error: priors.\"cram.kill_prob\" = 'uniform(-1.7e+308, 1.7e+308)' puts prior mass where the parameter's rule refuses it"],
+        "{tmp}/cal.toml",
+        {"cal.toml": "\n".join([
+            '[calibration]', 'name = "x"', 'description = "x"', f'scenario = "{CONFIGS}/baseline.toml"',
+            f'record = "{CONFIGS}/data/public_record.csv"', f'replay = "{CONFIGS}/scenarios/forecast_2020_2021.toml"',
+            'root_seed = 1', *(f'[calibration.{budget}]\nparticles = 10\nmax_generations = 2\nmax_simulations = 100\n'
+                               'min_acceptance_rate = 0.05\nepsilon_quantile = 0.5\npilot_replications = 10\n'
+                               'predictive_replications = 10' for budget in ("full", "quick")),
+            '[priors."cram.kill_prob"]', 'family = "uniform"', 'low = -1.7e308', 'high = 1.7e308', ''])},
+    ),
+    # --- the public record read by validate ---
+    # a fitted count of 1e308 to 1.7e308: a traceback (ValueError: lam value too large, in the
+    # baselines) after the validation folder was written, found by tests/test_fuzz.py
+    "record_observed_huge": Case(
+        ["validate", "{tmp}/short.toml", "--record", "{tmp}/record.csv", "--replications", "1", "--workers", "1",
+         "--quiet", "--out", "{tmp}/out"],
+        ["error: row 2: observed_low = '1e308' must be at most 1,000,000,000"],
+        "{tmp}/record.csv",
+        {"short.toml": _extends("[scenario]\nend_date = 2020-01-10\n"),
+         "record.csv": "check,statistic,kinds,from,to,trigger,days,observed_low,observed_high,use,source\n"
+                       "rockets,count,attack_rocket,2020-01-01,2020-03-31,,,1e308,1.7e308,fit,x\n"},
+    ),
+    # a followed_within window of 1e308 days: a traceback (OverflowError in the baselines) after
+    # the validation folder was written, found by tests/test_fuzz.py
+    "record_followed_within_days_huge": Case(
+        ["validate", "{tmp}/short.toml", "--record", "{tmp}/record.csv", "--replications", "1", "--workers", "1",
+         "--quiet", "--out", "{tmp}/out"],
+        ["error: row 2: days = '1e308' must be in (0, 3,653]"],
+        "{tmp}/record.csv",
+        {"short.toml": _extends("[scenario]\nend_date = 2020-01-10\n"),
+         "record.csv": "check,statistic,kinds,from,to,trigger,days,observed_low,observed_high,use,source\n"
+                       "reply,followed_within,attack_rocket,2020-01-01,2020-01-05,attack_rocket,1e308,0,1,fit,x\n"},
+    ),
 }
 
 # Run as real subprocesses too: one of each family.
@@ -244,6 +295,7 @@ SUBPROCESS_CASES = [
     "set_without_equals",
     "replications_0",
     "trace_kinds_unknown",
+    "prior_overflows",
 ]
 
 

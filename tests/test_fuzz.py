@@ -19,12 +19,23 @@ break in a quoted name, the file named for a table written over a parameter, bat
 scenarios span different calendar quarters, a constant Saltelli output, a table of sweep
 values); they fail until sim/ is fixed, and are kept apart so that the broad generators above
 stay green and keep checking everything else.
+
+Sections 8 to 11 fuzz the other inputs a command reads: the public record of ``validate``
+(rows of configs/data/public_record.csv broken one at a time, from the loader's columns,
+statistics, record kinds and uses), the calibration file of ``calibrate`` (its header walked
+from ``CalibrationHeader``, its priors from the families of :mod:`sim.calibration.priors` and
+the real-valued parameters of the schema), robustness experiments (states, ``[uncertain]``,
+``[thresholds]``, ``[precision]``) and runs by precision (``--precision``,
+``--max-replications``). Each is refused at load, before anything is simulated. Section 12
+holds the minimal examples they found that are still accepted at load (upper bounds another
+change adds): strict xfail, each run with the first piece of work replaced by an exception.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import csv
 import dataclasses
 import io
 import math
@@ -37,7 +48,7 @@ import traceback
 import types
 import typing
 import warnings
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
 import pandas as pd
@@ -45,14 +56,21 @@ import pytest
 from hypothesis import HealthCheck, Phase, assume, given, settings
 from hypothesis import strategies as st
 
+from sim.calibration import public_record
+from sim.calibration.priors import FAMILIES
+from sim.calibration.priors import _section as prior_section
+from sim.calibration.settings import DISTANCES, CalibrationHeader, load_calibration
 from sim.cli.main import build_parser, main
+from sim.config.limits import RECORD_BYTES, REPLICATIONS
 from sim.config.loader import _fields, _mapping_value_type, load_scenario
 from sim.config.scenario import Scenario
 from sim.config.schema import NAME, Rule
-from sim.design.experiment import ExperimentHeader
+from sim.design.experiment import ExperimentHeader, load_experiment
 from sim.design.sweep import SweepHeader, load_sweep
-from sim.design.types import design_types
+from sim.design.types import design_type, design_types
+from sim.replication.checks import STATISTICS
 from sim.replication.outcomes import outcome_columns
+from sim.replication.simulate import record_kinds
 
 ROOT = Path(__file__).resolve().parent.parent
 BASELINE = ROOT / "configs" / "baseline.toml"
@@ -1123,3 +1141,821 @@ def test_sweep_values_that_are_a_table_are_refused(tmp_path_factory, doctrines):
     doc = sweep_doc()
     doc["parameters"] = {"policy.us.doctrine": {"values": {d: 1 for d in doctrines}}}
     check_refused(tmp_path_factory, _sweep_case(doc, ["values"]))
+
+
+# ------------------------------------------------------------------------------ 8. public record files (validate)
+# The rows of configs/data/public_record.csv, one broken at a time. The columns are the loader's
+# REQUIRED, the statistics sim.replication.checks.STATISTICS, the kinds the model's record kinds
+# and the uses USES: a new column, statistic or kind is fuzzed without a change here. The
+# scenario is ten days long, so a record the loader wrongly accepted would run (and fail the
+# property by writing --out), not hang.
+
+RECORD = "record.csv"
+RECORD_HEADER, RECORD_ROWS = (lambda r: (list(r.fieldnames or ()), list(r)))(
+    csv.DictReader(io.StringIO((ROOT / "configs" / "data" / "public_record.csv").read_text(encoding="utf-8"), newline=""))
+)
+KNOWN_KINDS = frozenset(k.name for k in record_kinds())
+NUMBER_COLUMNS = ("observed_low", "observed_high", "days")
+NOT_FINITE_TEXTS = st.sampled_from(["nan", "NaN", "inf", "-inf", "Infinity", "1e400", "-1e999"])
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+NOT_A_NUMBER = TEXT.filter(lambda t: t.strip() != "" and not _is_number(t.strip()))
+NOT_A_DATE = st.one_of(TEXT, st.sampled_from(["2020-13-01", "2020-02-30", "20200101", "2020/01/01", "1 Jan 2020", "0000-01-01"])).filter(
+    lambda t: not _is_date(t.strip())
+)
+
+
+def _is_date(text: str) -> bool:
+    try:
+        date.fromisoformat(text)
+    except ValueError:
+        return False
+    return True
+
+
+def record_text(header, rows, line_end: str = "\n") -> str:
+    buffer = io.StringIO(newline="")
+    writer = csv.DictWriter(buffer, header, extrasaction="ignore", lineterminator=line_end)
+    writer.writeheader()
+    writer.writerows(rows)
+    return buffer.getvalue()
+
+
+def _validate_case(content, expect=(), origin: str | None = RECORD) -> Case:
+    argv = ("validate", SCENARIO, "--record", RECORD, "--replications", "1", "--workers", "1", "--quiet", "--out", OUT)
+    return Case({SCENARIO: SMALL_SCENARIO, RECORD: content}, argv, tuple(expect), origin)
+
+
+def _record_edit(edit):
+    """A strategy of validate cases from ``edit(rows, draw) -> expect`` on a copy of the real
+    record's rows; a byte-order mark and CRLF line ends are drawn too (both are read as if absent)."""
+
+    @st.composite
+    def strategy(draw):
+        header, rows = list(RECORD_HEADER), [dict(r) for r in RECORD_ROWS]
+        expect = edit(header, rows, draw)
+        text = record_text(header, rows, draw(st.sampled_from(["\n", "\r\n"])))
+        return _validate_case(("\ufeff" if draw(st.booleans()) else "") + text, expect)
+
+    return strategy()
+
+
+def _row_index(rows, draw, where=lambda r: True) -> int:
+    return draw(st.sampled_from([i for i, r in enumerate(rows) if where(r)]))
+
+
+def _missing_column(header, rows, draw):
+    column = draw(st.sampled_from(REQUIRED_COLUMNS))
+    header.remove(column)
+    return ("error: header = ", f"missing {column}")
+
+
+def _bad_check_id(header, rows, draw):
+    i = _row_index(rows, draw)
+    rows[i]["check"] = draw(st.one_of(TEXT.filter(lambda t: not RECORD_ID.fullmatch(t.strip())),
+                                      st.from_regex(RECORD_ID, fullmatch=True).map(lambda t: "month." + t)))  # fmt: skip
+    return (f"error: row {i + 2}: check = ",)
+
+
+def _duplicate_check(header, rows, draw):
+    i, j = draw(st.lists(st.integers(0, len(rows) - 1), min_size=2, max_size=2, unique=True).map(sorted))
+    rows[j]["check"] = rows[i]["check"]
+    return (f"error: row {j + 2}: check = ", "appears twice")
+
+
+def _unknown_statistic(header, rows, draw):
+    i = _row_index(rows, draw)
+    rows[i]["statistic"] = draw(TEXT.filter(lambda t: t.strip() not in STATISTIC_NAMES))
+    return (f"error: row {i + 2}: statistic = ", "must be one of")
+
+
+def _unknown_kind(header, rows, draw):
+    i = _row_index(rows, draw)
+    kinds = rows[i]["kinds"].split("+")
+    bad = draw(st.one_of(st.just(""), TEXT.filter(lambda t: "+" not in t and t.strip() not in KNOWN_KINDS)))
+    kinds.insert(draw(st.integers(0, len(kinds))), bad)
+    rows[i]["kinds"] = "+".join(kinds)
+    return (f"error: row {i + 2}: kinds = ", "must name record kinds")
+
+
+def _bad_date(header, rows, draw):
+    i = _row_index(rows, draw)
+    column = draw(st.sampled_from(["from", "to"]))
+    rows[i][column] = draw(NOT_A_DATE)
+    return (f"error: row {i + 2}: {column} = ", "must be a date")
+
+
+def _to_before_from(header, rows, draw):
+    i = _row_index(rows, draw)
+    start = date.fromisoformat(rows[i]["from"])
+    rows[i]["to"] = draw(st.dates(min_value=date(1900, 1, 1), max_value=start - timedelta(days=1))).isoformat()
+    return (f"error: row {i + 2}: to = ", "must not be before from")
+
+
+def _bad_number(header, rows, draw):
+    i = _row_index(rows, draw)
+    column = draw(st.sampled_from(["observed_low", "observed_high"]))
+    if draw(st.booleans()):
+        rows[i][column] = draw(NOT_A_NUMBER)
+        return (f"error: row {i + 2}: {column} = ", "must be a number")
+    rows[i][column] = draw(NOT_FINITE_TEXTS)
+    return (f"error: row {i + 2}: {column} = ", "must be a finite number")
+
+
+def _negative_or_crossed(header, rows, draw):
+    i = _row_index(rows, draw)
+    if draw(st.booleans()):
+        rows[i]["observed_low"] = repr(draw(st.floats(max_value=-1e-9, allow_nan=False, allow_infinity=False)))
+        rows[i]["observed_high"] = ""
+        return (f"error: row {i + 2}: observed_low = ", "must be >= 0")
+    low = draw(st.floats(1, 1e6))
+    rows[i]["observed_low"], rows[i]["observed_high"] = repr(low), repr(draw(st.floats(0, low).filter(lambda h: h < low)))
+    return (f"error: row {i + 2}: observed_high = ", "observed_low <= observed_high")
+
+
+def _observed_beyond_bound(header, rows, draw):
+    i = _row_index(rows, draw)
+    column = draw(st.sampled_from(["observed_low", "observed_high"]))
+    value = draw(st.one_of(st.floats(public_record.MAX_OBSERVED, 1.7e308, exclude_min=True).map(repr),
+                           st.integers(public_record.MAX_OBSERVED + 1, 10**300).map(str)))  # fmt: skip
+    rows[i]["observed_low"] = value if column == "observed_low" else rows[i]["observed_low"]
+    rows[i]["observed_high"] = value
+    return (f"error: row {i + 2}: {column} = ", "must be at most")
+
+
+def _none_not_zero_or_one(header, rows, draw):
+    i = _row_index(rows, draw, lambda r: r["statistic"] == "none")
+    low = draw(st.one_of(st.floats(0, 1e6).filter(lambda v: v not in (0, 1)), st.sampled_from([0.0, 1.0])))
+    high = draw(st.one_of(st.just(None), st.floats(low, 1e6)).filter(lambda h: low not in (0, 1) or h != low))
+    rows[i]["observed_low"], rows[i]["observed_high"] = repr(low), "" if high is None else repr(high)
+    return (f"error: row {i + 2}: observed_low = ", "for none")
+
+
+def _followed_within_row(**changes) -> dict:
+    row = dict(RECORD_ROWS[0], check="followed_fuzz", statistic="followed_within", trigger="attack_rocket", days="3",
+               observed_low="0", observed_high="1")  # fmt: skip
+    return {**row, **changes}
+
+
+def _bad_followed_within(header, rows, draw):
+    i = draw(st.integers(0, len(rows)))
+    line = f"error: row {i + 2}: "
+    choice = draw(st.sampled_from(["trigger", "days", "not_a_number", "share", "open"]))
+    if choice == "trigger":
+        row, expect = _followed_within_row(trigger=draw(TEXT.filter(lambda t: t.strip() not in KNOWN_KINDS))), "trigger = "
+    elif choice == "days":
+        days = draw(st.one_of(st.floats(max_value=0, allow_nan=False, allow_infinity=False).map(repr), NOT_FINITE_TEXTS,
+                              st.floats(public_record.MAX_DAYS, 1e308, exclude_min=True).map(repr)))  # beyond its bound
+        row, expect = _followed_within_row(days=days), "days = "
+    elif choice == "not_a_number":
+        row, expect = _followed_within_row(days=draw(NOT_A_NUMBER)), "days = "
+    elif choice == "share":
+        row, expect = _followed_within_row(observed_low="0", observed_high=repr(draw(st.floats(1, 1e9, exclude_min=True)))), "observed_high = "
+    else:
+        row, expect = _followed_within_row(observed_high=""), "observed_high = "
+    rows.insert(i, row)
+    return (line + expect,)
+
+
+def _trigger_without_followed_within(header, rows, draw):
+    i = _row_index(rows, draw)
+    column = draw(st.sampled_from(["trigger", "days"]))
+    rows[i][column] = draw(TEXT.filter(lambda t: t.strip() != ""))
+    return (f"error: row {i + 2}: ", "must be empty for")
+
+
+def _blank_source(header, rows, draw):
+    i = _row_index(rows, draw)
+    rows[i]["source"] = draw(st.sampled_from(["", " ", "\t", "  "]))
+    return (f"error: row {i + 2}: source = ", "must name where")
+
+
+def _unknown_use(header, rows, draw):
+    i = _row_index(rows, draw)
+    rows[i]["use"] = draw(TEXT.filter(lambda t: t.strip() and t.strip() not in RECORD_USES))
+    return (f"error: row {i + 2}: use = ", "must be one of")
+
+
+def _no_row_left(header, rows, draw):
+    rows.clear()
+    return ("error: record file holds no rows",)
+
+
+REQUIRED_COLUMNS, RECORD_ID, STATISTIC_NAMES, RECORD_USES = public_record.REQUIRED, public_record.ID, STATISTICS, public_record.USES
+HUGE_CELL = "x" * 200_000  # more than csv's field size limit
+BROKEN_RECORDS = st.one_of(
+    *(_record_edit(e) for e in (_missing_column, _bad_check_id, _duplicate_check, _unknown_statistic, _unknown_kind,
+                                _bad_date, _to_before_from, _bad_number, _negative_or_crossed, _observed_beyond_bound,
+                                _none_not_zero_or_one,
+                                _bad_followed_within, _trigger_without_followed_within, _blank_source, _unknown_use,
+                                _no_row_left)),
+    UNDECODABLE.map(lambda b: _validate_case(b, ["record file cannot be read"])),
+    BLANK.map(lambda t: _validate_case(t, ["error: header = "])),
+    st.text(max_size=40).map(lambda t: _validate_case(t)),
+    st.just(_validate_case(",".join(RECORD_HEADER) + "\n" + HUGE_CELL + "\n", ["record file cannot be read"])),
+)  # fmt: skip
+
+
+@fuzz(400)
+@pytest.mark.slow
+@given(case=BROKEN_RECORDS)
+def test_broken_public_record_is_refused(tmp_path_factory, case):
+    check_refused(tmp_path_factory, case)
+
+
+def test_a_record_beyond_its_size_bound_is_refused(tmp_path_factory):
+    """A record of more than 10 MB: refused before it is read (one case, a 10 MB file)."""
+    row = record_text(RECORD_HEADER, RECORD_ROWS[:1]).splitlines()[1]
+    text = record_text(RECORD_HEADER, []) + (row + "\n") * (RECORD_BYTES.most // len(row) + 1)
+    check_refused(tmp_path_factory, _validate_case(text, ["record file holds", "more than 10 MB"]))
+
+
+# ------------------------------------------------------------------------------ 9. calibration files
+# configs/calibration.toml, its paths made absolute, broken one thing at a time. The header's
+# leaves (budgets included) are walked from CalibrationHeader; the priors' families and
+# arguments come from sim.calibration.priors.FAMILIES, the parameters they may name from the
+# scenario schema (SCHEMA): a new family, argument, setting or parameter is fuzzed as it comes.
+# `calibrate` is refused at load, before the pilot simulates anything.
+
+CALIBRATION = "calibration.toml"
+CALIBRATION_FILE = ROOT / "configs" / "calibration.toml"
+CALIBRATION_SCHEMA = walk(CalibrationHeader)
+CALIBRATION_PATHS = ("scenario", "record", "replay", "events")
+
+
+def calibration_doc() -> dict:
+    doc = tomllib.loads(CALIBRATION_FILE.read_text(encoding="utf-8"))
+    for key in CALIBRATION_PATHS:
+        doc["calibration"][key] = str(CALIBRATION_FILE.parent / doc["calibration"][key])
+    return doc
+
+
+def _calibration_case(doc_or_text, expect=(), origin: str | None = CALIBRATION, extra=()) -> Case:
+    content = toml_document(doc_or_text) if isinstance(doc_or_text, dict) else doc_or_text
+    return Case({CALIBRATION: content}, ("calibrate", CALIBRATION, "--quick", "--quiet", "--workers", "1", "--out", OUT, *extra),
+                tuple(expect), origin)  # fmt: skip
+
+
+def _calibration_edit(edit):
+    @st.composite
+    def strategy(draw):
+        doc = calibration_doc()
+        expect, origin = edit(doc, draw)
+        return _calibration_case(doc, expect, origin)
+
+    return strategy()
+
+
+def _set_path(doc: dict, parts, value) -> None:
+    for part in parts[:-1]:
+        doc = doc[part]
+    doc[parts[-1]] = value
+
+
+def _interval(rule: Rule | None):
+    """(low, low_inclusive, high, high_inclusive) of 'must be in (a, b]' and the like, or None."""
+    if m := re.fullmatch(r"must be in ([\[(])(\S+), (\S+)([\])])", rule.text if rule else ""):
+        return float(m[2].replace(",", "")), m[1] == "[", float(m[3].replace(",", "")), m[4] == "]"
+    return None
+
+
+def _outside(leaf: Leaf) -> st.SearchStrategy | None:
+    """Numbers outside ``leaf``'s rule, open interval ends included."""
+    bad = out_of_range(leaf)
+    if bad is not None or leaf.kind not in (int, float) or (interval := _interval(leaf.rule)) is None:
+        return bad
+    low, low_in, high, high_in = interval
+    return st.one_of(_numbers(leaf.kind, high=low, exclude_high=low_in), _numbers(leaf.kind, low=high, exclude_low=high_in))
+
+
+CALIBRATION_RANGED = tuple(leaf for leaf in CALIBRATION_SCHEMA.leaves if _outside(leaf) is not None)
+
+
+def _calibration_wrong_type(doc, draw):
+    change = draw(wrong_type_change(CALIBRATION_SCHEMA, "calibration."))
+    _set_path(doc, change.parts, change.value)
+    return change.expect, CALIBRATION
+
+
+def _calibration_out_of_range(doc, draw):
+    leaf = draw(st.sampled_from(CALIBRATION_RANGED))
+    _set_path(doc, ("calibration", *leaf.path.split(".")), draw(_outside(leaf)))
+    return (f"error: calibration.{leaf.path} = ", leaf.rule.text), CALIBRATION
+
+
+def _calibration_missing(doc, draw):
+    required = [leaf.path for leaf in CALIBRATION_SCHEMA.leaves if leaf.path.split(".")[-1] not in ("events", "distance")]
+    path = draw(st.sampled_from(required + ["full", "quick"]))
+    parts = ("calibration", *path.split("."))
+    node = doc
+    for part in parts[:-1]:
+        node = node[part]
+    del node[parts[-1]]
+    return (f"error: calibration.{path.split('.')[0] if path in ('full', 'quick') else path} is missing (required)",), CALIBRATION
+
+
+def _calibration_unknown_key(doc, draw):
+    section = draw(st.sampled_from(CALIBRATION_SCHEMA.sections))
+    if draw(st.booleans()):
+        name = draw(TEXT.filter(lambda n: n not in ("calibration", "priors")))
+        doc[name] = draw(VALUES)
+        return named(name, "is not a known key"), CALIBRATION
+    name = draw(_unknown_name(section))
+    _set_path(doc, ("calibration", *section.parts, name), draw(VALUES))
+    return (f"error: calibration.{'.'.join((*section.parts, name))} = ", "is not a known key"), CALIBRATION
+
+
+def _too_few_simulations(doc, draw):
+    budget = doc["calibration"][draw(st.sampled_from(["full", "quick"]))]
+    budget["max_simulations"] = draw(st.integers(1, 3 * budget["particles"] - 1))
+    return ("max_simulations = ", "must be >= 3 x particles"), CALIBRATION
+
+
+def _calibration_names_no_file(doc, draw):
+    key = draw(st.sampled_from(CALIBRATION_PATHS))
+    doc["calibration"][key] = draw(st.one_of(st.sampled_from(["", ".", "..", "/"]), TEXT.map(lambda t: f"zz_missing_{t}")))
+    return (f"error: calibration.{key} = ", "names no file"), CALIBRATION
+
+
+def _unknown_distance(doc, draw):
+    doc["calibration"]["distance"] = draw(TEXT.filter(lambda d: d not in DISTANCES))
+    return ("error: calibration.distance = ", "must be one of"), CALIBRATION
+
+
+# the parameters a prior may not name: a table, a parameter that is not a real number, or no parameter
+def _real_valued(leaf: Leaf) -> bool:
+    """A parameter declared ``float`` (not ``float | None``): what a prior may describe."""
+    return typing.get_type_hints(type(prior_section(BASE, leaf.path)))[leaf.path.rsplit(".", 1)[1]] is float
+
+
+PRIOR_NOT_REAL = tuple(leaf.path for leaf in SCHEMA.leaves if not _real_valued(leaf))
+REAL_RANGED = tuple(leaf for leaf in RANGED if _real_valued(leaf))
+
+
+def _prior_names_no_real_parameter(doc, draw):
+    change = draw(st.one_of(unknown_key(SET_NAMES), below_a_parameter(SET_NAMES),
+                            st.sampled_from(SCHEMA.tables + PRIOR_NOT_REAL).map(lambda p: Change(tuple(p.split(".")), None, ()))))  # fmt: skip
+    doc["priors"][change.key] = {"family": "uniform", "low": 0.1, "high": 0.2}
+    return (f'error: priors."{change.key}" = ',), CALIBRATION
+
+
+def _pick_prior(doc, draw) -> tuple[str, dict]:
+    path = draw(st.sampled_from(sorted(doc["priors"])))
+    return path, doc["priors"][path]
+
+
+def _prior_family(doc, draw):
+    path, entry = _pick_prior(doc, draw)
+    if draw(st.booleans()):
+        del entry["family"]
+    else:
+        entry["family"] = draw(st.one_of(TEXT.filter(lambda f: f not in FAMILIES), INTS, FINITE, LISTS, TABLES))
+    return (f'error: priors."{path}".family = ', "must be one of"), CALIBRATION
+
+
+def _prior_arguments(doc, draw):
+    path = draw(st.sampled_from(sorted(doc["priors"])))
+    family = draw(st.sampled_from(sorted(FAMILIES)))
+    arguments = {f.name: f for f in dataclasses.fields(FAMILIES[family])}
+    entry = {"family": family, **_valid_arguments(family)}
+    doc["priors"][path] = entry
+    key = f'priors."{path}".'
+    choice = draw(st.sampled_from(["unknown", "missing", "wrong_type", "not_finite"]))
+    name = draw(st.sampled_from(sorted(arguments)))
+    if choice == "unknown":
+        unknown = draw(TEXT.filter(lambda k: k not in arguments and k != "family"))
+        entry[unknown] = draw(VALUES)
+        return (f"error: {key}{unknown} = ", "is not a known key"), CALIBRATION
+    if choice == "missing":
+        del entry[name]
+        return (f"error: {key}{name} is missing",), CALIBRATION
+    if choice == "wrong_type":
+        entry[name] = draw(wrong_type(float))
+        return (f"error: {key}{name} = ",), CALIBRATION
+    entry[name] = draw(NON_FINITE)
+    return (f"error: {key}{name} = ", "must be a finite number"), CALIBRATION
+
+
+def _valid_arguments(family: str) -> dict:
+    """Arguments of ``family`` that kill_prob (in [0, 1]) accepts, from the fields' names."""
+    values = {"low": 0.3, "mode": 0.5, "high": 0.9, "median": 0.5, "log_sd": 0.1}
+    return {f.name: values[f.name] for f in dataclasses.fields(FAMILIES[family])}
+
+
+def _prior_bounds_crossed(doc, draw):
+    path, entry = _pick_prior(doc, draw)
+    family = draw(st.sampled_from([f for f, kind in FAMILIES.items() if {"low", "high"} <= {x.name for x in dataclasses.fields(kind)}]))
+    low = draw(st.floats(1e-6, 1e3))
+    entry.clear()
+    entry.update({"family": family, **_valid_arguments(family), "low": low, "high": draw(st.floats(1e-9, low))})
+    if "mode" in entry:
+        entry["mode"] = low
+    return (f'error: priors."{path}".high = ', "must be > low"), CALIBRATION
+
+
+def _prior_mode_outside(doc, draw):
+    path, entry = _pick_prior(doc, draw)
+    entry.clear()
+    entry.update({"family": "triangular", "low": 0.3, "high": 0.9,
+                  "mode": draw(st.one_of(st.floats(-1e9, 0.3, exclude_max=True), st.floats(0.9, 1e9, exclude_min=True)))})  # fmt: skip
+    return (f'error: priors."{path}".mode = ', "must be within"), CALIBRATION
+
+
+def _prior_not_positive(doc, draw):
+    """A scale or a bound of a family whose rule is > 0 (lognormal's log_sd, loguniform's bounds)."""
+    family, name = draw(st.sampled_from([(f, x.name) for f, kind in FAMILIES.items() for x in dataclasses.fields(kind)
+                                         if x.metadata.get("rule") is not None and x.metadata["rule"].text == "must be > 0"]))  # fmt: skip
+    path, entry = _pick_prior(doc, draw)
+    entry.clear()
+    entry.update({"family": family, **_valid_arguments(family), name: draw(st.one_of(st.floats(-1e9, 0), st.integers(-(2**40), 0)))})
+    return (f'error: priors."{path}".{name} = ', "must be > 0"), CALIBRATION
+
+
+def _prior_outside_the_rule(doc, draw):
+    """A uniform prior across an end of the parameter's rule: mass where the rule refuses a value."""
+    leaf = draw(st.sampled_from(REAL_RANGED))
+    low, inclusive, high = _bounds(leaf.rule)
+    end = draw(st.sampled_from([low] if high is None else [low, high]))
+    width = draw(st.floats(0.01, 100))
+    doc["priors"][leaf.path] = {"family": "uniform", "low": end - width, "high": end + width}
+    return (f'error: priors."{leaf.path}" = ', "puts prior mass where the parameter's rule refuses it"), CALIBRATION
+
+
+HUGE = st.floats(1e300, 1.7e308)
+
+
+def _prior_of_absurd_numbers(doc, draw):
+    """Arguments near the largest float: a support across the whole line, or a spread whose ends overflow."""
+    leaf = draw(st.sampled_from(REAL_RANGED))
+    if draw(st.booleans()):
+        entry = {"family": "uniform", "low": -draw(HUGE), "high": draw(HUGE)}
+    else:
+        entry = {"family": "lognormal", "median": draw(st.one_of(st.floats(1e-3, 1e3), HUGE)), "log_sd": draw(st.floats(1e3, 1.7e308))}
+    doc["priors"][leaf.path] = entry
+    return (f'error: priors."{leaf.path}" = ', "puts prior mass where the parameter's rule refuses it"), CALIBRATION
+
+
+def _priors_not_a_table(doc, draw):
+    if draw(st.booleans()):
+        doc["priors"] = draw(st.one_of(SCALARS, LISTS, st.just({})))
+        return ("error: priors = ", "must be a table of priors"), CALIBRATION
+    path, _ = _pick_prior(doc, draw)
+    doc["priors"][path] = draw(st.one_of(SCALARS, LISTS))
+    return (f'error: priors."{path}" = ', "must be a table with a family"), CALIBRATION
+
+
+@st.composite
+def _hold_out_no_fit_row(draw):
+    fit = {r["check"] for r in RECORD_ROWS if r["use"] == "fit"}
+    name = draw(st.one_of(st.sampled_from(sorted({r["check"] for r in RECORD_ROWS} - fit)),
+                          st.from_regex(r"[a-z_]{1,12}", fullmatch=True).filter(lambda n: n not in fit)))  # fmt: skip
+    return _calibration_case(calibration_doc(), ["error: --hold-out = ", "must name a row"], "command line", ("--hold-out", name))
+
+
+BROKEN_CALIBRATIONS = st.one_of(
+    _unreadable_file("calibration").map(lambda c: _calibration_case(c[0], c[1])),
+    BLANK.map(lambda t: _calibration_case(t, ["error: calibration.name is missing (required)"])),
+    _hold_out_no_fit_row(),
+    *(_calibration_edit(e) for e in (_calibration_wrong_type, _calibration_out_of_range, _calibration_missing,
+                                     _calibration_unknown_key, _too_few_simulations, _calibration_names_no_file,
+                                     _unknown_distance, _prior_names_no_real_parameter, _prior_family, _prior_arguments,
+                                     _prior_bounds_crossed, _prior_mode_outside, _prior_not_positive,
+                                     _prior_outside_the_rule, _prior_of_absurd_numbers, _priors_not_a_table)),
+)  # fmt: skip
+
+
+@fuzz(300)
+@pytest.mark.slow
+@given(case=BROKEN_CALIBRATIONS)
+def test_broken_calibration_file_is_refused(tmp_path_factory, case):
+    check_refused(tmp_path_factory, case)
+
+
+# ------------------------------------------------------------------------------ 10. robustness experiments
+# A cheap robustness experiment (two options, two states, one replication, ten days), broken one
+# thing at a time: its states, [uncertain] ranges, [thresholds] and [precision]. The header's
+# leaves come from ExperimentHeader (section 3 fuzzes them all); the design types from
+# sim.design.types, the outcomes from the experiment, the keys from sim.design.robustness.
+
+UNCERTAIN = "policy.us.strikes.revenge_prob"  # a probability no option of experiment_doc() sets
+
+
+def robustness_doc() -> dict:
+    doc = experiment_doc()
+    doc["experiment"].update({"states": 2, "states_design": "lhs"})
+    doc["uncertain"] = {UNCERTAIN: {"low": 0.1, "high": 0.9}}
+    doc["thresholds"] = {"us_killed": {"max": 0.5}}
+    doc["precision"] = {"regret_mean": {"us_killed": 0.2}, "satisficing": 0.3}
+    return doc
+
+
+def _robustness_edit(edit):
+    @st.composite
+    def strategy(draw):
+        doc = robustness_doc()
+        expect, origin = edit(doc, draw)
+        return _experiment_case(doc, expect, origin)
+
+    return strategy()
+
+
+OUTCOMES_OF_DOC = tuple(experiment_doc()["experiment"]["outcomes"])
+NOT_AN_OUTCOME = TEXT.filter(lambda n: n not in OUTCOMES_OF_DOC)
+NOT_A_FINITE_NUMBER = st.one_of(NON_FINITE, st.booleans(), TEXT, DATES, LISTS, TABLES)
+
+
+def _states_wrong(doc, draw):
+    leaf = next(leaf for leaf in EXPERIMENT_SCHEMA.leaves if leaf.path == "states")
+    if draw(st.booleans()):
+        doc["experiment"]["states"] = draw(wrong_type(int))
+        return ("error: experiment.states = ",), EXPERIMENT
+    doc["experiment"]["states"] = draw(out_of_range(leaf))
+    return ("error: experiment.states = ", leaf.rule.text), EXPERIMENT
+
+
+def _states_design_wrong(doc, draw):
+    unsized = [d for d in design_types() if not (design_type(d).bounded and design_type(d).sized)]
+    doc["experiment"]["states_design"] = draw(st.one_of(st.sampled_from(unsized + ["saltelli"]), TEXT.filter(lambda d: d not in design_types())))
+    return ("error: experiment.states_design = ",), EXPERIMENT
+
+
+def _uncertain_wrong(doc, draw):
+    choice = draw(st.sampled_from(["table", "entry", "unknown", "missing", "crossed", "not_finite", "path", "outside", "fixed"]))
+    spec = doc["uncertain"][UNCERTAIN]
+    if choice == "table":
+        doc["uncertain"] = draw(st.one_of(SCALARS, LISTS, st.just({})))
+        return ("error: uncertain = ",), EXPERIMENT
+    if choice == "entry":
+        doc["uncertain"][UNCERTAIN] = draw(st.one_of(SCALARS, LISTS))
+        return (f"error: uncertain.{UNCERTAIN} = ", "must be a table with low and high"), EXPERIMENT
+    if choice == "unknown":
+        name = draw(TEXT.filter(lambda k: k not in ("low", "high")))
+        spec[name] = draw(VALUES)
+        return (f"error: uncertain.{UNCERTAIN}.{name} = ", "is not a known key"), EXPERIMENT
+    if choice == "missing":
+        bound = draw(st.sampled_from(["low", "high"]))
+        del spec[bound]
+        return (f"error: uncertain.{UNCERTAIN}.{bound} is missing",), EXPERIMENT
+    if choice == "crossed":
+        high = draw(st.floats(0, 1))
+        spec.update({"low": draw(st.floats(high, 1)), "high": high})
+        return ("error: uncertain.", "must be < high"), EXPERIMENT
+    if choice == "not_finite":
+        spec[draw(st.sampled_from(["low", "high"]))] = draw(NOT_A_FINITE_NUMBER)
+        return ("error: uncertain.",), EXPERIMENT
+    if choice == "path":  # no parameter, a table, or a parameter that is not a number
+        change = draw(st.one_of(unknown_key(SET_NAMES), below_a_parameter(SET_NAMES), names_a_table(),
+                                st.sampled_from([leaf.path for leaf in SCHEMA.leaves if leaf.kind not in (int, float)])
+                                .map(lambda p: Change(tuple(p.split(".")), None, ()))))  # fmt: skip
+        doc["uncertain"] = {change.key: {"low": 0.1, "high": 0.9}}
+        return (), None  # named as an [uncertain] entry or as the state that sets it
+    if choice == "outside":  # a range across an end of the parameter's rule
+        leaf = draw(st.sampled_from(REAL_RANGED))
+        low, _, high = _bounds(leaf.rule)
+        end = draw(st.sampled_from([low] if high is None else [low, high]))
+        doc["uncertain"] = {leaf.path: {"low": end - 1, "high": end + 1}}
+        return ("error: ",), None  # refused by the states that break the rule, or by the range itself
+    doc["scenarios"]["b"]["set"][UNCERTAIN] = draw(st.floats(0, 1).filter(lambda v: v != BASE_REVENGE_PROB))
+    return ("error: scenarios.b = ", "an uncertain parameter the states vary"), EXPERIMENT
+
+
+def _thresholds_wrong(doc, draw):
+    choice = draw(st.sampled_from(["table", "outcome", "spec", "bound", "value"]))
+    if choice == "table":
+        doc["thresholds"] = draw(st.one_of(SCALARS, LISTS))
+        return ("error: thresholds = ",), EXPERIMENT
+    if choice == "outcome":
+        name = draw(NOT_AN_OUTCOME)
+        doc["thresholds"][name] = {"max": 1.0}
+        return (f"error: thresholds.{name} = ", "must be one of the experiment's outcomes"), EXPERIMENT
+    if choice == "spec":
+        doc["thresholds"]["us_killed"] = draw(st.one_of(SCALARS, LISTS, st.just({}), st.just({"max": 1.0, "min": 0.0})))
+        return ("error: thresholds.us_killed = ", "must be { max = value } or { min = value }"), EXPERIMENT
+    if choice == "bound":
+        name = draw(TEXT.filter(lambda b: b not in ("max", "min")))
+        doc["thresholds"]["us_killed"] = {name: 1.0}
+        return (f"error: thresholds.us_killed.{name} = ", "is not a known key"), EXPERIMENT
+    bound = draw(st.sampled_from(["max", "min"]))
+    doc["thresholds"]["us_killed"] = {bound: draw(NOT_A_FINITE_NUMBER)}
+    return (f"error: thresholds.us_killed.{bound} = ", "must be a finite number"), EXPERIMENT
+
+
+NOT_A_HALF_WIDTH = st.one_of(NOT_A_FINITE_NUMBER, st.floats(max_value=0, allow_nan=False), st.integers(-(2**40), 0))
+
+
+def _robustness_precision_wrong(doc, draw):
+    choice = draw(st.sampled_from(["table", "unknown", "regret", "outcome", "width", "share", "no_thresholds"]))
+    precision = doc["precision"]
+    if choice == "table":
+        doc["precision"] = draw(st.one_of(SCALARS, LISTS, st.just({})))
+        return ("error: precision = ",), EXPERIMENT
+    if choice == "unknown":
+        name = draw(TEXT.filter(lambda k: k not in ("regret_mean", "satisficing")))
+        precision[name] = draw(VALUES)
+        return (f"error: precision.{name} = ", "is not a known key"), EXPERIMENT
+    if choice == "regret":
+        precision["regret_mean"] = draw(st.one_of(SCALARS, LISTS))
+        return ("error: precision.regret_mean = ", "must be a table"), EXPERIMENT
+    if choice == "outcome":
+        name = draw(NOT_AN_OUTCOME)
+        precision["regret_mean"][name] = 0.1
+        return (f"error: precision.regret_mean.{name} = ", "must be one of the experiment's outcomes"), EXPERIMENT
+    if choice == "width":
+        precision["regret_mean"]["us_killed"] = draw(NOT_A_HALF_WIDTH)
+        return ("error: precision.regret_mean.us_killed = ", "must be a positive finite number"), EXPERIMENT
+    if choice == "share":
+        precision["satisficing"] = draw(NOT_A_HALF_WIDTH)
+        return ("error: precision.satisficing = ", "must be a positive finite number"), EXPERIMENT
+    del doc["thresholds"]
+    return ("error: precision.satisficing = ", "needs [thresholds]"), EXPERIMENT
+
+
+def _robustness_tables_without_states(doc, draw):
+    del doc["experiment"]["states"]
+    keep = draw(st.sampled_from(["uncertain", "thresholds", "precision"]))
+    for table in {"uncertain", "thresholds", "precision"} - {keep}:
+        del doc[table]
+    return (f"error: {keep} ", "needs experiment.states"), EXPERIMENT
+
+
+def _states_with_a_posterior(doc, draw):
+    doc["experiment"]["parameters_from"] = str(ROOT / "configs" / "data" / "posterior.parquet")
+    return ("error: experiment.parameters_from = ", "cannot be combined with experiment.states"), EXPERIMENT
+
+
+BASE_REVENGE_PROB = load_scenario(BASELINE).policy.us.strikes.revenge_prob
+BROKEN_ROBUSTNESS = st.one_of(
+    *(_robustness_edit(e) for e in (_states_wrong, _states_design_wrong, _uncertain_wrong, _thresholds_wrong,
+                                    _robustness_precision_wrong, _robustness_tables_without_states, _states_with_a_posterior)),
+)  # fmt: skip
+
+
+@fuzz(300)
+@pytest.mark.slow
+@given(case=BROKEN_ROBUSTNESS)
+def test_broken_robustness_experiment_is_refused(tmp_path_factory, case):
+    check_refused(tmp_path_factory, case)
+
+
+# ------------------------------------------------------------------------------ 11. runs by precision
+# `experiment --precision OUTCOME=HALF_WIDTH --max-replications N` (sim.design.precision): a
+# malformed or unknown half-width, a budget below the start or without a precision, an experiment
+# of one scenario or with states of the world. All refused before the first stage runs.
+
+PRECISION_EXPERIMENT = toml_document(experiment_doc())
+
+
+def _precision_case(argv_tail, expect=(), origin=None, doc=None) -> Case:
+    content = PRECISION_EXPERIMENT if doc is None else toml_document(doc)
+    return Case({EXPERIMENT: content}, ("experiment", EXPERIMENT, *BATCH, *argv_tail), tuple(expect), origin)
+
+
+def _accepted_half_width(text: str) -> bool:
+    outcome, sign, width = text.partition("=")
+    try:
+        value = float(width)
+    except ValueError:
+        return False
+    return bool(sign and outcome.strip()) and math.isfinite(value) and value > 0
+
+
+@st.composite
+def bad_precision_request(draw):
+    good = ("--precision", "us_killed=0.5")
+    choice = draw(st.sampled_from(["malformed", "outcome", "budget_alone", "budget_below", "budget_text", "one_scenario",
+                                   "states"]))  # fmt: skip
+    if choice == "malformed":
+        text = draw(st.one_of(
+            st.builds(lambda o, w: f"{o}={w}", st.sampled_from(["us_killed", "", " "]),
+                      st.one_of(st.floats(max_value=0).map(repr), NOT_FINITE_TEXTS, TEXT, st.just(""))),
+            TEXT.filter(lambda t: "=" not in t),
+        ).filter(lambda t: not _accepted_half_width(t)))  # fmt: skip
+        return _precision_case(("--precision", text) if draw(st.booleans()) else (f"--precision={text}",), ["argument --precision"])
+    if choice == "outcome":
+        name = draw(TEXT.filter(lambda n: "=" not in n and n.strip() and n.strip() not in OUTCOMES_OF_DOC))
+        return _precision_case((*good, f"--precision={name}={draw(st.floats(1e-6, 1e6))}"),
+                               ["error: precision = ", "must name an outcome of the experiment"], EXPERIMENT)  # fmt: skip
+    if choice == "budget_alone":
+        return _precision_case(("--max-replications", str(draw(st.integers(1, 1000)))), ["max_replications applies only"])
+    if choice == "budget_below":
+        start = draw(st.integers(2, 50))
+        return _precision_case((*good, "--replications", str(start), "--max-replications", str(draw(st.integers(1, start - 1)))),
+                               ["error: max_replications = ", f"must be an integer >= the experiment's replications ({start})"],
+                               EXPERIMENT)  # fmt: skip
+    if choice == "budget_text":
+        text = draw(st.one_of(st.integers(-(2**70), 0).map(str), st.integers(REPLICATIONS.most + 1, 2**70).map(str),
+                              st.floats().map(repr), TEXT).filter(lambda t: not _accepted(t, 1) or int(t) > REPLICATIONS.most))  # fmt: skip
+        return _precision_case((*good, f"--max-replications={text}"), ["argument --max-replications"])
+    doc = experiment_doc()
+    if choice == "one_scenario":
+        del doc["scenarios"]["b"]
+        return _precision_case(good, ["error: precision = ", "needs an experiment of two scenarios"], EXPERIMENT, doc)
+    doc = robustness_doc()
+    return _precision_case(good, ["--precision applies to experiments without states of the world"], None, doc)
+
+
+@fuzz(150)
+@pytest.mark.slow
+@given(case=bad_precision_request())
+def test_bad_precision_request_is_refused(tmp_path_factory, case):
+    check_refused(tmp_path_factory, case)
+
+
+def test_the_base_files_of_the_new_generators_are_valid(tmp_path_factory):
+    """The record, calibration and robustness files that sections 8-11 break one thing of load as
+    they are, and what the mutations derive from is not empty."""
+    assert set(REQUIRED_COLUMNS) <= set(RECORD_HEADER) and len(RECORD_ROWS) > 10 and STATISTIC_NAMES and KNOWN_KINDS
+    assert {"full.particles", "quick.particles"} <= {leaf.path for leaf in CALIBRATION_SCHEMA.leaves}
+    assert len(CALIBRATION_RANGED) >= 10 and len(REAL_RANGED) > 30 and PRIOR_NOT_REAL
+    with example_folder(tmp_path_factory, {RECORD: record_text(RECORD_HEADER, RECORD_ROWS + [_followed_within_row()]),
+                                           CALIBRATION: toml_document(calibration_doc()),
+                                           EXPERIMENT: toml_document(robustness_doc())}):  # fmt: skip
+        assert len(public_record.load_record(RECORD)) == len(RECORD_ROWS) + 1
+        assert load_calibration(CALIBRATION).priors
+        assert len(load_experiment(EXPERIMENT).batch.scenarios) == 4  # two options in two states
+    for family in FAMILIES:
+        with example_folder(tmp_path_factory, {}):
+            doc = calibration_doc()
+            doc["priors"] = {"cram.kill_prob": {"family": family, **_valid_arguments(family)}}
+            Path(CALIBRATION).write_text(toml_document(doc), encoding="utf-8")
+            load_calibration(CALIBRATION)
+
+
+# ------------------------------------------------------------------------------ 12. known defects of the new families
+# Broken input that the generators above found accepted at load: the command would start work
+# (hours of simulation, or gigabytes of design) before refusing it, if it ever does. Each case is
+# the minimal example found, run with the first piece of work replaced by an exception, so that
+# the test is quick whether or not the defect is there; the property is the one of check_refused.
+# They are in files other helpers fix (upper bounds: sim/config/limits.py, calibration settings,
+# robustness states, precision bounds, record row dates); strict xfail, to be removed with the fix.
+
+
+class ReachedWork(Exception):
+    """Raised where the command would have started work: the input got past the loaders."""
+
+
+def _stop_work_at(monkeypatch, *targets: str) -> None:
+    def refuse(*args, **kwargs):
+        raise ReachedWork(f"the input was accepted at load: reached {targets}")
+
+    for target in targets:
+        monkeypatch.setattr(target, refuse)
+
+
+ABSURD_BUDGETS = {
+    "particles": {"particles": 10**12, "max_simulations": 3 * 10**12},
+    "max_simulations": {"max_simulations": 10**18},
+    "max_generations": {"max_generations": 10**15},
+}
+
+
+@pytest.mark.xfail(strict=True, reason="calibration settings have no upper bound: particles, max_simulations and "
+                                       "max_generations of 10^12 and more are accepted and the pilot starts (wt-bounds)")  # fmt: skip
+@pytest.mark.parametrize("budget", sorted(ABSURD_BUDGETS))
+def test_an_absurd_calibration_budget_is_refused_at_load(tmp_path_factory, monkeypatch, budget):
+    doc = calibration_doc()
+    doc["calibration"]["quick"].update(ABSURD_BUDGETS[budget])
+    _stop_work_at(monkeypatch, "sim.api._calibrate_in")
+    check_refused(tmp_path_factory, _calibration_case(doc, [f"error: calibration.quick.{budget} = "]))
+
+
+@pytest.mark.xfail(strict=True, reason="experiment.states has no upper bound: 10^9 states of the world are accepted "
+                                       "and the design is made before any bound is checked (wt-bounds)")  # fmt: skip
+@pytest.mark.parametrize("states", [10**8, 10**9])  # beyond the bounds on design points and on runs
+def test_absurdly_many_states_are_refused_at_load(tmp_path_factory, monkeypatch, states):
+    doc = robustness_doc()
+    doc["experiment"]["states"] = states
+    _stop_work_at(monkeypatch, "sim.design.robustness.make_design")
+    check_refused(tmp_path_factory, _experiment_case(doc, ["error: experiment.states = "]))
+
+
+@pytest.mark.xfail(strict=True, reason="a run by precision whose budget (--max-replications x scenarios) is beyond the "
+                                       "bound on a batch's runs is accepted; the bound is met only at a late stage, after "
+                                       "days of runs and with the folder written (wt-bounds: precision bounds)")  # fmt: skip
+def test_a_precision_budget_beyond_the_batch_bound_is_refused_at_load(tmp_path_factory, monkeypatch):
+    _stop_work_at(monkeypatch, "sim.api.run_batch")
+    argv = ("--precision", "us_killed=0.001", "--max-replications", str(REPLICATIONS.most))  # 2 scenarios x 10^7 runs
+    check_refused(tmp_path_factory, _precision_case(argv, ["max_replications"]))
+
+
+FAR_DATES = {  # a fitted row far from any horizon: the baselines' fit window spans millennia (minutes), or overflows
+    "from_year_1": {"from": "0001-01-01"},
+    "to_year_9999": {"to": "9999-12-31"},
+}
+
+
+@pytest.mark.xfail(strict=True, reason="record row dates have no bounds: a fitted row from year 1 or to 9999 is "
+                                       "accepted and the baselines' fit window over it takes minutes (wt-bounds: record row dates)")  # fmt: skip
+@pytest.mark.parametrize("dates", sorted(FAR_DATES))
+def test_a_record_row_of_absurd_dates_is_refused_at_load(tmp_path_factory, monkeypatch, dates):
+    rows = [dict(RECORD_ROWS[0], **FAR_DATES[dates])]
+    _stop_work_at(monkeypatch, "sim.api.fit_window", "sim.api.run_batch")
+    check_refused(tmp_path_factory, _validate_case(record_text(RECORD_HEADER, rows), ["error: row 2: "]))

@@ -201,7 +201,8 @@ def _section(scenario: Scenario, path: str) -> Any:
 
 def _check_support(prior: Prior, scenario: Scenario, key: str, origin: str) -> None:
     """The parameter's rules (its own and its section's) must accept the prior's whole range."""
-    ends = prior.distribution().ppf([PRIOR_MASS, 0.5, 1 - PRIOR_MASS])
+    with np.errstate(all="ignore"):  # a prior of absurd arguments overflows: its ends are refused below, not warned about
+        ends = prior.distribution().ppf([PRIOR_MASS, 0.5, 1 - PRIOR_MASS])
     for end in ends:
         try:
             with_values(scenario, {prior.path: float(end)}, origin)

@@ -31,6 +31,8 @@ USES = ("fit", "set", "overlap", "held-out")
 ID = re.compile(r"[A-Za-z0-9_.\-]+")
 FIRST_DAY, LAST_DAY = (date.fromisoformat(d) for d in RECORD_DATES)
 RESERVED_PREFIX = "month."  # validate's own monthly checks (the fan chart) are named month.<family>.<month>
+MAX_OBSERVED = 10**9  # a count, sum or number of days of a record of a few thousand events; the baselines draw Poisson counts from it
+MAX_DAYS = 3653  # followed_within: ten years; the baselines simulate this many days past the window (a date beyond 9999 overflows)
 
 
 @dataclass(frozen=True)
@@ -94,12 +96,15 @@ def _row(line: int, row: dict, known: set[str], origin: str) -> Observation:
         if trigger not in known:
             raise bad("trigger", "must name a record kind (for followed_within)")
         days_value = _number(days, bad, "days")
-        if days_value <= 0:
-            raise bad("days", "must be > 0")
+        if not 0 < days_value <= MAX_DAYS:
+            raise bad("days", f"must be in (0, {MAX_DAYS:,}] (ten years: a reply later than that is no reply)")
     elif trigger or days:
         raise bad("trigger" if trigger else "days", f"must be empty for {statistic}")
     low = _number(text("observed_low"), bad, "observed_low")
     high = _number(text("observed_high"), bad, "observed_high") if text("observed_high") else None
+    for column, value in (("observed_low", low), ("observed_high", high)):
+        if value is not None and value > MAX_OBSERVED:
+            raise bad(column, f"must be at most {MAX_OBSERVED:,} (a count, a sum or a number of days of the record)")
     if low < 0 or (high is not None and high < low):
         raise bad("observed_high" if high is not None and high < low else "observed_low", "must be >= 0 and observed_low <= observed_high")
     if statistic == "none" and (low not in (0, 1) or high != low):

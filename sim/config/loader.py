@@ -73,6 +73,8 @@ def _replaced(obj: Any, kind: Any, parts: list[str], value: Any, key: str, origi
     if inner is not None:
         if part not in obj:
             raise ConfigError(key, value, f"names an entry '{part}' the scenario does not have", origin)
+        if not rest:  # the entry itself (sites.embassy): a table
+            raise ConfigError(key, value, "names a table, not a parameter", origin)
         return FrozenMap({**obj, part: _replaced(obj[part], inner, rest, value, key, origin)})
     fields = _fields(kind) if dataclasses.is_dataclass(kind) else {}
     if part not in fields:
