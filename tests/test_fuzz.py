@@ -27,8 +27,9 @@ from ``CalibrationHeader``, its priors from the families of :mod:`sim.calibratio
 the real-valued parameters of the schema), robustness experiments (states, ``[uncertain]``,
 ``[thresholds]``, ``[precision]``) and runs by precision (``--precision``,
 ``--max-replications``). Each is refused at load, before anything is simulated. Section 12
-holds the minimal examples they found that are still accepted at load (upper bounds another
-change adds): strict xfail, each run with the first piece of work replaced by an exception.
+holds the minimal examples they found accepted at load before the upper bounds of
+:mod:`sim.config.limits` covered them, each run with the first piece of work replaced by an
+exception.
 """
 
 from __future__ import annotations
@@ -1889,13 +1890,11 @@ def test_the_base_files_of_the_new_generators_are_valid(tmp_path_factory):
             load_calibration(CALIBRATION)
 
 
-# ------------------------------------------------------------------------------ 12. known defects of the new families
-# Broken input that the generators above found accepted at load: the command would start work
-# (hours of simulation, or gigabytes of design) before refusing it, if it ever does. Each case is
+# ------------------------------------------------------------------------------ 12. absurd sizes of the new families
+# Broken input that the generators above once found accepted at load: the command started work
+# (hours of simulation, or gigabytes of design) before refusing it, if it ever did. Each case is
 # the minimal example found, run with the first piece of work replaced by an exception, so that
-# the test is quick whether or not the defect is there; the property is the one of check_refused.
-# They are in files other helpers fix (upper bounds: sim/config/limits.py, calibration settings,
-# robustness states, precision bounds, record row dates); strict xfail, to be removed with the fix.
+# the test is quick whether or not the bound is there; the property is the one of check_refused.
 
 
 class ReachedWork(Exception):
@@ -1917,8 +1916,6 @@ ABSURD_BUDGETS = {
 }
 
 
-@pytest.mark.xfail(strict=True, reason="calibration settings have no upper bound: particles, max_simulations and "
-                                       "max_generations of 10^12 and more are accepted and the pilot starts (wt-bounds)")  # fmt: skip
 @pytest.mark.parametrize("budget", sorted(ABSURD_BUDGETS))
 def test_an_absurd_calibration_budget_is_refused_at_load(tmp_path_factory, monkeypatch, budget):
     doc = calibration_doc()
@@ -1927,8 +1924,6 @@ def test_an_absurd_calibration_budget_is_refused_at_load(tmp_path_factory, monke
     check_refused(tmp_path_factory, _calibration_case(doc, [f"error: calibration.quick.{budget} = "]))
 
 
-@pytest.mark.xfail(strict=True, reason="experiment.states has no upper bound: 10^9 states of the world are accepted "
-                                       "and the design is made before any bound is checked (wt-bounds)")  # fmt: skip
 @pytest.mark.parametrize("states", [10**8, 10**9])  # beyond the bounds on design points and on runs
 def test_absurdly_many_states_are_refused_at_load(tmp_path_factory, monkeypatch, states):
     doc = robustness_doc()
@@ -1937,9 +1932,6 @@ def test_absurdly_many_states_are_refused_at_load(tmp_path_factory, monkeypatch,
     check_refused(tmp_path_factory, _experiment_case(doc, ["error: experiment.states = "]))
 
 
-@pytest.mark.xfail(strict=True, reason="a run by precision whose budget (--max-replications x scenarios) is beyond the "
-                                       "bound on a batch's runs is accepted; the bound is met only at a late stage, after "
-                                       "days of runs and with the folder written (wt-bounds: precision bounds)")  # fmt: skip
 def test_a_precision_budget_beyond_the_batch_bound_is_refused_at_load(tmp_path_factory, monkeypatch):
     _stop_work_at(monkeypatch, "sim.api.run_batch")
     argv = ("--precision", "us_killed=0.001", "--max-replications", str(REPLICATIONS.most))  # 2 scenarios x 10^7 runs
@@ -1952,8 +1944,6 @@ FAR_DATES = {  # a fitted row far from any horizon: the baselines' fit window sp
 }
 
 
-@pytest.mark.xfail(strict=True, reason="record row dates have no bounds: a fitted row from year 1 or to 9999 is "
-                                       "accepted and the baselines' fit window over it takes minutes (wt-bounds: record row dates)")  # fmt: skip
 @pytest.mark.parametrize("dates", sorted(FAR_DATES))
 def test_a_record_row_of_absurd_dates_is_refused_at_load(tmp_path_factory, monkeypatch, dates):
     rows = [dict(RECORD_ROWS[0], **FAR_DATES[dates])]
