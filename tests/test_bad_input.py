@@ -157,6 +157,11 @@ CASES: dict[str, Case] = {
         ["error: scenario.end_date = 2019-01-01 must be after start_date 2020-01-01"],
         "--set",
     ),
+    "set_end_centuries_ahead": Case(
+        ["run", "--set", "scenario.end_date=9999-12-31"],
+        ["error: scenario.end_date = 9999-12-31 must be at most 36,525 days after start_date 2020-01-01"],
+        "--set",
+    ),
     "set_nan": Case(
         ["run", "--set", "threats.rocket.base_rate_per_day=nan"],
         ["error: threats.rocket.base_rate_per_day = nan must be a finite number"],

@@ -57,6 +57,8 @@ STATES = Bound(DESIGN_POINTS.most, "each option in each state is a scenario vali
                                    "anything runs, as a sweep's design points are")  # fmt: skip
 PARTICLES = Bound(100_000, "pyabc holds every particle of a generation, with its statistics, in memory and in its "
                            "database; the project's calibration uses 600")  # fmt: skip
+HORIZON_DAYS = Bound(36_525, "a century: a replication's work and records grow with its days; the project's longest "
+                              "run, the replay of 2020-2021, spans 731")  # fmt: skip
 SIMULATIONS = Bound(10_000_000, "four days on one core at 30 simulations/s; the project's calibration stops at 60,000")
 GENERATIONS = Bound(1_000, "each generation halves the threshold at most; the project's calibration allows 20")
 RECORD_DATES = ("1900-01-01", "2099-12-31")  # the days a record's rows may span: beyond them a date is a typo

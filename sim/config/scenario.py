@@ -16,6 +16,7 @@ from typing import Mapping
 
 from sim.config.calendar import Calendar
 from sim.config.levers import HistoryEvent, MilitiaResponse, Policy
+from sim.config.limits import HORIZON_DAYS
 from sim.config.schema import (
     AT_LEAST_ONE,
     NAME,
@@ -57,6 +58,9 @@ class Meta:
     def check(self) -> list[Problem]:
         if self.end_date <= self.start_date:
             return [("end_date", self.end_date, f"must be after start_date {self.start_date}")]
+        if self.horizon_days > HORIZON_DAYS.most:
+            return [("end_date", self.end_date, f"must be at most {HORIZON_DAYS.most:,} days after start_date "
+                     f"{self.start_date} ({HORIZON_DAYS.reason})")]  # fmt: skip
         if self.outcomes_from is not None and not self.start_date <= self.outcomes_from <= self.end_date:
             return [("outcomes_from", self.outcomes_from, f"must be within {self.start_date} .. {self.end_date}")]
         return []
