@@ -69,7 +69,9 @@ from sim.analysis.validation import (
 )
 from sim.batch.execution import BatchResult, Execution, run_batch
 from sim.batch.cells import write_csv
-from sim.batch.folder import ANALYSING, HeldLock, folder_of_folders, locked_folder, mark_complete, write_atomic, write_json
+from sim.batch.folder import (
+    ANALYSING, HeldLock, folder_of_folders, locked_folder, mark_complete, write_atomic, write_json,
+)
 from sim.batch.manifest import code_version, environment, utc_now
 from sim.analysis.baselines import MAIN_BASELINE, FitWindow, baseline_samples, fit_window
 from sim.calibration.event_record import DEFAULT_EVENTS, load_events

@@ -10,6 +10,7 @@ binomial or chi-square bands under fixed seeds, each with its false-failure rate
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
 import math
 import os
@@ -405,6 +406,7 @@ def test_calibrate_command_writes_posterior_report_predictive_check_and_calibrat
     assert str(out / "posterior.parquet") in calibrated.read_text(encoding="utf-8") or "posterior.parquet" in calibrated.read_text(encoding="utf-8")
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["status"] == "complete" and manifest["quick"] is True
+    assert manifest["posterior_sha256"] == posterior.digest  # what readers of the folder check the file against
     assert read_toml(calibrated, "scenario")  # a valid TOML file
 
 
@@ -516,6 +518,28 @@ def test_a_bad_posterior_file_is_one_line(problem, values, weights, rule, tmp_pa
     code, _, err = call_main(["experiment", write_experiment(tmp_path, path), "--out", tmp_path / "out"])
     assert code == 2 and rule in err and len(err.strip().splitlines()) == 1, err
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("recorded, rule", [
+    (None, "is in a calibration folder whose posterior is not finished (status 'running')"),
+    ("0" * 64, "does not match the SHA-256 its calibration's manifest records"),
+])  # fmt: skip
+def test_a_posterior_in_a_calibration_folder_is_read_only_as_its_calibration_wrote_it(recorded, rule, tmp_path):
+    """A posterior that sits in a calibration's folder (a ``manifest.json`` of kind calibration
+    beside it) is read only when the manifest records its SHA-256 and the file matches it: a
+    stopped calibration's posterior, or an edited one, is one line; the file it recorded runs."""
+    folder = tmp_path / "cal"
+    folder.mkdir()
+    path = write_posterior_file(folder / "posterior.parquet", POSTERIOR_VALUES, [1, 1, 1, 1])
+    manifest = {"kind": "calibration", "status": "running", **({"posterior_sha256": recorded} if recorded else {})}
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    code, _, err = call_main(["experiment", write_experiment(tmp_path, path), "--out", tmp_path / "out"])
+    assert code == 2 and rule in err and len(err.strip().splitlines()) == 1, err
+    assert not (tmp_path / "out").exists()
+    manifest["posterior_sha256"] = hashlib.sha256(path.read_bytes()).hexdigest()
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    code, _, err = call_main(["experiment", write_experiment(tmp_path, path), "--out", tmp_path / "out", "--replications", "2"])
+    assert code == 0, err
 
 
 def test_a_sweep_over_a_posterior_leaves_its_varied_parameter_to_the_design(tmp_path):

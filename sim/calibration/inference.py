@@ -23,7 +23,7 @@ import sqlalchemy.exc
 
 from sim.batch.execution import Execution
 from sim.batch.cells import write_csv
-from sim.batch.folder import check_output_folder, write_atomic, write_json
+from sim.batch.folder import check_output_folder, sha256_of, write_atomic, write_json
 from sim.batch.manifest import code_version, environment, utc_now
 from sim.batch.runner import default_workers, executor_for
 from sim.calibration.abc import (
@@ -157,6 +157,7 @@ def run_inference(
     }  # fmt: skip
     write_atomic(out / POSTERIOR, lambda p: write_posterior(p, values, weights, metadata))
     manifest.update({"generations": state.generations, "simulations": state.simulations, "stopped_by": state.reason,
-                     "informed": sorted(pilot.informed), "finished_utc": utc_now()})  # fmt: skip
+                     "informed": sorted(pilot.informed), "finished_utc": utc_now(),
+                     "posterior_sha256": sha256_of(out / POSTERIOR)})  # fmt: skip
     write_json(out / "manifest.json", {**manifest, "status": "running"})
     return Inference(out, calibration, budget, quick, pilot, state, values, weights, table, manifest)

@@ -39,6 +39,8 @@ WEIGHT = "weight"
 METADATA_KEY = b"posterior"
 PARAMETER_PREFIX = "parameter."  # the columns of a runs table that hold a replication's drawn values
 DRAW = "draw"  # the column of a runs table that holds the posterior row a replication used
+CALIBRATION_MANIFEST = "manifest.json"  # beside a posterior that a calibration wrote into its folder
+MANIFEST_BYTES = 10 * MB
 _STREAM = 0x706F7374  # the resampling stream of a root seed, apart from the model's streams
 
 
@@ -106,6 +108,7 @@ def read_posterior(path: str | Path, key: str, origin: str) -> Posterior:
     except ValueError:
         metadata = {}
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    _check_against_calibration(path, digest, key, origin)
     return Posterior(path, frame[parameters].reset_index(drop=True), weights / weights.sum(), metadata, digest)
 
 
@@ -123,6 +126,28 @@ def _check_shape(path: Path, key: str, origin: str) -> None:
     if columns > POSTERIOR_COLUMNS.most + 1:  # the parameters and the weight
         raise ConfigError(key, shown, f"holds {columns:,} columns, more than {POSTERIOR_COLUMNS.most:,} parameters and "
                           f"the weight ({POSTERIOR_COLUMNS.reason})", origin)  # fmt: skip
+
+
+def _check_against_calibration(path: Path, digest: str, key: str, origin: str) -> None:
+    """A posterior inside a calibration's folder is read only as its calibration finished it:
+    the file whose SHA-256 the manifest records once the posterior is written (before the
+    calibration's own predictive check reads it)."""
+    manifest_path = path.parent / CALIBRATION_MANIFEST
+    try:
+        if not manifest_path.is_file() or manifest_path.stat().st_size > MANIFEST_BYTES:
+            return
+        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return
+    if not isinstance(manifest, dict) or manifest.get("kind") != "calibration":
+        return
+    recorded = manifest.get("posterior_sha256")
+    if recorded is None:
+        raise ConfigError(key, str(path), f"is in a calibration folder whose posterior is not finished (status "
+                          f"{manifest.get('status')!r}): run its calibrate command again with the same --out", origin)  # fmt: skip
+    if recorded != digest:
+        raise ConfigError(key, str(path), "does not match the SHA-256 its calibration's manifest records: the file was "
+                          "changed or damaged since the calibration wrote it", origin)  # fmt: skip
 
 
 @dataclass(frozen=True)
