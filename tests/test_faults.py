@@ -169,6 +169,21 @@ def test_an_unreachable_scheduler_fails_before_anything_is_written(tmp_path):
     assert not out.exists()
 
 
+@pytest.mark.parametrize("scenarios", [["forecast_2020_2021.toml"], ["forecast_2020_2021.toml", "history_2020_2021.toml"]])
+def test_validate_uses_the_scheduler_it_is_given(scenarios, tmp_path):
+    """``validate --scheduler`` (one scenario or several) runs on that scheduler: an unreachable
+    one is one line and no folder, as for the other batch commands, not a quiet local run."""
+    pytest.importorskip("dask.distributed")
+    out = tmp_path / "out"
+    paths = [str(ROOT / "configs" / "scenarios" / s) for s in scenarios]
+    code, stdout, stderr = call_main(["validate", *paths, "--replications", "2", "--out", out, "--quiet",
+                                      "--scheduler", "tcp://127.0.0.1:9", "--scheduler-timeout", "1"])  # fmt: skip
+    assert code == 2, stderr
+    lines = stderr.splitlines()
+    assert len(lines) == 1 and "tcp://127.0.0.1:9" in lines[0] and "Traceback" not in stderr
+    assert not out.exists()
+
+
 def test_workers_that_cannot_load_the_project_fail_before_anything_is_written(tmp_path, monkeypatch):
     distributed = pytest.importorskip("dask.distributed")
     import sim.batch.dask_cluster

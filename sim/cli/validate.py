@@ -51,7 +51,7 @@ def command_validate(args: argparse.Namespace, argv: list[str]) -> str:
     out = args.out or new_folder(f"validation-{scenario.stem}")
     options = api.RunOptions(progress_bar(args.quiet, replications), args.fail_fast, ("run.py", *argv), args.scheduler_timeout)
     result = api.validate(scenario, args.record, out, replications, args.seed, args.overrides, args.workers, options,
-                          events=args.events)  # fmt: skip
+                          scheduler=args.scheduler, events=args.events)  # fmt: skip
     columns = ["check", "use", "observed_low", "observed_high", "sim_mean", "sim_p05", "sim_p95", "percentile", "inside_90", "score"]
     columns += [c for c in result.table.columns if c.startswith("skill_")]
     in_sample = result.table["use"] != "held-out"
@@ -101,7 +101,7 @@ def command_validate_many(args: argparse.Namespace, argv: list[str]) -> str:
     progress = progress_bar(args.quiet, replications * len(args.scenario))
     options = api.RunOptions(progress, args.fail_fast, ("run.py", *argv), args.scheduler_timeout)
     result = api.validate_many(args.scenario, args.record, out, replications, args.seed, args.overrides, args.workers, options,
-                               events=args.events)  # fmt: skip
+                               scheduler=args.scheduler, events=args.events)  # fmt: skip
     reports = "".join(
         f"{_headline(scenario, args, replications, validation)}{_footer(validation, out / stem)}"
         for scenario, (stem, validation) in zip(args.scenario, result.validations.items())
