@@ -3,7 +3,9 @@ scheduler out of reach, a disk that is full, a folder that cannot be written."""
 
 from __future__ import annotations
 
+import contextlib
 import errno
+import json
 import os
 import signal
 import subprocess
@@ -282,3 +284,155 @@ def test_a_run_or_sweep_writes_its_files_under_its_lock(tmp_path, monkeypatch, c
     assert code == 0, stderr
     assert refused and refused[0] == out / ("summary.csv" if command == "run" else "points.csv")
     os.close(lock_folder(out))  # released at the end
+
+
+# ------------------------------------------------------------ interrupted by a signal
+
+INTERRUPTED_GUARD_S = 60  # a run that has not ended by then hangs (it ends within a second or two)
+
+
+def long_chunks(folder: Path, replications: int) -> Path:
+    """An experiment of one option in chunks of 5000 replications (minutes each), so that a
+    worker is in the middle of one when the run is interrupted. With 20000 replications, two
+    chunks run and two wait for a worker; with 5001, the second chunk is a single replication,
+    and the worker that ran it then waits, idle, for a task that never comes."""
+    path = folder / "long.toml"
+    path.write_text(f"""
+[experiment]
+name = "long_chunks"
+description = "chunks that take minutes"
+base = "{BASELINE}"
+reference = "a"
+replications = {replications}
+root_seed = 5
+chunk_size = 5000
+outcomes = ["attacks_rocket"]
+
+[scenarios.a]
+""")
+    return path
+
+
+def start_runner(argv: list) -> subprocess.Popen:
+    """``run.py`` in a process group of its own (as a supervisor or a terminal starts it), with
+    SIGINT's default action back (a shell that starts the tests in the background ignores it)."""
+
+    def own_group_and_sigint() -> None:
+        os.setsid()
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+    return subprocess.Popen([sys.executable, str(ROOT / "run.py"), *map(str, argv)], cwd=ROOT,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=own_group_and_sigint)  # fmt: skip
+
+
+def workers_of(runner: subprocess.Popen, count: int, ready: Path | None = None) -> list[psutil.Process]:
+    """The runner's ``count`` worker processes, once they all run (and ``ready`` exists)."""
+    parent = psutil.Process(runner.pid)
+    deadline = time.monotonic() + INTERRUPTED_GUARD_S
+    while len(parent.children()) < count or (ready is not None and not ready.exists()):
+        if runner.poll() is not None:
+            pytest.fail(f"the run ended (exit {runner.returncode}) before it was interrupted: {runner.stderr.read()}")
+        assert time.monotonic() < deadline, "the workers never started"
+        time.sleep(0.05)
+    return parent.children()
+
+
+def send(runner: subprocess.Popen, sig: int, to: str) -> None:
+    """``sig`` to the main process, to its whole group, or to the main process and then, a
+    moment later, to the group (what ``timeout`` and many supervisors do)."""
+    if to in ("main", "main, then group"):
+        os.kill(runner.pid, sig)
+    if to == "main, then group":
+        time.sleep(0.3)
+    if to in ("group", "main, then group"):
+        with contextlib.suppress(ProcessLookupError):  # the whole group may have ended already
+            os.killpg(runner.pid, sig)
+
+
+def ended(runner: subprocess.Popen, workers: list[psutil.Process]) -> tuple[int, str, list[int]]:
+    """The runner's exit code, its stderr, and the workers it left behind (killed here)."""
+    try:
+        _, stderr = runner.communicate(timeout=INTERRUPTED_GUARD_S)
+    except subprocess.TimeoutExpired:
+        left = [p.pid for p in workers if p.is_running()]
+        os.killpg(runner.pid, signal.SIGKILL)
+        runner.communicate()
+        pytest.fail(f"the interrupted run hung (workers {left} still there after {INTERRUPTED_GUARD_S} s)")
+    _, alive = psutil.wait_procs(workers, timeout=10)
+    for process in alive:
+        process.kill()
+    return runner.returncode, stderr, [p.pid for p in alive]
+
+
+def check_interrupted_cleanly(code: int, stderr: str, orphans: list[int], out: Path) -> None:
+    lines = stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("interrupted: "), f"stderr has {len(lines)} lines:\n{stderr}"
+    assert code == 130, f"exit {code}: {stderr}"
+    assert not orphans, f"workers outlived the interrupted run: {orphans}"
+    assert not (out / "runs.parquet").exists()
+    assert json.loads((out / "manifest.json").read_text())["status"] == "running"
+
+
+@pytest.mark.parametrize("to", ["main", "group", "main, then group"])
+def test_sigterm_during_long_chunks_stops_the_run_and_its_workers(tmp_path, to):
+    out = tmp_path / "out"
+    runner = start_runner(["experiment", long_chunks(tmp_path, 20000), "--out", out, "--workers", "2", "--quiet"])
+    workers = workers_of(runner, 2)
+    time.sleep(0.5)  # both workers are in the middle of a chunk
+    send(runner, signal.SIGTERM, to)
+    check_interrupted_cleanly(*ended(runner, workers), out)
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_a_signal_to_the_group_with_an_idle_worker_is_one_line(tmp_path, sig):
+    out = tmp_path / "out"
+    runner = start_runner(["experiment", long_chunks(tmp_path, 5001), "--out", out, "--workers", "2", "--quiet"])
+    workers = workers_of(runner, 2, ready=out / "parts" / "000" / "000001.parquet")  # the one-replication chunk is done
+    time.sleep(0.2)
+    send(runner, sig, "group")
+    check_interrupted_cleanly(*ended(runner, workers), out)
+
+
+SWEEP_FILE = ROOT / "configs" / "sweeps" / SWEEP
+EVERY_COMMAND = {
+    "run": ["run", BASELINE, "--replications", "4000"],
+    "sweep": ["sweep", SWEEP_FILE, "--replications", "400"],
+    "validate": ["validate", BASELINE, "--replications", "400"],
+    "calibrate": ["calibrate", "--quick"],
+}
+
+
+@pytest.mark.parametrize("command", [pytest.param(c, marks=[pytest.mark.slow] if c == "calibrate" else []) for c in EVERY_COMMAND])
+def test_every_command_stops_cleanly_when_timeout_ends_it(tmp_path, command):
+    """``timeout`` sends SIGTERM to the command and then to its group."""
+    out = tmp_path / "out"
+    runner = start_runner([*EVERY_COMMAND[command], "--out", out, "--workers", "2", "--quiet"])
+    workers = workers_of(runner, 2)
+    time.sleep(0.5)
+    send(runner, signal.SIGTERM, "main, then group")
+    code, stderr, orphans = ended(runner, workers)
+    lines = stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("interrupted: "), f"stderr has {len(lines)} lines:\n{stderr}"
+    assert code == 130, f"exit {code}: {stderr}"
+    assert not orphans, f"workers outlived the interrupted run: {orphans}"
+
+
+@pytest.mark.slow
+def test_a_run_that_timeout_ended_resumes_to_the_same_bytes(tmp_path):
+    argv = ["run", BASELINE, "--replications", "300", "--workers", "2", "--quiet"]
+    reference = tmp_path / "reference"
+    assert call_main([*argv, "--out", reference])[0] == 0
+
+    out = tmp_path / "out"
+    runner = start_runner([*argv, "--out", out])
+    workers = workers_of(runner, 2, ready=out / "parts" / "000" / "000000.parquet")
+    send(runner, signal.SIGTERM, "main, then group")
+    code, stderr, orphans = ended(runner, workers)
+    assert code == 130 and len(stderr.splitlines()) == 1 and not orphans, stderr
+    assert not (out / "runs.parquet").exists(), "the run finished before it was interrupted"
+
+    code, stdout, stderr = call_main([*argv, "--out", out])
+    assert code == 0, stderr
+    assert "resumed" in stdout
+    assert (out / "runs.parquet").read_bytes() == (reference / "runs.parquet").read_bytes()

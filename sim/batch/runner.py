@@ -172,14 +172,61 @@ def executor_for(workers: int | None, scheduler: str | None = None, scheduler_ti
     if workers == 1:
         yield None
         return
-    pool = ProcessPoolExecutor(max_workers=workers, initializer=bind_to_parent, initargs=(os.getpid(),))
+    pool = ProcessPoolExecutor(max_workers=workers, initializer=start_worker, initargs=(os.getpid(),))
     try:
         yield pool
-    except BaseException:
-        # Do not wait for chunks nobody will read, nor for workers that may never have started.
-        pool.shutdown(wait=False, cancel_futures=True)
+        pool.shutdown(wait=True)
+    except BaseException:  # an interruption, a failure: nobody will read the chunks still running
+        stop_workers(pool)
         raise
-    pool.shutdown(wait=True)
+
+
+STOP_WAIT_S = 5.0  # how long a killed worker, and then the pool's thread, may take to end
+
+
+def stop_workers(pool: ProcessPoolExecutor) -> None:
+    """End a pool at once, its workers killed, without waiting for the chunks they run.
+
+    ``shutdown(cancel_futures=True)`` alone lets each worker finish its chunk, and the
+    interpreter joins the pool's thread at exit whatever ``wait`` says: a run interrupted
+    during long chunks would stay for minutes, or for ever behind a worker that is stuck.
+    The workers hold nothing to save (the main process writes every file), so they are
+    killed, once the pool has been told to shut down: the pool's thread then drops the
+    futures cancelled so far before it sees the workers die (Python 3.11 fails on a cancelled
+    future there, and leaves the pool half ended). A worker killed while sending a result
+    leaves half of it in the result pipe; this process's copy of the pipe's writing end is
+    closed, so that the pool's thread reads the end of the pipe instead of waiting for the
+    rest. Every wait is bounded."""
+    processes = list((pool._processes or {}).values())
+    manager = pool._executor_manager_thread
+    results = pool._result_queue
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in processes:
+        process.kill()
+    for process in processes:
+        process.join(STOP_WAIT_S)
+    if results is not None:
+        results._writer.close()
+    if manager is not None:
+        manager.join(STOP_WAIT_S)
+
+
+def start_worker(parent: int) -> None:
+    """A pool initializer: the worker leaves interruptions to the main process, and dies with it."""
+    quiet_signals()
+    bind_to_parent(parent)
+
+
+def quiet_signals() -> None:
+    """Ctrl-C reaches every process of the terminal's group, and ``timeout`` or a supervisor
+    sends SIGTERM to the whole group: the main process alone turns either into a clean stop
+    (the finished chunks kept, its workers stopped, one line), so a worker ignores both. Left
+    to Python's defaults, a worker would print a KeyboardInterrupt traceback, or die before
+    the main process had seen the signal, which would then report a worker that died
+    instead of an interruption. A worker still dies with its main process (see
+    :func:`bind_to_parent`)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
 
 
 PR_SET_PDEATHSIG = 1  # from <sys/prctl.h>

@@ -7,13 +7,15 @@ the streams it is given (the layers below never write to the terminal).
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
 import signal
 import sys
 import threading
 from concurrent.futures.process import BrokenProcessPool
-from typing import Sequence, TextIO
+from typing import Iterator, Sequence, TextIO
 
-from sim.batch.runner import WorkersUnavailable
+from sim.batch.runner import WorkersUnavailable, quiet_signals
 from sim.cli.batch import (
     add_batch_commands,
     command_compare,
@@ -58,9 +60,55 @@ def one_line(text: str) -> str:
     return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
-def _terminate(signum: int, frame: object) -> None:
-    """SIGTERM stops a run the way Ctrl-C does: finished work is kept, nothing half-written."""
-    raise KeyboardInterrupt
+class _Interruption:
+    """The handler of SIGINT and SIGTERM while a command runs: either signal stops it the way
+    Ctrl-C does (finished work kept, nothing half-written, the workers stopped), once.
+
+    ``timeout`` and many supervisors send SIGTERM to the main process and then to its whole
+    group, and Ctrl-C reaches the whole group: a second signal must not interrupt the
+    clean-up of the first, nor the one line that reports it, so only the first raises. Once
+    the outcome is known (:meth:`stop`), none does. A worker process forked from this one
+    runs this handler until its initializer replaces it: there it ignores the signal, as the
+    worker's own handlers do (see :func:`~sim.batch.runner.quiet_signals`)."""
+
+    def __init__(self) -> None:
+        self.pid = os.getpid()
+        self.signalled = False
+        self.stopped = False
+
+    def __call__(self, signum: int, frame: object) -> None:
+        if os.getpid() != self.pid:
+            quiet_signals()
+            return
+        if self.signalled or self.stopped:
+            return
+        self.signalled = True
+        raise KeyboardInterrupt
+
+    def stop(self) -> None:
+        self.stopped = True
+
+
+@contextlib.contextmanager
+def _interruptible() -> Iterator[_Interruption]:
+    """Install an :class:`_Interruption` for SIGTERM, and for SIGINT unless it is ignored (a
+    shell's background job) or handled by the caller; put the previous handlers back after,
+    unless a signal stopped the command: the process is then ending, and a supervisor's second
+    signal, which may come while it exits, must not change its exit code nor add a traceback.
+    Both are then ignored outright, since the interpreter, as it exits, gives the default
+    action (death by SIGTERM) back to a signal with a Python handler."""
+    interruption = _Interruption()
+    if threading.current_thread() is not threading.main_thread():  # signals are for the main thread
+        yield interruption
+        return
+    previous = {signal.SIGTERM: signal.signal(signal.SIGTERM, interruption)}
+    if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+        previous[signal.SIGINT] = signal.signal(signal.SIGINT, interruption)
+    try:
+        yield interruption
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, signal.SIG_IGN if interruption.signalled else handler)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -84,8 +132,6 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None, out: TextIO | None = None, err: TextIO | None = None) -> int:
     """Run a command line; return its exit code (0, 2 for bad input, 130 if interrupted)."""
     out, err = out or sys.stdout, err or sys.stderr
-    if threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGTERM, _terminate)
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or argv[0] not in COMMANDS + ("-h", "--help"):
         argv = ["experiment", *argv]  # the default job: `run.py` alone, or `run.py --replications 50`
@@ -94,26 +140,39 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None, err: Text
         if token.startswith("--") and token.endswith("=--"):  # argparse would drop the value "--" and pass on []
             parser.error(f"argument {token[:-3]}: expected one value, got '--'")
     args = parser.parse_args(argv)
+    with _interruptible() as interruption:
+        try:
+            try:
+                code, text = _outcome(args, argv)
+            finally:
+                interruption.stop()
+        except KeyboardInterrupt:  # the signal came while another outcome was being made
+            code, text = _interrupted(args.command)
+        if interruption.signalled and code != 0:  # its KeyboardInterrupt became another error on its way out
+            code, text = _interrupted(args.command)
+        (out if code == 0 else err).write(text)
+    return code
+
+
+def _outcome(args: argparse.Namespace, argv: list[str]) -> tuple[int, str]:
+    """The exit code of a command, and its report (or the one line that says why it stopped)."""
     try:
-        report = COMMAND_FUNCTIONS[args.command](args, argv)
+        return 0, COMMAND_FUNCTIONS[args.command](args, argv)
     except (ConfigError, UsageError) as exc:
-        err.write(f"error: {one_line(str(exc))}\n")
-        return EXIT_BAD_INPUT
+        return EXIT_BAD_INPUT, f"error: {one_line(str(exc))}\n"
     except KeyboardInterrupt:
-        err.write(f"interrupted: {INTERRUPTED[args.command]}\n")
-        return EXIT_INTERRUPTED
+        return _interrupted(args.command)
     except BrokenProcessPool:
-        err.write(f"error: a worker process died (killed, out of memory or crashed): {INTERRUPTED[args.command]}\n")
-        return EXIT_ENVIRONMENT
+        return EXIT_ENVIRONMENT, f"error: a worker process died (killed, out of memory or crashed): {INTERRUPTED[args.command]}\n"
     except WorkersUnavailable as exc:
-        err.write(one_line(f"error: {exc.strerror}") + "\n")
-        return EXIT_ENVIRONMENT
+        return EXIT_ENVIRONMENT, one_line(f"error: {exc.strerror}") + "\n"
     except OSError as exc:  # a full disk, a folder without write permission ...
         where = f" {exc.filename}" if exc.filename else ""
-        err.write(one_line(f"error: cannot read or write{where}: {exc.strerror or exc} ({INTERRUPTED[args.command]})") + "\n")
-        return EXIT_ENVIRONMENT
-    out.write(report)
-    return 0
+        return EXIT_ENVIRONMENT, one_line(f"error: cannot read or write{where}: {exc.strerror or exc} ({INTERRUPTED[args.command]})") + "\n"
+
+
+def _interrupted(command: str) -> tuple[int, str]:
+    return EXIT_INTERRUPTED, f"interrupted: {INTERRUPTED[command]}\n"
 
 
 COMMAND_FUNCTIONS = {
