@@ -1448,8 +1448,9 @@ def _calibration_wrong_type(doc, draw):
 
 def _calibration_out_of_range(doc, draw):
     leaf = draw(st.sampled_from(CALIBRATION_RANGED))
-    _set_path(doc, ("calibration", *leaf.path.split(".")), draw(_outside(leaf)))
-    return (f"error: calibration.{leaf.path} = ", leaf.rule.text), CALIBRATION
+    value = draw(_outside(leaf))
+    _set_path(doc, ("calibration", *leaf.path.split(".")), value)
+    return (f"error: calibration.{leaf.path} = ", leaf.rule.broken_by(value)), CALIBRATION  # the rule as told of this value
 
 
 def _calibration_missing(doc, draw):
