@@ -14,12 +14,12 @@ from importlib import metadata
 from pathlib import Path
 
 import pytest
+from builders import call_main
+from test_batch import experiment_text, one_error_line
 
 import sim
-from builders import call_main
 from sim.cli.main import main
 from sim.cli.options import ProgressLines
-from test_batch import experiment_text, one_error_line
 
 ROOT = Path(__file__).resolve().parent.parent
 PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
@@ -48,7 +48,7 @@ def run_python(args: list[str], tmp_path: Path, block: bool = False) -> subproce
         (blocker / "sitecustomize.py").write_text(BLOCKER, encoding="utf-8")
         paths.insert(0, str(blocker))
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(paths)}
-    return subprocess.run([sys.executable, *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    return subprocess.run([sys.executable, *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=600, check=False)
 
 
 def small_experiment(folder: Path) -> Path:
@@ -176,8 +176,8 @@ def test_the_console_command_is_the_command_line(monkeypatch, capsys):
 @pytest.mark.parametrize("argv, message", [
     (["valdate", "configs/baseline.toml"], "error: unknown command 'valdate'; did you mean 'validate'?"),
     (["exprimet"], "error: unknown command 'exprimet'; did you mean 'experiment'?"),
-    (["frobnicate"], "error: unknown command 'frobnicate'; the commands are run, trace, experiment, compare, sweep, "
-                     "calibrate, validate (see 'run.py --help')"),
+    (["frobnicate"], ("error: unknown command 'frobnicate'; the commands are run, trace, experiment, compare, sweep, "
+                      "calibrate, validate (see 'run.py --help')")),
 ])  # fmt: skip
 def test_a_mistyped_command_is_one_line(argv, message):
     code, stdout, stderr = call_main(argv)
