@@ -8,4 +8,6 @@ files), :mod:`sim.calibration`, :mod:`sim.analysis` (tables, comparisons, report
 :mod:`sim.api` (the Python API) and :mod:`sim.cli` (the command line).
 """
 
-__version__ = "0.1.0"
+from sim._version import version as _version
+
+__version__ = _version()

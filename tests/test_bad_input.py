@@ -229,8 +229,9 @@ CASES: dict[str, Case] = {
     "trace_replication_negative": Case(
         ["trace", "--replication", "-2"], ["argument --replication", "'-2'", "must be an integer >= 0"], None
     ),
-    # a first word that is not a command is the default job's experiment file
-    "unknown_command": Case(["fly"], ["experiment file not found", "(fly)"], None),
+    # a first word that is neither a command nor a file is an unknown command (a path goes to the default job)
+    "unknown_command": Case(["fly"], ["unknown command 'fly'; the commands are run, trace, experiment"], None),
+    "missing_experiment_file": Case(["fly.toml"], ["experiment file not found", "(fly.toml)"], None),
     "trace_kinds_unknown": Case(
         ["trace", "--kinds", "attack_rocket,attack_tank"], ["--kinds 'attack_tank' is not an event kind", "attack_rocket"], None
     ),

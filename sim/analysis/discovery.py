@@ -20,7 +20,9 @@ the noise of a few futures moves with them. The stability of a parameter is how 
 restricted again; a box is :attr:`Box.stable` when every parameter it restricts is restricted in
 at least :data:`STABLE` of the resamples. Everything here is deterministic under the seed.
 
-EMA Workbench is imported only here, and only when PRIM runs: it takes seconds to import.
+EMA Workbench is imported only here, and only when PRIM runs: it takes seconds to import, and it
+is not in the core install (the ``discovery`` extra): without it PRIM stops with one line naming
+the ``pip install`` to run (:func:`require_prim`).
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ import pandas as pd
 from sim.analysis.direction import higher_is_better, worse_word
 from sim.analysis.evidence import cleared, failing
 from sim.analysis.figures import new_figure, save_figure
+from sim.config.extras import require
 from sim.design.robustness import Threshold
 
 MIN_COVERAGE = 0.5  # the reported box keeps at least half of the failing states
@@ -180,7 +183,7 @@ def _stability(case: Case, x: pd.DataFrame, seed: int, resamples: int) -> dict[s
 
 
 def _prim_box(x: pd.DataFrame, y: np.ndarray):
-    prim = _prim_module()
+    prim = require_prim()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         # a state fails (y = 1) or not (0); the threshold 0.5 counts the failing states as PRIM's cases of interest
@@ -199,12 +202,17 @@ def _prim_box(x: pd.DataFrame, y: np.ndarray):
     return limits, (float(row["coverage"]), float(row["density"]), float(row["mass"])), trajectory.assign(chosen=trajectory.index == chosen)
 
 
-def _prim_module():
+PRIM_USER = "PRIM (a robustness experiment's scenario discovery)"
+
+
+def require_prim():
+    """EMA Workbench's ``prim`` module, or :class:`~sim.config.extras.MissingExtra` naming
+    ``pip install -e ".[discovery]"``. Cheap once imported: a run may call it before its batch
+    to stop at once rather than after the runs."""
     logging.getLogger("EMA").setLevel(logging.WARNING)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # optional back ends it does not find (ipyparallel ...)
-        from ema_workbench.analysis import prim
-    return prim
+        return require("ema_workbench.analysis.prim", extra="discovery", needed_by=PRIM_USER)
 
 
 def box_table(boxes: list[Box]) -> pd.DataFrame:

@@ -31,6 +31,7 @@ import pandas as pd
 import pyarrow as pa
 
 from sim.config.errors import UsageError
+from sim.config.extras import require
 from sim.config.scenario import Scenario
 from sim.design.batch import Batch
 from sim.design.posterior import DRAW, PARAMETER_PREFIX, Draws
@@ -125,16 +126,13 @@ def dask_executor(scheduler: str, timeout_s: float = 5.0) -> Iterator[Executor]:
     """An executor on the Dask cluster at ``scheduler``, contacted at once: an address that
     does not answer within ``timeout_s`` seconds is one UsageError. While it is open the
     workers' profiler is paused (see :mod:`sim.batch.dask_cluster`)."""
-    try:
-        from dask.distributed import Client
+    Client = require("dask.distributed", extra="dask", needed_by="--scheduler").Client  # not in the core install
+    from sim.batch.dask_cluster import (
+        BatchExecutor,
+        pause_profiler,
+        resume_profiler,
+    )
 
-        from sim.batch.dask_cluster import (
-            BatchExecutor,
-            pause_profiler,
-            resume_profiler,
-        )
-    except ImportError:
-        raise UsageError("--scheduler needs dask.distributed: pip install -e '.[dask]'") from None
     try:
         client = Client(scheduler, timeout=f"{timeout_s}s")
     except (OSError, TimeoutError, ValueError, TypeError) as exc:

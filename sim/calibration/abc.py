@@ -26,17 +26,19 @@ from typing import Callable, Iterator, Sequence
 
 import numpy as np
 import pandas as pd
-import pyabc
 from scipy import stats
 
 from sim.calibration.distance import RecordDistance, Summary
 from sim.calibration.priors import Prior
 from sim.calibration.sampler import SeededSampler, candidate_replication
 from sim.calibration.settings import Budget
+from sim.config.extras import require
 from sim.config.loader import with_values
 from sim.config.scenario import Scenario
 from sim.replication.checks import Check, measure
 from sim.replication.simulate import simulate
+
+pyabc = require("pyabc", extra="calibrate", needed_by="calibrate")  # ABC-SMC: not in the core install
 
 DATABASE = "abc.db"
 GROWTH = 1.5  # a generation is expected to need at least this many times the simulations of the last

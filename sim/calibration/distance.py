@@ -33,12 +33,14 @@ from typing import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
-import pyabc
 
 from sim.calibration.identifiability import Projection
 from sim.calibration.public_record import Observation
 from sim.calibration.scales import STABILISED, stabilised
+from sim.config.extras import require
 from sim.replication.checks import Check
+
+pyabc = require("pyabc", extra="calibrate", needed_by="calibrate")  # ABC-SMC: not in the core install
 
 POISSON_SCALE = 1.0  # the noise scale of a Poisson count on the Anscombe scale
 SMALLEST_SCALE = 1e-3  # a floor for the other statistics, so that no division is by zero

@@ -19,7 +19,6 @@ from typing import Any, Callable
 
 import numpy as np
 import pandas as pd
-import sqlalchemy.exc
 
 from sim.batch.execution import Execution
 from sim.batch.cells import write_csv
@@ -37,8 +36,13 @@ from sim.calibration.abc import (
 from sim.calibration.pilot import PilotResult, run_pilots
 from sim.calibration.settings import Budget, CalibrationFile
 from sim.config.errors import UsageError
+from sim.config.extras import require
 from sim.design.posterior import write_posterior
 from sim.project import shown_path
+
+# pyabc's database layer, installed with it (the 'calibrate' extra); sim.calibration.abc has stopped
+# with the one line that names the extra if it is missing
+SQLAlchemyError = require("sqlalchemy.exc", extra="calibrate", needed_by="calibrate").SQLAlchemyError
 
 POSTERIOR = "posterior.parquet"
 
@@ -143,7 +147,7 @@ def run_inference(
         model = ParticleModel(calibration.scenario, calibration.priors, pilot.summary.checks, seed)
         try:
             state = infer(out, model, pilot.summary, pilot.informed, budget, seed, executor, workers, progress)
-        except sqlalchemy.exc.SQLAlchemyError as exc:
+        except SQLAlchemyError as exc:
             raise UsageError(f"{out / DATABASE} cannot be read or written ({type(exc).__name__}): "
                              "remove it to start the inference again") from None  # fmt: skip
     values, weights = posterior(out, calibration.priors)

@@ -25,7 +25,10 @@ from typing import Callable
 
 import cloudpickle
 import numpy as np
-import pyabc
+
+from sim.config.extras import require
+
+pyabc = require("pyabc", extra="calibrate", needed_by="calibrate")  # ABC-SMC: not in the core install
 
 MAIN_PROCESS = 2**32 - 1  # the index of the main process's own random state after a generation
 _LOADED: dict[str, Callable] = {}  # per worker process: the generation's simulate function, unpickled once

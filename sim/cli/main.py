@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import difflib
 import os
 import signal
 import sys
@@ -15,6 +16,7 @@ import threading
 from concurrent.futures.process import BrokenProcessPool
 from typing import Iterator, Sequence, TextIO
 
+from sim import __version__
 from sim.batch.runner import WorkersUnavailable, quiet_signals
 from sim.cli.batch import (
     add_batch_commands,
@@ -26,6 +28,7 @@ from sim.cli.calibrate import add_calibrate_command, command_calibrate
 from sim.cli.scenario import add_scenario_commands, command_run, command_trace
 from sim.cli.validate import add_validate_command, command_validate
 from sim.config.errors import ConfigError, UsageError
+from sim.config.extras import MissingExtra
 
 EXIT_BAD_INPUT = 2
 EXIT_INTERRUPTED = 130
@@ -111,9 +114,24 @@ def _interruptible() -> Iterator[_Interruption]:
             signal.signal(signum, signal.SIG_IGN if interruption.signalled else handler)
 
 
+def program_name() -> str:
+    """``militia-sim`` when started by the console command of that name, else ``run.py``."""
+    return "militia-sim" if os.path.basename(sys.argv[0] if sys.argv else "") == "militia-sim" else "run.py"
+
+
+def unknown_command(token: str) -> str | None:
+    """The one line for a first argument that is neither an option, a command nor an experiment
+    file (the default job takes one): a word, perhaps a mistyped command. None otherwise."""
+    if token.startswith("-") or token in COMMANDS or any(c in token for c in "/.\\") or os.path.exists(token):
+        return None
+    close = difflib.get_close_matches(token, COMMANDS, n=1, cutoff=0.6)
+    hint = f"did you mean '{close[0]}'?" if close else f"the commands are {', '.join(COMMANDS)} (see '{program_name()} --help')"
+    return f"error: unknown command '{one_line(token)}'; {hint}\n"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
-        prog="run.py",
+        prog=program_name(),
         description="Simulate militia attacks on the U.S. presence in Iraq, C-RAM interception, the "
         "policy responses of Washington and Baghdad, and their outcomes. With no command, runs the "
         "default job: the policy comparison experiment (configs/experiments/policy_comparison.toml), "
@@ -121,6 +139,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     add_scenario_commands(commands)
     add_batch_commands(commands)
@@ -133,7 +152,10 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None, err: Text
     """Run a command line; return its exit code (0, 2 for bad input, 130 if interrupted)."""
     out, err = out or sys.stdout, err or sys.stderr
     argv = list(sys.argv[1:] if argv is None else argv)
-    if not argv or argv[0] not in COMMANDS + ("-h", "--help"):
+    if argv and (unknown := unknown_command(argv[0])):
+        err.write(unknown)
+        return EXIT_BAD_INPUT
+    if not argv or argv[0] not in COMMANDS + ("-h", "--help", "--version"):
         argv = ["experiment", *argv]  # the default job: `run.py` alone, or `run.py --replications 50`
     parser = build_parser()
     for token in argv:
@@ -158,6 +180,9 @@ def _outcome(args: argparse.Namespace, argv: list[str]) -> tuple[int, str]:
     """The exit code of a command, and its report (or the one line that says why it stopped)."""
     try:
         return 0, COMMAND_FUNCTIONS[args.command](args, argv)
+    except MissingExtra as exc:  # PRIM runs after the batch: the runs are kept
+        kept = f" ({RESUMABLE} once it is installed)" if exc.extra == "discovery" and args.command == "experiment" else ""
+        return EXIT_BAD_INPUT, f"error: {one_line(str(exc))}{kept}\n"
     except (ConfigError, UsageError) as exc:
         return EXIT_BAD_INPUT, f"error: {one_line(str(exc))}\n"
     except KeyboardInterrupt:

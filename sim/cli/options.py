@@ -1,14 +1,16 @@
-"""What the commands share: argument types, the options of every batch, progress bars and
-default output folders."""
+"""What the commands share: argument types, the options of every batch, progress (a bar on a
+terminal, plain lines in a log) and default output folders."""
 
 from __future__ import annotations
 
 import argparse
 import math
+import os
 import sys
+import time
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Callable
+from typing import Callable, TextIO
 
 from sim.batch.runner import default_workers
 from sim.config.errors import shorten
@@ -100,12 +102,58 @@ def add_batch_options(command: argparse.ArgumentParser, replications_help: str) 
 
 
 def progress_bar(quiet: bool, total: int | None, unit: str = "rep") -> Callable[[int], None] | None:
-    """A progress bar on the terminal (none when quiet or when stderr is not a terminal)."""
+    """Progress on stderr: plain lines (:class:`ProgressLines`) when it is a file or a pipe (a
+    log, a batch system), where a bar would show nothing until the end; else a bar on a terminal
+    or a widget in a notebook (tqdm, which shows nothing on other streams). None when quiet."""
     if quiet:
         return None
+    if _file_or_pipe(sys.stderr):
+        return ProgressLines(total, unit, sys.stderr)
     from tqdm.auto import tqdm
 
     return tqdm(total=total, unit=unit, disable=None, file=sys.stderr, leave=False).update
+
+
+def _file_or_pipe(stream: TextIO) -> bool:
+    """A stream on a file descriptor that is not a terminal, outside a Jupyter kernel (whose
+    streams forward to the notebook, where tqdm shows a widget). An in-memory stream is neither."""
+    if "ipykernel" in sys.modules:
+        return False
+    try:
+        return not os.isatty(stream.fileno())
+    except (AttributeError, OSError, ValueError):  # no descriptor (StringIO), or closed
+        return False
+
+
+class ProgressLines:
+    """Progress as plain lines, each written and flushed at once: one each time another tenth of
+    ``total`` is done, or ``every`` seconds have passed since the last line (without a total:
+    every ``every`` seconds), and one at the end (``done`` reaching ``total``), e.g.
+    ``progress: 1,200/4,000 rep (30%), 41 s``. Called with the count just finished, as
+    ``tqdm.update`` is."""
+
+    STEPS = 10
+
+    def __init__(self, total: int | None, unit: str, stream: TextIO, every: float = 10.0,
+                 clock: Callable[[], float] = time.monotonic) -> None:  # fmt: skip
+        self.total, self.unit, self.stream, self.every, self.clock = total, unit, stream, every, clock
+        self.done = 0
+        self.start = self.last_time = clock()
+        self.last_step = 0
+
+    def __call__(self, count: int = 1) -> None:
+        self.done += count
+        now = self.clock()
+        step = self.done * self.STEPS // self.total if self.total else 0
+        if step > self.last_step or now - self.last_time >= self.every:
+            self.last_step, self.last_time = max(step, self.last_step), now
+            self.stream.write(self.line(now) + "\n")
+            self.stream.flush()
+
+    def line(self, now: float) -> str:
+        done = f"{self.done:,}/{self.total:,} {self.unit}" if self.total else f"{self.done:,} {self.unit}"
+        share = f" ({100 * self.done // self.total}%)" if self.total else ""
+        return f"progress: {done}{share}, {now - self.start:.0f} s"
 
 
 def new_folder(name: str) -> Path:

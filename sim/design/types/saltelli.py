@@ -12,8 +12,8 @@ Two steps that mirror each other, with the simulation runs in between and elsewh
    share including every interaction), with bootstrap confidence intervals
    (``SALib.analyze.sobol``, ``calc_second_order=False``).
 
-Needs the optional dependency SALib (``pip install -e ".[sensitivity]"``); it is imported
-only when these functions are called.
+SALib is part of the core install (the PAWN indices of LHS and Sobol' sweeps use it too); it is
+imported only when these functions are called.
 """
 
 from __future__ import annotations
@@ -146,7 +146,7 @@ def _salib(step: str):
         else:
             from SALib.analyze import sobol as module
     except ImportError:
-        raise ImportError('Sobol\' indices need SALib: pip install -e ".[sensitivity]"') from None
+        raise ImportError('Sobol\' indices need SALib, a dependency of the core install: pip install -e .') from None
     return module
 
 
