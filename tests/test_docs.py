@@ -46,6 +46,19 @@ def outside_code(text: str) -> str:
     return "\n".join(keep)
 
 
+def heading_anchors(page: Path) -> set[str]:
+    """The anchors GitHub (and MkDocs' toc) give a page's headings: lower case, punctuation
+    dropped, spaces as hyphens."""
+    anchors, in_code = set(), False
+    for line in page.read_text(encoding="utf-8").splitlines():
+        if line.startswith("```"):
+            in_code = not in_code
+        m = None if in_code else re.match(r"#{1,6} (.+)", line)
+        if m:
+            anchors.add(re.sub(r"[^\w\- ]", "", m.group(1).strip().lower()).replace(" ", "-"))
+    return anchors
+
+
 @pytest.mark.slow
 def test_mkdocs_build_strict_is_clean(tmp_path):
     site = tmp_path / "site"
@@ -92,8 +105,10 @@ def test_the_readme_is_a_front_door_whose_links_resolve():
     assert any(t.startswith("docs/") and t.endswith(".png") for t in targets), "README.md shows no figure from docs/"
     for target in targets:
         assert not re.match(r"[a-z]+:", target), f"README.md links outside the repository: {target}"
-        path = target.split("#", 1)[0]
+        path, _, anchor = target.partition("#")
         assert (ROOT / path).exists(), f"README.md links to {target}, which does not exist"
+        if anchor:
+            assert anchor in heading_anchors(ROOT / path), f"README.md links to {target}: no such heading"
     # The figure is made by a committed script, which the README names.
     assert "python docs/figures.py" in text and (ROOT / "docs" / "figures.py").is_file()
 

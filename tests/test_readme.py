@@ -430,20 +430,23 @@ def tutorial(tmp_path_factory) -> Tutorial:
         (root / name).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(ROOT / name, root / name)
     before = snapshot(root)
-    # Set-up: `.venv/bin/python run.py`, the main job.
-    main = execute(
-        [sys.executable, "run.py", "--replications", FEW, "--quiet", "--workers", str(MAX_WORKERS)],
-        "python run.py",
-        root,
-    )
     ran, named = [], set()
-    for step, command in TUTORIAL_COMMANDS:
-        argv = shlex.split(command)
-        for option in ("--out", "--calibrated", "--save"):
-            if option_value(argv, option):
-                named.add(os.path.normpath(option_value(argv, option)))
-        ran.append((step, execute(shrink(argv, root), command, root)))
-    return Tutorial(root, main, ran, before, snapshot(root), named)
+    # Set-up: `.venv/bin/python run.py`, the main job. It reads nothing the tutorial writes and
+    # writes a folder of its own, so it runs beside the tutorial's commands (which run in order).
+    with ThreadPoolExecutor(1) as pool:
+        main = pool.submit(
+            execute,
+            [sys.executable, "run.py", "--replications", FEW, "--quiet", "--workers", str(MAX_WORKERS)],
+            "python run.py",
+            root,
+        )
+        for step, command in TUTORIAL_COMMANDS:
+            argv = shlex.split(command)
+            for option in ("--out", "--calibrated", "--save"):
+                if option_value(argv, option):
+                    named.add(os.path.normpath(option_value(argv, option)))
+            ran.append((step, execute(shrink(argv, root), command, root)))
+    return Tutorial(root, main.result(), ran, before, snapshot(root), named)
 
 
 # -------------------------------------------------------------------------------------- tests
