@@ -128,7 +128,7 @@ def test_the_project_posterior_moved_the_rocket_level_away_from_its_prior():
     value at the effective sample size (a posterior equal to the prior would fail this one time in
     a hundred). The convoy level is informed too (its 90% interval is 0.85 of the prior's) but its
     distance, 0.145, is below the critical value at the installed posterior's effective sample size
-    of 70 (0.194), so this test does not assert it (README, Calibration)."""
+    of 70 (0.194), so this test does not assert it (docs/calibration.md)."""
     calibration = load_calibration(PROJECT_CALIBRATION)
     posterior = read_posterior(PROJECT_POSTERIOR, "posterior", "test")
     ess = effective_sample_size(posterior.weights)
@@ -325,7 +325,7 @@ def test_recovery_the_truth_lies_in_the_90_percent_interval_at_about_the_nominal
     one data set are not independent, so the true false-failure rate is somewhat higher). ABC
     with a threshold above zero errs towards wide intervals, so the floor is the check that
     matters: it fails if the posterior is too narrow or misplaced. The rate seen is in the
-    README (Calibration: checks)."""
+    docs/calibration.md (checks)."""
     hits, checks = 0, 0
     for result in recovery:
         for path, value in result["truth"].items():

@@ -25,7 +25,7 @@ SWEEP_CONFIGS = sorted((ROOT / "configs" / "sweeps").glob("*.toml"))
 CALIBRATION_CONFIGS = [ROOT / "configs" / "calibration.toml"]  # loaded in tests/test_calibration.py
 SCENARIO_CONFIGS = [p for p in CONFIGS if p not in EXPERIMENT_CONFIGS + SWEEP_CONFIGS + CALIBRATION_CONFIGS]
 
-# The outcome columns listed in README "Outcomes" (the baseline runs over the four quarters of 2020).
+# The outcome columns listed in docs/outcomes.md (the baseline runs over the four quarters of 2020).
 README_COLUMNS = [
     "replication", "seed",
     "attacks_rocket", "attacks_drone", "attacks_convoy", "attacks_security_detail",
@@ -63,11 +63,11 @@ def small_run(tmp_path_factory):
 def test_run_writes_runs_parquet(small_run):
     runs = pd.read_parquet(small_run["out"] / "runs.parquet")
     missing = [c for c in README_COLUMNS if c not in runs.columns]
-    assert not missing, f"runs.parquet lacks README columns {missing}"
+    assert not missing, f"runs.parquet lacks columns of docs/outcomes.md {missing}"
     assert len(runs) == REPLICATIONS
     assert runs["replication"].tolist() == list(range(REPLICATIONS))
     assert (runs["seed"] == SEED).all()
-    # README: rockets_launched = dud + intercepted + impact inside + impact outside
+    # docs/outcomes.md: rockets_launched = dud + intercepted + impact inside + impact outside
     fates = runs["rockets_dud"] + runs["rockets_intercepted"] + runs["rockets_impact_inside"] + runs["rockets_impact_outside"]
     assert (runs["rockets_launched"] == fates).all()
     assert runs["first_us_fatality_day"].dropna().between(0, 366).all()
@@ -177,7 +177,7 @@ def test_trace_kinds_filters(tmp_path):
 
 
 def test_trace_matches_run_row(small_run, tmp_path):
-    """README: replication R of seed S is exactly row R of a run with --seed S."""
+    """docs/commands.md (`trace`): replication R of seed S is exactly row R of a run with --seed S."""
     runs = pd.read_parquet(small_run["out"] / "runs.parquet")
     path = tmp_path / "log.csv"
     code, _, stderr = call_main(["trace", str(BASELINE), "--seed", str(SEED), "--replication", "2", "--save", str(path)])

@@ -49,7 +49,10 @@ def test_the_unit_check_sees_a_wrong_unit(tmp_path):
     assert unit_mismatches(wrong) == [f"{wrong}:2: cram.kill_prob is documented in 'rounds'; the schema declares 'probability'"]
 
 
-@pytest.mark.parametrize("path", [*CONFIGS, ROOT / "README.md", *sorted((ROOT / "configs").rglob("*.csv"))],
+DOCS = [ROOT / "README.md", *sorted(p for p in (ROOT / "docs").glob("*.md") if p.name != "sources.md")]
+
+
+@pytest.mark.parametrize("path", [*CONFIGS, *DOCS, *sorted((ROOT / "configs").rglob("*.csv"))],
                          ids=lambda p: str(p.relative_to(ROOT)))
 def test_sources_are_the_projects_own(path):
     """Citations point into docs/sources.md and at anchors that exist there; nothing points

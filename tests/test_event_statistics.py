@@ -162,14 +162,14 @@ def test_event_observations_of_the_project_record():
     assert max(o.check.end for o in derived) < HELD_OUT_FROM - timedelta(days=0)
 
 
-def test_the_readme_counts_the_rows_of_each_use_as_the_record_has_them():
+def test_the_calibration_page_counts_the_rows_of_each_use_as_the_record_has_them():
     import re
 
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    page = (ROOT / "docs" / "calibration.md").read_text(encoding="utf-8")
     calibration = load_calibration(CALIBRATION)
     for use in ("fit", "set", "overlap", "held-out"):
-        m = re.search(rf"^\| `{use}` \| (\d+):", readme, re.MULTILINE)
-        assert m, f"README: no row for use {use}"
+        m = re.search(rf"^\| `{use}` \| (\d+):", page, re.MULTILINE)
+        assert m, f"docs/calibration.md: no row for use {use}"
         assert int(m.group(1)) == sum(1 for o in calibration.observations if o.use == use), use
 
 

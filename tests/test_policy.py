@@ -146,7 +146,7 @@ def background_after(records, day: float):
 
 
 def test_revenge_attacks_do_not_change_the_draws_of_later_background_attacks():
-    """Common random numbers (README): the background attacks after a strike are the same
+    """Common random numbers (docs/reproducibility.md): the background attacks after a strike are the same
     attacks (time, target, size) whether or not the strike added revenge attacks."""
     for with_strike, without, day in strike_pair({
         "policy.us.strikes.revenge_prob": 1.0, "policy.us.strikes.revenge_attacks_mean": 4.0,

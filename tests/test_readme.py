@@ -1,9 +1,10 @@
-"""The README, followed literally.
+"""The README and the docs, followed literally.
 
-The two set-up commands, the tutorial's `$ ` commands (run in README order in a fresh copy of the
-project, with fewer replications), their output excerpts, the files they promise, and the commands
-and options of the "Commands" section. The README is parsed, not copied: edit the README and these
-tests follow it.
+The README's two set-up commands; the tutorial's `$ ` commands (docs/tutorial.md, run in page
+order in a fresh copy of the project, with fewer replications), their output excerpts, the files
+they promise (docs/commands.md, and the calibration's report in docs/calibration.md); and the
+commands and options of docs/commands.md, with every option any page gives. The pages are parsed,
+not copied: edit them and these tests follow.
 """
 
 from __future__ import annotations
@@ -29,18 +30,33 @@ from sim.replication.outcomes import binary_outcomes
 
 ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text(encoding="utf-8")
+DOCS = ROOT / "docs"
+TUTORIAL_PAGE = "tutorial.md"
+COMMANDS_PAGE = "commands.md"
+CALIBRATION_PAGE = "calibration.md"
+# The pages that took the README's text: every `python run.py CMD --option` on them is checked.
+# (docs/extending.md, sources.md and the record's pages were never part of the README.)
+MOVED_PAGES = (
+    "index.md", "tutorial.md", "commands.md", "model.md", "calibration.md", "validation.md", "experiments.md",
+    "robustness.md", "files.md", "api.md", "outcomes.md", "reproducibility.md", "speed.md", "limits.md",
+    "assumptions.md", "layout.md",
+)  # fmt: skip
+
+
+def page(name: str) -> str:
+    return (DOCS / name).read_text(encoding="utf-8")
 
 SETUP_PREFIX = "python3 -m venv .venv && .venv/bin/pip install -e "
 MAIN_SUFFIX = ".venv/bin/python run.py"
 TEST_SUFFIX = ".venv/bin/python -m pytest"
 SUBCOMMANDS = ("run", "trace", "experiment", "compare", "sweep", "calibrate")
 
-FEW = "3"  # replications per scenario or design point in place of the README's
+FEW = "3"  # replications per scenario or design point in place of the tutorial's
 MAX_WORKERS = 2
 TIMEOUT_S = 600  # per command: a hang fails instead of blocking CI
 # Not written by the commands themselves: Python's and hypothesis's caches.
 CACHE_DIRS = {"__pycache__", ".hypothesis"}
-# Files the README names as written only in some cases, not by every command of their kind.
+# Files the Commands page names as written only in some cases, not by every command of their kind.
 CONDITIONAL_FILES = {
     "failures.csv",  # "A replication that raises is recorded in DIR/failures.csv"
     "sensitivity.csv",  # "for saltelli DIR/sensitivity.csv"
@@ -48,7 +64,7 @@ CONDITIONAL_FILES = {
 OPTION = re.compile(r"(?<![\w-])--[a-z][\w-]*")
 
 
-# ------------------------------------------------------------------------------ README parsing
+# ------------------------------------------------------------------------- README and docs parsing
 
 
 def sections(text: str) -> dict[str, str]:
@@ -72,6 +88,18 @@ def section(prefix: str) -> str:
     return found[0]
 
 
+def before_sections(text: str) -> str:
+    """A page's text before its first '## ' heading outside a code block."""
+    keep, in_code = [], False
+    for line in text.splitlines():
+        if line.startswith("```"):
+            in_code = not in_code
+        if not in_code and line.startswith("## "):
+            break
+        keep.append(line)
+    return "\n".join(keep)
+
+
 def fenced_blocks(text: str) -> list[tuple[str, list[str]]]:
     """(language, lines) of every ``` block, in order; language '' for a plain block."""
     blocks, lang, buf = [], "", None
@@ -84,7 +112,7 @@ def fenced_blocks(text: str) -> list[tuple[str, list[str]]]:
             buf = None
         else:
             buf.append(line)
-    assert buf is None, "README: a ``` block is not closed"
+    assert buf is None, "a ``` block is not closed"
     return blocks
 
 
@@ -128,7 +156,7 @@ class Step:
 
 
 def tutorial_steps() -> list[Step]:
-    text = section("Tutorial")
+    text = before_sections(page(TUTORIAL_PAGE))
     steps = []
     chunks = re.split(r"^(?=\*\*\d+\.)", text, flags=re.MULTILINE)
     for chunk in chunks:
@@ -163,7 +191,7 @@ def command_bullets() -> dict[str, str]:
     """Commands section: '- `cmd` ...' bullet (with its continuation lines) per command."""
     bullets: dict[str, str] = {}
     current: list[str] | None = None
-    for line in outside_code(section("Commands")).splitlines() + [""]:
+    for line in outside_code(page(COMMANDS_PAGE)).splitlines() + [""]:
         if line.startswith("- "):
             current = [line]
             m = re.match(r"- `(\w+)`", line)
@@ -177,11 +205,11 @@ def command_bullets() -> dict[str, str]:
 
 
 def readme_options() -> dict[str, set[str]]:
-    """Options the README gives for each subcommand: in every `python run.py CMD ...` line
-    (code blocks, tutorial, inline code), in the tutorial prose of a step about CMD, and in
-    the Commands section's bullet about CMD."""
+    """Options the README and the docs give for each subcommand: in every `python run.py CMD ...`
+    line (code blocks, tutorial, inline code) of the README and of every page moved out of it, in
+    the tutorial prose of a step about CMD, and in the Commands page's bullet about CMD."""
     options: dict[str, set[str]] = defaultdict(set)
-    for m in re.finditer(r"python run\.py ([a-z]+)\b([^\n`#]*)", README):
+    for m in re.finditer(r"python run\.py ([a-z]+)\b([^\n`#]*)", "\n".join([README, *map(page, MOVED_PAGES)])):
         options[m.group(1)] |= set(OPTION.findall(m.group(2)))
     for step in STEPS:
         for command in step.commands:
@@ -197,14 +225,14 @@ def readme_options() -> dict[str, set[str]]:
 
 
 def promised_files() -> dict[str, set[str]]:
-    """Files (names relative to DIR; a trailing '/' for a folder) the README says each
-    subcommand writes to its --out folder: `DIR/...` in its Commands bullet, and for
-    calibrate the Calibration section's **Report** paragraph."""
+    """Files (names relative to DIR; a trailing '/' for a folder) the docs say each
+    subcommand writes to its --out folder: `DIR/...` in its bullet of the Commands page, and for
+    calibrate the Calibration page's **Report** paragraph."""
     promised: dict[str, set[str]] = defaultdict(set)
     for sub, bullet in command_bullets().items():
         promised[sub] |= set(re.findall(r"`DIR/([^`\s]+)`", bullet))
-    report = re.search(r"\*\*Report\*\*.*?(?:\n\n|\Z)", section("Calibration"), re.DOTALL)
-    assert report, "README Calibration: no **Report** paragraph"
+    report = re.search(r"\*\*Report\*\*.*?(?:\n\n|\Z)", page(CALIBRATION_PAGE), re.DOTALL)
+    assert report, f"docs/{CALIBRATION_PAGE}: no **Report** paragraph"
     for m in re.finditer(r"`DIR/([^`\s]+)`((?:,\s*`\.\w+`)*)", report.group(0)):
         promised["calibrate"].add(m.group(1))
         stem = m.group(1).rsplit(".", 1)[0]
@@ -238,7 +266,7 @@ def line_pattern(line: str, *, first: bool, literal: bool, header: list[str] | N
 
     The first line's replication count and run time are wildcards (they depend on the
     replication count and the machine). If the command ran with other arguments than the
-    README's (fewer replications, --quick), every other number is a wildcard too, except a
+    tutorial's (fewer replications, --quick), every other number is a wildcard too, except a
     row's label (its first token), "wrote" lines, and values in a column headed by a dotted
     parameter path (a design's inputs, which do not depend on the replications)."""
     text = line.strip()
@@ -253,7 +281,7 @@ def line_pattern(line: str, *, first: bool, literal: bool, header: list[str] | N
         number = NUMBER.fullmatch(tok) is not None
         # the first line's replication count and run time
         count_or_time = first and (after.startswith("replications") or (after == "s" and i + 2 == len(tokens)))
-        # a result of a run with other arguments than the README's
+        # a result of a run with other arguments than the tutorial's
         result = not first and not literal and i > 0 and not text.startswith("wrote ")
         design_input = aligned and "." in header[i]  # type: ignore[index]
         if number and (count_or_time or (result and not design_input)):
@@ -308,7 +336,7 @@ def accepts(cwd: Path, sub: str | None, option: str) -> bool:
 
 
 def shrink(argv: list[str], cwd: Path) -> list[str]:
-    """The README command as this test runs it: python -> sys.executable, fewer replications,
+    """The tutorial's command as this test runs it: python -> sys.executable, fewer replications,
     calibrate --quick, --quiet where accepted, at most 2 workers."""
     sub = subcommand(argv)
     args = list(argv[2:])
@@ -333,7 +361,7 @@ def shrink(argv: list[str], cwd: Path) -> list[str]:
 
 @dataclass
 class Ran:
-    readme: str  # the command as the README gives it ('python run.py ...' for the main job)
+    readme: str  # the command as the tutorial (or the README) gives it ('python run.py ...' for the main job)
     argv: list[str]  # as run
     returncode: int | None
     stdout: str
@@ -402,20 +430,23 @@ def tutorial(tmp_path_factory) -> Tutorial:
         (root / name).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(ROOT / name, root / name)
     before = snapshot(root)
-    # Set-up: `.venv/bin/python run.py`, the main job.
-    main = execute(
-        [sys.executable, "run.py", "--replications", FEW, "--quiet", "--workers", str(MAX_WORKERS)],
-        "python run.py",
-        root,
-    )
     ran, named = [], set()
-    for step, command in TUTORIAL_COMMANDS:
-        argv = shlex.split(command)
-        for option in ("--out", "--calibrated", "--save"):
-            if option_value(argv, option):
-                named.add(os.path.normpath(option_value(argv, option)))
-        ran.append((step, execute(shrink(argv, root), command, root)))
-    return Tutorial(root, main, ran, before, snapshot(root), named)
+    # Set-up: `.venv/bin/python run.py`, the main job. It reads nothing the tutorial writes and
+    # writes a folder of its own, so it runs beside the tutorial's commands (which run in order).
+    with ThreadPoolExecutor(1) as pool:
+        main = pool.submit(
+            execute,
+            [sys.executable, "run.py", "--replications", FEW, "--quiet", "--workers", str(MAX_WORKERS)],
+            "python run.py",
+            root,
+        )
+        for step, command in TUTORIAL_COMMANDS:
+            argv = shlex.split(command)
+            for option in ("--out", "--calibrated", "--save"):
+                if option_value(argv, option):
+                    named.add(os.path.normpath(option_value(argv, option)))
+            ran.append((step, execute(shrink(argv, root), command, root)))
+    return Tutorial(root, main.result(), ran, before, snapshot(root), named)
 
 
 # -------------------------------------------------------------------------------------- tests
@@ -452,16 +483,26 @@ def test_setup_has_the_two_commands_and_ci_runs_the_test_one():
     assert steps(ci_lines[0]) == steps(tests[0]), f"\n.ci/run: {ci_lines[0]}\nREADME:  {tests[0]}"
 
 
+def test_the_tutorial_page_has_its_steps_in_order_each_with_a_command():
+    """The parametrized tests below run one case per step: a page the parser reads nothing
+    from would make them pass by running nothing."""
+    numbers = [s.number for s in STEPS]
+    assert numbers == list(range(1, len(numbers) + 1)) and len(numbers) >= 7, numbers
+    assert all(s.commands and s.excerpt for s in STEPS), [s.id for s in STEPS if not (s.commands and s.excerpt)]
+    assert command_bullets().keys() >= set(SUBCOMMANDS) - {"calibrate", "compare"}, sorted(command_bullets())
+    assert promised_files()["experiment"] and promised_files()["calibrate"], promised_files()
+
+
 @pytest.mark.slow
 def test_commands_section_names_real_subcommands_with_the_options_it_gives():
-    code = [line for lang, lines in fenced_blocks(section("Commands")) if lang == "" for line in lines]
+    code = [line for lang, lines in fenced_blocks(page(COMMANDS_PAGE)) if lang == "" for line in lines]
     named = set()
     for line in code:
         m = re.match(r"\s*python run\.py (\S+)", line.split("#")[0])
         if m:
             named.add(m.group(1))
     named |= set(command_bullets())  # "- `experiment` runs ...", "- `sweep` ..."
-    assert named, "README Commands: no `python run.py COMMAND` line"
+    assert named, f"docs/{COMMANDS_PAGE}: no `python run.py COMMAND` line"
 
     with ThreadPoolExecutor(4) as pool:  # the seven --help runs at once: mostly import time
         list(pool.map(lambda sub: help_text(str(ROOT), sub), [None, *SUBCOMMANDS]))
@@ -474,10 +515,10 @@ def test_commands_section_names_real_subcommands_with_the_options_it_gives():
     assert flags <= {"--help"}, flags
     assert named - flags <= real, f"not subcommands of run.py: {sorted(named - flags - real)}"
 
-    # Every subcommand's --help works and lists every option the README gives for it.
+    # Every subcommand's --help works and lists every option the README and the docs give for it.
     with_help = {sub: help_text(str(ROOT), sub) for sub in SUBCOMMANDS}
     options = readme_options()
-    assert set(options) <= real, f"README options for unknown commands: {sorted(set(options) - real)}"
+    assert set(options) <= real, f"options in the docs for unknown commands: {sorted(set(options) - real)}"
     missing = {}
     for sub in SUBCOMMANDS:
         code, text = with_help[sub]
@@ -485,7 +526,7 @@ def test_commands_section_names_real_subcommands_with_the_options_it_gives():
         gone = sorted(o for o in options.get(sub, ()) if not re.search(rf"(?<![\w-]){re.escape(o)}(?![\w-])", text))
         if gone:
             missing[sub] = gone
-    assert not missing, f"options in the README but not in `run.py COMMAND --help`: {missing}"
+    assert not missing, f"options in the README or the docs but not in `run.py COMMAND --help`: {missing}"
 
 
 @pytest.mark.slow
@@ -537,7 +578,7 @@ def test_tutorial_command_writes_the_files_the_readme_promises(tutorial, index):
     missing = []
     if out:
         folder = tutorial.root / out
-        # validate with several scenario files writes each one's folder as DIR/<stem>/ (README, Commands)
+        # validate with several scenario files writes each one's folder as DIR/<stem>/ (docs/commands.md)
         scenarios = [a for a in argv[3:] if a.endswith(".toml")] if sub == "validate" else []
         each = [f"{Path(a).stem}/" for a in scenarios] if len(scenarios) > 1 else [""]
         missing += [
@@ -588,7 +629,7 @@ def check_sweep_points(excerpt: list[str], points_csv: Path) -> None:
             for name, shown in zip(header, tokens):
                 if "." in name:
                     value = float(row[name].iloc[0])
-                    assert f"{value:.3g}" == shown, f"point {tokens[0]}: {name} = {value:.3g}, README {shown}"
+                    assert f"{value:.3g}" == shown, f"point {tokens[0]}: {name} = {value:.3g}, tutorial {shown}"
 
 
 @pytest.mark.slow

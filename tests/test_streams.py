@@ -1,5 +1,5 @@
 """Random streams: the counter-based derivation, the reused generator's contract, and common
-random numbers across policy options (README "Randomness and reproducibility")."""
+random numbers across policy options (docs/reproducibility.md)."""
 
 from __future__ import annotations
 
