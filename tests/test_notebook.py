@@ -36,4 +36,4 @@ def test_the_tour_runs_and_shows_results_figures_and_a_tidy_table():
     assert "image/png" in figure  # shown as an image, with no %matplotlib inline anywhere
     assert all("%matplotlib" not in c.source for c in code)
     tidy = json.dumps(shown[code[-2].source.splitlines()[-1]])
-    assert "option" in tidy and "cram.kill_prob" in tidy and "continuity-state000" in tidy
+    assert "option" in tidy and "policy.us.strikes.revenge_prob" in tidy and "continuity-state000" in tidy

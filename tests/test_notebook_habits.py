@@ -199,3 +199,27 @@ def test_other_runs_stay_as_they_are_and_foreign_names_are_refused(experiment, r
     foreign = robustness.runs.assign(scenario="nobody-state000")
     with pytest.raises(ValueError, match="scenario 'nobody-state000' names no option and state"):
         tidy(foreign, robustness.manifest)
+
+
+# the API's entry points ---------------------------------------------------------------------------
+
+WIRED = issubclass(api.RunResult, Shown)
+NOT_WIRED = "sim/api.py's result classes and RunOptions take the display and the default progress after the api split"
+
+
+@pytest.mark.skipif(not WIRED, reason=NOT_WIRED)
+def test_the_api_results_print_short_and_runs_show_a_bar_by_default(monkeypatch):
+    for cls in (api.RunResult, api.ExperimentResult, api.SweepResult, api.ValidationResult, api.SideBySideResult,
+                api.CalibrationResult, api.Results):  # fmt: skip
+        assert issubclass(cls, Shown) and "__repr__" not in cls.__dict__, cls
+    assert api.RunOptions().progress is True
+    terminal = Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    scenario = api.load_scenario(api.CONFIGS / "baseline.toml", ["scenario.end_date=2020-01-20"])
+    quiet = api.run_scenario(scenario, 2, workers=1, options=api.RunOptions(progress=False))
+    assert terminal.getvalue() == "" and repr(quiet).startswith("RunResult (run): baseline")
+    api.run_scenario(scenario, 2, workers=1)
+    assert "/2 [" in terminal.getvalue()  # the default display: a bar of the 2 replications
+    counted = []
+    api.run_scenario(scenario, 2, workers=1, options=api.RunOptions(progress=counted.append))
+    assert sum(counted) == 2

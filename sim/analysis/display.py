@@ -151,6 +151,7 @@ def describe(result: Any) -> tuple[str, list[tuple[str, str]]]:
         rows.append(("about", str(about)))
     source = manifest.get("source_file")
     if source:
+        source = "a scenario given in Python" if Path(str(source)).name.startswith("<") else source
         rows.append(("from", f"{source}" + (f" ({manifest['period']})" if manifest.get("period") else "")))
     runs = table(result, "runs")
     if runs is not None and "scenario" in runs:

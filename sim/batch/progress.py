@@ -60,13 +60,22 @@ def _bar(total: int | None, unit: str, description: str | None) -> Any:
     from tqdm.std import tqdm as text_bar
 
     if in_notebook():
-        try:
+        if _widgets():
             from tqdm.notebook import tqdm as widget_bar
 
             return widget_bar(total=total, unit=unit, desc=description, leave=True)
-        except ImportError:  # no ipywidgets: the text bar, shown (stderr is no terminal in a kernel)
-            return text_bar(total=total, unit=unit, desc=description, file=sys.stderr, leave=True, disable=False)
+        # no ipywidgets: the text bar, shown (a kernel's stderr is no terminal)
+        return text_bar(total=total, unit=unit, desc=description, file=sys.stderr, leave=True, disable=False)
     return text_bar(total=total, unit=unit, desc=description, file=sys.stderr, leave=False, disable=None)
+
+
+def _widgets() -> bool:
+    """Whether tqdm can draw a widget (ipywidgets is installed)."""
+    try:
+        from tqdm.notebook import IProgress
+    except ImportError:
+        return False
+    return IProgress is not None
 
 
 def progress_callback(progress: ProgressOption, total: int | None, unit: str = "rep",
