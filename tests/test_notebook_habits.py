@@ -136,6 +136,27 @@ def test_every_kind_of_result_has_a_short_description(experiment, robustness):
     assert "2, 1 moved by the data" in repr(bare) and "&lt;script&gt;" in bare._repr_html_()
 
 
+@dataclasses.dataclass(frozen=True, repr=False)
+class CalibrationResult(Shown):  # the API's fields a calibration shows, with a stand-in inference
+    inference: object
+    parameters: pd.DataFrame
+    predictive: object
+    calibrated: Path
+    installed: Path | None
+    report: Path
+
+
+def test_a_calibration_shows_its_inference_folder_posterior_and_files():
+    inference = dataclasses.make_dataclass("Inference", ["folder", "values", "manifest"])(
+        Path("cal"), pd.DataFrame({"cram.kill_prob": [0.5, 0.6]}), {"kind": "calibration", "name": "calibration"})
+    result = CalibrationResult(inference, pd.DataFrame({"parameter": ["cram.kill_prob"], "moved": [True]}), None,
+                               Path("cal/calibrated.toml"), None, Path("cal/posterior_report.md"))  # fmt: skip
+    text = repr(result)
+    assert text.startswith("CalibrationResult (calibration): calibration")
+    for line in ("parameters  1, 1 moved by the data", "posterior   2 particles", "calibrated  cal/calibrated.toml", "folder      cal"):
+        assert line in text, text
+
+
 # figures ----------------------------------------------------------------------------------------
 
 

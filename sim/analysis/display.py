@@ -141,7 +141,8 @@ def table(result: Any, name: str) -> pd.DataFrame | None:
 
 def describe(result: Any) -> tuple[str, list[tuple[str, str]]]:
     kind = kind_of(result)
-    manifest = getattr(result, "manifest", None)
+    inference = getattr(result, "inference", None)  # a calibration's manifest and folder are its inference's
+    manifest = getattr(result, "manifest", None) or getattr(inference, "manifest", None)
     manifest = manifest if isinstance(manifest, dict) else {}
     name = manifest.get("name") or ""
     title = f"{type(result).__name__} ({kind})" + (f": {name}" if name else "")
@@ -163,7 +164,7 @@ def describe(result: Any) -> tuple[str, list[tuple[str, str]]]:
     if failures is not None and len(failures):
         rows.append(("failed", f"{len(failures)} replications (see failures.csv)"))
     rows += HEADLINES.get(kind, lambda r, m: [])(result, manifest)
-    folder = getattr(result, "folder", None)
+    folder = getattr(result, "folder", None) or getattr(inference, "folder", None)
     if folder is not None:
         rows.append(("folder", str(folder)))
     if isinstance(getattr(result, "tables", None), dict):
@@ -279,6 +280,9 @@ def _calibration_headline(result: Any, manifest: dict) -> list[tuple[str, str]]:
         moved = int(parameters["moved"].astype(bool).sum()) if "moved" in parameters else None
         lines.append(("parameters", f"{len(parameters)}" + (f", {moved} moved by the data" if moved is not None else "")))
     posterior = table(result, "posterior")
+    inference = getattr(result, "inference", None)
+    if posterior is None and inference is not None and isinstance(getattr(inference, "values", None), pd.DataFrame):
+        posterior = inference.values
     if posterior is not None:
         lines.append(("posterior", f"{len(posterior)} particles"))
     predictive = getattr(result, "predictive", None)
