@@ -162,6 +162,7 @@ def test_a_calibration_shows_its_inference_folder_posterior_and_files():
 
 def displayed(figure) -> dict:
     """What IPython displays for ``figure`` in a kernel where pyplot was never imported."""
+    pytest.importorskip("IPython", reason="IPython is not installed: pip install -e '.[test]' (ipykernel brings it)")
     from IPython.core.formatters import DisplayFormatter
 
     data, _ = DisplayFormatter().format(figure)
