@@ -13,11 +13,15 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Collection, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from sim.analysis.decision import PERCENTAGE_POINTS
 from sim.analysis.figures import new_figure, save_figure, short_label, short_labels
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 PANEL_COLUMNS = 3
 
@@ -31,11 +35,22 @@ def forest_plot(
     period: str,
     name: Callable[[str], str] = str,
 ) -> Path:
+    """:func:`forest_figure` written as ``folder/forest_differences.png``."""
+    return save_figure(forest_figure(decisions, outcomes, better_when, binary, period, name), folder / "forest_differences.png")
+
+
+def forest_figure(
+    decisions: pd.DataFrame,
+    outcomes: Sequence[str],
+    better_when: Callable[[str], str],
+    binary: Collection[str],
+    period: str,
+    name: Callable[[str], str] = str,
+) -> Figure:
     """One panel per outcome, one point and 95% interval per option, and a line at zero.
 
     ``decisions`` is :func:`sim.analysis.decision.decision_table`; binary outcomes are shown in
-    percentage points; ``name`` gives a panel's title (an outcome's label). Written as
-    ``folder/forest_differences.png``.
+    percentage points; ``name`` gives a panel's title (an outcome's label).
     """
     options = list(dict.fromkeys(decisions["scenario"]))
     reference = str(decisions["reference"].iloc[0]) if len(decisions) else ""
@@ -61,16 +76,22 @@ def forest_plot(
         ax.set_xlabel(f"{outcome_unit(outcome, binary)}; {arrow}", fontsize="small")
         ax.grid(alpha=0.3, axis="x")
     fig.suptitle(f"Paired difference from {short_label(reference)}, mean with 95% CI, {period}")
-    return save_figure(fig, folder / "forest_differences.png")
+    return fig
 
 
 def probability_plot(
     folder: Path, summary: pd.DataFrame, outcomes: Sequence[str], binary: Collection[str], period: str,
     name: Callable[[str], str] = str,
 ) -> Path:
+    """:func:`probability_figure` written as ``folder/probabilities.png``."""
+    return save_figure(probability_figure(summary, outcomes, binary, period, name), folder / "probabilities.png")
+
+
+def probability_figure(
+    summary: pd.DataFrame, outcomes: Sequence[str], binary: Collection[str], period: str, name: Callable[[str], str] = str,
+) -> Figure:
     """Bars of P(outcome) (yes-or-no outcomes) or P(outcome > 0) per scenario with their 95%
-    Wilson intervals, one panel per outcome titled by ``name`` (an outcome's label). Written as
-    ``folder/probabilities.png``."""
+    Wilson intervals, one panel per outcome titled by ``name`` (an outcome's label)."""
     scenarios = list(dict.fromkeys(summary["scenario"]))
     cells = summary.set_index(["outcome", "scenario"])
     ncols = min(PANEL_COLUMNS, max(1, len(outcomes)))
@@ -90,7 +111,7 @@ def probability_plot(
         ax.set_ylabel("probability (share of replications)", fontsize="small")
         ax.grid(alpha=0.3, axis="y")
     fig.suptitle(f"Probability per scenario with 95% Wilson CI, {period}")
-    return save_figure(fig, folder / "probabilities.png")
+    return fig
 
 
 def outcome_unit(outcome: str, binary: Collection[str]) -> str:

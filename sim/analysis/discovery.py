@@ -31,7 +31,7 @@ import logging
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 import pandas as pd
@@ -41,6 +41,9 @@ from sim.analysis.evidence import cleared, failing
 from sim.analysis.figures import new_figure, save_figure
 from sim.config.extras import require
 from sim.design.robustness import Threshold
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 MIN_COVERAGE = 0.5  # the reported box keeps at least half of the failing states
 RESAMPLES = 10  # resamples of the states and the replications for the boxes' stability
@@ -232,6 +235,11 @@ def box_table(boxes: list[Box]) -> pd.DataFrame:
 
 
 def trajectory_plot(path: Path, box: Box) -> Path:
+    """:func:`trajectory_figure` written at ``path``."""
+    return save_figure(trajectory_figure(box), path)
+
+
+def trajectory_figure(box: Box) -> Figure:
     """Coverage against density along the peeling trajectory, the reported box marked."""
     figure = new_figure((5.5, 4.0))
     axes = figure.add_subplot()
@@ -243,4 +251,4 @@ def trajectory_plot(path: Path, box: Box) -> Path:
     axes.set_ylabel("density")
     axes.set_title(box.case.text, fontsize=8)
     axes.legend(loc="lower left", fontsize=8)
-    return save_figure(figure, path)
+    return figure

@@ -18,11 +18,13 @@ if TYPE_CHECKING:
 
 
 def new_figure(size_in: tuple[float, float]) -> Figure:
-    """A figure on its own Agg canvas (no pyplot, no global backend change)."""
+    """A figure on its own Agg canvas (no pyplot, no global backend change), which Jupyter
+    shows as a PNG without ``%matplotlib inline`` (see :mod:`sim.analysis.shown_figure`)."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
 
-    fig = Figure(figsize=size_in, dpi=100, layout="constrained")
+    from sim.analysis.shown_figure import ShownFigure
+
+    fig = ShownFigure(figsize=size_in, dpi=100, layout="constrained")
     FigureCanvasAgg(fig)
     return fig
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import math
 from collections.abc import Collection, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -24,7 +25,7 @@ import pandas as pd
 from sim.analysis.answer import answer_section, reversal_section
 from sim.analysis.contents import contents_section
 from sim.analysis.decision import SIGNS, better_words, decision_table, percent, sentence, signed, tradeoff_by_outcome
-from sim.analysis.decision_plots import forest_plot, outcome_unit, probability_plot
+from sim.analysis.decision_plots import forest_figure, outcome_unit, probability_figure
 from sim.analysis.figures import new_figure, safe_name, save_figure, short_label, short_labels
 from sim.analysis.mechanisms import mechanisms_section
 from sim.analysis.reversal import find_reversals
@@ -37,6 +38,9 @@ from sim.replication.outcomes import (
     label,
     positive_reported,
 )
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 PLOTS = "plots"
 
@@ -105,14 +109,10 @@ def write_report(
     if posterior is not None:
         reversals = find_reversals(runs, decisions, reference, int(posterior["replications_per_draw"]))
     folder = out_dir / PLOTS
-    forest = forest_plot(folder, decisions, list(outcomes), better_direction, binary, period, label) if len(decisions) else None
-    plots = [ecdf_plot(folder, runs, outcome, scenarios, period) for outcome in plot_outcomes if outcome not in binary]
-    chances = [o for o in plot_outcomes if o in binary or o in positive_reported()]
-    if chances:
-        plots.append(probability_plot(folder, summary, chances, binary, period, label))
-    counted = [o for o in plot_outcomes if o not in binary]
-    if counted:
-        plots.append(box_plot(folder, runs, counted, scenarios, period))
+    figures = report_figures(runs, summary, decisions, outcomes, plot_outcomes, period)
+    paths = {name: save_figure(figure, folder / name) for name, figure in figures.items()}
+    forest = paths.pop(FOREST, None)
+    plots = list(paths.values())
     answer = answer_section(decisions, reversals, reference, posterior, period, label, binary)
     details = [
         tradeoff_section(decisions, list(outcomes), binary, forest, out_dir),
@@ -131,6 +131,33 @@ def write_report(
     path = out_dir / "report.md"
     write_atomic(path, lambda p: p.write_text("\n\n".join(sections) + "\n", encoding="utf-8"))
     return path
+
+
+FOREST = "forest_differences.png"
+
+
+def report_figures(runs: pd.DataFrame, summary: pd.DataFrame, decisions: pd.DataFrame, outcomes: Sequence[str],
+                   plot_outcomes: Sequence[str] | None = None, period: str = "") -> dict[str, Figure]:  # fmt: skip
+    """The figures of the report, by file name in ``plots/``, in the report's order: the forest
+    plot of the paired differences (``decisions``: :func:`sim.analysis.decision.decision_table`),
+    an ECDF per counted outcome of ``plot_outcomes`` (default ``outcomes``), the probabilities
+    and the box plot. Drawn with the object-oriented API; nothing is written."""
+    plot_outcomes = list(outcomes if plot_outcomes is None else plot_outcomes)
+    period = period or "the period of the scenario files"
+    scenarios, binary = list(runs["scenario"].unique()), binary_outcomes()
+    figures = {}
+    if len(decisions):
+        figures[FOREST] = forest_figure(decisions, list(outcomes), better_direction, binary, period, label)
+    for outcome in plot_outcomes:
+        if outcome not in binary:
+            figures[f"ecdf_{safe_name(outcome)}.png"] = ecdf_figure(runs, outcome, scenarios, period)
+    chances = [o for o in plot_outcomes if o in binary or o in positive_reported()]
+    if chances:
+        figures["probabilities.png"] = probability_figure(summary, chances, binary, period, label)
+    counted = [o for o in plot_outcomes if o not in binary]
+    if counted:
+        figures["boxplot_outcomes.png"] = box_figure(runs, counted, scenarios, period)
+    return figures
 
 
 def decision_section(decisions: pd.DataFrame, outcomes: Sequence[str], reference: str, period: str) -> str:
@@ -310,6 +337,11 @@ def difference_cells(r: pd.Series) -> list[str]:
 
 
 def ecdf_plot(folder: Path, runs: pd.DataFrame, outcome: str, scenarios: Sequence[str], period: str) -> Path:
+    """:func:`ecdf_figure` written as ``folder/ecdf_<outcome>.png``."""
+    return save_figure(ecdf_figure(runs, outcome, scenarios, period), folder / f"ecdf_{safe_name(outcome)}.png")
+
+
+def ecdf_figure(runs: pd.DataFrame, outcome: str, scenarios: Sequence[str], period: str) -> Figure:
     """Empirical CDF of ``outcome``, one step line per scenario (empty values left out)."""
     fig = new_figure((6.0, 4.0))
     ax = fig.add_subplot()
@@ -324,10 +356,15 @@ def ecdf_plot(folder: Path, runs: pd.DataFrame, outcome: str, scenarios: Sequenc
     ax.grid(alpha=0.3)
     if ax.get_lines():
         ax.legend(fontsize="small")
-    return save_figure(fig, folder / f"ecdf_{safe_name(outcome)}.png")
+    return fig
 
 
 def box_plot(folder: Path, runs: pd.DataFrame, outcomes: Sequence[str], scenarios: Sequence[str], period: str) -> Path:
+    """:func:`box_figure` written as ``folder/boxplot_outcomes.png``."""
+    return save_figure(box_figure(runs, outcomes, scenarios, period), folder / "boxplot_outcomes.png")
+
+
+def box_figure(runs: pd.DataFrame, outcomes: Sequence[str], scenarios: Sequence[str], period: str) -> Figure:
     """One panel per outcome, one box per scenario (empty values left out)."""
     ncols = min(3, len(outcomes))
     nrows = math.ceil(len(outcomes) / ncols)
@@ -341,4 +378,4 @@ def box_plot(folder: Path, runs: pd.DataFrame, outcomes: Sequence[str], scenario
         ax.tick_params(axis="x", labelrotation=30)
         ax.grid(alpha=0.3, axis="y")
     fig.suptitle(f"Outcomes per replication, {period}")
-    return save_figure(fig, folder / "boxplot_outcomes.png")
+    return fig

@@ -17,6 +17,8 @@ from pathlib import Path
 import pandas as pd
 import pyarrow as pa
 
+from sim.analysis.display import Shown
+from sim.analysis.tidy import TidyRuns
 from sim.batch.folder import sha256_of
 from sim.config.errors import UsageError
 from sim.config.limits import MB, Bound
@@ -36,11 +38,16 @@ RUNS_COLUMNS = ("scenario", "replication", "seed")  # every runs.parquet the bat
 TABLE_BYTES = Bound(4096 * MB, "the runs table of the largest batch (10 million runs, about 430 bytes a row) holds 4 GB")
 
 
-@dataclass(frozen=True)
-class Results:
+@dataclass(frozen=True, repr=False)
+class Results(Shown, TidyRuns):
     """A finished results folder: ``tables`` holds every table in it by name (``runs``,
     ``summary``, ``comparison``, ``uncertainty``, ``points``, ``sensitivity``, ``validation``,
-    ``failures``, ``posterior``, ``parameters``, ``generations`` ... as the kind writes them)."""
+    ``failures``, ``posterior``, ``parameters``, ``generations`` ... as the kind writes them).
+
+    Its repr is a few lines (kind, replications, folder, headline; a table in Jupyter), ``plot()``
+    draws its figures again (:mod:`sim.analysis.display`), and ``tidy_runs`` is ``runs`` with a
+    robustness experiment's ``option``, ``state`` and uncertain parameters as columns
+    (:func:`sim.analysis.tidy.tidy`; ``runs`` stays the file's table)."""
 
     kind: str
     folder: Path
