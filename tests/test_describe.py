@@ -91,6 +91,22 @@ def test_every_section_is_present_for_a_results_folder(tmp_path):
     assert_sections(describe(tmp_path / "run"))
 
 
+@pytest.mark.parametrize("kind", ["calibration", "side_by_side", "validate"])
+def test_every_section_is_present_for_other_kinds_of_folder(tmp_path, kind):
+    manifest = fake_folder(tmp_path / kind)
+    manifest["kind"] = kind
+    if kind == "calibration":
+        manifest["calibration_file"] = manifest.pop("source_file").replace("baseline", "calibration")
+    if kind == "side_by_side":
+        del manifest["source_file"]
+        manifest["folders"] = {"baseline": "baseline/"}
+    (tmp_path / kind / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    text = describe(tmp_path / kind)
+    assert_sections(text)
+    assert f"`{COMMIT}`" in text
+    assert ("Note:" in text) == (kind != "validate")  # a validation describes its scenario; the others say why not
+
+
 def test_an_experiment_says_what_each_option_changes():
     text = describe(CONFIGS / "experiments" / "policy_comparison_at_medians.toml")
     logic = text[text.index("### 2.3 Scenario logic"): text.index("## 3. Data")]
@@ -220,3 +236,10 @@ def test_bad_input_is_one_line_and_exit_2(run_cli, tmp_path, case):
         assert re.search(r"not a scenario, experiment or sweep file", err)
     if case == "no_manifest":
         assert "no manifest.json" in err
+
+
+@pytest.mark.parametrize("path", [CONFIGS / "calibrated.toml", *sorted((CONFIGS / "scenarios").glob("*.toml"))], ids=lambda p: p.stem)
+def test_every_shipped_scenario_is_described(path):
+    text = describe(path)
+    assert_sections(text)
+    assert f"`python run.py run {shown_path(path)}`" in text

@@ -176,7 +176,7 @@ def _experiment_subject(path: Path) -> Subject:
     own = sources(path)  # the experiment file's documented lines (end_date, set ...)
     scenarios = []
     names = experiment.robustness.options if experiment.robustness is not None else [n for n, _ in batch.scenarios]
-    by_name = dict(batch.scenarios)
+    by_name = dict(batch.scenarios) if experiment.robustness is None else {}
     for name in names:
         entry = document["scenarios"][name]
         file = path.parent / entry.get("file", header.base)
@@ -187,8 +187,9 @@ def _experiment_subject(path: Path) -> Subject:
             unit, source, _ = own.get("experiment.end_date", ("", "the experiment file's end_date", str(path)))
             found["scenario.end_date"] = (unit, source, str(path))
         scenario = by_name.get(name)
-        if scenario is None:  # a robustness experiment names its scenarios by option and state
-            scenario = next(s for n, s in batch.scenarios if n.startswith(f"{name}"))
+        if scenario is None:  # a robustness experiment runs its options in states: the option as its file sets it
+            overrides = {**({"scenario.end_date": header.end_date} if header.end_date else {}), **entry.get("set", {})}
+            scenario = load_scenario(file, overrides, override_origin=f"{path} [scenarios.{name}]")
         scenarios.append((name, scenario, found))
     robustness = experiment.robustness.describe() if experiment.robustness is not None else None
     return Subject("experiment", header.name, header.description, path, scenarios, header.reference, list(header.outcomes),
@@ -238,6 +239,9 @@ def _folder_subject(folder: Path, manifest: dict | None) -> Subject:
     elif source is not None:
         notes.append(f"The parameters of its source {markdown_code(str(source))} are not listed: it is not a scenario, "
                      "experiment or sweep file on disk; the manifest's inputs hold the text that ran.")  # fmt: skip
+    else:
+        notes.append("Its manifest names no scenario, experiment or sweep file, so the parameters are not listed"
+                     + ("; each scenario's folder describes its own." if manifest.get("folders") else "."))  # fmt: skip
     subject.kind, subject.name, subject.manifest = kind, str(manifest.get("name", subject.name)), manifest
     subject.notes = notes + subject.notes
     for key, attribute in (("replications", "replications"), ("root_seed", "root_seed"), ("chunk_size", "chunk_size"),
@@ -436,10 +440,17 @@ def _data(s: Subject) -> list[str]:
     table = parameters(scenario, found)
     if len(s.scenarios) > 1:
         lines += [f"The parameters of the reference {markdown_code(name)}; the other options differ as 2.3 shows.", ""]
-    posterior = set(s.draws.get("parameters", [])) if s.draws else set()
-    rows = [[markdown_code(p.key), _value(p.value) + (" (posterior draws)" if p.key in posterior else ""),
+    varied = {key: " (posterior draws)" for key in (s.draws.get("parameters", []) if s.draws else [])}
+    varied.update({key: " (varies over the states)" for key, _, _ in (s.robustness or {}).get("uncertain", [])})
+    varied.update({key: " (varied by the design)" for key, _, _ in (s.sweep or {}).get("parameters", [])})
+    rows = [[markdown_code(p.key), _value(p.value) + varied.get(p.key, ""),
              markdown_text(p.unit), markdown_text(p.rule), markdown_text(p.source)] for p in table]  # fmt: skip
-    lines += [markdown_table(["parameter", "value", "unit", "rule", "source"], rows), "", "### 3.4 Assumptions", ""]
+    header = ["parameter", "value", "unit", "rule", "source"]
+    if len({p.file for p in table if p.file}) > 1:  # a chain of files: say which one set each value
+        header.append("set in")
+        for row, p in zip(rows, table):
+            row.append(markdown_code(shown_path(p.file)) if p.file and p.file != "--set" else markdown_text(p.file))
+    lines += [markdown_table(header, rows), "", "### 3.4 Assumptions", ""]
     assumed = [p for p in table if is_assumption(p.source)]
     pure = [p for p in assumed if p.source.lower().startswith("assumption")]
     lines.append(f"{len(assumed)} of {len(table)} parameters rest on an assumption ({len(pure)} wholly, the others in part); "
@@ -519,8 +530,12 @@ def _code_access(s: Subject) -> list[str]:
              f"commit {markdown_code(commit) if commit else 'not recorded (not a git checkout)'}{modified}."]  # fmt: skip
     command = (s.manifest or {}).get("command")
     if command:
-        text = shlex.join(str(c) for c in command) if isinstance(command, list) else str(command)
-        lines.append(f"Command that made it (run it from the project folder at that commit to reproduce it): {markdown_code(text)}.")
+        words = [str(c) for c in command] if isinstance(command, list) else [str(command)]
+        text = shlex.join(words) if len(words) > 1 else words[0]  # one word: a label such as "python API"
+        if Path(words[0]).name in ("run.py", "python", "python3"):
+            lines.append(f"Command that made it (run it from the project folder at that commit to reproduce it): {markdown_code(text)}.")
+        else:
+            lines.append(f"Made by: {markdown_code(text)} (not a command line: a call of the Python API, as its manifest records).")
     elif s.path is not None:
         verb = {"scenario": "run", "experiment": "experiment", "sweep": "sweep"}[s.kind]
         lines.append(f"Command that runs it: {markdown_code(shlex.join(['python', 'run.py', verb, shown_path(s.path)]))}.")
@@ -560,5 +575,5 @@ def _value(value: Any) -> str:
     if isinstance(value, (list, tuple)):
         return markdown_text(", ".join(str(v) for v in value)) or "(empty)"
     if isinstance(value, float):
-        return f"{value:g}"
+        return repr(value)  # as written: every digit the file gave
     return markdown_text(str(value)) if str(value) else "(empty)"

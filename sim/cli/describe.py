@@ -22,5 +22,6 @@ def command_describe(args: argparse.Namespace, argv: list[str]) -> str:
     """The description as text; with ``--out``, written to that file too (whole or not at all)."""
     text = describe(args.file)
     if args.out is not None:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
         write_atomic(args.out, lambda p: p.write_text(text, encoding="utf-8"))
     return text
