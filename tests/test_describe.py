@@ -243,3 +243,18 @@ def test_every_shipped_scenario_is_described(path):
     text = describe(path)
     assert_sections(text)
     assert f"`python run.py run {shown_path(path)}`" in text
+
+
+def test_what_the_caller_loaded_gives_the_same_description(tmp_path):
+    """The API hands write_description the experiment it ran, sparing a second load."""
+    from sim.design.experiment import load_experiment
+    from sim.design.sweep import load_sweep
+
+    experiment = CONFIGS / "experiments" / "robustness.toml"
+    sweep = CONFIGS / "sweeps" / "strike_effects.toml"
+    for kind, path, loaded in (("experiment", experiment, load_experiment(experiment)), ("sweep", sweep, load_sweep(sweep)),
+                               ("run", BASELINE, load_scenario(BASELINE))):  # fmt: skip
+        manifest = fake_folder(tmp_path / kind, path if kind == "run" else BASELINE)
+        manifest.update(kind=kind, source_file=shown_path(path))
+        (tmp_path / kind / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+        assert describe_folder(tmp_path / kind, loaded=loaded) == describe_folder(tmp_path / kind), kind

@@ -32,8 +32,8 @@ from sim.config.loader import input_files, load_scenario, read_toml, to_plain
 from sim.config.provenance import sources
 from sim.config.scenario import Scenario
 from sim.design.batch import DEFAULT_CHUNK_SIZE
-from sim.design.experiment import load_experiment
-from sim.design.sweep import load_sweep
+from sim.design.experiment import ExperimentFile, load_experiment
+from sim.design.sweep import SweepFile, load_sweep
 from sim.project import PROJECT_ROOT, shown_path
 from sim.replication.outcomes import outcomes as outcome_list
 
@@ -60,6 +60,7 @@ ACTORS = (
     ("Political actions", "sim.policy.politics"),
     ("Dated history", "sim.policy.history"),
 )
+Loaded = ExperimentFile | SweepFile | Scenario  # what a caller already loaded (see describe_folder)
 NOT_SET = "not set in the files (optional: the schema's default)"
 
 
@@ -106,20 +107,26 @@ def describe_scenario(path: str | Path, overrides: Mapping[str, Any] | tuple[str
     return render(_scenario_subject(Path(path), overrides))
 
 
-def describe_experiment(path: str | Path) -> str:
-    """The description of an experiment file."""
-    return render(_experiment_subject(Path(path)))
+def describe_experiment(experiment: str | Path | ExperimentFile) -> str:
+    """The description of an experiment file (or of one already loaded)."""
+    if isinstance(experiment, ExperimentFile):
+        return render(_experiment_subject(experiment.path, experiment))
+    return render(_experiment_subject(Path(experiment)))
 
 
-def describe_sweep(path: str | Path) -> str:
-    """The description of a sweep file."""
-    return render(_sweep_subject(Path(path)))
+def describe_sweep(sweep: str | Path | SweepFile) -> str:
+    """The description of a sweep file (or of one already loaded)."""
+    if isinstance(sweep, SweepFile):
+        return render(_sweep_subject(sweep.path, sweep))
+    return render(_sweep_subject(Path(sweep)))
 
 
-def describe_folder(folder: str | Path, manifest: dict | None = None) -> str:
+def describe_folder(folder: str | Path, manifest: dict | None = None, loaded: Loaded | None = None) -> str:
     """The description of a results folder, from its manifest (read from ``folder`` unless given)
-    and the input files it names, as they are now on disk."""
-    return render(_folder_subject(Path(folder), manifest))
+    and the input files it names, as they are now on disk; ``loaded`` is what the caller ran (the
+    experiment, the sweep, or the scenario of a run or a validation), which spares reading the
+    files again (an experiment over a posterior takes seconds to load)."""
+    return render(_folder_subject(Path(folder), manifest, loaded))
 
 
 def describe(path: str | Path) -> str:
@@ -132,11 +139,12 @@ def describe(path: str | Path) -> str:
     return {"scenario": describe_scenario, "experiment": describe_experiment, "sweep": describe_sweep}[kind](path)
 
 
-def write_description(folder: str | Path, manifest: dict | None = None) -> Path:
+def write_description(folder: str | Path, manifest: dict | None = None, loaded: Loaded | None = None) -> Path:
     """Write ``describe.md`` into a results folder, atomically; return its path. Called before
-    the folder is marked complete, with the manifest about to be written."""
+    the folder is marked complete, with the manifest about to be written and what ran (see
+    :func:`describe_folder`)."""
     folder = Path(folder)
-    text = describe_folder(folder, manifest)
+    text = describe_folder(folder, manifest, loaded)
     target = folder / FILE_NAME
     write_atomic(target, lambda p: p.write_text(text, encoding="utf-8"))
     return target
@@ -159,8 +167,8 @@ def file_kind(path: Path) -> str:
 # --- gathering ----------------------------------------------------------------------------------
 
 
-def _scenario_subject(path: Path, overrides: Any = ()) -> Subject:
-    scenario = load_scenario(path, overrides)
+def _scenario_subject(path: Path, overrides: Any = (), scenario: Scenario | None = None) -> Subject:
+    scenario = load_scenario(path, overrides) if scenario is None else scenario
     found = sources(path)
     for key in (overrides if isinstance(overrides, Mapping) else [o.partition("=")[0].strip() for o in overrides]):
         found[key] = ("", "--set on the command line", "--set")
@@ -169,8 +177,8 @@ def _scenario_subject(path: Path, overrides: Any = ()) -> Subject:
                    inputs=[shown_path(p) for p in input_files(path)])  # fmt: skip
 
 
-def _experiment_subject(path: Path) -> Subject:
-    experiment = load_experiment(path)
+def _experiment_subject(path: Path, experiment: ExperimentFile | None = None) -> Subject:
+    experiment = load_experiment(path) if experiment is None else experiment
     header, batch = experiment.header, experiment.batch
     document = read_toml(path, "experiment file")
     own = sources(path)  # the experiment file's documented lines (end_date, set ...)
@@ -197,8 +205,8 @@ def _experiment_subject(path: Path) -> Subject:
                    robustness=robustness, inputs=[shown_path(p) for p in batch.inputs])  # fmt: skip
 
 
-def _sweep_subject(path: Path) -> Subject:
-    sweep = load_sweep(path)
+def _sweep_subject(path: Path, sweep: SweepFile | None = None) -> Subject:
+    sweep = load_sweep(path) if sweep is None else sweep
     header, batch = sweep.header, sweep.batch
     base = path.parent / header.base
     extra = {"scenario.end_date": header.end_date} if header.end_date else {}
@@ -213,7 +221,7 @@ def _sweep_subject(path: Path) -> Subject:
                    batch.draws.describe() if batch.draws else None, design, inputs=[shown_path(p) for p in batch.inputs])  # fmt: skip
 
 
-def _folder_subject(folder: Path, manifest: dict | None) -> Subject:
+def _folder_subject(folder: Path, manifest: dict | None, loaded: Loaded | None = None) -> Subject:
     if manifest is None:
         path = folder / "manifest.json"
         if not path.is_file():
@@ -226,9 +234,17 @@ def _folder_subject(folder: Path, manifest: dict | None) -> Subject:
     notes = []
     if isinstance(source, str) and kind in ("run", "validate", "experiment", "sweep") and _on_disk(source).is_file():
         try:
-            gather = {"experiment": _experiment_subject, "sweep": _sweep_subject}.get(kind)
-            path = _on_disk(source)
-            subject = gather(path) if gather else _scenario_subject(path, tuple(manifest.get("overrides") or ()))
+            path, overrides = _on_disk(source), tuple(manifest.get("overrides") or ())
+            if isinstance(loaded, ExperimentFile):
+                subject = _experiment_subject(loaded.path, loaded)
+            elif isinstance(loaded, SweepFile):
+                subject = _sweep_subject(loaded.path, loaded)
+            elif kind == "experiment":
+                subject = _experiment_subject(path)
+            elif kind == "sweep":
+                subject = _sweep_subject(path)
+            else:
+                subject = _scenario_subject(path, overrides, loaded if isinstance(loaded, Scenario) else None)
         except (ConfigError, UsageError) as exc:
             notes.append(f"Its source file {markdown_code(source)} cannot be read now ({markdown_text(str(exc))}): the "
                          "parameters are not listed; the manifest's inputs hold the text that ran.")  # fmt: skip
