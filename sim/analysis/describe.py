@@ -215,7 +215,7 @@ def _sweep_subject(path: Path, sweep: SweepFile | None = None) -> Subject:
     if header.end_date:
         found["scenario.end_date"] = ("date", "the sweep file's end_date", str(path))
     design = {"design": header.design, "points": len(sweep.design),
-              "parameters": [(p.path, p.low, p.high) for p in sweep.parameters]}  # fmt: skip
+              "parameters": [(p.path, p.low, p.high, p.values) for p in sweep.parameters]}  # fmt: skip
     return Subject("sweep", header.name, header.description, path, [(scenario.scenario.name, scenario, found)], None,
                    list(header.outcomes), batch.replications, batch.root_seed, batch.chunk_size,
                    batch.draws.describe() if batch.draws else None, design, inputs=[shown_path(p) for p in batch.inputs])  # fmt: skip
@@ -400,9 +400,11 @@ def _logic(s: Subject) -> list[str]:
 
 def _scenario_logic(s: Subject) -> list[str]:
     if s.sweep:
-        rows = [[markdown_code(p), _value(lo), _value(hi), markdown_text(_unit_of(s, p))] for p, lo, hi in s.sweep["parameters"]]
+        rows = [[markdown_code(p), _value(lo) if values is None else "", _value(hi) if values is None else "",
+                 "" if values is None else _value(values), markdown_text(_unit_of(s, p))]
+                for p, lo, hi, values in s.sweep["parameters"]]  # fmt: skip
         return [f"Each of the {s.sweep['points']} design points ({markdown_text(s.sweep['design'])} design) is the base "
-                "scenario with these parameters set:", "", markdown_table(["parameter", "low", "high", "unit"], rows)]  # fmt: skip
+                "scenario with these parameters set:", "", markdown_table(["parameter", "low", "high", "values", "unit"], rows)]  # fmt: skip
     lines: list[str] = []
     if len(s.scenarios) > 1:
         reference = next((sc for n, sc, _ in s.scenarios if n == s.reference), s.scenarios[0][1])
@@ -458,7 +460,7 @@ def _data(s: Subject) -> list[str]:
         lines += [f"The parameters of the reference {markdown_code(name)}; the other options differ as 2.3 shows.", ""]
     varied = {key: " (posterior draws)" for key in (s.draws.get("parameters", []) if s.draws else [])}
     varied.update({key: " (varies over the states)" for key, _, _ in (s.robustness or {}).get("uncertain", [])})
-    varied.update({key: " (varied by the design)" for key, _, _ in (s.sweep or {}).get("parameters", [])})
+    varied.update({key[0]: " (varied by the design)" for key in (s.sweep or {}).get("parameters", [])})
     rows = [[markdown_code(p.key), _value(p.value) + varied.get(p.key, ""),
              markdown_text(p.unit), markdown_text(p.rule), markdown_text(p.source)] for p in table]  # fmt: skip
     header = ["parameter", "value", "unit", "rule", "source"]
