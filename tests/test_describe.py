@@ -258,3 +258,19 @@ def test_what_the_caller_loaded_gives_the_same_description(tmp_path):
         manifest.update(kind=kind, source_file=shown_path(path))
         (tmp_path / kind / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
         assert describe_folder(tmp_path / kind, loaded=loaded) == describe_folder(tmp_path / kind), kind
+
+
+def test_a_hostile_or_damaged_manifest_is_escaped_or_left_out(tmp_path):
+    manifest = fake_folder(tmp_path / "run")
+    evil = "<img src=x onerror=alert(1)> [a](http://e)"
+    manifest.update(kind=evil, name=evil, replications="<b>3</b>", root_seed=[evil], chunk_size=True, outcomes=[evil, 3],
+                    parameters_from={"file": evil, "parameters": [evil, {"x": 1}], "replications_per_draw": evil},
+                    environment={"python": evil, "platform": {"x": evil}, "packages": {evil: evil}},
+                    code_version={"package": evil, "git_commit": evil}, workers=evil, scheduler=evil, fingerprint=evil,
+                    precision={"x": evil}, inputs={evil: 3})  # fmt: skip
+    (tmp_path / "run" / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    text = describe(tmp_path / "run")
+    assert_sections(text)
+    outside_code = re.sub(r"(`+).*?\1", "", text)  # text in code spans shows as written, never as HTML or a link
+    assert "<img" not in outside_code and "](http" not in outside_code
+

@@ -228,6 +228,7 @@ def _folder_subject(folder: Path, manifest: dict | None, loaded: Loaded | None =
             raise UsageError(f"{folder} is not a results folder (no manifest.json): describe takes a results folder, "
                              "or a scenario, experiment or sweep file")  # fmt: skip
         manifest = read_manifest(path)
+    manifest = _well_typed(manifest)
     kind = str(manifest.get("kind", "unknown"))
     source = manifest.get("source_file") or manifest.get("calibration_file")
     subject = Subject(kind, str(manifest.get("name", folder.name)), "", None)
@@ -271,6 +272,38 @@ def _folder_subject(folder: Path, manifest: dict | None, loaded: Loaded | None =
     if manifest.get("inputs"):
         subject.inputs = list(manifest["inputs"])
     return subject
+
+
+_TYPES: dict[str, Any] = {
+    "kind": str, "name": str, "source_file": str, "calibration_file": str, "reference": str, "replications": int,
+    "root_seed": int, "chunk_size": int, "parameters_from": dict, "environment": dict, "code_version": dict,
+    "command": (list, str), "overrides": list, "outcomes": list, "inputs": dict,
+}  # fmt: skip
+
+
+def _well_typed(manifest: dict) -> dict:
+    """The manifest less the fields whose type is not the one the runner writes (a manifest
+    edited by hand must not break the description: what it cannot read, it leaves out)."""
+    kept = {}
+    for key, value in manifest.items():
+        kind = _TYPES.get(key)
+        if kind is int and (isinstance(value, bool) or not isinstance(value, int)):
+            continue
+        if kind is not None and kind is not int and not isinstance(value, kind):
+            continue
+        if key in ("overrides", "outcomes") and not all(isinstance(v, str) for v in value):
+            continue
+        if key == "inputs" and not all(isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
+            continue
+        kept[key] = value
+    for key in ("environment", "code_version", "parameters_from"):
+        if key in kept:
+            kept[key] = {k: v for k, v in kept[key].items() if isinstance(v, (str, int, float, bool, list)) or v is None
+                         or (k == "packages" and isinstance(v, dict))}  # fmt: skip
+    if "parameters_from" in kept:
+        names = kept["parameters_from"].get("parameters")
+        kept["parameters_from"]["parameters"] = [n for n in names if isinstance(n, str)] if isinstance(names, list) else []
+    return kept
 
 
 def _on_disk(shown: str) -> Path:
@@ -495,14 +528,14 @@ def _experimentation(s: Subject) -> list[str]:
     lines += ["", "### 4.3 Estimation approach", ""]
     if s.replications is not None:
         per = {"experiment": " per option", "sweep": " per design point"}.get(s.kind, "")
-        lines.append(f"{s.replications} independent replications{per}, root seed {s.root_seed}, run in tasks of "
-                     f"{s.chunk_size or DEFAULT_CHUNK_SIZE} replications.")  # fmt: skip
+        lines.append(f"{s.replications} independent replications{per}, root seed {markdown_text(str(s.root_seed))}, run in tasks "
+                     f"of {s.chunk_size or DEFAULT_CHUNK_SIZE} replications.")  # fmt: skip
     if s.reference or s.sweep or s.robustness or len(s.scenarios) > 1:
         lines.append("Common random numbers: replication r of every scenario draws from the same random streams, so "
                      "differences are measured on pairs.")  # fmt: skip
     if s.draws:
         lines.append(f"Parameter uncertainty: replications draw parameters from the posterior {markdown_code(str(s.draws.get('file')))}, "
-                     f"{s.draws.get('replications_per_draw', 1)} replication(s) per draw, the same draw for replication r of every scenario.")  # fmt: skip
+                     f"{markdown_text(str(s.draws.get('replications_per_draw', 1)))} replication(s) per draw, the same draw for replication r of every scenario.")  # fmt: skip
     precision = (s.manifest or {}).get("precision")
     if precision:
         lines.append(f"Precision rule: replications doubled until the 95% interval of every paired difference met its "
@@ -520,11 +553,11 @@ def _experimentation(s: Subject) -> list[str]:
 
 def _implementation(s: Subject) -> list[str]:
     env = (s.manifest or {}).get("environment") or environment()
-    packages = env.get("packages") or {}
-    shown = ", ".join(f"{markdown_text(n)} {markdown_text(v)}" for n, v in packages.items() if v) or "not recorded"
+    packages = env.get("packages") if isinstance(env.get("packages"), dict) else {}
+    shown = ", ".join(f"{markdown_text(n)} {markdown_text(str(v))}" for n, v in packages.items() if v) or "not recorded"
     where = "the run's environment (manifest)" if s.manifest else "the environment that wrote this description"
     return ["### 5.1 Software", "",
-            f"Python {markdown_text(env.get('python', '?'))} and SimPy; packages in {where}: {shown}.", "",
+            f"Python {markdown_text(str(env.get('python', '?')))} and SimPy; packages in {where}: {shown}.", "",
             "### 5.2 Random sampling", "",
             "Every draw of a replication comes from numpy's Philox4x64 counter-based generator keyed by "
             "`SeedSequence(root seed, spawn_key=(replication,))`. Each named stream (a regime chain, an attack, a strike) "
@@ -535,7 +568,7 @@ def _implementation(s: Subject) -> list[str]:
             "Discrete-event simulation with next-event time advance (SimPy's event queue); replications run in parallel "
             "worker processes, in tasks of replications, and a stopped batch resumes from its finished tasks.", "",
             "### 5.4 System specification", "",
-            f"Platform {markdown_text(env.get('platform', '?'))}"
+            f"Platform {markdown_text(str(env.get('platform', '?')))}"
             + (f"; workers {markdown_text(str(s.manifest.get('workers')))}, scheduler "
                f"{markdown_text(str(s.manifest.get('scheduler') or 'local'))}" if s.manifest else "") + "."]  # fmt: skip
 
@@ -543,6 +576,7 @@ def _implementation(s: Subject) -> list[str]:
 def _code_access(s: Subject) -> list[str]:
     version = (s.manifest or {}).get("code_version") or code_version()
     commit = version.get("git_commit")
+    commit = str(commit) if commit else None
     modified = " (with uncommitted changes to sim/ or configs/)" if version.get("git_modified") else ""
     lines = [f"Repository: this project's git repository. Package version {markdown_text(str(version.get('package', '?')))}; "
              f"commit {markdown_code(commit) if commit else 'not recorded (not a git checkout)'}{modified}."]  # fmt: skip
