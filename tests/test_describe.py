@@ -200,6 +200,10 @@ def test_a_folder_whose_inputs_changed_says_so(tmp_path):
     manifest["inputs"] = {k: v + "\n# changed\n" for k, v in manifest["inputs"].items()}
     (tmp_path / "run" / "manifest.json").write_text(json.dumps(manifest))
     assert "differ now from the text" in describe_folder(tmp_path / "run")
+    assert "not complete" not in describe_folder(tmp_path / "run")
+    manifest["status"] = "analysing"
+    (tmp_path / "run" / "manifest.json").write_text(json.dumps(manifest))
+    assert "The folder is not complete (status analysing)" in describe_folder(tmp_path / "run")
 
 
 def test_write_description_writes_describe_md_whole(tmp_path):
@@ -274,3 +278,22 @@ def test_a_hostile_or_damaged_manifest_is_escaped_or_left_out(tmp_path):
     outside_code = re.sub(r"(`+).*?\1", "", text)  # text in code spans shows as written, never as HTML or a link
     assert "<img" not in outside_code and "](http" not in outside_code
 
+
+
+def test_a_real_run_folder_is_described_from_its_manifest(tmp_path):
+    """What the API hands write_description before marking a folder complete: the runner's own manifest."""
+    import sim.api as api
+
+    command = ("run.py", "run", "configs/baseline.toml", "--replications", "2", "--set", "scenario.end_date=2020-01-20")
+    out = tmp_path / "run"
+    result = api.run_scenario(BASELINE, 2, seed=5, out=out, overrides=["scenario.end_date=2020-01-20"], workers=1,
+                              options=api.RunOptions(command=command))  # fmt: skip
+    path = write_description(out, result.manifest, load_scenario(BASELINE, ["scenario.end_date=2020-01-20"]))
+    text = path.read_text(encoding="utf-8")
+    assert_sections(text)
+    commit = result.manifest["code_version"].get("git_commit")
+    if commit:  # inside a git checkout
+        assert f"`{commit}`" in text
+    assert f"`{shlex.join(command)}`" in text
+    assert "From 2020-01-01 to 2020-01-20: 20 days." in text
+    assert "| `scenario.end_date` | 2020-01-20 | date |  | --set on the command line |" in text

@@ -222,17 +222,20 @@ def _sweep_subject(path: Path, sweep: SweepFile | None = None) -> Subject:
 
 
 def _folder_subject(folder: Path, manifest: dict | None, loaded: Loaded | None = None) -> Subject:
+    notes: list[str] = []
     if manifest is None:
         path = folder / "manifest.json"
         if not path.is_file():
             raise UsageError(f"{folder} is not a results folder (no manifest.json): describe takes a results folder, "
                              "or a scenario, experiment or sweep file")  # fmt: skip
         manifest = read_manifest(path)
+        if manifest.get("status") != "complete":
+            status = markdown_text(str(manifest.get("status", "not recorded")))
+            notes = [f"The folder is not complete (status {status}): its runs or files may be missing; the command in 6 finishes it."]
     manifest = _well_typed(manifest)
     kind = str(manifest.get("kind", "unknown"))
     source = manifest.get("source_file") or manifest.get("calibration_file")
     subject = Subject(kind, str(manifest.get("name", folder.name)), "", None)
-    notes = []
     if isinstance(source, str) and kind in ("run", "validate", "experiment", "sweep") and _on_disk(source).is_file():
         try:
             path, overrides = _on_disk(source), tuple(manifest.get("overrides") or ())
