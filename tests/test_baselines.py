@@ -27,6 +27,7 @@ from sim.analysis.validation import censored_crps, score_checks, skill_table
 from sim.calibration.event_record import ObservedAttack, load_events, observed_records
 from sim.calibration.public_record import USES, Observation, load_record
 from sim.config.errors import ConfigError
+from sim.model.threats import threats
 from sim.replication.checks import Check
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -81,7 +82,7 @@ def test_the_fixture_reads_into_the_models_records_keeping_unknown_apart_from_ze
 BAD_EVENTS = {
     "bad date": ("date", "2020-02-30", "must be a date"),
     "date outside the record": ("date", "2020-10-01", "must be within 2019-10-01 .. 2020-09-30"),
-    "unknown kind": ("kind", "mortar", "must be one of rocket, drone, convoy, security_detail"),
+    "unknown kind": ("kind", "no_such_kind", f"must be one of {', '.join(t.name for t in threats())}"),  # rocket, drone, ...
     "negative count": ("us_killed", "-1", "must be a whole number >= 0"),
     "non-integer count": ("rockets_fired", "2.5", "must be a whole number >= 0"),
     "duplicate id": ("event", "fx-02", "appears twice"),

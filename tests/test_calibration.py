@@ -170,8 +170,8 @@ def test_bad_calibration_files_are_one_line_naming_key_value_and_rule(case, tmp_
 
 def test_a_prior_on_a_parameter_the_scenario_lacks_names_it(tmp_path):
     record = write_record(tmp_path / "record.csv", OBSERVED)
-    path = write_calibration(tmp_path, record, {"threats.mortar.base_rate_per_day": {"family": "uniform", "low": 0.1, "high": 0.2}})
-    with pytest.raises(ConfigError, match="threats.mortar"):
+    path = write_calibration(tmp_path, record, {"threats.no_such_threat.base_rate_per_day": {"family": "uniform", "low": 0.1, "high": 0.2}})
+    with pytest.raises(ConfigError, match="threats.no_such_threat"):
         load_calibration(path)
 
 

@@ -34,12 +34,13 @@ from sim.config.schema import FrozenMap
 from sim.model.campaign import launch_attack, pause_campaign, sojourn_days
 from sim.model.draws import poisson_quantile
 from sim.model.records import Record
-from sim.model.threats import threat_named
+from sim.model.threats import threat_named, threats
 from sim.model.threats.rocket import rocket_salvo
 from sim.replication.simulate import simulate
 
 ALPHA = 0.001
 Z = stats.norm.ppf(1 - ALPHA / 2)
+AT_US = [t.name for t in threats() if t.targets_us_sites]  # the threats a truce pauses: rocket, drone, ...
 SEED = 20201010
 
 
@@ -81,13 +82,13 @@ def test_a_truce_stops_every_attack_on_us_sites_until_its_term_ends_unrenewed_th
     assert [t.time_d for t in of_kind(records, Kind.TRUCE_START)] == [31.0]
     (end,) = of_kind(records, Kind.TRUCE_END)
     assert end.detail == "dropped after a review" and end.time_d > 31.0
-    for threat in ("rocket", "drone"):
+    for threat in AT_US:
         pause = [s for s in regime_spans(records, threat) if s[0] == "pause"]
         assert [(p[1], p[2]) for p in pause] == [(31.0, end.time_d)], (threat, pause)  # both, the same span
     rockets = [r.time_d for r in of_kind(records, Kind.ATTACK_ROCKET)]
     assert not [t for t in rockets if 31.0 <= t < end.time_d], "rocket attacks during the truce"
     assert any(t < 31.0 for t in rockets) and any(t > end.time_d for t in rockets)
-    for threat in ("convoy", "security_detail"):
+    for threat in (t.name for t in threats() if not t.targets_us_sites):
         assert not [s for s in regime_spans(records, threat) if s[0] == "pause"], threat
     assert [r for r in of_kind(records, Kind.ATTACK_CONVOY) if 31.0 <= r.time_d < end.time_d]  # the convoy bombs go on
 
@@ -175,7 +176,7 @@ def test_a_strike_that_weighs_enough_decides_a_truce_and_one_that_weighs_against
                "scenario.end_date": date(2020, 4, 30)}  # fmt: skip
     records = simulate(with_history(quiet(decided), strike=(date(2020, 2, 1), "us_strike")), 0, SEED).ledger.records
     paused = [r for r in of_kind(records, Kind.REGIME) if "(truce, until resumed)" in r.detail]
-    assert sorted(r.detail.split(":")[0] for r in paused) == ["drone", "rocket"]
+    assert sorted(r.detail.split(":")[0] for r in paused) == sorted(AT_US)
     assert all(r.time_d == 31.0 for r in paused) and [r.time_d for r in of_kind(records, Kind.TRUCE_START)] == [31.0]
     grievance = {**decided, "militia.decision.strike_weight": -1.0, "militia.decision.review_mean_days": 1e6, "militia.decision.review_log_sd": 0.0}
     scenario = with_history(quiet(grievance), truce=(date(2020, 1, 11), "truce"), strike=(date(2020, 2, 1), "us_strike"))

@@ -5,6 +5,11 @@ Each section of the page is applied to a fresh copy of the project (its ``sim/``
 in the copy. The files the section changed must be exactly the files its blocks name, as many
 as the page promises (a threat kind: its module, the schema and the TOML; an outcome: one file;
 a policy lever: the levers, the actor and the TOML; a design type: one file).
+
+The walk-throughs are independent, so the last test applies all four to one full copy of the
+project (its tests too) and runs the fast suite there: the tests, the CLI and the API derive
+their lists of threats, outcomes and design types from the registries, so following the page
+leaves no test to edit.
 """
 
 from __future__ import annotations
@@ -92,3 +97,18 @@ def test_a_walk_through_works_and_touches_only_the_files_it_names(title, tmp_pat
     result = subprocess.run([sys.executable, "-c", checks[0]], cwd=copy, capture_output=True, text=True, timeout=600,
                             env={"PYTHONPATH": str(copy), "PATH": "/usr/bin:/bin", "HOME": str(tmp_path)})  # fmt: skip
     assert result.returncode == 0, result.stderr[-3000:]
+
+
+@pytest.mark.slow
+def test_the_fast_suite_passes_with_every_walk_through_applied(tmp_path):
+    copy = tmp_path / "project"
+    shutil.copytree(ROOT, copy, ignore=shutil.ignore_patterns(".git", "results", "__pycache__", ".pytest_cache", ".hypothesis",
+                                                              ".venv", "*.egg-info"))  # fmt: skip
+    for blocks in sections().values():
+        for block in blocks:
+            if not block.startswith("# check\n"):
+                apply(block, copy)
+    result = subprocess.run([sys.executable, "-m", "pytest", "-m", "not slow", "-q", "-p", "no:cacheprovider"], cwd=copy,
+                            capture_output=True, text=True, timeout=3600,
+                            env={"PYTHONPATH": str(copy), "PATH": "/usr/bin:/bin", "HOME": str(tmp_path)})  # fmt: skip
+    assert result.returncode == 0, result.stdout[-5000:]

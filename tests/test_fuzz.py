@@ -238,9 +238,10 @@ def sweep_doc(design: str = "grid") -> dict:
     header = {"name": "fuzz_sweep", "description": "fuzz", "base": str(BASELINE), "design": design,
               "replications": 1, "root_seed": 1, "chunk_size": 1, "end_date": SHORT_END,
               "outcomes": ["attacks_rocket"]}  # fmt: skip
-    if design in ("grid", "zip"):
+    if not design_type(design).bounded:
         return {"sweep": header, "parameters": {"cram.kill_prob": {"values": [0.5, 0.6]}}}
-    return {"sweep": {**header, "points": 2}, "parameters": {"cram.kill_prob": {"low": 0.3, "high": 0.9}}}
+    sized = {"points": 2} if design_type(design).sized else {}
+    return {"sweep": {**header, **sized}, "parameters": {"cram.kill_prob": {"low": 0.3, "high": 0.9}}}
 
 
 # ------------------------------------------------------------------------------ strategies
@@ -774,7 +775,10 @@ def test_broken_experiment_file_is_refused(tmp_path_factory, case):
 # ------------------------------------------------------------------------------ 4. sweep files
 
 SWEEP = "sweep.toml"
-BOUNDED_DESIGNS = ("lhs", "sobol", "saltelli")
+# the design types by what their sweep files must give, from the registry
+BOUNDED_DESIGNS = tuple(name for name, d in design_types().items() if d.bounded and d.sized)
+POWER_OF_TWO_DESIGNS = tuple(name for name, d in design_types().items() if d.power_of_two)
+VALUES_DESIGNS = tuple(name for name, d in design_types().items() if not d.bounded)
 
 
 def _sweep_case(doc_or_text, expect=(), origin: str | None = SWEEP) -> Case:
@@ -900,12 +904,12 @@ BROKEN_SWEEPS = st.one_of(
                                _sweep_end_before_start)),
     _sweep_edit(_points_missing, BOUNDED_DESIGNS),
     _sweep_edit(_points_not_positive, BOUNDED_DESIGNS),
-    _sweep_edit(_points_not_a_power_of_two, ("sobol", "saltelli")),
-    _sweep_edit(_points_not_the_grid_size, ("grid", "zip")),
+    _sweep_edit(_points_not_a_power_of_two, POWER_OF_TWO_DESIGNS),
+    _sweep_edit(_points_not_the_grid_size, VALUES_DESIGNS),
     _sweep_edit(_low_not_below_high, BOUNDED_DESIGNS),
     _sweep_edit(_bound_missing, BOUNDED_DESIGNS),
-    _sweep_edit(_empty_values, ("grid", "zip")),
-    _sweep_edit(_bad_value, ("grid", "zip")),
+    _sweep_edit(_empty_values, VALUES_DESIGNS),
+    _sweep_edit(_bad_value, VALUES_DESIGNS),
     _sweep_edit(_bad_spec, tuple(design_types())),
 )  # fmt: skip
 

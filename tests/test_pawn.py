@@ -162,7 +162,7 @@ def test_a_design_too_small_for_pawn_writes_empty_rows(tmp_path):
     note = "not computed: PAWN needs at least 20 design points (10 per slice), this design has 12"
     assert (written["note"] == note).all()
     assert "sensitivity not computed: PAWN needs at least 20 design points (10 per slice), this design has 12" in format_sensitivity(
-        pd.read_csv(tmp_path / "sensitivity.csv"))
+        pd.read_csv(tmp_path / "sensitivity.csv"), "lhs")
 
 
 def test_the_same_seed_writes_the_same_bytes(tmp_path):

@@ -36,7 +36,7 @@ from sim.config.loader import load_scenario
 from sim.config.schema import FrozenMap
 from sim.model.campaign import launch_attack
 from sim.model.records import Origin
-from sim.model.threats import threat_named
+from sim.model.threats import threat_named, threats
 from sim.model.timeline import settling_days
 from sim.policy.baghdad import Posture as BaghdadPosture
 from sim.policy.history import DATED_EVENTS
@@ -49,7 +49,8 @@ Z = stats.norm.ppf(1 - ALPHA / 2)
 ROOT = Path(__file__).resolve().parent.parent
 SCENARIO_FILES = sorted((ROOT / "configs" / "scenarios").glob("*.toml"))
 
-US_ATTACKS = (Kind.ATTACK_ROCKET, Kind.ATTACK_DRONE)
+US_ATTACKS = tuple(t.attack_record for t in threats() if t.targets_us_sites)  # rocket, drone, ...
+WARNABLE = tuple(t.attack_record for t in threats() if t.warnable)  # the attacks intelligence can announce
 LAUNCH_KINDS = (Kind.ROCKET_LAUNCH_FAILED, Kind.ROCKET_LAUNCHED)
 STRIKES = (Kind.US_STRIKE_RETALIATORY, Kind.US_STRIKE_PREEMPTIVE)
 POLICY_KINDS = {
@@ -85,7 +86,7 @@ def with_history(scenario, **events: tuple[date, str] | tuple[date, str, float])
 
 
 def attacks_between(records, lo: float, hi: float) -> int:
-    """Rocket and drone attacks at times in (lo, hi]."""
+    """Attacks on U.S. sites (rocket, drone, ...) at times in (lo, hi]."""
     return sum(1 for r in records if r.kind in US_ATTACKS and lo < r.time_d <= hi)
 
 
@@ -613,7 +614,7 @@ def test_a_certain_preemptive_strike_stops_every_warned_attack_after_the_policy_
         "policy.us.preemption.strike_collateral_risk_max": 0.0, "policy.us.preemption.prevent_prob": 1.0,
     }):  # fmt: skip
         warnings = [w for w in of_kind(records, Kind.WARNING) if w.time_d + lead < horizon]
-        attacked = {r.attack: r.time_d for r in of_kind(records, *US_ATTACKS)}
+        attacked = {r.attack: r.time_d for r in of_kind(records, *WARNABLE)}
         stopped = {r.attack: r.time_d for r in of_kind(records, Kind.ATTACK_PREVENTED)}
         preemptive = {(r.time_d, r.detail) for r in of_kind(records, Kind.US_STRIKE_PREEMPTIVE)}
         assert any(w.time_d < start_d for w in warnings) and any(w.time_d >= start_d for w in warnings)
@@ -634,7 +635,7 @@ def test_no_preemptive_strike_when_the_doctrine_accepts_no_collateral_risk():
         "policy.us.doctrines.tougher_love.acceptable_collateral_risk": 0.0,
     }):  # fmt: skip
         assert not of_kind(records, Kind.US_STRIKE_PREEMPTIVE, Kind.ATTACK_PREVENTED)
-        attacked = {r.attack for r in of_kind(records, *US_ATTACKS)}
+        attacked = {r.attack for r in of_kind(records, *WARNABLE)}
         warned = [w for w in of_kind(records, Kind.WARNING) if w.time_d + lead < horizon]
         assert sum(w.time_d >= start_d for w in warned) > 10 and all(w.attack in attacked for w in warned)
 

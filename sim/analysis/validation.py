@@ -45,6 +45,7 @@ from sim.batch.folder import write_atomic
 from sim.calibration.public_record import Observation
 from sim.config.scenario import Scenario
 from sim.replication.checks import Check
+from sim.replication.outcomes import quarterly_series
 
 BAND = (5.0, 95.0)  # the central 90%
 NONE_FLOOR = 0.05  # a 0/1 observation is inside if the model gives it at least this probability
@@ -410,6 +411,13 @@ def _check_panel(ax, checks: pd.DataFrame) -> None:
     ax.set_title("every check: the 90% bands of the model and the baseline, and the observed range")
     ax.grid(alpha=0.3, axis="x")
     ax.legend(fontsize="x-small", loc="upper left", bbox_to_anchor=(1.0, 1.0))
+
+
+def attack_families() -> dict[str, tuple[str, ...]]:
+    """The families of attacks of the fan chart, from the threats' quarterly series: family ->
+    its attack record kinds (``rocket_drone``: ``attack_rocket``, ``attack_drone``). A threat
+    declared without a quarterly series has no panel."""
+    return {s.name.removesuffix("_attacks"): tuple(k.name for k in s.counts) for s in quarterly_series() if s.counts}
 
 
 def monthly_checks(start: date, end: date, families: dict[str, tuple[str, ...]]) -> list[Check]:

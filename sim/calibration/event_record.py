@@ -1,8 +1,8 @@
 """The observed log of the fit window: one row per attack of the public record
 (``configs/data/events_2019_2020.csv``), read into the model's record vocabulary.
 
-Columns: ``event`` (its id), ``date`` (ISO, 2019-10-01 .. 2020-09-30), ``kind`` (``rocket``,
-``drone``, ``convoy`` or ``security_detail``), ``site``, ``place``, ``province``, the counts
+Columns: ``event`` (its id), ``date`` (ISO, 2019-10-01 .. 2020-09-30), ``kind`` (a threat
+kind's name: ``rocket``, ``drone``, ``convoy``, ``security_detail``), ``site``, ``place``, ``province``, the counts
 ``rockets_fired``, ``rockets_inside``, ``intercepted``, ``us_killed``, ``us_wounded``,
 ``coalition_killed``, ``coalition_wounded``, ``iraqi_killed``, ``iraqi_wounded``,
 ``civilian_killed``, ``civilian_wounded``, and ``claimed_by``, ``source``, ``url``, ``note``.
@@ -28,6 +28,7 @@ from pathlib import Path
 
 from sim.config.errors import ConfigError
 from sim.config.limits import EVENTS_BYTES, read_csv_rows
+from sim.model.threats import threats
 from sim.project import CONFIGS
 
 DEFAULT_EVENTS = CONFIGS / "data" / "events_2019_2020.csv"
@@ -36,8 +37,7 @@ COUNTS = ("rockets_fired", "rockets_inside", "intercepted", "us_killed", "us_wou
           "coalition_wounded", "iraqi_killed", "iraqi_wounded", "civilian_killed", "civilian_wounded")  # fmt: skip
 TEXTS = ("site", "place", "province", "claimed_by", "source", "url", "note")
 REQUIRED = ("event", "date", "kind", *COUNTS, *TEXTS)
-ATTACK_KINDS = {"rocket": "attack_rocket", "drone": "attack_drone", "convoy": "attack_convoy",
-                "security_detail": "attack_security_detail"}  # fmt: skip
+ATTACK_KINDS = {t.name: t.attack_record.name for t in threats()}  # kind column -> attack record, one per threat kind
 ID = re.compile(r"[A-Za-z0-9_.\-]+")
 INTEGER = re.compile(r"[0-9]+")
 

@@ -35,18 +35,18 @@ from sim.cli.options import (
 )
 from sim.config.errors import UsageError
 from sim.design.experiment import load_experiment
-from sim.design.pawn import LEVEL
+from sim.design.pawn import LEVEL, pawn_table
 from sim.design.sweep import load_sweep
+from sim.design.types import design_type
+from sim.design.types.saltelli import sensitivity_table as sobol_table
 from sim.project import CONFIGS
 
 DEFAULT_EXPERIMENT = CONFIGS / "experiments" / "policy_comparison.toml"
 SHOWN_OUTCOMES = 8  # outcomes printed on the terminal; the files hold all of them
-SENSITIVITY_TITLES = {  # by the column that tells the design type's analysis
-    "S1": "Sobol' indices: S1 first order, ST total; *_conf: half-width of the 95% interval",
-    "pawn_median": "PAWN: median KS distance over slices of each parameter, 95% bootstrap interval; p_permutation "
-                   "from permutations of the outcome; influential when Holm's adjustment over the {tests} tests of "
-                   "the table (valid whatever their dependence) is below {level:g}",
-}
+SOBOL_TITLE = "Sobol' indices: S1 first order, ST total; *_conf: half-width of the 95% interval"
+PAWN_TITLE = ("PAWN: median KS distance over slices of each parameter, 95% bootstrap interval; p_permutation "
+              "from permutations of the outcome; influential when Holm's adjustment over the {tests} tests of "
+              "the table (valid whatever their dependence) is below {level:g}")  # fmt: skip
 PAWN_SHOWN = ["outcome", "parameter", "pawn_median", "pawn_low95", "pawn_high95", "p_permutation", "p_holm", "influential"]
 DECIDED_OUTCOMES = 2  # outcomes whose decision sentences are printed
 
@@ -216,7 +216,7 @@ def command_sweep(args: argparse.Namespace, argv: list[str]) -> str:
     result = api.run_sweep(sweep, out, args.workers, args.scheduler, options=options)
     paths, outcomes = [p.path for p in sweep.parameters], list(sweep.header.outcomes)
     text = result.points[["point", *paths, *outcomes]].to_string(index=False, float_format=lambda v: f"{v:.3g}")
-    text += format_sensitivity(result.sensitivity)
+    text += format_sensitivity(result.sensitivity, sweep.header.design)
     return (
         f"{sweep.header.name}: {len(sweep.design)} points x {sweep.batch.replications} replications, "
         f"{result.manifest['elapsed_s']:.1f} s{resumed(result.manifest)}\n{text}\n"
@@ -224,17 +224,20 @@ def command_sweep(args: argparse.Namespace, argv: list[str]) -> str:
     )
 
 
-def format_sensitivity(table: pd.DataFrame | None) -> str:
-    """The design type's sensitivity table for the terminal; for PAWN, the rows tested and, for
-    the outcomes not tested, why (``note``)."""
+def format_sensitivity(table: pd.DataFrame | None, design: str) -> str:
+    """The sensitivity table of design type ``design`` for the terminal, under the title of its
+    analysis (Sobol' indices, PAWN; another type's own description); for PAWN, the rows tested
+    and, for the outcomes not tested, why (``note``)."""
     if table is None:
         return ""
-    if "pawn_median" not in table.columns:
-        return f"\n\nsensitivity ({SENSITIVITY_TITLES['S1']})\n" + table.to_string(index=False, float_format=lambda v: f"{v:.3f}")
+    declared = design_type(design)
+    if declared.analyse is not pawn_table:
+        title = SOBOL_TITLE if declared.analyse is sobol_table else f"{declared.name}: {declared.doc}"
+        return f"\n\nsensitivity ({title})\n" + table.to_string(index=False, float_format=lambda v: f"{v:.3f}")
     tested = table[table["influential"].notna()]
     text = ""
     if len(tested):
-        title = SENSITIVITY_TITLES["pawn_median"].format(tests=len(tested), level=LEVEL)
+        title = PAWN_TITLE.format(tests=len(tested), level=LEVEL)
         shown = tested[PAWN_SHOWN].to_string(index=False, float_format=lambda v: f"{v:.3g}")
         text += f"\n\nsensitivity ({title}; {int(tested['permutations'].iloc[0])} permutations)\n{shown}"
     untested = table[table["influential"].isna()].drop_duplicates("outcome")

@@ -20,7 +20,7 @@ from sim.calibration.event_record import ATTACK_KINDS, ObservedAttack
 from sim.calibration.public_record import Observation
 from sim.config.errors import NO_VALUE, ConfigError
 
-ATTACKS = tuple(ATTACK_KINDS.values())  # attack_rocket, attack_drone, attack_convoy, attack_security_detail
+ATTACKS = tuple(ATTACK_KINDS.values())  # every threat kind's attack record: attack_rocket, attack_drone, ...
 HARM = ("us_killed", "us_wounded", "civilian_casualties")  # the casualty marks of an attack
 
 
