@@ -25,6 +25,7 @@ from sim.cli.batch import (
     command_sweep,
 )
 from sim.cli.calibrate import add_calibrate_command, command_calibrate
+from sim.cli.describe import add_describe_command, command_describe
 from sim.cli.scenario import add_scenario_commands, command_run, command_trace
 from sim.cli.validate import add_validate_command, command_validate
 from sim.config.errors import ConfigError, UsageError
@@ -41,14 +42,15 @@ EXAMPLES = """examples:
   python run.py compare results/pc
   python run.py sweep configs/sweeps/strike_effects.toml --out results/sweep
   python run.py calibrate --quick --out results/calibration-quick
+  python run.py describe configs/experiments/policy_comparison.toml --out results/pc-description.md
 
 Each command has its own --help. Bad input stops with one line and exit code 2; an interrupted
 experiment or sweep resumes when the same command is run again."""
-COMMANDS = ("run", "trace", "experiment", "compare", "sweep", "calibrate", "validate")
+COMMANDS = ("run", "trace", "experiment", "compare", "sweep", "calibrate", "validate", "describe")
 RESUMABLE = "the chunks already finished are kept; run the same command again to resume"
 INTERRUPTED = {"run": RESUMABLE, "trace": "nothing was written", "compare": "the folder's runs are intact",
                "experiment": RESUMABLE, "sweep": RESUMABLE, "calibrate": "finished generations are kept; run the same command with the same --out to resume",
-               "validate": RESUMABLE}  # fmt: skip
+               "validate": RESUMABLE, "describe": "nothing was written"}  # fmt: skip
 
 
 class _Parser(argparse.ArgumentParser):
@@ -145,6 +147,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_batch_commands(commands)
     add_calibrate_command(commands)
     add_validate_command(commands)
+    add_describe_command(commands)
     return parser
 
 
@@ -208,4 +211,5 @@ COMMAND_FUNCTIONS = {
     "sweep": command_sweep,
     "calibrate": command_calibrate,
     "validate": command_validate,
+    "describe": command_describe,
 }
