@@ -236,7 +236,7 @@ def test_calibrated_may_not_overwrite_what_the_calibration_reads(target, tmp_pat
     with pytest.raises(UsageError, match="would overwrite"):
         from sim import api
 
-        api.calibrate(path, tmp_path / "out", quick=True, calibrated=written)
+        api.calibrate(path, tmp_path / "out", api.CalibrationOptions(quick=True, calibrated=written))
     assert not (tmp_path / "out").exists()
 
 
