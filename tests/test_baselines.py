@@ -19,6 +19,7 @@ import pytest
 from builders import call_main
 from scipy import stats
 
+import sim.api.validation
 from sim import api
 from sim.analysis.baselines import BASELINES, MAIN_BASELINE, FitWindow, KindGroup, KindRate, Marks, fit_window, synthetic_logs
 from sim.analysis.baselines import baseline_rng, baseline_values
@@ -270,7 +271,7 @@ def test_events_given_but_missing_stop_with_one_line_before_any_folder(tmp_path)
 
 
 def test_without_the_default_event_record_validate_runs_and_says_no_baseline_was_scored(tmp_path, monkeypatch):
-    monkeypatch.setattr(api, "DEFAULT_EVENTS", tmp_path / "events_2019_2020.csv")
+    monkeypatch.setattr(sim.api.validation, "DEFAULT_EVENTS", tmp_path / "events_2019_2020.csv")
     code, stdout, stderr = call_main(["validate", REPLAY, "--replications", "2", "--workers", "1", "--quiet", "--out", tmp_path / "out"])
     assert code == 0, stderr
     assert sum("no baseline was scored" in line for line in stdout.splitlines()) == 1

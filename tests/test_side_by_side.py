@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 from builders import call_main
 
+import sim.api.validation
 from sim import api
 from sim.analysis.side_by_side import FIELDS, skill_summary
 from sim.analysis.validation import skill_table
@@ -178,7 +179,7 @@ def test_a_failed_start_leaves_no_folder_and_a_locked_one_is_refused(tmp_path, m
     def fails(*args, **kwargs):
         raise UsageError("no workers")
 
-    monkeypatch.setattr(api, "validate", fails)
+    monkeypatch.setattr(sim.api.validation, "validate", fails)  # what validate_many calls for each scenario
     with pytest.raises(UsageError, match="no workers"):
         api.validate_many(paths, RECORD, tmp_path / "new" / "out", api.ValidationOptions(2), batch=api.BatchOptions(workers=1))
     assert not (tmp_path / "new" / "out").exists()
