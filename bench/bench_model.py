@@ -32,7 +32,7 @@ import numpy as np  # noqa: E402
 import simpy  # noqa: E402
 from simpy.events import Condition, Process  # noqa: E402
 
-from sim.api import run_scenario  # noqa: E402
+from sim.api import BatchOptions, run_scenario  # noqa: E402
 from sim.batch.runner import default_workers, to_frame  # noqa: E402
 from sim.config.loader import load_scenario  # noqa: E402
 from sim.model import timeline  # noqa: E402
@@ -199,8 +199,8 @@ def bare_pass(runs: int, events_per_run: int, counted: bool) -> dict:
 def bench_throughput(scenario, n: int, seed: int, repeats: int, log) -> dict:
     modes: dict[str, Callable[[], Any]] = {
         "loop": lambda: [replicate(scenario, r, seed) for r in range(n)],
-        "runner_w1": lambda: run_scenario(scenario, n, seed, workers=1).runs,
-        "runner_w2": lambda: run_scenario(scenario, n, seed, workers=2).runs,
+        "runner_w1": lambda: run_scenario(scenario, n, seed, batch=BatchOptions(workers=1)).runs,
+        "runner_w2": lambda: run_scenario(scenario, n, seed, batch=BatchOptions(workers=2)).runs,
     }
     samples: dict[str, list[float]] = {m: [] for m in modes}
     outputs: dict[str, Any] = {}

@@ -10,9 +10,9 @@ source tree (this checkout, and the commit ``--before`` checked out in a tempora
 worktree), a fresh Python process measures, interleaved in the same run:
 
 - the time of one replication through the runner on one worker, as ``run.py run --workers
-  1`` runs it (``sim.api.run_scenario(path, n, seed, workers=1)``): the marginal time, that is
-  (T(n) - T(n0)) / (n - n0) with n0 = n / 10, so that the fixed start-up of a run (reading
-  the scenario, the manifest) is not charged to the replications;
+  1`` runs it (``sim.api.run_scenario(path, n, seed, batch=BatchOptions(workers=1))``): the
+  marginal time, that is (T(n) - T(n0)) / (n - n0) with n0 = n / 10, so that the fixed
+  start-up of a run (reading the scenario, the manifest) is not charged to the replications;
 - the time of one event of a bare SimPy loop (one process doing ``yield env.timeout(1)``),
   in the same process;
 - the events one replication processes (counted by wrapping ``env.step``).
@@ -54,6 +54,11 @@ import gc, json, sys, time
 sys.path.insert(0, ".")
 import simpy
 from sim.api import run_scenario
+try:  # a tree after the API's split: how a batch runs is one options object
+    from sim.api import BatchOptions
+    ONE_WORKER = {"batch": BatchOptions(workers=1)}
+except ImportError:  # a tree before it
+    ONE_WORKER = {"workers": 1}
 from sim.config.loader import load_scenario
 from sim.model import timeline
 from sim.model.streams import Streams
@@ -68,7 +73,7 @@ now = time.perf_counter
 def runner(reps):
     gc.collect()
     start = now()
-    run_scenario(path, reps, seed, workers=1)
+    run_scenario(path, reps, seed, **ONE_WORKER)
     return now() - start
 
 

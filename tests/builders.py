@@ -92,9 +92,9 @@ def call_main(argv: list) -> tuple[int, str, str]:
 
 def run_replications(scenario: Scenario, replications: int, seed: int, workers: int | None = 1):
     """Outcome rows of replications 0 .. replications - 1, in memory (the runner's one path)."""
-    from sim.api import run_scenario
+    from sim.api import BatchOptions, run_scenario
 
-    return run_scenario(scenario, replications, seed, workers=workers).runs
+    return run_scenario(scenario, replications, seed, batch=BatchOptions(workers=workers)).runs
 
 
 def world_of(scenario: Scenario, seed: int = 1, replication: int = 0) -> World:

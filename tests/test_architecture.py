@@ -8,6 +8,9 @@ one; and no chain of imports among modules leads back to where it started.
 from __future__ import annotations
 
 import ast
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -133,3 +136,13 @@ def test_the_checker_sees_imports_under_type_checking_and_inside_functions(tmp_p
     path = tmp_path / "probe.py"
     path.write_text(source)
     assert imports_of("sim.config.probe", path) == {"sim.cli.main", "sim.api", "sim.model.campaign"}
+
+
+def test_importing_the_api_loads_neither_pyabc_nor_ema_workbench():
+    """A core install leaves out the calibration's and the robustness analysis's packages:
+    ``sim.api`` imports them only when a calibration or a robustness analysis runs."""
+    heavy = ("pyabc", "ema_workbench", "sqlalchemy")
+    code = f"import sim.api, sys; loaded = [m for m in {heavy!r} if m in sys.modules]; assert not loaded, loaded"
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)})  # fmt: skip
+    assert done.returncode == 0, done.stderr

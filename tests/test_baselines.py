@@ -19,6 +19,7 @@ import pytest
 from builders import call_main
 from scipy import stats
 
+import sim.api.validation
 from sim import api
 from sim.analysis.baselines import BASELINES, MAIN_BASELINE, FitWindow, KindGroup, KindRate, Marks, fit_window, synthetic_logs
 from sim.analysis.baselines import baseline_rng, baseline_values
@@ -254,7 +255,7 @@ def test_skill_is_one_minus_the_ratio_of_scores_and_the_overall_skill_uses_held_
 
 def test_validate_scores_every_baseline_and_the_same_seed_gives_the_same_bytes(tmp_path):
     for name in ("a", "b"):
-        result = api.validate(REPLAY, RECORD, tmp_path / name, 30, 4, workers=1, events=EVENTS)
+        result = api.validate(REPLAY, RECORD, tmp_path / name, api.ValidationOptions(30, 4, events=EVENTS), batch=api.BatchOptions(workers=1))
     table = pd.read_csv(tmp_path / "a" / "validation.csv")
     expected = [f"{s}_{n}" for n in BASELINES for s in ("score", "skill")] + [f"{MAIN_BASELINE}_p05", f"{MAIN_BASELINE}_p95"]
     assert set(expected) <= set(table.columns) and table[[f"score_{n}" for n in BASELINES]].notna().all().all()
@@ -271,7 +272,7 @@ def test_events_given_but_missing_stop_with_one_line_before_any_folder(tmp_path)
 
 
 def test_without_the_default_event_record_validate_runs_and_says_no_baseline_was_scored(tmp_path, monkeypatch):
-    monkeypatch.setattr(api, "DEFAULT_EVENTS", tmp_path / "events_2019_2020.csv")
+    monkeypatch.setattr(sim.api.validation, "DEFAULT_EVENTS", tmp_path / "events_2019_2020.csv")
     code, stdout, stderr = call_main(["validate", REPLAY, "--replications", "2", "--workers", "1", "--quiet", "--out", tmp_path / "out"])
     assert code == 0, stderr
     assert sum("no baseline was scored" in line for line in stdout.splitlines()) == 1

@@ -682,7 +682,7 @@ def test_bad_sweep_file_is_one_line_and_exit_2(name, tmp_path):
 
 @pytest.mark.slow
 def test_api_run_experiment_returns_what_the_cli_wrote(small_experiment, small_run, tmp_path, capsys):
-    result = sim.api.run_experiment(small_experiment, tmp_path / "api", workers=1)
+    result = sim.api.run_experiment(small_experiment, tmp_path / "api", batch=sim.api.BatchOptions(workers=1))
     assert capsys.readouterr() == ("", ""), "the API must not print"
     cli = small_run["out"]
     pd.testing.assert_frame_equal(result.runs, pd.read_parquet(cli / "runs.parquet"))

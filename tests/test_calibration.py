@@ -453,7 +453,7 @@ POSTERIOR_VALUES = {ROCKET: [0.05, 0.1, 0.2, 0.3], CONVOY: [0.1, 0.2, 0.3, 0.4]}
 def test_every_option_of_a_replication_uses_the_same_draw_and_the_draw_is_what_it_ran(tmp_path):
     posterior = write_posterior_file(tmp_path / "posterior.parquet", POSTERIOR_VALUES, [0.1, 0.2, 0.3, 0.4])
     experiment = write_experiment(tmp_path, posterior)
-    result = api.run_experiment(experiment, tmp_path / "out", workers=1)
+    result = api.run_experiment(experiment, tmp_path / "out", batch=api.BatchOptions(workers=1))
     runs = result.runs
     assert {DRAW, PARAMETER_PREFIX + ROCKET, PARAMETER_PREFIX + CONVOY} <= set(runs.columns)
     by = runs.set_index(["scenario", "replication"])
@@ -560,7 +560,7 @@ outcomes = ["attacks_rocket"]
 [parameters."{ROCKET}"]
 values = [0.1, 0.3]
 """, encoding="utf-8")  # fmt: skip
-    result = api.run_sweep(sweep, tmp_path / "out", workers=1)
+    result = api.run_sweep(sweep, tmp_path / "out", batch=api.BatchOptions(workers=1))
     runs = pd.read_parquet(tmp_path / "out" / "runs.parquet")
     assert PARAMETER_PREFIX + CONVOY in runs.columns and PARAMETER_PREFIX + ROCKET not in runs.columns
     assert set(runs[PARAMETER_PREFIX + CONVOY]) <= set(POSTERIOR_VALUES[CONVOY])

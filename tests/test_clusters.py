@@ -62,7 +62,7 @@ def t_interval(values: np.ndarray) -> tuple[float, float, float]:
 @pytest.fixture(scope="module")
 def over_draws(tmp_path_factory):
     folder = tmp_path_factory.mktemp("draws")
-    result = api.run_experiment(posterior_experiment(folder, per_draw=3, replications=60), folder / "out", workers=1)
+    result = api.run_experiment(posterior_experiment(folder, per_draw=3, replications=60), folder / "out", batch=api.BatchOptions(workers=1))
     return folder / "out", result
 
 

@@ -244,7 +244,8 @@ def test_analyse_folder_writes_the_answer_first_then_the_tables_and_decision_csv
     outcomes_shown = ["attacks_rocket", "us_killed", "embassy_closed"]
     period = period_label(date(2020, 10, 1), date(2021, 9, 30))
     assert period == "1 Oct 2020 - 30 Sep 2021"
-    result = api.analyse_folder(tmp_path, runs, "continuity", outcomes_shown, "Options", period=period)
+    manifest = {"reference": "continuity", "outcomes": outcomes_shown, "title": "Options", "period": period}
+    result = api.analyse_folder(tmp_path, runs, manifest)
     decision = pd.read_csv(tmp_path / "decision.csv")
     assert list(decision.columns) == ["option", *outcomes_shown]
     assert list(decision["option"]) == ["tougher_love", "separation"]

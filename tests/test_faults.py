@@ -209,7 +209,7 @@ def test_workers_that_cannot_load_the_project_fail_before_anything_is_written(tm
 def test_a_folder_whose_report_failed_is_not_complete_until_the_report_is_written(tmp_path, monkeypatch):
     import json
 
-    import sim.api
+    import sim.api.experiment
     from sim.config.errors import UsageError
 
     def no_space(path, *args, **kwargs):
@@ -217,7 +217,7 @@ def test_a_folder_whose_report_failed_is_not_complete_until_the_report_is_writte
 
     file, out = experiment_file(tmp_path), tmp_path / "out"
     with monkeypatch.context() as patch:
-        patch.setattr(sim.api, "write_html", no_space)  # the disk fills while report.html is written
+        patch.setattr(sim.api.experiment, "write_html", no_space)  # the disk fills while report.html is written
         code, stdout, stderr = call_main(["experiment", file, "--out", out, "--workers", "1", "--quiet"])
     assert code == 1 and "No space left" in stderr, stderr
     assert (out / "runs.parquet").exists() and not (out / "report.html").exists()
@@ -240,17 +240,18 @@ def test_a_folder_whose_report_failed_is_not_complete_until_the_report_is_writte
 def test_a_run_or_sweep_whose_files_failed_is_not_complete(tmp_path, monkeypatch, command):
     import json
 
-    import sim.api
+    import sim.api.run
+    import sim.api.sweep
 
     def no_space(path, *args, **kwargs):
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
 
     out = tmp_path / "out"
     if command == "run":
-        monkeypatch.setattr(sim.api, "write_csv", no_space)  # summary.csv
+        monkeypatch.setattr(sim.api.run, "write_csv", no_space)  # summary.csv
         argv = ["run", BASELINE, "--replications", "2", "--workers", "1", "--quiet", "--out", out]
     else:
-        monkeypatch.setattr(sim.api, "point_table", no_space)  # points.csv
+        monkeypatch.setattr(sim.api.sweep, "point_table", no_space)  # points.csv
         argv = ["sweep", ROOT / "configs" / "sweeps" / SWEEP, "--replications", "2", "--workers", "1", "--quiet", "--out", out]
     code, _, stderr = call_main(argv)
     assert code == 1 and "No space left" in stderr, stderr
@@ -259,7 +260,8 @@ def test_a_run_or_sweep_whose_files_failed_is_not_complete(tmp_path, monkeypatch
 
 @pytest.mark.parametrize("command", ["run", "sweep"])
 def test_a_run_or_sweep_writes_its_files_under_its_lock(tmp_path, monkeypatch, command):
-    import sim.api
+    import sim.api.run
+    import sim.api.sweep
     from sim.batch.folder import lock_folder
     from sim.config.errors import UsageError
 
@@ -275,7 +277,8 @@ def test_a_run_or_sweep_writes_its_files_under_its_lock(tmp_path, monkeypatch, c
 
         return write
 
-    monkeypatch.setattr(sim.api, "write_csv", another_process_tries(sim.api.write_csv))
+    module = sim.api.run if command == "run" else sim.api.sweep  # where summary.csv or points.csv is written
+    monkeypatch.setattr(module, "write_csv", another_process_tries(module.write_csv))
     if command == "run":
         argv = ["run", BASELINE, "--replications", "2", "--workers", "1", "--quiet", "--out", out]
     else:

@@ -20,7 +20,8 @@ from builders import BASELINE_PATH, call_main, two_option_experiment
 import sim.analysis.decision_plots
 import sim.analysis.report
 import sim.analysis.validation
-import sim.api
+import sim.api.experiment
+import sim.api.validation
 import sim.batch.runner
 from sim.analysis.compare import paired_differences
 from sim.analysis.figures import LABEL_CHARACTERS
@@ -69,10 +70,10 @@ def test_compare_refuses_a_run_by_precision_stopped_between_stages_and_the_comma
             raise KeyboardInterrupt  # as Ctrl-C between the stages
         return original(*args, **kwargs)
 
-    original, reached = sim.api.run_batch, sim.api.half_widths
+    original, reached = sim.api.experiment.run_batch, sim.api.experiment.half_widths
     with monkeypatch.context() as patch:
-        patch.setattr(sim.api, "run_batch", killed_in_the_second_stage)
-        patch.setattr(sim.api, "half_widths", lambda *a: reached(*a).assign(reached=False))  # the first stage is not enough
+        patch.setattr(sim.api.experiment, "run_batch", killed_in_the_second_stage)
+        patch.setattr(sim.api.experiment, "half_widths", lambda *a: reached(*a).assign(reached=False))  # the first stage is not enough
         code, _, stderr = call_main(argv)
     assert code == 130, stderr
     partial = status(out)
@@ -116,7 +117,7 @@ def test_a_validation_whose_report_failed_is_not_complete_until_the_command_runs
     out, record = tmp_path / "out", small_record(tmp_path)
     argv = ["validate", REPLAY, "--record", record, "--replications", "2", "--workers", "1", "--quiet", "--out", out]
     with monkeypatch.context() as patch:
-        patch.setattr(sim.api, "write_html", no_space)  # the disk fills while validation.html is written
+        patch.setattr(sim.api.validation, "write_html", no_space)  # the disk fills while validation.html is written
         code, _, stderr = call_main(argv)
     assert code == 1 and "No space left" in stderr, stderr
     assert (out / "runs.parquet").exists() and not (out / "validation.html").exists()
@@ -142,8 +143,8 @@ def test_validate_writes_its_files_under_its_lock(tmp_path, monkeypatch):
             refused.append(path)
         return original(path, *args, **kwargs)
 
-    original = sim.api.write_html
-    monkeypatch.setattr(sim.api, "write_html", another_process_tries)
+    original = sim.api.validation.write_html
+    monkeypatch.setattr(sim.api.validation, "write_html", another_process_tries)
     code, _, stderr = call_main(["validate", REPLAY, "--record", small_record(tmp_path), "--replications", "2", "--workers", "1",
                                  "--quiet", "--out", out])  # fmt: skip
     assert code == 0, stderr

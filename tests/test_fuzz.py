@@ -1925,7 +1925,7 @@ ABSURD_BUDGETS = {
 def test_an_absurd_calibration_budget_is_refused_at_load(tmp_path_factory, monkeypatch, budget):
     doc = calibration_doc()
     doc["calibration"]["quick"].update(ABSURD_BUDGETS[budget])
-    _stop_work_at(monkeypatch, "sim.api._calibrate_in")
+    _stop_work_at(monkeypatch, "sim.api.calibration._calibrate_in")
     check_refused(tmp_path_factory, _calibration_case(doc, [f"error: calibration.quick.{budget} = "]))
 
 
@@ -1938,7 +1938,7 @@ def test_absurdly_many_states_are_refused_at_load(tmp_path_factory, monkeypatch,
 
 
 def test_a_precision_budget_beyond_the_batch_bound_is_refused_at_load(tmp_path_factory, monkeypatch):
-    _stop_work_at(monkeypatch, "sim.api.run_batch")
+    _stop_work_at(monkeypatch, "sim.api.experiment.run_batch")
     argv = ("--precision", "us_killed=0.001", "--max-replications", str(REPLICATIONS.most))  # 2 scenarios x 10^7 runs
     check_refused(tmp_path_factory, _precision_case(argv, ["max_replications"]))
 
@@ -1952,5 +1952,5 @@ FAR_DATES = {  # a fitted row far from any horizon: the baselines' fit window sp
 @pytest.mark.parametrize("dates", sorted(FAR_DATES))
 def test_a_record_row_of_absurd_dates_is_refused_at_load(tmp_path_factory, monkeypatch, dates):
     rows = [dict(RECORD_ROWS[0], **FAR_DATES[dates])]
-    _stop_work_at(monkeypatch, "sim.api.fit_window", "sim.api.run_batch")
+    _stop_work_at(monkeypatch, "sim.api.validation.fit_window", "sim.api.validation.run_batch")
     check_refused(tmp_path_factory, _validate_case(record_text(RECORD_HEADER, rows), ["error: row 2: "]))

@@ -459,7 +459,7 @@ def test_the_console_check_sees_a_deliberate_console_error(tmp_path):
 def test_an_experiment_report_renders_in_chromium_with_its_figures_and_sortable_table(tmp_path):
     binary = chromium()
     out = tmp_path / "results"
-    result = api.run_experiment(experiment_file(tmp_path), out, workers=1)
+    result = api.run_experiment(experiment_file(tmp_path), out, batch=api.BatchOptions(workers=1))
     report = out / "report.html"
     assert report.is_file() and (out / "report.md").is_file()
     html = report.read_text(encoding="utf-8")

@@ -134,7 +134,7 @@ def test_batch_bounds_hold_for_the_python_api(tmp_path):
     from sim import api
 
     with pytest.raises(ConfigError, match="10,000,000"):
-        api.run_scenario(BASELINE, replications=10**20, seed=1, out=tmp_path / "out", workers=1)
+        api.run_scenario(BASELINE, replications=10**20, seed=1, out=tmp_path / "out", batch=api.BatchOptions(workers=1))
     assert not (tmp_path / "out").exists()
 
 
@@ -196,7 +196,7 @@ def test_seed_of_2_to_the_64_refused_by_the_python_api(tmp_path):
     from sim import api
 
     with pytest.raises(ConfigError, match="2\\^64 - 1"):
-        api.run_scenario(BASELINE, replications=1, seed=SEED_TOO_BIG, out=tmp_path / "out", workers=1)
+        api.run_scenario(BASELINE, replications=1, seed=SEED_TOO_BIG, out=tmp_path / "out", batch=api.BatchOptions(workers=1))
     with pytest.raises(ConfigError, match="2\\^64 - 1"):
         api.trace(BASELINE, seed=SEED_TOO_BIG)
     assert not (tmp_path / "out").exists()

@@ -61,7 +61,7 @@ values = [0.1, 0.3]
 @pytest.fixture(scope="module")
 def run_folder(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("run") / "out"
-    api.run_scenario(api.load_scenario(BASELINE, SHORT), replications=3, seed=2, out=out, workers=1)
+    api.run_scenario(api.load_scenario(BASELINE, SHORT), replications=3, seed=2, out=out, batch=api.BatchOptions(workers=1))
     return out
 
 
@@ -78,7 +78,7 @@ def test_a_run_folder(run_folder):
 def test_an_experiment_folder(tmp_path):
     file = tmp_path / "experiment.toml"
     file.write_text(EXPERIMENT, encoding="utf-8")
-    written = api.run_experiment(file, tmp_path / "out", workers=1)
+    written = api.run_experiment(file, tmp_path / "out", batch=api.BatchOptions(workers=1))
     results = api.load_results(tmp_path / "out")
     assert results.kind == "experiment"
     assert results.runs.equals(written.runs)
@@ -92,7 +92,7 @@ def test_an_experiment_folder(tmp_path):
 def test_a_sweep_folder(tmp_path):
     file = tmp_path / "sweep.toml"
     file.write_text(SWEEP, encoding="utf-8")
-    api.run_sweep(file, tmp_path / "out", workers=1)
+    api.run_sweep(file, tmp_path / "out", batch=api.BatchOptions(workers=1))
     results = api.load_results(tmp_path / "out")
     assert results.kind == "sweep" and results.summary is None
     assert results.tables["points"]["threats.rocket.base_rate_per_day"].tolist() == [0.1, 0.3]
@@ -102,7 +102,7 @@ def test_a_sweep_folder(tmp_path):
 @pytest.mark.slow
 def test_a_validation_folder(tmp_path):
     api.validate(ROOT / "configs" / "scenarios" / "history_2020_2021.toml", ROOT / "configs" / "data" / "public_record.csv",
-                 tmp_path / "out", replications=2, overrides=["scenario.end_date=2020-06-30"], workers=1)  # fmt: skip
+                 tmp_path / "out", api.ValidationOptions(replications=2, overrides=["scenario.end_date=2020-06-30"]), batch=api.BatchOptions(workers=1))  # fmt: skip
     results = api.load_results(tmp_path / "out")
     assert results.kind == "validate" and len(results.runs) == 2
     assert {"check", "observed_low", "inside_90"} <= set(results.tables["validation"].columns)

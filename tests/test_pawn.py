@@ -207,7 +207,7 @@ high = 0.5
 low = 0.3
 high = 0.9
 """, encoding="utf-8")  # fmt: skip
-    result = api.run_sweep(sweep, tmp_path / "out", workers=1)
+    result = api.run_sweep(sweep, tmp_path / "out", batch=api.BatchOptions(workers=1))
     table = pd.read_csv(tmp_path / "out" / "sensitivity.csv").set_index("parameter")
     assert list(table["outcome"].unique()) == ["attacks_rocket"]
     # the rocket level drives rocket attacks; C-RAM's kill probability cannot change how many are launched

@@ -150,12 +150,12 @@ def test_a_precision_run_gives_the_bytes_of_a_fixed_run_of_the_count_it_chose(ex
 
 
 def test_api_run_experiment_by_precision(experiment, tmp_path):
-    result = api.run_experiment(experiment, tmp_path / "out", workers=1, precision={"attacks_rocket": 1e-6},
-                                max_replications=5)  # fmt: skip
+    result = api.run_experiment(experiment, tmp_path / "out", api.ExperimentOptions(precision={"attacks_rocket": 1e-6}, max_replications=5),
+                                api.BatchOptions(workers=1))  # fmt: skip
     assert result.manifest["precision"]["replications"] == 5 and result.manifest["precision"]["budget_exhausted"]
     assert len(result.runs) == 15
     with pytest.raises(UsageError):
-        api.run_experiment(experiment, tmp_path / "other", workers=1, max_replications=8)
+        api.run_experiment(experiment, tmp_path / "other", api.ExperimentOptions(max_replications=8), api.BatchOptions(workers=1))
 
 
 def test_a_folder_of_another_experiment_is_refused_even_by_precision(experiment, tmp_path):
@@ -170,7 +170,7 @@ def test_a_folder_of_another_experiment_is_refused_even_by_precision(experiment,
 def test_a_precision_run_keeps_its_folder_locked_between_stages_and_through_its_report(experiment, tmp_path, monkeypatch):
     import os
 
-    import sim.api
+    import sim.api.experiment
     from sim.batch.folder import lock_folder
 
     out, refused, taken = tmp_path / "out", [], []
@@ -191,10 +191,11 @@ def test_a_precision_run_keeps_its_folder_locked_between_stages_and_through_its_
         another_process_tries("while the report is written")
         return original_html(path)
 
-    original, original_html = sim.api.run_batch, sim.api.write_html
-    monkeypatch.setattr(sim.api, "run_batch", run_batch)
-    monkeypatch.setattr(sim.api, "write_html", write_html)
-    result = api.run_experiment(experiment, out, workers=1, precision={"attacks_rocket": 1e-6}, max_replications=12)
+    original, original_html = sim.api.experiment.run_batch, sim.api.experiment.write_html
+    monkeypatch.setattr(sim.api.experiment, "run_batch", run_batch)
+    monkeypatch.setattr(sim.api.experiment, "write_html", write_html)
+    result = api.run_experiment(experiment, out, api.ExperimentOptions(precision={"attacks_rocket": 1e-6}, max_replications=12),
+                                api.BatchOptions(workers=1))  # fmt: skip
     assert result.manifest["precision"]["stages"] == [4, 8, 12] and result.manifest["status"] == "complete"
     assert not taken and len(refused) == 4, (taken, refused)
     os.close(lock_folder(out))  # released at the end

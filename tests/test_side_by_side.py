@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 from builders import call_main
 
+import sim.api.validation
 from sim import api
 from sim.analysis.side_by_side import FIELDS, skill_summary
 from sim.analysis.validation import skill_table
@@ -178,19 +179,19 @@ def test_a_failed_start_leaves_no_folder_and_a_locked_one_is_refused(tmp_path, m
     def fails(*args, **kwargs):
         raise UsageError("no workers")
 
-    monkeypatch.setattr(api, "validate", fails)
+    monkeypatch.setattr(sim.api.validation, "validate", fails)  # what validate_many calls for each scenario
     with pytest.raises(UsageError, match="no workers"):
-        api.validate_many(paths, RECORD, tmp_path / "new" / "out", 2, workers=1)
+        api.validate_many(paths, RECORD, tmp_path / "new" / "out", api.ValidationOptions(2), batch=api.BatchOptions(workers=1))
     assert not (tmp_path / "new" / "out").exists()
     (tmp_path / "empty").mkdir()
     with pytest.raises(UsageError, match="no workers"):
-        api.validate_many(paths, RECORD, tmp_path / "empty", 2, workers=1)
+        api.validate_many(paths, RECORD, tmp_path / "empty", api.ValidationOptions(2), batch=api.BatchOptions(workers=1))
     assert list((tmp_path / "empty").iterdir()) == []
     (tmp_path / "busy").mkdir()
     fd = lock_folder(tmp_path / "busy")
     try:
         with pytest.raises(UsageError, match="in use by process"):
-            api.validate_many(paths, RECORD, tmp_path / "busy", 2, workers=1)
+            api.validate_many(paths, RECORD, tmp_path / "busy", api.ValidationOptions(2), batch=api.BatchOptions(workers=1))
     finally:
         os.close(fd)
     assert [p.name for p in (tmp_path / "busy").iterdir()] == [LOCK]

@@ -49,14 +49,18 @@ def nothing_runs(monkeypatch):
     """Every refusal below comes before the work it guards: a states design, a batch, the
     calibration's pilot runs, or a posterior read whole would fail the test at once (the code
     before these bounds did them, and hung or ran out of memory)."""
-    from sim import api
+    import sim.api.experiment
+    import sim.api.run
+    import sim.api.sweep
+    import sim.api.validation
     from sim.calibration import inference
     from sim.design import experiment, posterior
 
     def must_not_run(*args, **kwargs):
         raise AssertionError("work started before the input was checked")
 
-    for module, name in ((experiment, "states_design"), (api, "run_batch"), (inference, "run_pilots")):
+    batches = [(module, "run_batch") for module in (sim.api.run, sim.api.experiment, sim.api.sweep, sim.api.validation)]
+    for module, name in ((experiment, "states_design"), *batches, (inference, "run_pilots")):
         monkeypatch.setattr(module, name, must_not_run)
     monkeypatch.setattr(posterior.pq, "read_table", must_not_run)
 
@@ -236,7 +240,7 @@ def test_calibrated_may_not_overwrite_what_the_calibration_reads(target, tmp_pat
     with pytest.raises(UsageError, match="would overwrite"):
         from sim import api
 
-        api.calibrate(path, tmp_path / "out", quick=True, calibrated=written)
+        api.calibrate(path, tmp_path / "out", api.CalibrationOptions(quick=True, calibrated=written))
     assert not (tmp_path / "out").exists()
 
 

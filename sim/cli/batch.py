@@ -26,6 +26,7 @@ from sim.batch.folder import (
 )
 from sim.cli.options import (
     add_batch_options,
+    batch_options,
     failures_note,
     new_folder,
     outcome_half_width,
@@ -75,10 +76,9 @@ def command_experiment(args: argparse.Namespace, argv: list[str]) -> str:
     experiment = load_experiment(args.file, args.replications)
     out = args.out or new_folder(experiment.header.name)
     total = _total(experiment.batch) if not args.precision else None  # by precision: not known in advance
-    options = api.RunOptions(progress_bar(args.quiet, total), args.fail_fast, ("run.py", *argv), args.scheduler_timeout)
     precision = dict(args.precision) if args.precision else None
-    result = api.run_experiment(experiment, out, args.workers, args.scheduler, options=options, precision=precision,
-                                max_replications=args.max_replications)  # fmt: skip
+    result = api.run_experiment(experiment, out, api.ExperimentOptions(precision=precision, max_replications=args.max_replications),
+                                batch_options(args, argv, progress_bar(args.quiet, total)))  # fmt: skip
     batch = experiment.batch
     if result.robustness is not None:
         design = experiment.robustness
@@ -191,8 +191,7 @@ def _compare(folder: Path, manifest_path: Path, runs_path: Path) -> str:
         what = f"lacks the columns {', '.join(missing)}" if missing else f"holds no runs of {manifest['reference']!r}"
         raise UsageError(f"{runs_path} does not match its manifest (it {what}): run the experiment again into a new --out")
     write_json(manifest_path, {**manifest, "status": ANALYSING})  # complete again once the files are rewritten
-    comparison = api.analyse_folder(folder, runs, manifest["reference"], outcomes, manifest.get("title", manifest.get("name", "Experiment")),
-                                    manifest.get("parameters_from"), manifest.get("precision"), manifest.get("period", ""))  # fmt: skip
+    comparison = api.analyse_folder(folder, runs, manifest)
     mark_complete(folder, manifest)
     table = format_tables(comparison.summary, comparison.comparison, outcomes[:SHOWN_OUTCOMES], manifest["reference"])
     table += format_uncertainty(comparison.uncertainty, outcomes[:SHOWN_OUTCOMES])
@@ -212,8 +211,7 @@ def _read_runs(path: Path) -> pd.DataFrame:
 def command_sweep(args: argparse.Namespace, argv: list[str]) -> str:
     sweep = load_sweep(args.file, args.replications)
     out = args.out or new_folder(sweep.header.name)
-    options = api.RunOptions(progress_bar(args.quiet, _total(sweep.batch)), args.fail_fast, ("run.py", *argv), args.scheduler_timeout)
-    result = api.run_sweep(sweep, out, args.workers, args.scheduler, options=options)
+    result = api.run_sweep(sweep, out, batch=batch_options(args, argv, progress_bar(args.quiet, _total(sweep.batch))))
     paths, outcomes = [p.path for p in sweep.parameters], list(sweep.header.outcomes)
     text = result.points[["point", *paths, *outcomes]].to_string(index=False, float_format=lambda v: f"{v:.3g}")
     text += format_sensitivity(result.sensitivity, sweep.header.design)

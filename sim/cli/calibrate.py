@@ -48,9 +48,9 @@ def command_calibrate(args: argparse.Namespace, argv: list[str]) -> str:
     install = INSTALLED_POSTERIOR if project_default and args.calibrated is None else None
     calibration.check_not_read(calibrated, "--calibrated")  # the replay, an input, or the same file under another name
     progress = progress_bar(args.quiet, budget.max_simulations, "sim")
-    options = api.RunOptions(progress, False, ("run.py", *argv))
-    result = api.calibrate(args.calibration, out, args.quick, args.record, hold_out, args.workers, args.scheduler,
-                           calibrated, install, options)  # fmt: skip
+    options = api.CalibrationOptions(args.quick, args.record, hold_out, calibrated, install)
+    result = api.calibrate(args.calibration, out, options,
+                           api.BatchOptions(progress, command=("run.py", *argv), workers=args.workers, scheduler=args.scheduler))  # fmt: skip
     table = result.parameters
     shown = table[["parameter", "prior_median", "posterior_median", "posterior_low90", "posterior_high90", "width_ratio", "attainable_width_ratio", "moved"]]
     state = result.inference.progress

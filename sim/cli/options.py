@@ -10,11 +10,14 @@ import sys
 import time
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Callable, TextIO
+from typing import TYPE_CHECKING, Callable, TextIO
 
 from sim.batch.runner import default_workers
 from sim.config.errors import shorten
 from sim.config.limits import MAX_SEED, REPLICATIONS, SEED_TEXT
+
+if TYPE_CHECKING:
+    from sim.api.options import BatchOptions
 
 
 def int_at_least(minimum: int) -> Callable[[str], int]:
@@ -99,6 +102,13 @@ def add_batch_options(command: argparse.ArgumentParser, replications_help: str) 
     command.add_argument("--fail-fast", action="store_true",
                          help="stop at the first replication that raises (default: record it and go on)")
     command.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def batch_options(args: argparse.Namespace, argv: list[str], progress: Callable[[int], None] | None) -> BatchOptions:
+    """How the batch runs, from the options of :func:`add_batch_options` and the command line."""
+    from sim.api.options import BatchOptions
+
+    return BatchOptions(progress, args.fail_fast, ("run.py", *argv), args.scheduler_timeout, args.workers, args.scheduler)
 
 
 def progress_bar(quiet: bool, total: int | None, unit: str = "rep") -> Callable[[int], None] | None:

@@ -13,6 +13,7 @@ from sim.analysis.summary import format_summary
 from sim.batch.cells import neutralise_cells
 from sim.cli.options import (
     add_batch_options,
+    batch_options,
     failures_note,
     new_folder,
     non_negative_int,
@@ -63,8 +64,8 @@ def command_run(args: argparse.Namespace, argv: list[str]) -> str:
     replications = args.replications or DEFAULT_REPLICATIONS
     scenario = load_scenario(args.scenario_file, args.overrides)  # bad input stops here, before any folder
     out = args.out or new_folder(f"{scenario.scenario.name}-seed{seed}")
-    options = api.RunOptions(progress_bar(args.quiet, replications), args.fail_fast, ("run.py", *argv), args.scheduler_timeout)
-    result = api.run_scenario(args.scenario_file, replications, seed, out, args.overrides, args.workers, args.scheduler, options)
+    result = api.run_scenario(args.scenario_file, replications, seed, out, overrides=args.overrides,
+                              batch=batch_options(args, argv, progress_bar(args.quiet, replications)))  # fmt: skip
     return (
         f"{scenario.scenario.name}: {replications} replications, seed {seed}, "
         f"{result.manifest['elapsed_s']:.1f} s{resumed(result.manifest)}\n"

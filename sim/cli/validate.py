@@ -10,6 +10,7 @@ import pandas as pd
 from sim import api
 from sim.cli.options import (
     add_batch_options,
+    batch_options,
     failures_note,
     new_folder,
     progress_bar,
@@ -49,9 +50,8 @@ def command_validate(args: argparse.Namespace, argv: list[str]) -> str:
     replications = args.replications or DEFAULT_REPLICATIONS
     api.load_scenario(scenario, args.overrides)  # bad input stops here, before any folder
     out = args.out or new_folder(f"validation-{scenario.stem}")
-    options = api.RunOptions(progress_bar(args.quiet, replications), args.fail_fast, ("run.py", *argv), args.scheduler_timeout)
-    result = api.validate(scenario, args.record, out, replications, args.seed, args.overrides, args.workers, options,
-                          scheduler=args.scheduler, events=args.events)  # fmt: skip
+    options = api.ValidationOptions(replications, args.seed, args.overrides, events=args.events)
+    result = api.validate(scenario, args.record, out, options, batch_options(args, argv, progress_bar(args.quiet, replications)))
     columns = ["check", "use", "observed_low", "observed_high", "sim_mean", "sim_p05", "sim_p95", "percentile", "inside_90", "score"]
     columns += [c for c in result.table.columns if c.startswith("skill_")]
     in_sample = result.table["use"] != "held-out"
@@ -99,9 +99,8 @@ def command_validate_many(args: argparse.Namespace, argv: list[str]) -> str:
         api.load_scenario(scenario, args.overrides)  # bad input stops here, before any folder
     out = args.out or new_folder("validation-side-by-side")
     progress = progress_bar(args.quiet, replications * len(args.scenario))
-    options = api.RunOptions(progress, args.fail_fast, ("run.py", *argv), args.scheduler_timeout)
-    result = api.validate_many(args.scenario, args.record, out, replications, args.seed, args.overrides, args.workers, options,
-                               scheduler=args.scheduler, events=args.events)  # fmt: skip
+    options = api.ValidationOptions(replications, args.seed, args.overrides, events=args.events)
+    result = api.validate_many(args.scenario, args.record, out, options, batch_options(args, argv, progress))
     reports = "".join(
         f"{_headline(scenario, args, replications, validation)}{_footer(validation, out / stem)}"
         for scenario, (stem, validation) in zip(args.scenario, result.validations.items())
