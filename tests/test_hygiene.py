@@ -121,3 +121,23 @@ def test_the_scan_finds_a_check_of_speed(source):
 )
 def test_the_scan_lets_hang_guards_be(source):
     assert clock_problems(source) == []
+
+
+# --- hypothesis profiles (tests/conftest.py) -------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("markexpr", "environ", "profile"),
+    [
+        ("not slow", {}, "fast"),
+        ("not  slow and not chromium", {}, "fast"),
+        ("", {}, "thorough"),
+        ("slow", {}, "thorough"),
+        ("not slow", {"HYPOTHESIS_PROFILE": "thorough"}, "thorough"),
+        ("", {"HYPOTHESIS_PROFILE": "fast"}, "fast"),
+    ],
+)
+def test_the_quick_loop_gets_the_fast_profile_and_the_full_suite_the_thorough_one(markexpr, environ, profile):
+    from conftest import profile_for
+
+    assert profile_for(markexpr, environ) == profile
