@@ -255,7 +255,7 @@ def test_skill_is_one_minus_the_ratio_of_scores_and_the_overall_skill_uses_held_
 
 def test_validate_scores_every_baseline_and_the_same_seed_gives_the_same_bytes(tmp_path):
     for name in ("a", "b"):
-        result = api.validate(REPLAY, RECORD, tmp_path / name, api.ValidationOptions(30, 4, events=EVENTS), batch=api.BatchOptions(workers=1))
+        result = api.validate(REPLAY, RECORD, tmp_path / name, api.ValidationOptions(10, 4, events=EVENTS), batch=api.BatchOptions(workers=1))
     table = pd.read_csv(tmp_path / "a" / "validation.csv")
     expected = [f"{s}_{n}" for n in BASELINES for s in ("score", "skill")] + [f"{MAIN_BASELINE}_p05", f"{MAIN_BASELINE}_p95"]
     assert set(expected) <= set(table.columns) and table[[f"score_{n}" for n in BASELINES]].notna().all().all()

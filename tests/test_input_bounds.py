@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import argparse
 import os
-import time
+import sys
 import tomllib
 from pathlib import Path
 
@@ -213,21 +213,45 @@ def _parent_and_child(tmp: Path, keys: int) -> Path:
     return child
 
 
+class TooManyCalls(Exception):
+    pass
+
+
+def calls_made(action, budget: float = float("inf")) -> int:
+    """Function calls (Python and built-in) that ``action()`` makes: a count of operations that
+    does not depend on the machine's speed or load. Stops with :class:`TooManyCalls` past ``budget``."""
+    count = 0
+
+    def profile(frame, event, arg):
+        nonlocal count
+        if event in ("call", "c_call"):
+            count += 1
+            if count > budget:
+                raise TooManyCalls(count)
+
+    sys.setprofile(profile)
+    try:
+        action()
+    finally:
+        sys.setprofile(None)
+    return count
+
+
 def test_extends_merges_in_linear_time(tmp_path):
-    small, large = _parent_and_child(tmp_path, 1000), _parent_and_child(tmp_path, 8000)
-
-    def seconds(path: Path) -> float:
-        best = float("inf")
-        for _ in range(3):
-            start = time.perf_counter()
-            doc, origins = read_document(path)
-            best = min(best, time.perf_counter() - start)
+    """8 times the keys make about 8 times the calls when the merge is linear, 64 times when
+    it is quadratic (as it was when each key of the child scanned every key of the parent).
+    Counting calls, not seconds, makes the check exact on a loaded machine; the budget of 16
+    times stops a quadratic merge early instead of letting it run for seconds."""
+    small, large = _parent_and_child(tmp_path, 100), _parent_and_child(tmp_path, 800)
+    for path in (small, large):
+        doc, origins = read_document(path)
         assert len(origins) == len(doc["t"]) and origins["t.k0"] == str(path)
-        return best
-
-    seconds(small)  # warm up
-    ratio = seconds(large) / seconds(small)
-    assert ratio < 24, f"8 times the keys took {ratio:.1f} times as long (linear: about 8, quadratic: about 64)"
+    base = calls_made(lambda: read_document(small))
+    try:
+        ratio = calls_made(lambda: read_document(large), budget=16 * base) / base
+    except TooManyCalls as exc:
+        pytest.fail(f"8 times the keys made more than 16 times the calls ({exc.args[0]} against {base}): not linear")
+    assert ratio < 16, f"8 times the keys made {ratio:.1f} times the calls (linear: about 8, quadratic: about 64)"
 
 
 def test_extends_keeps_the_origin_of_each_key(tmp_path):

@@ -1,11 +1,13 @@
-"""Invariants that hold for any valid parameters (hypothesis)."""
+"""Invariants that hold for any valid parameters (hypothesis).
+
+Part of the quick loop: the number of examples comes from the hypothesis profile
+(tests/conftest.py), a few under ``-m "not slow"``, many in the full suite."""
 
 from __future__ import annotations
 
 from collections import Counter, defaultdict
 from datetime import date
 
-import pytest
 from builders import Kind, quiet
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -58,8 +60,7 @@ FATES = (Kind.ROCKET_DUD, Kind.ROCKET_INTERCEPTED, Kind.ROCKET_IMPACT_INSIDE, Ki
 DRONE_FATES = (Kind.DRONE_DOWNED, Kind.DRONE_IMPACT_INSIDE, Kind.DRONE_IMPACT_OUTSIDE)
 
 
-@pytest.mark.slow
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])  # examples: tests/conftest.py
 @given(worlds())
 def test_every_launched_round_has_exactly_one_fate_and_time_never_runs_back(case):
     scenario, seed = case
@@ -130,8 +131,7 @@ def policy_worlds(draw):
     return quiet(overrides), draw(st.integers(0, 2**31))
 
 
-@pytest.mark.slow
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])  # examples: tests/conftest.py
 @given(policy_worlds())
 def test_policy_invariants(case):
     """At most one closure; truce days within the counted period; every rule-driven strike
