@@ -114,7 +114,7 @@ def test_run_writes_manifest(small_run):
 
 def test_run_writes_only_the_results(small_run):
     out = small_run["out"]
-    expected = [".lock", "failures.csv", "manifest.json", "parts", "runs.parquet", "summary.csv"]  # .lock: the folder's lock
+    expected = [".lock", "describe.md", "failures.csv", "manifest.json", "parts", "runs.parquet", "summary.csv"]  # .lock: the folder's lock
     assert sorted(p.name for p in out.iterdir()) == expected
     assert [p.name for p in out.parent.iterdir()] == ["out"], "a staging folder was left behind"
     assert not list(out.rglob(".*partial*")), "a temporary file was left behind"

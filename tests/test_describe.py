@@ -286,8 +286,8 @@ def test_a_real_run_folder_is_described_from_its_manifest(tmp_path):
 
     command = ("run.py", "run", "configs/baseline.toml", "--replications", "2", "--set", "scenario.end_date=2020-01-20")
     out = tmp_path / "run"
-    result = api.run_scenario(BASELINE, 2, seed=5, out=out, overrides=["scenario.end_date=2020-01-20"], workers=1,
-                              options=api.RunOptions(command=command))  # fmt: skip
+    result = api.run_scenario(BASELINE, 2, seed=5, out=out, overrides=["scenario.end_date=2020-01-20"],
+                              batch=api.BatchOptions(command=command, workers=1))  # fmt: skip
     path = write_description(out, result.manifest, load_scenario(BASELINE, ["scenario.end_date=2020-01-20"]))
     text = path.read_text(encoding="utf-8")
     assert_sections(text)

@@ -13,6 +13,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from builders import two_option_experiment
+from sim.project import CONFIGS
 from test_robustness import robustness_file
 
 from sim import api
@@ -42,13 +43,13 @@ def experiment(tmp_path_factory):
     folder = tmp_path_factory.mktemp("exp") / "a <i>folder"
     folder.mkdir()
     path = two_option_experiment(folder, "two", HOSTILE, 2)
-    return api.run_experiment(path, folder / "out", workers=1, options=api.RunOptions(None))
+    return api.run_experiment(path, folder / "out", batch=api.BatchOptions(progress=None, workers=1))
 
 
 @pytest.fixture(scope="module")
 def robustness(tmp_path_factory):
     folder = tmp_path_factory.mktemp("rob")
-    return api.run_experiment(robustness_file(folder, replications=2), folder / "out", workers=1, options=api.RunOptions(None))
+    return api.run_experiment(robustness_file(folder, replications=2), folder / "out", batch=api.BatchOptions(progress=None, workers=1))
 
 
 # progress ---------------------------------------------------------------------------------------
@@ -225,11 +226,6 @@ def test_other_runs_stay_as_they_are_and_foreign_names_are_refused(experiment, r
 
 # the API's entry points ---------------------------------------------------------------------------
 
-WIRED = issubclass(api.RunResult, Shown)
-NOT_WIRED = "sim/api.py's result classes and RunOptions take the display and the default progress after the api split"
-
-
-@pytest.mark.skipif(not WIRED, reason=NOT_WIRED)
 def test_the_api_results_print_short_and_runs_show_a_bar_by_default(monkeypatch):
     for cls in (api.RunResult, api.ExperimentResult, api.SweepResult, api.ValidationResult, api.SideBySideResult,
                 api.CalibrationResult, api.Results):  # fmt: skip
@@ -237,11 +233,11 @@ def test_the_api_results_print_short_and_runs_show_a_bar_by_default(monkeypatch)
     assert api.RunOptions().progress is True
     terminal = Terminal()
     monkeypatch.setattr(sys, "stderr", terminal)
-    scenario = api.load_scenario(api.CONFIGS / "baseline.toml", ["scenario.end_date=2020-01-20"])
-    quiet = api.run_scenario(scenario, 2, workers=1, options=api.RunOptions(progress=False))
+    scenario = api.load_scenario(CONFIGS / "baseline.toml", ["scenario.end_date=2020-01-20"])
+    quiet = api.run_scenario(scenario, 2, batch=api.BatchOptions(progress=False, workers=1))
     assert terminal.getvalue() == "" and repr(quiet).startswith("RunResult (run): baseline")
-    api.run_scenario(scenario, 2, workers=1)
+    api.run_scenario(scenario, 2, batch=api.BatchOptions(workers=1))
     assert "/2 [" in terminal.getvalue()  # the default display: a bar of the 2 replications
     counted = []
-    api.run_scenario(scenario, 2, workers=1, options=api.RunOptions(progress=counted.append))
+    api.run_scenario(scenario, 2, batch=api.BatchOptions(progress=counted.append, workers=1))
     assert sum(counted) == 2

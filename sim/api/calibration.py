@@ -26,6 +26,8 @@ from sim.analysis.posterior import (
 )
 from sim.analysis.tables import markdown_code, markdown_text
 from sim.analysis.validation import summary_line
+from sim.analysis.describe import write_description
+from sim.analysis.display import Shown
 from sim.api.options import BatchOptions, CalibrationOptions, ValidationOptions
 from sim.api.validation import ValidationResult, validate
 from sim.batch.cells import write_csv
@@ -41,8 +43,8 @@ if TYPE_CHECKING:  # the inference imports pyabc, which only a calibration needs
 DEFAULT_CALIBRATION = CONFIGS / "calibration.toml"
 
 
-@dataclass(frozen=True)
-class CalibrationResult:
+@dataclass(frozen=True, repr=False)
+class CalibrationResult(Shown):
     inference: Inference  # the folder, the pilot, the posterior particles and weights, the generations
     parameters: pd.DataFrame  # per parameter: prior, posterior median and 90% interval, moved or not
     correlations: pd.DataFrame  # pairs of parameters, strongest posterior correlation first
@@ -81,6 +83,7 @@ def calibrate(
     from sim.calibration.inference import check_calibration_folder
 
     check_calibration_folder(out)  # before the lock: a refused run changes nothing
+    options = options.shown(calibration_file.budget(settings.quick).max_simulations, "sim")
     with locked_folder(out):  # one calibration at a time in a folder, from the pilot to the finished manifest
         return _calibrate_in(calibration_file, out, settings, options)
 
@@ -102,7 +105,7 @@ def _calibrate_in(calibration_file: Any, out: Path, settings: CalibrationOptions
         calibration_file.replay_path, calibration_file.record_path, out / "predictive",
         ValidationOptions(inference.budget.predictive_replications, calibration_file.header.root_seed,
                           parameters_from=inference.posterior_path),
-        BatchOptions(command=options.command, workers=workers, scheduler=scheduler),
+        BatchOptions(progress=False, command=options.command, workers=workers, scheduler=scheduler),
     )  # fmt: skip
     fitted_ids, labels = {o.check.id for o in calibration_file.fitted}, {o.check.id: o.use for o in calibration_file.observations}
     predicted = predictive.table.assign(use=["fit" if c in fitted_ids else "held-out" if c in hold_out else labels.get(c, "held-out")
@@ -146,8 +149,10 @@ def _calibrate_in(calibration_file: Any, out: Path, settings: CalibrationOptions
                   + (", --quick" if quick else ""))  # fmt: skip
     write_calibrated_scenario(calibrated_path, calibration_file.scenario_path, table, provenance,
                               installed if installed is not None else inference.posterior_path)  # fmt: skip
-    write_json(out / "manifest.json", {**inference.manifest, "status": "complete", "calibrated": shown_path(calibrated_path),
-                                       "installed": shown_path(installed) if installed else None})  # fmt: skip
+    finished = {**inference.manifest, "status": "complete", "calibrated": shown_path(calibrated_path),
+                "installed": shown_path(installed) if installed else None}  # fmt: skip
+    write_description(out, finished)
+    write_json(out / "manifest.json", finished)
     return CalibrationResult(inference, table, pairs, predictive, calibrated_path, installed, report)
 
 

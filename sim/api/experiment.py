@@ -19,6 +19,9 @@ from sim.analysis.report import write_report
 from sim.analysis.robustness import Robustness, analyse_robustness
 from sim.analysis.summary import summarise as _summarise
 from sim.analysis.uncertainty import parameter_uncertainty
+from sim.analysis.describe import write_description
+from sim.analysis.display import Shown
+from sim.analysis.tidy import TidyRuns
 from sim.api.options import BatchOptions, ExperimentOptions
 from sim.batch.cells import write_csv
 from sim.batch.execution import BatchResult, Execution, run_batch
@@ -40,8 +43,8 @@ class Comparison:
     decisions: pd.DataFrame | None = None  # per scenario and outcome: shares better/tied/worse, verdict, sentence
 
 
-@dataclass(frozen=True)
-class ExperimentResult:
+@dataclass(frozen=True, repr=False)
+class ExperimentResult(Shown, TidyRuns):
     runs: pd.DataFrame
     summary: pd.DataFrame
     comparison: pd.DataFrame
@@ -89,6 +92,7 @@ def run_experiment(
     if not isinstance(experiment, ExperimentFile):
         experiment = load_experiment(experiment, settings.replications)
     out = Path(out)
+    execution = execution.shown(None if precision is not None else len(experiment.batch.scenarios) * experiment.batch.replications)
     extra = {"reference": experiment.header.reference, "outcomes": list(experiment.header.outcomes),
              "title": experiment.header.description or experiment.header.name,
              "period": outcome_period(experiment.batch.scenarios[0][1])}  # every scenario counts the same days  # fmt: skip
@@ -109,9 +113,11 @@ def run_experiment(
             result, record = _run_to_precision(experiment, spec, out, execution.execution(), execution.command, extra, held)
         if experiment.robustness is not None:
             summary, robustness = analyse_states(out, result.runs, result.manifest)
+            write_description(out, result.manifest, experiment)
             return ExperimentResult(result.runs, summary, robustness.states, result.failures, out, mark_complete(out, result.manifest),
                                     robustness=robustness)  # fmt: skip
         comparison = analyse_folder(out, result.runs, {**result.manifest, **extra, "precision": record})
+        write_description(out, result.manifest, experiment)
         return ExperimentResult(result.runs, comparison.summary, comparison.comparison, result.failures, out,
                                 mark_complete(out, result.manifest), comparison.uncertainty, comparison.decisions)  # fmt: skip
 

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Callable, Mapping, Sequence
 
 from sim.batch.execution import Execution
+from sim.batch.progress import ProgressOption, with_progress
 
 RUN_CHUNK_SIZE = 25  # replications per task of a run: small enough to share a few hundred among workers
 
@@ -24,8 +25,10 @@ class BatchOptions:
     command, scheduler_timeout_s)``, which is this class under its old name.
     """
 
-    progress: Callable[[int], None] | None = None
-    """Called with the number of replications just finished (a progress bar's ``update``); None: nothing reported."""
+    progress: ProgressOption = True
+    """A callback called with the number of replications just finished (a progress bar's ``update``); True: a
+    progress bar (a widget in Jupyter, a bar on a terminal, nothing when stderr is not a terminal); False or None:
+    nothing reported (see :mod:`sim.batch.progress`)."""
     fail_fast: bool = False
     """Stop at the first failed replication instead of recording it in failures.csv and going on."""
     command: tuple[str, ...] = ("python API",)
@@ -39,8 +42,14 @@ class BatchOptions:
 
     def execution(self) -> Execution:
         """The execution of :func:`sim.batch.execution.run_batch` these options describe."""
-        return Execution(workers=self.workers, scheduler=self.scheduler, progress=self.progress, fail_fast=self.fail_fast,
+        progress = self.progress if callable(self.progress) else None  # a display is made by :meth:`shown` first
+        return Execution(workers=self.workers, scheduler=self.scheduler, progress=progress, fail_fast=self.fail_fast,
                          scheduler_timeout_s=self.scheduler_timeout_s)  # fmt: skip
+
+
+    def shown(self, total: int | None, unit: str = "rep") -> "BatchOptions":
+        """These options with ``progress`` made a callback for a batch of ``total`` (a bar if True)."""
+        return with_progress(self, total, unit)
 
 
 RunOptions = BatchOptions  # the name before the API was split: RunOptions(progress, fail_fast, command, scheduler_timeout_s)

@@ -9,6 +9,8 @@ from typing import Any, Mapping, Sequence
 import pandas as pd
 
 from sim.analysis.summary import summarise as _summarise
+from sim.analysis.describe import write_description
+from sim.analysis.display import Shown
 from sim.api.options import RUN_CHUNK_SIZE, BatchOptions
 from sim.batch.cells import write_csv
 from sim.batch.execution import run_batch
@@ -21,8 +23,8 @@ from sim.design.batch import Batch, Source
 from sim.replication.simulate import event_log, event_table
 
 
-@dataclass(frozen=True)
-class RunResult:
+@dataclass(frozen=True, repr=False)
+class RunResult(Shown):
     runs: pd.DataFrame  # one row per replication: scenario, replication, seed, outcomes
     summary: pd.DataFrame  # per outcome: mean, CI, quantiles, P(> 0)
     failures: pd.DataFrame
@@ -56,12 +58,14 @@ def run_scenario(
         scenario = _load_scenario(path, overrides)
         source, inputs = Source("run", path, tuple(overrides)), tuple(input_files(path))
     spec = Batch(scenario.scenario.name, ((scenario.scenario.name, scenario),), replications, seed, source, inputs, RUN_CHUNK_SIZE)
+    options = options.shown(replications)
     with HeldLock() as held:  # summary.csv is written under the run's lock
         result = run_batch(spec, Path(out) if out is not None else None, options.execution(), options.command, analysed=True,
                            held=held)  # fmt: skip
         summary, manifest = _summarise(result.runs), result.manifest
         if out is not None:
             write_csv(Path(out) / "summary.csv", summary)
+            write_description(Path(out), manifest, scenario)
             manifest = mark_complete(Path(out), manifest)
     return RunResult(result.runs, summary, result.failures, result.folder, manifest)
 

@@ -11,6 +11,8 @@ import pandas as pd
 
 from sim.analysis.figures import save_figure
 from sim.analysis.sweep import point_table, sweep_context, sweep_figures
+from sim.analysis.describe import write_description
+from sim.analysis.display import Shown
 from sim.api.options import BatchOptions
 from sim.batch.cells import write_csv
 from sim.batch.execution import BatchResult, run_batch
@@ -24,8 +26,8 @@ if TYPE_CHECKING:  # matplotlib loads when a figure is drawn
     from matplotlib.figure import Figure
 
 
-@dataclass(frozen=True)
-class SweepResult:
+@dataclass(frozen=True, repr=False)
+class SweepResult(Shown):
     points: pd.DataFrame  # one row per design point: parameters, outcome means and CIs
     sensitivity: pd.DataFrame | None  # from the design type's analysis (Sobol' indices for saltelli)
     runs: pd.DataFrame
@@ -48,7 +50,7 @@ def run_sweep(
     given as a file); ``batch`` says how the batch runs (workers, scheduler, progress ...)."""
     if not isinstance(sweep, SweepFile):
         sweep = load_sweep(sweep, replications)
-    options, out = batch or BatchOptions(), Path(out)
+    options, out = (batch or BatchOptions()).shown(len(sweep.batch.scenarios) * sweep.batch.replications), Path(out)
     outcomes = list(sweep.header.outcomes)
     extra = {"design": sweep.header.design, "outcomes": outcomes}
     with HeldLock() as held:  # points, plots and sensitivity are written under the sweep's lock
@@ -68,6 +70,7 @@ def _sweep_files(sweep: SweepFile, out: Path, result: BatchResult, outcomes: lis
     sensitivity = analyse(sweep.parameters, points, outcomes, sweep.header.root_seed) if analyse else None
     if sensitivity is not None:
         write_csv(out / "sensitivity.csv", sensitivity)
+    write_description(out, result.manifest, sweep)
     manifest = mark_complete(out, result.manifest)
     return SweepResult(points, sensitivity, result.runs, result.failures, out, manifest, len(figures), figures)
 

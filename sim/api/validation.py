@@ -23,6 +23,7 @@ from sim.analysis.side_by_side import (
 )
 from sim.analysis.tables import markdown_code
 from sim.analysis.validation import (
+    attack_families,
     dated_events,
     fan_chart,
     monthly_checks,
@@ -33,6 +34,8 @@ from sim.analysis.validation import (
     summary_line,
     write_validation,
 )
+from sim.analysis.describe import write_description
+from sim.analysis.display import Shown
 from sim.api.options import RUN_CHUNK_SIZE, BatchOptions, ValidationOptions
 from sim.batch.cells import write_csv
 from sim.batch.execution import BatchResult, run_batch
@@ -49,8 +52,8 @@ from sim.design.posterior import check_draws_apply, posterior_draws
 from sim.project import shown_path
 
 
-@dataclass(frozen=True)
-class ValidationResult:
+@dataclass(frozen=True, repr=False)
+class ValidationResult(Shown):
     table: pd.DataFrame  # one row per observation checked: observed, simulated, percentile, inside, score
     skipped: list[Observation]  # observations outside the scenario's horizon
     runs: pd.DataFrame
@@ -70,7 +73,7 @@ class ValidationResult:
         return skill_line(self.table) if self.fit is not None else self.no_baseline
 
 
-ATTACK_FAMILIES = {"rocket_drone": ("attack_rocket", "attack_drone"), "convoy": ("attack_convoy",)}
+ATTACK_FAMILIES = attack_families()  # the fan chart's families of attacks, from the threats' quarterly series
 
 
 def validate(
@@ -107,6 +110,7 @@ def validate(
         draws = posterior_draws(settings.parameters_from, replications, settings.replications_per_draw, seed, "--parameters-from", "command line")
         check_draws_apply(draws, scenario, "--parameters-from", "command line")
     meta = scenario.scenario
+    options = options.shown(replications)
     covered = [o for o in observations if meta.start_date <= o.check.start and o.check.end <= meta.end_date]
     skipped = [o for o in observations if o not in covered]
     monthly = monthly_checks(meta.start_date, meta.end_date, ATTACK_FAMILIES)
@@ -139,12 +143,13 @@ def _validation_files(
                     observed_per_month(covered, ATTACK_FAMILIES), dated_events(scenario), baseline_monthly, table)  # fmt: skip
     over = f" over the posterior {draws.file}" if draws is not None else ""
     write_html(write_validation(out, table, skipped, f"{meta.name}{over} against {shown_path(record)}", fan, fit, no_baseline))
+    write_description(out, result.manifest, scenario)
     manifest = mark_complete(out, result.manifest)
     return ValidationResult(table, skipped, result.runs, result.failures, out, manifest, fit, no_baseline)
 
 
-@dataclass(frozen=True)
-class SideBySideResult:
+@dataclass(frozen=True, repr=False)
+class SideBySideResult(Shown):
     validations: dict[str, ValidationResult]  # by scenario file stem, in the order given
     table: pd.DataFrame  # side_by_side.csv: per check of the record, each scenario's band, percentile, inside, score
     skills: pd.DataFrame  # per scenario and baseline: held-out skill, quiet-period skill, held-out checks inside
@@ -180,6 +185,7 @@ def validate_many(
     observations = load_record(record)
     if events is not None or DEFAULT_EVENTS.exists():
         fit_window(observations, load_events(Path(events) if events is not None else DEFAULT_EVENTS), str(record))
+    options = options.shown(replications * len(paths))  # one display for every scenario
     identity = {"scenarios": {stem: shown_path(path) for stem, path in zip(stems, paths)}, "overrides": list(overrides),
                 "record_file": shown_path(record), "events_file": shown_path(Path(events)) if events is not None else None,
                 "root_seed": seed, "replications": replications}  # fmt: skip
@@ -205,5 +211,6 @@ def validate_many(
                                    skills, probabilities, skipped)  # fmt: skip
         manifest = {**manifest, "status": "complete", "finished_utc": utc_now(), "elapsed_s": round(time.perf_counter() - clock, 3),
                     "files": [f.name for f in files], "folders": {stem: f"{stem}/" for stem in stems}}  # fmt: skip
+        write_description(out, manifest)
         write_json(out / "manifest.json", manifest)
     return SideBySideResult(validations, table, skills, probabilities, out, manifest)

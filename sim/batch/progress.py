@@ -13,7 +13,7 @@ one:
 
 >>> from sim import api
 >>> api.run_scenario("configs/baseline.toml", 20)                                   # a bar
->>> api.run_scenario("configs/baseline.toml", 20, options=api.RunOptions(progress=False))  # none
+>>> api.run_scenario("configs/baseline.toml", 20, batch=api.BatchOptions(progress=False))  # none
 
 The display closes itself once the total is reached (and when garbage collected, if a run
 stops early); nothing here touches the results, so a run is the same with or without it.

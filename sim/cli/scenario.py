@@ -70,7 +70,7 @@ def command_run(args: argparse.Namespace, argv: list[str]) -> str:
         f"{scenario.scenario.name}: {replications} replications, seed {seed}, "
         f"{result.manifest['elapsed_s']:.1f} s{resumed(result.manifest)}\n"
         f"{format_summary(result.summary)}\n"
-        f"{failures_note(result.failures, out)}wrote {out}/ (runs.parquet, summary.csv, failures.csv, manifest.json)\n"
+        f"{failures_note(result.failures, out)}wrote {out}/ (runs.parquet, summary.csv, failures.csv, manifest.json, describe.md)\n"
     )
 
 
