@@ -33,16 +33,27 @@ from sim.calibration.settings import Budget, load_calibration  # noqa: E402
 
 
 def measure(calibration, particles: int, generations: int, workers: int) -> dict:
-    budget = Budget(particles=particles, max_generations=generations, max_simulations=10**7,
-                    min_acceptance_rate=1e-6, epsilon_quantile=0.5, pilot_replications=50, predictive_replications=1)  # fmt: skip
+    budget = Budget(
+        particles=particles,
+        max_generations=generations,
+        max_simulations=10**7,
+        min_acceptance_rate=1e-6,
+        epsilon_quantile=0.5,
+        pilot_replications=50,
+        predictive_replications=1,
+    )
     header = dataclasses.replace(calibration.header, quick=budget)
     calibration = dataclasses.replace(calibration, header=header)
     with tempfile.TemporaryDirectory() as tmp:
         start = time.perf_counter()
         inference = run_inference(calibration, Path(tmp) / "out", quick=True, workers=workers)
         seconds = time.perf_counter() - start
-    return {"particles": particles, "generations": inference.progress.generations,
-            "simulations": inference.progress.simulations, "seconds": seconds}  # fmt: skip
+    return {
+        "particles": particles,
+        "generations": inference.progress.generations,
+        "simulations": inference.progress.simulations,
+        "seconds": seconds,
+    }
 
 
 def main() -> None:
@@ -56,16 +67,22 @@ def main() -> None:
     calibration = load_calibration(ROOT / "configs" / "calibration.toml")
     rows = []
     for particles in (int(p) for p in args.particles.split(",")):
-        print(f"running {particles} particles x {args.generations} generations on {workers} workers ...", file=sys.stderr)
+        print(
+            f"running {particles} particles x {args.generations} generations on {workers} workers ...", file=sys.stderr
+        )
         rows.append(measure(calibration, particles, args.generations, workers))
     first = rows[0]
-    print(f"{'particles':>9} {'sims':>7} {'seconds':>8} {'ms/sim':>7} {'sims/particle':>13} {'x particles':>11} {'x time':>7} {'time ratio / particle ratio':>27}")
+    print(
+        f"{'particles':>9} {'sims':>7} {'seconds':>8} {'ms/sim':>7} {'sims/particle':>13} {'x particles':>11} {'x time':>7} {'time ratio / particle ratio':>27}"
+    )
     for row in rows:
         per_sim = 1000 * row["seconds"] / row["simulations"]
         scale = row["particles"] / first["particles"]
         ratio = row["seconds"] / first["seconds"]
-        print(f"{row['particles']:>9} {row['simulations']:>7} {row['seconds']:>8.1f} {per_sim:>7.1f} "
-              f"{row['simulations'] / row['particles']:>13.1f} {scale:>11.2f} {ratio:>7.2f} {ratio / scale:>27.2f}")  # fmt: skip
+        print(
+            f"{row['particles']:>9} {row['simulations']:>7} {row['seconds']:>8.1f} {per_sim:>7.1f} "
+            f"{row['simulations'] / row['particles']:>13.1f} {scale:>11.2f} {ratio:>7.2f} {ratio / scale:>27.2f}"
+        )
     if args.json:
         args.json.write_text(json.dumps(rows, indent=2))
 

@@ -82,8 +82,9 @@ def start_cluster():
     # The workers must import this checkout's `sim`, as the documented `dask worker` command does.
     os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
     start = time.perf_counter()
-    cluster = LocalCluster(n_workers=WORKERS, threads_per_worker=1, processes=True, dashboard_address=None,
-                           silence_logs=logging.ERROR)  # fmt: skip
+    cluster = LocalCluster(
+        n_workers=WORKERS, threads_per_worker=1, processes=True, dashboard_address=None, silence_logs=logging.ERROR
+    )
     client = Client(cluster)
     client.wait_for_workers(WORKERS)
     client.get_task_stream()  # the scheduler records the task stream from now on
@@ -125,14 +126,29 @@ def compute_seconds(client, since: float) -> list[float]:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0], formatter_class=argparse.RawDescriptionHelpFormatter,
-                                     epilog="\n".join(__doc__.splitlines()[2:]))  # fmt: skip
-    parser.add_argument("--repeats", type=int, default=3, help="repeats of each backend, interleaved; the best is kept (default 3)")
-    parser.add_argument("--chunk-size", type=int, default=None, help="replications per task (default: the batch's, DEFAULT_CHUNK_SIZE)")
-    parser.add_argument("--replications", type=int, default=None, help="replications per policy option (default: the file's, 400)")
-    parser.add_argument("--end-date", type=date.fromisoformat, default=None,
-                        help="another horizon (e.g. 2020-12-31): shorter replications, so the per-task cost weighs more")
-    parser.add_argument("--json", type=Path, default=None, help="also write every number (each repeat's raw time too) as JSON")
+    parser = argparse.ArgumentParser(
+        description=__doc__.splitlines()[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="\n".join(__doc__.splitlines()[2:]),
+    )
+    parser.add_argument(
+        "--repeats", type=int, default=3, help="repeats of each backend, interleaved; the best is kept (default 3)"
+    )
+    parser.add_argument(
+        "--chunk-size", type=int, default=None, help="replications per task (default: the batch's, DEFAULT_CHUNK_SIZE)"
+    )
+    parser.add_argument(
+        "--replications", type=int, default=None, help="replications per policy option (default: the file's, 400)"
+    )
+    parser.add_argument(
+        "--end-date",
+        type=date.fromisoformat,
+        default=None,
+        help="another horizon (e.g. 2020-12-31): shorter replications, so the per-task cost weighs more",
+    )
+    parser.add_argument(
+        "--json", type=Path, default=None, help="also write every number (each repeat's raw time too) as JSON"
+    )
     parser.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
     args = parser.parse_args()
     if args.repeats < 1 or (args.chunk_size is not None and args.chunk_size < 1):
@@ -148,8 +164,11 @@ def main() -> int:
         batch = default_batch(args.chunk_size, args.replications, args.end_date, scratch)
         chunks = len(plan(len(batch.scenarios), batch.replications, batch.chunk_size))
         total = len(batch.scenarios) * batch.replications
-        progress(args.quiet, f"batch {batch.name}: {len(batch.scenarios)} options x {batch.replications} replications, "
-                             f"chunk size {batch.chunk_size} ({chunks} tasks)")  # fmt: skip
+        progress(
+            args.quiet,
+            f"batch {batch.name}: {len(batch.scenarios)} options x {batch.replications} replications, "
+            f"chunk size {batch.chunk_size} ({chunks} tasks)",
+        )
         cluster, client, startup = start_cluster()
         try:
             paths = worker_sim_paths(client)
@@ -173,7 +192,9 @@ def main() -> int:
                     main_before = time.process_time()
                     seconds, result = timed_run(batch, backends[name], out)
                     main_cpu = time.process_time() - main_before
-                    workers_cpu = (worker_cpu_seconds(client) if name == "dask" else children_cpu_seconds()) - workers_before
+                    workers_cpu = (
+                        worker_cpu_seconds(client) if name == "dask" else children_cpu_seconds()
+                    ) - workers_before
                     times[name].append(seconds)
                     cpu[name].append(main_cpu + workers_cpu)
                     if name == "dask":
@@ -181,8 +202,11 @@ def main() -> int:
                     if repeat == 0:
                         rows[name] = result.runs
                         parquet[name] = (out / "runs.parquet").read_bytes()
-                    progress(args.quiet, f"  repeat {repeat + 1}/{args.repeats} {name:<5} {seconds:7.2f} s "
-                                         f"({total / seconds:5.1f} replications/s)")  # fmt: skip
+                    progress(
+                        args.quiet,
+                        f"  repeat {repeat + 1}/{args.repeats} {name:<5} {seconds:7.2f} s "
+                        f"({total / seconds:5.1f} replications/s)",
+                    )
         finally:
             client.close()
             cluster.close()
@@ -201,55 +225,92 @@ def main() -> int:
     return 0 if same_rows and same_bytes else 1
 
 
-def summarise(batch, chunks: int, total: int, startup: float, times: dict, cpu: dict, compute: list, repeats: int) -> dict:
+def summarise(
+    batch, chunks: int, total: int, startup: float, times: dict, cpu: dict, compute: list, repeats: int
+) -> dict:
     local, dask = min(times["local"]), min(times["dask"])
     extra = dask - local
     best = compute[times["dask"].index(dask)]  # the task stream of the best Dask repeat
     return {
-        "machine": platform.node(), "cpus": os.cpu_count(), "python": platform.python_version(),
-        "batch": batch.name, "options": len(batch.scenarios), "replications": batch.replications,
-        "chunk_size": batch.chunk_size, "tasks": chunks, "end_date": str(batch.scenarios[0][1].scenario.calendar.end),
-        "workers": WORKERS, "repeats": repeats,
-        "cluster_startup_s": startup, "local_s": times["local"], "dask_s": times["dask"],
-        "local_cpu_s": cpu["local"], "dask_cpu_s": cpu["dask"],
-        "local_best_s": local, "dask_best_s": dask, "dask_first_s": times["dask"][0],
-        "local_spread": max(times["local"]) / local, "dask_spread": max(times["dask"]) / dask,
-        "local_replications_per_s": total / local, "dask_replications_per_s": total / dask,
+        "machine": platform.node(),
+        "cpus": os.cpu_count(),
+        "python": platform.python_version(),
+        "batch": batch.name,
+        "options": len(batch.scenarios),
+        "replications": batch.replications,
+        "chunk_size": batch.chunk_size,
+        "tasks": chunks,
+        "end_date": str(batch.scenarios[0][1].scenario.calendar.end),
+        "workers": WORKERS,
+        "repeats": repeats,
+        "cluster_startup_s": startup,
+        "local_s": times["local"],
+        "dask_s": times["dask"],
+        "local_cpu_s": cpu["local"],
+        "dask_cpu_s": cpu["dask"],
+        "local_best_s": local,
+        "dask_best_s": dask,
+        "dask_first_s": times["dask"][0],
+        "local_spread": max(times["local"]) / local,
+        "dask_spread": max(times["dask"]) / dask,
+        "local_replications_per_s": total / local,
+        "dask_replications_per_s": total / dask,
         "ratio": local / dask,  # Dask's replications/s over local processes'
-        "target": TARGET, "met": local / dask >= TARGET,
+        "target": TARGET,
+        "met": local / dask >= TARGET,
         "ratio_with_startup": local / (dask + startup),
         "cpu_ratio": min(cpu["dask"]) / min(cpu["local"]),
-        "local_cpu_per_replication_s": min(cpu["local"]) / total, "dask_cpu_per_replication_s": min(cpu["dask"]) / total,
+        "local_cpu_per_replication_s": min(cpu["local"]) / total,
+        "dask_cpu_per_replication_s": min(cpu["dask"]) / total,
         "extra_s_per_batch": extra,
         "overhead_per_task_s": extra * WORKERS / chunks,  # each worker runs chunks / WORKERS tasks in turn
         "dask_worker_busy": sum(best) / (WORKERS * dask),
         "dask_compute_per_task_s": sum(best) / max(len(best), 1),
         "dask_compute_per_replication_s": sum(best) / total,
-    }  # fmt: skip
+    }
 
 
 def report(r: dict) -> None:
     total = r["options"] * r["replications"]
-    print(f"Dask against local processes: {r['batch']}, {r['options']} options x {r['replications']} replications "
-          f"to {r['end_date']}, chunk size {r['chunk_size']} ({r['tasks']} tasks), {r['workers']} workers, best of {r['repeats']}")
+    print(
+        f"Dask against local processes: {r['batch']}, {r['options']} options x {r['replications']} replications "
+        f"to {r['end_date']}, chunk size {r['chunk_size']} ({r['tasks']} tasks), {r['workers']} workers, best of {r['repeats']}"
+    )
     print(f"  {'backend':<38} {'best s':>7} {'reps/s':>7} {'spread':>7} {'CPU s':>7}")
-    for name, label in (("local", "local processes (ProcessPoolExecutor)"), ("dask", "Dask LocalCluster, already running")):
+    for name, label in (
+        ("local", "local processes (ProcessPoolExecutor)"),
+        ("dask", "Dask LocalCluster, already running"),
+    ):
         best = r[f"{name}_best_s"]
-        print(f"  {label:<38} {best:7.2f} {total / best:7.1f} {r[f'{name}_spread']:7.2f} {min(r[f'{name}_cpu_s']):7.2f}")
+        print(
+            f"  {label:<38} {best:7.2f} {total / best:7.1f} {r[f'{name}_spread']:7.2f} {min(r[f'{name}_cpu_s']):7.2f}"
+        )
     with_startup = r["dask_best_s"] + r["cluster_startup_s"]
-    print(f"  {'Dask, its start-up included':<38} {with_startup:7.2f} {total / with_startup:7.1f}"
-          f"   (start-up {r['cluster_startup_s']:.2f} s; ratio {r['ratio_with_startup']:.3f}, for information)")
+    print(
+        f"  {'Dask, its start-up included':<38} {with_startup:7.2f} {total / with_startup:7.1f}"
+        f"   (start-up {r['cluster_startup_s']:.2f} s; ratio {r['ratio_with_startup']:.3f}, for information)"
+    )
     print(f"  first Dask batch on fresh workers (they import sim in their first task): {r['dask_first_s']:.2f} s")
-    print(f"  Dask / local replications per second: {r['ratio']:.3f}   target >= {r['target']}: "
-          f"{'MET' if r['met'] else 'NOT MET'}")
-    print(f"  Dask costs {r['extra_s_per_batch']:+.2f} s per batch ({100 * r['extra_s_per_batch'] / r['local_best_s']:+.1f}%), "
-          f"{1000 * r['overhead_per_task_s']:+.1f} ms per task")
-    print(f"  CPU (main process + workers) Dask / local: {r['cpu_ratio']:.3f} "
-          f"({1000 * r['dask_cpu_per_replication_s']:.1f} against {1000 * r['local_cpu_per_replication_s']:.1f} ms per replication; "
-          "less disturbed by other load than wall time)")
-    print(f"  Dask workers computing {100 * r['dask_worker_busy']:.1f}% of the wall time, "
-          f"{1000 * r['dask_compute_per_task_s']:.0f} ms per task (scheduler's task stream)")
-    print(f"  identical rows: {'yes' if r['same_rows'] else 'NO'}; identical runs.parquet: {'yes' if r['same_runs_parquet'] else 'NO'}")
+    print(
+        f"  Dask / local replications per second: {r['ratio']:.3f}   target >= {r['target']}: "
+        f"{'MET' if r['met'] else 'NOT MET'}"
+    )
+    print(
+        f"  Dask costs {r['extra_s_per_batch']:+.2f} s per batch ({100 * r['extra_s_per_batch'] / r['local_best_s']:+.1f}%), "
+        f"{1000 * r['overhead_per_task_s']:+.1f} ms per task"
+    )
+    print(
+        f"  CPU (main process + workers) Dask / local: {r['cpu_ratio']:.3f} "
+        f"({1000 * r['dask_cpu_per_replication_s']:.1f} against {1000 * r['local_cpu_per_replication_s']:.1f} ms per replication; "
+        "less disturbed by other load than wall time)"
+    )
+    print(
+        f"  Dask workers computing {100 * r['dask_worker_busy']:.1f}% of the wall time, "
+        f"{1000 * r['dask_compute_per_task_s']:.0f} ms per task (scheduler's task stream)"
+    )
+    print(
+        f"  identical rows: {'yes' if r['same_rows'] else 'NO'}; identical runs.parquet: {'yes' if r['same_runs_parquet'] else 'NO'}"
+    )
 
 
 if __name__ == "__main__":

@@ -21,8 +21,9 @@ import pstats
 import sys
 import time
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
@@ -343,14 +344,19 @@ def bench_profile(scenario, k: int, seed: int, top: int) -> dict:
     stats = pstats.Stats(prof).stats  # type: ignore[attr-defined]
     total = sum(v[2] for v in stats.values())
     areas: Counter = Counter()
-    for key, (cc, nc, tt, ct, callers) in stats.items():
+    for key, (_cc, _nc, tt, _ct, _callers) in stats.items():
         areas[area_of(key[0])] += tt
     funcs = sorted(stats.items(), key=lambda kv: kv[1][2], reverse=True)[:top]
     return {
         "replications": k,
         "self_time_by_area": [{"area": a, "share": t / total} for a, t in areas.most_common()],
         "top_functions": [
-            {"function": short_name(key), "calls_per_rep": v[1] / k, "self_share": v[2] / total, "cum_share": v[3] / total}
+            {
+                "function": short_name(key),
+                "calls_per_rep": v[1] / k,
+                "self_share": v[2] / total,
+                "cum_share": v[3] / total,
+            }
             for key, v in funcs
         ],
     }
@@ -366,7 +372,9 @@ def table(rows: list[list[str]], header: list[str], right: set[int] | None = Non
     widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
 
     def fmt(row: list[str]) -> str:
-        return "  ".join(str(c).rjust(w) if i in right else str(c).ljust(w) for i, (c, w) in enumerate(zip(row, widths)))
+        return "  ".join(
+            str(c).rjust(w) if i in right else str(c).ljust(w) for i, (c, w) in enumerate(zip(row, widths))
+        )
 
     return "\n".join(["  " + fmt(header), "  " + "  ".join("-" * w for w in widths), *("  " + fmt(r) for r in rows)])
 
@@ -397,14 +405,22 @@ def report(res: dict) -> str:
     for mode, label in labels.items():
         d = m[mode]
         rows.append(
-            [label, f"{d['reps_per_s']:.1f}", f"{d['ms_per_rep']:.2f}", f"{d['reps_per_s'] / m['loop']['reps_per_s']:.2f}x", f"{d['spread']:.2f}"]
+            [
+                label,
+                f"{d['reps_per_s']:.1f}",
+                f"{d['ms_per_rep']:.2f}",
+                f"{d['reps_per_s'] / m['loop']['reps_per_s']:.2f}x",
+                f"{d['spread']:.2f}",
+            ]
         )
     out.append(table(rows, ["mode", "reps/s", "ms/rep", "vs loop", "spread"]))
     out.append(
         f"  speedup workers=2 / workers=1: {tp['speedup_w2_vs_w1']:.2f}x  (ideal {min(2, meta['cpus_usable'])}.00x"
         f" on {meta['cpus_usable']} usable CPU(s); includes starting the process pool)"
     )
-    out.append(f"  same rows in all three modes: {'yes' if tp['identical_results'] else 'NO (bug: results depend on the mode)'}")
+    out.append(
+        f"  same rows in all three modes: {'yes' if tp['identical_results'] else 'NO (bug: results depend on the mode)'}"
+    )
 
     out.append(f"\n2. SimPy events per second ({ev['replications']} replications vs as many bare runs)")
     out.append(
@@ -412,8 +428,18 @@ def report(res: dict) -> str:
         f"; bare loop sized to {ev['bare_events_per_run']:.0f} per run"
     )
     rows = [
-        ["model: World.run()", f"{ev['model_events_per_s']:,.0f}", f"{ev['model_events_per_s_counted']:,.0f}", f"{ev['spread_model_run']:.2f}"],
-        ["bare: yield env.timeout(1)", f"{ev['bare_events_per_s']:,.0f}", f"{ev['bare_events_per_s_counted']:,.0f}", f"{ev['spread_bare']:.2f}"],
+        [
+            "model: World.run()",
+            f"{ev['model_events_per_s']:,.0f}",
+            f"{ev['model_events_per_s_counted']:,.0f}",
+            f"{ev['spread_model_run']:.2f}",
+        ],
+        [
+            "bare: yield env.timeout(1)",
+            f"{ev['bare_events_per_s']:,.0f}",
+            f"{ev['bare_events_per_s_counted']:,.0f}",
+            f"{ev['spread_bare']:.2f}",
+        ],
         ["ratio model/bare", f"{ev['ratio_model_over_bare']:.3f}", f"{ev['ratio_model_over_bare_counted']:.3f}", ""],
     ]
     out.append(table(rows, ["", "events/s", "events/s (counting on)", "spread"]))
@@ -462,7 +488,12 @@ def report(res: dict) -> str:
         rows = [[a["area"], f"{100 * a['share']:.1f}%"] for a in pr["self_time_by_area"][:12]]
         out.append(table(rows, ["self time by area", "share"]))
         rows = [
-            [f["function"], f"{f['calls_per_rep']:.0f}", f"{100 * f['self_share']:.1f}%", f"{100 * f['cum_share']:.1f}%"]
+            [
+                f["function"],
+                f"{f['calls_per_rep']:.0f}",
+                f"{100 * f['self_share']:.1f}%",
+                f"{100 * f['cum_share']:.1f}%",
+            ]
             for f in pr["top_functions"]
         ]
         out.append(table(rows, ["top functions by self time", "calls/rep", "self", "cum"]))
@@ -499,15 +530,23 @@ def report(res: dict) -> str:
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--replications", type=int, default=100, help="replications per throughput measurement (default 100)")
+    p = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    p.add_argument(
+        "--replications", type=int, default=100, help="replications per throughput measurement (default 100)"
+    )
     p.add_argument("--seed", type=int, default=1, help="root seed (default 1)")
-    p.add_argument("--repeats", type=int, default=3, help="repeats of each throughput measurement; best is kept (default 3)")
+    p.add_argument(
+        "--repeats", type=int, default=3, help="repeats of each throughput measurement; best is kept (default 3)"
+    )
     p.add_argument(
         "--event-replications", type=int, default=20, help="replications per event-rate / breakdown pass (default 20)"
     )
     p.add_argument("--event-repeats", type=int, default=5, help="repeats of the event-rate passes (default 5)")
-    p.add_argument("--profile-replications", type=int, default=10, help="replications under cProfile; 0 skips (default 10)")
+    p.add_argument(
+        "--profile-replications", type=int, default=10, help="replications under cProfile; 0 skips (default 10)"
+    )
     p.add_argument("--top", type=int, default=15, help="functions listed from the profile (default 15)")
     p.add_argument("--config", default=str(DEFAULT_CONFIG), help="scenario file (default configs/baseline.toml)")
     p.add_argument("--json", metavar="FILE", help="also write all results as JSON to FILE")
@@ -527,7 +566,9 @@ def main(argv: list[str] | None = None) -> int:
     wall0 = now()
     loadavg = lambda: " ".join(f"{x:.2f}" for x in os.getloadavg()) if hasattr(os, "getloadavg") else "n/a"  # noqa: E731
     meta = {
-        "config": os.path.relpath(args.config, ROOT) if Path(args.config).resolve().is_relative_to(ROOT) else args.config,
+        "config": os.path.relpath(args.config, ROOT)
+        if Path(args.config).resolve().is_relative_to(ROOT)
+        else args.config,
         "seed": args.seed,
         "python": platform.python_version(),
         "simpy": simpy.__version__,

@@ -46,7 +46,13 @@ def best_of(repeats: int, fn) -> float:
 
 def batch_of(replications: int, horizon: str) -> Batch:
     scenario = load_scenario(ROOT / "configs" / "baseline.toml", HORIZONS[horizon])
-    return Batch("bench", ((f"baseline_{horizon}", scenario),), replications, 1, Source("run", ROOT / "configs" / "baseline.toml"))
+    return Batch(
+        "bench",
+        ((f"baseline_{horizon}", scenario),),
+        replications,
+        1,
+        Source("run", ROOT / "configs" / "baseline.toml"),
+    )
 
 
 def timed_batch(batch: Batch, workers: int) -> float:
@@ -74,19 +80,33 @@ MEMORY_PROBE = textwrap.dedent(
 def peak_rss_kib(experiment: Path, replications: int) -> int:
     """Max RSS of a fresh process running the experiment in-process (1 worker)."""
     with tempfile.TemporaryDirectory() as tmp:
-        command = [sys.executable, "-c", MEMORY_PROBE, sys.executable, str(ROOT / "run.py"), "experiment",
-                   str(experiment), "--out", str(Path(tmp) / "out"), "--workers", "1", "--quiet",
-                   "--replications", str(replications)]  # fmt: skip
+        command = [
+            sys.executable,
+            "-c",
+            MEMORY_PROBE,
+            sys.executable,
+            str(ROOT / "run.py"),
+            "experiment",
+            str(experiment),
+            "--out",
+            str(Path(tmp) / "out"),
+            "--workers",
+            "1",
+            "--quiet",
+            "--replications",
+            str(replications),
+        ]
         return int(subprocess.run(command, check=True, capture_output=True, text=True, cwd=ROOT).stdout.split()[-1])
 
 
 def memory_experiment(folder: Path) -> Path:
     path = folder / "memory.toml"
-    path.write_text(textwrap.dedent(f"""
+    path.write_text(
+        textwrap.dedent(f"""
         [experiment]
         name = "memory"
         description = "memory benchmark"
-        base = "{ROOT / 'configs' / 'baseline.toml'}"
+        base = "{ROOT / "configs" / "baseline.toml"}"
         reference = "q1"
         replications = 1
         root_seed = 1
@@ -94,7 +114,8 @@ def memory_experiment(folder: Path) -> Path:
         outcomes = ["attacks_rocket", "us_killed"]
 
         [scenarios.q1]
-    """))
+    """)
+    )
     return path
 
 
@@ -102,8 +123,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--replications", type=int, default=2000, help="replications for speedup and overhead")
     parser.add_argument("--memory-small", type=int, default=1000, help="small run of the memory ratio (large = 10x)")
-    parser.add_argument("--horizon", choices=sorted(HORIZONS), default="year",
-                        help="baseline over 2020 (default) or its first quarter (quicker, but a higher share of overhead)")
+    parser.add_argument(
+        "--horizon",
+        choices=sorted(HORIZONS),
+        default="year",
+        help="baseline over 2020 (default) or its first quarter (quicker, but a higher share of overhead)",
+    )
     parser.add_argument("--json", type=Path, help="also write the results as JSON")
     args = parser.parse_args()
     batch = batch_of(args.replications, args.horizon)
@@ -116,20 +141,40 @@ def main() -> None:
         large = peak_rss_kib(experiment, 10 * args.memory_small)
     results = {
         "replications": args.replications,
-        "plain_loop_s": loop, "runner_1_worker_s": one, "runner_2_workers_s": two,
-        "speedup_2_workers": one / two, "overhead_per_replication": one / loop - 1,
-        "peak_rss_small_mib": small / 1024, "peak_rss_large_mib": large / 1024, "memory_ratio": large / small,
-    }  # fmt: skip
+        "plain_loop_s": loop,
+        "runner_1_worker_s": one,
+        "runner_2_workers_s": two,
+        "speedup_2_workers": one / two,
+        "overhead_per_replication": one / loop - 1,
+        "peak_rss_small_mib": small / 1024,
+        "peak_rss_large_mib": large / 1024,
+        "memory_ratio": large / small,
+    }
     rows = [
-        ("speedup, 2 workers / 1 worker", f"{results['speedup_2_workers']:.2f}x", ">= 1.9x", results["speedup_2_workers"] >= 1.9),
-        ("runner overhead per replication", f"{100 * results['overhead_per_replication']:+.1f}%", "<= 5%",
-         results["overhead_per_replication"] <= 0.05),
-        (f"peak memory {10 * args.memory_small} / {args.memory_small} replications", f"{results['memory_ratio']:.2f}x",
-         "<= 1.2x", results["memory_ratio"] <= 1.2),
-    ]  # fmt: skip
+        (
+            "speedup, 2 workers / 1 worker",
+            f"{results['speedup_2_workers']:.2f}x",
+            ">= 1.9x",
+            results["speedup_2_workers"] >= 1.9,
+        ),
+        (
+            "runner overhead per replication",
+            f"{100 * results['overhead_per_replication']:+.1f}%",
+            "<= 5%",
+            results["overhead_per_replication"] <= 0.05,
+        ),
+        (
+            f"peak memory {10 * args.memory_small} / {args.memory_small} replications",
+            f"{results['memory_ratio']:.2f}x",
+            "<= 1.2x",
+            results["memory_ratio"] <= 1.2,
+        ),
+    ]
     print(f"batch runner benchmark: {args.replications} replications of the baseline ({args.horizon})")
     print(f"  plain loop {loop:.2f} s, runner 1 worker {one:.2f} s, 2 workers {two:.2f} s (best of {REPEATS})")
-    print(f"  peak RSS {small / 1024:.0f} MiB ({args.memory_small} reps) vs {large / 1024:.0f} MiB ({10 * args.memory_small})")
+    print(
+        f"  peak RSS {small / 1024:.0f} MiB ({args.memory_small} reps) vs {large / 1024:.0f} MiB ({10 * args.memory_small})"
+    )
     for name, value, target, met in rows:
         print(f"  {name:<45} {value:>8}   target {target:<8} {'met' if met else 'NOT MET'}")
     if args.json:

@@ -124,8 +124,13 @@ print(json.dumps({"rep_s": min(marginal), "rep_s_with_startup": min(small), "eve
 def measure(tree: Path, scenario: str, replications: int, seed: int, inner: int) -> dict:
     """One fresh process measuring ``scenario`` in the source ``tree``."""
     env = {**os.environ, "PYTHONPATH": str(tree), "PYTHONHASHSEED": "0"}
-    done = subprocess.run([sys.executable, "-c", MEASURE, scenario, str(replications), str(seed), str(inner)],
-                          cwd=tree, env=env, capture_output=True, text=True)  # fmt: skip
+    done = subprocess.run(
+        [sys.executable, "-c", MEASURE, scenario, str(replications), str(seed), str(inner)],
+        cwd=tree,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     if done.returncode != 0:
         raise RuntimeError(f"measuring {scenario} in {tree} failed:\n{done.stderr.strip()}")
     out = json.loads(done.stdout.strip().splitlines()[-1])
@@ -139,8 +144,20 @@ def dask_versus_local(repeats: int) -> dict:
     starts its workers); its numbers, among them ``ratio``."""
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "dask.json"
-        done = subprocess.run([sys.executable, str(ROOT / "bench" / "bench_dask.py"), "--repeats", str(repeats), "--quiet",
-                               "--json", str(out)], cwd=ROOT, capture_output=True, text=True)  # fmt: skip
+        done = subprocess.run(
+            [
+                sys.executable,
+                str(ROOT / "bench" / "bench_dask.py"),
+                "--repeats",
+                str(repeats),
+                "--quiet",
+                "--json",
+                str(out),
+            ],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+        )
         if not out.exists():
             raise RuntimeError(f"bench/bench_dask.py failed:\n{done.stderr.strip()}")
         return json.loads(out.read_text())
@@ -154,8 +171,12 @@ class Worktree:
         self.path = Path(tempfile.mkdtemp(prefix="bench-before-")) / "tree"
 
     def __enter__(self) -> Path:
-        subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", str(self.path), self.ref],
-                       check=True, capture_output=True, text=True)  # fmt: skip
+        subprocess.run(
+            ["git", "-C", str(ROOT), "worktree", "add", "--detach", str(self.path), self.ref],
+            check=True,
+            capture_output=True,
+            text=True,
+        )
         return self.path
 
     def __exit__(self, *exc) -> None:
@@ -181,48 +202,89 @@ def summarise(samples: list[dict]) -> dict:
 
 def table(rows: list[list[str]], header: list[str]) -> str:
     widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
-    line = lambda r: "  ".join(str(c).ljust(w) if i == 0 else str(c).rjust(w) for i, (c, w) in enumerate(zip(r, widths)))  # noqa: E731
+
+    def line(r: list[str]) -> str:
+        return "  ".join(str(c).ljust(w) if i == 0 else str(c).rjust(w) for i, (c, w) in enumerate(zip(r, widths)))
+
     return "\n".join(["  " + line(header), "  " + "  ".join("-" * w for w in widths), *("  " + line(r) for r in rows)])
 
 
 def report(results: dict, trees: list[str]) -> str:
     out = ["=" * 100, "Replications per second against SimPy's own speed (medians over the repeats)"]
     meta = results["meta"]
-    out.append(f"seed {meta['seed']}, {meta['replications']} replications per timing, {meta['repeats']} repeats x"
-               f" {meta['inner']} tries; python {meta['python']}; load {meta['load_start']} -> {meta['load_end']}")  # fmt: skip
+    out.append(
+        f"seed {meta['seed']}, {meta['replications']} replications per timing, {meta['repeats']} repeats x"
+        f" {meta['inner']} tries; python {meta['python']}; load {meta['load_start']} -> {meta['load_end']}"
+    )
     rows = []
     for scenario, target in SCENARIOS.items():
         for tree in trees:
             r = results["scenarios"][scenario][tree]
             met = "MET" if r["ratio"] <= target else "NOT MET"
-            rows.append([f"{Path(scenario).stem} ({tree})", f"{r['reps_per_s']:.1f}", f"{r['ms_per_rep']:.2f}",
-                         f"{r['events_per_rep']:.0f}", f"{r['ns_per_bare_event']:.0f}", f"{r['ratio']:,.0f}",
-                         f"<= {target:,} {met}", f"{r['ratio_spread']:.2f}", f"{r['floor_multiple']:.1f}x"])  # fmt: skip
-    out.append(table(rows, ["scenario (tree)", "reps/s", "ms/rep", "events/rep", "ns/bare event", "rep / bare event",
-                            "target", "spread", "x floor"]))  # fmt: skip
+            rows.append(
+                [
+                    f"{Path(scenario).stem} ({tree})",
+                    f"{r['reps_per_s']:.1f}",
+                    f"{r['ms_per_rep']:.2f}",
+                    f"{r['events_per_rep']:.0f}",
+                    f"{r['ns_per_bare_event']:.0f}",
+                    f"{r['ratio']:,.0f}",
+                    f"<= {target:,} {met}",
+                    f"{r['ratio_spread']:.2f}",
+                    f"{r['floor_multiple']:.1f}x",
+                ]
+            )
+    out.append(
+        table(
+            rows,
+            [
+                "scenario (tree)",
+                "reps/s",
+                "ms/rep",
+                "events/rep",
+                "ns/bare event",
+                "rep / bare event",
+                "target",
+                "spread",
+                "x floor",
+            ],
+        )
+    )
     if len(trees) == 2:
         for scenario in SCENARIOS:
             before, after = (results["scenarios"][scenario][t] for t in trees)
-            out.append(f"  {Path(scenario).stem}: {before['ratio'] / after['ratio']:.2f}x more replications per bare"
-                       f" event after than before ({before['ratio']:,.0f} -> {after['ratio']:,.0f});"
-                       f" kernel-floor multiple {before['floor_multiple']:.1f}x -> {after['floor_multiple']:.1f}x"
-                       f" (target <= {FLOOR_TARGET:.0f}x)")  # fmt: skip
-    out.append("  'rep / bare event': a replication's marginal time through run_scenario(workers=1) over one event of a"
-               " bare env.timeout loop timed in the same process; 'x floor': over the bare time of its own events.")
+            out.append(
+                f"  {Path(scenario).stem}: {before['ratio'] / after['ratio']:.2f}x more replications per bare"
+                f" event after than before ({before['ratio']:,.0f} -> {after['ratio']:,.0f});"
+                f" kernel-floor multiple {before['floor_multiple']:.1f}x -> {after['floor_multiple']:.1f}x"
+                f" (target <= {FLOOR_TARGET:.0f}x)"
+            )
+    out.append(
+        "  'rep / bare event': a replication's marginal time through run_scenario(workers=1) over one event of a"
+        " bare env.timeout loop timed in the same process; 'x floor': over the bare time of its own events."
+    )
     if results.get("dask"):
         d = results["dask"]
-        out.append(f"\nDask on one machine / local processes, default job ({d['options']} x {d['replications']} replications,"
-                   f" {d['tasks']} tasks of {d['chunk_size']}): {d['local_replications_per_s']:.1f} against"
-                   f" {d['dask_replications_per_s']:.1f} replications/s, ratio {d['ratio']:.3f}"
-                   f" (target >= 0.95: {'MET' if d['met'] else 'NOT MET'}); identical runs.parquet:"
-                   f" {'yes' if d['same_runs_parquet'] else 'NO'}; details: bench/bench_dask.py")  # fmt: skip
+        out.append(
+            f"\nDask on one machine / local processes, default job ({d['options']} x {d['replications']} replications,"
+            f" {d['tasks']} tasks of {d['chunk_size']}): {d['local_replications_per_s']:.1f} against"
+            f" {d['dask_replications_per_s']:.1f} replications/s, ratio {d['ratio']:.3f}"
+            f" (target >= 0.95: {'MET' if d['met'] else 'NOT MET'}); identical runs.parquet:"
+            f" {'yes' if d['same_runs_parquet'] else 'NO'}; details: bench/bench_dask.py"
+        )
     out.append("=" * 100)
     return "\n".join(out)
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--before", default=DEFAULT_BEFORE, help=f"git revision to compare with (default {DEFAULT_BEFORE}); 'none' skips it")
+    p = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    p.add_argument(
+        "--before",
+        default=DEFAULT_BEFORE,
+        help=f"git revision to compare with (default {DEFAULT_BEFORE}); 'none' skips it",
+    )
     p.add_argument("--replications", type=int, default=200, help="replications per timing (default 200)")
     p.add_argument("--repeats", type=int, default=3, help="measuring processes per scenario and tree (default 3)")
     p.add_argument("--inner", type=int, default=2, help="tries inside each process, best kept (default 2)")
@@ -239,8 +301,17 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     load = lambda: " ".join(f"{x:.2f}" for x in os.getloadavg())  # noqa: E731
-    results: dict = {"meta": {"seed": args.seed, "replications": args.replications, "repeats": args.repeats, "inner": args.inner,
-                              "python": sys.version.split()[0], "load_start": load(), "before": args.before}}  # fmt: skip
+    results: dict = {
+        "meta": {
+            "seed": args.seed,
+            "replications": args.replications,
+            "repeats": args.repeats,
+            "inner": args.inner,
+            "python": sys.version.split()[0],
+            "load_start": load(),
+            "before": args.before,
+        }
+    }
     wall = time.perf_counter()
     with Worktree(args.before) if args.before != "none" else _nothing() as before_tree:
         trees = {"before": before_tree, "after": ROOT} if before_tree else {"after": ROOT}
@@ -249,8 +320,12 @@ def main(argv: list[str] | None = None) -> int:
             for scenario in SCENARIOS:
                 for name, tree in trees.items():
                     samples[scenario][name].append(measure(tree, scenario, args.replications, args.seed, args.inner))
-                    print(f"  repeat {i + 1}/{args.repeats} {Path(scenario).stem} ({name}): ratio"
-                          f" {samples[scenario][name][-1]['ratio']:,.0f}", file=sys.stderr, flush=True)  # fmt: skip
+                    print(
+                        f"  repeat {i + 1}/{args.repeats} {Path(scenario).stem} ({name}): ratio"
+                        f" {samples[scenario][name][-1]['ratio']:,.0f}",
+                        file=sys.stderr,
+                        flush=True,
+                    )
     results["scenarios"] = {s: {t: summarise(v) for t, v in by_tree.items()} for s, by_tree in samples.items()}
     if not args.no_dask:
         results["dask"] = dask_versus_local(args.repeats)

@@ -46,20 +46,38 @@ def main() -> None:
     execution = Execution(workers=args.workers)
     checks = tuple(o.check for o in calibration.fitted)
     draws = prior_draws(calibration.priors, args.joint, calibration.header.root_seed, "the priors", "study")
-    batch = Batch("joint", (("priors", calibration.scenario),), args.joint, calibration.header.root_seed,
-                  Source("calibration", calibration.path), chunk_size=PILOT_CHUNK, checks=checks, draws=draws)  # fmt: skip
+    batch = Batch(
+        "joint",
+        (("priors", calibration.scenario),),
+        args.joint,
+        calibration.header.root_seed,
+        Source("calibration", calibration.path),
+        chunk_size=PILOT_CHUNK,
+        checks=checks,
+        draws=draws,
+    )
     runs = run_batch(batch, execution=execution).runs
     joint = attainable_widths(runs, calibration.priors, calibration.fitted)
-    halves = [attainable_widths(runs.iloc[k::2].reset_index(drop=True), calibration.priors, calibration.fitted) for k in (0, 1)]
+    halves = [
+        attainable_widths(runs.iloc[k::2].reset_index(drop=True), calibration.priors, calibration.fitted)
+        for k in (0, 1)
+    ]
     alone = one_at_a_time(calibration, args.replications, execution)
-    table = pd.DataFrame({
-        "parameter": joint["parameter"],
-        "joint": joint["attainable_width_ratio"].round(3),
-        "joint, halves": [f"{a:.2f} / {b:.2f}" for a, b in zip(halves[0]["attainable_width_ratio"], halves[1]["attainable_width_ratio"])],
-        "alone": alone["attainable_width_ratio"].round(3),
-    })  # fmt: skip
-    print(f"{len(calibration.fitted)} statistics; joint study {args.joint} draws, one-at-a-time {args.replications} per parameter; "
-          f"seed {calibration.header.root_seed}")
+    table = pd.DataFrame(
+        {
+            "parameter": joint["parameter"],
+            "joint": joint["attainable_width_ratio"].round(3),
+            "joint, halves": [
+                f"{a:.2f} / {b:.2f}"
+                for a, b in zip(halves[0]["attainable_width_ratio"], halves[1]["attainable_width_ratio"])
+            ],
+            "alone": alone["attainable_width_ratio"].round(3),
+        }
+    )
+    print(
+        f"{len(calibration.fitted)} statistics; joint study {args.joint} draws, one-at-a-time {args.replications} per parameter; "
+        f"seed {calibration.header.root_seed}"
+    )
     print(table.to_string(index=False))
 
 

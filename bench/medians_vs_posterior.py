@@ -38,7 +38,9 @@ def comparison(folder: Path, experiment: str, seed: int | None = None) -> pd.Dat
             api.run_experiment(path, folder)
         else:  # the same file with another root seed, beside it so that its relative paths hold
             copy = path.with_name(f".seed-{seed}-{experiment}")
-            copy.write_text(path.read_text(encoding="utf-8").replace("root_seed = 2020", f"root_seed = {seed}"), encoding="utf-8")
+            copy.write_text(
+                path.read_text(encoding="utf-8").replace("root_seed = 2020", f"root_seed = {seed}"), encoding="utf-8"
+            )
             try:
                 api.run_experiment(copy, folder)
             finally:
@@ -47,8 +49,12 @@ def comparison(folder: Path, experiment: str, seed: int | None = None) -> pd.Dat
 
 
 def verdicts(table: pd.DataFrame) -> pd.Series:
-    return pd.Series({key: verdict(r["mean_diff"], r["diff_ci95_low"], r["diff_ci95_high"], better_direction(key[1]))
-                      for key, r in table.iterrows()})  # fmt: skip
+    return pd.Series(
+        {
+            key: verdict(r["mean_diff"], r["diff_ci95_low"], r["diff_ci95_high"], better_direction(key[1]))
+            for key, r in table.iterrows()
+        }
+    )
 
 
 def main() -> None:
@@ -61,17 +67,24 @@ def main() -> None:
     for key in post.index:
         p, m = post.loc[key], med.loc[key]
         better = better_direction(key[1])
-        rows.append({
-            "option": key[0], "outcome": key[1], "at medians": m["mean_diff"], "over the posterior": p["mean_diff"],
-            "posterior 95% CI": f"[{p['diff_ci95_low']:.3g}, {p['diff_ci95_high']:.3g}]",
-            "verdict at medians": verdict(m["mean_diff"], m["diff_ci95_low"], m["diff_ci95_high"], better),
-            "verdict over the posterior": verdict(p["mean_diff"], p["diff_ci95_low"], p["diff_ci95_high"], better),
-            "outside": not p["diff_ci95_low"] <= m["mean_diff"] <= p["diff_ci95_high"],
-        })  # fmt: skip
+        rows.append(
+            {
+                "option": key[0],
+                "outcome": key[1],
+                "at medians": m["mean_diff"],
+                "over the posterior": p["mean_diff"],
+                "posterior 95% CI": f"[{p['diff_ci95_low']:.3g}, {p['diff_ci95_high']:.3g}]",
+                "verdict at medians": verdict(m["mean_diff"], m["diff_ci95_low"], m["diff_ci95_high"], better),
+                "verdict over the posterior": verdict(p["mean_diff"], p["diff_ci95_low"], p["diff_ci95_high"], better),
+                "outside": not p["diff_ci95_low"] <= m["mean_diff"] <= p["diff_ci95_high"],
+            }
+        )
     table = pd.DataFrame(rows)
     differ = table[table["verdict at medians"] != table["verdict over the posterior"]]
-    print(f"{len(table)} effects (option x outcome); verdicts that differ: {len(differ)}; "
-          f"estimates at the medians outside the posterior 95% interval: {int(table['outside'].sum())}")  # fmt: skip
+    print(
+        f"{len(table)} effects (option x outcome); verdicts that differ: {len(differ)}; "
+        f"estimates at the medians outside the posterior 95% interval: {int(table['outside'].sum())}"
+    )
     print(differ.drop(columns="outside").to_string(index=False, float_format=lambda v: f"{v:+.3g}"))
     signs = table[(table["at medians"] * table["over the posterior"] < 0) & table["outside"]]
     print(f"\nsign changes outside the posterior interval: {len(signs)}")
@@ -80,9 +93,11 @@ def main() -> None:
     half = (post["diff_ci95_high"] - post["diff_ci95_low"]) / 2
     moved = ((other["mean_diff"] - post["mean_diff"]).abs() / half).replace([float("inf")], float("nan")).dropna()
     changed = (verdicts(other) != verdicts(post)).sum()
-    print(f"\nanother seed ({OTHER_SEED}: other draws, other streams): verdicts that differ: {changed} of {len(post)}; "
-          f"the estimates move by a median of {moved.median():.2f} and at most {moved.max():.2f} half-widths of the 95% "
-          f"interval (two independent estimates differ by less than 1.39 half-widths 83% of the time)")  # fmt: skip
+    print(
+        f"\nanother seed ({OTHER_SEED}: other draws, other streams): verdicts that differ: {changed} of {len(post)}; "
+        f"the estimates move by a median of {moved.median():.2f} and at most {moved.max():.2f} half-widths of the 95% "
+        f"interval (two independent estimates differ by less than 1.39 half-widths 83% of the time)"
+    )
 
 
 if __name__ == "__main__":

@@ -28,8 +28,16 @@ from sim.model.records import record_kind_named  # noqa: E402
 from sim.replication.simulate import simulate  # noqa: E402
 
 WINDOW_DAYS = 60
-DATES = (date(2020, 2, 1), date(2020, 4, 1), date(2020, 6, 1), date(2020, 9, 20), date(2021, 1, 1), date(2021, 3, 1),
-         date(2021, 6, 1), date(2021, 9, 1))  # fmt: skip
+DATES = (
+    date(2020, 2, 1),
+    date(2020, 4, 1),
+    date(2020, 6, 1),
+    date(2020, 9, 20),
+    date(2021, 1, 1),
+    date(2021, 3, 1),
+    date(2021, 6, 1),
+    date(2021, 9, 1),
+)
 THREAT = date(2020, 9, 20)
 
 
@@ -51,7 +59,7 @@ def main() -> None:
         starts.append(begun)
         for i, t0 in enumerate(begun):
             t1 = ended[i] if i < len(ended) else horizon
-            in_truce[int(t0):int(min(t1, horizon))] += 1
+            in_truce[int(t0) : int(min(t1, horizon))] += 1
     n = args.replications
     print(f"{args.scenario.name}: {n} replications, seed {args.seed}")
     print(f"P(the militias declare a truce within {WINDOW_DAYS} days of the date) [95% Wilson interval]:")
@@ -64,7 +72,9 @@ def main() -> None:
     threat = (THREAT - start).days
     print(f"in a truce already on {THREAT} (not counted above: no truce is declared then): {in_truce[threat] / n:.3f}")
     year = (date(start.year + 1, 1, 1) - start).days
-    print(f"share of days in truce: {start.year} {in_truce[:year].mean() / n:.3f}, {start.year + 1} {in_truce[year:].mean() / n:.3f}")
+    print(
+        f"share of days in truce: {start.year} {in_truce[:year].mean() / n:.3f}, {start.year + 1} {in_truce[year:].mean() / n:.3f}"
+    )
     print(f"truces declared per replication: {np.mean([len(s) for s in starts]):.2f}")
 
 

@@ -31,8 +31,16 @@ def baseline(overrides: dict[str, Any] | None = None) -> Scenario:
     return load_scenario(BASELINE_PATH, overrides or {})
 
 
-NO_WEIGHTS = ("withdrawal_weight", "talks_weight", "agreement_weight", "threat_weight", "strike_weight", "arrest_weight",
-              "election_weight", "iran_weight")  # fmt: skip
+NO_WEIGHTS = (
+    "withdrawal_weight",
+    "talks_weight",
+    "agreement_weight",
+    "threat_weight",
+    "strike_weight",
+    "arrest_weight",
+    "election_weight",
+    "iran_weight",
+)
 
 
 def quiet(overrides: dict[str, Any] | None = None) -> Scenario:
@@ -60,10 +68,12 @@ def quiet(overrides: dict[str, Any] | None = None) -> Scenario:
     }
     scenario = baseline({**base, **(overrides or {})})
     pause = scenario.campaign.pause_regime  # kept, but never entered by chance
-    regimes = FrozenMap({
-        "steady": dataclasses.replace(scenario.campaign.regimes["active"], multiplier=1.0, entry_weight=1.0),
-        pause: dataclasses.replace(scenario.campaign.regimes[pause], entry_weight=0.0),
-    })  # fmt: skip
+    regimes = FrozenMap(
+        {
+            "steady": dataclasses.replace(scenario.campaign.regimes["active"], multiplier=1.0, entry_weight=1.0),
+            pause: dataclasses.replace(scenario.campaign.regimes[pause], entry_weight=0.0),
+        }
+    )
     return dataclasses.replace(
         scenario, campaign=dataclasses.replace(scenario.campaign, regimes=regimes), history=FrozenMap({})
     )

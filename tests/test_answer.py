@@ -37,9 +37,20 @@ P_VALUE = re.compile(r"\bp\s*[=<]|\d[eE][+-]?\d")
 
 
 def comparison_row(scenario: str, outcome: str, mean: float, low: float, high: float, p: float) -> dict:
-    return {"scenario": scenario, "reference": "continuity", "outcome": outcome, "n_pairs": 100, "mean_diff": mean,
-            "diff_ci95_low": low, "diff_ci95_high": high, "n_higher": 40, "n_tied": 20, "n_lower": 40,
-            "p_wilcoxon_holm": p, "p_sign_holm": p}  # fmt: skip
+    return {
+        "scenario": scenario,
+        "reference": "continuity",
+        "outcome": outcome,
+        "n_pairs": 100,
+        "mean_diff": mean,
+        "diff_ci95_low": low,
+        "diff_ci95_high": high,
+        "n_higher": 40,
+        "n_tied": 20,
+        "n_lower": 40,
+        "p_wilcoxon_holm": p,
+        "p_sign_holm": p,
+    }
 
 
 def small_decisions() -> pd.DataFrame:
@@ -94,8 +105,9 @@ def test_with_fixed_parameters_the_answer_holds_at_one_point_and_names_where_to_
 
 def test_an_option_with_no_win_or_loss_says_so():
     rows = [comparison_row("ultimatum", o, 0.0, -1.0, 1.0, 1.0) for o in ("attacks_rocket", "us_killed")]
-    text = answer_section(decision_table(pd.DataFrame(rows), better_direction), None, "continuity", None, PERIOD,
-                          label, ())  # fmt: skip
+    text = answer_section(
+        decision_table(pd.DataFrame(rows), better_direction), None, "continuity", None, PERIOD, label, ()
+    )
     assert text.splitlines()[-1] == "- **ultimatum**: no clear difference on any of the 2 outcomes."
 
 
@@ -113,7 +125,8 @@ def test_the_line_and_its_crossing_match_least_squares_and_fiellers_definition()
     line = fit_line(x, y, ALPHA)
     reference = stats.linregress(x, y)
     assert (line.slope, line.intercept, line.correlation, line.p) == pytest.approx(
-        (reference.slope, reference.intercept, reference.rvalue, reference.pvalue), rel=1e-9, abs=1e-300)
+        (reference.slope, reference.intercept, reference.rvalue, reference.pvalue), rel=1e-9, abs=1e-300
+    )
     assert line.crossing_low < crossing < line.crossing_high
     assert abs(line.crossing - crossing) <= line.crossing_high - line.crossing_low
     s2 = ((y - line.at(x)) ** 2).sum() / (k - 2)
@@ -154,17 +167,29 @@ def posterior_runs(effect, draws: int = 100, per_draw: int = 2, noise: float = 1
     ``per_draw`` replications each: the paired difference in us_killed of a replication is
     ``effect(kill_prob)`` plus Normal(0, ``noise``) noise; the other four parameters do nothing."""
     rng = np.random.default_rng(SEED)
-    values = {"cram.kill_prob": rng.uniform(0.3, 0.9, draws),
-              **{f"campaign.noise_{i}": rng.uniform(0.0, 1.0, draws) for i in range(4)}}  # fmt: skip
+    values = {
+        "cram.kill_prob": rng.uniform(0.3, 0.9, draws),
+        **{f"campaign.noise_{i}": rng.uniform(0.0, 1.0, draws) for i in range(4)},
+    }
     n = draws * per_draw
     replication = np.arange(n)
     draw = replication // per_draw
     base = rng.poisson(5.0, n).astype(float)
     difference = effect(values["cram.kill_prob"][draw]) + rng.normal(0.0, noise, n)
     parameters = {f"parameter.{p}": v[draw] for p, v in values.items()}
-    frames = [pd.DataFrame({"scenario": scenario, "replication": replication, "seed": SEED, "draw": draw,
-                            "us_killed": base + shift, **parameters})
-              for scenario, shift in (("continuity", 0.0), ("tougher_love", difference))]  # fmt: skip
+    frames = [
+        pd.DataFrame(
+            {
+                "scenario": scenario,
+                "replication": replication,
+                "seed": SEED,
+                "draw": draw,
+                "us_killed": base + shift,
+                **parameters,
+            }
+        )
+        for scenario, shift in (("continuity", 0.0), ("tougher_love", difference))
+    ]
     return pd.concat(frames, ignore_index=True)
 
 
@@ -181,14 +206,30 @@ def test_the_search_finds_the_parameter_that_reverses_the_answer_and_where():
     decisions, reversals = reversals_of(runs)
     assert decisions.loc[0, "verdict"] == "better"
     row = reversals.iloc[0]
-    assert (row["parameter"], row["status"], row["side"], row["tests"], row["draws"]) == ("cram.kill_prob", REVERSES, ">", 5, 100)
+    assert (row["parameter"], row["status"], row["side"], row["tests"], row["draws"]) == (
+        "cram.kill_prob",
+        REVERSES,
+        ">",
+        5,
+        100,
+    )
     assert row["crossing_low"] < 0.7 < row["crossing_high"] and row["p_corrected"] < ALPHA
     drawn = runs.loc[runs["scenario"] == "continuity", "parameter.cram.kill_prob"].to_numpy()[::2]
     assert row["share_beyond"] == pytest.approx((drawn > row["crossing"]).mean())
-    text = answer_section(decisions, reversals, "continuity", {"file": "posterior.parquet", "parameters": ["a"] * 5,
-                          "draws": 100, "replications_per_draw": 2}, PERIOD, label, ())  # fmt: skip
-    found = re.search(r"Reverses on U\.S\. personnel killed when `cram\.kill_prob` > ([0-9.]+) \[([0-9.]+), "
-                      r"([0-9.]+)\] \((\d+)% of the draws\); the rest holds over the whole posterior range\.", text)  # fmt: skip
+    text = answer_section(
+        decisions,
+        reversals,
+        "continuity",
+        {"file": "posterior.parquet", "parameters": ["a"] * 5, "draws": 100, "replications_per_draw": 2},
+        PERIOD,
+        label,
+        (),
+    )
+    found = re.search(
+        r"Reverses on U\.S\. personnel killed when `cram\.kill_prob` > ([0-9.]+) \[([0-9.]+), "
+        r"([0-9.]+)\] \((\d+)% of the draws\); the rest holds over the whole posterior range\.",
+        text,
+    )
     assert found, text
     assert float(found.group(2)) < 0.7 < float(found.group(3))
     assert "the parameters' uncertainty" in text and not P_VALUE.search(text)
@@ -201,8 +242,15 @@ def test_pure_noise_claims_no_reversal():
     decisions, reversals = reversals_of(posterior_runs(lambda kill_prob: -1.0 + 0.0 * kill_prob))
     assert decisions.loc[0, "verdict"] == "better"
     assert list(reversals["status"]) == [HOLDS] and reversals.loc[0, "p_corrected"] > ALPHA
-    text = answer_section(decisions, reversals, "continuity", {"file": "posterior.parquet", "parameters": ["a"] * 5,
-                          "draws": 100, "replications_per_draw": 2}, PERIOD, label, ())  # fmt: skip
+    text = answer_section(
+        decisions,
+        reversals,
+        "continuity",
+        {"file": "posterior.parquet", "parameters": ["a"] * 5, "draws": 100, "replications_per_draw": 2},
+        PERIOD,
+        label,
+        (),
+    )
     assert text.endswith("Holds over the whole posterior range of the parameters.")
 
 
@@ -217,8 +265,15 @@ def test_a_line_through_an_effect_that_bends_claims_no_reversal_the_draws_do_not
     assert row["parameter"] == "cram.kill_prob" and row["p_corrected"] < ALPHA and row["side"] == "<"
     assert row["low"] < row["crossing_low"] < row["crossing"] < 0.5  # the line alone would claim it
     assert row["status"] == FADES
-    text = answer_section(decisions, reversals, "continuity", {"file": "posterior.parquet",
-                          "parameters": ["a"] * 5, "draws": 100, "replications_per_draw": 2}, PERIOD, label, ())  # fmt: skip
+    text = answer_section(
+        decisions,
+        reversals,
+        "continuity",
+        {"file": "posterior.parquet", "parameters": ["a"] * 5, "draws": 100, "replications_per_draw": 2},
+        PERIOD,
+        label,
+        (),
+    )
     assert "Fades to no clear difference on U.S. personnel killed when `cram.kill_prob` < " in text
     assert "Reverses" not in text.splitlines()[-1]
 

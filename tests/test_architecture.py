@@ -143,6 +143,11 @@ def test_importing_the_api_loads_neither_pyabc_nor_ema_workbench():
     ``sim.api`` imports them only when a calibration or a robustness analysis runs."""
     heavy = ("pyabc", "ema_workbench", "sqlalchemy")
     code = f"import sim.api, sys; loaded = [m for m in {heavy!r} if m in sys.modules]; assert not loaded, loaded"
-    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
-                          env={**os.environ, "PYTHONPATH": str(ROOT)})  # fmt: skip
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
     assert done.returncode == 0, done.stderr

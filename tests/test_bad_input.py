@@ -59,10 +59,16 @@ CASES: dict[str, Case] = {
         {"short.toml": '[scenario]\nname = "x"\ndescription = "x"\nstart_date = 2020-01-01\n'},
     ),
     "invalid_toml": Case(
-        ["run", "{tmp}/broken.toml"], ["scenario file is not valid TOML"], "{tmp}/broken.toml", {"broken.toml": "x = [\n"}
+        ["run", "{tmp}/broken.toml"],
+        ["scenario file is not valid TOML"],
+        "{tmp}/broken.toml",
+        {"broken.toml": "x = [\n"},
     ),
     "not_utf8": Case(
-        ["run", "{tmp}/latin1.toml"], ["scenario file cannot be read"], "{tmp}/latin1.toml", {"latin1.toml": b"name = '\xe9'\n"}
+        ["run", "{tmp}/latin1.toml"],
+        ["scenario file cannot be read"],
+        "{tmp}/latin1.toml",
+        {"latin1.toml": b"name = '\xe9'\n"},
     ),
     # --- keys and values in a file ---
     "unknown_top_level_key_in_file": Case(
@@ -84,7 +90,10 @@ CASES: dict[str, Case] = {
         {"type.toml": _extends('[threats.rocket]\nbase_rate_per_day = "lots"\n')},
     ),
     "number_for_table_in_file": Case(
-        ["run", "{tmp}/type.toml"], ["error: cram = 3 must be a table"], "{tmp}/type.toml", {"type.toml": _extends("cram = 3\n")}
+        ["run", "{tmp}/type.toml"],
+        ["error: cram = 3 must be a table"],
+        "{tmp}/type.toml",
+        {"type.toml": _extends("cram = 3\n")},
     ),
     "probability_1.3_in_file": Case(
         ["run", "{tmp}/prob.toml"],
@@ -133,7 +142,10 @@ CASES: dict[str, Case] = {
         {"middle.toml": _extends("[cram]\nbogus = 4\n"), "child.toml": 'extends = "middle.toml"\n'},
     ),
     "extends_cycle": Case(
-        ["run", "{tmp}/loop.toml"], ["error: extends = ", "a cycle?"], "{tmp}/loop.toml", {"loop.toml": 'extends = "loop.toml"\n'}
+        ["run", "{tmp}/loop.toml"],
+        ["error: extends = ", "a cycle?"],
+        "{tmp}/loop.toml",
+        {"loop.toml": 'extends = "loop.toml"\n'},
     ),
     "extends_not_a_string": Case(
         ["run", "{tmp}/child.toml"],
@@ -196,7 +208,9 @@ CASES: dict[str, Case] = {
     "set_unknown_key": Case(
         ["run", "--set", "threats.rocket.nope=1"], ["error: threats.rocket.nope = 1 is not a known parameter"], "--set"
     ),
-    "set_unknown_section": Case(["run", "--set", "weather.rain=1"], ["error: weather.rain = 1 is not a known parameter"], "--set"),
+    "set_unknown_section": Case(
+        ["run", "--set", "weather.rain=1"], ["error: weather.rain = 1 is not a known parameter"], "--set"
+    ),
     "set_below_a_parameter": Case(
         ["run", "--set", "cram.kill_prob.x=1"], ["error: cram.kill_prob.x = 1 is not a known parameter"], "--set"
     ),
@@ -219,7 +233,9 @@ CASES: dict[str, Case] = {
         "--set",
     ),
     # --- command-line options (argparse): key, value and rule, no file ---
-    "replications_0": Case(["run", "--replications", "0"], ["argument --replications", "'0'", "must be an integer >= 1"], None),
+    "replications_0": Case(
+        ["run", "--replications", "0"], ["argument --replications", "'0'", "must be an integer >= 1"], None
+    ),
     "replications_not_a_number": Case(
         ["run", "--replications", "abc"], ["argument --replications", "'abc'", "must be an integer >= 1"], None
     ),
@@ -233,13 +249,17 @@ CASES: dict[str, Case] = {
     "unknown_command": Case(["fly"], ["unknown command 'fly'; the commands are run, trace, experiment"], None),
     "missing_experiment_file": Case(["fly.toml"], ["experiment file not found", "(fly.toml)"], None),
     "trace_kinds_unknown": Case(
-        ["trace", "--kinds", "attack_rocket,attack_tank"], ["--kinds 'attack_tank' is not an event kind", "attack_rocket"], None
+        ["trace", "--kinds", "attack_rocket,attack_tank"],
+        ["--kinds 'attack_tank' is not an event kind", "attack_rocket"],
+        None,
     ),
     "trace_kinds_empty": Case(["trace", "--kinds", ""], ["--kinds '' is not an event kind"], None),
     "trace_save_bad_suffix": Case(
         ["trace", "--save", "{tmp}/log.txt"], ["--save {tmp}/log.txt", "must end in .csv or .parquet"], None
     ),
-    "trace_save_no_suffix": Case(["trace", "--save", "{tmp}/log"], ["--save {tmp}/log", "must end in .csv or .parquet"], None),
+    "trace_save_no_suffix": Case(
+        ["trace", "--save", "{tmp}/log"], ["--save {tmp}/log", "must end in .csv or .parquet"], None
+    ),
     # --- robustness experiments ---
     # an [uncertain] entry that names a table of entries (sites.embassy): an IndexError traceback
     # when the states were applied, found by tests/test_fuzz.py
@@ -247,9 +267,11 @@ CASES: dict[str, Case] = {
         ["experiment", "{tmp}/exp.toml", "--out", "{tmp}/out", "--workers", "1", "--quiet"],
         ["error: sites.embassy = ", "names a table, not a parameter"],
         "{tmp}/exp.toml [a, state 0]",
-        {"exp.toml": '[experiment]\nname = "x"\ndescription = "x"\nbase = "{baseline}"\nreference = "a"\nreplications = 1\n'
-                     'root_seed = 1\nend_date = 2020-01-10\noutcomes = ["us_killed"]\nstates = 2\n\n[scenarios.a]\n\n'
-                     '[scenarios.b]\n\n[uncertain."sites.embassy"]\nlow = 0.1\nhigh = 0.9\n'},
+        {
+            "exp.toml": '[experiment]\nname = "x"\ndescription = "x"\nbase = "{baseline}"\nreference = "a"\nreplications = 1\n'
+            'root_seed = 1\nend_date = 2020-01-10\noutcomes = ["us_killed"]\nstates = 2\n\n[scenarios.a]\n\n'
+            '[scenarios.b]\n\n[uncertain."sites.embassy"]\nlow = 0.1\nhigh = 0.9\n'
+        },
     ),
     # --- calibration files ---
     # a prior of absurd arguments (its distribution overflows): the error line came with two lines
@@ -257,38 +279,83 @@ CASES: dict[str, Case] = {
     # pytest captures the warnings of an in-process call)
     "prior_overflows": Case(
         ["calibrate", "{tmp}/cal.toml", "--quick", "--quiet", "--workers", "1", "--out", "{tmp}/out"],
-        ["error: priors.\"cram.kill_prob\" = 'uniform(-1.7e+308, 1.7e+308)' puts prior mass where the parameter's rule refuses it"],
+        [
+            "error: priors.\"cram.kill_prob\" = 'uniform(-1.7e+308, 1.7e+308)' puts prior mass where the parameter's rule refuses it"
+        ],
         "{tmp}/cal.toml",
-        {"cal.toml": "\n".join([
-            '[calibration]', 'name = "x"', 'description = "x"', f'scenario = "{CONFIGS}/baseline.toml"',
-            f'record = "{CONFIGS}/data/public_record.csv"', f'replay = "{CONFIGS}/scenarios/forecast_2020_2021.toml"',
-            'root_seed = 1', *(f'[calibration.{budget}]\nparticles = 10\nmax_generations = 2\nmax_simulations = 100\n'
-                               'min_acceptance_rate = 0.05\nepsilon_quantile = 0.5\npilot_replications = 10\n'
-                               'predictive_replications = 10' for budget in ("full", "quick")),
-            '[priors."cram.kill_prob"]', 'family = "uniform"', 'low = -1.7e308', 'high = 1.7e308', ''])},
+        {
+            "cal.toml": "\n".join(
+                [
+                    "[calibration]",
+                    'name = "x"',
+                    'description = "x"',
+                    f'scenario = "{CONFIGS}/baseline.toml"',
+                    f'record = "{CONFIGS}/data/public_record.csv"',
+                    f'replay = "{CONFIGS}/scenarios/forecast_2020_2021.toml"',
+                    "root_seed = 1",
+                    *(
+                        f"[calibration.{budget}]\nparticles = 10\nmax_generations = 2\nmax_simulations = 100\n"
+                        "min_acceptance_rate = 0.05\nepsilon_quantile = 0.5\npilot_replications = 10\n"
+                        "predictive_replications = 10"
+                        for budget in ("full", "quick")
+                    ),
+                    '[priors."cram.kill_prob"]',
+                    'family = "uniform"',
+                    "low = -1.7e308",
+                    "high = 1.7e308",
+                    "",
+                ]
+            )
+        },
     ),
     # --- the public record read by validate ---
     # a fitted count of 1e308 to 1.7e308: a traceback (ValueError: lam value too large, in the
     # baselines) after the validation folder was written, found by tests/test_fuzz.py
     "record_observed_huge": Case(
-        ["validate", "{tmp}/short.toml", "--record", "{tmp}/record.csv", "--replications", "1", "--workers", "1",
-         "--quiet", "--out", "{tmp}/out"],
+        [
+            "validate",
+            "{tmp}/short.toml",
+            "--record",
+            "{tmp}/record.csv",
+            "--replications",
+            "1",
+            "--workers",
+            "1",
+            "--quiet",
+            "--out",
+            "{tmp}/out",
+        ],
         ["error: row 2: observed_low = '1e308' must be at most 1,000,000,000"],
         "{tmp}/record.csv",
-        {"short.toml": _extends("[scenario]\nend_date = 2020-01-10\n"),
-         "record.csv": "check,statistic,kinds,from,to,trigger,days,observed_low,observed_high,use,source\n"
-                       "rockets,count,attack_rocket,2020-01-01,2020-03-31,,,1e308,1.7e308,fit,x\n"},
+        {
+            "short.toml": _extends("[scenario]\nend_date = 2020-01-10\n"),
+            "record.csv": "check,statistic,kinds,from,to,trigger,days,observed_low,observed_high,use,source\n"
+            "rockets,count,attack_rocket,2020-01-01,2020-03-31,,,1e308,1.7e308,fit,x\n",
+        },
     ),
     # a followed_within window of 1e308 days: a traceback (OverflowError in the baselines) after
     # the validation folder was written, found by tests/test_fuzz.py
     "record_followed_within_days_huge": Case(
-        ["validate", "{tmp}/short.toml", "--record", "{tmp}/record.csv", "--replications", "1", "--workers", "1",
-         "--quiet", "--out", "{tmp}/out"],
+        [
+            "validate",
+            "{tmp}/short.toml",
+            "--record",
+            "{tmp}/record.csv",
+            "--replications",
+            "1",
+            "--workers",
+            "1",
+            "--quiet",
+            "--out",
+            "{tmp}/out",
+        ],
         ["error: row 2: days = '1e308' must be in (0, 3,653]"],
         "{tmp}/record.csv",
-        {"short.toml": _extends("[scenario]\nend_date = 2020-01-10\n"),
-         "record.csv": "check,statistic,kinds,from,to,trigger,days,observed_low,observed_high,use,source\n"
-                       "reply,followed_within,attack_rocket,2020-01-01,2020-01-05,attack_rocket,1e308,0,1,fit,x\n"},
+        {
+            "short.toml": _extends("[scenario]\nend_date = 2020-01-10\n"),
+            "record.csv": "check,statistic,kinds,from,to,trigger,days,observed_low,observed_high,use,source\n"
+            "reply,followed_within,attack_rocket,2020-01-01,2020-01-05,attack_rocket,1e308,0,1,fit,x\n",
+        },
     ),
 }
 
@@ -378,9 +445,7 @@ def test_bad_input_subprocess(name, tmp_path):
     case = CASES[name]
     argv, out = _prepare(case, tmp_path)
     before = _snapshot(tmp_path)
-    proc = subprocess.run(
-        [sys.executable, "run.py", *argv], cwd=ROOT, capture_output=True, text=True, timeout=60
-    )
+    proc = subprocess.run([sys.executable, "run.py", *argv], cwd=ROOT, capture_output=True, text=True, timeout=60)
     check_one_error_line(proc.returncode, proc.stdout, proc.stderr, case, tmp_path)
     check_nothing_written(before, tmp_path, out)
 

@@ -21,8 +21,18 @@ from scipy import stats
 
 import sim.api.validation
 from sim import api
-from sim.analysis.baselines import BASELINES, MAIN_BASELINE, FitWindow, KindGroup, KindRate, Marks, fit_window, synthetic_logs
-from sim.analysis.baselines import baseline_rng, baseline_values
+from sim.analysis.baselines import (
+    BASELINES,
+    MAIN_BASELINE,
+    FitWindow,
+    KindGroup,
+    KindRate,
+    Marks,
+    baseline_rng,
+    baseline_values,
+    fit_window,
+    synthetic_logs,
+)
 from sim.analysis.baselines.fit_window import ATTACKS, HARM
 from sim.analysis.validation import censored_crps, score_checks, skill_table
 from sim.calibration.event_record import ObservedAttack, load_events, observed_records
@@ -40,8 +50,15 @@ N = 4000  # baseline replications in the statistical checks
 RATE = 0.2  # attacks per day
 
 
-def window(rate: float = RATE, last_rate: float = 0.1, monthly_k: float = 2.0, level_k: float = 3.0,
-           rockets=(3, 5), killed=(0, 0, 2, 0), kinds=ATTACKS) -> FitWindow:  # fmt: skip
+def window(
+    rate: float = RATE,
+    last_rate: float = 0.1,
+    monthly_k: float = 2.0,
+    level_k: float = 3.0,
+    rockets=(3, 5),
+    killed=(0, 0, 2, 0),
+    kinds=ATTACKS,
+) -> FitWindow:
     """A fit window given outright: every kind of attack in ``kinds`` at ``rate`` (the others
     at 0), each its own group."""
     rates = {k: KindRate(k, 10, 1.0, rate if k in kinds else 0.0, last_rate) for k in ATTACKS}
@@ -83,7 +100,11 @@ def test_the_fixture_reads_into_the_models_records_keeping_unknown_apart_from_ze
 BAD_EVENTS = {
     "bad date": ("date", "2020-02-30", "must be a date"),
     "date outside the record": ("date", "2020-10-01", "must be within 2019-10-01 .. 2020-09-30"),
-    "unknown kind": ("kind", "no_such_kind", f"must be one of {', '.join(t.name for t in threats())}"),  # rocket, drone, ...
+    "unknown kind": (
+        "kind",
+        "no_such_kind",
+        f"must be one of {', '.join(t.name for t in threats())}",
+    ),  # rocket, drone, ...
     "negative count": ("us_killed", "-1", "must be a whole number >= 0"),
     "non-integer count": ("rockets_fired", "2.5", "must be a whole number >= 0"),
     "duplicate id": ("event", "fx-02", "appears twice"),
@@ -100,7 +121,9 @@ def test_a_malformed_event_is_one_line_naming_file_row_column_value_and_rule(cas
     with pytest.raises(ConfigError) as caught:
         load_events(path)
     message = str(caught.value)
-    assert "\n" not in message and f"row 5: {column} = {value!r}" in message and rule in message and str(path) in message
+    assert (
+        "\n" not in message and f"row 5: {column} = {value!r}" in message and rule in message and str(path) in message
+    )
 
 
 def test_a_set_row_is_accepted_and_the_project_record_uses_the_four_labels(tmp_path):
@@ -129,12 +152,16 @@ def test_the_fit_rows_make_the_event_record_complete():
     """20 convoy attacks counted in Q1 2020 and 10 in the event record: the rate is twice the
     record's. Rockets and drones split the fit rows' total as the record splits them; the
     security details, counted by no fit row, take the record as it stands."""
-    rows = [fit_row("convoy_q1", ("attack_convoy",), "2020-01-01", "2020-03-31", 20),
-            fit_row("rd_q1", ("attack_rocket", "attack_drone"), "2020-01-01", "2020-03-31", 30)]  # fmt: skip
-    attacks = ([attack(f"2020-01-{d + 1:02d}", "attack_convoy", d) for d in range(10)]
-               + [attack(f"2020-02-{d + 1:02d}", "attack_rocket", d, 4) for d in range(6)]
-               + [attack(f"2020-03-{d + 1:02d}", "attack_drone", d) for d in range(3)]
-               + [attack("2020-03-15", "attack_security_detail", 0), attack("2019-12-15", "attack_convoy", 99)])  # fmt: skip
+    rows = [
+        fit_row("convoy_q1", ("attack_convoy",), "2020-01-01", "2020-03-31", 20),
+        fit_row("rd_q1", ("attack_rocket", "attack_drone"), "2020-01-01", "2020-03-31", 30),
+    ]
+    attacks = (
+        [attack(f"2020-01-{d + 1:02d}", "attack_convoy", d) for d in range(10)]
+        + [attack(f"2020-02-{d + 1:02d}", "attack_rocket", d, 4) for d in range(6)]
+        + [attack(f"2020-03-{d + 1:02d}", "attack_drone", d) for d in range(3)]
+        + [attack("2020-03-15", "attack_security_detail", 0), attack("2019-12-15", "attack_convoy", 99)]
+    )
     fit = fit_window(rows, attacks, "test")
     days = 91  # 1 Jan .. 31 Mar 2020
     assert fit.rates["attack_convoy"].rate == pytest.approx(2 * 10 / days)  # the 2019 attack is outside the window
@@ -145,16 +172,24 @@ def test_the_fit_rows_make_the_event_record_complete():
 
 
 def test_the_dispersion_is_the_method_of_moments_on_the_scaled_monthly_and_the_fit_rows_counts():
-    rows = [fit_row(f"c{q}", ("attack_convoy",), s, e, t) for q, (s, e, t) in
-            enumerate([("2020-01-01", "2020-03-31", 10), ("2020-04-01", "2020-06-30", 30), ("2020-07-01", "2020-09-30", 20)])]  # fmt: skip
+    rows = [
+        fit_row(f"c{q}", ("attack_convoy",), s, e, t)
+        for q, (s, e, t) in enumerate(
+            [("2020-01-01", "2020-03-31", 10), ("2020-04-01", "2020-06-30", 30), ("2020-07-01", "2020-09-30", 20)]
+        )
+    ]
     monthly = [1, 1, 1, 4, 4, 4, 1, 2, 3]  # events per month, 21 in all
-    attacks = [attack(f"2020-{m + 1:02d}-{d + 1:02d}", "attack_convoy", d) for m, n in enumerate(monthly) for d in range(n)]
+    attacks = [
+        attack(f"2020-{m + 1:02d}-{d + 1:02d}", "attack_convoy", d) for m, n in enumerate(monthly) for d in range(n)
+    ]
     fit = fit_window(rows, attacks, "test")
     scaled = np.array(monthly) * 60 / 21
     k = scaled.mean() ** 2 / (scaled.var(ddof=1) - scaled.mean())
     assert fit.group_of("attack_convoy").monthly_k == pytest.approx(k)
     quarterly = np.array([10.0, 30.0, 20.0])
-    assert fit.group_of("attack_convoy").level_k == pytest.approx(quarterly.mean() ** 2 / (quarterly.var(ddof=1) - quarterly.mean()))
+    assert fit.group_of("attack_convoy").level_k == pytest.approx(
+        quarterly.mean() ** 2 / (quarterly.var(ddof=1) - quarterly.mean())
+    )
     assert fit.rates["attack_convoy"].last_rate == pytest.approx(20 / 92)  # the Q3 fit row
     even = fit_window(rows, [attack(f"2020-{m:02d}-01", "attack_convoy", m) for m in range(1, 10)], "test")
     assert math.isinf(even.group_of("attack_convoy").monthly_k)  # one a month: var <= mean, Poisson
@@ -170,7 +205,9 @@ def test_the_poisson_count_has_mean_and_variance_rate_times_days():
 
 def test_the_negbin_monthly_count_of_one_month_has_variance_m_plus_m2_over_k():
     k, m = 2.0, RATE * 31
-    values = baseline_values("negbin_monthly", window(monthly_k=k), count_check(date(2021, 3, 1), date(2021, 3, 31)), N, 7)
+    values = baseline_values(
+        "negbin_monthly", window(monthly_k=k), count_check(date(2021, 3, 1), date(2021, 3, 31)), N, 7
+    )
     assert_moments(values, stats.nbinom(k, k / (k + m)))  # mean m, variance m + m^2 / k
 
 
@@ -182,7 +219,9 @@ def test_the_random_level_count_is_negative_binomial_over_the_whole_window():
 
 
 def test_persistence_uses_the_last_quarters_rate():
-    values = baseline_values("persistence", window(last_rate=0.05), count_check(date(2021, 1, 1), date(2021, 4, 2)), N, 7)
+    values = baseline_values(
+        "persistence", window(last_rate=0.05), count_check(date(2021, 1, 1), date(2021, 4, 2)), N, 7
+    )
     assert_moments(values, stats.poisson(0.05 * 92))
 
 
@@ -238,13 +277,18 @@ def test_the_same_seed_gives_the_same_values_and_baselines_differ():
 
 def test_skill_is_one_minus_the_ratio_of_scores_and_the_overall_skill_uses_held_out_rows_only():
     checks = [Check(c, "count", ("attack_rocket",), date(2020, 1, 1), date(2020, 1, 31)) for c in "xyz"]
-    obs = [Observation(checks[0], 5, 5, "s", "held-out"), Observation(checks[1], 5, 5, "s", "held-out"),
-           Observation(checks[2], 5, 5, "s", "fit")]  # fmt: skip
+    obs = [
+        Observation(checks[0], 5, 5, "s", "held-out"),
+        Observation(checks[1], 5, 5, "s", "held-out"),
+        Observation(checks[2], 5, 5, "s", "fit"),
+    ]
     runs = pd.DataFrame({c.column: np.full(10, 5.0) + np.arange(10) % 2 for c in checks})
     far = {c.id: np.full(10, 9.0) for c in checks}
     exact = {c.id: np.full(10, 5.0) for c in checks}
     table = score_checks(obs, runs, {"poisson": far, "persistence": exact}).set_index("check")
-    assert table.loc["x", "skill_poisson"] == pytest.approx(1 - table.loc["x", "score"] / table.loc["x", "score_poisson"])
+    assert table.loc["x", "skill_poisson"] == pytest.approx(
+        1 - table.loc["x", "score"] / table.loc["x", "score_poisson"]
+    )
     assert math.isnan(table.loc["x", "skill_persistence"])  # the baseline scores 0
     assert table.loc["x", "poisson_p05"] == 9.0 and table.loc["x", "poisson_p95"] == 9.0
     skills = skill_table(table.reset_index()).set_index("baseline")
@@ -255,25 +299,50 @@ def test_skill_is_one_minus_the_ratio_of_scores_and_the_overall_skill_uses_held_
 
 def test_validate_scores_every_baseline_and_the_same_seed_gives_the_same_bytes(tmp_path):
     for name in ("a", "b"):
-        result = api.validate(REPLAY, RECORD, tmp_path / name, api.ValidationOptions(10, 4, events=EVENTS), batch=api.BatchOptions(workers=1))
+        result = api.validate(
+            REPLAY,
+            RECORD,
+            tmp_path / name,
+            api.ValidationOptions(10, 4, events=EVENTS),
+            batch=api.BatchOptions(workers=1),
+        )
     table = pd.read_csv(tmp_path / "a" / "validation.csv")
-    expected = [f"{s}_{n}" for n in BASELINES for s in ("score", "skill")] + [f"{MAIN_BASELINE}_p05", f"{MAIN_BASELINE}_p95"]
+    expected = [f"{s}_{n}" for n in BASELINES for s in ("score", "skill")] + [
+        f"{MAIN_BASELINE}_p05",
+        f"{MAIN_BASELINE}_p95",
+    ]
     assert set(expected) <= set(table.columns) and table[[f"score_{n}" for n in BASELINES]].notna().all().all()
     assert (tmp_path / "a" / "validation.csv").read_bytes() == (tmp_path / "b" / "validation.csv").read_bytes()
     assert result.skill.startswith(f"skill on {(table['use'] == 'held-out').sum()} held-out checks")
     report = (tmp_path / "a" / "validation.md").read_text()
-    assert report.index("Skill on the held-out checks") < report.index("## Held-out checks") < report.index("## In-sample checks")
+    assert (
+        report.index("Skill on the held-out checks")
+        < report.index("## Held-out checks")
+        < report.index("## In-sample checks")
+    )
 
 
 def test_events_given_but_missing_stop_with_one_line_before_any_folder(tmp_path):
-    argv = ["validate", REPLAY, "--events", tmp_path / "missing.csv", "--replications", "2", "--quiet", "--out", tmp_path / "out"]
+    argv = [
+        "validate",
+        REPLAY,
+        "--events",
+        tmp_path / "missing.csv",
+        "--replications",
+        "2",
+        "--quiet",
+        "--out",
+        tmp_path / "out",
+    ]
     code, stdout, stderr = call_main(argv)
     assert code == 2 and stderr.count("\n") == 1 and "missing.csv" in stderr and not (tmp_path / "out").exists()
 
 
 def test_without_the_default_event_record_validate_runs_and_says_no_baseline_was_scored(tmp_path, monkeypatch):
     monkeypatch.setattr(sim.api.validation, "DEFAULT_EVENTS", tmp_path / "events_2019_2020.csv")
-    code, stdout, stderr = call_main(["validate", REPLAY, "--replications", "2", "--workers", "1", "--quiet", "--out", tmp_path / "out"])
+    code, stdout, stderr = call_main(
+        ["validate", REPLAY, "--replications", "2", "--workers", "1", "--quiet", "--out", tmp_path / "out"]
+    )
     assert code == 0, stderr
     assert sum("no baseline was scored" in line for line in stdout.splitlines()) == 1
     assert not any(c.startswith("skill_") for c in pd.read_csv(tmp_path / "out" / "validation.csv").columns)

@@ -48,8 +48,6 @@ OUTCOMES = ["attacks_rocket", "us_strikes_retaliatory", "rockets_intercepted", "
 # ------------------------------------------------------------------------------------ helpers
 
 
-
-
 def toml_value(value) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
@@ -205,7 +203,9 @@ def test_one_and_two_workers_give_byte_identical_runs(small_experiment, small_ru
 
 
 @pytest.mark.slow
-def test_dask_local_cluster_gives_the_same_bytes_as_the_local_pool(small_experiment, small_pool_run, tmp_path, monkeypatch):
+def test_dask_local_cluster_gives_the_same_bytes_as_the_local_pool(
+    small_experiment, small_pool_run, tmp_path, monkeypatch
+):
     distributed = pytest.importorskip("dask.distributed")
     # The cluster's worker processes must import `sim` as this process does.
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])))
@@ -229,7 +229,9 @@ def test_dask_local_cluster_gives_the_same_bytes_as_the_local_pool(small_experim
 
 
 @pytest.mark.slow
-def test_on_dask_the_chunks_in_flight_follow_the_cluster_and_its_profiler_pauses(small_experiment, small_run, tmp_path, monkeypatch):
+def test_on_dask_the_chunks_in_flight_follow_the_cluster_and_its_profiler_pauses(
+    small_experiment, small_run, tmp_path, monkeypatch
+):
     distributed = pytest.importorskip("dask.distributed")
     threads = sim.batch.runner.default_workers() + 1  # a count that is not this machine's
     seen = []
@@ -245,7 +247,9 @@ def test_on_dask_the_chunks_in_flight_follow_the_cluster_and_its_profiler_pauses
     monkeypatch.setattr(sim.batch.execution, "execute", spy)
     out = tmp_path / "dask"
     # Workers in this process (processes=False), so that their profiler can be looked at.
-    with distributed.LocalCluster(processes=False, n_workers=1, threads_per_worker=threads, dashboard_address=None) as cluster:
+    with distributed.LocalCluster(
+        processes=False, n_workers=1, threads_per_worker=threads, dashboard_address=None
+    ) as cluster:
         before = profiling(cluster)
         run_experiment_cli(small_experiment, out, "--scheduler", cluster.scheduler_address)
         after = profiling(cluster)
@@ -290,13 +294,21 @@ def interrupt_after_first_part(file: Path, out: Path, sig: int) -> tuple[int, st
     """Start the experiment as a subprocess and send ``sig`` once a chunk is on disk. The child
     gets SIGINT's default action back: a shell that starts the tests in the background makes
     them ignore SIGINT, and Python then never turns it into KeyboardInterrupt."""
-    proc = subprocess.Popen(experiment_command(file, out), cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))  # fmt: skip
+    proc = subprocess.Popen(
+        experiment_command(file, out),
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
     deadline = time.monotonic() + 120
     try:
         while not any((out / "parts").glob("*/*.parquet")):
             if proc.poll() is not None:
-                pytest.fail(f"the run ended (exit {proc.returncode}) before any chunk was written: {proc.stderr.read()}")
+                pytest.fail(
+                    f"the run ended (exit {proc.returncode}) before any chunk was written: {proc.stderr.read()}"
+                )
             assert time.monotonic() < deadline, "no chunk written within 120 s"
             time.sleep(0.002)
         proc.send_signal(sig)
@@ -369,11 +381,18 @@ def test_an_interrupted_run_resumes_to_the_same_bytes(resume_experiment, tmp_pat
 @pytest.mark.slow
 def test_paired_intervals_are_narrower_than_unpaired_under_common_random_numbers(tmp_path):
     file = write_experiment(
-        tmp_path, "pairs.toml",
-        {"tougher_love": {"file": TOUGHER_LOVE}, "capacity_loss_half": {"set": {"policy.us.strikes.capacity_loss": 0.5}}},
-        base=TOUGHER_LOVE, replications=40, chunk_size=5, root_seed=3,
+        tmp_path,
+        "pairs.toml",
+        {
+            "tougher_love": {"file": TOUGHER_LOVE},
+            "capacity_loss_half": {"set": {"policy.us.strikes.capacity_loss": 0.5}},
+        },
+        base=TOUGHER_LOVE,
+        replications=40,
+        chunk_size=5,
+        root_seed=3,
         outcomes=["attacks_rocket", "us_strikes_retaliatory"],
-    )  # fmt: skip
+    )
     out = tmp_path / "out"
     run_experiment_cli(file, out, "--workers", "1")
     comparison = pd.read_csv(out / "comparison.csv").set_index("outcome")
@@ -427,7 +446,9 @@ def check_sweep_folder(out: Path, stdout: str, n_points: int, parameters: list[s
 def test_grid_sweep_runs_every_combination(tmp_path):
     kill, heavy = [0.3, 0.6, 0.9], [0.0, 0.1]
     file = tmp_path / "grid.toml"
-    file.write_text(sweep_text({"cram.kill_prob": {"values": kill}, "threats.rocket.heavy_salvo_prob": {"values": heavy}}))
+    file.write_text(
+        sweep_text({"cram.kill_prob": {"values": kill}, "threats.rocket.heavy_salvo_prob": {"values": heavy}})
+    )
     out = tmp_path / "out"
     code, stdout, stderr = call_main(["sweep", file, "--out", out, "--workers", "1", "--quiet"])
     assert code == 0, stderr
@@ -517,13 +538,28 @@ def test_a_failing_replication_of_a_run_is_a_failure_row_not_a_traceback(flaky_r
     """`run` goes through the same path: the failure is a row with a command that replays it."""
     scenario = ROOT / "configs" / "scenarios" / "tougher_love.toml"
     out = tmp_path / "run"
-    argv = ["run", scenario, "--replications", "6", "--seed", "3", "--set", "cram.kill_prob=0.5", "--workers", "1",
-            "--quiet", "--out", out]  # fmt: skip
+    argv = [
+        "run",
+        scenario,
+        "--replications",
+        "6",
+        "--seed",
+        "3",
+        "--set",
+        "cram.kill_prob=0.5",
+        "--workers",
+        "1",
+        "--quiet",
+        "--out",
+        out,
+    ]
     code, stdout, stderr = call_main(argv)
     assert code == 0, stderr
     assert "Traceback" not in stdout + stderr
     failures = pd.read_csv(out / "failures.csv")
-    assert failures[["scenario", "replication", "seed", "error"]].values.tolist() == [["tougher_love", 4, 3, "RuntimeError: boom in the model"]]
+    assert failures[["scenario", "replication", "seed", "error"]].values.tolist() == [
+        ["tougher_love", 4, 3, "RuntimeError: boom in the model"]
+    ]
     reproduce = failures.loc[0, "reproduce"]
     assert reproduce == f"python run.py trace {scenario} --set cram.kill_prob=0.5 --seed 3 --replication 4"
     assert pd.read_parquet(out / "runs.parquet")["replication"].tolist() == [0, 1, 2, 3, 5]
@@ -534,7 +570,9 @@ def test_a_failing_replication_of_a_run_is_a_failure_row_not_a_traceback(flaky_r
 
 def test_fail_fast_stops_at_the_failing_replication(small_experiment, flaky_replicate, tmp_path):
     out = tmp_path / "out"
-    line = one_error_line(*call_main(["experiment", small_experiment, "--out", out, "--workers", "1", "--quiet", "--fail-fast"]))
+    line = one_error_line(
+        *call_main(["experiment", small_experiment, "--out", out, "--workers", "1", "--quiet", "--fail-fast"])
+    )
     for text in ("tougher_love", "replication 4", "seed 77", "boom in the model"):
         assert text in line, f"{text!r} not in {line!r}"
     assert not (out / "runs.parquet").exists()
@@ -543,11 +581,23 @@ def test_fail_fast_stops_at_the_failing_replication(small_experiment, flaky_repl
 
 RUNAWAY_LEVER = "policy.us.doctrines.tougher_love"
 RUNAWAY = [  # every attack answered by a strike at once, every strike by four revenge attacks on average
-    "--set", "policy.us.doctrine=tougher_love", "--set", "policy.start_date=2020-01-01",
-    "--set", f"{RUNAWAY_LEVER}.retaliate_on_attack_count=1", "--set", f"{RUNAWAY_LEVER}.decision_delay_days=0",
-    "--set", f"{RUNAWAY_LEVER}.strike_cooldown_days=0", "--set", "policy.us.strikes.revenge_prob=1",
-    "--set", "policy.us.strikes.revenge_attacks_mean=4", "--set", "scenario.end_date=2020-03-01",
-]  # fmt: skip
+    "--set",
+    "policy.us.doctrine=tougher_love",
+    "--set",
+    "policy.start_date=2020-01-01",
+    "--set",
+    f"{RUNAWAY_LEVER}.retaliate_on_attack_count=1",
+    "--set",
+    f"{RUNAWAY_LEVER}.decision_delay_days=0",
+    "--set",
+    f"{RUNAWAY_LEVER}.strike_cooldown_days=0",
+    "--set",
+    "policy.us.strikes.revenge_prob=1",
+    "--set",
+    "policy.us.strikes.revenge_attacks_mean=4",
+    "--set",
+    "scenario.end_date=2020-03-01",
+]
 
 
 @pytest.fixture
@@ -574,10 +624,15 @@ def test_a_world_that_feeds_on_itself_stops_at_its_record_budget(small_record_bu
 
 def test_a_run_whose_every_replication_runs_away_is_one_line_not_a_traceback(small_record_budget, tmp_path):
     out = tmp_path / "runaway"
-    code, stdout, stderr = call_main(["run", "--replications", "2", "--workers", "1", "--quiet", "--out", out, *RUNAWAY])
+    code, stdout, stderr = call_main(
+        ["run", "--replications", "2", "--workers", "1", "--quiet", "--out", out, *RUNAWAY]
+    )
     line = one_error_line(code, stdout, stderr)
-    for text in ("every replication of scenario baseline failed", "RunawayReplication: more than 3,000 records",
-                 f"{out}/failures.csv"):  # fmt: skip
+    for text in (
+        "every replication of scenario baseline failed",
+        "RunawayReplication: more than 3,000 records",
+        f"{out}/failures.csv",
+    ):
         assert text in line, f"{text!r} not in {line!r}"
     assert pd.read_csv(out / "failures.csv")["replication"].tolist() == [0, 1]
     assert not (out / "summary.csv").exists()
@@ -592,30 +647,53 @@ GOOD = {"continuity": {"file": CONTINUITY}, "tougher_love": {"file": TOUGHER_LOV
 # name: (file text, or None for a file that does not exist; texts the line must contain; origin suffix)
 BAD_EXPERIMENTS = {
     "unknown_key_in_header": (
-        experiment_text(GOOD, replicatons=5), ["experiment.replicatons = 5", "is not a known key"], ""),
+        experiment_text(GOOD, replicatons=5),
+        ["experiment.replicatons = 5", "is not a known key"],
+        "",
+    ),
     "unknown_key_in_scenario": (
         experiment_text({**GOOD, "tougher_love": {"file": TOUGHER_LOVE, "fle": "x.toml"}}),
-        ["scenarios.tougher_love.fle = 'x.toml'", "is not a known key"], ""),
+        ["scenarios.tougher_love.fle = 'x.toml'", "is not a known key"],
+        "",
+    ),
     "unknown_top_level_table": (
-        experiment_text(GOOD) + '\n[experimentt]\nname = "x"\n', ["experimentt", "is not a known key"], ""),
+        experiment_text(GOOD) + '\n[experimentt]\nname = "x"\n',
+        ["experimentt", "is not a known key"],
+        "",
+    ),
     "reference_not_a_scenario": (
         experiment_text(GOOD, reference="nowhere"),
-        ["experiment.reference = 'nowhere'", "must name one of the scenarios (continuity, tougher_love)"], ""),
+        ["experiment.reference = 'nowhere'", "must name one of the scenarios (continuity, tougher_love)"],
+        "",
+    ),
     "unknown_outcome": (
         experiment_text(GOOD, outcomes=["attacks_rocket", "attacks_by_pigeon"]),
-        ["experiment.outcomes = 'attacks_by_pigeon'", "is not an outcome column"], ""),
+        ["experiment.outcomes = 'attacks_by_pigeon'", "is not an outcome column"],
+        "",
+    ),
     "scenario_name_with_a_path": (
-        experiment_text({**GOOD, "../x": {"file": CONTINUITY}}), ["'../x'", "must be a non-empty name"], ""),
+        experiment_text({**GOOD, "../x": {"file": CONTINUITY}}),
+        ["'../x'", "must be a non-empty name"],
+        "",
+    ),
     "inline_probability_1.3": (
         experiment_text({**GOOD, "risky": {"set": {"threats.rocket.heavy_salvo_prob": 1.3}}}),
-        ["threats.rocket.heavy_salvo_prob = 1.3 must be in [0, 1]"], " [scenarios.risky]"),
-    "replications_0": (experiment_text(GOOD, replications=0), ["experiment.replications = 0 must be in [1, 10,000,000]"], ""),
+        ["threats.rocket.heavy_salvo_prob = 1.3 must be in [0, 1]"],
+        " [scenarios.risky]",
+    ),
+    "replications_0": (
+        experiment_text(GOOD, replications=0),
+        ["experiment.replications = 0 must be in [1, 10,000,000]"],
+        "",
+    ),
     "missing_file": (None, ["experiment file not found"], ""),
     "invalid_toml": ("[experiment\nname = 'x'\n", ["experiment file is not valid TOML"], ""),
     "duplicate_scenario_table": (
         experiment_text(GOOD) + f'\n[scenarios.continuity]\nfile = "{CONTINUITY}"\n',
-        ["experiment file is not valid TOML", "continuity"], ""),
-}  # fmt: skip
+        ["experiment file is not valid TOML", "continuity"],
+        "",
+    ),
+}
 
 
 @pytest.mark.parametrize("name", list(BAD_EXPERIMENTS))
@@ -648,19 +726,31 @@ BOUNDED = {"cram.kill_prob": {"low": 0.3, "high": 0.9}}
 BAD_SWEEPS = {
     "lhs_without_points": (sweep_text(BOUNDED, design="lhs"), ["sweep.points"], ""),
     "sobol_points_not_a_power_of_two": (
-        sweep_text(BOUNDED, design="sobol", points=12), ["sweep.points = 12", "power of two"], ""),
+        sweep_text(BOUNDED, design="sobol", points=12),
+        ["sweep.points = 12", "power of two"],
+        "",
+    ),
     "saltelli_points_not_a_power_of_two": (
-        sweep_text(BOUNDED, design="saltelli", points=12), ["sweep.points = 12", "power of two"], ""),
+        sweep_text(BOUNDED, design="saltelli", points=12),
+        ["sweep.points = 12", "power of two"],
+        "",
+    ),
     "low_above_high": (
         sweep_text({"cram.kill_prob": {"low": 0.9, "high": 0.5}}, design="lhs", points=4),
-        ["cram.kill_prob low = 0.9", "must be < high = 0.5"], ""),
+        ["cram.kill_prob low = 0.9", "must be < high = 0.5"],
+        "",
+    ),
     "low_equals_high": (
         sweep_text({"cram.kill_prob": {"low": 0.5, "high": 0.5}}, design="lhs", points=4),
-        ["cram.kill_prob low = 0.5", "must be < high = 0.5"], ""),
+        ["cram.kill_prob low = 0.5", "must be < high = 0.5"],
+        "",
+    ),
     "unknown_parameter_path": (
         sweep_text({"cram.kill_probability": {"values": [0.5, 0.6]}}),
-        ["cram.kill_probability = 0.5", "is not a known parameter"], " [point 0]"),
-}  # fmt: skip
+        ["cram.kill_probability = 0.5", "is not a known parameter"],
+        " [point 0]",
+    ),
+}
 
 
 @pytest.mark.parametrize("name", list(BAD_SWEEPS))

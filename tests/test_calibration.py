@@ -41,20 +41,44 @@ PROJECT_POSTERIOR = ROOT / "configs" / "data" / "posterior.parquet"
 CALIBRATED = ROOT / "configs" / "calibrated.toml"
 REPLAY = ROOT / "configs" / "scenarios" / "history_2020_2021.toml"
 
-HEADER = ["check", "statistic", "kinds", "from", "to", "trigger", "days", "observed_low", "observed_high", "use", "source", "note"]
+HEADER = [
+    "check",
+    "statistic",
+    "kinds",
+    "from",
+    "to",
+    "trigger",
+    "days",
+    "observed_low",
+    "observed_high",
+    "use",
+    "source",
+    "note",
+]
 QUARTERS = {"q1": ("2020-01-01", "2020-03-31"), "q2": ("2020-04-01", "2020-06-30")}
 SERIES = {"rocket_drone": "attack_rocket+attack_drone", "convoy": "attack_convoy"}
 # The first half of 2020 as published (docs/sources.md#calibration-counts).
 OBSERVED = {"rocket_drone_q1": 19, "rocket_drone_q2": 11, "convoy_q1": 14, "convoy_q2": 27}
 
-ROCKET, CONVOY, BRANCHING = "threats.rocket.base_rate_per_day", "threats.convoy_ied.base_rate_per_day", "campaign.branching_ratio"
+ROCKET, CONVOY, BRANCHING = (
+    "threats.rocket.base_rate_per_day",
+    "threats.convoy_ied.base_rate_per_day",
+    "campaign.branching_ratio",
+)
 PRIORS = {
     ROCKET: {"family": "loguniform", "low": 0.04, "high": 0.4},
     CONVOY: {"family": "loguniform", "low": 0.05, "high": 0.5},
 }
 # Reproducibility, resumption and outputs need a few generations, not a precise posterior.
-TINY_BUDGET = {"particles": 30, "max_generations": 4, "max_simulations": 600, "min_acceptance_rate": 0.05,
-               "epsilon_quantile": 0.5, "pilot_replications": 40, "predictive_replications": 10}  # fmt: skip
+TINY_BUDGET = {
+    "particles": 30,
+    "max_generations": 4,
+    "max_simulations": 600,
+    "min_acceptance_rate": 0.05,
+    "epsilon_quantile": 0.5,
+    "pilot_replications": 40,
+    "predictive_replications": 10,
+}
 
 
 def write_record(path: Path, counts: dict[str, float], use: str = "fit") -> Path:
@@ -64,7 +88,9 @@ def write_record(path: Path, counts: dict[str, float], use: str = "fit") -> Path
         for series, kinds in SERIES.items():
             for quarter, (start, end) in QUARTERS.items():
                 check = f"{series}_{quarter}"
-                writer.writerow([check, "count", kinds, start, end, "", "", counts[check], counts[check], use, "test", ""])
+                writer.writerow(
+                    [check, "count", kinds, start, end, "", "", counts[check], counts[check], use, "test", ""]
+                )
     return path
 
 
@@ -72,11 +98,23 @@ def toml_value(value) -> str:
     return json.dumps(value) if isinstance(value, str) else repr(value)
 
 
-def write_calibration(folder: Path, record: Path, priors: dict = PRIORS, budget: dict = TINY_BUDGET,
-                      seed: int = 1, header: dict | None = None) -> Path:  # fmt: skip
-    lines = ["[calibration]", 'name = "tiny"', 'description = "a test calibration"',
-             f"scenario = {json.dumps(str(BASELINE))}", f"record = {json.dumps(str(record))}",
-             f"replay = {json.dumps(str(REPLAY))}", f"root_seed = {seed}"]  # fmt: skip
+def write_calibration(
+    folder: Path,
+    record: Path,
+    priors: dict = PRIORS,
+    budget: dict = TINY_BUDGET,
+    seed: int = 1,
+    header: dict | None = None,
+) -> Path:
+    lines = [
+        "[calibration]",
+        'name = "tiny"',
+        'description = "a test calibration"',
+        f"scenario = {json.dumps(str(BASELINE))}",
+        f"record = {json.dumps(str(record))}",
+        f"replay = {json.dumps(str(REPLAY))}",
+        f"root_seed = {seed}",
+    ]
     lines += [f"{k} = {toml_value(v)}" for k, v in (header or {}).items()]
     for name in ("full", "quick"):
         lines += ["", f"[calibration.{name}]", *(f"{k} = {toml_value(v)}" for k, v in budget.items())]
@@ -146,9 +184,19 @@ BAD = {
     "unknown family": ({ROCKET: {"family": "gamma", "low": 0.1, "high": 0.2}}, {}, "family", "must be one of"),
     "high below low": ({ROCKET: {"family": "uniform", "low": 0.3, "high": 0.1}}, {}, "high", "must be > low"),
     "unknown argument": ({ROCKET: {"family": "uniform", "low": 0.1, "hi": 0.2}}, {}, "hi", "not a known key"),
-    "unknown parameter": ({"threats.rocket.base_rate": {"family": "uniform", "low": 0.1, "high": 0.2}}, {}, "threats.rocket.base_rate", ""),
+    "unknown parameter": (
+        {"threats.rocket.base_rate": {"family": "uniform", "low": 0.1, "high": 0.2}},
+        {},
+        "threats.rocket.base_rate",
+        "",
+    ),
     "integer parameter": ({"campaign.regimes": {"family": "uniform", "low": 1, "high": 3}}, {}, "campaign.regimes", ""),
-    "probability above 1": ({"cram.kill_prob": {"family": "uniform", "low": 0.5, "high": 1.5}}, {}, "cram.kill_prob", "refuses"),
+    "probability above 1": (
+        {"cram.kill_prob": {"family": "uniform", "low": 0.5, "high": 1.5}},
+        {},
+        "cram.kill_prob",
+        "refuses",
+    ),
     "negative loguniform": ({ROCKET: {"family": "loguniform", "low": -0.1, "high": 0.2}}, {}, "low", "must be > 0"),
     "budget too small": (PRIORS, {"max_simulations": 10}, "max_simulations", "must be >= 3 x particles"),
     "particles": (PRIORS, {"particles": 1}, "particles", "must be >= 2"),
@@ -171,7 +219,9 @@ def test_bad_calibration_files_are_one_line_naming_key_value_and_rule(case, tmp_
 
 def test_a_prior_on_a_parameter_the_scenario_lacks_names_it(tmp_path):
     record = write_record(tmp_path / "record.csv", OBSERVED)
-    path = write_calibration(tmp_path, record, {"threats.no_such_threat.base_rate_per_day": {"family": "uniform", "low": 0.1, "high": 0.2}})
+    path = write_calibration(
+        tmp_path, record, {"threats.no_such_threat.base_rate_per_day": {"family": "uniform", "low": 0.1, "high": 0.2}}
+    )
     with pytest.raises(ConfigError, match="threats.no_such_threat"):
         load_calibration(path)
 
@@ -179,7 +229,9 @@ def test_a_prior_on_a_parameter_the_scenario_lacks_names_it(tmp_path):
 def test_hold_out_must_name_a_fitted_row(tmp_path):
     record = write_record(tmp_path / "record.csv", OBSERVED)
     path = write_calibration(tmp_path, record)
-    code, _, err = call_main(["calibrate", path, "--quick", "--hold-out", "no_such_row", "--out", tmp_path / "out", "--quiet"])
+    code, _, err = call_main(
+        ["calibrate", path, "--quick", "--hold-out", "no_such_row", "--out", tmp_path / "out", "--quiet"]
+    )
     assert code == 2 and "no_such_row" in err and len(err.strip().splitlines()) == 1, err
 
 
@@ -285,7 +337,13 @@ RECOVERY_MASS = 0.9
 # Not the tiny budget: at 30 particles the posteriors' effective sample sizes are so small that
 # only 9 of 24 pass the Kolmogorov-Smirnov check of test_recovery_posteriors_are_not_the_prior
 # (its floor is 8), against 20 of 24 at 60 particles.
-RECOVERY_BUDGET = {**TINY_BUDGET, "particles": 60, "max_simulations": 1200, "pilot_replications": 80, "predictive_replications": 20}
+RECOVERY_BUDGET = {
+    **TINY_BUDGET,
+    "particles": 60,
+    "max_simulations": 1200,
+    "pilot_replications": 80,
+    "predictive_replications": 20,
+}
 
 
 def binomial_floor(n: int, p: float, false_failure: float) -> int:
@@ -318,8 +376,14 @@ def recovery(tmp_path_factory):
         row = replicate(scenario, 0, 9000 + k, checks)
         write_record(record, {c.id: int(row[c.column]) for c in checks})
         inference = run_inference(load_calibration(path), work / "out", quick=False, workers=2)
-        results.append({"truth": truth, "values": inference.values, "weights": inference.weights,
-                        "priors": {p.path: p for p in calibration_template.priors}})  # fmt: skip
+        results.append(
+            {
+                "truth": truth,
+                "values": inference.values,
+                "weights": inference.weights,
+                "priors": {p.path: p for p in calibration_template.priors},
+            }
+        )
     return results
 
 
@@ -334,8 +398,9 @@ def test_recovery_the_truth_lies_in_the_90_percent_interval_at_about_the_nominal
     hits, checks = 0, 0
     for result in recovery:
         for path, value in result["truth"].items():
-            low, high = weighted_quantile(result["values"][path].to_numpy(), result["weights"],
-                                          [(1 - RECOVERY_MASS) / 2, (1 + RECOVERY_MASS) / 2])  # fmt: skip
+            low, high = weighted_quantile(
+                result["values"][path].to_numpy(), result["weights"], [(1 - RECOVERY_MASS) / 2, (1 + RECOVERY_MASS) / 2]
+            )
             hits += low <= value <= high
             checks += 1
     floor = binomial_floor(checks, RECOVERY_MASS, 0.01)
@@ -375,9 +440,11 @@ def test_recovery_posteriors_are_not_the_prior(recovery):
                 nulls[i] += log_width_ratio(sample, np.ones(size), prior)
     nulls /= len(ratios)
     floor = float(np.percentile(nulls, 1))
-    print(f"recovery: {moved} of {len(ratios)} posteriors moved from the prior; 90% interval "
-          f"{np.mean(ratios):.2f} of the prior's on average (a posterior equal to the prior: {np.median(nulls):.2f}, "
-          f"1st percentile {floor:.2f})")  # fmt: skip
+    print(
+        f"recovery: {moved} of {len(ratios)} posteriors moved from the prior; 90% interval "
+        f"{np.mean(ratios):.2f} of the prior's on average (a posterior equal to the prior: {np.median(nulls):.2f}, "
+        f"1st percentile {floor:.2f})"
+    )
     assert moved >= len(ratios) / 3
     assert np.mean(ratios) < floor
 
@@ -388,17 +455,36 @@ def test_recovery_posteriors_are_not_the_prior(recovery):
 @pytest.mark.slow
 def test_calibrate_command_writes_posterior_report_predictive_check_and_calibrated_file(tiny, tmp_path):
     out, calibrated = tmp_path / "cal", tmp_path / "calibrated.toml"
-    code, stdout, err = call_main(["calibrate", tiny["path"], "--quick", "--out", out, "--calibrated", calibrated, "--quiet"])
+    code, stdout, err = call_main(
+        ["calibrate", tiny["path"], "--quick", "--out", out, "--calibrated", calibrated, "--quiet"]
+    )
     assert code == 0, err
-    for name in ("posterior.parquet", "posterior_report.md", "parameters.csv", "generations.csv", "statistics.csv",
-                 "screen.csv", "manifest.json", "plots/marginals.png", "plots/pairs.png", "predictive/validation.csv",
-                 "posterior_report.html", "predictive/validation.html"):  # fmt: skip
+    for name in (
+        "posterior.parquet",
+        "posterior_report.md",
+        "parameters.csv",
+        "generations.csv",
+        "statistics.csv",
+        "screen.csv",
+        "manifest.json",
+        "plots/marginals.png",
+        "plots/pairs.png",
+        "predictive/validation.csv",
+        "posterior_report.html",
+        "predictive/validation.html",
+    ):
         assert (out / name).is_file(), name
     html = (out / "posterior_report.html").read_text(encoding="utf-8")
     assert html.count('src="data:image/png;base64,') == 3 and "figure not found" not in html  # marginals, pairs, fan
     report = (out / "posterior_report.md").read_text(encoding="utf-8")
-    for heading in ("## Parameters", "## What the data moved", "## Strongest correlations", "## Generations",
-                    "## Summary statistics", "## Posterior predictive check"):  # fmt: skip
+    for heading in (
+        "## Parameters",
+        "## What the data moved",
+        "## Strongest correlations",
+        "## Generations",
+        "## Summary statistics",
+        "## Posterior predictive check",
+    ):
         assert heading in report, heading
     predictive = pd.read_csv(out / "predictive" / "validation.csv")
     assert set(OBSERVED) <= set(predictive["check"]), "every fitted row is checked over the posterior"
@@ -408,7 +494,9 @@ def test_calibrate_command_writes_posterior_report_predictive_check_and_calibrat
     posterior = read_posterior(out / "posterior.parquet", "posterior", "test")
     median = float(weighted_quantile(posterior.values[ROCKET].to_numpy(), posterior.weights, [0.5])[0])
     assert value_at(scenario, ROCKET) == pytest.approx(median, rel=1e-3)
-    assert str(out / "posterior.parquet") in calibrated.read_text(encoding="utf-8") or "posterior.parquet" in calibrated.read_text(encoding="utf-8")
+    assert str(out / "posterior.parquet") in calibrated.read_text(
+        encoding="utf-8"
+    ) or "posterior.parquet" in calibrated.read_text(encoding="utf-8")
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["status"] == "complete" and manifest["quick"] is True
     assert manifest["posterior_sha256"] == posterior.digest  # what readers of the folder check the file against
@@ -428,10 +516,12 @@ def write_posterior_file(path: Path, values: dict[str, list[float]], weights: li
 TOUGHER = '"policy.us.doctrine" = "tougher_love", "policy.start_date" = 2020-02-01'
 
 
-def write_experiment(folder: Path, posterior: Path, per_draw: int = 2, replications: int = 8,
-                     b_set: str = TOUGHER) -> Path:  # fmt: skip
+def write_experiment(
+    folder: Path, posterior: Path, per_draw: int = 2, replications: int = 8, b_set: str = TOUGHER
+) -> Path:
     path = folder / "experiment.toml"
-    path.write_text(f"""
+    path.write_text(
+        f"""
 [experiment]
 name = "over_a_posterior"
 description = "two options over a posterior"
@@ -448,7 +538,9 @@ outcomes = ["attacks_rocket", "attacks_convoy"]
 
 [scenarios.b]
 set = {{ {b_set} }}
-""", encoding="utf-8")  # fmt: skip
+""",
+        encoding="utf-8",
+    )
     return path
 
 
@@ -473,8 +565,16 @@ def test_every_option_of_a_replication_uses_the_same_draw_and_the_draw_is_what_i
     for replication in (0, 5):
         row = by.loc[("b", replication)]
         assert row[PARAMETER_PREFIX + ROCKET] == table.loc[int(row[DRAW]), ROCKET]
-        scenario = load_scenario(BASELINE, {"policy.us.doctrine": "tougher_love", "policy.start_date": date(2020, 2, 1), "scenario.end_date": date(2020, 3, 31),
-                                            ROCKET: row[PARAMETER_PREFIX + ROCKET], CONVOY: row[PARAMETER_PREFIX + CONVOY]})  # fmt: skip
+        scenario = load_scenario(
+            BASELINE,
+            {
+                "policy.us.doctrine": "tougher_love",
+                "policy.start_date": date(2020, 2, 1),
+                "scenario.end_date": date(2020, 3, 31),
+                ROCKET: row[PARAMETER_PREFIX + ROCKET],
+                CONVOY: row[PARAMETER_PREFIX + CONVOY],
+            },
+        )
         alone = replicate(scenario, replication, 3)
         assert alone["attacks_rocket"] == row["attacks_rocket"] and alone["attacks_convoy"] == row["attacks_convoy"]
     manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
@@ -508,12 +608,20 @@ def test_a_scenario_that_fixes_a_drawn_parameter_is_refused(tmp_path):
     assert not (tmp_path / "out").exists()
 
 
-@pytest.mark.parametrize("problem, values, weights, rule", [
-    ("no weight column", None, None, "no 'weight' column"),
-    ("negative weight", POSTERIOR_VALUES, [1, -1, 1, 1], "weights must be >= 0"),
-    ("not a parameter", {"threats.rocket.no_such": [0.1, 0.2, 0.3, 0.4]}, [1, 1, 1, 1], "does not fit the scenario"),
-    ("out of its rule", {"cram.kill_prob": [0.5, 1.5, 0.5, 0.5]}, [1, 1, 1, 1], "does not fit the scenario"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "problem, values, weights, rule",
+    [
+        ("no weight column", None, None, "no 'weight' column"),
+        ("negative weight", POSTERIOR_VALUES, [1, -1, 1, 1], "weights must be >= 0"),
+        (
+            "not a parameter",
+            {"threats.rocket.no_such": [0.1, 0.2, 0.3, 0.4]},
+            [1, 1, 1, 1],
+            "does not fit the scenario",
+        ),
+        ("out of its rule", {"cram.kill_prob": [0.5, 1.5, 0.5, 0.5]}, [1, 1, 1, 1], "does not fit the scenario"),
+    ],
+)
 def test_a_bad_posterior_file_is_one_line(problem, values, weights, rule, tmp_path):
     path = tmp_path / "posterior.parquet"
     if values is None:
@@ -525,10 +633,13 @@ def test_a_bad_posterior_file_is_one_line(problem, values, weights, rule, tmp_pa
     assert not (tmp_path / "out").exists()
 
 
-@pytest.mark.parametrize("recorded, rule", [
-    (None, "is in a calibration folder whose posterior is not finished (status 'running')"),
-    ("0" * 64, "does not match the SHA-256 its calibration's manifest records"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "recorded, rule",
+    [
+        (None, "is in a calibration folder whose posterior is not finished (status 'running')"),
+        ("0" * 64, "does not match the SHA-256 its calibration's manifest records"),
+    ],
+)
 def test_a_posterior_in_a_calibration_folder_is_read_only_as_its_calibration_wrote_it(recorded, rule, tmp_path):
     """A posterior that sits in a calibration's folder (a ``manifest.json`` of kind calibration
     beside it) is read only when the manifest records its SHA-256 and the file matches it: a
@@ -543,14 +654,17 @@ def test_a_posterior_in_a_calibration_folder_is_read_only_as_its_calibration_wro
     assert not (tmp_path / "out").exists()
     manifest["posterior_sha256"] = hashlib.sha256(path.read_bytes()).hexdigest()
     (folder / "manifest.json").write_text(json.dumps(manifest))
-    code, _, err = call_main(["experiment", write_experiment(tmp_path, path), "--out", tmp_path / "out", "--replications", "2"])
+    code, _, err = call_main(
+        ["experiment", write_experiment(tmp_path, path), "--out", tmp_path / "out", "--replications", "2"]
+    )
     assert code == 0, err
 
 
 def test_a_sweep_over_a_posterior_leaves_its_varied_parameter_to_the_design(tmp_path):
     posterior = write_posterior_file(tmp_path / "posterior.parquet", POSTERIOR_VALUES, [1, 1, 1, 1])
     sweep = tmp_path / "sweep.toml"
-    sweep.write_text(f"""
+    sweep.write_text(
+        f"""
 [sweep]
 name = "sweep_over_a_posterior"
 description = "the rocket level varied, the convoy level drawn"
@@ -564,7 +678,9 @@ outcomes = ["attacks_rocket"]
 
 [parameters."{ROCKET}"]
 values = [0.1, 0.3]
-""", encoding="utf-8")  # fmt: skip
+""",
+        encoding="utf-8",
+    )
     result = api.run_sweep(sweep, tmp_path / "out", batch=api.BatchOptions(workers=1))
     runs = pd.read_parquet(tmp_path / "out" / "runs.parquet")
     assert PARAMETER_PREFIX + CONVOY in runs.columns and PARAMETER_PREFIX + ROCKET not in runs.columns

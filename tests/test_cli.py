@@ -27,24 +27,41 @@ SCENARIO_CONFIGS = [p for p in CONFIGS if p not in EXPERIMENT_CONFIGS + SWEEP_CO
 
 # The outcome columns listed in docs/outcomes.md (the baseline runs over the four quarters of 2020).
 README_COLUMNS = [
-    "replication", "seed",
-    "attacks_rocket", "attacks_drone", "attacks_convoy", "attacks_security_detail",
-    "rockets_launch_failed", "rockets_launched", "rockets_dud", "rockets_intercepted",
-    "rockets_impact_inside", "rockets_impact_outside", "rockets_engaged",
-    "drones_launched", "drones_engaged", "drones_downed", "drones_impact_inside",
-    "cram_saturated", "cram_magazine_empty", "convoy_trucks_damaged",
-    "us_killed", "us_wounded", "iraqi_civilian_casualties", "iraqi_driver_casualties",
-    "security_detail_casualties", "stray_round_incidents", "drone_debris_incidents",
+    "replication",
+    "seed",
+    "attacks_rocket",
+    "attacks_drone",
+    "attacks_convoy",
+    "attacks_security_detail",
+    "rockets_launch_failed",
+    "rockets_launched",
+    "rockets_dud",
+    "rockets_intercepted",
+    "rockets_impact_inside",
+    "rockets_impact_outside",
+    "rockets_engaged",
+    "drones_launched",
+    "drones_engaged",
+    "drones_downed",
+    "drones_impact_inside",
+    "cram_saturated",
+    "cram_magazine_empty",
+    "convoy_trucks_damaged",
+    "us_killed",
+    "us_wounded",
+    "iraqi_civilian_casualties",
+    "iraqi_driver_casualties",
+    "security_detail_casualties",
+    "stray_round_incidents",
+    "drone_debris_incidents",
     "first_us_fatality_day",
     *[f"rocket_drone_attacks_q{q}" for q in range(1, 5)],
     *[f"convoy_attacks_q{q}" for q in range(1, 5)],
-]  # fmt: skip
+]
 TRACE_COLUMNS = ["time_d", "date", "site", "kind", "count", "attack", "origin", "heavy", "generation", "detail"]
 
 SEED = 5
 REPLICATIONS = 3
-
-
 
 
 # ---------------------------------------------------------------------------------------- run
@@ -54,7 +71,18 @@ REPLICATIONS = 3
 def small_run(tmp_path_factory):
     """One `run` of the baseline: 3 replications, 1 worker, seed 5 (progress bar left on)."""
     out = tmp_path_factory.mktemp("run") / "out"
-    argv = ["run", str(BASELINE), "--replications", str(REPLICATIONS), "--workers", "1", "--seed", str(SEED), "--out", str(out)]
+    argv = [
+        "run",
+        str(BASELINE),
+        "--replications",
+        str(REPLICATIONS),
+        "--workers",
+        "1",
+        "--seed",
+        str(SEED),
+        "--out",
+        str(out),
+    ]
     code, stdout, stderr = call_main(argv)
     assert code == 0, stderr
     return {"argv": argv, "out": out, "stdout": stdout, "stderr": stderr}
@@ -68,7 +96,12 @@ def test_run_writes_runs_parquet(small_run):
     assert runs["replication"].tolist() == list(range(REPLICATIONS))
     assert (runs["seed"] == SEED).all()
     # docs/outcomes.md: rockets_launched = dud + intercepted + impact inside + impact outside
-    fates = runs["rockets_dud"] + runs["rockets_intercepted"] + runs["rockets_impact_inside"] + runs["rockets_impact_outside"]
+    fates = (
+        runs["rockets_dud"]
+        + runs["rockets_intercepted"]
+        + runs["rockets_impact_inside"]
+        + runs["rockets_impact_outside"]
+    )
     assert (runs["rockets_launched"] == fates).all()
     assert runs["first_us_fatality_day"].dropna().between(0, 366).all()
 
@@ -99,7 +132,16 @@ def test_run_writes_summary_csv(small_run):
 
 def test_run_writes_manifest(small_run):
     manifest = json.loads((small_run["out"] / "manifest.json").read_text())
-    for key in ("kind", "root_seed", "replications", "scenario_hashes", "command", "code_version", "inputs", "environment"):
+    for key in (
+        "kind",
+        "root_seed",
+        "replications",
+        "scenario_hashes",
+        "command",
+        "code_version",
+        "inputs",
+        "environment",
+    ):
         assert key in manifest, key
     assert (manifest["kind"], manifest["status"], manifest["scenarios"]) == ("run", "complete", ["baseline"])
     assert manifest["root_seed"] == SEED
@@ -109,12 +151,22 @@ def test_run_writes_manifest(small_run):
     assert manifest["command"] == ["run.py", *small_run["argv"]]
     assert isinstance(manifest["code_version"], dict) and manifest["code_version"].get("package")
     packages = manifest["environment"]["packages"]
-    assert all(packages.get(name) for name in ("simpy", "numpy", "pandas", "pyarrow", "matplotlib", "tqdm", "SALib", "dask"))
+    assert all(
+        packages.get(name) for name in ("simpy", "numpy", "pandas", "pyarrow", "matplotlib", "tqdm", "SALib", "dask")
+    )
 
 
 def test_run_writes_only_the_results(small_run):
     out = small_run["out"]
-    expected = [".lock", "describe.md", "failures.csv", "manifest.json", "parts", "runs.parquet", "summary.csv"]  # .lock: the folder's lock
+    expected = [
+        ".lock",
+        "describe.md",
+        "failures.csv",
+        "manifest.json",
+        "parts",
+        "runs.parquet",
+        "summary.csv",
+    ]  # .lock: the folder's lock
     assert sorted(p.name for p in out.iterdir()) == expected
     assert [p.name for p in out.parent.iterdir()] == ["out"], "a staging folder was left behind"
     assert not list(out.rglob(".*partial*")), "a temporary file was left behind"
@@ -159,7 +211,9 @@ def test_trace_prints_and_saves_the_timeline(suffix, tmp_path):
 
 def test_trace_kinds_filters(tmp_path):
     path = tmp_path / "rockets.csv"
-    code, stdout, stderr = call_main(["trace", str(BASELINE), "--seed", "7", "--kinds", "attack_rocket", "--save", str(path)])
+    code, stdout, stderr = call_main(
+        ["trace", str(BASELINE), "--seed", "7", "--kinds", "attack_rocket", "--save", str(path)]
+    )
     assert code == 0, stderr
     lines = stdout.splitlines()
     count = int(re.fullmatch(r"baseline: seed 7, replication 0, (\d+) events", lines[0]).group(1))
@@ -180,7 +234,9 @@ def test_trace_matches_run_row(small_run, tmp_path):
     """docs/commands.md (`trace`): replication R of seed S is exactly row R of a run with --seed S."""
     runs = pd.read_parquet(small_run["out"] / "runs.parquet")
     path = tmp_path / "log.csv"
-    code, _, stderr = call_main(["trace", str(BASELINE), "--seed", str(SEED), "--replication", "2", "--save", str(path)])
+    code, _, stderr = call_main(
+        ["trace", str(BASELINE), "--seed", str(SEED), "--replication", "2", "--save", str(path)]
+    )
     assert code == 0, stderr
     log = pd.read_csv(path)
     assert (log["kind"] == "attack_rocket").sum() == runs.loc[2, "attacks_rocket"]
@@ -239,7 +295,9 @@ def test_every_config_loads_and_runs(path):
 def test_every_experiment_file_loads(path):
     experiment = load_experiment(path)
     names = [name for name, _ in experiment.batch.scenarios]
-    options = experiment.robustness.options if experiment.robustness else names  # a robustness file: every option in every state
+    options = (
+        experiment.robustness.options if experiment.robustness else names
+    )  # a robustness file: every option in every state
     assert experiment.header.reference in options and len(set(names)) == len(names)
 
 
@@ -270,7 +328,19 @@ def test_runs_parquet_is_byte_identical(tmp_path, pool_spy):
 
     def run(name, seed, workers):
         out = tmp_path / name
-        argv = ["run", str(BASELINE), "--replications", "40", "--seed", str(seed), "--workers", str(workers), "--quiet", "--out", str(out)]
+        argv = [
+            "run",
+            str(BASELINE),
+            "--replications",
+            "40",
+            "--seed",
+            str(seed),
+            "--workers",
+            str(workers),
+            "--quiet",
+            "--out",
+            str(out),
+        ]
         code, _, stderr = call_main(argv)
         assert code == 0, stderr
         return (out / "runs.parquet").read_bytes()

@@ -32,7 +32,8 @@ def posterior_experiment(folder: Path, per_draw: int, replications: int) -> Path
     values = pd.DataFrame({ROCKET: [0.05, 0.1, 0.2, 0.3, 0.5], CONVOY: [0.1, 0.2, 0.3, 0.4, 0.2]})
     write_posterior(posterior, values, np.array([0.1, 0.2, 0.3, 0.3, 0.1]), {"test": True})
     path = folder / "experiment.toml"
-    path.write_text(f"""
+    path.write_text(
+        f"""
 [experiment]
 name = "over_a_posterior"
 description = "two options over a posterior"
@@ -49,7 +50,9 @@ outcomes = {json.dumps(OUTCOMES)}
 
 [scenarios.b]
 set = {{ "policy.us.doctrine" = "tougher_love", "policy.start_date" = 2020-02-01 }}
-""", encoding="utf-8")  # fmt: skip
+""",
+        encoding="utf-8",
+    )
     return path
 
 
@@ -62,7 +65,9 @@ def t_interval(values: np.ndarray) -> tuple[float, float, float]:
 @pytest.fixture(scope="module")
 def over_draws(tmp_path_factory):
     folder = tmp_path_factory.mktemp("draws")
-    result = api.run_experiment(posterior_experiment(folder, per_draw=3, replications=60), folder / "out", batch=api.BatchOptions(workers=1))
+    result = api.run_experiment(
+        posterior_experiment(folder, per_draw=3, replications=60), folder / "out", batch=api.BatchOptions(workers=1)
+    )
     return folder / "out", result
 
 
@@ -83,7 +88,9 @@ def test_every_posterior_output_is_computed_over_the_draws(over_draws):
         mean, low, high = t_interval(diff)
         row = comparison.loc[outcome]
         assert row["n_pairs"] == 20
-        assert (row["mean_diff"], row["diff_ci95_low"], row["diff_ci95_high"]) == pytest.approx((mean, low, high), rel=1e-5, abs=1e-9)
+        assert (row["mean_diff"], row["diff_ci95_low"], row["diff_ci95_high"]) == pytest.approx(
+            (mean, low, high), rel=1e-5, abs=1e-9
+        )
         assert row["n_higher"] == (diff > 0).sum() and row["n_lower"] == (diff < 0).sum()
         if (diff != 0).any():
             assert row["p_wilcoxon"] == pytest.approx(stats.wilcoxon(diff, zero_method="pratt").pvalue, rel=1e-5)
@@ -93,15 +100,23 @@ def test_every_posterior_output_is_computed_over_the_draws(over_draws):
             level_mean, level_low, level_high = t_interval(by_draw[scenario].to_numpy())
             s = summary.loc[(scenario, outcome)]
             assert s["n"] == 20 and s["n_runs"] == 60
-            assert (s["mean"], s["ci95_low"], s["ci95_high"]) == pytest.approx((level_mean, level_low, level_high), rel=1e-5, abs=1e-9)
+            assert (s["mean"], s["ci95_low"], s["ci95_high"]) == pytest.approx(
+                (level_mean, level_low, level_high), rel=1e-5, abs=1e-9
+            )
     decisions = result.decisions.set_index("outcome")
     assert (decisions["n_pairs"] == 20).all()
 
 
 def test_with_one_replication_per_draw_nothing_changes():
     rng = np.random.default_rng(3)
-    runs = pd.DataFrame({"scenario": np.repeat(["a", "b"], 30), "replication": np.tile(np.arange(30), 2),
-                         "x": rng.poisson(4, 60), "draw": np.tile(rng.integers(0, 5, 30), 2)})  # fmt: skip
+    runs = pd.DataFrame(
+        {
+            "scenario": np.repeat(["a", "b"], 30),
+            "replication": np.tile(np.arange(30), 2),
+            "x": rng.poisson(4, 60),
+            "draw": np.tile(rng.integers(0, 5, 30), 2),
+        }
+    )
     pd.testing.assert_frame_equal(summarise_by_draw(runs, 1, ["x"]), api.summarise(runs, ["x"]))
     means = draw_means(runs, 1, ["x"])
     assert (means["x"].to_numpy() == runs["x"].to_numpy()).all() and (means["draw"] == runs["draw"]).all()

@@ -100,7 +100,12 @@ def test_independent_scenarios_show_no_variance_reduction():
     rng = np.random.default_rng(SEED)
     n = N_REPS
     runs = pd.DataFrame(
-        {"scenario": ["a"] * n + ["b"] * n, "replication": np.tile(np.arange(n), 2), "seed": 0, "v": rng.normal(0, 1, 2 * n)}
+        {
+            "scenario": ["a"] * n + ["b"] * n,
+            "replication": np.tile(np.arange(n), 2),
+            "seed": 0,
+            "v": rng.normal(0, 1, 2 * n),
+        }
     )
     row = row_of(paired_differences(runs, "a", ["v"]), "b", "v")
     # rho = 0: standard error about 1 / sqrt(n).
@@ -311,7 +316,9 @@ def test_write_report_links_to_valid_pngs_and_leaves_no_temporary_files(tmp_path
     for scenario in ("tougher love", "separation/alt"):
         assert all(sum(line.startswith(f"| {scenario} | {label(o)} | ") for line in lines) == 1 for o in outcomes)
     # Deterministic: the same tables give the same report and file names.
-    again = write_report(tmp_path / "again", runs, summary, comparison, outcomes, "continuity", "Policy options, 2020-21")
+    again = write_report(
+        tmp_path / "again", runs, summary, comparison, outcomes, "continuity", "Policy options, 2020-21"
+    )
     assert again.read_text(encoding="utf-8") == text
 
 

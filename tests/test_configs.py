@@ -46,14 +46,17 @@ def test_every_unit_is_the_one_the_schema_declares(path):
 def test_the_unit_check_sees_a_wrong_unit(tmp_path):
     wrong = tmp_path / "wrong.toml"
     wrong.write_text("[cram]\nkill_prob = 0.6  # rounds; source: assumption\n")
-    assert unit_mismatches(wrong) == [f"{wrong}:2: cram.kill_prob is documented in 'rounds'; the schema declares 'probability'"]
+    assert unit_mismatches(wrong) == [
+        f"{wrong}:2: cram.kill_prob is documented in 'rounds'; the schema declares 'probability'"
+    ]
 
 
 DOCS = [ROOT / "README.md", *sorted(p for p in (ROOT / "docs").glob("*.md") if p.name != "sources.md")]
 
 
-@pytest.mark.parametrize("path", [*CONFIGS, *DOCS, *sorted((ROOT / "configs").rglob("*.csv"))],
-                         ids=lambda p: str(p.relative_to(ROOT)))
+@pytest.mark.parametrize(
+    "path", [*CONFIGS, *DOCS, *sorted((ROOT / "configs").rglob("*.csv"))], ids=lambda p: str(p.relative_to(ROOT))
+)
 def test_sources_are_the_projects_own(path):
     """Citations point into docs/sources.md and at anchors that exist there; nothing points
     outside the repository."""

@@ -53,8 +53,10 @@ PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 def runs_of(values: dict[str, np.ndarray], outcome: str = "us_killed") -> pd.DataFrame:
     """A runs table: replication r of every scenario paired."""
-    frames = [pd.DataFrame({"scenario": name, "replication": np.arange(len(v)), "seed": SEED, outcome: v})
-              for name, v in values.items()]  # fmt: skip
+    frames = [
+        pd.DataFrame({"scenario": name, "replication": np.arange(len(v)), "seed": SEED, outcome: v})
+        for name, v in values.items()
+    ]
     return pd.concat(frames, ignore_index=True)
 
 
@@ -121,7 +123,9 @@ def test_verdict_and_shares_follow_the_declared_direction():
         assert row["verdict"] == expected
         share_lower = (100 - tied) / 100
         better, worse = (share_lower, 0.0) if expected == BETTER else (0.0, share_lower)
-        assert (row["share_better"], row["share_tied"], row["share_worse"]) == pytest.approx((better, tied / 100, worse))
+        assert (row["share_better"], row["share_tied"], row["share_worse"]) == pytest.approx(
+            (better, tied / 100, worse)
+        )
         low, high = wilson_interval(100 - tied, 100)
         name = "better" if expected == BETTER else "worse"
         assert (row[f"share_{name}_low"], row[f"share_{name}_high"]) == pytest.approx((low, high))
@@ -143,17 +147,52 @@ def test_share_better_estimates_the_analytic_probability():
 
 
 def test_sentence_gives_the_numbers_of_its_row():
-    comparison = pd.DataFrame([
-        {"scenario": "tougher_love", "reference": "continuity", "outcome": "attacks_rocket", "n_pairs": 100,
-         "mean_diff": -28.43, "diff_ci95_low": -30.2, "diff_ci95_high": -26.7, "n_higher": 12, "n_tied": 7,
-         "n_lower": 81, "p_wilcoxon_holm": 1e-9, "p_sign_holm": 1e-9},
-        {"scenario": "separation", "reference": "continuity", "outcome": "us_killed", "n_pairs": 100,
-         "mean_diff": -0.05, "diff_ci95_low": -0.13, "diff_ci95_high": 0.02, "n_higher": 3, "n_tied": 93,
-         "n_lower": 4, "p_wilcoxon_holm": 0.8, "p_sign_holm": 1.0},
-        {"scenario": "ultimatum", "reference": "continuity", "outcome": "embassy_closed", "n_pairs": 100,
-         "mean_diff": 0.05, "diff_ci95_low": 0.01, "diff_ci95_high": 0.09, "n_higher": 5, "n_tied": 95,
-         "n_lower": 0, "p_wilcoxon_holm": 0.2, "p_sign_holm": 0.3},
-    ])  # fmt: skip
+    comparison = pd.DataFrame(
+        [
+            {
+                "scenario": "tougher_love",
+                "reference": "continuity",
+                "outcome": "attacks_rocket",
+                "n_pairs": 100,
+                "mean_diff": -28.43,
+                "diff_ci95_low": -30.2,
+                "diff_ci95_high": -26.7,
+                "n_higher": 12,
+                "n_tied": 7,
+                "n_lower": 81,
+                "p_wilcoxon_holm": 1e-9,
+                "p_sign_holm": 1e-9,
+            },
+            {
+                "scenario": "separation",
+                "reference": "continuity",
+                "outcome": "us_killed",
+                "n_pairs": 100,
+                "mean_diff": -0.05,
+                "diff_ci95_low": -0.13,
+                "diff_ci95_high": 0.02,
+                "n_higher": 3,
+                "n_tied": 93,
+                "n_lower": 4,
+                "p_wilcoxon_holm": 0.8,
+                "p_sign_holm": 1.0,
+            },
+            {
+                "scenario": "ultimatum",
+                "reference": "continuity",
+                "outcome": "embassy_closed",
+                "n_pairs": 100,
+                "mean_diff": 0.05,
+                "diff_ci95_low": 0.01,
+                "diff_ci95_high": 0.09,
+                "n_higher": 5,
+                "n_tied": 95,
+                "n_lower": 0,
+                "p_wilcoxon_holm": 0.2,
+                "p_sign_holm": 0.3,
+            },
+        ]
+    )
     rows = decision_table(comparison, better_direction, binary_outcomes())
     assert list(rows["verdict"]) == [BETTER, UNCLEAR, WORSE]
     assert rows["sentence"][0] == (
@@ -164,8 +203,12 @@ def test_sentence_gives_the_numbers_of_its_row():
         "no clear difference between separation and continuity on us_killed: -0.0500 (95% CI -0.130 to +0.0200); "
         "separation does better in 4% of paired futures, worse in 3%, tied in 93%."
     )
-    assert rows["sentence"][2].startswith("ultimatum raises the chance of embassy_closed by 5.00 percentage points (95% CI 1.00 to 9.00)")
-    assert rows["sentence"][2].endswith("weak evidence: the paired test corrected for every comparison of the table gives p = 0.200.")
+    assert rows["sentence"][2].startswith(
+        "ultimatum raises the chance of embassy_closed by 5.00 percentage points (95% CI 1.00 to 9.00)"
+    )
+    assert rows["sentence"][2].endswith(
+        "weak evidence: the paired test corrected for every comparison of the table gives p = 0.200."
+    )
     table = tradeoff_table(rows, ["attacks_rocket", "us_killed", "embassy_closed"], binary_outcomes())
     assert list(table.columns) == ["option", "attacks_rocket", "us_killed", "embassy_closed"]
     assert list(table["option"]) == ["tougher_love", "separation", "ultimatum"]
@@ -188,9 +231,21 @@ def test_every_outcome_column_declares_a_direction():
     calendar = Calendar(date(2020, 1, 1), date(2021, 9, 30), date(2020, 10, 1))
     columns = outcome_columns(calendar)
     assert {better_direction(c) for c in columns} == {"lower", "higher"}
-    fewer = ["attacks_rocket", "attacks_drone", "attacks_convoy", "attacks_security_detail", "us_killed", "us_wounded",
-             "iraqi_civilian_casualties", "us_strikes_retaliatory", "us_strikes_preemptive", "escalation_chain_max",
-             "embassy_closed", "rocket_drone_attacks_q3", "us_casualties_q7"]  # fmt: skip
+    fewer = [
+        "attacks_rocket",
+        "attacks_drone",
+        "attacks_convoy",
+        "attacks_security_detail",
+        "us_killed",
+        "us_wounded",
+        "iraqi_civilian_casualties",
+        "us_strikes_retaliatory",
+        "us_strikes_preemptive",
+        "escalation_chain_max",
+        "embassy_closed",
+        "rocket_drone_attacks_q3",
+        "us_casualties_q7",
+    ]
     more = ["rockets_intercepted", "attacks_prevented", "truce_days", "iraqi_operations"]
     assert [better_direction(c) for c in fewer] == ["lower"] * len(fewer)
     assert [better_direction(c) for c in more] == ["higher"] * len(more)
@@ -215,7 +270,11 @@ def test_every_outcome_column_has_a_plain_label_declared_beside_it():
     assert all(text.strip() and "_" not in text for text in labels)  # "ultimatums" may stay as it is
     assert len(set(labels)) == len(labels)
     assert [label(c) for c in ("attacks_rocket", "us_killed", "embassy_closed", "rocket_drone_attacks_q3")] == [
-        "rocket attacks", "U.S. personnel killed", "embassy closure", "rocket and drone attacks, quarter 3"]
+        "rocket attacks",
+        "U.S. personnel killed",
+        "embassy closure",
+        "rocket and drone attacks, quarter 3",
+    ]
     assert all(o.label == label(o.column) for o in outcomes())
     with pytest.raises(KeyError, match="no_such_outcome"):
         label("no_such_outcome")
@@ -234,12 +293,18 @@ def test_analyse_folder_writes_the_answer_first_then_the_tables_and_decision_csv
     common = rng.poisson(30.0, n)
     frames = []
     for shift, scenario in enumerate(["continuity", "tougher_love", "separation"]):
-        frames.append(pd.DataFrame({
-            "scenario": scenario, "replication": np.arange(n), "seed": SEED,
-            "attacks_rocket": (common - 5 * shift + rng.poisson(1.0, n)).astype(np.int64),
-            "us_killed": rng.poisson(0.5, n).astype(np.int64),
-            "embassy_closed": rng.uniform(0, 1, n) < 0.3 * shift,
-        }))  # fmt: skip
+        frames.append(
+            pd.DataFrame(
+                {
+                    "scenario": scenario,
+                    "replication": np.arange(n),
+                    "seed": SEED,
+                    "attacks_rocket": (common - 5 * shift + rng.poisson(1.0, n)).astype(np.int64),
+                    "us_killed": rng.poisson(0.5, n).astype(np.int64),
+                    "embassy_closed": rng.uniform(0, 1, n) < 0.3 * shift,
+                }
+            )
+        )
     runs = pd.concat(frames, ignore_index=True)
     outcomes_shown = ["attacks_rocket", "us_killed", "embassy_closed"]
     period = period_label(date(2020, 10, 1), date(2021, 9, 30))
@@ -253,9 +318,16 @@ def test_analyse_folder_writes_the_answer_first_then_the_tables_and_decision_csv
     assert len(result.decisions) == 2 * len(outcomes_shown)
     text = (tmp_path / "report.md").read_text(encoding="utf-8")
     headings = [line for line in text.splitlines() if line.startswith("## ")]
-    assert headings[:4] == ["## The answer: each option against continuity", "## Contents", "## Trade-offs",
-                            "## Decision view: each option against continuity"]  # fmt: skip
-    assert "### rocket attacks (fewer is better; column `attacks_rocket`)" in text and "over 1 Oct 2020 - 30 Sep 2021" in text
+    assert headings[:4] == [
+        "## The answer: each option against continuity",
+        "## Contents",
+        "## Trade-offs",
+        "## Decision view: each option against continuity",
+    ]
+    assert (
+        "### rocket attacks (fewer is better; column `attacks_rocket`)" in text
+        and "over 1 Oct 2020 - 30 Sep 2021" in text
+    )
     assert "### embassy closure (less likely is better; column `embassy_closed`)" in text
     for _, row in result.decisions.iterrows():  # the console's sentences, with the outcomes' labels
         labelled = sentence(row.to_dict(), row["outcome"] in binary_outcomes(), label(row["outcome"]))
@@ -267,7 +339,9 @@ def test_analyse_folder_writes_the_answer_first_then_the_tables_and_decision_csv
         assert (tmp_path / link).read_bytes()[:8] == PNG_MAGIC
     assert "KS p" not in text and "MWU p" not in text
     console = format_decisions(result.decisions, ["attacks_rocket"])
-    assert console.splitlines()[2:] == list(result.decisions["sentence"][result.decisions["outcome"] == "attacks_rocket"])
+    assert console.splitlines()[2:] == list(
+        result.decisions["sentence"][result.decisions["outcome"] == "attacks_rocket"]
+    )
 
 
 # --- small defects of the decision view, each with the case that showed it ------------------------
@@ -281,12 +355,17 @@ def test_holm_counts_only_the_comparisons_that_test_something():
     rng = np.random.default_rng(5)
     n = 40
     base = rng.poisson(5, n).astype(float)
-    runs = pd.DataFrame({
-        "scenario": ["ref"] * n + ["opt"] * n, "replication": list(range(n)) * 2,
-        "a": np.concatenate([base, base + rng.integers(0, 3, n)]),
-        "b": np.concatenate([base, base - rng.integers(0, 2, n)]),
-        "t1": 0.0, "t2": 0.0, "t3": 1.0,
-    })  # fmt: skip
+    runs = pd.DataFrame(
+        {
+            "scenario": ["ref"] * n + ["opt"] * n,
+            "replication": list(range(n)) * 2,
+            "a": np.concatenate([base, base + rng.integers(0, 3, n)]),
+            "b": np.concatenate([base, base - rng.integers(0, 2, n)]),
+            "t1": 0.0,
+            "t2": 0.0,
+            "t3": 1.0,
+        }
+    )
     table = paired_differences(runs, "ref", ["a", "b", "t1", "t2", "t3"]).set_index("outcome")
     assert (table.loc[["t1", "t2", "t3"], "p_wilcoxon_holm"] == 1.0).all()
     expected = holm(table.loc[["a", "b"], "p_wilcoxon"].to_numpy())
@@ -302,7 +381,12 @@ def test_a_half_percent_prints_as_one_percent_and_tiny_shares_as_below_one():
 def test_p_values_that_underflow_print_as_below_the_floor():
     from sim.analysis.tables import p_value
 
-    assert p_value(0.0) == "<1e-16" and p_value(3e-300) == "<1e-16" and p_value(0.0123) == "0.0123" and p_value(np.nan) == EMPTY
+    assert (
+        p_value(0.0) == "<1e-16"
+        and p_value(3e-300) == "<1e-16"
+        and p_value(0.0123) == "0.0123"
+        and p_value(np.nan) == EMPTY
+    )
 
 
 def test_a_variance_reduction_of_zero_prints_as_zero():
@@ -314,9 +398,20 @@ def test_a_variance_reduction_of_zero_prints_as_zero():
 
 
 def test_the_sentence_calls_the_evidence_weak_when_the_tests_see_what_the_interval_does_not():
-    row = {"scenario": "opt", "outcome": "us_killed", "reference": "ref", "n_pairs": 400, "mean_diff": -0.05,
-           "diff_ci95_low": -0.11, "diff_ci95_high": 0.01, "share_better": 0.06, "share_worse": 0.01, "share_tied": 0.93,
-           "p_wilcoxon_holm": 0.012, "verdict": UNCLEAR}  # fmt: skip
+    row = {
+        "scenario": "opt",
+        "outcome": "us_killed",
+        "reference": "ref",
+        "n_pairs": 400,
+        "mean_diff": -0.05,
+        "diff_ci95_low": -0.11,
+        "diff_ci95_high": 0.01,
+        "share_better": 0.06,
+        "share_worse": 0.01,
+        "share_tied": 0.93,
+        "p_wilcoxon_holm": 0.012,
+        "verdict": UNCLEAR,
+    }
     text = sentence(row, binary=False)
     assert text.startswith("no clear difference") and "weak evidence" in text and "p = 0.0120" in text
     assert "weak evidence" not in sentence({**row, "p_wilcoxon_holm": 0.2}, binary=False)

@@ -21,11 +21,25 @@ from sim.project import PROJECT_ROOT, shown_path
 
 CONFIGS = PROJECT_ROOT / "configs"
 BASELINE = CONFIGS / "baseline.toml"
-SUBSECTIONS = ("### 1.1 Purpose", "### 1.2 Model outputs", "### 1.3 Experimentation aims", "### 2.1 Base model overview",
-               "### 2.2 Base model logic", "### 2.3 Scenario logic", "### 3.1 Data sources", "### 3.2 Pre-processing",
-               "### 3.3 Input parameters", "### 3.4 Assumptions", "### 4.1 Initialisation", "### 4.2 Run length",
-               "### 4.3 Estimation approach", "### 5.1 Software", "### 5.2 Random sampling", "### 5.3 Model execution",
-               "### 5.4 System specification")  # fmt: skip
+SUBSECTIONS = (
+    "### 1.1 Purpose",
+    "### 1.2 Model outputs",
+    "### 1.3 Experimentation aims",
+    "### 2.1 Base model overview",
+    "### 2.2 Base model logic",
+    "### 2.3 Scenario logic",
+    "### 3.1 Data sources",
+    "### 3.2 Pre-processing",
+    "### 3.3 Input parameters",
+    "### 3.4 Assumptions",
+    "### 4.1 Initialisation",
+    "### 4.2 Run length",
+    "### 4.3 Estimation approach",
+    "### 5.1 Software",
+    "### 5.2 Random sampling",
+    "### 5.3 Model execution",
+    "### 5.4 System specification",
+)
 COMMIT = "0123456789abcdef0123456789abcdef01234567"
 
 
@@ -58,14 +72,24 @@ def fake_folder(folder: Path, source: Path = BASELINE, command: list[str] | None
     """A results folder of one scenario, as the runner's manifest describes it."""
     folder.mkdir(parents=True, exist_ok=True)
     manifest = {
-        "kind": "run", "name": "baseline", "command": command or ["run.py", "run", shown_path(source), "--replications", "3"],
-        "source_file": shown_path(source), "overrides": [],
+        "kind": "run",
+        "name": "baseline",
+        "command": command or ["run.py", "run", shown_path(source), "--replications", "3"],
+        "source_file": shown_path(source),
+        "overrides": [],
         "inputs": {shown_path(p): p.read_text(encoding="utf-8") for p in input_files(source)},
-        "scenarios": ["baseline"], "root_seed": 11, "replications": 3, "chunk_size": 25, "parameters_from": None,
-        "workers": 2, "scheduler": None, "code_version": {"package": "0.1.0", "git_commit": COMMIT, "git_modified": False},
+        "scenarios": ["baseline"],
+        "root_seed": 11,
+        "replications": 3,
+        "chunk_size": 25,
+        "parameters_from": None,
+        "workers": 2,
+        "scheduler": None,
+        "code_version": {"package": "0.1.0", "git_commit": COMMIT, "git_modified": False},
         "environment": {"python": "3.11.7", "platform": "Linux-test", "packages": {"simpy": "4.1.2", "numpy": "2.0.0"}},
-        "fingerprint": "f" * 64, "status": "complete",
-    }  # fmt: skip
+        "fingerprint": "f" * 64,
+        "status": "complete",
+    }
     (folder / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
     return manifest
 
@@ -78,8 +102,11 @@ def assert_sections(text: str) -> None:
     assert "## 6. Code access" in text and "commit `" in text
 
 
-@pytest.mark.parametrize("path", [BASELINE, CONFIGS / "experiments" / "robustness.toml", CONFIGS / "sweeps" / "strike_effects.toml"],
-                         ids=["scenario", "experiment", "sweep"])  # fmt: skip
+@pytest.mark.parametrize(
+    "path",
+    [BASELINE, CONFIGS / "experiments" / "robustness.toml", CONFIGS / "sweeps" / "strike_effects.toml"],
+    ids=["scenario", "experiment", "sweep"],
+)
 def test_every_section_is_present_for_each_kind_of_file(path):
     text = describe(path)
     assert_sections(text)
@@ -109,20 +136,20 @@ def test_every_section_is_present_for_other_kinds_of_folder(tmp_path, kind):
 
 def test_an_experiment_says_what_each_option_changes():
     text = describe(CONFIGS / "experiments" / "policy_comparison_at_medians.toml")
-    logic = text[text.index("### 2.3 Scenario logic"): text.index("## 3. Data")]
+    logic = text[text.index("### 2.3 Scenario logic") : text.index("## 3. Data")]
     assert "| `ultimatum` | `policy.us.ultimatum.enabled` | false | true |" in logic
     assert "Common random numbers" in text
 
 
 def test_a_sweep_names_the_parameters_it_varies():
     text = describe(CONFIGS / "sweeps" / "strike_effects.toml")
-    logic = text[text.index("### 2.3 Scenario logic"): text.index("## 3. Data")]
+    logic = text[text.index("### 2.3 Scenario logic") : text.index("## 3. Data")]
     assert "`policy.us.strikes.revenge_prob`" in logic
 
 
 def test_every_parameter_of_the_baseline_appears_with_its_unit_and_source():
     text = describe(BASELINE)
-    table = text[text.index("### 3.3 Input parameters"): text.index("### 3.4 Assumptions")]
+    table = text[text.index("### 3.3 Input parameters") : text.index("### 3.4 Assumptions")]
     rows = {line.split(" | ")[0].strip("| `"): line for line in table.splitlines() if line.startswith("| `")}
     found = sources(BASELINE)
     listed = parameters(load_scenario(BASELINE), found)
@@ -139,7 +166,7 @@ def test_every_parameter_of_the_baseline_appears_with_its_unit_and_source():
 
 def test_assumptions_are_the_parameters_whose_source_is_an_assumption():
     text = describe(BASELINE)
-    assumptions = text[text.index("### 3.4 Assumptions"): text.index("## 4. Experimentation")]
+    assumptions = text[text.index("### 3.4 Assumptions") : text.index("## 4. Experimentation")]
     assert "`campaign.relapse_recovery_days`" in assumptions  # source: assumption
     assert "`threats.rocket.base_rate_per_day`" not in assumptions  # source: docs/sources.md#calibration-counts
 
@@ -149,15 +176,18 @@ HOSTILE = "<script>alert(1)</script> [click](http://evil.example) ![img](x.png) 
 
 def test_a_hostile_description_and_source_are_escaped(tmp_path):
     scenario = tmp_path / "hostile.toml"
-    scenario.write_text(f'extends = "{BASELINE.as_posix()}"\n[scenario]\nname = "hostile"  # -; source: this file\n'
-                        f'description = {json.dumps(HOSTILE)}  # -; source: {HOSTILE.splitlines()[0]}\n'
-                        'end_date = 2020-03-31  # date; source: <img src=x onerror=alert(1)>\n', encoding="utf-8")  # fmt: skip
+    scenario.write_text(
+        f'extends = "{BASELINE.as_posix()}"\n[scenario]\nname = "hostile"  # -; source: this file\n'
+        f"description = {json.dumps(HOSTILE)}  # -; source: {HOSTILE.splitlines()[0]}\n"
+        "end_date = 2020-03-31  # date; source: <img src=x onerror=alert(1)>\n",
+        encoding="utf-8",
+    )
     text = describe(scenario)
     assert "<script" not in text and "<img" not in text
     assert "](http" not in text and "![img]" not in text and "*bold*" not in text
     assert not any(line.startswith("# heading") for line in text.splitlines())
     assert markdown_text(HOSTILE) in text
-    header = text[text.index("### 3.3 Input parameters"):].splitlines()[2]
+    header = text[text.index("### 3.3 Input parameters") :].splitlines()[2]
     table = [line for line in text.splitlines() if line.startswith("| `scenario.description`")]
     assert len(table) == 1 and table[0].count(" | ") == header.count(" | ")  # the pipe did not split the row
 
@@ -165,10 +195,13 @@ def test_a_hostile_description_and_source_are_escaped(tmp_path):
 def test_a_hostile_experiment_description_is_escaped(tmp_path):
     experiment = tmp_path / "experiment.toml"
     scenarios = CONFIGS / "scenarios"
-    experiment.write_text(f'[experiment]\nname = "e"\ndescription = {json.dumps(HOSTILE)}\nbase = "{BASELINE.as_posix()}"\n'
-                          'reference = "continuity"\nreplications = 2\nroot_seed = 1\noutcomes = ["us_killed"]\n'
-                          f'[scenarios.continuity]\nfile = "{(scenarios / "continuity.toml").as_posix()}"\n'
-                          f'[scenarios.ultimatum]\nfile = "{(scenarios / "ultimatum.toml").as_posix()}"\n', encoding="utf-8")  # fmt: skip
+    experiment.write_text(
+        f'[experiment]\nname = "e"\ndescription = {json.dumps(HOSTILE)}\nbase = "{BASELINE.as_posix()}"\n'
+        'reference = "continuity"\nreplications = 2\nroot_seed = 1\noutcomes = ["us_killed"]\n'
+        f'[scenarios.continuity]\nfile = "{(scenarios / "continuity.toml").as_posix()}"\n'
+        f'[scenarios.ultimatum]\nfile = "{(scenarios / "ultimatum.toml").as_posix()}"\n',
+        encoding="utf-8",
+    )
     text = describe(experiment)
     assert "<script" not in text and "](http" not in text
     assert markdown_text(HOSTILE) in text
@@ -178,7 +211,7 @@ def test_a_results_folder_names_its_commit_and_command(tmp_path):
     command = ["run.py", "run", "configs/baseline.toml", "--replications", "3", "--seed", "11"]
     fake_folder(tmp_path / "run", command=command)
     text = describe(tmp_path / "run")
-    code = text[text.index("## 6. Code access"):]
+    code = text[text.index("## 6. Code access") :]
     assert f"`{COMMIT}`" in code
     assert "`run.py run configs/baseline.toml --replications 3 --seed 11`" in code
     assert "3 independent replications" in text and "root seed 11" in text
@@ -190,7 +223,9 @@ def test_a_hostile_command_in_a_manifest_stays_in_its_code_span(tmp_path):
     fake_folder(tmp_path / "run", command=command)
     text = describe(tmp_path / "run")
     line = next(line for line in text.splitlines() if line.startswith("Command that made it"))
-    assert line.endswith(f": {markdown_code(shlex.join(command))}.")  # one code span, fenced by more backticks than inside
+    assert line.endswith(
+        f": {markdown_code(shlex.join(command))}."
+    )  # one code span, fenced by more backticks than inside
     assert markdown_code(shlex.join(command)).startswith("``r")
     assert not any(line.startswith("# h") for line in text.splitlines())
 
@@ -242,7 +277,9 @@ def test_bad_input_is_one_line_and_exit_2(run_cli, tmp_path, case):
         assert "no manifest.json" in err
 
 
-@pytest.mark.parametrize("path", [CONFIGS / "calibrated.toml", *sorted((CONFIGS / "scenarios").glob("*.toml"))], ids=lambda p: p.stem)
+@pytest.mark.parametrize(
+    "path", [CONFIGS / "calibrated.toml", *sorted((CONFIGS / "scenarios").glob("*.toml"))], ids=lambda p: p.stem
+)
 def test_every_shipped_scenario_is_described(path):
     text = describe(path)
     assert_sections(text)
@@ -256,8 +293,11 @@ def test_what_the_caller_loaded_gives_the_same_description(tmp_path):
 
     experiment = CONFIGS / "experiments" / "robustness.toml"
     sweep = CONFIGS / "sweeps" / "strike_effects.toml"
-    for kind, path, loaded in (("experiment", experiment, load_experiment(experiment)), ("sweep", sweep, load_sweep(sweep)),
-                               ("run", BASELINE, load_scenario(BASELINE))):  # fmt: skip
+    for kind, path, loaded in (
+        ("experiment", experiment, load_experiment(experiment)),
+        ("sweep", sweep, load_sweep(sweep)),
+        ("run", BASELINE, load_scenario(BASELINE)),
+    ):
         manifest = fake_folder(tmp_path / kind, path if kind == "run" else BASELINE)
         manifest.update(kind=kind, source_file=shown_path(path))
         (tmp_path / kind / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
@@ -267,17 +307,27 @@ def test_what_the_caller_loaded_gives_the_same_description(tmp_path):
 def test_a_hostile_or_damaged_manifest_is_escaped_or_left_out(tmp_path):
     manifest = fake_folder(tmp_path / "run")
     evil = "<img src=x onerror=alert(1)> [a](http://e)"
-    manifest.update(kind=evil, name=evil, replications="<b>3</b>", root_seed=[evil], chunk_size=True, outcomes=[evil, 3],
-                    parameters_from={"file": evil, "parameters": [evil, {"x": 1}], "replications_per_draw": evil},
-                    environment={"python": evil, "platform": {"x": evil}, "packages": {evil: evil}},
-                    code_version={"package": evil, "git_commit": evil}, workers=evil, scheduler=evil, fingerprint=evil,
-                    precision={"x": evil}, inputs={evil: 3})  # fmt: skip
+    manifest.update(
+        kind=evil,
+        name=evil,
+        replications="<b>3</b>",
+        root_seed=[evil],
+        chunk_size=True,
+        outcomes=[evil, 3],
+        parameters_from={"file": evil, "parameters": [evil, {"x": 1}], "replications_per_draw": evil},
+        environment={"python": evil, "platform": {"x": evil}, "packages": {evil: evil}},
+        code_version={"package": evil, "git_commit": evil},
+        workers=evil,
+        scheduler=evil,
+        fingerprint=evil,
+        precision={"x": evil},
+        inputs={evil: 3},
+    )
     (tmp_path / "run" / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
     text = describe(tmp_path / "run")
     assert_sections(text)
     outside_code = re.sub(r"(`+).*?\1", "", text)  # text in code spans shows as written, never as HTML or a link
     assert "<img" not in outside_code and "](http" not in outside_code
-
 
 
 def test_a_real_run_folder_is_described_from_its_manifest(tmp_path):
@@ -286,8 +336,14 @@ def test_a_real_run_folder_is_described_from_its_manifest(tmp_path):
 
     command = ("run.py", "run", "configs/baseline.toml", "--replications", "2", "--set", "scenario.end_date=2020-01-20")
     out = tmp_path / "run"
-    result = api.run_scenario(BASELINE, 2, seed=5, out=out, overrides=["scenario.end_date=2020-01-20"],
-                              batch=api.BatchOptions(command=command, workers=1))  # fmt: skip
+    result = api.run_scenario(
+        BASELINE,
+        2,
+        seed=5,
+        out=out,
+        overrides=["scenario.end_date=2020-01-20"],
+        batch=api.BatchOptions(command=command, workers=1),
+    )
     path = write_description(out, result.manifest, load_scenario(BASELINE, ["scenario.end_date=2020-01-20"]))
     text = path.read_text(encoding="utf-8")
     assert_sections(text)

@@ -238,7 +238,10 @@ BAD = [
     (lambda: latin_hypercube(BOUNDED, None, 1), r"^lhs n = None must be an integer >= 1$"),
     (lambda: latin_hypercube(BOUNDED, 10, None), r"^seed = None must be a non-negative integer"),
     (lambda: latin_hypercube(BOUNDED, 10, -1), r"^seed = -1 must be a non-negative integer"),
-    (lambda: make_design("factorial", LISTED, None, 0), rf"^design kind = 'factorial' must be one of {', '.join(design_types())}$"),
+    (
+        lambda: make_design("factorial", LISTED, None, 0),
+        rf"^design kind = 'factorial' must be one of {', '.join(design_types())}$",
+    ),
     (lambda: make_design("grid", LISTED, 10, 0), r"^grid n = 10 must be left out or equal the design's size \(24"),
     (lambda: grid(BOUNDED), r"^cram\.kill_prob needs explicit values in a 'grid' design$"),
     (lambda: latin_hypercube(LISTED, 5, 0), r"^policy\.us\.doctrine needs low and high bounds in a 'lhs' design$"),
@@ -267,9 +270,16 @@ def test_the_registry_holds_every_documented_design_type_each_declared_once():
     """The built-in types, with their properties (bounded, sized, analysed: Sobol' indices for
     saltelli, PAWN for lhs and sobol); a type added as its own module joins them, in name order."""
     types = design_types()
-    built_in = {"grid": (False, False, False), "lhs": (True, True, True), "saltelli": (True, True, True),
-                "sobol": (True, True, True), "zip": (False, False, False)}  # fmt: skip
-    assert {name: (d.bounded, d.sized, d.analyse is not None) for name, d in types.items() if name in built_in} == built_in
+    built_in = {
+        "grid": (False, False, False),
+        "lhs": (True, True, True),
+        "saltelli": (True, True, True),
+        "sobol": (True, True, True),
+        "zip": (False, False, False),
+    }
+    assert {
+        name: (d.bounded, d.sized, d.analyse is not None) for name, d in types.items() if name in built_in
+    } == built_in
     assert list(types) == sorted(types) and all(d.name == name for name, d in types.items())
 
 

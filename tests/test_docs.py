@@ -32,8 +32,13 @@ def mkdocs_build(config: Path, site: Path) -> subprocess.CompletedProcess:
     env = dict(os.environ, NO_MKDOCS_2_WARNING="1")
     return subprocess.run(
         [sys.executable, "-m", "mkdocs", "build", "--strict", "--config-file", str(config), "--site-dir", str(site)],
-        cwd=config.parent, capture_output=True, text=True, env=env, timeout=600, check=False,
-    )  # fmt: skip
+        cwd=config.parent,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+        check=False,
+    )
 
 
 def outside_code(text: str) -> str:

@@ -45,7 +45,9 @@ SEED = 20201010
 
 
 def with_history(scenario, **events):
-    history = {name: HistoryEvent(date=e[0], event=e[1], value=e[2] if len(e) > 2 else None) for name, e in events.items()}
+    history = {
+        name: HistoryEvent(date=e[0], event=e[1], value=e[2] if len(e) > 2 else None) for name, e in events.items()
+    }
     return dataclasses.replace(scenario, history=FrozenMap(history))
 
 
@@ -55,19 +57,27 @@ def of_kind(records, *kinds):
 
 def regime_spans(records, threat: str):
     """(regime, start, end) of a threat's campaign from its REGIME records (the first starts at 0)."""
-    marks = [(r.time_d, r.detail.split(": ", 1)[1].split(" (")[0]) for r in of_kind(records, Kind.REGIME)
-             if r.detail.startswith(f"{threat}: ")]  # fmt: skip
+    marks = [
+        (r.time_d, r.detail.split(": ", 1)[1].split(" (")[0])
+        for r in of_kind(records, Kind.REGIME)
+        if r.detail.startswith(f"{threat}: ")
+    ]
     return [(name, t, marks[i + 1][0] if i + 1 < len(marks) else math.inf) for i, (t, name) in enumerate(marks)]
 
 
 # --- truces: every campaign pauses until the truce ends, nothing gets through, then a relapse ---
 
 TRUCE_WORLD = {
-    "threats.rocket.base_rate_per_day": 4.0, "threats.convoy_ied.base_rate_per_day": 4.0,
-    "campaign.regimes.pause.multiplier": 0.0, "campaign.relapse_fraction": 0.5, "campaign.relapse_recovery_days": 10.0,
-    "campaign.branching_ratio": 0.5, "militia.decision.review_mean_days": 30.0, "militia.decision.review_log_sd": 0.5,
+    "threats.rocket.base_rate_per_day": 4.0,
+    "threats.convoy_ied.base_rate_per_day": 4.0,
+    "campaign.regimes.pause.multiplier": 0.0,
+    "campaign.relapse_fraction": 0.5,
+    "campaign.relapse_recovery_days": 10.0,
+    "campaign.branching_ratio": 0.5,
+    "militia.decision.review_mean_days": 30.0,
+    "militia.decision.review_log_sd": 0.5,
     "scenario.end_date": date(2020, 6, 30),
-}  # fmt: skip
+}
 
 
 def test_a_truce_stops_every_attack_on_us_sites_until_its_term_ends_unrenewed_then_attacks_relapse():
@@ -105,18 +115,32 @@ def test_a_relapse_starts_at_its_fraction_and_recovers_linearly_in_daily_steps()
         observed[t] = (rocket.paused, rocket.relapse, rocket.restraint)
     assert observed[10.0] == (True, 1.0, 0.0)  # paused: the pause multiplier (0) holds everything back
     assert observed[25.5] == (False, 0.5, 0.5)  # day 0 of the relapse
-    assert observed[30.5][1] == pytest.approx(0.5 + 0.5 * 5 / 10) and observed[34.5][1] == pytest.approx(0.5 + 0.5 * 9 / 10)
+    assert observed[30.5][1] == pytest.approx(0.5 + 0.5 * 5 / 10) and observed[34.5][1] == pytest.approx(
+        0.5 + 0.5 * 9 / 10
+    )
     assert observed[36.0][1] == 1.0
 
 
 def test_revenge_vowed_just_before_a_truce_is_held_back_by_it():
-    scenario = quiet({**TRUCE_WORLD, "threats.rocket.base_rate_per_day": 0.0, "threats.convoy_ied.base_rate_per_day": 0.0,
-                      "policy.us.strikes.revenge_prob": 1.0, "policy.us.strikes.revenge_attacks_mean": 30.0,
-                      "policy.us.strikes.revenge_decay_days": 5.0, "militia.decision.review_mean_days": 400.0, "militia.decision.review_log_sd": 0.3})  # fmt: skip
+    scenario = quiet(
+        {
+            **TRUCE_WORLD,
+            "threats.rocket.base_rate_per_day": 0.0,
+            "threats.convoy_ied.base_rate_per_day": 0.0,
+            "policy.us.strikes.revenge_prob": 1.0,
+            "policy.us.strikes.revenge_attacks_mean": 30.0,
+            "policy.us.strikes.revenge_decay_days": 5.0,
+            "militia.decision.review_mean_days": 400.0,
+            "militia.decision.review_log_sd": 0.3,
+        }
+    )
     with_truce = with_history(scenario, strike=(date(2020, 2, 1), "us_strike"), truce=(date(2020, 2, 2), "truce"))
     without = with_history(scenario, strike=(date(2020, 2, 1), "us_strike"))
     revenge = lambda records: [r for r in records if r.origin is not None and r.origin.value == "revenge"]  # noqa: E731
-    held, free = revenge(simulate(with_truce, 0, SEED).ledger.records), revenge(simulate(without, 0, SEED).ledger.records)
+    held, free = (
+        revenge(simulate(with_truce, 0, SEED).ledger.records),
+        revenge(simulate(without, 0, SEED).ledger.records),
+    )
     assert len(free) > 10 and all(r.time_d < 32.0 for r in held) and len(held) < len(free)
 
 
@@ -127,7 +151,7 @@ def test_truce_lengths_follow_the_lognormal_and_have_little_mass_at_short_times(
     days = np.array([sojourn_days(mean, sigma, rng) for _ in range(n)])
     sd = mean * math.sqrt(math.exp(sigma**2) - 1)  # of a lognormal with this mean
     assert abs(days.mean() - mean) <= Z * sd / math.sqrt(n)
-    p14 = stats.lognorm.cdf(14.0, sigma, scale=mean * math.exp(-sigma**2 / 2))
+    p14 = stats.lognorm.cdf(14.0, sigma, scale=mean * math.exp(-(sigma**2) / 2))
     short = int((days < 14.0).sum())
     assert abs(short / n - p14) <= Z * math.sqrt(p14 * (1 - p14) / n) and p14 < 0.02
 
@@ -141,8 +165,18 @@ def test_the_share_of_time_in_each_regime_is_the_semi_markov_stationary_share():
     chain's stationary vector pi gives time shares pi_i m_i / sum_j pi_j m_j."""
     scenario = quiet({"scenario.end_date": date(2029, 12, 31), "threats.rocket.base_rate_per_day": 0.0})
     regimes = {"calm": (0.3, 40.0, 0.0, 1.0), "surge": (2.0, 20.0, 0.0, 0.6), "pause": (0.0, 50.0, 0.7, 0.5)}
-    table = FrozenMap({n: dataclasses.replace(scenario.campaign.regimes["pause"], multiplier=m, mean_duration_days=d,
-                                              duration_log_sd=s, entry_weight=w) for n, (m, d, s, w) in regimes.items()})  # fmt: skip
+    table = FrozenMap(
+        {
+            n: dataclasses.replace(
+                scenario.campaign.regimes["pause"],
+                multiplier=m,
+                mean_duration_days=d,
+                duration_log_sd=s,
+                entry_weight=w,
+            )
+            for n, (m, d, s, w) in regimes.items()
+        }
+    )
     scenario = dataclasses.replace(scenario, campaign=dataclasses.replace(scenario.campaign, regimes=table))
     names = list(regimes)
     weights = np.array([regimes[n][3] for n in names])
@@ -171,17 +205,30 @@ def test_the_share_of_time_in_each_regime_is_the_semi_markov_stationary_share():
 
 
 def test_a_strike_that_weighs_enough_decides_a_truce_and_one_that_weighs_against_ends_it():
-    decided = {"threats.rocket.base_rate_per_day": 2.0, "policy.us.strikes.revenge_prob": 0.0,
-               "militia.decision.strike_weight": 1.5, "militia.decision.deliberation_days": 0.0,
-               "scenario.end_date": date(2020, 4, 30)}  # fmt: skip
+    decided = {
+        "threats.rocket.base_rate_per_day": 2.0,
+        "policy.us.strikes.revenge_prob": 0.0,
+        "militia.decision.strike_weight": 1.5,
+        "militia.decision.deliberation_days": 0.0,
+        "scenario.end_date": date(2020, 4, 30),
+    }
     records = simulate(with_history(quiet(decided), strike=(date(2020, 2, 1), "us_strike")), 0, SEED).ledger.records
     paused = [r for r in of_kind(records, Kind.REGIME) if "(truce, until resumed)" in r.detail]
     assert sorted(r.detail.split(":")[0] for r in paused) == sorted(AT_US)
     assert all(r.time_d == 31.0 for r in paused) and [r.time_d for r in of_kind(records, Kind.TRUCE_START)] == [31.0]
-    grievance = {**decided, "militia.decision.strike_weight": -1.0, "militia.decision.review_mean_days": 1e6, "militia.decision.review_log_sd": 0.0}
-    scenario = with_history(quiet(grievance), truce=(date(2020, 1, 11), "truce"), strike=(date(2020, 2, 1), "us_strike"))
+    grievance = {
+        **decided,
+        "militia.decision.strike_weight": -1.0,
+        "militia.decision.review_mean_days": 1e6,
+        "militia.decision.review_log_sd": 0.0,
+    }
+    scenario = with_history(
+        quiet(grievance), truce=(date(2020, 1, 11), "truce"), strike=(date(2020, 2, 1), "us_strike")
+    )
     records = simulate(scenario, 0, SEED).ledger.records
-    assert [(r.time_d, r.detail) for r in of_kind(records, Kind.TRUCE_END)] == [(31.0, "dropped after us_strike_retaliatory")]
+    assert [(r.time_d, r.detail) for r in of_kind(records, Kind.TRUCE_END)] == [
+        (31.0, "dropped after us_strike_retaliatory")
+    ]
     assert any(r.time_d > 31.0 for r in of_kind(records, Kind.ATTACK_ROCKET))
 
 
@@ -190,8 +237,14 @@ def test_revenge_and_truces_after_a_strike_follow_their_probabilities():
     """Revenge with probability revenge_prob (the strike's stream); a truce decided with the
     random-utility probability 1 / (1 + exp(-(w - 1) / s)) (the decision stream): independent."""
     revenge, weight, scale, n = 0.4, 0.8, 0.3, 400
-    scenario = quiet({"policy.us.strikes.revenge_prob": revenge, "militia.decision.strike_weight": weight,
-                      "militia.decision.noise_scale": scale, "scenario.end_date": date(2020, 2, 1)})  # fmt: skip
+    scenario = quiet(
+        {
+            "policy.us.strikes.revenge_prob": revenge,
+            "militia.decision.strike_weight": weight,
+            "militia.decision.noise_scale": scale,
+            "scenario.end_date": date(2020, 2, 1),
+        }
+    )
     scenario = with_history(scenario, strike=(date(2020, 1, 11), "us_strike"))
     vowed = decided = both = 0
     for rep in range(n):
@@ -206,15 +259,30 @@ def test_revenge_and_truces_after_a_strike_follow_their_probabilities():
 # --- salvo classes and casualties ---------------------------------------------------------------
 
 ONE_ROCKET_INSIDE = {
-    "threats.rocket.launch_failure_prob": 0.0, "threats.rocket.dud_prob": 0.0, "threats.rocket.inside_perimeter_prob": 1.0,
-    "threats.rocket.heavy_salvo_min": 1, "threats.rocket.heavy_salvo_max": 1, "damage.us_killed_per_impact": 40.0,
-    "damage.harassment_casualty_factor": 0.2, "damage.alert_exposure": 1.0,
-}  # fmt: skip
+    "threats.rocket.launch_failure_prob": 0.0,
+    "threats.rocket.dud_prob": 0.0,
+    "threats.rocket.inside_perimeter_prob": 1.0,
+    "threats.rocket.heavy_salvo_min": 1,
+    "threats.rocket.heavy_salvo_max": 1,
+    "damage.us_killed_per_impact": 40.0,
+    "damage.harassment_casualty_factor": 0.2,
+    "damage.alert_exposure": 1.0,
+}
 
 
 def killed_by_one_rocket(heavy: bool) -> int:
-    world = world_of(one_site(quiet({**ONE_ROCKET_INSIDE, "threats.rocket.heavy_salvo_prob": 1.0 if heavy else 0.0,
-                                     "threats.rocket.harassment_mean_rockets": 1.0}), cram_fire_units=0))  # fmt: skip
+    world = world_of(
+        one_site(
+            quiet(
+                {
+                    **ONE_ROCKET_INSIDE,
+                    "threats.rocket.heavy_salvo_prob": 1.0 if heavy else 0.0,
+                    "threats.rocket.harassment_mean_rockets": 1.0,
+                }
+            ),
+            cram_fire_units=0,
+        )
+    )
     rocket_salvo(world, "rocket-0", np.random.default_rng(5), TEST)
     world.env.run(until=seconds(120))
     return sum(r.count for r in of_kind(world.ledger.records, Kind.US_KILLED))
@@ -235,16 +303,33 @@ def test_a_harassment_impact_harms_its_factor_of_what_a_heavy_salvo_impact_harms
 @pytest.mark.slow
 def test_mean_killed_per_inside_impact_by_salvo_class_matches_the_rates():
     factor, rate = 0.2, 0.5
-    base = {**ONE_ROCKET_INSIDE, "damage.us_killed_per_impact": rate, "damage.harassment_casualty_factor": factor,
-            "threats.rocket.base_rate_per_day": 3.0, "scenario.end_date": date(2020, 3, 31)}  # fmt: skip
+    base = {
+        **ONE_ROCKET_INSIDE,
+        "damage.us_killed_per_impact": rate,
+        "damage.harassment_casualty_factor": factor,
+        "threats.rocket.base_rate_per_day": 3.0,
+        "scenario.end_date": date(2020, 3, 31),
+    }
     site_exposure = 1 - quiet().sites["embassy"].hardening
     for heavy, scale in ((True, 1.0), (False, factor)):
-        scenario = one_site(quiet({**base, "threats.rocket.heavy_salvo_prob": 1.0 if heavy else 0.0,
-                                   "threats.rocket.harassment_mean_rockets": 1.0}), cram_fire_units=0)  # fmt: skip
+        scenario = one_site(
+            quiet(
+                {
+                    **base,
+                    "threats.rocket.heavy_salvo_prob": 1.0 if heavy else 0.0,
+                    "threats.rocket.harassment_mean_rockets": 1.0,
+                }
+            ),
+            cram_fire_units=0,
+        )
         runs = run_replications(scenario, 20, SEED)
         impacts, killed = int(runs["rockets_impact_inside"].sum()), int(runs["us_killed"].sum())
         mean = rate * scale * site_exposure
-        assert impacts > 3000 and abs(killed / impacts - mean) <= Z * math.sqrt(mean / impacts), (heavy, killed, impacts)
+        assert impacts > 3000 and abs(killed / impacts - mean) <= Z * math.sqrt(mean / impacts), (
+            heavy,
+            killed,
+            impacts,
+        )
 
 
 # --- escalation of severity without a loop ------------------------------------------------------
@@ -266,10 +351,15 @@ def test_casualties_during_an_escalation_window_neither_extend_nor_restart_it():
 
 
 def test_a_dated_ultimatum_never_closes_the_embassy_but_the_options_rule_does():
-    attacks = {"threats.rocket.base_rate_per_day": 3.0, "threats.rocket.inside_perimeter_prob": 0.0,
-               "policy.us.ultimatum.closure_attacks": 1, "policy.us.ultimatum.deadline_days": 10.0,
-               "policy.start_date": date(2020, 1, 1),
-               "scenario.end_date": date(2020, 3, 31), "policy.us.closure.evacuation_days": 1.0}  # fmt: skip
+    attacks = {
+        "threats.rocket.base_rate_per_day": 3.0,
+        "threats.rocket.inside_perimeter_prob": 0.0,
+        "policy.us.ultimatum.closure_attacks": 1,
+        "policy.us.ultimatum.deadline_days": 10.0,
+        "policy.start_date": date(2020, 1, 1),
+        "scenario.end_date": date(2020, 3, 31),
+        "policy.us.closure.evacuation_days": 1.0,
+    }
     dated = with_history(quiet(attacks), threat=(date(2020, 1, 10), "ultimatum"))
     records = simulate(dated, 0, SEED).ledger.records
     assert of_kind(records, Kind.ULTIMATUM) and not of_kind(records, Kind.EMBASSY_CLOSED)
@@ -303,8 +393,13 @@ def test_drone_intensity_grows_linearly_in_weekly_steps():
 @pytest.mark.slow
 def test_drone_attacks_in_a_year_match_the_growing_intensity():
     base, growth, reps = 0.05, 3.0, 200
-    scenario = quiet({"threats.drone.base_rate_per_day": base, "militia.drone_growth_per_year": growth,
-                      "threats.drone.inside_perimeter_prob": 0.0})  # fmt: skip
+    scenario = quiet(
+        {
+            "threats.drone.base_rate_per_day": base,
+            "militia.drone_growth_per_year": growth,
+            "threats.drone.inside_perimeter_prob": 0.0,
+        }
+    )
     horizon = scenario.scenario.horizon_days
     weeks = np.arange(0.0, horizon, 7.0)
     expected = sum(base * (1 + growth * t / DAYS_PER_YEAR) * (min(t + 7.0, horizon) - t) for t in weeks)
@@ -316,8 +411,16 @@ def test_drone_attacks_in_a_year_match_the_growing_intensity():
 
 
 def test_a_follow_up_is_held_back_in_a_pause_by_the_restraint():
-    world = world_of(quiet({"campaign.branching_ratio": 0.9, "campaign.excitation_decay_days": 1.0,
-                            "campaign.regimes.pause.multiplier": 0.0}), SEED)  # fmt: skip
+    world = world_of(
+        quiet(
+            {
+                "campaign.branching_ratio": 0.9,
+                "campaign.excitation_decay_days": 1.0,
+                "campaign.regimes.pause.multiplier": 0.0,
+            }
+        ),
+        SEED,
+    )
     start(world)
     world.env.run(until=1.0)
     launch_attack(world, threat_named("rocket"), TEST)
@@ -334,7 +437,9 @@ def test_harassment_and_heavy_salvo_sizes_by_inverse_cdf():
 
     # mean 2, shape 1: one plus a geometric count with p = 1/2, so sizes 1, 2, 3, 4 have chances
     # 1/2, 1/4, 1/8, 1/16 (renormalised after the cut at 13 rockets: a factor 1 / (1 - 2^-13))
-    threat = quiet({"threats.rocket.harassment_mean_rockets": 2.0, "threats.rocket.harassment_size_shape": 1.0}).threats.rocket
+    threat = quiet(
+        {"threats.rocket.harassment_mean_rockets": 2.0, "threats.rocket.harassment_size_shape": 1.0}
+    ).threats.rocket
     cumulative = np.cumsum(threat.harassment_size_pmf)
     for u, size in ((0.0, 1), (0.49, 1), (0.51, 2), (0.74, 2), (0.76, 3), (0.87, 3), (0.88, 4), (0.9999, 13)):
         assert salvo_size(threat, 1.0, 0.5, u) == (size, False), (u, cumulative)
@@ -361,7 +466,9 @@ def test_harassment_salvo_size_is_one_plus_a_negative_binomial():
     # the cut renormalises: nothing above the largest harassment salvo, mass kept in proportion
     cut = np.array(salvo_size_pmf(3.0, 0.3, 13))
     assert len(cut) == 13 and cut.sum() == pytest.approx(1.0)
-    assert cut / cut[0] == pytest.approx(np.array(salvo_size_pmf(3.0, 0.3, 2000))[:13] / salvo_size_pmf(3.0, 0.3, 2000)[0])
+    assert cut / cut[0] == pytest.approx(
+        np.array(salvo_size_pmf(3.0, 0.3, 2000))[:13] / salvo_size_pmf(3.0, 0.3, 2000)[0]
+    )
     # a small shape puts real weight on salvos of 6-13 rockets, as the record has them
     assert cut[5:].sum() > 0.1
     assert salvo_size_pmf(1.0, 0.5, 5) == (1.0, 0.0, 0.0, 0.0, 0.0)

@@ -61,7 +61,9 @@ def test_no_held_out_row_reaches_into_what_the_calibration_reads():
     assert "attack_rocket" in read and "truce_start" not in read
     for obs in held_out:
         unread = not set(obs.check.kinds) & read
-        assert obs.check.start > last or unread, f"{obs.check.id} starts {obs.check.start}, inside what the calibration reads (to {last})"
+        assert obs.check.start > last or unread, (
+            f"{obs.check.id} starts {obs.check.start}, inside what the calibration reads (to {last})"
+        )
         assert obs.check.end >= HELD_OUT_FROM
 
 
@@ -84,13 +86,19 @@ def test_record_labels_say_what_each_row_was_used_for():
 def test_a_held_out_row_inside_the_read_window_fails_the_split(tmp_path):
     """The split test above can fail: a record with a held-out row in the fit window."""
     record = (ROOT / "configs" / "data" / "public_record.csv").read_text()
-    planted = record + 'planted,count,attack_rocket,2020-09-01,2020-09-30,,,1,,held-out,docs/sources.md#public-record,planted\n'
+    planted = (
+        record
+        + "planted,count,attack_rocket,2020-09-01,2020-09-30,,,1,,held-out,docs/sources.md#public-record,planted\n"
+    )
     (tmp_path / "record.csv").write_text(planted)
     calibration = load_calibration(CALIBRATION, tmp_path / "record.csv")
     _, last = read_window(calibration)
     read = read_kinds(calibration)
-    offending = [o.check.id for o in calibration.observations
-                 if o.use == "held-out" and o.check.start <= last and set(o.check.kinds) & read]  # fmt: skip
+    offending = [
+        o.check.id
+        for o in calibration.observations
+        if o.use == "held-out" and o.check.start <= last and set(o.check.kinds) & read
+    ]
     assert offending == ["planted"]
 
 
@@ -108,12 +116,16 @@ def test_busiest_week_share_sized_and_attacks_on_known_logs():
     log = attacks_at([0.5, 1.5, 3.0, 6.9, 7.1, 20.0, 21.0], counts=[1, 2, 3, 6, 13, 14, 1])
     week = Check("w", "busiest_week", ("attack_rocket",), date(2020, 1, 1), date(2020, 1, 31), days=7.0)
     assert measure(week, log, CALENDAR) == 5.0  # 0.5 to 7.1 lie within 7 days (6.6 apart); 20 and 21 are two
-    shares = {size: Check("s", "share_sized", ("attack_rocket",), date(2020, 1, 1), date(2020, 1, 31), sizes=size)
-              for size in ((1, 2), (3, 5), (6, 13))}  # fmt: skip
+    shares = {
+        size: Check("s", "share_sized", ("attack_rocket",), date(2020, 1, 1), date(2020, 1, 31), sizes=size)
+        for size in ((1, 2), (3, 5), (6, 13))
+    }
     assert [measure(c, log, CALENDAR) for c in shares.values()] == pytest.approx([3 / 7, 1 / 7, 2 / 7])
-    hurt = [Record(2.0, record_kind_named("us_wounded"), attack="x", count=3),
-            Record(2.0, record_kind_named("us_killed"), attack="x", count=1),
-            Record(9.0, record_kind_named("us_wounded"), attack="y", count=1)]  # fmt: skip
+    hurt = [
+        Record(2.0, record_kind_named("us_wounded"), attack="x", count=3),
+        Record(2.0, record_kind_named("us_killed"), attack="x", count=1),
+        Record(9.0, record_kind_named("us_wounded"), attack="y", count=1),
+    ]
     casualty = Check("c", "attacks", ("us_killed", "us_wounded"), date(2020, 1, 1), date(2020, 1, 31))
     assert measure(casualty, hurt, CALENDAR) == 2.0
 
@@ -125,7 +137,7 @@ def test_thinning_keeps_each_attack_with_its_coverage_and_the_same_attacks_for_e
     kinds = frozenset({record_kind_named("attack_rocket")})
     cover = ((date(2020, 1, 1), date(2020, 2, 14), 0.3), (date(2020, 2, 15), date(2020, 3, 31), 0.8))
     kept = listed(log, kinds, cover, CALENDAR)
-    for (a, b, p) in cover:
+    for a, b, p in cover:
         lo, hi = CALENDAR.day_of(a), CALENDAR.day_of(b) + 1
         n = sum(1 for r in log if lo <= r.time_d < hi)
         k = sum(1 for r in kept if lo <= r.time_d < hi)
@@ -157,7 +169,9 @@ def test_event_observations_of_the_project_record():
     # the monthly counts of a group add up to what the record lists over the fitted quarters
     log = record.log(calibration.scenario.scenario.calendar)
     total = Check("t", "count", ("attack_rocket", "attack_drone"), date(2020, 1, 1), date(2020, 9, 30))
-    assert sum(o.low for o in derived if o.check.id in months) == measure(total, log, calibration.scenario.scenario.calendar)
+    assert sum(o.low for o in derived if o.check.id in months) == measure(
+        total, log, calibration.scenario.scenario.calendar
+    )
     assert all(d.check.end <= date(2020, 9, 30) for d in derived)
     assert max(o.check.end for o in derived) < HELD_OUT_FROM - timedelta(days=0)
 
@@ -182,7 +196,9 @@ def test_dispersion_is_variance_over_mean_of_the_counts_per_span():
     # a Poisson process has dispersion 1: the mean over many replications of 30 spans is near 1
     rng = np.random.default_rng(12)
     year = Check("y", "dispersion", ("attack_rocket",), date(2020, 1, 1), date(2020, 12, 25), days=12.0)
-    values = [measure(year, attacks_at(np.sort(rng.uniform(0, 360, rng.poisson(360))).tolist()), CALENDAR) for _ in range(400)]
+    values = [
+        measure(year, attacks_at(np.sort(rng.uniform(0, 360, rng.poisson(360))).tolist()), CALENDAR) for _ in range(400)
+    ]
     # the sample index of dispersion of 30 Poisson counts has mean 1 and sd sqrt(2/29) = 0.26;
     # over 400 replications the mean's sd is 0.013: 0.05 is about 4 sd (false failure < 1 in 10,000 seeds)
     assert np.mean(values) == pytest.approx(1.0, abs=0.05)

@@ -62,7 +62,9 @@ def apply(block: str, copy: Path) -> str:
         lines.append(body)
     else:
         hits = [i for i, line in enumerate(lines) if place["text"] in line]
-        assert hits and (place["each"] or len(hits) == 1), f"{place['text']!r} found {len(hits)} times in {place['path']}"
+        assert hits and (place["each"] or len(hits) == 1), (
+            f"{place['text']!r} found {len(hits)} times in {place['path']}"
+        )
         for i in reversed(hits):
             lines.insert(i if place["where"] == "before" else i + 1, body)
     target.write_text("".join(lines))
@@ -94,21 +96,37 @@ def test_a_walk_through_works_and_touches_only_the_files_it_names(title, tmp_pat
     changed = {path for path, sha in digest(copy).items() if before.get(path) != sha}
     assert changed == named and len(changed) == SECTIONS[title], sorted(changed)
     assert len(checks) == 1, "each walk-through ends with one check"
-    result = subprocess.run([sys.executable, "-c", checks[0]], cwd=copy, capture_output=True, text=True, timeout=600,
-                            env={"PYTHONPATH": str(copy), "PATH": "/usr/bin:/bin", "HOME": str(tmp_path)})  # fmt: skip
+    result = subprocess.run(
+        [sys.executable, "-c", checks[0]],
+        cwd=copy,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={"PYTHONPATH": str(copy), "PATH": "/usr/bin:/bin", "HOME": str(tmp_path)},
+    )
     assert result.returncode == 0, result.stderr[-3000:]
 
 
 @pytest.mark.slow
 def test_the_fast_suite_passes_with_every_walk_through_applied(tmp_path):
     copy = tmp_path / "project"
-    shutil.copytree(ROOT, copy, ignore=shutil.ignore_patterns(".git", "results", "__pycache__", ".pytest_cache", ".hypothesis",
-                                                              ".venv", "*.egg-info"))  # fmt: skip
+    shutil.copytree(
+        ROOT,
+        copy,
+        ignore=shutil.ignore_patterns(
+            ".git", "results", "__pycache__", ".pytest_cache", ".hypothesis", ".venv", "*.egg-info"
+        ),
+    )
     for blocks in sections().values():
         for block in blocks:
             if not block.startswith("# check\n"):
                 apply(block, copy)
-    result = subprocess.run([sys.executable, "-m", "pytest", "-m", "not slow", "-q", "-p", "no:cacheprovider"], cwd=copy,
-                            capture_output=True, text=True, timeout=3600,
-                            env={"PYTHONPATH": str(copy), "PATH": "/usr/bin:/bin", "HOME": str(tmp_path)})  # fmt: skip
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-m", "not slow", "-q", "-p", "no:cacheprovider"],
+        cwd=copy,
+        capture_output=True,
+        text=True,
+        timeout=3600,
+        env={"PYTHONPATH": str(copy), "PATH": "/usr/bin:/bin", "HOME": str(tmp_path)},
+    )
     assert result.returncode == 0, result.stdout[-5000:]

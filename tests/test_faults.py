@@ -27,8 +27,6 @@ DOOMED = 7  # the replication whose worker dies
 SWEEP = "strike_effects.toml"
 
 
-
-
 def experiment_file(folder: Path) -> Path:
     return two_option_experiment(folder, "faults", "a worker dies", 12)
 
@@ -75,7 +73,9 @@ def test_a_full_disk_is_one_clear_line(tmp_path, monkeypatch):
     monkeypatch.setattr(sim.batch.folder, "write_atomic", no_space)
     monkeypatch.setattr(sim.batch.folder, "write_json", lambda path, content: no_space(path, None))
     out = tmp_path / "out"
-    code, stdout, stderr = call_main(["experiment", experiment_file(tmp_path), "--out", out, "--workers", "1", "--quiet"])
+    code, stdout, stderr = call_main(
+        ["experiment", experiment_file(tmp_path), "--out", out, "--workers", "1", "--quiet"]
+    )
     assert code == 1
     lines = stderr.splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: cannot read or write ") and "No space left" in lines[0]
@@ -101,10 +101,23 @@ def test_an_output_folder_that_cannot_be_made_is_one_clear_line(tmp_path):
 def test_the_workers_die_with_a_killed_runner(tmp_path):
     out = tmp_path / "out"
     runner = subprocess.Popen(
-        [sys.executable, str(ROOT / "run.py"), "run", str(BASELINE), "--replications", "2000", "--workers", "2",
-         "--quiet", "--out", str(out)],
-        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
+        [
+            sys.executable,
+            str(ROOT / "run.py"),
+            "run",
+            str(BASELINE),
+            "--replications",
+            "2000",
+            "--workers",
+            "2",
+            "--quiet",
+            "--out",
+            str(out),
+        ],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     parent = psutil.Process(runner.pid)
     try:
         deadline = time.monotonic() + 60
@@ -142,7 +155,9 @@ def test_the_pool_has_no_more_workers_than_chunks(tmp_path, monkeypatch):
 
 def test_more_workers_than_the_machine_bears_is_one_line_and_nothing_written(tmp_path):
     out = tmp_path / "out"
-    code, stdout, stderr = call_main(["experiment", experiment_file(tmp_path), "--out", out, "--workers", "10000", "--quiet"])
+    code, stdout, stderr = call_main(
+        ["experiment", experiment_file(tmp_path), "--out", out, "--workers", "10000", "--quiet"]
+    )
     assert code == 2
     lines = stderr.splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: --workers 10000 ") and "Traceback" not in stderr
@@ -154,7 +169,9 @@ def test_workers_that_cannot_start_are_reported_as_such(tmp_path, monkeypatch):
         raise OSError(errno.EAGAIN, os.strerror(errno.EAGAIN))
 
     monkeypatch.setattr(sim.batch.runner.ProcessPoolExecutor, "submit", no_processes)
-    code, stdout, stderr = call_main(["experiment", experiment_file(tmp_path), "--out", tmp_path / "out", "--workers", "2", "--quiet"])
+    code, stdout, stderr = call_main(
+        ["experiment", experiment_file(tmp_path), "--out", tmp_path / "out", "--workers", "2", "--quiet"]
+    )
     assert code == 1
     lines = stderr.splitlines()
     assert len(lines) == 1 and "cannot start 2 worker processes" in lines[0] and "cannot read or write" not in lines[0]
@@ -163,23 +180,49 @@ def test_workers_that_cannot_start_are_reported_as_such(tmp_path, monkeypatch):
 def test_an_unreachable_scheduler_fails_before_anything_is_written(tmp_path):
     pytest.importorskip("dask.distributed")
     out = tmp_path / "out"
-    code, stdout, stderr = call_main(["experiment", experiment_file(tmp_path), "--out", out, "--quiet",
-                                      "--scheduler", "tcp://127.0.0.1:9", "--scheduler-timeout", "1"])  # fmt: skip
+    code, stdout, stderr = call_main(
+        [
+            "experiment",
+            experiment_file(tmp_path),
+            "--out",
+            out,
+            "--quiet",
+            "--scheduler",
+            "tcp://127.0.0.1:9",
+            "--scheduler-timeout",
+            "1",
+        ]
+    )
     assert code == 2, stderr
     lines = stderr.splitlines()
     assert len(lines) == 1 and "tcp://127.0.0.1:9" in lines[0] and "Traceback" not in stderr
     assert not out.exists()
 
 
-@pytest.mark.parametrize("scenarios", [["forecast_2020_2021.toml"], ["forecast_2020_2021.toml", "history_2020_2021.toml"]])
+@pytest.mark.parametrize(
+    "scenarios", [["forecast_2020_2021.toml"], ["forecast_2020_2021.toml", "history_2020_2021.toml"]]
+)
 def test_validate_uses_the_scheduler_it_is_given(scenarios, tmp_path):
     """``validate --scheduler`` (one scenario or several) runs on that scheduler: an unreachable
     one is one line and no folder, as for the other batch commands, not a quiet local run."""
     pytest.importorskip("dask.distributed")
     out = tmp_path / "out"
     paths = [str(ROOT / "configs" / "scenarios" / s) for s in scenarios]
-    code, stdout, stderr = call_main(["validate", *paths, "--replications", "2", "--out", out, "--quiet",
-                                      "--scheduler", "tcp://127.0.0.1:9", "--scheduler-timeout", "1"])  # fmt: skip
+    code, stdout, stderr = call_main(
+        [
+            "validate",
+            *paths,
+            "--replications",
+            "2",
+            "--out",
+            out,
+            "--quiet",
+            "--scheduler",
+            "tcp://127.0.0.1:9",
+            "--scheduler-timeout",
+            "1",
+        ]
+    )
     assert code == 2, stderr
     lines = stderr.splitlines()
     assert len(lines) == 1 and "tcp://127.0.0.1:9" in lines[0] and "Traceback" not in stderr
@@ -195,9 +238,12 @@ def test_workers_that_cannot_load_the_project_fail_before_anything_is_written(tm
 
     monkeypatch.setattr(sim.batch.dask_cluster.PauseProfiler, "setup", cannot_load)
     out = tmp_path / "out"
-    with distributed.LocalCluster(processes=False, n_workers=1, threads_per_worker=1, dashboard_address=None) as cluster:
-        code, stdout, stderr = call_main(["experiment", experiment_file(tmp_path), "--out", out, "--quiet",
-                                          "--scheduler", cluster.scheduler_address])  # fmt: skip
+    with distributed.LocalCluster(
+        processes=False, n_workers=1, threads_per_worker=1, dashboard_address=None
+    ) as cluster:
+        code, stdout, stderr = call_main(
+            ["experiment", experiment_file(tmp_path), "--out", out, "--quiet", "--scheduler", cluster.scheduler_address]
+        )
         left = set(cluster.scheduler.worker_plugins)
     assert code == 2, stderr
     lines = stderr.splitlines()
@@ -229,7 +275,9 @@ def test_a_folder_whose_report_failed_is_not_complete_until_the_report_is_writte
     assert code == 2 and len(stderr.splitlines()) == 1 and "not complete (status 'analysing')" in stderr, stderr
     assert "again with the same --out" in stderr and not (out / "report.html").exists()
 
-    code, _, stderr = call_main(["experiment", file, "--out", out, "--workers", "1", "--quiet"])  # resumes, writes the files
+    code, _, stderr = call_main(
+        ["experiment", file, "--out", out, "--workers", "1", "--quiet"]
+    )  # resumes, writes the files
     assert code == 0, stderr
     assert (out / "report.html").exists() and json.loads((out / "manifest.json").read_text())["status"] == "complete"
     assert sim.api.load_results(out).kind == "experiment"
@@ -252,7 +300,17 @@ def test_a_run_or_sweep_whose_files_failed_is_not_complete(tmp_path, monkeypatch
         argv = ["run", BASELINE, "--replications", "2", "--workers", "1", "--quiet", "--out", out]
     else:
         monkeypatch.setattr(sim.api.sweep, "point_table", no_space)  # points.csv
-        argv = ["sweep", ROOT / "configs" / "sweeps" / SWEEP, "--replications", "2", "--workers", "1", "--quiet", "--out", out]
+        argv = [
+            "sweep",
+            ROOT / "configs" / "sweeps" / SWEEP,
+            "--replications",
+            "2",
+            "--workers",
+            "1",
+            "--quiet",
+            "--out",
+            out,
+        ]
     code, _, stderr = call_main(argv)
     assert code == 1 and "No space left" in stderr, stderr
     assert (out / "runs.parquet").exists() and json.loads((out / "manifest.json").read_text())["status"] != "complete"
@@ -282,7 +340,17 @@ def test_a_run_or_sweep_writes_its_files_under_its_lock(tmp_path, monkeypatch, c
     if command == "run":
         argv = ["run", BASELINE, "--replications", "2", "--workers", "1", "--quiet", "--out", out]
     else:
-        argv = ["sweep", ROOT / "configs" / "sweeps" / SWEEP, "--replications", "2", "--workers", "1", "--quiet", "--out", out]
+        argv = [
+            "sweep",
+            ROOT / "configs" / "sweeps" / SWEEP,
+            "--replications",
+            "2",
+            "--workers",
+            "1",
+            "--quiet",
+            "--out",
+            out,
+        ]
     code, _, stderr = call_main(argv)
     assert code == 0, stderr
     assert refused and refused[0] == out / ("summary.csv" if command == "run" else "points.csv")
@@ -324,9 +392,14 @@ def start_runner(argv: list) -> subprocess.Popen:
         os.setsid()
         signal.signal(signal.SIGINT, signal.SIG_DFL)
 
-    return subprocess.Popen([sys.executable, str(ROOT / "run.py"), *map(str, argv)], cwd=ROOT,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-                            preexec_fn=own_group_and_sigint)  # fmt: skip
+    return subprocess.Popen(
+        [sys.executable, str(ROOT / "run.py"), *map(str, argv)],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=own_group_and_sigint,
+    )
 
 
 def workers_of(runner: subprocess.Popen, count: int, ready: Path | None = None) -> list[psutil.Process]:
@@ -406,7 +479,9 @@ EVERY_COMMAND = {
 }
 
 
-@pytest.mark.parametrize("command", [pytest.param(c, marks=[pytest.mark.slow] if c == "calibrate" else []) for c in EVERY_COMMAND])
+@pytest.mark.parametrize(
+    "command", [pytest.param(c, marks=[pytest.mark.slow] if c == "calibrate" else []) for c in EVERY_COMMAND]
+)
 def test_every_command_stops_cleanly_when_timeout_ends_it(tmp_path, command):
     """``timeout`` sends SIGTERM to the command and then to its group."""
     out = tmp_path / "out"

@@ -60,8 +60,19 @@ def small_record(folder: Path, rows: int = 1, **columns: object) -> Path:
 
 def test_compare_refuses_a_run_by_precision_stopped_between_stages_and_the_command_finishes_it(tmp_path, monkeypatch):
     file, out = two_option_experiment(tmp_path, "stages", "by precision", 4), tmp_path / "out"
-    argv = ["experiment", file, "--out", out, "--workers", "1", "--quiet", "--precision", "attacks_rocket=0.5",
-            "--max-replications", "8"]  # fmt: skip
+    argv = [
+        "experiment",
+        file,
+        "--out",
+        out,
+        "--workers",
+        "1",
+        "--quiet",
+        "--precision",
+        "attacks_rocket=0.5",
+        "--max-replications",
+        "8",
+    ]
     calls = []
 
     def killed_in_the_second_stage(*args, **kwargs):
@@ -73,7 +84,9 @@ def test_compare_refuses_a_run_by_precision_stopped_between_stages_and_the_comma
     original, reached = sim.api.experiment.run_batch, sim.api.experiment.half_widths
     with monkeypatch.context() as patch:
         patch.setattr(sim.api.experiment, "run_batch", killed_in_the_second_stage)
-        patch.setattr(sim.api.experiment, "half_widths", lambda *a: reached(*a).assign(reached=False))  # the first stage is not enough
+        patch.setattr(
+            sim.api.experiment, "half_widths", lambda *a: reached(*a).assign(reached=False)
+        )  # the first stage is not enough
         code, _, stderr = call_main(argv)
     assert code == 130, stderr
     partial = status(out)
@@ -94,7 +107,9 @@ def test_compare_refuses_a_folder_still_running(tmp_path):
     file, out = two_option_experiment(tmp_path, "running", "killed", 2), tmp_path / "out"
     assert call_main(["experiment", file, "--out", out, "--workers", "1", "--quiet"])[0] == 0
     manifest = json.loads((out / "manifest.json").read_text())
-    (out / "manifest.json").write_text(json.dumps({**manifest, "status": "running"}))  # as a run killed mid-batch leaves it
+    (out / "manifest.json").write_text(
+        json.dumps({**manifest, "status": "running"})
+    )  # as a run killed mid-batch leaves it
     (out / "report.md").unlink()
     code, _, stderr = call_main(["compare", out])
     assert code == 2 and len(stderr.splitlines()) == 1 and "status 'running'" in stderr, stderr
@@ -145,8 +160,21 @@ def test_validate_writes_its_files_under_its_lock(tmp_path, monkeypatch):
 
     original = sim.api.validation.write_html
     monkeypatch.setattr(sim.api.validation, "write_html", another_process_tries)
-    code, _, stderr = call_main(["validate", REPLAY, "--record", small_record(tmp_path), "--replications", "2", "--workers", "1",
-                                 "--quiet", "--out", out])  # fmt: skip
+    code, _, stderr = call_main(
+        [
+            "validate",
+            REPLAY,
+            "--record",
+            small_record(tmp_path),
+            "--replications",
+            "2",
+            "--workers",
+            "1",
+            "--quiet",
+            "--out",
+            out,
+        ]
+    )
     assert code == 0, stderr
     assert refused, "another process could take the folder's lock while its report was written"
 
@@ -157,11 +185,25 @@ def test_a_side_by_side_whose_report_failed_is_not_complete_until_the_command_ru
     files = []
     for stem, end in (("first", "2020-12-31"), ("second", "2020-11-30")):
         path = tmp_path / f"{stem}.toml"
-        path.write_text(f'extends = "{SCENARIOS / "history_2020_2021.toml"}"\n\n[scenario]\nname = "{stem}"\nend_date = {end}\n',
-                        encoding="utf-8")  # fmt: skip
+        path.write_text(
+            f'extends = "{SCENARIOS / "history_2020_2021.toml"}"\n\n[scenario]\nname = "{stem}"\nend_date = {end}\n',
+            encoding="utf-8",
+        )
         files.append(path)
     out = tmp_path / "out"
-    argv = ["validate", *files, "--record", small_record(tmp_path), "--replications", "2", "--workers", "1", "--quiet", "--out", out]
+    argv = [
+        "validate",
+        *files,
+        "--record",
+        small_record(tmp_path),
+        "--replications",
+        "2",
+        "--workers",
+        "1",
+        "--quiet",
+        "--out",
+        out,
+    ]
     with monkeypatch.context() as patch:
         patch.setattr(sim.analysis.side_by_side, "write_html", no_space)  # side_by_side.html
         code, _, stderr = call_main(argv)
@@ -201,16 +243,19 @@ def test_free_text_of_the_record_is_text_in_validation_md_html_and_csv(tmp_path,
     frame = pd.read_csv(RECORD, dtype=str, keep_default_na=False)
     frame = frame[frame["use"] == "fit"].head(2).reset_index(drop=True)
     frame.loc[0, "source"] = HOSTILE + " | # heading"
-    frame.loc[1, "source"] = "=HYPERLINK(\"http://example.com\",\"x\")"
+    frame.loc[1, "source"] = '=HYPERLINK("http://example.com","x")'
     frame.loc[1, "check"] = "__loud__." + "long" * 75  # a check id of 309 characters, emphasis if read as Markdown
     record = tmp_path / "record.csv"
     frame.to_csv(record, index=False)
     figures = []
     save = sim.analysis.validation.save_figure
-    monkeypatch.setattr(sim.analysis.validation, "save_figure", lambda fig, path: figures.append(fig) or save(fig, path))
+    monkeypatch.setattr(
+        sim.analysis.validation, "save_figure", lambda fig, path: figures.append(fig) or save(fig, path)
+    )
     out = tmp_path / "out"
-    code, _, stderr = call_main(["validate", REPLAY, "--record", record, "--replications", "2", "--workers", "1", "--quiet",
-                                 "--out", out])  # fmt: skip
+    code, _, stderr = call_main(
+        ["validate", REPLAY, "--record", record, "--replications", "2", "--workers", "1", "--quiet", "--out", out]
+    )
     assert code == 0, stderr
     markdown = (out / "validation.md").read_text(encoding="utf-8")
     assert_text_only(markdown, (out / "validation.html").read_text(encoding="utf-8"))
@@ -219,7 +264,7 @@ def test_free_text_of_the_record_is_text_in_validation_md_html_and_csv(tmp_path,
     sources = markdown.split("## Sources\n\n")[1].split("\n\n")[0].splitlines()
     assert len(sources) == 2 and all(line.startswith("- ") for line in sources)
     written = pd.read_csv(out / "validation.csv", dtype=str, keep_default_na=False)
-    assert written.loc[1, "source"] == "'=HYPERLINK(\"http://example.com\",\"x\")"
+    assert written.loc[1, "source"] == '\'=HYPERLINK("http://example.com","x")'
     (fan,) = figures
     assert_axes_kept(fan)
 
@@ -228,12 +273,27 @@ def test_free_text_of_file_names_is_text_in_side_by_side_md_and_html(tmp_path):
     files = []
     for stem, name, end in ((HOSTILE.replace("/", "_"), "hostile", "2020-12-31"), ("plain", "plain", "2020-11-30")):
         path = tmp_path / f"{stem}.toml"
-        path.write_text(f'extends = "{SCENARIOS / "history_2020_2021.toml"}"\n\n[scenario]\nname = "{name}"\nend_date = {end}\n',
-                        encoding="utf-8")  # fmt: skip
+        path.write_text(
+            f'extends = "{SCENARIOS / "history_2020_2021.toml"}"\n\n[scenario]\nname = "{name}"\nend_date = {end}\n',
+            encoding="utf-8",
+        )
         files.append(path)
     out = tmp_path / "out"
-    code, _, stderr = call_main(["validate", *files, "--record", small_record(tmp_path, 2), "--replications", "2",
-                                 "--workers", "1", "--quiet", "--out", out])  # fmt: skip
+    code, _, stderr = call_main(
+        [
+            "validate",
+            *files,
+            "--record",
+            small_record(tmp_path, 2),
+            "--replications",
+            "2",
+            "--workers",
+            "1",
+            "--quiet",
+            "--out",
+            out,
+        ]
+    )
     assert code == 0, stderr
     markdown = (out / "side_by_side.md").read_text(encoding="utf-8")
     assert_text_only(markdown, (out / "side_by_side.html").read_text(encoding="utf-8"))
@@ -262,7 +322,7 @@ outcomes = ["attacks_rocket"]
 
     def failing(scenario, replication, seed, checks=()):
         if replication == 1:
-            raise ValueError("=HYPERLINK(\"http://example.com\")")
+            raise ValueError('=HYPERLINK("http://example.com")')
         return original(scenario, replication, seed, checks)
 
     monkeypatch.setattr(sim.batch.runner, "replicate", failing)
@@ -304,17 +364,32 @@ def test_a_300_character_scenario_name_leaves_the_report_s_figures_their_axes(tm
     rng = np.random.default_rng(3)
     n, frames = 30, []
     for shift, scenario in enumerate(["continuity", LONG, LONG + "_too"]):
-        frames.append(pd.DataFrame({"scenario": scenario, "replication": np.arange(n), "seed": 5,
-                                    "us_killed": rng.poisson(2.0 + shift, n).astype(np.int64),
-                                    "embassy_closed": rng.uniform(0, 1, n) < 0.2 * shift}))  # fmt: skip
+        frames.append(
+            pd.DataFrame(
+                {
+                    "scenario": scenario,
+                    "replication": np.arange(n),
+                    "seed": 5,
+                    "us_killed": rng.poisson(2.0 + shift, n).astype(np.int64),
+                    "embassy_closed": rng.uniform(0, 1, n) < 0.2 * shift,
+                }
+            )
+        )
     runs = pd.concat(frames, ignore_index=True)
     outcomes = ["us_killed", "embassy_closed"]
     figures = []
     for module in (sim.analysis.report, sim.analysis.decision_plots):
         save = module.save_figure
         monkeypatch.setattr(module, "save_figure", lambda fig, path, save=save: figures.append(fig) or save(fig, path))
-    path = sim.analysis.report.write_report(tmp_path, runs, summarise(runs, outcomes), paired_differences(runs, "continuity", outcomes),
-                                            outcomes, "continuity", "long names")  # fmt: skip
+    path = sim.analysis.report.write_report(
+        tmp_path,
+        runs,
+        summarise(runs, outcomes),
+        paired_differences(runs, "continuity", outcomes),
+        outcomes,
+        "continuity",
+        "long names",
+    )
     assert len(figures) >= 3
     for fig in figures:
         assert_axes_kept(fig)

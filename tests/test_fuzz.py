@@ -218,26 +218,40 @@ def scenario_text(parts, value) -> str:
     return f"extends = {toml_str(str(BASELINE))}\n{toml_key(parts)} = {toml_value(value)}\n"
 
 
-SMALL_SCENARIO = f'extends = {toml_str(str(BASELINE))}\n[scenario]\nend_date = {SHORT_END}\n'
+SMALL_SCENARIO = f"extends = {toml_str(str(BASELINE))}\n[scenario]\nend_date = {SHORT_END}\n"
 
 
 def experiment_doc() -> dict:
     """A valid, cheap experiment (two scenarios, one replication, ten days)."""
     return {
         "experiment": {
-            "name": "fuzz", "description": "fuzz", "base": str(BASELINE), "reference": "a",
-            "replications": 1, "root_seed": 1, "chunk_size": 1, "end_date": SHORT_END,
+            "name": "fuzz",
+            "description": "fuzz",
+            "base": str(BASELINE),
+            "reference": "a",
+            "replications": 1,
+            "root_seed": 1,
+            "chunk_size": 1,
+            "end_date": SHORT_END,
             "outcomes": ["attacks_rocket", "us_killed"],
         },
         "scenarios": {"a": {}, "b": {"set": {"cram.kill_prob": 0.5}}},
-    }  # fmt: skip
+    }
 
 
 def sweep_doc(design: str = "grid") -> dict:
     """A valid, cheap sweep of ``design`` (one parameter, one replication, ten days)."""
-    header = {"name": "fuzz_sweep", "description": "fuzz", "base": str(BASELINE), "design": design,
-              "replications": 1, "root_seed": 1, "chunk_size": 1, "end_date": SHORT_END,
-              "outcomes": ["attacks_rocket"]}  # fmt: skip
+    header = {
+        "name": "fuzz_sweep",
+        "description": "fuzz",
+        "base": str(BASELINE),
+        "design": design,
+        "replications": 1,
+        "root_seed": 1,
+        "chunk_size": 1,
+        "end_date": SHORT_END,
+        "outcomes": ["attacks_rocket"],
+    }
     if not design_type(design).bounded:
         return {"sweep": header, "parameters": {"cram.kill_prob": {"values": [0.5, 0.6]}}}
     sized = {"points": 2} if design_type(design).sized else {}
@@ -261,8 +275,17 @@ LISTS = st.lists(SCALARS, max_size=3)
 VALUES = st.one_of(SCALARS, LISTS, TABLES)
 NON_FINITE = st.sampled_from([math.nan, math.inf, -math.inf])
 
-_BY_TYPE = {"int": INTS, "float": FINITE, "bool": st.booleans(), "str": TEXT, "date": DATES,
-            "datetime": DATETIMES, "time": TIMES, "table": TABLES, "list": LISTS}  # fmt: skip
+_BY_TYPE = {
+    "int": INTS,
+    "float": FINITE,
+    "bool": st.booleans(),
+    "str": TEXT,
+    "date": DATES,
+    "datetime": DATETIMES,
+    "time": TIMES,
+    "table": TABLES,
+    "list": LISTS,
+}
 _ALLOWED = {float: {"float", "int"}, int: {"int"}, bool: {"bool"}, str: {"str"}, date: {"date"}}
 
 
@@ -305,11 +328,20 @@ def _numbers(kind, low=None, high=None, exclude_low=False, exclude_high=False):
         hi = None if high is None else (math.ceil(high) - 1 if exclude_high or high != math.ceil(high) else int(high))
         lo = (hi if hi is not None else 0) - 2**40 if lo is None else lo
         return st.integers(lo, lo + 2**41 if hi is None else hi)
-    floats = st.floats(low, high, exclude_min=exclude_low and low is not None,
-                       exclude_max=exclude_high and high is not None, allow_nan=False, allow_infinity=False)  # fmt: skip
+    floats = st.floats(
+        low,
+        high,
+        exclude_min=exclude_low and low is not None,
+        exclude_max=exclude_high and high is not None,
+        allow_nan=False,
+        allow_infinity=False,
+    )
     ints = _numbers(int, low, high, exclude_low, exclude_high)
     return st.one_of(floats, ints).filter(
-        lambda v: (low is None or (v > low if exclude_low else v >= low)) and (high is None or (v < high if exclude_high else v <= high))
+        lambda v: (
+            (low is None or (v > low if exclude_low else v >= low))
+            and (high is None or (v < high if exclude_high else v <= high))
+        )
     )
 
 
@@ -396,8 +428,11 @@ def out_of_range_change(draw, leaves=RANGED, prefix=""):
 def non_finite_change(draw):
     leaf = draw(st.sampled_from(NUMERIC))
     if leaf.kind == FLOATS:
-        return Change(tuple(leaf.path.split(".")), draw(_list_with(st.floats(0, 1), NON_FINITE)),
-                      (f"error: {leaf.path} = ", "must be a list of finite numbers"))  # fmt: skip
+        return Change(
+            tuple(leaf.path.split(".")),
+            draw(_list_with(st.floats(0, 1), NON_FINITE)),
+            (f"error: {leaf.path} = ", "must be a list of finite numbers"),
+        )
     expect = "must be a finite number" if leaf.kind is float else "must be an integer"
     return Change(tuple(leaf.path.split(".")), draw(NON_FINITE), (f"error: {leaf.path} = ", expect))
 
@@ -409,9 +444,13 @@ END_BEFORE_START = st.builds(
 
 # keys of --set and of an experiment's inline `set`: a dotted string, so names are single
 # segments without '.', '=' or surrounding blanks (a stripped ' cram.kill_prob' would be valid)
-SET_NAMES = st.text(st.characters(exclude_categories=("Cs", "Cc", "Zl", "Zp"), exclude_characters=".="), min_size=1, max_size=10).map(
-    str.strip
-).filter(bool)
+SET_NAMES = (
+    st.text(
+        st.characters(exclude_categories=("Cs", "Cc", "Zl", "Zp"), exclude_characters=".="), min_size=1, max_size=10
+    )
+    .map(str.strip)
+    .filter(bool)
+)
 
 
 @st.composite
@@ -422,9 +461,14 @@ def names_a_table(draw):
 
 # one bad value for a dotted key: what --set, an inline `set` and a sweep's values all take
 SET_CHANGES = st.one_of(
-    unknown_key(SET_NAMES), below_a_parameter(SET_NAMES), names_a_table(), wrong_type_change(),
-    out_of_range_change(), non_finite_change(), END_BEFORE_START,
-)  # fmt: skip
+    unknown_key(SET_NAMES),
+    below_a_parameter(SET_NAMES),
+    names_a_table(),
+    wrong_type_change(),
+    out_of_range_change(),
+    non_finite_change(),
+    END_BEFORE_START,
+)
 
 # ------------------------------------------------------------------------------ running a case
 
@@ -447,7 +491,11 @@ def call_main(argv) -> tuple[object, str, str]:
     """sim.cli.main in this process: (exit code, stdout, stderr). SystemExit becomes its code;
     any other exception its traceback on stderr; warnings a user would see go to stderr."""
     out, err = io.StringIO(), io.StringIO()
-    with warnings.catch_warnings(record=True) as caught, contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+    with (
+        warnings.catch_warnings(record=True) as caught,
+        contextlib.redirect_stdout(out),
+        contextlib.redirect_stderr(err),
+    ):
         warnings.simplefilter("default")
         try:
             code = main(list(argv), out, err)
@@ -456,8 +504,11 @@ def call_main(argv) -> tuple[object, str, str]:
         except Exception:
             code = "exception"
             err.write(traceback.format_exc())
-    shown = [warnings.formatwarning(w.message, w.category, w.filename, w.lineno) for w in caught
-             if not issubclass(w.category, HIDDEN_WARNINGS)]  # fmt: skip
+    shown = [
+        warnings.formatwarning(w.message, w.category, w.filename, w.lineno)
+        for w in caught
+        if not issubclass(w.category, HIDDEN_WARNINGS)
+    ]
     return code, out.getvalue(), err.getvalue() + "".join(shown)
 
 
@@ -508,7 +559,9 @@ def check_refused(tmp_path_factory, case: Case) -> str:
     line = lines[0]
     assert line.startswith("error: "), line
     assert stdout == "", f"stdout: {stdout!r}"
-    assert not (folder / OUT).exists() and not any(p == OUT or p.startswith(OUT + os.sep) for p in after), "--out was created"
+    assert not (folder / OUT).exists() and not any(p == OUT or p.startswith(OUT + os.sep) for p in after), (
+        "--out was created"
+    )
     assert after == before, f"files appeared or changed: {sorted(set(after) ^ set(before))}"
     for text in case.expect:
         assert text in line or _escaped(text) in line, f"{text!r} not in {line!r}"
@@ -522,9 +575,50 @@ BATCH = ("--out", OUT, "--workers", "1", "--quiet")
 
 # ------------------------------------------------------------------------------ invalid files
 
-TOML_TOKENS = ["[", "]", "[[", "]]", "=", "==", '"', "'", '"""', "{", "}", ",", ".", "#", "\n", "\r", " ", "\t",
-               "a", "b.c", "1", "1.5", "-", "+", "0x", "_", "true", "nan", "inf", "2020-01-01", "T", ":",
-               "x = ", "[a]", "[a.b]", "\\", "\x00", "\x7f", "é", "a = [1,", "b = {c = ", "\ufeff"]  # fmt: skip
+TOML_TOKENS = [
+    "[",
+    "]",
+    "[[",
+    "]]",
+    "=",
+    "==",
+    '"',
+    "'",
+    '"""',
+    "{",
+    "}",
+    ",",
+    ".",
+    "#",
+    "\n",
+    "\r",
+    " ",
+    "\t",
+    "a",
+    "b.c",
+    "1",
+    "1.5",
+    "-",
+    "+",
+    "0x",
+    "_",
+    "true",
+    "nan",
+    "inf",
+    "2020-01-01",
+    "T",
+    ":",
+    "x = ",
+    "[a]",
+    "[a.b]",
+    "\\",
+    "\x00",
+    "\x7f",
+    "é",
+    "a = [1,",
+    "b = {c = ",
+    "\ufeff",
+]
 
 
 def _read_back(text: str) -> str:
@@ -569,8 +663,13 @@ def _unreadable_file(what: str):
 SCENARIO = "scenario.toml"
 
 FILE_CHANGES = st.one_of(
-    unknown_key(), wrong_type_change(), table_not_a_table(), out_of_range_change(), non_finite_change(), END_BEFORE_START,
-)  # fmt: skip
+    unknown_key(),
+    wrong_type_change(),
+    table_not_a_table(),
+    out_of_range_change(),
+    non_finite_change(),
+    END_BEFORE_START,
+)
 
 
 def _random_document_without_extends():
@@ -580,7 +679,9 @@ def _random_document_without_extends():
 
 BROKEN_SCENARIO_FILES = st.one_of(
     _unreadable_file("scenario").map(lambda c: Case({SCENARIO: c[0]}, ("run", SCENARIO, *RUN), c[1], SCENARIO)),
-    BLANK.map(lambda t: Case({SCENARIO: t}, ("run", SCENARIO, *RUN), ("error: scenario is missing (required)",), SCENARIO)),
+    BLANK.map(
+        lambda t: Case({SCENARIO: t}, ("run", SCENARIO, *RUN), ("error: scenario is missing (required)",), SCENARIO)
+    ),
     _random_document_without_extends().map(
         lambda d: Case({SCENARIO: toml_document(d)}, ("run", SCENARIO, *RUN), (), SCENARIO)
     ),
@@ -689,7 +790,9 @@ def _header_unknown_key(doc, draw):
 def _missing_table(doc, draw):
     table = draw(st.sampled_from(["experiment", "scenarios"]))
     del doc[table]
-    return ("error: experiment.name is missing (required)",) if table == "experiment" else ("error: scenarios ",), EXPERIMENT
+    return ("error: experiment.name is missing (required)",) if table == "experiment" else (
+        "error: scenarios ",
+    ), EXPERIMENT
 
 
 def _scenarios_not_a_table(doc, draw):
@@ -724,7 +827,9 @@ def _bad_scenario_name(doc, draw):
 
 
 def _missing_file(doc, draw):
-    name = draw(st.one_of(st.just(""), TEXT.map(lambda t: f"zz_missing_{t}.toml"), st.sampled_from([".", "..", "sub/"])))
+    name = draw(
+        st.one_of(st.just(""), TEXT.map(lambda t: f"zz_missing_{t}.toml"), st.sampled_from([".", "..", "sub/"]))
+    )
     doc["scenarios"]["c"] = {"file": name}
     return ("error: scenarios.c.file = ",), EXPERIMENT
 
@@ -759,10 +864,24 @@ BROKEN_EXPERIMENTS = st.one_of(
     _unreadable_file("experiment").map(lambda c: _experiment_case(c[0], c[1])),
     BLANK.map(lambda t: _experiment_case(t, ["error: experiment.name is missing (required)"])),
     _duplicate_table(),
-    *(_edit(e) for e in (_header_wrong_type, _header_out_of_range, _header_unknown_key, _missing_table,
-                         _scenarios_not_a_table, _unknown_outcome, _reference_elsewhere, _bad_scenario_name,
-                         _missing_file, _entry_not_a_table, _inline_set, _end_before_base_start)),
-)  # fmt: skip
+    *(
+        _edit(e)
+        for e in (
+            _header_wrong_type,
+            _header_out_of_range,
+            _header_unknown_key,
+            _missing_table,
+            _scenarios_not_a_table,
+            _unknown_outcome,
+            _reference_elsewhere,
+            _bad_scenario_name,
+            _missing_file,
+            _entry_not_a_table,
+            _inline_set,
+            _end_before_base_start,
+        )
+    ),
+)
 
 
 @fuzz(400)
@@ -786,7 +905,9 @@ def _sweep_case(doc_or_text, expect=(), origin: str | None = SWEEP) -> Case:
     return Case({SWEEP: content}, ("sweep", SWEEP, *BATCH), tuple(expect), origin)
 
 
-def _sweep_edit(edit, designs=tuple(design_types())):
+def _sweep_edit(edit, designs: tuple | None = None):
+    designs = tuple(design_types()) if designs is None else designs
+
     @st.composite
     def strategy(draw):
         doc = sweep_doc(draw(st.sampled_from(designs)))
@@ -825,7 +946,9 @@ def _points_not_positive(doc, draw):
 
 
 def _points_not_a_power_of_two(doc, draw):
-    doc["sweep"]["points"] = draw(st.integers(3, 100_000).filter(lambda n: n & (n - 1)))  # within the bound on design points
+    doc["sweep"]["points"] = draw(
+        st.integers(3, 100_000).filter(lambda n: n & (n - 1))
+    )  # within the bound on design points
     return ("error: sweep.points = ", "must be a power of two"), SWEEP
 
 
@@ -899,9 +1022,18 @@ def _sweep_end_before_start(doc, draw):
 BROKEN_SWEEPS = st.one_of(
     _unreadable_file("sweep").map(lambda c: _sweep_case(c[0], c[1])),
     BLANK.map(lambda t: _sweep_case(t, ["error: sweep.name is missing (required)"])),
-    *(_sweep_edit(e) for e in (_sweep_header_wrong_type, _sweep_header_out_of_range, _unknown_design,
-                               _bad_parameter_path, _parameters_not_a_table, _sweep_unknown_top_key,
-                               _sweep_end_before_start)),
+    *(
+        _sweep_edit(e)
+        for e in (
+            _sweep_header_wrong_type,
+            _sweep_header_out_of_range,
+            _unknown_design,
+            _bad_parameter_path,
+            _parameters_not_a_table,
+            _sweep_unknown_top_key,
+            _sweep_end_before_start,
+        )
+    ),
     _sweep_edit(_points_missing, BOUNDED_DESIGNS),
     _sweep_edit(_points_not_positive, BOUNDED_DESIGNS),
     _sweep_edit(_points_not_a_power_of_two, POWER_OF_TWO_DESIGNS),
@@ -911,7 +1043,7 @@ BROKEN_SWEEPS = st.one_of(
     _sweep_edit(_empty_values, VALUES_DESIGNS),
     _sweep_edit(_bad_value, VALUES_DESIGNS),
     _sweep_edit(_bad_spec, tuple(design_types())),
-)  # fmt: skip
+)
 
 
 @fuzz(500)
@@ -933,7 +1065,10 @@ def _options_of(command: str) -> list[str]:
 COMMAND_LINES = {  # a valid, cheap command line of each command, and the files it needs
     "run": ({SCENARIO: SMALL_SCENARIO}, ("run", SCENARIO, "--seed", "1", *RUN)),
     "trace": ({SCENARIO: SMALL_SCENARIO}, ("trace", SCENARIO, "--seed", "1")),
-    "experiment": ({EXPERIMENT: toml_document(experiment_doc())}, ("experiment", EXPERIMENT, "--replications", "1", *BATCH)),
+    "experiment": (
+        {EXPERIMENT: toml_document(experiment_doc())},
+        ("experiment", EXPERIMENT, "--replications", "1", *BATCH),
+    ),
     "sweep": ({SWEEP: toml_document(sweep_doc())}, ("sweep", SWEEP, "--replications", "1", *BATCH)),
 }
 INTEGER_OPTIONS = {  # option: minimum, per command
@@ -964,9 +1099,13 @@ def bad_option_value(draw):
     command = draw(st.sampled_from(sorted(INTEGER_OPTIONS)))
     option, minimum = draw(st.sampled_from(sorted(INTEGER_OPTIONS[command].items())))
     text = draw(
-        st.one_of(st.integers(-(2**70), minimum - 1).map(str), st.floats().map(repr), TEXT,
-                  st.sampled_from(["", " ", "1e3", "0x10", "1.0", "one", "--", "-"])).filter(lambda t: not _accepted(t, minimum))
-    )  # fmt: skip
+        st.one_of(
+            st.integers(-(2**70), minimum - 1).map(str),
+            st.floats().map(repr),
+            TEXT,
+            st.sampled_from(["", " ", "1e3", "0x10", "1.0", "one", "--", "-"]),
+        ).filter(lambda t: not _accepted(t, minimum))
+    )
     files, argv = COMMAND_LINES[command]
     new = [f"{option}={text}"] if draw(st.booleans()) else [option, text]
     return Case(files, tuple(_replace_option(argv, option, new)), (f"argument {option}",))
@@ -1014,10 +1153,22 @@ def test_the_base_files_of_the_generators_are_valid(tmp_path_factory):
 
 # ------------------------------------------------------------------------------ 6. valid overrides run
 
-PROBABILITIES = ["cram.kill_prob", "cram.engage_prob", "cram.drone_kill_prob", "threats.rocket.dud_prob",
-                 "threats.rocket.launch_failure_prob", "threats.drone.inside_perimeter_prob", "policy.us.strikes.revenge_prob"]
-DURATIONS = ["campaign.excitation_decay_days", "threats.rocket.flight_time_s", "cram.engagement_time_s",
-             "convoys.trip_duration_h", "policy.us.strikes.revenge_decay_days"]  # fmt: skip
+PROBABILITIES = [
+    "cram.kill_prob",
+    "cram.engage_prob",
+    "cram.drone_kill_prob",
+    "threats.rocket.dud_prob",
+    "threats.rocket.launch_failure_prob",
+    "threats.drone.inside_perimeter_prob",
+    "policy.us.strikes.revenge_prob",
+]
+DURATIONS = [
+    "campaign.excitation_decay_days",
+    "threats.rocket.flight_time_s",
+    "cram.engagement_time_s",
+    "convoys.trip_duration_h",
+    "policy.us.strikes.revenge_decay_days",
+]
 
 
 def test_the_valid_override_keys_have_the_rules_assumed():
@@ -1031,8 +1182,10 @@ VALID_OVERRIDES = st.lists(
         st.tuples(st.sampled_from(PROBABILITIES), st.one_of(st.floats(0, 1), st.sampled_from([0, 1]))),
         st.tuples(st.sampled_from(DURATIONS), st.one_of(st.floats(1e-3, 1e4), st.integers(1, 10_000))),
     ),
-    min_size=1, max_size=4, unique_by=lambda kv: kv[0],
-)  # fmt: skip
+    min_size=1,
+    max_size=4,
+    unique_by=lambda kv: kv[0],
+)
 
 
 @fuzz(15)
@@ -1055,15 +1208,20 @@ def test_valid_overrides_run(tmp_path_factory, overrides):
 # above belongs here too: it fails on a table written over a parameter.)
 
 BREAKS = st.sampled_from(list(LINE_BREAKS))
-BROKEN_NAMES = st.builds(lambda a, b, c: a + b + c, st.text(string.ascii_lowercase, max_size=3), BREAKS,
-                         st.text(string.ascii_lowercase, max_size=3))  # fmt: skip
+BROKEN_NAMES = st.builds(
+    lambda a, b, c: a + b + c,
+    st.text(string.ascii_lowercase, max_size=3),
+    BREAKS,
+    st.text(string.ascii_lowercase, max_size=3),
+)
 
 
 @st.composite
 def name_with_a_line_break(draw):
     name = draw(BROKEN_NAMES)
-    where = draw(st.sampled_from(["set", "file", "experiment_name", "reference_list", "experiment_key",
-                                  "sweep_spec", "option"]))  # fmt: skip
+    where = draw(
+        st.sampled_from(["set", "file", "experiment_name", "reference_list", "experiment_key", "sweep_spec", "option"])
+    )
     if where == "set":
         return _set_case(f"cram.{name}=1")
     if where == "file":
@@ -1130,8 +1288,10 @@ def test_sweep_over_the_horizon(tmp_path_factory, end):
 
 
 @fuzz(3, shrink=False)
-@given(end=st.dates(min_value=date(2020, 1, 2), max_value=date(2020, 1, 4)),
-       outcome=st.sampled_from(["embassy_closed", "us_killed", "truce_days"]))  # fmt: skip
+@given(
+    end=st.dates(min_value=date(2020, 1, 2), max_value=date(2020, 1, 4)),
+    outcome=st.sampled_from(["embassy_closed", "us_killed", "truce_days"]),
+)
 @pytest.mark.slow
 def test_saltelli_sweep_with_a_constant_outcome(tmp_path_factory, end, outcome):
     doc = sweep_doc("saltelli")
@@ -1141,7 +1301,11 @@ def test_saltelli_sweep_with_a_constant_outcome(tmp_path_factory, end, outcome):
 
 @fuzz(5, shrink=False)
 @pytest.mark.slow
-@given(doctrines=st.lists(st.sampled_from(["continuity", "tougher_love", "separation"]), min_size=1, max_size=3, unique=True))
+@given(
+    doctrines=st.lists(
+        st.sampled_from(["continuity", "tougher_love", "separation"]), min_size=1, max_size=3, unique=True
+    )
+)
 def test_sweep_values_that_are_a_table_are_refused(tmp_path_factory, doctrines):
     doc = sweep_doc()
     doc["parameters"] = {"policy.us.doctrine": {"values": {d: 1 for d in doctrines}}}
@@ -1157,7 +1321,9 @@ def test_sweep_values_that_are_a_table_are_refused(tmp_path_factory, doctrines):
 
 RECORD = "record.csv"
 RECORD_HEADER, RECORD_ROWS = (lambda r: (list(r.fieldnames or ()), list(r)))(
-    csv.DictReader(io.StringIO((ROOT / "configs" / "data" / "public_record.csv").read_text(encoding="utf-8"), newline=""))
+    csv.DictReader(
+        io.StringIO((ROOT / "configs" / "data" / "public_record.csv").read_text(encoding="utf-8"), newline="")
+    )
 )
 KNOWN_KINDS = frozenset(k.name for k in record_kinds())
 NUMBER_COLUMNS = ("observed_low", "observed_high", "days")
@@ -1173,9 +1339,9 @@ def _is_number(text: str) -> bool:
 
 
 NOT_A_NUMBER = TEXT.filter(lambda t: t.strip() != "" and not _is_number(t.strip()))
-NOT_A_DATE = st.one_of(TEXT, st.sampled_from(["2020-13-01", "2020-02-30", "20200101", "2020/01/01", "1 Jan 2020", "0000-01-01"])).filter(
-    lambda t: not _is_date(t.strip())
-)
+NOT_A_DATE = st.one_of(
+    TEXT, st.sampled_from(["2020-13-01", "2020-02-30", "20200101", "2020/01/01", "1 Jan 2020", "0000-01-01"])
+).filter(lambda t: not _is_date(t.strip()))
 
 
 def _is_date(text: str) -> bool:
@@ -1225,8 +1391,12 @@ def _missing_column(header, rows, draw):
 
 def _bad_check_id(header, rows, draw):
     i = _row_index(rows, draw)
-    rows[i]["check"] = draw(st.one_of(TEXT.filter(lambda t: not RECORD_ID.fullmatch(t.strip())),
-                                      st.from_regex(RECORD_ID, fullmatch=True).map(lambda t: "month." + t)))  # fmt: skip
+    rows[i]["check"] = draw(
+        st.one_of(
+            TEXT.filter(lambda t: not RECORD_ID.fullmatch(t.strip())),
+            st.from_regex(RECORD_ID, fullmatch=True).map(lambda t: "month." + t),
+        )
+    )
     return (f"error: row {i + 2}: check = ",)
 
 
@@ -1282,15 +1452,22 @@ def _negative_or_crossed(header, rows, draw):
         rows[i]["observed_high"] = ""
         return (f"error: row {i + 2}: observed_low = ", "must be >= 0")
     low = draw(st.floats(1, 1e6))
-    rows[i]["observed_low"], rows[i]["observed_high"] = repr(low), repr(draw(st.floats(0, low).filter(lambda h: h < low)))
+    rows[i]["observed_low"], rows[i]["observed_high"] = (
+        repr(low),
+        repr(draw(st.floats(0, low).filter(lambda h: h < low))),
+    )
     return (f"error: row {i + 2}: observed_high = ", "observed_low <= observed_high")
 
 
 def _observed_beyond_bound(header, rows, draw):
     i = _row_index(rows, draw)
     column = draw(st.sampled_from(["observed_low", "observed_high"]))
-    value = draw(st.one_of(st.floats(public_record.MAX_OBSERVED, 1.7e308, exclude_min=True).map(repr),
-                           st.integers(public_record.MAX_OBSERVED + 1, 10**300).map(str)))  # fmt: skip
+    value = draw(
+        st.one_of(
+            st.floats(public_record.MAX_OBSERVED, 1.7e308, exclude_min=True).map(repr),
+            st.integers(public_record.MAX_OBSERVED + 1, 10**300).map(str),
+        )
+    )
     rows[i]["observed_low"] = value if column == "observed_low" else rows[i]["observed_low"]
     rows[i]["observed_high"] = value
     return (f"error: row {i + 2}: {column} = ", "must be at most")
@@ -1305,8 +1482,15 @@ def _none_not_zero_or_one(header, rows, draw):
 
 
 def _followed_within_row(**changes) -> dict:
-    row = dict(RECORD_ROWS[0], check="followed_fuzz", statistic="followed_within", trigger="attack_rocket", days="3",
-               observed_low="0", observed_high="1")  # fmt: skip
+    row = dict(
+        RECORD_ROWS[0],
+        check="followed_fuzz",
+        statistic="followed_within",
+        trigger="attack_rocket",
+        days="3",
+        observed_low="0",
+        observed_high="1",
+    )
     return {**row, **changes}
 
 
@@ -1315,15 +1499,26 @@ def _bad_followed_within(header, rows, draw):
     line = f"error: row {i + 2}: "
     choice = draw(st.sampled_from(["trigger", "days", "not_a_number", "share", "open"]))
     if choice == "trigger":
-        row, expect = _followed_within_row(trigger=draw(TEXT.filter(lambda t: t.strip() not in KNOWN_KINDS))), "trigger = "
+        row, expect = (
+            _followed_within_row(trigger=draw(TEXT.filter(lambda t: t.strip() not in KNOWN_KINDS))),
+            "trigger = ",
+        )
     elif choice == "days":
-        days = draw(st.one_of(st.floats(max_value=0, allow_nan=False, allow_infinity=False).map(repr), NOT_FINITE_TEXTS,
-                              st.floats(public_record.MAX_DAYS, 1e308, exclude_min=True).map(repr)))  # beyond its bound
+        days = draw(
+            st.one_of(
+                st.floats(max_value=0, allow_nan=False, allow_infinity=False).map(repr),
+                NOT_FINITE_TEXTS,
+                st.floats(public_record.MAX_DAYS, 1e308, exclude_min=True).map(repr),
+            )
+        )  # beyond its bound
         row, expect = _followed_within_row(days=days), "days = "
     elif choice == "not_a_number":
         row, expect = _followed_within_row(days=draw(NOT_A_NUMBER)), "days = "
     elif choice == "share":
-        row, expect = _followed_within_row(observed_low="0", observed_high=repr(draw(st.floats(1, 1e9, exclude_min=True)))), "observed_high = "
+        row, expect = (
+            _followed_within_row(observed_low="0", observed_high=repr(draw(st.floats(1, 1e9, exclude_min=True)))),
+            "observed_high = ",
+        )
     else:
         row, expect = _followed_within_row(observed_high=""), "observed_high = "
     rows.insert(i, row)
@@ -1354,19 +1549,40 @@ def _no_row_left(header, rows, draw):
     return ("error: record file holds no rows",)
 
 
-REQUIRED_COLUMNS, RECORD_ID, STATISTIC_NAMES, RECORD_USES = public_record.REQUIRED, public_record.ID, STATISTICS, public_record.USES
+REQUIRED_COLUMNS, RECORD_ID, STATISTIC_NAMES, RECORD_USES = (
+    public_record.REQUIRED,
+    public_record.ID,
+    STATISTICS,
+    public_record.USES,
+)
 HUGE_CELL = "x" * 200_000  # more than csv's field size limit
 BROKEN_RECORDS = st.one_of(
-    *(_record_edit(e) for e in (_missing_column, _bad_check_id, _duplicate_check, _unknown_statistic, _unknown_kind,
-                                _bad_date, _to_before_from, _bad_number, _negative_or_crossed, _observed_beyond_bound,
-                                _none_not_zero_or_one,
-                                _bad_followed_within, _trigger_without_followed_within, _blank_source, _unknown_use,
-                                _no_row_left)),
+    *(
+        _record_edit(e)
+        for e in (
+            _missing_column,
+            _bad_check_id,
+            _duplicate_check,
+            _unknown_statistic,
+            _unknown_kind,
+            _bad_date,
+            _to_before_from,
+            _bad_number,
+            _negative_or_crossed,
+            _observed_beyond_bound,
+            _none_not_zero_or_one,
+            _bad_followed_within,
+            _trigger_without_followed_within,
+            _blank_source,
+            _unknown_use,
+            _no_row_left,
+        )
+    ),
     UNDECODABLE.map(lambda b: _validate_case(b, ["record file cannot be read"])),
     BLANK.map(lambda t: _validate_case(t, ["error: header = "])),
     st.text(max_size=40).map(lambda t: _validate_case(t)),
     st.just(_validate_case(",".join(RECORD_HEADER) + "\n" + HUGE_CELL + "\n", ["record file cannot be read"])),
-)  # fmt: skip
+)
 
 
 @fuzz(400)
@@ -1405,8 +1621,12 @@ def calibration_doc() -> dict:
 
 def _calibration_case(doc_or_text, expect=(), origin: str | None = CALIBRATION, extra=()) -> Case:
     content = toml_document(doc_or_text) if isinstance(doc_or_text, dict) else doc_or_text
-    return Case({CALIBRATION: content}, ("calibrate", CALIBRATION, "--quick", "--quiet", "--workers", "1", "--out", OUT, *extra),
-                tuple(expect), origin)  # fmt: skip
+    return Case(
+        {CALIBRATION: content},
+        ("calibrate", CALIBRATION, "--quick", "--quiet", "--workers", "1", "--out", OUT, *extra),
+        tuple(expect),
+        origin,
+    )
 
 
 def _calibration_edit(edit):
@@ -1438,7 +1658,9 @@ def _outside(leaf: Leaf) -> st.SearchStrategy | None:
     if bad is not None or leaf.kind not in (int, float) or (interval := _interval(leaf.rule)) is None:
         return bad
     low, low_in, high, high_in = interval
-    return st.one_of(_numbers(leaf.kind, high=low, exclude_high=low_in), _numbers(leaf.kind, low=high, exclude_low=high_in))
+    return st.one_of(
+        _numbers(leaf.kind, high=low, exclude_high=low_in), _numbers(leaf.kind, low=high, exclude_low=high_in)
+    )
 
 
 CALIBRATION_RANGED = tuple(leaf for leaf in CALIBRATION_SCHEMA.leaves if _outside(leaf) is not None)
@@ -1454,18 +1676,25 @@ def _calibration_out_of_range(doc, draw):
     leaf = draw(st.sampled_from(CALIBRATION_RANGED))
     value = draw(_outside(leaf))
     _set_path(doc, ("calibration", *leaf.path.split(".")), value)
-    return (f"error: calibration.{leaf.path} = ", leaf.rule.broken_by(value)), CALIBRATION  # the rule as told of this value
+    return (
+        f"error: calibration.{leaf.path} = ",
+        leaf.rule.broken_by(value),
+    ), CALIBRATION  # the rule as told of this value
 
 
 def _calibration_missing(doc, draw):
-    required = [leaf.path for leaf in CALIBRATION_SCHEMA.leaves if leaf.path.split(".")[-1] not in ("events", "distance")]
+    required = [
+        leaf.path for leaf in CALIBRATION_SCHEMA.leaves if leaf.path.split(".")[-1] not in ("events", "distance")
+    ]
     path = draw(st.sampled_from(required + ["full", "quick"]))
     parts = ("calibration", *path.split("."))
     node = doc
     for part in parts[:-1]:
         node = node[part]
     del node[parts[-1]]
-    return (f"error: calibration.{path.split('.')[0] if path in ('full', 'quick') else path} is missing (required)",), CALIBRATION
+    return (
+        f"error: calibration.{path.split('.')[0] if path in ('full', 'quick') else path} is missing (required)",
+    ), CALIBRATION
 
 
 def _calibration_unknown_key(doc, draw):
@@ -1487,7 +1716,9 @@ def _too_few_simulations(doc, draw):
 
 def _calibration_names_no_file(doc, draw):
     key = draw(st.sampled_from(CALIBRATION_PATHS))
-    doc["calibration"][key] = draw(st.one_of(st.sampled_from(["", ".", "..", "/"]), TEXT.map(lambda t: f"zz_missing_{t}")))
+    doc["calibration"][key] = draw(
+        st.one_of(st.sampled_from(["", ".", "..", "/"]), TEXT.map(lambda t: f"zz_missing_{t}"))
+    )
     return (f"error: calibration.{key} = ", "names no file"), CALIBRATION
 
 
@@ -1507,8 +1738,13 @@ REAL_RANGED = tuple(leaf for leaf in RANGED if _real_valued(leaf))
 
 
 def _prior_names_no_real_parameter(doc, draw):
-    change = draw(st.one_of(unknown_key(SET_NAMES), below_a_parameter(SET_NAMES),
-                            st.sampled_from(SCHEMA.tables + PRIOR_NOT_REAL).map(lambda p: Change(tuple(p.split(".")), None, ()))))  # fmt: skip
+    change = draw(
+        st.one_of(
+            unknown_key(SET_NAMES),
+            below_a_parameter(SET_NAMES),
+            st.sampled_from(SCHEMA.tables + PRIOR_NOT_REAL).map(lambda p: Change(tuple(p.split(".")), None, ())),
+        )
+    )
     doc["priors"][change.key] = {"family": "uniform", "low": 0.1, "high": 0.2}
     return (f'error: priors."{change.key}" = ',), CALIBRATION
 
@@ -1558,7 +1794,11 @@ def _valid_arguments(family: str) -> dict:
 
 def _prior_bounds_crossed(doc, draw):
     path, entry = _pick_prior(doc, draw)
-    family = draw(st.sampled_from([f for f, kind in FAMILIES.items() if {"low", "high"} <= {x.name for x in dataclasses.fields(kind)}]))
+    family = draw(
+        st.sampled_from(
+            [f for f, kind in FAMILIES.items() if {"low", "high"} <= {x.name for x in dataclasses.fields(kind)}]
+        )
+    )
     low = draw(st.floats(1e-6, 1e3))
     entry.clear()
     entry.update({"family": family, **_valid_arguments(family), "low": low, "high": draw(st.floats(1e-9, low))})
@@ -1570,18 +1810,38 @@ def _prior_bounds_crossed(doc, draw):
 def _prior_mode_outside(doc, draw):
     path, entry = _pick_prior(doc, draw)
     entry.clear()
-    entry.update({"family": "triangular", "low": 0.3, "high": 0.9,
-                  "mode": draw(st.one_of(st.floats(-1e9, 0.3, exclude_max=True), st.floats(0.9, 1e9, exclude_min=True)))})  # fmt: skip
+    entry.update(
+        {
+            "family": "triangular",
+            "low": 0.3,
+            "high": 0.9,
+            "mode": draw(st.one_of(st.floats(-1e9, 0.3, exclude_max=True), st.floats(0.9, 1e9, exclude_min=True))),
+        }
+    )
     return (f'error: priors."{path}".mode = ', "must be within"), CALIBRATION
 
 
 def _prior_not_positive(doc, draw):
     """A scale or a bound of a family whose rule is > 0 (lognormal's log_sd, loguniform's bounds)."""
-    family, name = draw(st.sampled_from([(f, x.name) for f, kind in FAMILIES.items() for x in dataclasses.fields(kind)
-                                         if x.metadata.get("rule") is not None and x.metadata["rule"].text == "must be > 0"]))  # fmt: skip
+    family, name = draw(
+        st.sampled_from(
+            [
+                (f, x.name)
+                for f, kind in FAMILIES.items()
+                for x in dataclasses.fields(kind)
+                if x.metadata.get("rule") is not None and x.metadata["rule"].text == "must be > 0"
+            ]
+        )
+    )
     path, entry = _pick_prior(doc, draw)
     entry.clear()
-    entry.update({"family": family, **_valid_arguments(family), name: draw(st.one_of(st.floats(-1e9, 0), st.integers(-(2**40), 0)))})
+    entry.update(
+        {
+            "family": family,
+            **_valid_arguments(family),
+            name: draw(st.one_of(st.floats(-1e9, 0), st.integers(-(2**40), 0))),
+        }
+    )
     return (f'error: priors."{path}".{name} = ', "must be > 0"), CALIBRATION
 
 
@@ -1604,7 +1864,11 @@ def _prior_of_absurd_numbers(doc, draw):
     if draw(st.booleans()):
         entry = {"family": "uniform", "low": -draw(HUGE), "high": draw(HUGE)}
     else:
-        entry = {"family": "lognormal", "median": draw(st.one_of(st.floats(1e-3, 1e3), HUGE)), "log_sd": draw(st.floats(1e3, 1.7e308))}
+        entry = {
+            "family": "lognormal",
+            "median": draw(st.one_of(st.floats(1e-3, 1e3), HUGE)),
+            "log_sd": draw(st.floats(1e3, 1.7e308)),
+        }
     doc["priors"][leaf.path] = entry
     return (f'error: priors."{leaf.path}" = ', "puts prior mass where the parameter's rule refuses it"), CALIBRATION
 
@@ -1621,21 +1885,43 @@ def _priors_not_a_table(doc, draw):
 @st.composite
 def _hold_out_no_fit_row(draw):
     fit = {r["check"] for r in RECORD_ROWS if r["use"] == "fit"}
-    name = draw(st.one_of(st.sampled_from(sorted({r["check"] for r in RECORD_ROWS} - fit)),
-                          st.from_regex(r"[a-z_]{1,12}", fullmatch=True).filter(lambda n: n not in fit)))  # fmt: skip
-    return _calibration_case(calibration_doc(), ["error: --hold-out = ", "must name a row"], "command line", ("--hold-out", name))
+    name = draw(
+        st.one_of(
+            st.sampled_from(sorted({r["check"] for r in RECORD_ROWS} - fit)),
+            st.from_regex(r"[a-z_]{1,12}", fullmatch=True).filter(lambda n: n not in fit),
+        )
+    )
+    return _calibration_case(
+        calibration_doc(), ["error: --hold-out = ", "must name a row"], "command line", ("--hold-out", name)
+    )
 
 
 BROKEN_CALIBRATIONS = st.one_of(
     _unreadable_file("calibration").map(lambda c: _calibration_case(c[0], c[1])),
     BLANK.map(lambda t: _calibration_case(t, ["error: calibration.name is missing (required)"])),
     _hold_out_no_fit_row(),
-    *(_calibration_edit(e) for e in (_calibration_wrong_type, _calibration_out_of_range, _calibration_missing,
-                                     _calibration_unknown_key, _too_few_simulations, _calibration_names_no_file,
-                                     _unknown_distance, _prior_names_no_real_parameter, _prior_family, _prior_arguments,
-                                     _prior_bounds_crossed, _prior_mode_outside, _prior_not_positive,
-                                     _prior_outside_the_rule, _prior_of_absurd_numbers, _priors_not_a_table)),
-)  # fmt: skip
+    *(
+        _calibration_edit(e)
+        for e in (
+            _calibration_wrong_type,
+            _calibration_out_of_range,
+            _calibration_missing,
+            _calibration_unknown_key,
+            _too_few_simulations,
+            _calibration_names_no_file,
+            _unknown_distance,
+            _prior_names_no_real_parameter,
+            _prior_family,
+            _prior_arguments,
+            _prior_bounds_crossed,
+            _prior_mode_outside,
+            _prior_not_positive,
+            _prior_outside_the_rule,
+            _prior_of_absurd_numbers,
+            _priors_not_a_table,
+        )
+    ),
+)
 
 
 @fuzz(300)
@@ -1689,12 +1975,16 @@ def _states_wrong(doc, draw):
 
 def _states_design_wrong(doc, draw):
     unsized = [d for d in design_types() if not (design_type(d).bounded and design_type(d).sized)]
-    doc["experiment"]["states_design"] = draw(st.one_of(st.sampled_from(unsized + ["saltelli"]), TEXT.filter(lambda d: d not in design_types())))
+    doc["experiment"]["states_design"] = draw(
+        st.one_of(st.sampled_from(unsized + ["saltelli"]), TEXT.filter(lambda d: d not in design_types()))
+    )
     return ("error: experiment.states_design = ",), EXPERIMENT
 
 
 def _uncertain_wrong(doc, draw):
-    choice = draw(st.sampled_from(["table", "entry", "unknown", "missing", "crossed", "not_finite", "path", "outside", "fixed"]))
+    choice = draw(
+        st.sampled_from(["table", "entry", "unknown", "missing", "crossed", "not_finite", "path", "outside", "fixed"])
+    )
     spec = doc["uncertain"][UNCERTAIN]
     if choice == "table":
         doc["uncertain"] = draw(st.one_of(SCALARS, LISTS, st.just({})))
@@ -1718,9 +2008,16 @@ def _uncertain_wrong(doc, draw):
         spec[draw(st.sampled_from(["low", "high"]))] = draw(NOT_A_FINITE_NUMBER)
         return ("error: uncertain.",), EXPERIMENT
     if choice == "path":  # no parameter, a table, or a parameter that is not a number
-        change = draw(st.one_of(unknown_key(SET_NAMES), below_a_parameter(SET_NAMES), names_a_table(),
-                                st.sampled_from([leaf.path for leaf in SCHEMA.leaves if leaf.kind not in (int, float)])
-                                .map(lambda p: Change(tuple(p.split(".")), None, ()))))  # fmt: skip
+        change = draw(
+            st.one_of(
+                unknown_key(SET_NAMES),
+                below_a_parameter(SET_NAMES),
+                names_a_table(),
+                st.sampled_from([leaf.path for leaf in SCHEMA.leaves if leaf.kind not in (int, float)]).map(
+                    lambda p: Change(tuple(p.split(".")), None, ())
+                ),
+            )
+        )
         doc["uncertain"] = {change.key: {"low": 0.1, "high": 0.9}}
         return (), None  # named as an [uncertain] entry or as the state that sets it
     if choice == "outside":  # a range across an end of the parameter's rule
@@ -1799,9 +2096,19 @@ def _states_with_a_posterior(doc, draw):
 
 BASE_REVENGE_PROB = load_scenario(BASELINE).policy.us.strikes.revenge_prob
 BROKEN_ROBUSTNESS = st.one_of(
-    *(_robustness_edit(e) for e in (_states_wrong, _states_design_wrong, _uncertain_wrong, _thresholds_wrong,
-                                    _robustness_precision_wrong, _robustness_tables_without_states, _states_with_a_posterior)),
-)  # fmt: skip
+    *(
+        _robustness_edit(e)
+        for e in (
+            _states_wrong,
+            _states_design_wrong,
+            _uncertain_wrong,
+            _thresholds_wrong,
+            _robustness_precision_wrong,
+            _robustness_tables_without_states,
+            _states_with_a_posterior,
+        )
+    ),
+)
 
 
 @fuzz(300)
@@ -1836,29 +2143,52 @@ def _accepted_half_width(text: str) -> bool:
 @st.composite
 def bad_precision_request(draw):
     good = ("--precision", "us_killed=0.5")
-    choice = draw(st.sampled_from(["malformed", "outcome", "budget_alone", "budget_below", "budget_text", "one_scenario",
-                                   "states"]))  # fmt: skip
+    choice = draw(
+        st.sampled_from(
+            ["malformed", "outcome", "budget_alone", "budget_below", "budget_text", "one_scenario", "states"]
+        )
+    )
     if choice == "malformed":
-        text = draw(st.one_of(
-            st.builds(lambda o, w: f"{o}={w}", st.sampled_from(["us_killed", "", " "]),
-                      st.one_of(st.floats(max_value=0).map(repr), NOT_FINITE_TEXTS, TEXT, st.just(""))),
-            TEXT.filter(lambda t: "=" not in t),
-        ).filter(lambda t: not _accepted_half_width(t)))  # fmt: skip
-        return _precision_case(("--precision", text) if draw(st.booleans()) else (f"--precision={text}",), ["argument --precision"])
+        text = draw(
+            st.one_of(
+                st.builds(
+                    lambda o, w: f"{o}={w}",
+                    st.sampled_from(["us_killed", "", " "]),
+                    st.one_of(st.floats(max_value=0).map(repr), NOT_FINITE_TEXTS, TEXT, st.just("")),
+                ),
+                TEXT.filter(lambda t: "=" not in t),
+            ).filter(lambda t: not _accepted_half_width(t))
+        )
+        return _precision_case(
+            ("--precision", text) if draw(st.booleans()) else (f"--precision={text}",), ["argument --precision"]
+        )
     if choice == "outcome":
         name = draw(TEXT.filter(lambda n: "=" not in n and n.strip() and n.strip() not in OUTCOMES_OF_DOC))
-        return _precision_case((*good, f"--precision={name}={draw(st.floats(1e-6, 1e6))}"),
-                               ["error: precision = ", "must name an outcome of the experiment"], EXPERIMENT)  # fmt: skip
+        return _precision_case(
+            (*good, f"--precision={name}={draw(st.floats(1e-6, 1e6))}"),
+            ["error: precision = ", "must name an outcome of the experiment"],
+            EXPERIMENT,
+        )
     if choice == "budget_alone":
-        return _precision_case(("--max-replications", str(draw(st.integers(1, 1000)))), ["max_replications applies only"])
+        return _precision_case(
+            ("--max-replications", str(draw(st.integers(1, 1000)))), ["max_replications applies only"]
+        )
     if choice == "budget_below":
         start = draw(st.integers(2, 50))
-        return _precision_case((*good, "--replications", str(start), "--max-replications", str(draw(st.integers(1, start - 1)))),
-                               ["error: max_replications = ", f"must be an integer >= the experiment's replications ({start})"],
-                               EXPERIMENT)  # fmt: skip
+        return _precision_case(
+            (*good, "--replications", str(start), "--max-replications", str(draw(st.integers(1, start - 1)))),
+            ["error: max_replications = ", f"must be an integer >= the experiment's replications ({start})"],
+            EXPERIMENT,
+        )
     if choice == "budget_text":
-        text = draw(st.one_of(st.integers(-(2**70), 0).map(str), st.integers(REPLICATIONS.most + 1, 2**70).map(str),
-                              st.floats().map(repr), TEXT).filter(lambda t: not _accepted(t, 1) or int(t) > REPLICATIONS.most))  # fmt: skip
+        text = draw(
+            st.one_of(
+                st.integers(-(2**70), 0).map(str),
+                st.integers(REPLICATIONS.most + 1, 2**70).map(str),
+                st.floats().map(repr),
+                TEXT,
+            ).filter(lambda t: not _accepted(t, 1) or int(t) > REPLICATIONS.most)
+        )
         return _precision_case((*good, f"--max-replications={text}"), ["argument --max-replications"])
     doc = experiment_doc()
     if choice == "one_scenario":
@@ -1881,9 +2211,14 @@ def test_the_base_files_of_the_new_generators_are_valid(tmp_path_factory):
     assert set(REQUIRED_COLUMNS) <= set(RECORD_HEADER) and len(RECORD_ROWS) > 10 and STATISTIC_NAMES and KNOWN_KINDS
     assert {"full.particles", "quick.particles"} <= {leaf.path for leaf in CALIBRATION_SCHEMA.leaves}
     assert len(CALIBRATION_RANGED) >= 10 and len(REAL_RANGED) > 30 and PRIOR_NOT_REAL
-    with example_folder(tmp_path_factory, {RECORD: record_text(RECORD_HEADER, RECORD_ROWS + [_followed_within_row()]),
-                                           CALIBRATION: toml_document(calibration_doc()),
-                                           EXPERIMENT: toml_document(robustness_doc())}):  # fmt: skip
+    with example_folder(
+        tmp_path_factory,
+        {
+            RECORD: record_text(RECORD_HEADER, RECORD_ROWS + [_followed_within_row()]),
+            CALIBRATION: toml_document(calibration_doc()),
+            EXPERIMENT: toml_document(robustness_doc()),
+        },
+    ):
         assert len(public_record.load_record(RECORD)) == len(RECORD_ROWS) + 1
         assert load_calibration(CALIBRATION).priors
         assert len(load_experiment(EXPERIMENT).batch.scenarios) == 4  # two options in two states

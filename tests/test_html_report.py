@@ -63,15 +63,18 @@ def markdown_folder(tmp_path: Path, text: str, images: dict[str, bytes]) -> Path
 def test_tables_become_sortable_wrapped_tables_with_a_header_and_escaped_pipes():
     text = "# T\n\n| outcome | a \\| b |\n|---|---|\n| us_killed | 1.2 [0.5, 2.0] |\n| attacks | – |\n"
     page = render_html(text, Path("."), "report")
-    table = page[page.index('<div class="table-wrap"><table class="sortable">'):page.index("</table>")]
+    table = page[page.index('<div class="table-wrap"><table class="sortable">') : page.index("</table>")]
     assert "<thead>" in table and "<th>outcome</th>" in table and "<th>a | b</th>" in table
     assert table.count("<tr>") == 3 and "<td>1.2 [0.5, 2.0]</td>" in table
     assert "position: sticky" in page and "nth-child(even)" in page  # the header stays, rows alternate
 
 
 def test_images_are_inlined_as_data_uris_and_a_missing_one_is_said_to_be(tmp_path):
-    path = markdown_folder(tmp_path, "# R\n\n![ecdf](plots/ecdf_us_killed.png)\n\n![gone](plots/none.png)\n",
-                           {"plots/ecdf_us_killed.png": PIXEL})  # fmt: skip
+    path = markdown_folder(
+        tmp_path,
+        "# R\n\n![ecdf](plots/ecdf_us_killed.png)\n\n![gone](plots/none.png)\n",
+        {"plots/ecdf_us_killed.png": PIXEL},
+    )
     page = write_html(path).read_text(encoding="utf-8")
     encoded = base64.b64encode(PIXEL).decode("ascii")
     assert f'<img alt="ecdf" src="data:image/png;base64,{encoded}">' in page
@@ -89,11 +92,13 @@ def test_nothing_is_fetched_from_the_network():
 
 
 def test_names_and_paths_are_shown_as_written_never_as_html(tmp_path):
-    text = ("# Options <A&B> for `x<y`\n\n<div onclick=\"steal()\">raw</div>\n\n"
-            "| scenario | outcome |\n|---|---|\n| <script>alert(1)</script> | **no** |\n\n"
-            "- `configs/<odd> & name.toml`\n")  # fmt: skip
+    text = (
+        '# Options <A&B> for `x<y`\n\n<div onclick="steal()">raw</div>\n\n'
+        "| scenario | outcome |\n|---|---|\n| <script>alert(1)</script> | **no** |\n\n"
+        "- `configs/<odd> & name.toml`\n"
+    )
     page = render_html(text, tmp_path, "report")
-    body = page[page.index("<main>"):page.index("</main>")]
+    body = page[page.index("<main>") : page.index("</main>")]
     assert "<title>Options &lt;A&amp;B&gt; for x&lt;y</title>" in page
     assert '<h1 id="options-ab-for-xy">Options &lt;A&amp;B&gt; for <code>x&lt;y</code></h1>' in body
     assert '<p>&lt;div onclick="steal()"&gt;raw&lt;/div&gt;</p>' in body
@@ -102,8 +107,11 @@ def test_names_and_paths_are_shown_as_written_never_as_html(tmp_path):
 
 
 def test_headings_get_githubs_anchors_so_the_contents_link_in_both():
-    sections = ["## The answer: each option against continuity\n\ntext", "## Where the answer reverses",
-                "## Means with 95% confidence intervals\n\n### rocket attacks (fewer is better; column `attacks_rocket`)"]  # fmt: skip
+    sections = [
+        "## The answer: each option against continuity\n\ntext",
+        "## Where the answer reverses",
+        "## Means with 95% confidence intervals\n\n### rocket attacks (fewer is better; column `attacks_rocket`)",
+    ]
     contents = contents_section(sections)
     assert contents.splitlines()[2:] == [
         "- [The answer: each option against continuity](#the-answer-each-option-against-continuity)",
@@ -123,8 +131,14 @@ def test_headings_get_githubs_anchors_so_the_contents_link_in_both():
 def test_headings_lists_bold_and_code_spans_render():
     text = "# Top\n\n## Section\n\nA paragraph with **bold** and `code`.\n\n- one\n- two\n\n### Sub\n"
     body = render_html(text, Path("."), "report")
-    for piece in ('<h1 id="top">Top</h1>', '<h2 id="section">Section</h2>', '<h3 id="sub">Sub</h3>', "<strong>bold</strong>",
-                  "<code>code</code>", "<ul>\n<li>one</li>\n<li>two</li>\n</ul>"):  # fmt: skip
+    for piece in (
+        '<h1 id="top">Top</h1>',
+        '<h2 id="section">Section</h2>',
+        '<h3 id="sub">Sub</h3>',
+        "<strong>bold</strong>",
+        "<code>code</code>",
+        "<ul>\n<li>one</li>\n<li>two</li>\n</ul>",
+    ):
         assert piece in body, piece
 
 
@@ -137,18 +151,27 @@ def test_the_title_falls_back_to_the_file_name_and_the_page_carries_no_date(tmp_
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # no temporary file left
 
 
-
-HOSTILE_LINKS = ["javascript&#58;alert(1)", "javascript&colon;alert(1)", "javascript&#x3A;alert(1)",
-                 "&#106;avascript:alert(1)", "&#x6A;&#x61;vascript&#0058;alert(1)", "java&#9;script:alert(1)",
-                 "java&#10;script&#58;alert(1)", "&#32;javascript:alert(1)", "JaVaScRiPt:alert(1)",
-                 "javascript&amp;colon;alert(1)", "vbscript:x", "data:text/html;base64,PHNjcmlwdD4=",
-                 "file:///etc/passwd"]  # fmt: skip
+HOSTILE_LINKS = [
+    "javascript&#58;alert(1)",
+    "javascript&colon;alert(1)",
+    "javascript&#x3A;alert(1)",
+    "&#106;avascript:alert(1)",
+    "&#x6A;&#x61;vascript&#0058;alert(1)",
+    "java&#9;script:alert(1)",
+    "java&#10;script&#58;alert(1)",
+    "&#32;javascript:alert(1)",
+    "JaVaScRiPt:alert(1)",
+    "javascript&amp;colon;alert(1)",
+    "vbscript:x",
+    "data:text/html;base64,PHNjcmlwdD4=",
+    "file:///etc/passwd",
+]
 
 
 @pytest.mark.parametrize("target", HOSTILE_LINKS)
 def test_a_link_whose_scheme_a_browser_decodes_to_a_script_keeps_its_text_and_loses_its_href(target):
     page = render_html(f"# R\n\nSee [the source]({target}).\n", Path("."), "report")
-    body = page[page.index("<main>"):page.index("</main>")]
+    body = page[page.index("<main>") : page.index("</main>")]
     assert "<p>See <a>the source</a>.</p>" in body, body
     assert "href" not in body
 
@@ -156,8 +179,13 @@ def test_a_link_whose_scheme_a_browser_decodes_to_a_script_keeps_its_text_and_lo
 def test_web_mail_anchor_and_relative_links_are_kept():
     text = "[w](https://example.org/a?b=1&c=2) [m](mailto:a@b.org) [s](#section) [r](summary.csv) [p](plots/a%3Ab.png)"
     body = render_html(text, Path("."), "report")
-    for href in ('href="https://example.org/a?b=1&amp;c=2"', 'href="mailto:a@b.org"', 'href="#section"',
-                 'href="summary.csv"', 'href="plots/a%3Ab.png"'):  # fmt: skip
+    for href in (
+        'href="https://example.org/a?b=1&amp;c=2"',
+        'href="mailto:a@b.org"',
+        'href="#section"',
+        'href="summary.csv"',
+        'href="plots/a%3Ab.png"',
+    ):
         assert href in body, href
 
 
@@ -172,9 +200,17 @@ def test_only_png_figures_inside_the_reports_folder_are_inlined(tmp_path):
     (folder / "plots" / "pic.svg").write_text('<svg xmlns="http://www.w3.org/2000/svg"/>')
     (folder / "plots" / "fake.png").write_text("not a png")
     (folder / "plots" / "link.png").symlink_to(outside / "secret.png")
-    images = {"abs": (outside / "secret.png").as_posix(), "up": "../secret/secret.png", "dotdot": "plots/../../secret/secret.png",
-              "svg_out": "../secret/secret.svg", "svg_in": "plots/pic.svg", "symlink": "plots/link.png",
-              "fake": "plots/fake.png", "file": (outside / "secret.png").as_uri(), "encoded": "%2E%2E/secret/secret.png"}  # fmt: skip
+    images = {
+        "abs": (outside / "secret.png").as_posix(),
+        "up": "../secret/secret.png",
+        "dotdot": "plots/../../secret/secret.png",
+        "svg_out": "../secret/secret.svg",
+        "svg_in": "plots/pic.svg",
+        "symlink": "plots/link.png",
+        "fake": "plots/fake.png",
+        "file": (outside / "secret.png").as_uri(),
+        "encoded": "%2E%2E/secret/secret.png",
+    }
     text = "# R\n\n" + "\n\n".join(f"![{alt}]({src})" for alt, src in images.items()) + "\n\n![ok](plots/fig.png)\n"
     path = folder / "report.md"
     path.write_text(text, encoding="utf-8")
@@ -192,6 +228,7 @@ def test_a_figure_larger_than_the_bound_is_shown_as_its_alt_text(tmp_path, monke
     page = write_html(path).read_text(encoding="utf-8")
     assert '<p><span class="missing">big</span></p>' in page and "base64" not in page
 
+
 def test_the_policy_pins_the_pages_own_script_and_style_by_hash():
     page = render_html("# R\n\n| a | b |\n|:--|--:|\n| 1 | 2 |\n", Path("."), "report")
     policy = re.search(r'http-equiv="Content-Security-Policy" content="([^"]+)"', page).group(1)
@@ -205,19 +242,28 @@ def test_the_policy_pins_the_pages_own_script_and_style_by_hash():
     assert "style=" not in page and '<th class="align-left">a</th>' in page and '<td class="align-right">2</td>' in page
 
 
-
-HOSTILE_DESCRIPTION = ("Options <b>x</b> & [a](javascript&#58;alert(1)) ![f](/etc/secret.png) *em* _u_ `c` | ~~s~~ \\ #\n"
-                       "# second line")  # fmt: skip
+HOSTILE_DESCRIPTION = (
+    "Options <b>x</b> & [a](javascript&#58;alert(1)) ![f](/etc/secret.png) *em* _u_ `c` | ~~s~~ \\ #\n# second line"
+)
 
 
 def test_free_text_in_a_reports_markdown_is_escaped_so_no_viewer_reads_it_as_markup(tmp_path):
     assert markdown_text(HOSTILE_DESCRIPTION) == (
         r"Options &lt;b&gt;x&lt;/b&gt; &amp; \[a\]\(javascript&amp;\#58;alert\(1\)\) \!\[f\]\(/etc/secret.png\) "
-        r"\*em\* \_u\_ \`c\` \| &#126;&#126;s&#126;&#126; \\ \# \# second line")  # fmt: skip
+        r"\*em\* \_u\_ \`c\` \| &#126;&#126;s&#126;&#126; \\ \# \# second line"
+    )
     runs = posterior_runs(OUTCOMES, ["continuity", "better"], 4, 2).drop(columns="draw")
     runs = runs[[c for c in runs.columns if not c.startswith("parameter.")]]
-    path = write_report(tmp_path, runs, summarise(runs, OUTCOMES), paired_differences(runs, "continuity", OUTCOMES),
-                        OUTCOMES, "continuity", HOSTILE_DESCRIPTION, plot_outcomes=[])  # fmt: skip
+    path = write_report(
+        tmp_path,
+        runs,
+        summarise(runs, OUTCOMES),
+        paired_differences(runs, "continuity", OUTCOMES),
+        OUTCOMES,
+        "continuity",
+        HOSTILE_DESCRIPTION,
+        plot_outcomes=[],
+    )
     assert path.read_text(encoding="utf-8").startswith(f"# {markdown_text(HOSTILE_DESCRIPTION)}\n")
     page = write_html(path).read_text(encoding="utf-8")
     heading = re.search(r"<h1[^>]*>(.*?)</h1>", page).group(1)
@@ -242,8 +288,19 @@ def chromium() -> str:
 
 def run_chromium(binary: str, profile: Path, page: Path, *options: str) -> subprocess.CompletedProcess:
     """Headless Chromium on a local page, its console messages logged to stderr."""
-    command = [binary, "--headless", "--disable-gpu", "--no-sandbox", "--no-first-run", "--hide-scrollbars",
-               f"--user-data-dir={profile}", "--enable-logging=stderr", "--v=0", *options, page.resolve().as_uri()]  # fmt: skip
+    command = [
+        binary,
+        "--headless",
+        "--disable-gpu",
+        "--no-sandbox",
+        "--no-first-run",
+        "--hide-scrollbars",
+        f"--user-data-dir={profile}",
+        "--enable-logging=stderr",
+        "--v=0",
+        *options,
+        page.resolve().as_uri(),
+    ]
     result = subprocess.run(command, capture_output=True, text=True, timeout=CHROMIUM_TIMEOUT_S, check=False)
     assert result.returncode == 0, result.stderr[-2000:]
     return result
@@ -334,14 +391,17 @@ def with_check_script(html: str, check_script: str) -> str:
     return html.replace("</body>", check_script + "</body>")
 
 
-def browser_checks(binary: str, profile: Path, report: Path, check_script: str = CHECK_SCRIPT) -> tuple[dict, list[str]]:
+def browser_checks(
+    binary: str, profile: Path, report: Path, check_script: str = CHECK_SCRIPT
+) -> tuple[dict, list[str]]:
     """What the check script saw on a copy of ``report`` beside it, in a window of ``SCREEN``,
     and the console messages."""
     page = report.with_name("browser_check.html")
     page.write_text(with_check_script(report.read_text(encoding="utf-8"), check_script), encoding="utf-8")
     try:
-        result = run_chromium(binary, profile, page, "--virtual-time-budget=10000", "--dump-dom",
-                              f"--window-size={SCREEN[0]},{SCREEN[1]}")  # fmt: skip
+        result = run_chromium(
+            binary, profile, page, "--virtual-time-budget=10000", "--dump-dom", f"--window-size={SCREEN[0]},{SCREEN[1]}"
+        )
     finally:
         page.unlink()
     found = re.search(r'<pre id="checks">(.*?)</pre>', result.stdout, re.DOTALL)
@@ -351,7 +411,8 @@ def browser_checks(binary: str, profile: Path, report: Path, check_script: str =
 
 def experiment_file(folder: Path) -> Path:
     path = folder / "exp.toml"
-    path.write_text(f"""
+    path.write_text(
+        f"""
 [experiment]
 name = "html_report"
 description = "Policy options <tiny> & quick"
@@ -369,7 +430,9 @@ set = {{ "cram.kill_prob" = 0.95 }}
 
 [scenarios.worse_cram]
 set = {{ "cram.kill_prob" = 0.3 }}
-""", encoding="utf-8")  # fmt: skip
+""",
+        encoding="utf-8",
+    )
     return path
 
 
@@ -388,12 +451,16 @@ def assert_the_answer_fits_the_first_screen(checks: dict, options: list[str]) ->
     answer = screen["answer"]
     assert answer is not None, "the report has no answer section"
     assert 0 <= answer["top"] and answer["bottom"] <= SCREEN[1] and answer["right"] <= SCREEN[0], answer
-    assert answer["items"] == len(options) and all(f"\n{option}" in answer["text"] for option in options), answer["text"]
+    assert answer["items"] == len(options) and all(f"\n{option}" in answer["text"] for option in options), answer[
+        "text"
+    ]
     assert not re.search(r"\bp\s*[=<]|\d[eE][+-]?\d", answer["text"]), answer["text"]  # no p-value on the first screen
     tradeoff = screen["tradeoff"]
     assert tradeoff["header"] == ["outcome", *options]
     assert tradeoff["scroll_width"] <= tradeoff["width"] and tradeoff["right"] <= SCREEN[0], tradeoff
-    assert screen["links"] and all(target and target.startswith("H2 ") for _, target in screen["links"]), screen["links"]
+    assert screen["links"] and all(target and target.startswith("H2 ") for _, target in screen["links"]), screen[
+        "links"
+    ]
 
 
 def posterior_runs(outcomes: list[str], options: list[str], draws: int, per_draw: int) -> pd.DataFrame:
@@ -415,9 +482,18 @@ def posterior_runs(outcomes: list[str], options: list[str], draws: int, per_draw
                 values[outcome] = base[outcome] + 40.0 * (drawn["campaign.parameter_00"] - 0.7) + rng.normal(0, 2, n)
             else:
                 values[outcome] = base[outcome] + (0.0 if j == 0 else rng.choice([-5.0, 5.0])) + rng.normal(0, 2, n)
-        frames.append(pd.DataFrame({"scenario": option, "replication": replication, "seed": 7,
-                                    "draw": replication // per_draw, **values,
-                                    **{f"parameter.{p}": v for p, v in drawn.items()}}))  # fmt: skip
+        frames.append(
+            pd.DataFrame(
+                {
+                    "scenario": option,
+                    "replication": replication,
+                    "seed": 7,
+                    "draw": replication // per_draw,
+                    **values,
+                    **{f"parameter.{p}": v for p, v in drawn.items()},
+                }
+            )
+        )
     return pd.concat(frames, ignore_index=True)
 
 
@@ -430,19 +506,37 @@ def test_the_answer_of_a_posterior_report_fits_the_first_screen(tmp_path):
     outcomes, options = config["experiment"]["outcomes"], list(config["scenarios"])
     draws, per_draw = 100, 4
     runs = posterior_runs(outcomes, options, draws, per_draw)
-    posterior = {"file": "configs/data/posterior.parquet", "parameters": [f"campaign.parameter_{i:02d}" for i in range(40)],
-                 "draws": draws, "replications_per_draw": per_draw}  # fmt: skip
+    posterior = {
+        "file": "configs/data/posterior.parquet",
+        "parameters": [f"campaign.parameter_{i:02d}" for i in range(40)],
+        "draws": draws,
+        "replications_per_draw": per_draw,
+    }
     reference = config["experiment"]["reference"]
-    path = write_report(tmp_path, runs, summarise(runs, outcomes), paired_differences(runs, reference, outcomes), outcomes,
-                        reference, config["experiment"]["description"], plot_outcomes=[], posterior=posterior)  # fmt: skip
+    path = write_report(
+        tmp_path,
+        runs,
+        summarise(runs, outcomes),
+        paired_differences(runs, reference, outcomes),
+        outcomes,
+        reference,
+        config["experiment"]["description"],
+        plot_outcomes=[],
+        posterior=posterior,
+    )
     checks, messages = browser_checks(binary, tmp_path / "profile", write_html(path))
     assert messages == [], messages
     assert_the_answer_fits_the_first_screen(checks, options[1:])
     assert "the parameters' uncertainty" in checks["screen"]["answer"]["text"]
     assert checks["screen"]["answer"]["text"].count("Reverses on ") == len(options) - 1
     screenshot = tmp_path / "first_screen.png"
-    run_chromium(binary, tmp_path / "profile", write_html(path), f"--screenshot={screenshot}",
-                 f"--window-size={SCREEN[0]},{SCREEN[1]}")  # fmt: skip
+    run_chromium(
+        binary,
+        tmp_path / "profile",
+        write_html(path),
+        f"--screenshot={screenshot}",
+        f"--window-size={SCREEN[0]},{SCREEN[1]}",
+    )
     data = screenshot.read_bytes()
     assert data[:8] == PNG_SIGNATURE and struct.unpack(">II", data[16:24]) == SCREEN
 
@@ -450,7 +544,9 @@ def test_the_answer_of_a_posterior_report_fits_the_first_screen(tmp_path):
 def test_the_console_check_sees_a_deliberate_console_error(tmp_path):
     binary = chromium()
     page = tmp_path / "noisy.html"
-    page.write_text('<!DOCTYPE html><html><body><script>console.error("deliberate console error");</script></body></html>')
+    page.write_text(
+        '<!DOCTYPE html><html><body><script>console.error("deliberate console error");</script></body></html>'
+    )
     result = run_chromium(binary, tmp_path / "profile", page, "--virtual-time-budget=2000", "--dump-dom")
     assert "deliberate console error" in console_messages(result.stderr)
 
@@ -463,7 +559,7 @@ def test_an_experiment_report_renders_in_chromium_with_its_figures_and_sortable_
     report = out / "report.html"
     assert report.is_file() and (out / "report.md").is_file()
     html = report.read_text(encoding="utf-8")
-    assert "<title>Policy options &lt;tiny&gt; &amp; quick</title>" in html and "src=\"plots/" not in html
+    assert "<title>Policy options &lt;tiny&gt; &amp; quick</title>" in html and 'src="plots/' not in html
 
     checks, messages = browser_checks(binary, tmp_path / "profile", report)
     figures = len(re.findall(r"!\[[^\]]*\]\(plots/[^)]+\.png\)", (out / "report.md").read_text(encoding="utf-8")))
@@ -525,20 +621,31 @@ def test_a_report_of_hostile_free_text_runs_no_script_and_inlines_no_local_file_
     secret.mkdir()
     (secret / "secret.png").write_bytes(PIXEL)
     (secret / "secret.svg").write_text('<svg xmlns="http://www.w3.org/2000/svg" width="9" height="9"/>')
-    description = ("Options [a](javascript&#58;window.pwned=true) [b](&#x6A;avascript&colon;window.pwned=true) "
-                   "[c](java&#9;script:window.pwned=true) [web](https://example.org) <img src=x onerror=window.pwned=true> "
-                   f"![abs]({(secret / 'secret.png').as_posix()}) ![up](../secret/secret.svg) ![up2](../secret/secret.png)")  # fmt: skip
+    description = (
+        "Options [a](javascript&#58;window.pwned=true) [b](&#x6A;avascript&colon;window.pwned=true) "
+        "[c](java&#9;script:window.pwned=true) [web](https://example.org) <img src=x onerror=window.pwned=true> "
+        f"![abs]({(secret / 'secret.png').as_posix()}) ![up](../secret/secret.svg) ![up2](../secret/secret.png)"
+    )
     options, outcomes = ["continuity", "better"], OUTCOMES
     runs = posterior_runs(outcomes, options, 10, 2).drop(columns="draw")
     runs = runs[[c for c in runs.columns if not c.startswith("parameter.")]]
     out = tmp_path / "results"
-    path = write_report(out, runs, summarise(runs, outcomes), paired_differences(runs, "continuity", outcomes), outcomes,
-                        "continuity", description, plot_outcomes=outcomes[:1])  # fmt: skip
+    path = write_report(
+        out,
+        runs,
+        summarise(runs, outcomes),
+        paired_differences(runs, "continuity", outcomes),
+        outcomes,
+        "continuity",
+        description,
+        plot_outcomes=outcomes[:1],
+    )
     with path.open("a", encoding="utf-8") as file:
         file.write(f"\n## Sources\n\n- `check`: {description}\n")
     html = write_html(path).read_text(encoding="utf-8")
     assert not re.search(r'src="(?!data:image/png;base64,)', html) and html.count("data:image/png;base64,") == len(
-        re.findall(r"!\[[^\]]*\]\(plots/[^)]+\.png\)", path.read_text(encoding="utf-8")))  # only the report's own figures
+        re.findall(r"!\[[^\]]*\]\(plots/[^)]+\.png\)", path.read_text(encoding="utf-8"))
+    )  # only the report's own figures
     assert not re.search(r"href=\"[^\"]*(?:script|secret)", html, re.IGNORECASE)
     checks, messages = browser_checks(binary, tmp_path / "profile", path.with_suffix(".html"), HOSTILE_CHECK_SCRIPT)
     assert messages == [], messages
@@ -546,5 +653,7 @@ def test_a_report_of_hostile_free_text_runs_no_script_and_inlines_no_local_file_
     figures = len(re.findall(r"!\[[^\]]*\]\(plots/[^)]+\.png\)", path.read_text(encoding="utf-8")))
     assert figures >= 1 and len(checks["images"]) == figures
     assert all(src == "data:image/png;base64" and width > 0 for src, width in checks["images"]), checks["images"]
-    assert all(href is None or href == "https://example.org" or href.startswith("#") for href in checks["links"]), checks["links"]
+    assert all(href is None or href == "https://example.org" or href.startswith("#") for href in checks["links"]), (
+        checks["links"]
+    )
     assert "https://example.org" in checks["links"]

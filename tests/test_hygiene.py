@@ -18,8 +18,20 @@ import pytest
 TESTS = Path(__file__).resolve().parent
 HANG_GUARD_S = 30  # the shortest deadline that is a hang guard, not a check of speed
 
-CLOCKS = {"time", "time_ns", "perf_counter", "perf_counter_ns", "monotonic", "monotonic_ns", "process_time",
-          "process_time_ns", "thread_time", "thread_time_ns", "clock_gettime", "clock_gettime_ns"}  # fmt: skip
+CLOCKS = {
+    "time",
+    "time_ns",
+    "perf_counter",
+    "perf_counter_ns",
+    "monotonic",
+    "monotonic_ns",
+    "process_time",
+    "process_time_ns",
+    "thread_time",
+    "thread_time_ns",
+    "clock_gettime",
+    "clock_gettime_ns",
+}
 DATETIME_CLOCKS = {"now", "utcnow", "today"}
 TIMING_MODULES = {"timeit"}
 
@@ -42,7 +54,11 @@ def _constants(tree: ast.Module) -> dict[str, float]:
     """Module-level ``NAME = <number>`` assignments."""
     found = {}
     for node in tree.body:
-        if isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant) and isinstance(node.value.value, (int, float)):
+        if (
+            isinstance(node, ast.Assign)
+            and isinstance(node.value, ast.Constant)
+            and isinstance(node.value.value, (int, float))
+        ):
             for target in node.targets:
                 if isinstance(target, ast.Name):
                     found[target.id] = node.value.value
@@ -82,12 +98,16 @@ def clock_problems(source: str, name: str = "<test>") -> list[str]:
             ahead = node.right if _is_clock_call(node.left) else node.left
             seconds = ahead.value if isinstance(ahead, ast.Constant) else constants.get(getattr(ahead, "id", ""))
             if not isinstance(seconds, (int, float)) or seconds < HANG_GUARD_S:
-                problems.append(f"{where}: a deadline of {ast.unparse(ahead)} is not a hang guard of {HANG_GUARD_S} s or more")
+                problems.append(
+                    f"{where}: a deadline of {ast.unparse(ahead)} is not a hang guard of {HANG_GUARD_S} s or more"
+                )
     return problems
 
 
 def test_no_test_measures_wall_clock_time():
-    problems = [p for path in sorted(TESTS.rglob("*.py")) for p in clock_problems(path.read_text(encoding="utf-8"), path.name)]
+    problems = [
+        p for path in sorted(TESTS.rglob("*.py")) for p in clock_problems(path.read_text(encoding="utf-8"), path.name)
+    ]
     assert not problems, "tests that read a clock to check speed:\n" + "\n".join(problems)
 
 

@@ -28,7 +28,9 @@ N = 4000
 
 
 def observation(name: str, statistic: str = "share_sized") -> Observation:
-    return Observation(Check(name, statistic, ("attack_rocket",), date(2020, 1, 1), date(2020, 3, 31)), 0.0, 1.0, "test")
+    return Observation(
+        Check(name, statistic, ("attack_rocket",), date(2020, 1, 1), date(2020, 3, 31)), 0.0, 1.0, "test"
+    )
 
 
 @pytest.mark.parametrize("sigma", [0.5, 1.0, 2.0])
@@ -37,11 +39,13 @@ def test_a_statistic_that_measures_the_parameter_with_noise_gives_its_analytic_r
     prior = Prior("campaign.branching_ratio", "uniform", Uniform(0.2, 0.6), "offspring per attack")
     values = prior.distribution().ppf(rng.random(N))
     z = stats.norm.ppf(prior.distribution().cdf(values))
-    runs = pd.DataFrame({
-        PARAMETER_PREFIX + prior.path: values,
-        "check.s": z + sigma * rng.standard_normal(N),
-        "check.noise": rng.standard_normal(N),
-    })  # fmt: skip
+    runs = pd.DataFrame(
+        {
+            PARAMETER_PREFIX + prior.path: values,
+            "check.s": z + sigma * rng.standard_normal(N),
+            "check.noise": rng.standard_normal(N),
+        }
+    )
     table = attainable_widths(runs, [prior], [observation("s"), observation("noise")]).set_index("parameter")
     expected = 1 / (1 + sigma**2)
     assert table.loc[prior.path, "r2_cv"] == pytest.approx(expected, abs=0.04)
@@ -51,10 +55,12 @@ def test_a_statistic_that_measures_the_parameter_with_noise_gives_its_analytic_r
 def test_a_parameter_nothing_depends_on_cannot_be_informed():
     rng = np.random.default_rng(8)
     prior = Prior("cram.kill_prob", "uniform", Uniform(0.3, 0.9), "probability")
-    runs = pd.DataFrame({
-        PARAMETER_PREFIX + prior.path: prior.distribution().ppf(rng.random(N)),
-        **{f"check.s{i}": rng.poisson(5.0, N).astype(float) for i in range(10)},
-    })  # fmt: skip
+    runs = pd.DataFrame(
+        {
+            PARAMETER_PREFIX + prior.path: prior.distribution().ppf(rng.random(N)),
+            **{f"check.s{i}": rng.poisson(5.0, N).astype(float) for i in range(10)},
+        }
+    )
     table = attainable_widths(runs, [prior], [observation(f"s{i}", "count") for i in range(10)])
     assert table["r2_cv"].iloc[0] < 0.02
     assert table["attainable_width_ratio"].iloc[0] > 0.98
@@ -84,9 +90,17 @@ def test_the_projected_distance_compares_what_the_statistics_say_about_the_param
     prior = Prior("campaign.branching_ratio", "uniform", Uniform(0.2, 0.6), "offspring per attack")
     values = prior.distribution().ppf(rng.random(N))
     z = stats.norm.ppf(prior.distribution().cdf(values))
-    runs = pd.DataFrame({PARAMETER_PREFIX + prior.path: values, "check.s": z + 0.3 * rng.standard_normal(N),
-                         "check.noise": rng.standard_normal(N), "check.floor": rng.poisson(30, N).astype(float)})  # fmt: skip
-    floor = Observation(Check("floor", "count", ("attack_rocket",), date(2020, 1, 1), date(2020, 3, 31)), 25.0, None, "test")
+    runs = pd.DataFrame(
+        {
+            PARAMETER_PREFIX + prior.path: values,
+            "check.s": z + 0.3 * rng.standard_normal(N),
+            "check.noise": rng.standard_normal(N),
+            "check.floor": rng.poisson(30, N).astype(float),
+        }
+    )
+    floor = Observation(
+        Check("floor", "count", ("attack_rocket",), date(2020, 1, 1), date(2020, 3, 31)), 25.0, None, "test"
+    )
     observed = [observation("s"), observation("noise"), floor]
     observed[0] = Observation(observed[0].check, 0.5, 0.5, "test")
     observed[1] = Observation(observed[1].check, 0.0, 0.0, "test")

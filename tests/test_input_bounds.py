@@ -60,7 +60,9 @@ def experiment_file(tmp: Path, replications: int = 2, root_seed: int = 3, scenar
     return path
 
 
-def sweep_file(tmp: Path, design: str, parameters: str, points: int | None = None, root_seed: int = 3, base: str | None = None) -> Path:
+def sweep_file(
+    tmp: Path, design: str, parameters: str, points: int | None = None, root_seed: int = 3, base: str | None = None
+) -> Path:
     path = tmp / "sweep.toml"
     sized = f"points = {points}\n" if points is not None else ""
     path.write_text(
@@ -86,17 +88,25 @@ def test_replications_option_has_an_upper_bound():
 
 @pytest.mark.parametrize("command", ["run", "validate", "experiment", "sweep"])
 def test_huge_replications_on_the_command_line_is_one_line(command, tmp_path, capsys):
-    files = {"run": BASELINE, "validate": BASELINE, "experiment": experiment_file(tmp_path),
-             "sweep": sweep_file(tmp_path, "grid", '[parameters."cram.kill_prob"]\nvalues = [0.5]\n')}  # fmt: skip
+    files = {
+        "run": BASELINE,
+        "validate": BASELINE,
+        "experiment": experiment_file(tmp_path),
+        "sweep": sweep_file(tmp_path, "grid", '[parameters."cram.kill_prob"]\nvalues = [0.5]\n'),
+    }
     out = tmp_path / "out"
-    line = one_error_line(capsys, call_main([command, files[command], "--replications", "1" + "0" * 20, "--out", out, "--quiet"]))
+    line = one_error_line(
+        capsys, call_main([command, files[command], "--replications", "1" + "0" * 20, "--out", out, "--quiet"])
+    )
     assert "--replications" in line and "10,000,000" in line
     assert not out.exists()
 
 
 def test_experiment_file_replications_bounded(tmp_path):
     path = experiment_file(tmp_path, replications=10**20)
-    with pytest.raises(ConfigError, match="experiment.replications = 100000000000000000000 must be in \\[1, 10,000,000\\] \\(four days"):
+    with pytest.raises(
+        ConfigError, match="experiment.replications = 100000000000000000000 must be in \\[1, 10,000,000\\] \\(four days"
+    ):
         from sim.design.experiment import load_experiment
 
         load_experiment(path)
@@ -116,8 +126,10 @@ def test_grid_sweep_of_a_hundred_million_points_is_refused_before_it_is_built(tm
     from sim.design.sweep import load_sweep
 
     values = "values = [" + ", ".join(f"0.{i:02d}" for i in range(100)) + "]\n"
-    parameters = "".join(f'[parameters."{p}"]\n{values}' for p in
-                         ("cram.kill_prob", "cram.engage_prob", "threats.rocket.heavy_salvo_prob", "threats.rocket.dud_prob"))  # fmt: skip
+    parameters = "".join(
+        f'[parameters."{p}"]\n{values}'
+        for p in ("cram.kill_prob", "cram.engage_prob", "threats.rocket.heavy_salvo_prob", "threats.rocket.dud_prob")
+    )
     with pytest.raises(ConfigError, match="100000000 points, more than 100,000"):
         load_sweep(sweep_file(tmp_path, "grid", parameters))
 
@@ -146,7 +158,9 @@ def test_large_seed_survives_a_run(seed, tmp_path, capsys):
     scenario = tmp_path / "short.toml"
     scenario.write_text(f'extends = "{BASELINE.as_posix()}"\n[scenario]\nend_date = {SHORT}\n', encoding="utf-8")
     out = tmp_path / "out"
-    code = call_main(["run", scenario, "--replications", "2", "--seed", str(seed), "--workers", "1", "--quiet", "--out", out])
+    code = call_main(
+        ["run", scenario, "--replications", "2", "--seed", str(seed), "--workers", "1", "--quiet", "--out", out]
+    )
     assert code == 0, capsys.readouterr().err
     table = pq.read_table(out / "runs.parquet")
     assert str(table.schema.field("seed").type) == "uint64"
@@ -160,7 +174,9 @@ def test_large_seed_survives_a_run(seed, tmp_path, capsys):
 
 def test_large_seed_from_an_experiment_file(tmp_path, capsys):
     out = tmp_path / "out"
-    code = call_main(["experiment", experiment_file(tmp_path, root_seed=SEED_MAX), "--out", out, "--workers", "1", "--quiet"])
+    code = call_main(
+        ["experiment", experiment_file(tmp_path, root_seed=SEED_MAX), "--out", out, "--workers", "1", "--quiet"]
+    )
     assert code == 0, capsys.readouterr().err
     assert pq.read_table(out / "runs.parquet").column("seed").to_pylist() == [SEED_MAX] * 4
 
@@ -185,8 +201,11 @@ def test_root_seed_of_2_to_the_64_refused_in_files(tmp_path):
         load_sweep(sweep_file(tmp_path, "grid", parameters, root_seed=SEED_TOO_BIG))
     calibration = tmp_path / "calibration.toml"
     text = CALIBRATION.read_text(encoding="utf-8").replace("root_seed = 1 ", f"root_seed = {SEED_TOO_BIG} ")
-    text = text.replace('scenario = "', f'scenario = "{(ROOT / "configs").as_posix()}/').replace(
-        'record = "', f'record = "{(ROOT / "configs").as_posix()}/').replace('replay = "', f'replay = "{(ROOT / "configs").as_posix()}/')
+    text = (
+        text.replace('scenario = "', f'scenario = "{(ROOT / "configs").as_posix()}/')
+        .replace('record = "', f'record = "{(ROOT / "configs").as_posix()}/')
+        .replace('replay = "', f'replay = "{(ROOT / "configs").as_posix()}/')
+    )
     calibration.write_text(text, encoding="utf-8")
     with pytest.raises(ConfigError, match=f"calibration.root_seed = {SEED_TOO_BIG} must be in"):
         load_calibration(calibration)
@@ -196,7 +215,9 @@ def test_seed_of_2_to_the_64_refused_by_the_python_api(tmp_path):
     from sim import api
 
     with pytest.raises(ConfigError, match="2\\^64 - 1"):
-        api.run_scenario(BASELINE, replications=1, seed=SEED_TOO_BIG, out=tmp_path / "out", batch=api.BatchOptions(workers=1))
+        api.run_scenario(
+            BASELINE, replications=1, seed=SEED_TOO_BIG, out=tmp_path / "out", batch=api.BatchOptions(workers=1)
+        )
     with pytest.raises(ConfigError, match="2\\^64 - 1"):
         api.trace(BASELINE, seed=SEED_TOO_BIG)
     assert not (tmp_path / "out").exists()
@@ -283,10 +304,13 @@ def test_too_large_a_file_refused(tmp_path):
 # --- 4. error lines are bounded -------------------------------------------------------------
 
 
-@pytest.mark.parametrize("body, shown", [
-    ('[scenario]\nstart_date = "{x}"\n', "scenario.start_date = 'xxx"),
-    ('[scenario]\n"{x}" = 1\n', "scenario.xxx"),
-])
+@pytest.mark.parametrize(
+    "body, shown",
+    [
+        ('[scenario]\nstart_date = "{x}"\n', "scenario.start_date = 'xxx"),
+        ('[scenario]\n"{x}" = 1\n', "scenario.xxx"),
+    ],
+)
 def test_long_values_and_keys_are_shortened_in_errors(body, shown, tmp_path, capsys):
     path = tmp_path / "long.toml"
     path.write_text(f'extends = "{BASELINE.as_posix()}"\n' + body.replace("{x}", "x" * 1_000_000), encoding="utf-8")
@@ -373,10 +397,19 @@ def test_calibrated_scenario_with_quotes_and_backslashes_in_its_path_round_trips
     base = folder / 'base "x".toml'
     base.write_text(BASELINE.read_text(encoding="utf-8"), encoding="utf-8")
     posterior = folder / "posterior.parquet"
-    parameters = pd.DataFrame([{
-        "parameter": "cram.kill_prob", "unit": "probability", "prior": 'uniform(0.3, 0.9) "quoted"',
-        "posterior_median": 0.61, "posterior_low90": 0.4, "posterior_high90": 0.8, "moved": True,
-    }])  # fmt: skip
+    parameters = pd.DataFrame(
+        [
+            {
+                "parameter": "cram.kill_prob",
+                "unit": "probability",
+                "prior": 'uniform(0.3, 0.9) "quoted"',
+                "posterior_median": 0.61,
+                "posterior_low90": 0.4,
+                "posterior_high90": 0.8,
+                "moved": True,
+            }
+        ]
+    )
     path = tmp_path / "calibrated.toml"
     write_calibrated_scenario(path, base, parameters, 'a provenance with "quotes"', posterior)
     document = tomllib.loads(path.read_text(encoding="utf-8"))

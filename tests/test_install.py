@@ -48,14 +48,23 @@ def run_python(args: list[str], tmp_path: Path, block: bool = False) -> subproce
         (blocker / "sitecustomize.py").write_text(BLOCKER, encoding="utf-8")
         paths.insert(0, str(blocker))
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(paths)}
-    return subprocess.run([sys.executable, *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=600, check=False)
+    return subprocess.run(
+        [sys.executable, *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=600, check=False
+    )
 
 
 def small_experiment(folder: Path) -> Path:
     """Two scenarios x 5 replications, one replication a chunk: ten chunks, each a tenth."""
     path = folder / "small.toml"
-    path.write_text(experiment_text({"continuity": {}, "strong_cram": {"set": {"cram.kill_prob": 0.8}}},
-                                    replications=5, chunk_size=1, end_date=date(2020, 3, 31)), encoding="utf-8")  # fmt: skip
+    path.write_text(
+        experiment_text(
+            {"continuity": {}, "strong_cram": {"set": {"cram.kill_prob": 0.8}}},
+            replications=5,
+            chunk_size=1,
+            end_date=date(2020, 3, 31),
+        ),
+        encoding="utf-8",
+    )
     return path
 
 
@@ -84,15 +93,31 @@ def test_the_default_job_and_the_cli_import_no_extra(tmp_path):
 
 
 def test_calibrate_without_pyabc_is_one_line_naming_the_extra(tmp_path):
-    done = run_python(["run.py", "calibrate", "--quick", "--out", str(tmp_path / "out"), "--quiet"], tmp_path, block=True)
+    done = run_python(
+        ["run.py", "calibrate", "--quick", "--out", str(tmp_path / "out"), "--quiet"], tmp_path, block=True
+    )
     line = one_error_line(done.returncode, done.stdout, done.stderr)
     assert line == 'error: calibrate needs pyabc, which the core install leaves out: pip install -e ".[calibrate]"'
     assert not (tmp_path / "out").exists()
 
 
 def test_scheduler_without_dask_is_one_line_naming_the_extra(tmp_path):
-    done = run_python(["run.py", "run", "configs/baseline.toml", "--replications", "2", "--scheduler", "tcp://127.0.0.1:9",
-                       "--out", str(tmp_path / "out"), "--quiet"], tmp_path, block=True)  # fmt: skip
+    done = run_python(
+        [
+            "run.py",
+            "run",
+            "configs/baseline.toml",
+            "--replications",
+            "2",
+            "--scheduler",
+            "tcp://127.0.0.1:9",
+            "--out",
+            str(tmp_path / "out"),
+            "--quiet",
+        ],
+        tmp_path,
+        block=True,
+    )
     line = one_error_line(done.returncode, done.stdout, done.stderr)
     assert line == 'error: --scheduler needs dask, which the core install leaves out: pip install -e ".[dask]"'
 
@@ -130,11 +155,16 @@ def test_prim_without_ema_workbench_is_one_line_naming_the_extra(tmp_path):
     without EMA Workbench, one line naming the extra (the runs are kept for the same command)."""
     path = tmp_path / "rob.toml"
     path.write_text(ROBUSTNESS.format(base=json.dumps(str(ROOT / "configs" / "baseline.toml"))), encoding="utf-8")
-    done = run_python(["run.py", "experiment", str(path), "--out", str(tmp_path / "out"), "--quiet", "--workers", "1"],
-                      tmp_path, block=True)  # fmt: skip
+    done = run_python(
+        ["run.py", "experiment", str(path), "--out", str(tmp_path / "out"), "--quiet", "--workers", "1"],
+        tmp_path,
+        block=True,
+    )
     line = one_error_line(done.returncode, done.stdout, done.stderr)
-    assert line.startswith("error: PRIM (a robustness experiment's scenario discovery) needs ema_workbench, which the "
-                           'core install leaves out: pip install -e ".[discovery]" (the chunks already finished are kept')  # fmt: skip
+    assert line.startswith(
+        "error: PRIM (a robustness experiment's scenario discovery) needs ema_workbench, which the "
+        'core install leaves out: pip install -e ".[discovery]" (the chunks already finished are kept'
+    )
 
 
 def test_the_extras_are_those_the_readme_names():
@@ -143,7 +173,9 @@ def test_the_extras_are_those_the_readme_names():
     core = " ".join(PYPROJECT["project"]["dependencies"]).lower()
     for package in ("pyabc", "ema_workbench", "dask", "ipykernel", "jupyter", "mkdocs"):
         assert package not in core
-    assert extras["test"][0] == "militia-pressure-sim[calibrate,discovery,dask,docs,notebook]"  # the test command installs all
+    assert (
+        extras["test"][0] == "militia-pressure-sim[calibrate,discovery,dask,docs,notebook]"
+    )  # the test command installs all
     assert any(r.startswith("ruff") for r in extras["test"])
 
 
@@ -173,12 +205,20 @@ def test_the_console_command_is_the_command_line(monkeypatch, capsys):
     assert capsys.readouterr().out == f"militia-sim {sim.__version__}\n"
 
 
-@pytest.mark.parametrize("argv, message", [
-    (["valdate", "configs/baseline.toml"], "error: unknown command 'valdate'; did you mean 'validate'?"),
-    (["exprimet"], "error: unknown command 'exprimet'; did you mean 'experiment'?"),
-    (["frobnicate"], ("error: unknown command 'frobnicate'; the commands are run, trace, experiment, compare, sweep, "
-                      "calibrate, validate (see 'run.py --help')")),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["valdate", "configs/baseline.toml"], "error: unknown command 'valdate'; did you mean 'validate'?"),
+        (["exprimet"], "error: unknown command 'exprimet'; did you mean 'experiment'?"),
+        (
+            ["frobnicate"],
+            (
+                "error: unknown command 'frobnicate'; the commands are run, trace, experiment, compare, sweep, "
+                "calibrate, validate (see 'run.py --help')"
+            ),
+        ),
+    ],
+)
 def test_a_mistyped_command_is_one_line(argv, message):
     code, stdout, stderr = call_main(argv)
     assert one_error_line(code, stdout, stderr) == message
@@ -237,4 +277,3 @@ def test_progress_lines_come_every_ten_seconds_between_tenths():
         progress(1)
     lines = stream.text.splitlines()
     assert len(lines) == 9 and lines[0] == "progress: 10 sim, 10 s"
-

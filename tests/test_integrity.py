@@ -141,7 +141,10 @@ def dead_pid() -> int:
 
 def test_stale_partial_files_are_cleaned_on_the_next_run(finished, tmp_path):
     out = copy_of(finished, tmp_path)
-    stale = [out / f".runs.parquet.partial-{dead_pid()}", out / "parts" / "000" / f".000001.parquet.partial-{os.getpid()}"]
+    stale = [
+        out / f".runs.parquet.partial-{dead_pid()}",
+        out / "parts" / "000" / f".000001.parquet.partial-{os.getpid()}",
+    ]
     for path in stale:
         path.write_bytes(b"half a file")
     code, _, stderr = run(finished["file"], out)

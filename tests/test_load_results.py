@@ -61,7 +61,9 @@ values = [0.1, 0.3]
 @pytest.fixture(scope="module")
 def run_folder(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("run") / "out"
-    api.run_scenario(api.load_scenario(BASELINE, SHORT), replications=3, seed=2, out=out, batch=api.BatchOptions(workers=1))
+    api.run_scenario(
+        api.load_scenario(BASELINE, SHORT), replications=3, seed=2, out=out, batch=api.BatchOptions(workers=1)
+    )
     return out
 
 
@@ -82,9 +84,13 @@ def test_an_experiment_folder(tmp_path):
     results = api.load_results(tmp_path / "out")
     assert results.kind == "experiment"
     assert results.runs.equals(written.runs)
-    assert results.comparison[["scenario", "outcome"]].values.tolist() == [["more_rockets", "attacks_rocket"],
-                                                                          ["more_rockets", "attacks_convoy"]]  # fmt: skip
-    assert results.comparison["mean_diff"].to_numpy() == pytest.approx(written.comparison["mean_diff"].to_numpy(), rel=1e-5)
+    assert results.comparison[["scenario", "outcome"]].values.tolist() == [
+        ["more_rockets", "attacks_rocket"],
+        ["more_rockets", "attacks_convoy"],
+    ]
+    assert results.comparison["mean_diff"].to_numpy() == pytest.approx(
+        written.comparison["mean_diff"].to_numpy(), rel=1e-5
+    )
     assert len(results.summary) == 4 and results.manifest["reference"] == "base"
 
 
@@ -101,8 +107,13 @@ def test_a_sweep_folder(tmp_path):
 
 @pytest.mark.slow
 def test_a_validation_folder(tmp_path):
-    api.validate(ROOT / "configs" / "scenarios" / "history_2020_2021.toml", ROOT / "configs" / "data" / "public_record.csv",
-                 tmp_path / "out", api.ValidationOptions(replications=2, overrides=["scenario.end_date=2020-06-30"]), batch=api.BatchOptions(workers=1))  # fmt: skip
+    api.validate(
+        ROOT / "configs" / "scenarios" / "history_2020_2021.toml",
+        ROOT / "configs" / "data" / "public_record.csv",
+        tmp_path / "out",
+        api.ValidationOptions(replications=2, overrides=["scenario.end_date=2020-06-30"]),
+        batch=api.BatchOptions(workers=1),
+    )
     results = api.load_results(tmp_path / "out")
     assert results.kind == "validate" and len(results.runs) == 2
     assert {"check", "observed_low", "inside_90"} <= set(results.tables["validation"].columns)
@@ -113,7 +124,9 @@ def fake_calibration(out: Path) -> None:
     out.mkdir(parents=True)
     values = pd.DataFrame({"cram.kill_prob": [0.5, 0.6, 0.7]})
     write_posterior(out / "posterior.parquet", values, np.array([0.2, 0.5, 0.3]), {"root_seed": 1})
-    pd.DataFrame({"parameter": ["cram.kill_prob"], "posterior_median": [0.6]}).to_csv(out / "parameters.csv", index=False)
+    pd.DataFrame({"parameter": ["cram.kill_prob"], "posterior_median": [0.6]}).to_csv(
+        out / "parameters.csv", index=False
+    )
     pd.DataFrame({"generation": [0, 1], "epsilon": [2.0, 1.0]}).to_csv(out / "generations.csv", index=False)
     write_json(out / "manifest.json", {"kind": "calibration", "name": "fake", "status": "complete"})
 
@@ -127,24 +140,33 @@ def test_a_calibration_folder(tmp_path):
     assert results.tables["generations"]["generation"].tolist() == [0, 1]
 
 
-@pytest.mark.parametrize("damage, message", [
-    (lambda f: (f / "runs.parquet").unlink(), "is a damaged run folder: it lacks runs.parquet"),
-    (lambda f: (f / "runs.parquet").write_bytes(b"not parquet"), "runs.parquet is damaged or edited: its checksum differs"),
-    (lambda f: _edit_runs(f, lambda runs: runs.assign(attacks_rocket=0)), "runs.parquet is damaged or edited"),
-    (lambda f: _symlink_runs(f), "runs.parquet is a symbolic link"),
-    (lambda f: _edit_manifest(f, checksums={}), "its manifest records no checksum of runs.parquet"),
-    (lambda f: _edit_runs(f, lambda runs: runs.drop(columns="seed"), rehash=True), "runs.parquet is damaged: it lacks the column(s) seed"),
-    (lambda f: (f / "extra.csv").symlink_to(f / "summary.csv"), "extra.csv is a symbolic link"),
-    (lambda f: os.mkfifo(f / "extra.csv"), "extra.csv is not a regular file"),
-    (lambda f: _edit_manifest(f, kind=["run"]), "its manifest's kind ['run'] is not one of run"),
-    (lambda f: _edit_manifest(f, kind={"a": 1}), "its manifest's kind {'a': 1} is not one of run"),
-    (lambda f: (f / "manifest.json").unlink(), "has no manifest.json"),
-    (lambda f: (f / "manifest.json").write_text("{ half"), "manifest.json cannot be read as JSON"),
-    (lambda f: (f / "manifest.json").write_text("[1, 2]"), "is not a manifest"),
-    (lambda f: _edit_manifest(f, kind="notebook"), "its manifest's kind 'notebook' is not one of run, experiment"),
-    (lambda f: _edit_manifest(f, status="running"), "holds an unfinished run (status 'running')"),
-    (lambda f: shutil.rmtree(f), "no such folder"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "damage, message",
+    [
+        (lambda f: (f / "runs.parquet").unlink(), "is a damaged run folder: it lacks runs.parquet"),
+        (
+            lambda f: (f / "runs.parquet").write_bytes(b"not parquet"),
+            "runs.parquet is damaged or edited: its checksum differs",
+        ),
+        (lambda f: _edit_runs(f, lambda runs: runs.assign(attacks_rocket=0)), "runs.parquet is damaged or edited"),
+        (lambda f: _symlink_runs(f), "runs.parquet is a symbolic link"),
+        (lambda f: _edit_manifest(f, checksums={}), "its manifest records no checksum of runs.parquet"),
+        (
+            lambda f: _edit_runs(f, lambda runs: runs.drop(columns="seed"), rehash=True),
+            "runs.parquet is damaged: it lacks the column(s) seed",
+        ),
+        (lambda f: (f / "extra.csv").symlink_to(f / "summary.csv"), "extra.csv is a symbolic link"),
+        (lambda f: os.mkfifo(f / "extra.csv"), "extra.csv is not a regular file"),
+        (lambda f: _edit_manifest(f, kind=["run"]), "its manifest's kind ['run'] is not one of run"),
+        (lambda f: _edit_manifest(f, kind={"a": 1}), "its manifest's kind {'a': 1} is not one of run"),
+        (lambda f: (f / "manifest.json").unlink(), "has no manifest.json"),
+        (lambda f: (f / "manifest.json").write_text("{ half"), "manifest.json cannot be read as JSON"),
+        (lambda f: (f / "manifest.json").write_text("[1, 2]"), "is not a manifest"),
+        (lambda f: _edit_manifest(f, kind="notebook"), "its manifest's kind 'notebook' is not one of run, experiment"),
+        (lambda f: _edit_manifest(f, status="running"), "holds an unfinished run (status 'running')"),
+        (lambda f: shutil.rmtree(f), "no such folder"),
+    ],
+)
 def test_a_damaged_unfinished_or_foreign_folder_is_one_usage_error(run_folder, tmp_path, damage, message):
     folder = tmp_path / "copy"
     shutil.copytree(run_folder, folder)

@@ -36,12 +36,24 @@ def test_with_values_leaves_the_original_alone():
     "key, value, message",
     [
         ("cram.kill_prob", 1.5, "cram.kill_prob = 1.5 must be in [0, 1] (posterior.parquet)"),
-        ("campaign.branching_ratio", 1.0, "campaign.branching_ratio = 1.0 must be < 1 (a stable process) (posterior.parquet)"),
-        ("campaign.regimes.lull.multiplier", 0.5, "campaign.regimes.lull.multiplier = 0.5 names an entry 'lull' the scenario does not have (posterior.parquet)"),
+        (
+            "campaign.branching_ratio",
+            1.0,
+            "campaign.branching_ratio = 1.0 must be < 1 (a stable process) (posterior.parquet)",
+        ),
+        (
+            "campaign.regimes.lull.multiplier",
+            0.5,
+            "campaign.regimes.lull.multiplier = 0.5 names an entry 'lull' the scenario does not have (posterior.parquet)",
+        ),
         ("cram.no_such_key", 0.5, "cram.no_such_key = 0.5 is not a known parameter (posterior.parquet)"),
         ("cram", 0.5, "cram = 0.5 names a table, not a parameter (posterior.parquet)"),
         ("cram.magazine_rounds", 2.5, "cram.magazine_rounds = 2.5 must be an integer (posterior.parquet)"),
-        ("cram.rounds_per_engagement", 5000, "cram.rounds_per_engagement = 5000 must be <= magazine_rounds (posterior.parquet)"),
+        (
+            "cram.rounds_per_engagement",
+            5000,
+            "cram.rounds_per_engagement = 5000 must be <= magazine_rounds (posterior.parquet)",
+        ),
     ],
 )
 def test_with_values_refuses_what_loading_refuses(key, value, message):

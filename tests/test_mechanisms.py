@@ -9,7 +9,9 @@ from sim.policy.decision import INPUTS
 
 
 def test_the_section_lists_every_weighed_input_and_the_truces_of_each_scenario():
-    runs = pd.DataFrame({"scenario": ["a", "a", "b", "b"], "replication": [0, 1, 0, 1], "truce_days": [0.0, 30.0, 10.0, 20.0]})
+    runs = pd.DataFrame(
+        {"scenario": ["a", "a", "b", "b"], "replication": [0, 1, 0, 1], "truce_days": [0.0, 30.0, 10.0, 20.0]}
+    )
     text = mechanisms_section(runs, "a")
     for entry in INPUTS:
         assert f"`{entry.kind.name}`" in text and f"militia.decision.{entry.weight}" in text

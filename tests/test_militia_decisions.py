@@ -91,8 +91,13 @@ def test_every_input_moves_the_hold_value_by_its_own_weight_only(entry):
 
 def test_every_dated_event_type_has_a_carrier_and_the_political_ones_write_their_record():
     assert set(DATED_EVENTS) == set(HISTORY_EVENTS)
-    political = {"withdrawal": Kind.WITHDRAWAL, "talks": Kind.TALKS, "threat": Kind.THREAT, "election": Kind.ELECTION,
-                 "iranian_direction": Kind.IRANIAN_DIRECTION}  # fmt: skip
+    political = {
+        "withdrawal": Kind.WITHDRAWAL,
+        "talks": Kind.TALKS,
+        "threat": Kind.THREAT,
+        "election": Kind.ELECTION,
+        "iranian_direction": Kind.IRANIAN_DIRECTION,
+    }
     events = {f"e{i}": {"date": date(2020, 2, 1 + i), "event": e} for i, e in enumerate(political)}
     events["deal"] = {"date": date(2020, 3, 1), "event": "agreement", "until": date(2020, 5, 30)}
     records = simulate(with_history(quiet(), **events), 0, SEED).ledger.records
@@ -106,17 +111,29 @@ def test_an_agreement_needs_a_deadline_after_its_date_and_only_an_agreement_has_
     from sim.config.loader import load_scenario
 
     assert HistoryEvent(date(2021, 7, 26), "agreement", until=date(2021, 12, 31)).check() == []
-    assert HistoryEvent(date(2021, 7, 26), "agreement").check() == [("until", None, "is required for an agreement, and must be after its date 2021-07-26")]
-    assert HistoryEvent(date(2021, 7, 26), "talks", until=date(2021, 12, 31)).check() == [("until", date(2021, 12, 31), "is only for an agreement")]
+    assert HistoryEvent(date(2021, 7, 26), "agreement").check() == [
+        ("until", None, "is required for an agreement, and must be after its date 2021-07-26")
+    ]
+    assert HistoryEvent(date(2021, 7, 26), "talks", until=date(2021, 12, 31)).check() == [
+        ("until", date(2021, 12, 31), "is only for an agreement")
+    ]
     with pytest.raises(ConfigError, match="history.x.until"):
         load_scenario(BASELINE_PATH, {"history.x.date": date(2021, 7, 26), "history.x.event": "agreement"})
 
 
 # --- the rule: declare, keep, renew, drop ------------------------------------------------------
 
+
 def test_an_input_that_lifts_the_hold_value_over_the_threshold_decides_a_truce_declared_after_deliberation():
-    scenario = quiet({"militia.decision.threat_weight": 1.2, "militia.decision.review_mean_days": 1e6, "militia.decision.review_log_sd": 0.0,
-                      "threats.rocket.base_rate_per_day": 2.0, "campaign.regimes.pause.multiplier": 0.0})  # fmt: skip
+    scenario = quiet(
+        {
+            "militia.decision.threat_weight": 1.2,
+            "militia.decision.review_mean_days": 1e6,
+            "militia.decision.review_log_sd": 0.0,
+            "threats.rocket.base_rate_per_day": 2.0,
+            "campaign.regimes.pause.multiplier": 0.0,
+        }
+    )
     scenario = with_history(scenario, threat={"date": date(2020, 2, 1), "event": "threat"})
     world = world_of(scenario, SEED)
     actors = start(world)
@@ -127,13 +144,20 @@ def test_an_input_that_lifts_the_hold_value_over_the_threshold_decides_a_truce_d
     (decided,) = of_kind(records, Kind.TRUCE_DECIDED)
     (started,) = of_kind(records, Kind.TRUCE_START)
     assert decided.time_d == 31.0 and started.time_d > 31.0 and not of_kind(records, Kind.TRUCE_END)
-    assert not [r for r in of_kind(records, Kind.ATTACK_ROCKET) if r.time_d >= started.time_d]  # the truce holds every attack back
+    assert not [
+        r for r in of_kind(records, Kind.ATTACK_ROCKET) if r.time_d >= started.time_d
+    ]  # the truce holds every attack back
     assert [r for r in of_kind(records, Kind.ATTACK_ROCKET) if r.time_d < 31.0]
 
 
 def test_an_input_that_drops_the_hold_value_below_the_keep_level_ends_the_truce_or_the_decision():
-    weights = {"militia.decision.threat_weight": 1.2, "militia.decision.strike_weight": -1.0,
-               "militia.decision.deliberation_days": 10.0, "militia.decision.review_mean_days": 1e6, "militia.decision.review_log_sd": 0.0}  # fmt: skip
+    weights = {
+        "militia.decision.threat_weight": 1.2,
+        "militia.decision.strike_weight": -1.0,
+        "militia.decision.deliberation_days": 10.0,
+        "militia.decision.review_mean_days": 1e6,
+        "militia.decision.review_log_sd": 0.0,
+    }
     threat = {"date": date(2020, 2, 1), "event": "threat"}
     for strike_day, expected in ((date(2020, 2, 2), Kind.TRUCE_DROPPED), (date(2020, 6, 1), Kind.TRUCE_END)):
         # the exponential deliberation (mean 10 days) ends before 1 June in all but e^-12 of draws
@@ -147,9 +171,16 @@ def test_a_term_is_renewed_while_the_hold_value_stays_at_the_keep_level_and_ende
     """An agreement held for 100 days keeps the resolve at 0.8 >= keep 0.5: terms of 30 days
     are renewed; after the deadline it fades (mean life 10 days) and the first term that ends
     after 0.8 exp(-(t - deadline) / 10) < 0.5 ends the truce."""
-    scenario = quiet({"militia.decision.agreement_weight": 0.8, "militia.decision.memory_days": 10.0,
-                      "militia.decision.deliberation_days": 0.0, "militia.decision.review_mean_days": 30.0, "militia.decision.review_log_sd": 0.0,
-                      "scenario.end_date": date(2020, 12, 31)})  # fmt: skip
+    scenario = quiet(
+        {
+            "militia.decision.agreement_weight": 0.8,
+            "militia.decision.memory_days": 10.0,
+            "militia.decision.deliberation_days": 0.0,
+            "militia.decision.review_mean_days": 30.0,
+            "militia.decision.review_log_sd": 0.0,
+            "scenario.end_date": date(2020, 12, 31),
+        }
+    )
     deal = {"date": date(2020, 1, 11), "event": "agreement", "until": date(2020, 4, 20)}  # day 10, deadline day 110
     truce = {"date": date(2020, 1, 11), "event": "truce"}
     world = world_of(with_history(scenario, deal=deal, truce=truce), SEED)
@@ -168,26 +199,41 @@ def test_a_term_is_renewed_while_the_hold_value_stays_at_the_keep_level_and_ende
 
 def test_a_dated_truce_holds_whatever_the_resolve_until_the_first_occasion_to_weigh_it():
     scenario = quiet({"militia.decision.review_mean_days": 1e6, "militia.decision.review_log_sd": 0.0})
-    scenario = with_history(scenario, truce={"date": date(2020, 2, 1), "event": "truce"},
-                            talks={"date": date(2020, 3, 1), "event": "talks"})  # fmt: skip
+    scenario = with_history(
+        scenario, truce={"date": date(2020, 2, 1), "event": "truce"}, talks={"date": date(2020, 3, 1), "event": "talks"}
+    )
     records = simulate(scenario, 0, SEED).ledger.records
     assert [(r.kind, r.time_d) for r in of_kind(records, Kind.TRUCE_START, Kind.TRUCE_END)] == [
-        (Kind.TRUCE_START, 31.0), (Kind.TRUCE_END, 60.0)]  # fmt: skip
+        (Kind.TRUCE_START, 31.0),
+        (Kind.TRUCE_END, 60.0),
+    ]
 
 
 def test_inputs_that_weigh_nothing_change_no_decision():
     """The unobserved part of the resolve is drawn at reviews, not at inputs: fifty talks of
     weight 0 decide a truce in exactly the replications one does, and end none."""
-    quiet_talks = {"militia.decision.noise_scale": 0.4, "militia.decision.review_mean_days": 1e6,
-                   "scenario.end_date": date(2020, 6, 30)}  # fmt: skip
+    quiet_talks = {
+        "militia.decision.noise_scale": 0.4,
+        "militia.decision.review_mean_days": 1e6,
+        "scenario.end_date": date(2020, 6, 30),
+    }
     days = [date(2020, 1, 2) + timedelta(days=2 * i) for i in range(50)]
     one = with_history(quiet(quiet_talks), t0={"date": days[0], "event": "talks"})
     many = with_history(quiet(quiet_talks), **{f"t{i}": {"date": d, "event": "talks"} for i, d in enumerate(days)})
-    decided = {name: [bool(of_kind(simulate(s, rep, SEED).ledger.records, Kind.TRUCE_DECIDED)) for rep in range(200)]
-               for name, s in (("one", one), ("many", many))}  # fmt: skip
+    decided = {
+        name: [bool(of_kind(simulate(s, rep, SEED).ledger.records, Kind.TRUCE_DECIDED)) for rep in range(200)]
+        for name, s in (("one", one), ("many", many))
+    }
     assert decided["one"] == decided["many"] and 0 < sum(decided["one"]) < 200
-    held = quiet({**quiet_talks, "militia.decision.threat_weight": 3.0, "militia.decision.memory_days": 1e9,
-                  "militia.decision.deliberation_days": 0.0, "militia.decision.noise_scale": 0.1})  # fmt: skip
+    held = quiet(
+        {
+            **quiet_talks,
+            "militia.decision.threat_weight": 3.0,
+            "militia.decision.memory_days": 1e9,
+            "militia.decision.deliberation_days": 0.0,
+            "militia.decision.noise_scale": 0.1,
+        }
+    )
     # resolve 3 + logistic(0.1) noise: below the threshold or the keep level with probability < 1e-8
     events = {"threat": {"date": date(2020, 1, 1), "event": "threat"}}
     events.update({f"t{i}": {"date": d, "event": "talks"} for i, d in enumerate(days)})
@@ -206,10 +252,18 @@ def test_truces_are_decided_declared_and_renewed_with_the_rules_probabilities_an
     exponential with mean d; the first review of a declared truce draws the noise afresh and
     keeps it with probability logistic((w - keep) / s) (the weight does not fade: memory 1e9 days)."""
     w, s, d, m, keep, n = 0.9, 0.25, 2.0, 20.0, 0.7, 600
-    scenario = quiet({"militia.decision.threat_weight": w, "militia.decision.noise_scale": s,
-                      "militia.decision.deliberation_days": d, "militia.decision.memory_days": 1e9,
-                      "militia.decision.keep_level": keep, "militia.decision.review_mean_days": m,
-                      "militia.decision.review_log_sd": 0.05, "scenario.end_date": date(2020, 3, 31)})  # fmt: skip
+    scenario = quiet(
+        {
+            "militia.decision.threat_weight": w,
+            "militia.decision.noise_scale": s,
+            "militia.decision.deliberation_days": d,
+            "militia.decision.memory_days": 1e9,
+            "militia.decision.keep_level": keep,
+            "militia.decision.review_mean_days": m,
+            "militia.decision.review_log_sd": 0.05,
+            "scenario.end_date": date(2020, 3, 31),
+        }
+    )
     scenario = with_history(scenario, threat={"date": date(2020, 1, 2), "event": "threat"})
     decided, delays, renewed, reviewed = 0, [], 0, 0
     for rep in range(n):

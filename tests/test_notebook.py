@@ -8,9 +8,15 @@ from pathlib import Path
 
 import pytest
 
-nbclient = pytest.importorskip("nbclient", reason="nbclient is not installed: pip install -e '.[test]' (or the 'notebook' extra)")
-nbformat = pytest.importorskip("nbformat", reason="nbformat is not installed: pip install -e '.[test]' (or the 'notebook' extra)")
-pytest.importorskip("ipykernel", reason="ipykernel is not installed: pip install -e '.[test]' (or the 'notebook' extra)")
+nbclient = pytest.importorskip(
+    "nbclient", reason="nbclient is not installed: pip install -e '.[test]' (or the 'notebook' extra)"
+)
+nbformat = pytest.importorskip(
+    "nbformat", reason="nbformat is not installed: pip install -e '.[test]' (or the 'notebook' extra)"
+)
+pytest.importorskip(
+    "ipykernel", reason="ipykernel is not installed: pip install -e '.[test]' (or the 'notebook' extra)"
+)
 
 NOTEBOOK = Path(__file__).resolve().parent.parent / "docs" / "notebooks" / "tour.ipynb"
 
@@ -23,8 +29,9 @@ def outputs(cell) -> list[dict]:
 def test_the_tour_runs_and_shows_results_figures_and_a_tidy_table():
     notebook = nbformat.read(NOTEBOOK, as_version=4)
     assert not any(outputs(c) for c in notebook.cells if c.cell_type == "code"), "commit the notebook without outputs"
-    client = nbclient.NotebookClient(notebook, timeout=600, kernel_name="python3",
-                                     resources={"metadata": {"path": str(NOTEBOOK.parent)}})  # fmt: skip
+    client = nbclient.NotebookClient(
+        notebook, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(NOTEBOOK.parent)}}
+    )
     client.execute()  # raises CellExecutionError, with the cell and its traceback, if a cell fails
     code = [c for c in notebook.cells if c.cell_type == "code"]
     shown = {c.source.splitlines()[-1]: outputs(c) for c in code}

@@ -13,7 +13,6 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from builders import two_option_experiment
-from sim.project import CONFIGS
 from test_robustness import robustness_file
 
 from sim import api
@@ -22,6 +21,7 @@ from sim.analysis.results import Results
 from sim.analysis.tidy import tidy
 from sim.batch.progress import ProgressDisplay, progress_callback, with_progress
 from sim.design.robustness import scenario_name
+from sim.project import CONFIGS
 
 HOSTILE = "<script>alert('x')</script> & <b>bold</b>"
 PNG = b"\x89PNG\r\n\x1a\n"
@@ -49,7 +49,9 @@ def experiment(tmp_path_factory):
 @pytest.fixture(scope="module")
 def robustness(tmp_path_factory):
     folder = tmp_path_factory.mktemp("rob")
-    return api.run_experiment(robustness_file(folder, replications=2), folder / "out", batch=api.BatchOptions(progress=None, workers=1))
+    return api.run_experiment(
+        robustness_file(folder, replications=2), folder / "out", batch=api.BatchOptions(progress=None, workers=1)
+    )
 
 
 # progress ---------------------------------------------------------------------------------------
@@ -132,8 +134,12 @@ def test_a_folder_read_back_prints_its_kind_and_tables(experiment, robustness):
 def test_every_kind_of_result_has_a_short_description(experiment, robustness):
     title, rows = describe(robustness)
     assert title.startswith("ExperimentResult (robustness)") and any(label == "states" for label, _ in rows)
-    bare = Results("calibration", Path("x"), {"kind": "calibration", "name": HOSTILE},
-                   {"parameters": pd.DataFrame({"parameter": ["a", "b"], "moved": [True, False]})})  # fmt: skip
+    bare = Results(
+        "calibration",
+        Path("x"),
+        {"kind": "calibration", "name": HOSTILE},
+        {"parameters": pd.DataFrame({"parameter": ["a", "b"], "moved": [True, False]})},
+    )
     assert "2, 1 moved by the data" in repr(bare) and "&lt;script&gt;" in bare._repr_html_()
 
 
@@ -149,12 +155,24 @@ class CalibrationResult(Shown):  # the API's fields a calibration shows, with a 
 
 def test_a_calibration_shows_its_inference_folder_posterior_and_files():
     inference = dataclasses.make_dataclass("Inference", ["folder", "values", "manifest"])(
-        Path("cal"), pd.DataFrame({"cram.kill_prob": [0.5, 0.6]}), {"kind": "calibration", "name": "calibration"})
-    result = CalibrationResult(inference, pd.DataFrame({"parameter": ["cram.kill_prob"], "moved": [True]}), None,
-                               Path("cal/calibrated.toml"), None, Path("cal/posterior_report.md"))  # fmt: skip
+        Path("cal"), pd.DataFrame({"cram.kill_prob": [0.5, 0.6]}), {"kind": "calibration", "name": "calibration"}
+    )
+    result = CalibrationResult(
+        inference,
+        pd.DataFrame({"parameter": ["cram.kill_prob"], "moved": [True]}),
+        None,
+        Path("cal/calibrated.toml"),
+        None,
+        Path("cal/posterior_report.md"),
+    )
     text = repr(result)
     assert text.startswith("CalibrationResult (calibration): calibration")
-    for line in ("parameters  1, 1 moved by the data", "posterior   2 particles", "calibrated  cal/calibrated.toml", "folder      cal"):
+    for line in (
+        "parameters  1, 1 moved by the data",
+        "posterior   2 particles",
+        "calibrated  cal/calibrated.toml",
+        "folder      cal",
+    ):
         assert line in text, text
 
 
@@ -209,7 +227,10 @@ def test_robustness_runs_get_option_state_and_parameter_columns(robustness):
     states = pd.read_csv(robustness.folder / "states.csv")
     paths = ["policy.us.strikes.revenge_prob", "cram.kill_prob"]
     assert list(runs.columns[:5]) == ["scenario", "option", "state", *paths]
-    assert len(runs) == len(robustness.runs) and (runs["scenario"] == [scenario_name(o, s) for o, s in zip(runs["option"], runs["state"])]).all()
+    assert (
+        len(runs) == len(robustness.runs)
+        and (runs["scenario"] == [scenario_name(o, s) for o, s in zip(runs["option"], runs["state"])]).all()
+    )
     per_state = states.drop_duplicates(["option", "state"]).set_index(["option", "state"])[paths]
     joined = runs.drop_duplicates(["option", "state"]).set_index(["option", "state"])[paths]
     pd.testing.assert_frame_equal(joined.sort_index(), per_state.loc[joined.index].sort_index(), check_exact=False)
@@ -226,9 +247,17 @@ def test_other_runs_stay_as_they_are_and_foreign_names_are_refused(experiment, r
 
 # the API's entry points ---------------------------------------------------------------------------
 
+
 def test_the_api_results_print_short_and_runs_show_a_bar_by_default(monkeypatch):
-    for cls in (api.RunResult, api.ExperimentResult, api.SweepResult, api.ValidationResult, api.SideBySideResult,
-                api.CalibrationResult, api.Results):  # fmt: skip
+    for cls in (
+        api.RunResult,
+        api.ExperimentResult,
+        api.SweepResult,
+        api.ValidationResult,
+        api.SideBySideResult,
+        api.CalibrationResult,
+        api.Results,
+    ):
         assert issubclass(cls, Shown) and "__repr__" not in cls.__dict__, cls
     assert api.RunOptions().progress is True
     terminal = Terminal()

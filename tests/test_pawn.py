@@ -63,10 +63,14 @@ def test_pawn_is_the_same_for_the_same_seed_and_nan_for_a_constant_outcome():
     design["y"] = design["a"] ** 2
     design["flat"] = 1.0
     first = pawn_table(PARAMETERS, design, ["y", "flat"], seed=5)
-    pd.testing.assert_frame_equal(first, pawn_table(PARAMETERS, design.sample(frac=1, random_state=0), ["y", "flat"], seed=5))
+    pd.testing.assert_frame_equal(
+        first, pawn_table(PARAMETERS, design.sample(frac=1, random_state=0), ["y", "flat"], seed=5)
+    )
     assert first[first.outcome == "flat"]["pawn_median"].isna().all()
     assert first[first.outcome == "flat"]["influential"].isna().all()
-    assert (first[first.outcome == "flat"]["note"] == "not computed: the outcome is the same at every design point").all()
+    assert (
+        first[first.outcome == "flat"]["note"] == "not computed: the outcome is the same at every design point"
+    ).all()
 
 
 def test_the_fast_index_is_salibs_bit_for_bit():
@@ -79,13 +83,21 @@ def test_the_fast_index_is_salibs_bit_for_bit():
     for n in (20, 37, 128, 333):
         x = qmc.LatinHypercube(3, rng=rng).random(n)
         x[:, 2] = np.round(4 * x[:, 2])
-        for y in (x[:, 0] + rng.normal(0, 0.3, n), np.round(5 * x[:, 0] + rng.normal(0, 1, n)), (x[:, 0] - 0.5) * (x[:, 1] - 0.5)):
+        for y in (
+            x[:, 0] + rng.normal(0, 0.3, n),
+            np.round(5 * x[:, 0] + rng.normal(0, 1, n)),
+            (x[:, 0] - 0.5) * (x[:, 1] - 0.5),
+        ):
             slices = slices_for(n)
             assert np.array_equal(pawn_index(x, y, slices), pawn_indices(x, y, slices))
             samples = rng.integers(0, n, (7, n))
-            assert np.array_equal(resampled_indices(x, y, slices, samples), [pawn_indices(x[i], y[i], slices) for i in samples])
+            assert np.array_equal(
+                resampled_indices(x, y, slices, samples), [pawn_indices(x[i], y[i], slices) for i in samples]
+            )
             orders = np.array([rng.permutation(n) for _ in range(7)])
-            assert np.array_equal(permuted_indices(x, y, slices, orders), [pawn_indices(x, y[o], slices) for o in orders])
+            assert np.array_equal(
+                permuted_indices(x, y, slices, orders), [pawn_indices(x, y[o], slices) for o in orders]
+            )
 
 
 def test_holm_adjusts_as_the_step_down_rule_says():
@@ -116,7 +128,9 @@ def test_influential_finds_both_parameters_of_an_interaction():
     interval above the no-effect level) flagged neither x1 nor x2 of the first case."""
     product = flagged(synthetic(160, 22, lambda d, rng: d["x1"] * d["x2"] + rng.normal(0, 0.1, len(d))), 22)
     assert product["x1"] and product["x2"]
-    pure = flagged(synthetic(400, 23, lambda d, rng: (d["x1"] - 0.5) * (d["x2"] - 0.5) + rng.normal(0, 0.02, len(d))), 23)
+    pure = flagged(
+        synthetic(400, 23, lambda d, rng: (d["x1"] - 0.5) * (d["x2"] - 0.5) + rng.normal(0, 0.02, len(d))), 23
+    )
     assert pure["x1"] and pure["x2"]
 
 
@@ -156,13 +170,25 @@ def test_a_design_too_small_for_pawn_writes_empty_rows(tmp_path):
     design["y"] = design["a"]
     write_csv(tmp_path / "sensitivity.csv", pawn_table(PARAMETERS, design, ["y"], seed=1))
     written = pd.read_csv(tmp_path / "sensitivity.csv", keep_default_na=False).set_index("parameter")
-    empty = ["pawn_median", "pawn_low95", "pawn_high95", "no_effect_level95", "p_permutation", "p_holm", "influential", "slices", "permutations"]
+    empty = [
+        "pawn_median",
+        "pawn_low95",
+        "pawn_high95",
+        "no_effect_level95",
+        "p_permutation",
+        "p_holm",
+        "influential",
+        "slices",
+        "permutations",
+    ]
     assert (written[empty] == "").all().all(), written
     assert (written["points"] == 12).all()
     note = "not computed: PAWN needs at least 20 design points (10 per slice), this design has 12"
     assert (written["note"] == note).all()
-    assert "sensitivity not computed: PAWN needs at least 20 design points (10 per slice), this design has 12" in format_sensitivity(
-        pd.read_csv(tmp_path / "sensitivity.csv"), "lhs")
+    assert (
+        "sensitivity not computed: PAWN needs at least 20 design points (10 per slice), this design has 12"
+        in format_sensitivity(pd.read_csv(tmp_path / "sensitivity.csv"), "lhs")
+    )
 
 
 def test_the_same_seed_writes_the_same_bytes(tmp_path):
@@ -173,7 +199,11 @@ def test_the_same_seed_writes_the_same_bytes(tmp_path):
     design["y"] = design["a"] * design["b"] + np.random.default_rng(2).normal(0, 0.1, 60)
     design["z"] = design["c"] ** 2
     paths = []
-    for name, points, seed in (("first", design, 5), ("again", design.sample(frac=1, random_state=3), 5), ("other", design, 6)):
+    for name, points, seed in (
+        ("first", design, 5),
+        ("again", design.sample(frac=1, random_state=3), 5),
+        ("other", design, 6),
+    ):
         paths.append(tmp_path / f"{name}.csv")
         write_csv(paths[-1], pawn_table(PARAMETERS, points, ["y", "z"], seed))
     first, again, other = (p.read_bytes() for p in paths)
@@ -187,7 +217,8 @@ def test_the_same_seed_writes_the_same_bytes(tmp_path):
 @pytest.mark.slow
 def test_an_lhs_sweep_writes_pawn_sensitivity(tmp_path):
     sweep = tmp_path / "sweep.toml"
-    sweep.write_text(f"""
+    sweep.write_text(
+        f"""
 [sweep]
 name = "pawn_sweep"
 description = "rocket level and kill probability, a quarter"
@@ -206,7 +237,9 @@ high = 0.5
 [parameters."cram.kill_prob"]
 low = 0.3
 high = 0.9
-""", encoding="utf-8")  # fmt: skip
+""",
+        encoding="utf-8",
+    )
     result = api.run_sweep(sweep, tmp_path / "out", batch=api.BatchOptions(workers=1))
     table = pd.read_csv(tmp_path / "out" / "sensitivity.csv").set_index("parameter")
     assert list(table["outcome"].unique()) == ["attacks_rocket"]

@@ -54,11 +54,26 @@ WARNABLE = tuple(t.attack_record for t in threats() if t.warnable)  # the attack
 LAUNCH_KINDS = (Kind.ROCKET_LAUNCH_FAILED, Kind.ROCKET_LAUNCHED)
 STRIKES = (Kind.US_STRIKE_RETALIATORY, Kind.US_STRIKE_PREEMPTIVE)
 POLICY_KINDS = {
-    Kind.WARNING, Kind.ATTACK_PREVENTED, Kind.US_STRIKE_RETALIATORY, Kind.US_STRIKE_PREEMPTIVE, Kind.REVENGE,
-    Kind.DEGRADED, Kind.SANCTIONS, Kind.ULTIMATUM, Kind.TRUCE_START, Kind.TRUCE_END, Kind.EMBASSY_CLOSED,
-    Kind.TROOP_REDUCTION, Kind.IZ_CLOSED, Kind.IZ_REOPENED, Kind.IRAQI_RAID, Kind.DETAINEES_RELEASED,
-    Kind.NEIGHBOURHOOD_CLEARED, Kind.IRAQI_OPERATION, Kind.SITE_CLOSED,
-}  # fmt: skip
+    Kind.WARNING,
+    Kind.ATTACK_PREVENTED,
+    Kind.US_STRIKE_RETALIATORY,
+    Kind.US_STRIKE_PREEMPTIVE,
+    Kind.REVENGE,
+    Kind.DEGRADED,
+    Kind.SANCTIONS,
+    Kind.ULTIMATUM,
+    Kind.TRUCE_START,
+    Kind.TRUCE_END,
+    Kind.EMBASSY_CLOSED,
+    Kind.TROOP_REDUCTION,
+    Kind.IZ_CLOSED,
+    Kind.IZ_REOPENED,
+    Kind.IRAQI_RAID,
+    Kind.DETAINEES_RELEASED,
+    Kind.NEIGHBOURHOOD_CLEARED,
+    Kind.IRAQI_OPERATION,
+    Kind.SITE_CLOSED,
+}
 
 # Background rocket and drone attacks, nothing else: the common-random-number pairs run on this.
 BACKGROUND = {
@@ -71,7 +86,6 @@ WINDOW_D = 30.0
 PAIRS = 40
 
 
-
 def cause(detail: str) -> str:
     """A retaliatory strike's detail is 'after <event> of <attack>': the event part, after
     checking that the attack is named."""
@@ -79,9 +93,12 @@ def cause(detail: str) -> str:
     assert not detail.startswith("after ") or (sep and attack), detail
     return event
 
+
 def with_history(scenario, **events: tuple[date, str] | tuple[date, str, float]):
     """``scenario`` with exactly these dated events: name=(date, event[, value])."""
-    history = {name: HistoryEvent(date=e[0], event=e[1], value=e[2] if len(e) > 2 else None) for name, e in events.items()}
+    history = {
+        name: HistoryEvent(date=e[0], event=e[1], value=e[2] if len(e) > 2 else None) for name, e in events.items()
+    }
     return dataclasses.replace(scenario, history=FrozenMap(history))
 
 
@@ -111,15 +128,21 @@ def assert_identical_before(a, b, t: float) -> None:
 # --- 1. causal tests under common random numbers -------------------------------------------
 def test_a_strike_with_revenge_raises_attacks_in_the_following_window():
     more = 0
-    for with_strike, without, day in strike_pair({
-        "policy.us.strikes.revenge_prob": 1.0, "policy.us.strikes.revenge_attacks_mean": 4.0,
-        "policy.us.strikes.capacity_loss": 0.0,
-    }):  # fmt: skip
+    for with_strike, without, day in strike_pair(
+        {
+            "policy.us.strikes.revenge_prob": 1.0,
+            "policy.us.strikes.revenge_attacks_mean": 4.0,
+            "policy.us.strikes.capacity_loss": 0.0,
+        }
+    ):
         assert_identical_before(with_strike, without, day)
         strike, revenge = of_kind(with_strike, Kind.US_STRIKE_RETALIATORY, Kind.REVENGE)
         assert (strike.kind, strike.time_d, strike.generation) == (Kind.US_STRIKE_RETALIATORY, day, 1)
         assert (revenge.kind, revenge.time_d, revenge.generation) == (Kind.REVENGE, day, 1) and revenge.count >= 0
-        n_with, n_without = attacks_between(with_strike, day, day + WINDOW_D), attacks_between(without, day, day + WINDOW_D)
+        n_with, n_without = (
+            attacks_between(with_strike, day, day + WINDOW_D),
+            attacks_between(without, day, day + WINDOW_D),
+        )
         assert n_with >= n_without
         more += n_with - n_without
     assert more > 0
@@ -127,13 +150,19 @@ def test_a_strike_with_revenge_raises_attacks_in_the_following_window():
 
 def test_a_strike_that_only_degrades_lowers_attacks_in_the_following_window():
     fewer = 0
-    for with_strike, without, day in strike_pair({
-        "policy.us.strikes.revenge_prob": 0.0, "policy.us.strikes.capacity_loss": 0.8,
-        "policy.us.strikes.capacity_recovery_days": 60.0,
-    }):  # fmt: skip
+    for with_strike, without, day in strike_pair(
+        {
+            "policy.us.strikes.revenge_prob": 0.0,
+            "policy.us.strikes.capacity_loss": 0.8,
+            "policy.us.strikes.capacity_recovery_days": 60.0,
+        }
+    ):
         assert_identical_before(with_strike, without, day)
         assert not of_kind(with_strike, Kind.REVENGE) and len(of_kind(with_strike, Kind.DEGRADED)) == 1
-        n_with, n_without = attacks_between(with_strike, day, day + WINDOW_D), attacks_between(without, day, day + WINDOW_D)
+        n_with, n_without = (
+            attacks_between(with_strike, day, day + WINDOW_D),
+            attacks_between(without, day, day + WINDOW_D),
+        )
         assert n_with <= n_without
         fewer += n_without - n_with
     assert fewer > 0
@@ -141,18 +170,22 @@ def test_a_strike_that_only_degrades_lowers_attacks_in_the_following_window():
 
 def background_after(records, day: float):
     return [
-        (round(r.time_d, 9), r.kind, r.site, r.count) for r in records
+        (round(r.time_d, 9), r.kind, r.site, r.count)
+        for r in records
         if r.kind in US_ATTACKS and r.time_d > day and r.origin is Origin.BACKGROUND
-    ]  # fmt: skip
+    ]
 
 
 def test_revenge_attacks_do_not_change_the_draws_of_later_background_attacks():
     """Common random numbers (docs/reproducibility.md): the background attacks after a strike are the same
     attacks (time, target, size) whether or not the strike added revenge attacks."""
-    for with_strike, without, day in strike_pair({
-        "policy.us.strikes.revenge_prob": 1.0, "policy.us.strikes.revenge_attacks_mean": 4.0,
-        "policy.us.strikes.capacity_loss": 0.0,
-    }):  # fmt: skip
+    for with_strike, without, day in strike_pair(
+        {
+            "policy.us.strikes.revenge_prob": 1.0,
+            "policy.us.strikes.revenge_attacks_mean": 4.0,
+            "policy.us.strikes.capacity_loss": 0.0,
+        }
+    ):
         assert background_after(with_strike, day) == background_after(without, day)
 
 
@@ -161,10 +194,14 @@ def embassy_attacks(records):
 
 
 def test_no_attack_names_the_embassy_after_a_dated_closure():
-    scenario = quiet({
-        "threats.rocket.base_rate_per_day": 3.0, "threats.drone.base_rate_per_day": 0.5,
-        "scenario.end_date": date(2020, 3, 15), "policy.us.closure.evacuation_days": 7.0,
-    })  # fmt: skip
+    scenario = quiet(
+        {
+            "threats.rocket.base_rate_per_day": 3.0,
+            "threats.drone.base_rate_per_day": 0.5,
+            "scenario.end_date": date(2020, 3, 15),
+            "policy.us.closure.evacuation_days": 7.0,
+        }
+    )
     scenario = with_history(scenario, closure=(date(2020, 2, 1), "embassy_closure"))
     for rep in range(5):
         world = world_of(scenario, SEED, rep)
@@ -181,11 +218,16 @@ def test_no_attack_names_the_embassy_after_a_dated_closure():
 
 def test_separation_closes_the_embassy_after_the_first_attack_on_it_from_the_policy_start():
     start = date(2020, 2, 1)
-    scenario = quiet({
-        "threats.rocket.base_rate_per_day": 3.0, "threats.drone.base_rate_per_day": 0.5,
-        "scenario.end_date": date(2020, 3, 31), "policy.us.doctrine": "separation", "policy.start_date": start,
-        "policy.us.closure.evacuation_days": 7.0,
-    })  # fmt: skip
+    scenario = quiet(
+        {
+            "threats.rocket.base_rate_per_day": 3.0,
+            "threats.drone.base_rate_per_day": 0.5,
+            "scenario.end_date": date(2020, 3, 31),
+            "policy.us.doctrine": "separation",
+            "policy.start_date": start,
+            "policy.us.closure.evacuation_days": 7.0,
+        }
+    )
     start_d = 31.0
     for rep in range(5):
         records = simulate(scenario, rep, SEED).ledger.records
@@ -207,10 +249,14 @@ def launch_sequences(records, inside: bool, lo: float, hi: float):
 
 def test_an_international_zone_closure_lowers_launch_success_only_inside_its_window():
     iz_success, failure = 0.5, 0.09
-    scenario = quiet({
-        "threats.rocket.base_rate_per_day": 20.0, "threats.rocket.launch_failure_prob": failure,
-        "policy.iraq.iz_launch_success": iz_success, "scenario.end_date": date(2020, 1, 20),
-    })  # fmt: skip
+    scenario = quiet(
+        {
+            "threats.rocket.base_rate_per_day": 20.0,
+            "threats.rocket.launch_failure_prob": failure,
+            "policy.iraq.iz_launch_success": iz_success,
+            "scenario.end_date": date(2020, 1, 20),
+        }
+    )
     t0, days = 5.0, 4.0
     closed_world, open_world = world_of(scenario, SEED, 3), world_of(scenario, SEED, 3)
     closed_actors = start(closed_world)
@@ -221,13 +267,17 @@ def test_an_international_zone_closure_lowers_launch_success_only_inside_its_win
     finish(open_world)
     closed, opened = closed_world.ledger.records, open_world.ledger.records
     assert [(r.kind, r.time_d) for r in of_kind(closed, Kind.IZ_CLOSED, Kind.IZ_REOPENED)] == [
-        (Kind.IZ_CLOSED, t0), (Kind.IZ_REOPENED, t0 + days)
+        (Kind.IZ_CLOSED, t0),
+        (Kind.IZ_REOPENED, t0 + days),
     ]
     assert all(s.launch_success == 1.0 for s in closed_world.sites.all)
     # outside the window every rocket leaves its rail (or not) exactly as without the closure
     outside = launch_sequences(closed, False, t0, t0 + days)
     assert outside == launch_sequences(opened, False, t0, t0 + days) and len(outside) > 100
-    inside_closed, inside_open = launch_sequences(closed, True, t0, t0 + days), launch_sequences(opened, True, t0, t0 + days)
+    inside_closed, inside_open = (
+        launch_sequences(closed, True, t0, t0 + days),
+        launch_sequences(opened, True, t0, t0 + days),
+    )
     assert inside_closed.keys() == inside_open.keys()
     iz = {site.name for site in closed_world.sites if site.spec.international_zone}
     assert iz == {"embassy", "union_iii"}
@@ -262,7 +312,8 @@ def test_a_closure_during_a_closure_extends_it():
     assert world.sites["baghdad_airport"].launch_success == 1.0
     finish(world)
     assert [(r.kind, r.time_d) for r in of_kind(world.ledger.records, Kind.IZ_CLOSED, Kind.IZ_REOPENED)] == [
-        (Kind.IZ_CLOSED, 1.0), (Kind.IZ_REOPENED, 5.0)
+        (Kind.IZ_CLOSED, 1.0),
+        (Kind.IZ_REOPENED, 5.0),
     ]
     assert world.sites["embassy"].launch_success == 1.0
 
@@ -302,12 +353,18 @@ def test_continuity_strikes_after_the_first_lethal_attack_with_its_decision_dela
 
 def single_salvo_world(doctrine: str, overrides: dict):
     """One site without C-RAM, the doctrine active from the first day, no background attacks."""
-    scenario = quiet({
-        "policy.start_date": date(2020, 1, 1), "policy.us.doctrine": doctrine,
-        "threats.rocket.launch_failure_prob": 0.0, "threats.rocket.dud_prob": 0.0,
-        "threats.rocket.flight_time_s": 40.0, "policy.us.strikes.revenge_prob": 0.0,
-        "scenario.end_date": date(2020, 2, 29), **overrides,
-    })  # fmt: skip
+    scenario = quiet(
+        {
+            "policy.start_date": date(2020, 1, 1),
+            "policy.us.doctrine": doctrine,
+            "threats.rocket.launch_failure_prob": 0.0,
+            "threats.rocket.dud_prob": 0.0,
+            "threats.rocket.flight_time_s": 40.0,
+            "policy.us.strikes.revenge_prob": 0.0,
+            "scenario.end_date": date(2020, 2, 29),
+            **overrides,
+        }
+    )
     world = world_of(one_site(scenario, cram_fire_units=0))
     return world, start(world)
 
@@ -321,15 +378,22 @@ def salvos_at(world, times, until):
 
 
 def test_tougher_love_strikes_once_a_decision_delay_after_a_heavy_salvo():
-    world, actors = single_salvo_world("tougher_love", {
-        "threats.rocket.heavy_salvo_prob": 1.0, "threats.rocket.heavy_salvo_min": 14,
-        "threats.rocket.heavy_salvo_max": 14, "threats.rocket.inside_perimeter_prob": 1.0,
-    })  # fmt: skip
+    world, actors = single_salvo_world(
+        "tougher_love",
+        {
+            "threats.rocket.heavy_salvo_prob": 1.0,
+            "threats.rocket.heavy_salvo_min": 14,
+            "threats.rocket.heavy_salvo_max": 14,
+            "threats.rocket.inside_perimeter_prob": 1.0,
+        },
+    )
     t0 = 3.25
     records = salvos_at(world, [t0], t0 + 5.0)
     assert len(of_kind(records, Kind.ROCKET_IMPACT_INSIDE)) == 14
     delay = actors.washington.levers.decision_delay_days
-    assert [(r.time_d, r.generation, cause(r.detail)) for r in of_kind(records, *STRIKES)] == [(t0 + delay, 1, "after attack_rocket")]
+    assert [(r.time_d, r.generation, cause(r.detail)) for r in of_kind(records, *STRIKES)] == [
+        (t0 + delay, 1, "after attack_rocket")
+    ]
 
 
 def test_tougher_love_strikes_after_an_inside_impact_but_not_after_a_miss():
@@ -346,24 +410,33 @@ def test_tougher_love_strikes_after_an_inside_impact_but_not_after_a_miss():
 
 
 def test_tougher_love_strikes_at_its_attack_count_and_respects_its_cooldown():
-    world, actors = single_salvo_world("tougher_love", {
-        "threats.rocket.heavy_salvo_prob": 0.0, "threats.rocket.inside_perimeter_prob": 0.0,
-    })  # fmt: skip
+    world, actors = single_salvo_world(
+        "tougher_love",
+        {
+            "threats.rocket.heavy_salvo_prob": 0.0,
+            "threats.rocket.inside_perimeter_prob": 0.0,
+        },
+    )
     levers = actors.washington.levers
     assert levers.retaliate_on_attack_count == 4 and levers.strike_cooldown_days == 7.0
     # attacks 1-3 provoke nothing; the 4th (day 4) does; days 5-8 fall in the decision and
     # cooldown (strike at 5, cooldown to 12); day 13 has 4+ attacks in 30 days again
     records = salvos_at(world, [1.0, 2.0, 3.0, 4.0, 6.0, 8.0, 11.5, 13.0], 20.0)
     assert [(r.time_d, cause(r.detail)) for r in of_kind(records, *STRIKES)] == [
-        (4.0 + levers.decision_delay_days, "after attack_rocket"), (13.0 + levers.decision_delay_days, "after attack_rocket"),
-    ]  # fmt: skip
+        (4.0 + levers.decision_delay_days, "after attack_rocket"),
+        (13.0 + levers.decision_delay_days, "after attack_rocket"),
+    ]
 
 
 def test_an_attack_count_rule_counts_heavy_salvos_where_heavy_salvos_alone_do_not_provoke():
-    world, actors = single_salvo_world("continuity", {
-        "policy.us.doctrines.continuity.retaliate_on_attack_count": 2,
-        "threats.rocket.heavy_salvo_prob": 1.0, "threats.rocket.inside_perimeter_prob": 0.0,
-    })  # fmt: skip
+    world, actors = single_salvo_world(
+        "continuity",
+        {
+            "policy.us.doctrines.continuity.retaliate_on_attack_count": 2,
+            "threats.rocket.heavy_salvo_prob": 1.0,
+            "threats.rocket.inside_perimeter_prob": 0.0,
+        },
+    )
     assert not actors.washington.levers.retaliate_on_heavy_salvo
     records = salvos_at(world, [1.0, 2.0], 10.0)
     assert len(of_kind(records, Kind.ATTACK_ROCKET)) == 2
@@ -373,18 +446,31 @@ def test_an_attack_count_rule_counts_heavy_salvos_where_heavy_salvos_alone_do_no
 
 # --- 3. hand-built sequences of policy events ----------------------------------------------
 def test_a_hand_built_replication_gives_the_expected_policy_events():
-    scenario = quiet({
-        "policy.start_date": date(2020, 1, 1), "scenario.end_date": date(2020, 3, 31),
-        "policy.us.strikes.revenge_prob": 0.0, "policy.us.strikes.capacity_loss": 0.2,
-        "policy.us.strikes.capacity_recovery_days": 10.0, "policy.us.strikes.civilian_casualties_mean": 0.0,
-        "policy.us.ultimatum.iraqi_raids": 2,
-        "policy.us.ultimatum.deadline_days": 30.0, "policy.us.ultimatum.closure_attacks": 0,
-        "policy.iraq.release_prob": 1.0, "policy.iraq.release_days": 4.0, "policy.iraq.backlash_attacks_mean": 0.0,
-        "policy.iraq.raid_capacity_loss": 0.5, "policy.iraq.raid_effect_days": 3.0,
-        "policy.us.closure.evacuation_days": 5.0, "policy.us.closure.other_sites_after_days": 10.0,
-        "policy.us.closure.site_interval_days": 2.0,
-    })  # fmt: skip
-    sites = {n: dataclasses.replace(scenario.sites[n], open_from=None, close_on=None) for n in ("embassy", "union_iii", "al_asad")}
+    scenario = quiet(
+        {
+            "policy.start_date": date(2020, 1, 1),
+            "scenario.end_date": date(2020, 3, 31),
+            "policy.us.strikes.revenge_prob": 0.0,
+            "policy.us.strikes.capacity_loss": 0.2,
+            "policy.us.strikes.capacity_recovery_days": 10.0,
+            "policy.us.strikes.civilian_casualties_mean": 0.0,
+            "policy.us.ultimatum.iraqi_raids": 2,
+            "policy.us.ultimatum.deadline_days": 30.0,
+            "policy.us.ultimatum.closure_attacks": 0,
+            "policy.iraq.release_prob": 1.0,
+            "policy.iraq.release_days": 4.0,
+            "policy.iraq.backlash_attacks_mean": 0.0,
+            "policy.iraq.raid_capacity_loss": 0.5,
+            "policy.iraq.raid_effect_days": 3.0,
+            "policy.us.closure.evacuation_days": 5.0,
+            "policy.us.closure.other_sites_after_days": 10.0,
+            "policy.us.closure.site_interval_days": 2.0,
+        }
+    )
+    sites = {
+        n: dataclasses.replace(scenario.sites[n], open_from=None, close_on=None)
+        for n in ("embassy", "union_iii", "al_asad")
+    }
     scenario = with_history(
         dataclasses.replace(scenario, sites=FrozenMap(sites)),
         strike=(date(2020, 1, 6), "us_strike"),  # day 5
@@ -402,30 +488,47 @@ def test_a_hand_built_replication_gives_the_expected_policy_events():
         if t == 15.5:
             assert [s.staffing for s in world.sites.all] == [1.0, 0.5, 0.5]
     finish(world)
-    events = [(r.kind.name, round(r.time_d, 9), r.site, r.count) for r in world.ledger.records if r.kind in POLICY_KINDS]
+    events = [
+        (r.kind.name, round(r.time_d, 9), r.site, r.count) for r in world.ledger.records if r.kind in POLICY_KINDS
+    ]
     assert events == [
-        ("us_strike_retaliatory", 5.0, None, 1), ("degraded", 5.0, None, 1),
+        ("us_strike_retaliatory", 5.0, None, 1),
+        ("degraded", 5.0, None, 1),
         ("ultimatum", 10.0, "embassy", 1),
         ("troop_reduction", 15.0, None, 1),
-        ("iraqi_raid", 17.5, None, 1), ("degraded", 17.5, None, 1),
+        ("iraqi_raid", 17.5, None, 1),
+        ("degraded", 17.5, None, 1),
         ("detainees_released", 21.5, None, 0),
-        ("site_closed", 25.0, "embassy", 1), ("embassy_closed", 25.0, "embassy", 1),
+        ("site_closed", 25.0, "embassy", 1),
+        ("embassy_closed", 25.0, "embassy", 1),
         # the second raid (32.5) does not happen: cooperation ended with the closure
-        ("site_closed", 35.0, "union_iii", 1), ("site_closed", 37.0, "al_asad", 1),
-    ]  # fmt: skip
+        ("site_closed", 35.0, "union_iii", 1),
+        ("site_closed", 37.0, "al_asad", 1),
+    ]
     row = replicate(scenario, 0, SEED)
-    assert (row["iraqi_operations"], row["ultimatums"], row["embassy_closure_day"], row["truce_days"]) == (1, 1, 25.0, 0.0)
+    assert (row["iraqi_operations"], row["ultimatums"], row["embassy_closure_day"], row["truce_days"]) == (
+        1,
+        1,
+        25.0,
+        0.0,
+    )
 
 
 def ultimatum_world(closure_attacks: int):
-    scenario = quiet({
-        "policy.start_date": date(2020, 1, 1), "scenario.end_date": date(2020, 3, 31),
-        "policy.us.ultimatum.enabled": True, "policy.us.ultimatum.trigger_attacks": 3,
-        "policy.us.ultimatum.trigger_window_days": 10.0, "policy.us.ultimatum.deadline_days": 20.0,
-        "policy.us.ultimatum.iraqi_raids": 0,
-        "policy.us.ultimatum.closure_attacks": closure_attacks, "policy.us.closure.evacuation_days": 1.0,
-        "threats.rocket.inside_perimeter_prob": 0.0,
-    })  # fmt: skip
+    scenario = quiet(
+        {
+            "policy.start_date": date(2020, 1, 1),
+            "scenario.end_date": date(2020, 3, 31),
+            "policy.us.ultimatum.enabled": True,
+            "policy.us.ultimatum.trigger_attacks": 3,
+            "policy.us.ultimatum.trigger_window_days": 10.0,
+            "policy.us.ultimatum.deadline_days": 20.0,
+            "policy.us.ultimatum.iraqi_raids": 0,
+            "policy.us.ultimatum.closure_attacks": closure_attacks,
+            "policy.us.closure.evacuation_days": 1.0,
+            "threats.rocket.inside_perimeter_prob": 0.0,
+        }
+    )
     world = world_of(one_site(scenario, cram_fire_units=0), SEED)
     return world, start(world)
 
@@ -436,8 +539,9 @@ def test_the_ultimatum_rule_threatens_at_its_trigger_and_closes_the_embassy_if_a
     events = [(r.kind.name, r.time_d, r.detail) for r in records if r.kind in POLICY_KINDS]
     assert events == [
         ("ultimatum", 3.0, "3 attacks in 10 days"),
-        ("site_closed", 24.0, "evacuated"), ("embassy_closed", 24.0, "ultimatum ignored: 2 attacks"),
-    ]  # fmt: skip
+        ("site_closed", 24.0, "evacuated"),
+        ("embassy_closed", 24.0, "ultimatum ignored: 2 attacks"),
+    ]
 
 
 def test_the_ultimatum_rule_threatens_once_and_a_heeded_ultimatum_keeps_the_embassy_open():
@@ -469,17 +573,25 @@ def expected_row(records, begin: float, end: float) -> dict:
         "truce_days": pytest.approx(truce, abs=1e-9),
         "escalation_chain_max": max((r.generation for r in of_kind(counted, *STRIKES)), default=0),
         "embassy_closed": bool(closures),
-        "embassy_closure_day": closures[0].time_d if closures else end,  # restricted: the horizon's end if it stays open
+        "embassy_closure_day": closures[0].time_d
+        if closures
+        else end,  # restricted: the horizon's end if it stays open
     }
 
 
 def test_policy_outcome_columns_agree_with_the_event_log():
-    scenario = load_scenario(ROOT / "configs" / "scenarios" / "tougher_love.toml", {
-        "policy.us.ultimatum.enabled": True, "policy.us.ultimatum.closure_attacks": 6,
-        "militia.decision.threat_weight": 1.0, "militia.decision.review_mean_days": 40.0,
-        "policy.iraq.iz_closure_on_warning": True, "policy.iraq.raids_per_month": 1.0,
-        "policy.us.strikes.revenge_prob": 0.9,
-    })  # fmt: skip
+    scenario = load_scenario(
+        ROOT / "configs" / "scenarios" / "tougher_love.toml",
+        {
+            "policy.us.ultimatum.enabled": True,
+            "policy.us.ultimatum.closure_attacks": 6,
+            "militia.decision.threat_weight": 1.0,
+            "militia.decision.review_mean_days": 40.0,
+            "policy.iraq.iz_closure_on_warning": True,
+            "policy.iraq.raids_per_month": 1.0,
+            "policy.us.strikes.revenge_prob": 0.9,
+        },
+    )
     seen = defaultdict(int)
     for rep in range(12):
         world = simulate(scenario, rep, SEED)
@@ -502,20 +614,30 @@ def test_policy_outcome_columns_agree_with_the_event_log():
         seen["preemptive"] += row["us_strikes_preemptive"] > 0
         seen["operations"] += row["iraqi_operations"] > len(of_kind(counted, Kind.IRAQI_RAID))
         seen["strikes before"] += any(r.time_d < begin for r in of_kind(records, *STRIKES))
-    assert all(seen[k] for k in ("closed", "open", "truce", "chain>1", "preemptive", "operations", "strikes before")), dict(seen)
+    assert all(seen[k] for k in ("closed", "open", "truce", "chain>1", "preemptive", "operations", "strikes before")), (
+        dict(seen)
+    )
 
 
 @pytest.mark.parametrize("outcomes_from, truce_days", [(None, 31.0), (date(2020, 12, 15), 17.0)])
-def test_truce_days_are_clipped_to_the_counted_period_and_closure_day_is_the_horizon_while_the_embassy_stays(outcomes_from, truce_days):
-    scenario = quiet({
-        "militia.decision.threat_weight": 2.0, "militia.decision.deliberation_days": 0.0,  # a certain, immediate truce
-        "militia.decision.review_mean_days": 1e6, "militia.decision.review_log_sd": 0.0,
-        "policy.us.ultimatum.closure_attacks": 10,
-        **({"scenario.outcomes_from": outcomes_from} if outcomes_from else {}),
-    })  # fmt: skip
+def test_truce_days_are_clipped_to_the_counted_period_and_closure_day_is_the_horizon_while_the_embassy_stays(
+    outcomes_from, truce_days
+):
+    scenario = quiet(
+        {
+            "militia.decision.threat_weight": 2.0,
+            "militia.decision.deliberation_days": 0.0,  # a certain, immediate truce
+            "militia.decision.review_mean_days": 1e6,
+            "militia.decision.review_log_sd": 0.0,
+            "policy.us.ultimatum.closure_attacks": 10,
+            **({"scenario.outcomes_from": outcomes_from} if outcomes_from else {}),
+        }
+    )
     scenario = with_history(scenario, ultimatum=(date(2020, 12, 1), "ultimatum"))  # day 335 of 366
     records = simulate(scenario, 0, SEED).ledger.records
-    assert [(r.kind, r.time_d) for r in of_kind(records, Kind.TRUCE_START, Kind.TRUCE_END)] == [(Kind.TRUCE_START, 335.0)]
+    assert [(r.kind, r.time_d) for r in of_kind(records, Kind.TRUCE_START, Kind.TRUCE_END)] == [
+        (Kind.TRUCE_START, 335.0)
+    ]
     row = replicate(scenario, 0, SEED)
     assert row["truce_days"] == truce_days
     horizon = scenario.scenario.calendar.horizon_days
@@ -598,10 +720,16 @@ def test_tougher_love_strikes_at_least_as_often_as_continuity():
 # --- 6. pre-emption --------------------------------------------------------------------------
 def preemption_records(overrides: dict, reps: int = 3):
     start = date(2020, 2, 1)
-    scenario = quiet({
-        "policy.us.doctrine": "tougher_love", "policy.start_date": start, "scenario.end_date": date(2020, 3, 31),
-        "threats.rocket.base_rate_per_day": 1.0, "policy.us.preemption.warning_prob": 1.0, **overrides,
-    })  # fmt: skip
+    scenario = quiet(
+        {
+            "policy.us.doctrine": "tougher_love",
+            "policy.start_date": start,
+            "scenario.end_date": date(2020, 3, 31),
+            "threats.rocket.base_rate_per_day": 1.0,
+            "policy.us.preemption.warning_prob": 1.0,
+            **overrides,
+        }
+    )
     lead = hours(scenario.policy.us.preemption.warning_lead_h)
     horizon = scenario.scenario.horizon_days
     for rep in range(reps):
@@ -610,9 +738,12 @@ def preemption_records(overrides: dict, reps: int = 3):
 
 def test_a_certain_preemptive_strike_stops_every_warned_attack_after_the_policy_start():
     prevented = 0
-    for records, start_d, lead, horizon in preemption_records({
-        "policy.us.preemption.strike_collateral_risk_max": 0.0, "policy.us.preemption.prevent_prob": 1.0,
-    }):  # fmt: skip
+    for records, start_d, lead, horizon in preemption_records(
+        {
+            "policy.us.preemption.strike_collateral_risk_max": 0.0,
+            "policy.us.preemption.prevent_prob": 1.0,
+        }
+    ):
         warnings = [w for w in of_kind(records, Kind.WARNING) if w.time_d + lead < horizon]
         attacked = {r.attack: r.time_d for r in of_kind(records, *WARNABLE)}
         stopped = {r.attack: r.time_d for r in of_kind(records, Kind.ATTACK_PREVENTED)}
@@ -630,10 +761,13 @@ def test_a_certain_preemptive_strike_stops_every_warned_attack_after_the_policy_
 
 
 def test_no_preemptive_strike_when_the_doctrine_accepts_no_collateral_risk():
-    for records, start_d, lead, horizon in preemption_records({
-        "policy.us.preemption.strike_collateral_risk_max": 1.0, "policy.us.preemption.prevent_prob": 1.0,
-        "policy.us.doctrines.tougher_love.acceptable_collateral_risk": 0.0,
-    }):  # fmt: skip
+    for records, start_d, lead, horizon in preemption_records(
+        {
+            "policy.us.preemption.strike_collateral_risk_max": 1.0,
+            "policy.us.preemption.prevent_prob": 1.0,
+            "policy.us.doctrines.tougher_love.acceptable_collateral_risk": 0.0,
+        }
+    ):
         assert not of_kind(records, Kind.US_STRIKE_PREEMPTIVE, Kind.ATTACK_PREVENTED)
         attacked = {r.attack for r in of_kind(records, *WARNABLE)}
         warned = [w for w in of_kind(records, Kind.WARNING) if w.time_d + lead < horizon]
@@ -643,11 +777,17 @@ def test_no_preemptive_strike_when_the_doctrine_accepts_no_collateral_risk():
 def test_preemption_happens_in_the_share_of_warnings_whose_risk_is_acceptable():
     max_risk = 0.3
     warned = struck = 0
-    for records, start_d, lead, horizon in preemption_records({
-        "policy.us.preemption.strike_collateral_risk_max": 1.0, "policy.us.doctrines.tougher_love.acceptable_collateral_risk": max_risk,
-        "policy.us.strikes.capacity_loss": 0.0, "policy.us.strikes.revenge_prob": 0.0,
-        "threats.rocket.base_rate_per_day": 4.0, "policy.iraq.intel_ops_prob": 0.0,
-    }, reps=4):  # fmt: skip
+    for records, start_d, _lead, _horizon in preemption_records(
+        {
+            "policy.us.preemption.strike_collateral_risk_max": 1.0,
+            "policy.us.doctrines.tougher_love.acceptable_collateral_risk": max_risk,
+            "policy.us.strikes.capacity_loss": 0.0,
+            "policy.us.strikes.revenge_prob": 0.0,
+            "threats.rocket.base_rate_per_day": 4.0,
+            "policy.iraq.intel_ops_prob": 0.0,
+        },
+        reps=4,
+    ):
         warned += sum(w.time_d >= start_d for w in of_kind(records, Kind.WARNING))
         struck += len(of_kind(records, Kind.US_STRIKE_PREEMPTIVE))
     assert warned > 500

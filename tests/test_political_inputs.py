@@ -59,9 +59,20 @@ RECORD_EVENTS = {
     "drawdown_2020_09": ("2020-09-30", "troop_reduction"),  # the cut to about 3,000 reached, [S1]
 }
 EVENT_TYPES = {
-    "us_strike", "iraqi_raid", "ultimatum", "truce", "troop_reduction", "embassy_closure", "combat_role_end",
-    "withdrawal", "talks", "agreement", "threat", "election", "iranian_direction",
-}  # fmt: skip
+    "us_strike",
+    "iraqi_raid",
+    "ultimatum",
+    "truce",
+    "troop_reduction",
+    "embassy_closure",
+    "combat_role_end",
+    "withdrawal",
+    "talks",
+    "agreement",
+    "threat",
+    "election",
+    "iranian_direction",
+}
 
 TABLE = re.compile(r"^\s*\[([^\]]+)\]\s*(#.*)?$")
 HISTORY_LINE = re.compile(r"^\w+ = .*\S\s+# [^;#]+; source: \S.*$")
@@ -131,7 +142,9 @@ def test_every_event_is_a_mapped_row_or_a_record_event(which):
         assert name in table and (table[name]["date"].isoformat(), table[name]["event"]) == (day, event), name
     want.update(record.values())
     have = events(FILES[which])
-    assert have == want, f"{FILES[which].name}: extra {sorted((have - want).elements())}, missing {sorted((want - have).elements())}"
+    assert have == want, (
+        f"{FILES[which].name}: extra {sorted((have - want).elements())}, missing {sorted((want - have).elements())}"
+    )
 
 
 def test_the_files_split_at_the_forecast_date():

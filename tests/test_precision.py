@@ -44,7 +44,14 @@ set = {{ "threats.rocket.base_rate_per_day" = 0.25 }}
 set = {{ "threats.convoy_ied.base_rate_per_day" = 0.3 }}
 """
 MAX_REPLICATIONS = 80  # above the count these targets need (64 with seed 77), so precision, not the cap, decides it
-TARGETS = ["--precision", "attacks_rocket=3", "--precision", "attacks_convoy=4", "--max-replications", str(MAX_REPLICATIONS)]
+TARGETS = [
+    "--precision",
+    "attacks_rocket=3",
+    "--precision",
+    "attacks_convoy=4",
+    "--max-replications",
+    str(MAX_REPLICATIONS),
+]
 
 
 @pytest.fixture(scope="module")
@@ -70,22 +77,30 @@ def test_stages_double_from_the_start_up_to_the_budget():
 
 
 def test_a_half_width_is_reached_when_the_interval_is_no_wider_than_twice_it():
-    comparison = pd.DataFrame({
-        "scenario": ["a", "a", "b"], "outcome": ["x", "y", "x"], "n_pairs": [10, 10, 1],
-        "diff_ci95_low": [-1.0, 0.0, float("nan")], "diff_ci95_high": [1.0, 3.0, float("nan")],
-    })  # fmt: skip
+    comparison = pd.DataFrame(
+        {
+            "scenario": ["a", "a", "b"],
+            "outcome": ["x", "y", "x"],
+            "n_pairs": [10, 10, 1],
+            "diff_ci95_low": [-1.0, 0.0, float("nan")],
+            "diff_ci95_high": [1.0, 3.0, float("nan")],
+        }
+    )
     table = half_widths(comparison, {"x": 1.0, "y": 1.0})
     assert table["half_width"].tolist()[:2] == [1.0, 1.5]
     assert table["reached"].tolist() == [True, False, False]  # an interval not computed is not reached
 
 
-@pytest.mark.parametrize("targets, budget, rule", [
-    ({"us_killd": 0.05}, None, "must name an outcome of the experiment"),
-    ({"us_killed": 0.0}, None, "must be a number > 0"),
-    ({"us_killed": float("nan")}, None, "must be a number > 0"),
-    ({}, None, "must name at least one outcome"),
-    ({"us_killed": 0.05}, 3, "must be an integer >= the experiment's replications (4)"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "targets, budget, rule",
+    [
+        ({"us_killd": 0.05}, None, "must name an outcome of the experiment"),
+        ({"us_killed": 0.0}, None, "must be a number > 0"),
+        ({"us_killed": float("nan")}, None, "must be a number > 0"),
+        ({}, None, "must name at least one outcome"),
+        ({"us_killed": 0.05}, 3, "must be an integer >= the experiment's replications (4)"),
+    ],
+)
 def test_a_bad_precision_request_names_the_key_the_value_and_the_rule(targets, budget, rule):
     with pytest.raises(ConfigError) as error:
         precision_for(targets, budget, 4, ["us_killed"], 2, "exp.toml")
@@ -95,7 +110,9 @@ def test_a_bad_precision_request_names_the_key_the_value_and_the_rule(targets, b
 # ---------------------------------------------------------------------------- with simulation
 
 
-@pytest.mark.parametrize("option", ["us_wounded", "us_wounded=", "=0.1", "us_wounded=-1", "us_wounded=abc", "us_wounded=inf"])
+@pytest.mark.parametrize(
+    "option", ["us_wounded", "us_wounded=", "=0.1", "us_wounded=-1", "us_wounded=abc", "us_wounded=inf"]
+)
 def test_a_malformed_precision_is_one_line_and_exit_2(experiment, tmp_path, option):
     code, stdout, stderr = call_main(["experiment", experiment, "--out", tmp_path / "out", "--precision", option])
     assert code == 2 and stdout == "" and "Traceback" not in stderr
@@ -103,11 +120,14 @@ def test_a_malformed_precision_is_one_line_and_exit_2(experiment, tmp_path, opti
     assert not (tmp_path / "out").exists()
 
 
-@pytest.mark.parametrize("options, message", [
-    (["--precision", "us_killed=0.1"], "precision = 'us_killed' must name an outcome of the experiment"),
-    (["--precision", "us_wounded=1", "--max-replications", "2"], "max_replications = 2 must be an integer >= "),
-    (["--max-replications", "8"], "max_replications applies only to a run by precision"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "options, message",
+    [
+        (["--precision", "us_killed=0.1"], "precision = 'us_killed' must name an outcome of the experiment"),
+        (["--precision", "us_wounded=1", "--max-replications", "2"], "max_replications = 2 must be an integer >= "),
+        (["--max-replications", "8"], "max_replications applies only to a run by precision"),
+    ],
+)
 def test_a_precision_the_experiment_cannot_meet_is_one_line_and_exit_2(experiment, tmp_path, options, message):
     code, stdout, stderr = call_main(["experiment", experiment, "--out", tmp_path / "out", *options])
     assert code == 2 and len(stderr.splitlines()) == 1 and message in stderr, stderr
@@ -123,7 +143,10 @@ def test_when_the_budget_runs_out_first_the_report_and_the_console_say_so(experi
     record = manifest["precision"]
     assert manifest["replications"] == 6 and record["budget_exhausted"] and record["stages"] == [4, 6]
     # more convoys leave the rockets as they are (common random numbers): a difference of exactly 0
-    assert [(r["scenario"], r["reached"]) for r in record["half_widths"]] == [("more_rockets", False), ("more_convoys", True)]
+    assert [(r["scenario"], r["reached"]) for r in record["half_widths"]] == [
+        ("more_rockets", False),
+        ("more_convoys", True),
+    ]
     assert "the budget of 6 ran out" in (out / "report.md").read_text()
     assert pd.read_parquet(out / "runs.parquet").groupby("scenario").size().tolist() == [6, 6, 6]
 
@@ -150,12 +173,18 @@ def test_a_precision_run_gives_the_bytes_of_a_fixed_run_of_the_count_it_chose(ex
 
 
 def test_api_run_experiment_by_precision(experiment, tmp_path):
-    result = api.run_experiment(experiment, tmp_path / "out", api.ExperimentOptions(precision={"attacks_rocket": 1e-6}, max_replications=5),
-                                api.BatchOptions(workers=1))  # fmt: skip
+    result = api.run_experiment(
+        experiment,
+        tmp_path / "out",
+        api.ExperimentOptions(precision={"attacks_rocket": 1e-6}, max_replications=5),
+        api.BatchOptions(workers=1),
+    )
     assert result.manifest["precision"]["replications"] == 5 and result.manifest["precision"]["budget_exhausted"]
     assert len(result.runs) == 15
     with pytest.raises(UsageError):
-        api.run_experiment(experiment, tmp_path / "other", api.ExperimentOptions(max_replications=8), api.BatchOptions(workers=1))
+        api.run_experiment(
+            experiment, tmp_path / "other", api.ExperimentOptions(max_replications=8), api.BatchOptions(workers=1)
+        )
 
 
 def test_a_folder_of_another_experiment_is_refused_even_by_precision(experiment, tmp_path):
@@ -167,7 +196,9 @@ def test_a_folder_of_another_experiment_is_refused_even_by_precision(experiment,
     assert code == 2 and "holds results of a different batch" in stderr
 
 
-def test_a_precision_run_keeps_its_folder_locked_between_stages_and_through_its_report(experiment, tmp_path, monkeypatch):
+def test_a_precision_run_keeps_its_folder_locked_between_stages_and_through_its_report(
+    experiment, tmp_path, monkeypatch
+):
     import os
 
     import sim.api.experiment
@@ -194,8 +225,12 @@ def test_a_precision_run_keeps_its_folder_locked_between_stages_and_through_its_
     original, original_html = sim.api.experiment.run_batch, sim.api.experiment.write_html
     monkeypatch.setattr(sim.api.experiment, "run_batch", run_batch)
     monkeypatch.setattr(sim.api.experiment, "write_html", write_html)
-    result = api.run_experiment(experiment, out, api.ExperimentOptions(precision={"attacks_rocket": 1e-6}, max_replications=12),
-                                api.BatchOptions(workers=1))  # fmt: skip
+    result = api.run_experiment(
+        experiment,
+        out,
+        api.ExperimentOptions(precision={"attacks_rocket": 1e-6}, max_replications=12),
+        api.BatchOptions(workers=1),
+    )
     assert result.manifest["precision"]["stages"] == [4, 8, 12] and result.manifest["status"] == "complete"
     assert not taken and len(refused) == 4, (taken, refused)
     os.close(lock_folder(out))  # released at the end

@@ -30,7 +30,12 @@ CERTAIN_SALVO = {
 
 
 def salvo_world(n_rockets: int, fire_units: int, overrides: dict):
-    overrides = {**CERTAIN_SALVO, "threats.rocket.heavy_salvo_min": n_rockets, "threats.rocket.heavy_salvo_max": n_rockets, **overrides}
+    overrides = {
+        **CERTAIN_SALVO,
+        "threats.rocket.heavy_salvo_min": n_rockets,
+        "threats.rocket.heavy_salvo_max": n_rockets,
+        **overrides,
+    }
     world = world_of(one_site(quiet(overrides), cram_fire_units=fire_units))
     rocket_salvo(world, "rocket-0", np.random.default_rng(0), TEST)
     world.env.run(until=seconds(3600 * 3))
@@ -40,44 +45,64 @@ def salvo_world(n_rockets: int, fire_units: int, overrides: dict):
 def test_one_fire_unit_busy_longer_than_the_flight_engages_exactly_one_rocket():
     world = salvo_world(5, 1, {"cram.engagement_time_s": 100.0, "cram.kill_prob": 0.0})
     assert timeline(world.ledger.records) == [
-        ("attack_rocket", 0.0), ("rocket_launched", 0.0),
+        ("attack_rocket", 0.0),
+        ("rocket_launched", 0.0),
         ("rocket_engaged", 3.0),
-        ("rocket_launched", 4.0), ("rocket_launched", 8.0), ("rocket_launched", 12.0), ("rocket_launched", 16.0),
+        ("rocket_launched", 4.0),
+        ("rocket_launched", 8.0),
+        ("rocket_launched", 12.0),
+        ("rocket_launched", 16.0),
         ("rocket_impact_inside", 40.0),
-        ("saturated", 44.0), ("rocket_impact_inside", 44.0),
-        ("saturated", 48.0), ("rocket_impact_inside", 48.0),
-        ("saturated", 52.0), ("rocket_impact_inside", 52.0),
-        ("saturated", 56.0), ("rocket_impact_inside", 56.0),
-    ]  # fmt: skip
+        ("saturated", 44.0),
+        ("rocket_impact_inside", 44.0),
+        ("saturated", 48.0),
+        ("rocket_impact_inside", 48.0),
+        ("saturated", 52.0),
+        ("rocket_impact_inside", 52.0),
+        ("saturated", 56.0),
+        ("rocket_impact_inside", 56.0),
+    ]
 
 
 def test_a_fire_unit_freed_before_impact_engages_the_waiting_rocket():
     # engagement 6 s: rocket 2 asks at 7 s, the unit frees at 9 s (< its impact at 44 s)
     world = salvo_world(2, 1, {"cram.engagement_time_s": 6.0, "cram.kill_prob": 1.0})
     assert timeline(world.ledger.records) == [
-        ("attack_rocket", 0.0), ("rocket_launched", 0.0),
-        ("rocket_engaged", 3.0), ("rocket_intercepted", 3.0),
+        ("attack_rocket", 0.0),
+        ("rocket_launched", 0.0),
+        ("rocket_engaged", 3.0),
+        ("rocket_intercepted", 3.0),
         ("rocket_launched", 4.0),
-        ("rocket_engaged", 9.0), ("rocket_intercepted", 9.0),
-    ]  # fmt: skip
+        ("rocket_engaged", 9.0),
+        ("rocket_intercepted", 9.0),
+    ]
 
 
 def test_empty_magazine_lets_the_third_rocket_through_until_reload():
     world = salvo_world(
-        3, 3,
-        {"cram.kill_prob": 1.0, "cram.magazine_rounds": 400, "cram.rounds_per_engagement": 200,
-         "cram.reload_below_rounds": 200, "cram.reload_time_h": 1.0},
-    )  # fmt: skip
+        3,
+        3,
+        {
+            "cram.kill_prob": 1.0,
+            "cram.magazine_rounds": 400,
+            "cram.rounds_per_engagement": 200,
+            "cram.reload_below_rounds": 200,
+            "cram.reload_time_h": 1.0,
+        },
+    )
     assert timeline(world.ledger.records) == [
-        ("attack_rocket", 0.0), ("rocket_launched", 0.0),
-        ("rocket_engaged", 3.0), ("rocket_intercepted", 3.0),
+        ("attack_rocket", 0.0),
+        ("rocket_launched", 0.0),
+        ("rocket_engaged", 3.0),
+        ("rocket_intercepted", 3.0),
         ("rocket_launched", 4.0),
-        ("rocket_engaged", 7.0), ("rocket_intercepted", 7.0),
+        ("rocket_engaged", 7.0),
+        ("rocket_intercepted", 7.0),
         ("rocket_launched", 8.0),
         ("magazine_empty", 11.0),
         ("rocket_impact_inside", 48.0),
         ("magazine_reloaded", 3607.0),
-    ]  # fmt: skip
+    ]
     reload = [r for r in world.ledger.records if r.kind is Kind.MAGAZINE_RELOADED][0]
     assert reload.count == 400
     battery = world.sites["embassy"].battery
@@ -96,9 +121,12 @@ def test_launch_failures_never_fly_and_duds_do_not_explode():
     assert [k for k, _ in timeline(world.ledger.records)] == ["attack_rocket"] + ["rocket_launch_failed"] * 4
     world = salvo_world(2, 0, {"threats.rocket.dud_prob": 1.0})
     assert timeline(world.ledger.records) == [
-        ("attack_rocket", 0.0), ("rocket_launched", 0.0), ("rocket_launched", 4.0),
-        ("rocket_dud", 40.0), ("rocket_dud", 44.0),
-    ]  # fmt: skip
+        ("attack_rocket", 0.0),
+        ("rocket_launched", 0.0),
+        ("rocket_launched", 4.0),
+        ("rocket_dud", 40.0),
+        ("rocket_dud", 44.0),
+    ]
 
 
 def test_undefended_site_takes_every_inside_impact_and_casualties_scale_with_exposure():
@@ -136,18 +164,26 @@ def test_binomial_quantile_matches_scipy(n, p):
 
 
 def test_convoy_attack_waits_for_a_convoy_on_the_road():
-    scenario = quiet({
-        "convoys.departures_per_day": 1.0, "convoys.trip_duration_h": 10.0, "convoys.trucks_per_convoy": 5,
-        "threats.convoy_ied.hit_prob_initial": 1.0, "threats.convoy_ied.hit_prob_max": 1.0,
-        "threats.convoy_ied.extra_truck_prob": 1.0, "threats.convoy_ied.driver_casualty_prob": 1.0,
-    })  # fmt: skip
+    scenario = quiet(
+        {
+            "convoys.departures_per_day": 1.0,
+            "convoys.trip_duration_h": 10.0,
+            "convoys.trucks_per_convoy": 5,
+            "threats.convoy_ied.hit_prob_initial": 1.0,
+            "threats.convoy_ied.hit_prob_max": 1.0,
+            "threats.convoy_ied.extra_truck_prob": 1.0,
+            "threats.convoy_ied.driver_casualty_prob": 1.0,
+        }
+    )
     world = world_of(scenario)
     start(world)  # the convoy timetable is part of the started world
     convoy_attack(world, "convoy-0", np.random.default_rng(0), TEST)
     world.env.run(until=2.0)
     assert [(r.kind.name, r.time_d, r.count) for r in world.ledger.records] == [
-        ("attack_convoy", 0.5, 1), ("trucks_damaged", 0.5, 5), ("driver_casualties", 0.5, 5),
-    ]  # fmt: skip
+        ("attack_convoy", 0.5, 1),
+        ("trucks_damaged", 0.5, 5),
+        ("driver_casualties", 0.5, 5),
+    ]
 
 
 def test_convoy_attack_misses_when_hit_probability_is_zero():
@@ -213,10 +249,16 @@ def test_no_attack_starts_after_the_horizon_but_rounds_in_flight_land():
 
 def test_a_magazine_too_low_for_a_burst_is_reloaded_even_below_the_threshold():
     world = salvo_world(
-        3, 3,
-        {"cram.kill_prob": 1.0, "cram.magazine_rounds": 500, "cram.rounds_per_engagement": 200,
-         "cram.reload_below_rounds": 50, "cram.reload_time_h": 0.5},
-    )  # fmt: skip
+        3,
+        3,
+        {
+            "cram.kill_prob": 1.0,
+            "cram.magazine_rounds": 500,
+            "cram.rounds_per_engagement": 200,
+            "cram.reload_below_rounds": 50,
+            "cram.reload_time_h": 0.5,
+        },
+    )
     reloads = [(r.time_d * SECONDS_PER_DAY, r.count) for r in world.ledger.records if r.kind is Kind.MAGAZINE_RELOADED]
     assert reloads == [pytest.approx((7.0 + 1800.0, 400))]  # 100 rounds left after the 2nd burst
 

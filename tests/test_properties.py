@@ -81,7 +81,9 @@ def test_every_launched_round_has_exactly_one_fate_and_time_never_runs_back(case
     # rounds are conserved at every battery: full magazine - bursts fired + rounds reloaded = what is left
     for site in world.sites.all:
         if site.battery is not None:
-            bursts = sum(1 for r in records if r.site == site.name and r.kind in (Kind.ROCKET_ENGAGED, Kind.DRONE_ENGAGED))
+            bursts = sum(
+                1 for r in records if r.site == site.name and r.kind in (Kind.ROCKET_ENGAGED, Kind.DRONE_ENGAGED)
+            )
             reloaded = sum(r.count for r in records if r.site == site.name and r.kind is Kind.MAGAZINE_RELOADED)
             fired = bursts * scenario.cram.rounds_per_engagement
             assert site.battery.magazine.level == scenario.cram.magazine_rounds - fired + reloaded, site.name
@@ -146,7 +148,9 @@ def test_policy_invariants(case):
     strikes = [r for r in records if r.kind in (Kind.US_STRIKE_RETALIATORY, Kind.US_STRIKE_PREEMPTIVE)]
     for strike in strikes:
         if strike.kind is Kind.US_STRIKE_PREEMPTIVE:
-            assert any(r.kind is Kind.WARNING and r.attack == strike.attack and r.time_d == strike.time_d for r in records)
+            assert any(
+                r.kind is Kind.WARNING and r.attack == strike.attack and r.time_d == strike.time_d for r in records
+            )
             continue
         decided = strike.time_d - levers.decision_delay_days
         trigger_kind = strike.detail.removeprefix("after ").split(" of ")[0]

@@ -37,14 +37,28 @@ CALIBRATION_PAGE = "calibration.md"
 # The pages that took the README's text: every `python run.py CMD --option` on them is checked.
 # (docs/extending.md, sources.md and the record's pages were never part of the README.)
 MOVED_PAGES = (
-    "index.md", "tutorial.md", "commands.md", "model.md", "calibration.md", "validation.md", "experiments.md",
-    "robustness.md", "files.md", "api.md", "outcomes.md", "reproducibility.md", "speed.md", "limits.md",
-    "assumptions.md", "layout.md",
-)  # fmt: skip
+    "index.md",
+    "tutorial.md",
+    "commands.md",
+    "model.md",
+    "calibration.md",
+    "validation.md",
+    "experiments.md",
+    "robustness.md",
+    "files.md",
+    "api.md",
+    "outcomes.md",
+    "reproducibility.md",
+    "speed.md",
+    "limits.md",
+    "assumptions.md",
+    "layout.md",
+)
 
 
 def page(name: str) -> str:
     return (DOCS / name).read_text(encoding="utf-8")
+
 
 SETUP_PREFIX = "python3 -m venv .venv && .venv/bin/pip install -e "
 MAIN_SUFFIX = ".venv/bin/python run.py"
@@ -582,9 +596,11 @@ def test_tutorial_command_writes_the_files_the_readme_promises(tutorial, index):
         scenarios = [a for a in argv[3:] if a.endswith(".toml")] if sub == "validate" else []
         each = [f"{Path(a).stem}/" for a in scenarios] if len(scenarios) > 1 else [""]
         missing += [
-            f"{out}/{d}{n}" for d in each for n in sorted(promised_files().get(sub or "experiment", ()))
+            f"{out}/{d}{n}"
+            for d in each
+            for n in sorted(promised_files().get(sub or "experiment", ()))
             if not (folder / d / n).exists()
-        ]  # fmt: skip
+        ]
         for line in step.excerpt:
             if line.startswith("wrote ") and len(step.commands) == 1:
                 where, names, plots = wrote_line(line)
@@ -593,7 +609,9 @@ def test_tutorial_command_writes_the_files_the_readme_promises(tutorial, index):
                 if plots is not None:
                     pngs = sorted(p.name for p in folder.rglob("*.png"))
                     assert len(pngs) == plots, f"{line!r}: {len(pngs)} plots in {out}: {pngs}"
-        if sub == "experiment":  # "DIR/plots/ (a forest plot ..., an ECDF per outcome, the probabilities ..., box plots)"
+        if (
+            sub == "experiment"
+        ):  # "DIR/plots/ (a forest plot ..., an ECDF per outcome, the probabilities ..., box plots)"
             spec = tomllib.loads((tutorial.root / argv[3]).read_text(encoding="utf-8"))
             plots = [p.name for p in (folder / "plots").glob("*.png")]
             for outcome in spec["experiment"]["outcomes"]:

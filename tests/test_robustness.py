@@ -42,10 +42,12 @@ VALUES = {
     "truce_days": [{"A": (5, 1), "B": (3, 6), "C": (4, 2)}, {"A": (2, 4), "B": (2, 0), "C": (8, 4)}],
 }
 DESIGN = StatesDesign(
-    ("A", "B", "C"), "A", (Parameter("cram.kill_prob", low=0.3, high=0.9),),
+    ("A", "B", "C"),
+    "A",
+    (Parameter("cram.kill_prob", low=0.3, high=0.9),),
     pd.DataFrame({"state": [0, 1], "cram.kill_prob": [0.4, 0.8]}),
     (Threshold("attacks_rocket", "max", 3.0),),
-)  # fmt: skip
+)
 
 
 def hand_runs() -> pd.DataFrame:
@@ -53,8 +55,14 @@ def hand_runs() -> pd.DataFrame:
     for state in range(2):
         for option in "ABC":
             for r in range(2):
-                rows.append({"scenario": scenario_name(option, state), "replication": r, "seed": 1,
-                             **{o: float(VALUES[o][state][option][r]) for o in VALUES}})  # fmt: skip
+                rows.append(
+                    {
+                        "scenario": scenario_name(option, state),
+                        "replication": r,
+                        "seed": 1,
+                        **{o: float(VALUES[o][state][option][r]) for o in VALUES},
+                    }
+                )
     return pd.DataFrame(rows)
 
 
@@ -73,7 +81,14 @@ def test_regret_is_computed_pair_by_pair():
     the state means would give B only 1.5 in state 0, not 2.5: the pairs matter."""
     states = states_table(hand_runs(), DESIGN, ["attacks_rocket", "truce_days"])
     rocket = states[states.outcome == "attacks_rocket"].set_index(["option", "state"])["regret"]
-    assert rocket.to_dict() == {("A", 0): 1.0, ("B", 0): 2.5, ("C", 0): 1.0, ("A", 1): 2.0, ("B", 1): 0.0, ("C", 1): 5.0}
+    assert rocket.to_dict() == {
+        ("A", 0): 1.0,
+        ("B", 0): 2.5,
+        ("C", 0): 1.0,
+        ("A", 1): 2.0,
+        ("B", 1): 0.0,
+        ("C", 1): 5.0,
+    }
     # more is better for truce_days: state 0 regrets A (0, 5), B (2, 0), C (1, 4)
     truce = states[(states.outcome == "truce_days") & (states.state == 0)].set_index("option")["regret"]
     assert truce.to_dict() == {"A": 2.5, "B": 1.0, "C": 2.5}
@@ -119,11 +134,21 @@ def test_a_share_of_states_carries_the_noise_of_the_replications_every_state_sha
     above 0.91. Another five replications could put every state above it: the interval must
     reach down to 0."""
     options, states, noise = ("A", "B"), 40, (-2.0, -1.0, 0.5, 1.0, 0.5)  # mean -0.2: all met
-    design = StatesDesign(options, "A", (Parameter("cram.kill_prob", low=0.3, high=0.9),),
-                          pd.DataFrame({"state": range(states), "cram.kill_prob": np.linspace(0.3, 0.9, states)}),
-                          (Threshold("attacks_rocket", "max", 10.0),))  # fmt: skip
-    runs = pd.DataFrame([{"scenario": scenario_name(o, s), "replication": r, "seed": 1, "attacks_rocket": 10.0 + e}
-                         for s in range(states) for o in options for r, e in enumerate(noise)])  # fmt: skip
+    design = StatesDesign(
+        options,
+        "A",
+        (Parameter("cram.kill_prob", low=0.3, high=0.9),),
+        pd.DataFrame({"state": range(states), "cram.kill_prob": np.linspace(0.3, 0.9, states)}),
+        (Threshold("attacks_rocket", "max", 10.0),),
+    )
+    runs = pd.DataFrame(
+        [
+            {"scenario": scenario_name(o, s), "replication": r, "seed": 1, "attacks_rocket": 10.0 + e}
+            for s in range(states)
+            for o in options
+            for r, e in enumerate(noise)
+        ]
+    )
     row = metric(robustness_table(runs, design, ["attacks_rocket"], seed=3), "B", "all thresholds", "satisficing")
     assert row["value"] == 1.0 and wilson_interval(states, states)[0] > 0.9
     assert row["ci95_low"] == 0.0 and row["ci95_high"] == 1.0
@@ -131,8 +156,12 @@ def test_a_share_of_states_carries_the_noise_of_the_replications_every_state_sha
 
 def noisy_runs(replications: int = 30) -> pd.DataFrame:
     rng = np.random.default_rng(8)
-    rows = [{"scenario": scenario_name(o, s), "replication": r, "seed": 1, "attacks_rocket": float(rng.poisson(10))}
-            for s in range(2) for o in "ABC" for r in range(replications)]  # fmt: skip
+    rows = [
+        {"scenario": scenario_name(o, s), "replication": r, "seed": 1, "attacks_rocket": float(rng.poisson(10))}
+        for s in range(2)
+        for o in "ABC"
+        for r in range(replications)
+    ]
     return pd.DataFrame(rows)
 
 
@@ -170,10 +199,20 @@ def test_regret_and_satisficing_intervals_cover_in_a_bootstrap_world():
     The intervals these replaced (percentile over replications; for the share, the wider of a
     Wilson interval and a bootstrap over states) cover 41-95% here (200 experiments; the maximum
     regret of option C 41%, its 90th percentile 75%): they fail."""
-    table = coverage(futures(), ("A", "B", "C"), ["attacks_rocket"], [Threshold("attacks_rocket", "max", 12.0)],
-                     replications=8, experiments=500, seed=7, resamples=1000)  # fmt: skip
-    checked = table[table.metric.isin(["regret_mean", "regret_max", "regret_p90"])
-                    | ((table.metric == "satisficing") & (table.outcome == "all thresholds"))]  # fmt: skip
+    table = coverage(
+        futures(),
+        ("A", "B", "C"),
+        ["attacks_rocket"],
+        [Threshold("attacks_rocket", "max", 12.0)],
+        replications=8,
+        experiments=500,
+        seed=7,
+        resamples=1000,
+    )
+    checked = table[
+        table.metric.isin(["regret_mean", "regret_max", "regret_p90"])
+        | ((table.metric == "satisficing") & (table.outcome == "all thresholds"))
+    ]
     assert len(checked) == 12 and not checked["exact"].any()
     for row in checked.itertuples():
         low, high = wilson_interval(int(row.covered), int(row.experiments), COVERAGE_LEVEL)
@@ -190,14 +229,20 @@ def evidence_runs(shifts: dict[int, list[float]], noise: list[float]) -> pd.Data
     for s, shift in shifts.items():
         for r, e in enumerate(noise):
             rows.append({"scenario": scenario_name("A", s), "replication": r, "seed": 1, "attacks_rocket": 10.0 + e})
-            rows.append({"scenario": scenario_name("B", s), "replication": r, "seed": 1, "attacks_rocket": 10.0 + e + shift[r]})
+            rows.append(
+                {"scenario": scenario_name("B", s), "replication": r, "seed": 1, "attacks_rocket": 10.0 + e + shift[r]}
+            )
     return pd.DataFrame(rows)
 
 
 def two_states(threshold: float = 100.0) -> StatesDesign:
-    return StatesDesign(("A", "B"), "A", (Parameter("cram.kill_prob", low=0.3, high=0.9),),
-                        pd.DataFrame({"state": [0, 1], "cram.kill_prob": [0.4, 0.8]}),
-                        (Threshold("attacks_rocket", "max", threshold),))  # fmt: skip
+    return StatesDesign(
+        ("A", "B"),
+        "A",
+        (Parameter("cram.kill_prob", low=0.3, high=0.9),),
+        pd.DataFrame({"state": [0, 1], "cram.kill_prob": [0.4, 0.8]}),
+        (Threshold("attacks_rocket", "max", threshold),),
+    )
 
 
 def test_a_state_fails_only_when_its_interval_excludes_the_line():
@@ -211,7 +256,10 @@ def test_a_state_fails_only_when_its_interval_excludes_the_line():
     assert case.text == "B brings more attacks_rocket than A"
     assert case.failing.tolist() == [True, False] and case.undecided == 1
     states = states_table(runs, design, ["attacks_rocket"]).set_index(["option", "state"])
-    assert states.loc[("B", 1), "mean_diff"] > 0 and states.loc[("B", 1), "diff_ci95_low"] < 0 < states.loc[("B", 0), "diff_ci95_low"]
+    assert (
+        states.loc[("B", 1), "mean_diff"] > 0
+        and states.loc[("B", 1), "diff_ci95_low"] < 0 < states.loc[("B", 0), "diff_ci95_low"]
+    )
     assert not thresholds_a.failing.any() and not thresholds_b.failing.any()  # means near 10-13, threshold 100
 
 
@@ -288,7 +336,10 @@ def test_when_nearly_every_state_fails_the_whole_space_is_the_failing_region(fai
     case = Case("B", "x", "B fails", y)
     box = discover(case, x, 1, resamples=2)
     assert box is not None and box.whole and not box.stable
-    assert box.words() == f"B fails in {failing} of {STATES} states: the whole space is the failing region (no box restricts it)"
+    assert (
+        box.words()
+        == f"B fails in {failing} of {STATES} states: the whole space is the failing region (no box restricts it)"
+    )
     text = _discovery_text([(case, box)], {})
     assert "whole space is the failing region" in text and "scattered" not in text
 
@@ -322,10 +373,19 @@ def test_a_box_carried_by_a_few_shared_futures_is_not_stable():
 
 
 def test_least_maximum_regret_is_named_only_when_its_interval_stands_apart():
-    rows = [("A", "attacks_rocket", 10.0, 8.0, 12.0), ("B", "attacks_rocket", 20.0, 15.0, 25.0),
-            ("A", "us_killed", 0.5, 0.2, 0.9), ("B", "us_killed", 0.6, 0.4, 0.8), ("C", "us_killed", 2.0, 1.5, 2.5)]  # fmt: skip
-    metrics = pd.DataFrame([{"option": o, "outcome": out, "metric": "regret_max", "value": v, "ci95_low": lo, "ci95_high": hi}
-                            for o, out, v, lo, hi in rows])  # fmt: skip
+    rows = [
+        ("A", "attacks_rocket", 10.0, 8.0, 12.0),
+        ("B", "attacks_rocket", 20.0, 15.0, 25.0),
+        ("A", "us_killed", 0.5, 0.2, 0.9),
+        ("B", "us_killed", 0.6, 0.4, 0.8),
+        ("C", "us_killed", 2.0, 1.5, 2.5),
+    ]
+    metrics = pd.DataFrame(
+        [
+            {"option": o, "outcome": out, "metric": "regret_max", "value": v, "ci95_low": lo, "ci95_high": hi}
+            for o, out, v, lo, hi in rows
+        ]
+    )
     rocket, killed = least_regret_text(metrics, ["attacks_rocket", "us_killed"]).splitlines()
     assert rocket.startswith("- attacks_rocket: least maximum regret A (10.0 [8.00, 12.0])")
     assert killed.startswith("- us_killed: no winner among overlapping values") and "cannot be told apart" in killed
@@ -335,11 +395,34 @@ def test_least_maximum_regret_is_named_only_when_its_interval_stands_apart():
 def test_the_report_says_whether_the_half_widths_asked_are_reached():
     """Regret intervals of half-width 2 (A) and 3 (B), shares of half-width 0.1: asking 2.5 and
     0.2 is not reached for the regret (the widest, B's, is 3), and is for the share."""
-    metrics = pd.DataFrame([
-        {"option": "A", "outcome": "attacks_rocket", "metric": "regret_mean", "value": 5.0, "ci95_low": 3.0, "ci95_high": 7.0},
-        {"option": "B", "outcome": "attacks_rocket", "metric": "regret_mean", "value": 6.0, "ci95_low": 3.0, "ci95_high": 9.0},
-        {"option": "A", "outcome": "all thresholds", "metric": "satisficing", "value": 0.5, "ci95_low": 0.4, "ci95_high": 0.6},
-    ])  # fmt: skip
+    metrics = pd.DataFrame(
+        [
+            {
+                "option": "A",
+                "outcome": "attacks_rocket",
+                "metric": "regret_mean",
+                "value": 5.0,
+                "ci95_low": 3.0,
+                "ci95_high": 7.0,
+            },
+            {
+                "option": "B",
+                "outcome": "attacks_rocket",
+                "metric": "regret_mean",
+                "value": 6.0,
+                "ci95_low": 3.0,
+                "ci95_high": 9.0,
+            },
+            {
+                "option": "A",
+                "outcome": "all thresholds",
+                "metric": "satisficing",
+                "value": 0.5,
+                "ci95_low": 0.4,
+                "ci95_high": 0.6,
+            },
+        ]
+    )
     table = precision_table(metrics, Precision({"attacks_rocket": 2.5}, 0.2))
     assert table["half_width"].tolist() == pytest.approx([3.0, 0.1]) and table["reached"].tolist() == [False, True]
 
@@ -352,17 +435,28 @@ def test_robustness_html_carries_its_figures_inline_and_its_precision(tmp_path):
     reported as not reached."""
     states = 40
     kill = np.linspace(0.3, 0.9, states)
-    design = StatesDesign(("A", "B"), "A", (Parameter("cram.kill_prob", low=0.3, high=0.9),),
-                          pd.DataFrame({"state": range(states), "cram.kill_prob": kill}), (),
-                          Precision({"attacks_rocket": 0.001}))  # fmt: skip
+    design = StatesDesign(
+        ("A", "B"),
+        "A",
+        (Parameter("cram.kill_prob", low=0.3, high=0.9),),
+        pd.DataFrame({"state": range(states), "cram.kill_prob": kill}),
+        (),
+        Precision({"attacks_rocket": 0.001}),
+    )
     rng = np.random.default_rng(4)
     rows = []
     for s in range(states):
         for r in range(12):
             base = 10.0 + rng.normal()
             rows.append({"scenario": scenario_name("A", s), "replication": r, "seed": 1, "attacks_rocket": base})
-            rows.append({"scenario": scenario_name("B", s), "replication": r, "seed": 1,
-                         "attacks_rocket": base + (5.0 if kill[s] > 0.6 else 0.0) + 0.3 * rng.normal()})  # fmt: skip
+            rows.append(
+                {
+                    "scenario": scenario_name("B", s),
+                    "replication": r,
+                    "seed": 1,
+                    "attacks_rocket": base + (5.0 if kill[s] > 0.6 else 0.0) + 0.3 * rng.normal(),
+                }
+            )
     result = analyse_robustness(pd.DataFrame(rows), design, ["attacks_rocket"], seed=2, out=tmp_path)
     assert [b.case.text for b in result.boxes] == ["B brings more attacks_rocket than A"]
     markdown = result.report.read_text(encoding="utf-8")
@@ -381,19 +475,33 @@ OPTIONS = {
 UNCERTAIN = {"policy.us.strikes.revenge_prob": {"low": 0.1, "high": 0.9}, "cram.kill_prob": {"low": 0.3, "high": 0.9}}
 
 
-def robustness_file(folder: Path, name: str = "rob.toml", options=None, uncertain=None, thresholds=None,
-                    precision=None, **header) -> Path:  # fmt: skip
-    table = {"name": "rob", "description": "test", "base": BASELINE, "reference": "continuity", "replications": 3,
-             "root_seed": 5, "chunk_size": 2, "end_date": date(2020, 3, 31), "states": 4, "states_design": "lhs",
-             "outcomes": ["attacks_rocket", "us_killed", "truce_days"]}  # fmt: skip
+def robustness_file(
+    folder: Path, name: str = "rob.toml", options=None, uncertain=None, thresholds=None, precision=None, **header
+) -> Path:
+    table = {
+        "name": "rob",
+        "description": "test",
+        "base": BASELINE,
+        "reference": "continuity",
+        "replications": 3,
+        "root_seed": 5,
+        "chunk_size": 2,
+        "end_date": date(2020, 3, 31),
+        "states": 4,
+        "states_design": "lhs",
+        "outcomes": ["attacks_rocket", "us_killed", "truce_days"],
+    }
     table.update(header)
     table = {k: v for k, v in table.items() if v is not None}
     uncertain = UNCERTAIN if uncertain is None else uncertain
     thresholds = {"attacks_rocket": {"max": 20}} if thresholds is None else thresholds
-    tables = [("experiment", table), *((f"uncertain.{json.dumps(p)}", s) for p, s in uncertain.items()),
-              *([("thresholds", thresholds)] if thresholds else []),
-              *([("precision", precision)] if precision else []),
-              *((f"scenarios.{n}", s) for n, s in (options or OPTIONS).items())]  # fmt: skip
+    tables = [
+        ("experiment", table),
+        *((f"uncertain.{json.dumps(p)}", s) for p, s in uncertain.items()),
+        *([("thresholds", thresholds)] if thresholds else []),
+        *([("precision", precision)] if precision else []),
+        *((f"scenarios.{n}", s) for n, s in (options or OPTIONS).items()),
+    ]
     path = folder / name
     path.write_text(toml_tables(tables), encoding="utf-8")
     return path
@@ -414,17 +522,35 @@ def test_every_option_runs_in_every_state(tmp_path):
 
 
 BAD = [
-    ({"thresholds": {"us_wounded": {"max": 1}}}, "thresholds.us_wounded = 'us_wounded' must be one of the experiment's outcomes"),
+    (
+        {"thresholds": {"us_wounded": {"max": 1}}},
+        "thresholds.us_wounded = 'us_wounded' must be one of the experiment's outcomes",
+    ),
     ({"thresholds": {"us_killed": {"maximum": 1}}}, "thresholds.us_killed.maximum = 1 is not a known key"),
-    ({"uncertain": {"cram.kill_prob": {"low": 0.9, "high": 0.3}}}, "uncertain.cram.kill_prob low = 0.9 must be < high = 0.3"),
+    (
+        {"uncertain": {"cram.kill_prob": {"low": 0.9, "high": 0.3}}},
+        "uncertain.cram.kill_prob low = 0.9 must be < high = 0.3",
+    ),
     ({"uncertain": {"cram.kill_prob": {"low": 0.3}}}, "uncertain.cram.kill_prob.high is missing"),
-    ({"uncertain": {"cram.no_such": {"low": 0.3, "high": 0.5}}}, "uncertain.cram.no_such is not a parameter of the scenarios"),
-    ({"options": {**OPTIONS, "strong": {"set": {"cram.kill_prob": 0.8}}}}, "scenarios.strong = 'cram.kill_prob' sets cram.kill_prob = 0.8"),
+    (
+        {"uncertain": {"cram.no_such": {"low": 0.3, "high": 0.5}}},
+        "uncertain.cram.no_such is not a parameter of the scenarios",
+    ),
+    (
+        {"options": {**OPTIONS, "strong": {"set": {"cram.kill_prob": 0.8}}}},
+        "scenarios.strong = 'cram.kill_prob' sets cram.kill_prob = 0.8",
+    ),
     ({"states_design": "grid"}, "experiment.states_design = 'grid' must be a design type of bounded parameters"),
     ({"states_design": "sobol", "states": 6}, "experiment.states = 6 must be a power of two"),
     ({"states": None}, "uncertain needs experiment.states"),
-    ({"parameters_from": "posterior.parquet"}, "experiment.parameters_from = 'posterior.parquet' cannot be combined with experiment.states"),
-    ({"precision": {"regret_mean": {"us_wounded": 1.0}}}, "precision.regret_mean.us_wounded = 'us_wounded' must be one of the experiment's outcomes"),
+    (
+        {"parameters_from": "posterior.parquet"},
+        "experiment.parameters_from = 'posterior.parquet' cannot be combined with experiment.states",
+    ),
+    (
+        {"precision": {"regret_mean": {"us_wounded": 1.0}}},
+        "precision.regret_mean.us_wounded = 'us_wounded' must be one of the experiment's outcomes",
+    ),
     ({"precision": {"satisficing": 0}}, "precision.satisficing = 0 must be a positive finite number"),
     ({"precision": {"regret": 1.0}}, "precision.regret = 1.0 is not a known key"),
 ]
@@ -463,11 +589,16 @@ def test_one_and_two_workers_give_the_same_bytes(tmp_path):
 def test_the_states_survive_the_manifest(tmp_path):
     """The manifest (JSON written with sorted keys) keeps each state's values with their
     parameters, and the half-widths asked with their outcomes."""
-    design = load_experiment(robustness_file(tmp_path, uncertain={"policy.us.strikes.revenge_prob":
-                                                                  {"low": 0.1, "high": 0.9},
-                                                                  "cram.kill_prob": {"low": 0.3, "high": 0.31}},
-                                             precision={"regret_mean": {"us_killed": 0.1, "attacks_rocket": 2},
-                                                        "satisficing": 0.1})).robustness  # fmt: skip
+    design = load_experiment(
+        robustness_file(
+            tmp_path,
+            uncertain={
+                "policy.us.strikes.revenge_prob": {"low": 0.1, "high": 0.9},
+                "cram.kill_prob": {"low": 0.3, "high": 0.31},
+            },
+            precision={"regret_mean": {"us_killed": 0.1, "attacks_rocket": 2}, "satisficing": 0.1},
+        )
+    ).robustness
     again = StatesDesign.from_manifest("continuity", json.loads(json.dumps(design.describe(), sort_keys=True)))
     pd.testing.assert_frame_equal(again.states, design.states, check_dtype=False)
     assert again.paths == design.paths == ["policy.us.strikes.revenge_prob", "cram.kill_prob"]

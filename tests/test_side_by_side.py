@@ -26,7 +26,9 @@ REPLICATIONS = 20
 def scenario_file(folder: Path, stem: str, extends: str, end: str) -> Path:
     """A scenario extending one of the project's, with a shorter horizon."""
     path = folder / f"{stem}.toml"
-    path.write_text(f'extends = "{SCENARIOS / extends}"\n\n[scenario]\nname = "{stem}"\nend_date = {end}\n', encoding="utf-8")
+    path.write_text(
+        f'extends = "{SCENARIOS / extends}"\n\n[scenario]\nname = "{stem}"\nend_date = {end}\n', encoding="utf-8"
+    )
     return path
 
 
@@ -102,7 +104,15 @@ def test_one_scenario_writes_and_prints_as_before(two):
     assert code == 0, stderr
     single = folder / "single"
     assert sorted(p.name for p in single.iterdir() if not p.name.startswith(".")) == [
-        "failures.csv", "manifest.json", "parts", "plots", "runs.parquet", "validation.csv", "validation.html", "validation.md"]  # fmt: skip
+        "failures.csv",
+        "manifest.json",
+        "parts",
+        "plots",
+        "runs.parquet",
+        "validation.csv",
+        "validation.html",
+        "validation.md",
+    ]
     # The same scenario, seed and replications give the same bytes alone and side by side.
     for name in ("validation.csv", "validation.md", "runs.parquet"):
         assert (single / name).read_bytes() == (folder / "out" / a.stem / name).read_bytes(), name
@@ -120,20 +130,38 @@ def old_report(scenario: Path, out: Path, result: api.ValidationResult) -> str:
     from sim.project import shown_path
 
     replications, seed, record = result.manifest["replications"], result.manifest["root_seed"], RECORD
-    columns = ["check", "use", "observed_low", "observed_high", "sim_mean", "sim_p05", "sim_p95", "percentile", "inside_90", "score"]
+    columns = [
+        "check",
+        "use",
+        "observed_low",
+        "observed_high",
+        "sim_mean",
+        "sim_p05",
+        "sim_p95",
+        "percentile",
+        "inside_90",
+        "score",
+    ]
     columns += [c for c in result.table.columns if c.startswith("skill_")]
     in_sample = result.table["use"] != "held-out"
     tables = "".join(
         f"{title}:\n{result.table.loc[rows, columns].to_string(index=False, float_format=lambda v: f'{v:.3g}')}\n"
-        for title, rows in (("in-sample checks (use fit, set or overlap: they tuned the model, or overlap what did)", in_sample), ("held-out checks", ~in_sample))
+        for title, rows in (
+            ("in-sample checks (use fit, set or overlap: they tuned the model, or overlap what did)", in_sample),
+            ("held-out checks", ~in_sample),
+        )
         if rows.any()
-    )  # fmt: skip
+    )
     skill = ""
     if result.fit is not None:
         skills = old_skill_table(result.table)
         skills["skill"] = [f"{v:+.3f}" for v in skills["skill"]]
         skill = f"{skills.to_string(index=False, float_format=lambda v: f'{v:.3g}')}\n"
-    skipped = f"not checked (outside the horizon): {', '.join(o.check.id for o in result.skipped)}\n" if result.skipped else ""
+    skipped = (
+        f"not checked (outside the horizon): {', '.join(o.check.id for o in result.skipped)}\n"
+        if result.skipped
+        else ""
+    )
     return (
         f"validation of {shown_path(scenario)} against {shown_path(record)}: {replications} replications, "
         f"seed {seed}, {result.manifest['elapsed_s']:.1f} s{resumed(result.manifest)}\n"
@@ -160,16 +188,41 @@ def test_two_files_of_one_stem_are_refused_in_one_line_before_any_folder(tmp_pat
         (tmp_path / name).mkdir()
         scenario_file(tmp_path / name, "same", "continuity.toml", "2020-11-30")
     out = tmp_path / "out"
-    code, stdout, stderr = call_main(["validate", tmp_path / "a" / "same.toml", tmp_path / "b" / "same.toml",
-                                      "--replications", "2", "--quiet", "--out", out])  # fmt: skip
-    assert code == 2 and stderr.count("\n") == 1 and stderr.startswith("error: ") and "same file name stem 'same'" in stderr
+    code, stdout, stderr = call_main(
+        [
+            "validate",
+            tmp_path / "a" / "same.toml",
+            tmp_path / "b" / "same.toml",
+            "--replications",
+            "2",
+            "--quiet",
+            "--out",
+            out,
+        ]
+    )
+    assert (
+        code == 2
+        and stderr.count("\n") == 1
+        and stderr.startswith("error: ")
+        and "same file name stem 'same'" in stderr
+    )
     assert not stdout and not out.exists()
 
 
 def test_a_bad_second_scenario_stops_before_any_folder(tmp_path):
     out = tmp_path / "out"
-    code, stdout, stderr = call_main(["validate", SCENARIOS / "continuity.toml", tmp_path / "missing.toml",
-                                      "--replications", "2", "--quiet", "--out", out])  # fmt: skip
+    code, stdout, stderr = call_main(
+        [
+            "validate",
+            SCENARIOS / "continuity.toml",
+            tmp_path / "missing.toml",
+            "--replications",
+            "2",
+            "--quiet",
+            "--out",
+            out,
+        ]
+    )
     assert code == 2 and stderr.count("\n") == 1 and "missing.toml" in stderr and not out.exists()
 
 
@@ -181,17 +234,23 @@ def test_a_failed_start_leaves_no_folder_and_a_locked_one_is_refused(tmp_path, m
 
     monkeypatch.setattr(sim.api.validation, "validate", fails)  # what validate_many calls for each scenario
     with pytest.raises(UsageError, match="no workers"):
-        api.validate_many(paths, RECORD, tmp_path / "new" / "out", api.ValidationOptions(2), batch=api.BatchOptions(workers=1))
+        api.validate_many(
+            paths, RECORD, tmp_path / "new" / "out", api.ValidationOptions(2), batch=api.BatchOptions(workers=1)
+        )
     assert not (tmp_path / "new" / "out").exists()
     (tmp_path / "empty").mkdir()
     with pytest.raises(UsageError, match="no workers"):
-        api.validate_many(paths, RECORD, tmp_path / "empty", api.ValidationOptions(2), batch=api.BatchOptions(workers=1))
+        api.validate_many(
+            paths, RECORD, tmp_path / "empty", api.ValidationOptions(2), batch=api.BatchOptions(workers=1)
+        )
     assert list((tmp_path / "empty").iterdir()) == []
     (tmp_path / "busy").mkdir()
     fd = lock_folder(tmp_path / "busy")
     try:
         with pytest.raises(UsageError, match="in use by process"):
-            api.validate_many(paths, RECORD, tmp_path / "busy", api.ValidationOptions(2), batch=api.BatchOptions(workers=1))
+            api.validate_many(
+                paths, RECORD, tmp_path / "busy", api.ValidationOptions(2), batch=api.BatchOptions(workers=1)
+            )
     finally:
         os.close(fd)
     assert [p.name for p in (tmp_path / "busy").iterdir()] == [LOCK]

@@ -50,7 +50,9 @@ def assert_variance_within_ci(sample: np.ndarray, expected: float) -> None:
 
 def assert_proportion_within_ci(successes: int, trials: int, p: float) -> None:
     half = Z * math.sqrt(p * (1 - p) / trials)
-    assert abs(successes / trials - p) <= half, f"{successes}/{trials} = {successes / trials:.4f} vs {p:.4f} +- {half:.4f}"
+    assert abs(successes / trials - p) <= half, (
+        f"{successes}/{trials} = {successes / trials:.4f} vs {p:.4f} +- {half:.4f}"
+    )
 
 
 def test_attack_counts_are_poisson_without_regimes_or_self_excitation():
@@ -66,10 +68,13 @@ def test_attack_counts_are_poisson_without_regimes_or_self_excitation():
 
 def test_self_excitation_matches_the_hawkes_mean():
     mu, n, tau = 0.2, 0.5, 10.0
-    scenario = quiet({
-        "threats.convoy_ied.base_rate_per_day": mu, "campaign.branching_ratio": n,
-        "campaign.excitation_decay_days": tau,
-    })  # fmt: skip
+    scenario = quiet(
+        {
+            "threats.convoy_ied.base_rate_per_day": mu,
+            "campaign.branching_ratio": n,
+            "campaign.excitation_decay_days": tau,
+        }
+    )
     counts = run_replications(scenario, 300, SEED, workers=1)["attacks_convoy"].to_numpy()
     horizon = scenario.scenario.horizon_days
     # E N(T) for a Hawkes process with kernel (n / tau) exp(-s / tau), started empty
@@ -81,11 +86,13 @@ def test_self_excitation_matches_the_hawkes_mean():
 def test_regime_switching_matches_the_two_state_markov_mean():
     base, d1, d2, m1, m2 = 0.4, 20.0, 40.0, 0.25, 2.0
     scenario = quiet({"threats.convoy_ied.base_rate_per_day": base})
-    regimes = FrozenMap({
-        "calm": Regime(multiplier=m1, mean_duration_days=d1, duration_log_sd=0.0, entry_weight=1.0),
-        "surge": Regime(multiplier=m2, mean_duration_days=d2, duration_log_sd=0.0, entry_weight=1.0),
-        "pause": scenario.campaign.regimes["pause"],  # never entered: no weight, no truce, no strike
-    })  # fmt: skip
+    regimes = FrozenMap(
+        {
+            "calm": Regime(multiplier=m1, mean_duration_days=d1, duration_log_sd=0.0, entry_weight=1.0),
+            "surge": Regime(multiplier=m2, mean_duration_days=d2, duration_log_sd=0.0, entry_weight=1.0),
+            "pause": scenario.campaign.regimes["pause"],  # never entered: no weight, no truce, no strike
+        }
+    )
     scenario = dataclasses.replace(scenario, campaign=dataclasses.replace(scenario.campaign, regimes=regimes))
     counts = run_replications(scenario, 300, SEED, workers=1)["attacks_convoy"].to_numpy()
     # P(calm at t) = pi + (p0 - pi) exp(-(a + b) t), a = 1/d1, b = 1/d2, pi = d1 / (d1 + d2), p0 = 1/2
@@ -113,12 +120,21 @@ def test_regime_switching_matches_the_two_state_markov_mean():
 
 def test_unlimited_fire_units_intercept_engage_prob_times_kill_prob():
     engage, kill = 0.8, 0.6
-    scenario = quiet(quarter_run({
-        "threats.rocket.base_rate_per_day": 1.0, "threats.rocket.heavy_salvo_prob": 0.0,
-        "threats.rocket.inside_perimeter_prob": 1.0, "threats.rocket.dud_prob": 0.0,
-        "cram.engage_prob": engage, "cram.kill_prob": kill, "cram.magazine_rounds": 10**9,
-        "cram.rounds_per_engagement": 1, "cram.stray_round_prob": 0.0,
-    }))  # fmt: skip
+    scenario = quiet(
+        quarter_run(
+            {
+                "threats.rocket.base_rate_per_day": 1.0,
+                "threats.rocket.heavy_salvo_prob": 0.0,
+                "threats.rocket.inside_perimeter_prob": 1.0,
+                "threats.rocket.dud_prob": 0.0,
+                "cram.engage_prob": engage,
+                "cram.kill_prob": kill,
+                "cram.magazine_rounds": 10**9,
+                "cram.rounds_per_engagement": 1,
+                "cram.stray_round_prob": 0.0,
+            }
+        )
+    )
     scenario = one_site(scenario, cram_fire_units=10_000)
     runs = run_replications(scenario, 60, SEED, workers=1)
     launched, intercepted = int(runs["rockets_launched"].sum()), int(runs["rockets_intercepted"].sum())
@@ -130,11 +146,18 @@ def test_unlimited_fire_units_intercept_engage_prob_times_kill_prob():
 
 def test_drones_are_downed_at_drone_engage_prob_times_drone_kill_prob():
     engage, kill = 0.7, 0.65
-    scenario = quiet(quarter_run({
-        "threats.drone.base_rate_per_day": 2.0, "threats.drone.inside_perimeter_prob": 1.0,
-        "cram.drone_engage_prob": engage, "cram.drone_kill_prob": kill, "cram.magazine_rounds": 10**9,
-        "cram.rounds_per_engagement": 1,
-    }))  # fmt: skip
+    scenario = quiet(
+        quarter_run(
+            {
+                "threats.drone.base_rate_per_day": 2.0,
+                "threats.drone.inside_perimeter_prob": 1.0,
+                "cram.drone_engage_prob": engage,
+                "cram.drone_kill_prob": kill,
+                "cram.magazine_rounds": 10**9,
+                "cram.rounds_per_engagement": 1,
+            }
+        )
+    )
     runs = run_replications(one_site(scenario, cram_fire_units=10_000), 30, SEED, workers=1)
     launched, downed = int(runs["drones_launched"].sum()), int(runs["drones_downed"].sum())
     assert launched > 3000
@@ -143,9 +166,9 @@ def test_drones_are_downed_at_drone_engage_prob_times_drone_kill_prob():
 
 def test_mean_salvo_size_matches_the_configured_mixture():
     scenario = quiet(quarter_run({"threats.rocket.base_rate_per_day": 3.0, "threats.rocket.heavy_salvo_prob": 0.1}))
-    sizes = np.array([
-        r.count for rep in range(25) for r in event_log(scenario, rep, SEED) if r.kind is Kind.ATTACK_ROCKET
-    ])  # fmt: skip
+    sizes = np.array(
+        [r.count for rep in range(25) for r in event_log(scenario, rep, SEED) if r.kind is Kind.ATTACK_ROCKET]
+    )
     assert len(sizes) > 5000
     assert_mean_within_ci(sizes, scenario.threats.rocket.mean_salvo_size)
     threat = scenario.threats.rocket
@@ -156,11 +179,17 @@ def test_mean_salvo_size_matches_the_configured_mixture():
 
 def test_convoy_hits_and_damaged_trucks_match_their_probabilities():
     p_hit, extra, trucks = 0.4, 0.2, 10
-    scenario = quiet(quarter_run({
-        "threats.convoy_ied.base_rate_per_day": 3.0, "threats.convoy_ied.hit_prob_initial": p_hit,
-        "threats.convoy_ied.hit_prob_growth_per_year": 0.0, "threats.convoy_ied.extra_truck_prob": extra,
-        "convoys.trucks_per_convoy": trucks,
-    }))  # fmt: skip
+    scenario = quiet(
+        quarter_run(
+            {
+                "threats.convoy_ied.base_rate_per_day": 3.0,
+                "threats.convoy_ied.hit_prob_initial": p_hit,
+                "threats.convoy_ied.hit_prob_growth_per_year": 0.0,
+                "threats.convoy_ied.extra_truck_prob": extra,
+                "convoys.trucks_per_convoy": trucks,
+            }
+        )
+    )
     records = [r for rep in range(15) for r in event_log(scenario, rep, SEED)]
     attacks = sum(r.kind is Kind.ATTACK_CONVOY for r in records)
     damaged = np.array([r.count for r in records if r.kind is Kind.TRUCKS_DAMAGED])

@@ -14,8 +14,14 @@ from sim.model.streams import AttackPhase, Streams, counter_of
 from sim.model.world import World
 
 ROOT = Path(__file__).resolve().parent.parent
-SCENARIO_FILES = sorted(p for p in [ROOT / "configs" / "baseline.toml", ROOT / "configs" / "calibrated.toml",
-                                    *(ROOT / "configs" / "scenarios").glob("*.toml")])  # fmt: skip
+SCENARIO_FILES = sorted(
+    p
+    for p in [
+        ROOT / "configs" / "baseline.toml",
+        ROOT / "configs" / "calibrated.toml",
+        *(ROOT / "configs" / "scenarios").glob("*.toml"),
+    ]
+)
 OPTIONS = sorted((ROOT / "configs" / "scenarios").glob("*.toml"))
 
 
@@ -25,7 +31,9 @@ OPTIONS = sorted((ROOT / "configs" / "scenarios").glob("*.toml"))
 def test_a_stream_is_philox_at_the_counter_of_its_name_under_the_key_of_seed_and_replication():
     key = np.random.SeedSequence(7, spawn_key=(3,)).generate_state(2, np.uint64)
     for name, phase in (("rocket-12", AttackPhase.LAUNCH), ("rocket-12", AttackPhase.CARRY_OUT), ("regime.drone", 0)):
-        expected = np.random.Generator(np.random.Philox(key=key, counter=np.array(counter_of(name, phase), dtype=np.uint64)))
+        expected = np.random.Generator(
+            np.random.Philox(key=key, counter=np.array(counter_of(name, phase), dtype=np.uint64))
+        )
         want = expected.random(40)
         assert np.array_equal(Streams(7, 3).fresh(name, phase).random(40), want)
         assert np.array_equal(Streams(7, 3).at_once(name, phase).random(40), want)
@@ -35,8 +43,12 @@ def test_a_stream_is_philox_at_the_counter_of_its_name_under_the_key_of_seed_and
 
 def test_streams_differ_by_seed_replication_name_and_phase():
     reference = Streams(7, 3).fresh("rocket-12").random(8)
-    for other in (Streams(8, 3).fresh("rocket-12"), Streams(7, 4).fresh("rocket-12"), Streams(7, 3).fresh("rocket-13"),
-                  Streams(7, 3).fresh("rocket-12", AttackPhase.CARRY_OUT)):  # fmt: skip
+    for other in (
+        Streams(8, 3).fresh("rocket-12"),
+        Streams(7, 4).fresh("rocket-12"),
+        Streams(7, 3).fresh("rocket-13"),
+        Streams(7, 3).fresh("rocket-12", AttackPhase.CARRY_OUT),
+    ):
         assert not np.any(other.random(8) == reference)  # equal doubles by chance: probability ~ 8 x 2^-53
 
 
@@ -121,8 +133,10 @@ def test_the_same_attack_draws_the_same_numbers_under_every_policy_option(option
             assert x[:n] == y[:n], key
             compared += n
         common += len(shared)
-        start_d = min(world_a.calendar.day_of(calibrated.policy.start_date), world_b.calendar.day_of(scenario.policy.start_date))
+        start_d = min(
+            world_a.calendar.day_of(calibrated.policy.start_date), world_b.calendar.day_of(scenario.policy.start_date)
+        )
         if scenario.history == calibrated.history:  # a dated event of the record would differ before the policy
-            before = lambda records: [r for r in records if r.time_d < start_d]  # noqa: E731
+            before = lambda records, start_d=start_d: [r for r in records if r.time_d < start_d]  # noqa: E731
             assert before(world_a.ledger.records) == before(world_b.ledger.records)
     assert common >= 100 and compared >= 1000

@@ -25,14 +25,25 @@ ROOT = Path(__file__).resolve().parent.parent
 BASELINE = ROOT / "configs" / "baseline.toml"
 REPLAY = ROOT / "configs" / "scenarios" / "history_2020_2021.toml"
 ROCKET, CONVOY = "threats.rocket.base_rate_per_day", "threats.convoy_ied.base_rate_per_day"
-PRIORS = {ROCKET: {"family": "loguniform", "low": 0.04, "high": 0.4},
-          CONVOY: {"family": "loguniform", "low": 0.05, "high": 0.5}}  # fmt: skip
+PRIORS = {
+    ROCKET: {"family": "loguniform", "low": 0.04, "high": 0.4},
+    CONVOY: {"family": "loguniform", "low": 0.05, "high": 0.5},
+}
 # A calibration of a few seconds: one generation of 20 particles.
-SMALL_BUDGET = {"particles": 20, "max_generations": 1, "max_simulations": 600, "min_acceptance_rate": 0.05,
-                "epsilon_quantile": 0.5, "pilot_replications": 10, "predictive_replications": 4}  # fmt: skip
+SMALL_BUDGET = {
+    "particles": 20,
+    "max_generations": 1,
+    "max_simulations": 600,
+    "min_acceptance_rate": 0.05,
+    "epsilon_quantile": 0.5,
+    "pilot_replications": 10,
+    "predictive_replications": 4,
+}
 HEADER = "check,statistic,kinds,from,to,trigger,days,observed_low,observed_high,use,source,note\n"
-ROWS = ("rocket_drone_q1,count,attack_rocket+attack_drone,2020-01-01,2020-03-31,,,19,19,fit,test,\n"
-        "convoy_q1,count,attack_convoy,2020-01-01,2020-03-31,,,14,14,fit,test,\n")  # fmt: skip
+ROWS = (
+    "rocket_drone_q1,count,attack_rocket+attack_drone,2020-01-01,2020-03-31,,,19,19,fit,test,\n"
+    "convoy_q1,count,attack_convoy,2020-01-01,2020-03-31,,,14,14,fit,test,\n"
+)
 
 
 def one_error_line(code: int, stdout: str, stderr: str) -> str:
@@ -69,15 +80,27 @@ def toml_value(value) -> str:
     return json.dumps(value) if isinstance(value, str) else repr(value)
 
 
-def write_calibration(folder: Path, record: str = "record.csv", budget: dict | None = None, replay: Path | str = REPLAY,
-                      rows: str = ROWS) -> Path:  # fmt: skip
+def write_calibration(
+    folder: Path, record: str = "record.csv", budget: dict | None = None, replay: Path | str = REPLAY, rows: str = ROWS
+) -> Path:
     """A calibration file beside its record (named relative to it), on the baseline."""
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "record.csv").write_text(HEADER + rows, encoding="utf-8")
-    lines = ["[calibration]", 'name = "small"', 'description = "a test calibration"', f"scenario = {json.dumps(str(BASELINE))}",
-             f"record = {json.dumps(record)}", f"replay = {json.dumps(str(replay))}", "root_seed = 1"]  # fmt: skip
+    lines = [
+        "[calibration]",
+        'name = "small"',
+        'description = "a test calibration"',
+        f"scenario = {json.dumps(str(BASELINE))}",
+        f"record = {json.dumps(record)}",
+        f"replay = {json.dumps(str(replay))}",
+        "root_seed = 1",
+    ]
     for name in ("full", "quick"):
-        lines += ["", f"[calibration.{name}]", *(f"{k} = {toml_value(v)}" for k, v in {**SMALL_BUDGET, **(budget or {})}.items())]
+        lines += [
+            "",
+            f"[calibration.{name}]",
+            *(f"{k} = {toml_value(v)}" for k, v in {**SMALL_BUDGET, **(budget or {})}.items()),
+        ]
     for path, entry in PRIORS.items():
         lines += ["", f'[priors."{path}"]', *(f"{k} = {toml_value(v)}" for k, v in entry.items())]
     path = folder / "calibration.toml"
@@ -91,19 +114,26 @@ def toml_file(path: Path, text: str) -> Path:
 
 
 def experiment_text(replications: int = 3, states: int | None = None) -> str:
-    robust = f'states = {states}\n' if states is not None else ""
+    robust = f"states = {states}\n" if states is not None else ""
     uncertain = '[uncertain."cram.kill_prob"]\nlow = 0.3\nhigh = 0.9\n' if states is not None else ""
-    return (f'[experiment]\nname = "bounds"\ndescription = "x"\nbase = {json.dumps(str(BASELINE))}\nreference = "a"\n'
-            f'replications = {replications}\nroot_seed = 5\nend_date = 2020-02-29\noutcomes = ["us_killed"]\n{robust}\n'
-            f'{uncertain}[scenarios.a]\n[scenarios.b]\nset = {{ "cram.engage_prob" = 0.5 }}\n')  # fmt: skip
+    return (
+        f'[experiment]\nname = "bounds"\ndescription = "x"\nbase = {json.dumps(str(BASELINE))}\nreference = "a"\n'
+        f'replications = {replications}\nroot_seed = 5\nend_date = 2020-02-29\noutcomes = ["us_killed"]\n{robust}\n'
+        f'{uncertain}[scenarios.a]\n[scenarios.b]\nset = {{ "cram.engage_prob" = 0.5 }}\n'
+    )
 
 
 # --- robustness states -------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("states, shown", [(10**9, "experiment.states = 1000000000 must be in [1, 100,000]"),
-                                           (3 * 10**6, "experiment.states = 3000000 must be in [1, 100,000]"),
-                                           (60_000, "experiment.states = 60000 with 2 options makes 120,000 scenarios")])  # fmt: skip
+@pytest.mark.parametrize(
+    "states, shown",
+    [
+        (10**9, "experiment.states = 1000000000 must be in [1, 100,000]"),
+        (3 * 10**6, "experiment.states = 3000000 must be in [1, 100,000]"),
+        (60_000, "experiment.states = 60000 with 2 options makes 120,000 scenarios"),
+    ],
+)
 def test_robustness_states_are_bounded_before_a_state_is_designed(states, shown, tmp_path, nothing_runs):
     path = toml_file(tmp_path / "rob.toml", experiment_text(states=states))
     line = one_error_line(*call_main(["experiment", path, "--out", tmp_path / "out", "--quiet"]))
@@ -114,15 +144,19 @@ def test_robustness_states_are_bounded_before_a_state_is_designed(states, shown,
 def test_robustness_states_times_options_times_replications_is_held_to_the_batch_bound(tmp_path, nothing_runs):
     path = toml_file(tmp_path / "rob.toml", experiment_text(replications=200, states=40_000))
     line = one_error_line(*call_main(["experiment", path, "--out", tmp_path / "out", "--quiet"]))
-    assert "80000 scenarios x 200 replications = 16,000,000 runs" in line and "10,000,000" in line and str(path) in line, line
+    assert (
+        "80000 scenarios x 200 replications = 16,000,000 runs" in line and "10,000,000" in line and str(path) in line
+    ), line
     assert not (tmp_path / "out").exists()
 
 
 # --- calibration budgets -----------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("key, value, bound", [("particles", 10**9, "100,000"), ("max_simulations", 10**12, "10,000,000"),
-                                               ("max_generations", 10**9, "1,000")])  # fmt: skip
+@pytest.mark.parametrize(
+    "key, value, bound",
+    [("particles", 10**9, "100,000"), ("max_simulations", 10**12, "10,000,000"), ("max_generations", 10**9, "1,000")],
+)
 def test_calibration_budgets_have_upper_bounds(key, value, bound, tmp_path, nothing_runs):
     budget = {key: value} if key != "particles" else {key: value, "max_simulations": 3 * value}
     path = write_calibration(tmp_path / "study", budget=budget)
@@ -136,9 +170,26 @@ def test_calibration_budgets_have_upper_bounds(key, value, bound, tmp_path, noth
 
 def test_precision_budget_is_held_to_the_batch_bound_before_the_first_stage(tmp_path, nothing_runs):
     path = toml_file(tmp_path / "experiment.toml", experiment_text())
-    line = one_error_line(*call_main(["experiment", path, "--precision", "us_killed=0.001", "--max-replications", "6000000",
-                                      "--out", tmp_path / "out", "--quiet"]))  # fmt: skip
-    assert "max_replications = 6000000 must be at most 5,000,000" in line and "12,000,000 runs" in line and str(path) in line, line
+    line = one_error_line(
+        *call_main(
+            [
+                "experiment",
+                path,
+                "--precision",
+                "us_killed=0.001",
+                "--max-replications",
+                "6000000",
+                "--out",
+                tmp_path / "out",
+                "--quiet",
+            ]
+        )
+    )
+    assert (
+        "max_replications = 6000000 must be at most 5,000,000" in line
+        and "12,000,000 runs" in line
+        and str(path) in line
+    ), line
     assert not (tmp_path / "out").exists()
 
 
@@ -175,7 +226,9 @@ def test_a_posterior_of_too_many_rows_is_one_line_from_an_experiment(tmp_path, n
     path = tmp_path / "posterior.parquet"
     rows = 1_000_001
     pq.write_table(pa.table({"weight": np.ones(rows), ROCKET: np.full(rows, 0.1)}), path)
-    text = experiment_text().replace('outcomes = ["us_killed"]', 'outcomes = ["us_killed"]\nparameters_from = "posterior.parquet"')
+    text = experiment_text().replace(
+        'outcomes = ["us_killed"]', 'outcomes = ["us_killed"]\nparameters_from = "posterior.parquet"'
+    )
     experiment = toml_file(tmp_path / "experiment.toml", text)
     line = one_error_line(*call_main(["experiment", experiment, "--out", tmp_path / "out", "--quiet"]))
     assert "parameters_from" in line and "1,000,001 rows" in line and str(experiment) in line, line
@@ -217,7 +270,7 @@ def test_a_fitted_row_beyond_the_calibration_scenario_is_one_line(tmp_path, noth
 
 
 def test_a_replay_that_does_not_load_stops_calibrate_before_any_simulation(tmp_path, nothing_runs):
-    replay = toml_file(tmp_path / "replay.toml", f'extends = {json.dumps(str(BASELINE))}\n[cram]\nkill_prob = 1.5\n')
+    replay = toml_file(tmp_path / "replay.toml", f"extends = {json.dumps(str(BASELINE))}\n[cram]\nkill_prob = 1.5\n")
     path = write_calibration(tmp_path / "study", replay=replay)
     line = one_error_line(*call_main(["calibrate", path, "--quick", "--out", tmp_path / "out", "--quiet"]))
     assert "cram.kill_prob = 1.5" in line and str(replay) in line, line
@@ -234,7 +287,9 @@ def test_calibrated_may_not_overwrite_what_the_calibration_reads(target, tmp_pat
         written.hardlink_to(replay)
     else:
         written = {"replay": replay, "record": path.parent / "record.csv", "calibration": path}[target]
-    line = one_error_line(*call_main(["calibrate", path, "--quick", "--out", tmp_path / "out", "--calibrated", written, "--quiet"]))
+    line = one_error_line(
+        *call_main(["calibrate", path, "--quick", "--out", tmp_path / "out", "--calibrated", written, "--quiet"])
+    )
     assert "--calibrated" in line and "would overwrite" in line and str(written) in line, line
     assert not (tmp_path / "out").exists() and replay.read_bytes() == before
     with pytest.raises(UsageError, match="would overwrite"):

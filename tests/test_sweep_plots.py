@@ -24,7 +24,9 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def line_points(n: int = 9) -> pd.DataFrame:
     x = np.linspace(0.1, 0.9, n)
-    return pd.DataFrame({"cram.kill_prob": x, "us_killed": 2 * x + 1, "us_killed_ci95_low": 2 * x, "us_killed_ci95_high": 2 * x + 2})
+    return pd.DataFrame(
+        {"cram.kill_prob": x, "us_killed": 2 * x + 1, "us_killed_ci95_low": 2 * x, "us_killed_ci95_high": 2 * x + 2}
+    )
 
 
 def test_the_smoother_follows_a_straight_line_and_averages_repeated_values():
@@ -36,8 +38,12 @@ def test_the_smoother_follows_a_straight_line_and_averages_repeated_values():
 
 
 def test_a_sweep_figure_is_a_scatter_with_a_smoother_a_title_a_unit_and_the_base_level():
-    context = SweepContext({"cram.kill_prob": "probability"}, {"cram.kill_prob": 0.5},
-                           {"us_killed": "U.S. personnel killed"}, {"us_killed": "counted from 2020-10-01 to 2021-09-30"})  # fmt: skip
+    context = SweepContext(
+        {"cram.kill_prob": "probability"},
+        {"cram.kill_prob": 0.5},
+        {"us_killed": "U.S. personnel killed"},
+        {"us_killed": "counted from 2020-10-01 to 2021-09-30"},
+    )
     fig = sweep_figure(line_points(), "cram.kill_prob", "us_killed", context)
     ax = fig.axes[0]
     assert ax.get_title() == "U.S. personnel killed against kill_prob\ncounted from 2020-10-01 to 2021-09-30"
@@ -63,5 +69,8 @@ def test_the_context_comes_from_the_base_scenario():
     context = sweep_context(base, ["policy.us.strikes.revenge_prob"], ["attacks_rocket", "rocket_drone_attacks_q2"])
     assert context.units["policy.us.strikes.revenge_prob"] == "probability"
     assert context.base_values["policy.us.strikes.revenge_prob"] == base.policy.us.strikes.revenge_prob
-    assert context.periods == {"attacks_rocket": "counted from 2020-10-01 to 2021-03-31", "rocket_drone_attacks_q2": "in 2020Q2"}
+    assert context.periods == {
+        "attacks_rocket": "counted from 2020-10-01 to 2021-03-31",
+        "rocket_drone_attacks_q2": "in 2020Q2",
+    }
     assert context.outcome_docs["attacks_rocket"] == "rocket attacks"

@@ -40,21 +40,47 @@ def rec(day: float, name: str, count: int = 1) -> Record:
     return Record(day, record_kind_named(name), None, None, count)
 
 
-LOG = [rec(1.5, "attack_rocket", 3), rec(2.0, "us_strike_retaliatory"), rec(3.9, "attack_rocket", 1),
-       rec(40.0, "attack_drone"), rec(41.0, "attack_rocket", 30), rec(45.0, "us_strike_retaliatory")]  # fmt: skip
+LOG = [
+    rec(1.5, "attack_rocket", 3),
+    rec(2.0, "us_strike_retaliatory"),
+    rec(3.9, "attack_rocket", 1),
+    rec(40.0, "attack_drone"),
+    rec(41.0, "attack_rocket", 30),
+    rec(45.0, "us_strike_retaliatory"),
+]
 
 
-@pytest.mark.parametrize("check, expected", [
-    (Check("a", "count", ("attack_rocket",), date(2020, 1, 1), date(2020, 1, 31)), 2.0),
-    (Check("b", "count", ("attack_rocket", "attack_drone"), date(2020, 1, 2), date(2020, 2, 10)), 3.0),  # 41.0 is 11 Feb
-    (Check("c", "sum", ("attack_rocket",), date(2020, 1, 1), date(2020, 12, 31)), 34.0),
-    (Check("d", "none", ("attack_drone",), date(2020, 1, 1), date(2020, 2, 8)), 1.0),  # day 40 is 10 Feb
-    (Check("e", "none", ("attack_drone",), date(2020, 2, 10), date(2020, 2, 10)), 0.0),
-    (Check("f", "first_after", ("attack_rocket",), date(2020, 1, 3), date(2020, 3, 31)), 1.9),
-    (Check("g", "first_after", ("attack_drone",), date(2020, 3, 1), date(2020, 3, 10)), 10.0),  # censored
-    (Check("h", "followed_within", ("us_strike_retaliatory",), date(2020, 1, 1), date(2020, 12, 31), "attack_rocket", 1.0), 1 / 3),
-    (Check("i", "followed_within", ("attack_rocket",), date(2020, 3, 1), date(2020, 3, 31), "attack_drone", 5.0), math.nan),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "check, expected",
+    [
+        (Check("a", "count", ("attack_rocket",), date(2020, 1, 1), date(2020, 1, 31)), 2.0),
+        (
+            Check("b", "count", ("attack_rocket", "attack_drone"), date(2020, 1, 2), date(2020, 2, 10)),
+            3.0,
+        ),  # 41.0 is 11 Feb
+        (Check("c", "sum", ("attack_rocket",), date(2020, 1, 1), date(2020, 12, 31)), 34.0),
+        (Check("d", "none", ("attack_drone",), date(2020, 1, 1), date(2020, 2, 8)), 1.0),  # day 40 is 10 Feb
+        (Check("e", "none", ("attack_drone",), date(2020, 2, 10), date(2020, 2, 10)), 0.0),
+        (Check("f", "first_after", ("attack_rocket",), date(2020, 1, 3), date(2020, 3, 31)), 1.9),
+        (Check("g", "first_after", ("attack_drone",), date(2020, 3, 1), date(2020, 3, 10)), 10.0),  # censored
+        (
+            Check(
+                "h",
+                "followed_within",
+                ("us_strike_retaliatory",),
+                date(2020, 1, 1),
+                date(2020, 12, 31),
+                "attack_rocket",
+                1.0,
+            ),
+            1 / 3,
+        ),
+        (
+            Check("i", "followed_within", ("attack_rocket",), date(2020, 3, 1), date(2020, 3, 31), "attack_drone", 5.0),
+            math.nan,
+        ),
+    ],
+)
 def test_each_statistic_on_a_hand_built_log(check, expected):
     value = measure(check, LOG, CALENDAR)
     assert (math.isnan(value) and math.isnan(expected)) or value == pytest.approx(expected)
@@ -85,7 +111,9 @@ def test_scores_and_bands_of_hand_made_runs():
         Observation(Check("y", "count", ("attack_rocket",), date(2020, 1, 1), date(2020, 1, 31)), 50, None, "s"),
         Observation(Check("z", "none", ("us_killed",), date(2020, 1, 1), date(2020, 1, 31)), 1, 1, "s"),
     ]
-    runs = pd.DataFrame({"check.x": np.arange(100.0) % 10, "check.y": np.arange(100.0) % 10, "check.z": [1.0] * 3 + [0.0] * 97})
+    runs = pd.DataFrame(
+        {"check.x": np.arange(100.0) % 10, "check.y": np.arange(100.0) % 10, "check.z": [1.0] * 3 + [0.0] * 97}
+    )
     table = score_checks(obs, runs).set_index("check")
     assert table.loc["x", "inside_90"] and not table.loc["y", "inside_90"]  # nothing reaches 50
     assert table.loc["x", "percentile"] == pytest.approx(midrank_percentile(5.0, runs["check.x"].to_numpy()))
@@ -116,14 +144,22 @@ def test_validation_tables_give_p_event_for_none_checks_only():
     assert list(table.columns[-3:]) == list(EVENT_COLUMNS)
     assert table.loc["x", list(EVENT_COLUMNS)].isna().all()
     assert table.loc["z", "p_event"] == pytest.approx(0.25)
-    assert (table.loc["z", "p_event_lo"], table.loc["z", "p_event_hi"]) == pytest.approx(proportion_confint(10, 40, method="wilson"))
+    assert (table.loc["z", "p_event_lo"], table.loc["z", "p_event_hi"]) == pytest.approx(
+        proportion_confint(10, 40, method="wilson")
+    )
 
 
 def test_the_row_filter_of_the_skill_table_narrows_the_held_out_rows():
-    checks = {c: Check(c, s, ("attack_rocket",), date(2020, 1, 1), date(2020, 1, 31))
-              for c, s in (("a", "none"), ("b", "first_after"), ("c", "count"), ("d", "none"))}  # fmt: skip
-    obs = [Observation(checks["a"], 1, 1, "s", "held-out"), Observation(checks["b"], 5, 5, "s", "held-out"),
-           Observation(checks["c"], 5, 5, "s", "held-out"), Observation(checks["d"], 1, 1, "s", "fit")]  # fmt: skip
+    checks = {
+        c: Check(c, s, ("attack_rocket",), date(2020, 1, 1), date(2020, 1, 31))
+        for c, s in (("a", "none"), ("b", "first_after"), ("c", "count"), ("d", "none"))
+    }
+    obs = [
+        Observation(checks["a"], 1, 1, "s", "held-out"),
+        Observation(checks["b"], 5, 5, "s", "held-out"),
+        Observation(checks["c"], 5, 5, "s", "held-out"),
+        Observation(checks["d"], 1, 1, "s", "fit"),
+    ]
     runs = pd.DataFrame({c.column: np.array([0.0, 1.0, 1.0, 1.0, 9.0] * 4) for c in checks.values()})
     table = score_checks(obs, runs, {"poisson": {c: np.array([0.0, 3.0] * 10) for c in checks}})
     quiet = skill_table(table, quiet_period(table)).set_index("baseline")
@@ -163,7 +199,9 @@ def test_a_malformed_row_is_one_line_naming_row_column_and_rule(case, tmp_path):
     with pytest.raises(ConfigError) as caught:
         load_record(path)
     assert f"row 4: {column}" in str(caught.value) and rule in str(caught.value) and str(path) in str(caught.value)
-    code, stdout, stderr = call_main(["validate", REPLAY, "--record", path, "--replications", "2", "--quiet", "--out", tmp_path / "out"])
+    code, stdout, stderr = call_main(
+        ["validate", REPLAY, "--record", path, "--replications", "2", "--quiet", "--out", tmp_path / "out"]
+    )
     assert code == 2 and stderr.count("\n") == 1 and f"row 4: {column}" in stderr and not (tmp_path / "out").exists()
 
 
@@ -172,7 +210,14 @@ def test_validate_writes_its_report_and_the_same_seed_gives_the_same_table(tmp_p
     argv = ["validate", REPLAY, "--replications", "40", "--workers", "2", "--quiet"]
     code, stdout, stderr = call_main([*argv, "--out", tmp_path / "a"])
     assert code == 0, stderr
-    for name in ("validation.md", "validation.html", "validation.csv", "runs.parquet", "manifest.json", "plots/fan_chart.png"):
+    for name in (
+        "validation.md",
+        "validation.html",
+        "validation.csv",
+        "runs.parquet",
+        "manifest.json",
+        "plots/fan_chart.png",
+    ):
         assert (tmp_path / "a" / name).exists(), name
     table = pd.read_csv(tmp_path / "a" / "validation.csv")
     assert len(table) == len(load_record(RECORD)) and f"of {len(table)} checks inside the 90% band" in stdout
@@ -204,17 +249,31 @@ def test_validate_of_a_record_outside_the_horizon_finishes_and_says_not_scored(t
     frame = frame[frame["use"] == "fit"].head(1).assign(**{"from": "2030-01-01", "to": "2030-03-31"})
     path = tmp_path / "record.csv"
     frame.to_csv(path, index=False)
-    code, stdout, stderr = call_main(["validate", REPLAY, "--record", path, "--replications", "2", "--quiet",
-                                      "--out", tmp_path / "out"])  # fmt: skip
+    code, stdout, stderr = call_main(
+        ["validate", REPLAY, "--record", path, "--replications", "2", "--quiet", "--out", tmp_path / "out"]
+    )
     assert code == 0, stderr
     assert "not scored" in stdout and (tmp_path / "out" / "validation.md").exists()
 
 
 def test_free_text_a_spreadsheet_would_run_is_neutralised_in_every_csv_written():
-    table = pd.DataFrame({"source": ["=HYPERLINK(\"http://x\")", "+1+1", "-2+3", "@SUM(A1)", "\tx", "plain", "-3", "+1.5e-2"],
-                          "value": [-1.0, 2.0, -3.0, 4.0, 5.0, 6.0, 7.0, 8.0]})  # fmt: skip
+    table = pd.DataFrame(
+        {
+            "source": ['=HYPERLINK("http://x")', "+1+1", "-2+3", "@SUM(A1)", "\tx", "plain", "-3", "+1.5e-2"],
+            "value": [-1.0, 2.0, -3.0, 4.0, 5.0, 6.0, 7.0, 8.0],
+        }
+    )
     safe = neutralise_cells(table)
-    assert list(safe["source"]) == ["'=HYPERLINK(\"http://x\")", "'+1+1", "'-2+3", "'@SUM(A1)", "'\tx", "plain", "-3", "+1.5e-2"]
+    assert list(safe["source"]) == [
+        '\'=HYPERLINK("http://x")',
+        "'+1+1",
+        "'-2+3",
+        "'@SUM(A1)",
+        "'\tx",
+        "plain",
+        "-3",
+        "+1.5e-2",
+    ]
     assert safe["value"].equals(table["value"]) and table["source"][0].startswith("=")
 
 
@@ -223,8 +282,9 @@ def test_validation_csv_does_not_copy_a_formula_from_the_record(tmp_path):
     frame = frame[frame["use"] == "fit"].head(1).assign(source='=HYPERLINK("http://example.com","x")')
     path = tmp_path / "record.csv"
     frame.to_csv(path, index=False)
-    code, stdout, stderr = call_main(["validate", REPLAY, "--record", path, "--replications", "2", "--quiet",
-                                      "--out", tmp_path / "out"])  # fmt: skip
+    code, stdout, stderr = call_main(
+        ["validate", REPLAY, "--record", path, "--replications", "2", "--quiet", "--out", tmp_path / "out"]
+    )
     assert code == 0, stderr
     written = pd.read_csv(tmp_path / "out" / "validation.csv", dtype=str, keep_default_na=False)
     assert list(written["source"]) == ['\'=HYPERLINK("http://example.com","x")']

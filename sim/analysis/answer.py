@@ -53,13 +53,15 @@ def option_answers(decisions: pd.DataFrame) -> list[OptionAnswer]:
     for option, rows in decisions.groupby("scenario", sort=False):
         verdicts = dict(zip(rows["outcome"], rows["verdict"]))
         weak = rows[rows["verdict"].isin([BETTER, WORSE]) & ~(rows["p_wilcoxon_holm"] < SIGNIFICANCE)]
-        answers.append(OptionAnswer(
-            str(option),
-            tuple(o for o, v in verdicts.items() if v == BETTER),
-            tuple(o for o, v in verdicts.items() if v == WORSE),
-            frozenset(weak["outcome"]),
-            tuple(o for o, v in verdicts.items() if v not in (BETTER, WORSE)),
-        ))  # fmt: skip
+        answers.append(
+            OptionAnswer(
+                str(option),
+                tuple(o for o, v in verdicts.items() if v == BETTER),
+                tuple(o for o, v in verdicts.items() if v == WORSE),
+                frozenset(weak["outcome"]),
+                tuple(o for o, v in verdicts.items() if v not in (BETTER, WORSE)),
+            )
+        )
     return answers
 
 
@@ -166,8 +168,10 @@ def where_it_reverses(answer: OptionAnswer, reversals: pd.DataFrame | None, name
         r = found.loc[outcome]
         where = f"on {name(outcome)} when `{r['parameter']}` {r['side']} {fmt(r['crossing'])}"
         if r["status"] == REVERSES:
-            reverses.append(f"reverses {where} [{fmt(r['crossing_low'])}, {fmt(r['crossing_high'])}] "
-                            f"({fmt(100 * r['share_beyond'], 2)}% of the draws)")  # fmt: skip
+            reverses.append(
+                f"reverses {where} [{fmt(r['crossing_low'])}, {fmt(r['crossing_high'])}] "
+                f"({fmt(100 * r['share_beyond'], 2)}% of the draws)"
+            )
         else:
             fades.append(where)
     said = [*reverses, *([f"fades to no clear difference {' and '.join(fades)}"] if fades else [])]
@@ -177,7 +181,9 @@ def where_it_reverses(answer: OptionAnswer, reversals: pd.DataFrame | None, name
     return text[0].upper() + text[1:]
 
 
-def reversal_section(reversals: pd.DataFrame, reference: str, name: Callable[[str], str], binary: Collection[str]) -> str:
+def reversal_section(
+    reversals: pd.DataFrame, reference: str, name: Callable[[str], str], binary: Collection[str]
+) -> str:
     """The detail of :func:`sim.analysis.reversal.find_reversals`: one row per option and decisive
     outcome, with the numbers (p-values included) behind the answer's "where it reverses"."""
     tests = int(reversals["tests"].max()) if len(reversals) else 0
@@ -197,20 +203,38 @@ def reversal_section(reversals: pd.DataFrame, reference: str, name: Callable[[st
         "straight line summarises: an effect that bends may cross 0 where the line does not. See "
         "`sim/analysis/reversal.py`."
     )
-    header = ["option", "outcome", "mean diff", "parameter", "r", "p (Bonferroni)", "drawn range",
-              "fitted diff at its ends", "crossing [95% interval]", "draws beyond", "answer"]  # fmt: skip
+    header = [
+        "option",
+        "outcome",
+        "mean diff",
+        "parameter",
+        "r",
+        "p (Bonferroni)",
+        "drawn range",
+        "fitted diff at its ends",
+        "crossing [95% interval]",
+        "draws beyond",
+        "answer",
+    ]
     rows = []
     for r in reversals.itertuples():
         is_binary = r.outcome in binary
         bounds = f"[{fmt(r.crossing_low)}, {fmt(r.crossing_high)}]" if np.isfinite(r.crossing_low) else "[unbounded]"
         crossing = EMPTY if not r.side else f"{r.side} {fmt(r.crossing)} {bounds}"
-        rows.append([
-            str(r.scenario), name(r.outcome), difference(r.mean_diff, is_binary),
-            f"`{r.parameter}`" if r.parameter else EMPTY, fmt(r.correlation), p_value(r.p_corrected),
-            f"{fmt(r.low)} to {fmt(r.high)}",
-            f"{difference(r.fitted_at_low, is_binary)}, {difference(r.fitted_at_high, is_binary)}", crossing,
-            EMPTY if not r.side else f"{fmt(100 * r.share_beyond, 2)}%", str(r.status),
-        ])  # fmt: skip
+        rows.append(
+            [
+                str(r.scenario),
+                name(r.outcome),
+                difference(r.mean_diff, is_binary),
+                f"`{r.parameter}`" if r.parameter else EMPTY,
+                fmt(r.correlation),
+                p_value(r.p_corrected),
+                f"{fmt(r.low)} to {fmt(r.high)}",
+                f"{difference(r.fitted_at_low, is_binary)}, {difference(r.fitted_at_high, is_binary)}",
+                crossing,
+                EMPTY if not r.side else f"{fmt(100 * r.share_beyond, 2)}%",
+                str(r.status),
+            ]
+        )
     table = markdown_table(header, rows) if rows else "No option wins or loses on any outcome: nothing to reverse."
     return f"## {REVERSAL_HEADING}\n\n{intro}\n\n{table}"
-

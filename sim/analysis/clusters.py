@@ -43,13 +43,19 @@ def draw_means(runs: pd.DataFrame, per_draw: int, outcomes: Sequence[str]) -> pd
     value (yes-or-no outcomes become the draw's share of yes); ``replication`` is the draw's
     number, so that draw k of every scenario is paired with draw k of the others, and ``draw``
     the posterior row it took. With M = 1, ``runs`` itself (its outcome columns as floats)."""
-    frame = pd.DataFrame({"scenario": runs["scenario"].to_numpy(), "replication": draw_units(runs["replication"], per_draw)})
+    frame = pd.DataFrame(
+        {"scenario": runs["scenario"].to_numpy(), "replication": draw_units(runs["replication"], per_draw)}
+    )
     for outcome in outcomes:
         frame[outcome] = outcome_values(runs[outcome]).to_numpy()
     means = frame.groupby(["scenario", "replication"], sort=False)[list(outcomes)].mean().reset_index()
     if DRAW in runs.columns:
         rows = pd.Series(runs[DRAW].to_numpy(), index=pd.MultiIndex.from_frame(frame[["scenario", "replication"]]))
-        means[DRAW] = rows[~rows.index.duplicated()].reindex(pd.MultiIndex.from_frame(means[["scenario", "replication"]])).to_numpy()
+        means[DRAW] = (
+            rows[~rows.index.duplicated()]
+            .reindex(pd.MultiIndex.from_frame(means[["scenario", "replication"]]))
+            .to_numpy()
+        )
     return means
 
 
@@ -87,5 +93,9 @@ def clustered_share_interval(draw_shares: np.ndarray, n: int) -> tuple[float, fl
     p = float(draw_shares.mean())
     binomial = p * (1 - p) / n
     clustered = float(draw_shares.var(ddof=1)) / k if k > 1 else np.nan
-    effective = float(k) if binomial == 0 or not np.isfinite(clustered) else min(float(n), n * binomial / clustered if clustered > 0 else float(n))
+    effective = (
+        float(k)
+        if binomial == 0 or not np.isfinite(clustered)
+        else min(float(n), n * binomial / clustered if clustered > 0 else float(n))
+    )
     return wilson_interval(p * effective, effective)

@@ -70,11 +70,15 @@ def paired_differences(runs: pd.DataFrame, reference: str, outcomes: Sequence[st
     """
     _check_columns(runs, [*KEYS, *outcomes])
     if not (runs["scenario"] == reference).any():
-        raise ValueError(f"reference scenario {reference!r} is not in runs (scenarios: {list(runs['scenario'].unique())})")
+        raise ValueError(
+            f"reference scenario {reference!r} is not in runs (scenarios: {list(runs['scenario'].unique())})"
+        )
     if runs.duplicated(list(KEYS)).any():
         raise ValueError("runs has more than one row for a (scenario, replication)")
-    rows = [{"scenario": scenario, "reference": reference, "outcome": outcome, **compare_pair(x, y)}
-            for scenario, outcome, x, y, _ in each_pair(runs, reference, outcomes)]  # fmt: skip
+    rows = [
+        {"scenario": scenario, "reference": reference, "outcome": outcome, **compare_pair(x, y)}
+        for scenario, outcome, x, y, _ in each_pair(runs, reference, outcomes)
+    ]
     table = pd.DataFrame(rows, columns=_COMPARISON_COLUMNS[:-2])
     # a comparison whose pairs are all tied tests nothing: p = 1, and it does not count in Holm's m
     tied = (table["n_higher"] + table["n_lower"] == 0).to_numpy()
@@ -96,12 +100,16 @@ def paired_values(column: pd.Series, reference: str, scenario: str) -> tuple[np.
 def paired_replications(column: pd.Series, reference: str, scenario: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """:func:`paired_values` and the replication of each pair."""
     values = outcome_values(column)
-    both = pd.concat([values.xs(reference, level="scenario"), values.xs(scenario, level="scenario")], axis=1, join="inner")
+    both = pd.concat(
+        [values.xs(reference, level="scenario"), values.xs(scenario, level="scenario")], axis=1, join="inner"
+    )
     both = both.dropna().sort_index()
     return both.iloc[:, 0].to_numpy(), both.iloc[:, 1].to_numpy(), both.index.to_numpy(int)
 
 
-def each_pair(runs: pd.DataFrame, reference: str, outcomes: Sequence[str]) -> Iterator[tuple[str, str, np.ndarray, np.ndarray, np.ndarray]]:
+def each_pair(
+    runs: pd.DataFrame, reference: str, outcomes: Sequence[str]
+) -> Iterator[tuple[str, str, np.ndarray, np.ndarray, np.ndarray]]:
     """(scenario, outcome, reference values, scenario values, replications) for every scenario
     but the reference and every outcome, pairs in replication order."""
     indexed = runs.set_index(list(KEYS))
@@ -188,7 +196,9 @@ def paired_tests(diff: np.ndarray) -> tuple[float, float]:
     if higher + lower == 0:
         return (1.0, 1.0)
     with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message="Sample size too small for normal approximation", category=UserWarning)
+        warnings.filterwarnings(
+            "ignore", message="Sample size too small for normal approximation", category=UserWarning
+        )
         p_wilcoxon = stats.wilcoxon(diff, zero_method="pratt").pvalue
     p_sign = stats.binomtest(higher, higher + lower, 0.5).pvalue
     return (float(p_wilcoxon), float(p_sign))
@@ -231,7 +241,24 @@ def _check_columns(runs: pd.DataFrame, columns: Sequence[str]) -> None:
 
 
 _COMPARISON_COLUMNS = [
-    "scenario", "reference", "outcome", "n_pairs", "mean_reference", "mean_scenario", "mean_diff",
-    "diff_ci95_low", "diff_ci95_high", "unpaired_ci95_low", "unpaired_ci95_high", "variance_reduction",
-    "ci_width_ratio", "n_higher", "n_tied", "n_lower", "p_wilcoxon", "p_sign", "p_wilcoxon_holm", "p_sign_holm",
-]  # fmt: skip
+    "scenario",
+    "reference",
+    "outcome",
+    "n_pairs",
+    "mean_reference",
+    "mean_scenario",
+    "mean_diff",
+    "diff_ci95_low",
+    "diff_ci95_high",
+    "unpaired_ci95_low",
+    "unpaired_ci95_high",
+    "variance_reduction",
+    "ci_width_ratio",
+    "n_higher",
+    "n_tied",
+    "n_lower",
+    "p_wilcoxon",
+    "p_sign",
+    "p_wilcoxon_holm",
+    "p_sign_holm",
+]

@@ -15,7 +15,7 @@ shared futures makes them need to be, in a world whose futures look like the mod
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
@@ -29,9 +29,16 @@ _STREAM = 0x636F76  # the stream of the small experiments' draws, apart from the
 KEYS = ["option", "outcome", "metric"]
 
 
-def coverage(population: dict[str, np.ndarray], options: Sequence[str], outcomes: Sequence[str],
-             thresholds: Sequence[Threshold], replications: int, experiments: int, seed: int,
-             resamples: int = RESAMPLES) -> pd.DataFrame:  # fmt: skip
+def coverage(
+    population: dict[str, np.ndarray],
+    options: Sequence[str],
+    outcomes: Sequence[str],
+    thresholds: Sequence[Threshold],
+    replications: int,
+    experiments: int,
+    seed: int,
+    resamples: int = RESAMPLES,
+) -> pd.DataFrame:
     """The coverage of every interval of :func:`~sim.analysis.regret.metric_table` at
     ``replications`` shared replications, over ``experiments`` small experiments.
 
@@ -68,8 +75,9 @@ def coverage(population: dict[str, np.ndarray], options: Sequence[str], outcomes
     zero_width = np.ones(len(truth), dtype=bool)
     for i in range(experiments):
         drawn = rng.integers(0, futures, replications)
-        table = metric_table({k: v[..., drawn] for k, v in population.items()}, options, outcomes, thresholds, seed + i,
-                             resamples)  # fmt: skip
+        table = metric_table(
+            {k: v[..., drawn] for k, v in population.items()}, options, outcomes, thresholds, seed + i, resamples
+        )
         low, high, value = table["ci95_low"].to_numpy(), table["ci95_high"].to_numpy(), truth["value"].to_numpy()
         covered += (low <= value) & (value <= high)
         width += (high - low) / 2

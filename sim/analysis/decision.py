@@ -34,10 +34,28 @@ SIGNIFICANCE = 0.05  # below it a Holm-corrected paired p-value confirms an inte
 PERCENTAGE_POINTS = 100.0  # a difference of probabilities, in percentage points
 
 DECISION_COLUMNS = [
-    "scenario", "reference", "outcome", "better_when", "n_pairs", "mean_diff", "diff_ci95_low", "diff_ci95_high",
-    "share_better", "share_better_low", "share_better_high", "share_tied", "share_tied_low", "share_tied_high",
-    "share_worse", "share_worse_low", "share_worse_high", "p_wilcoxon_holm", "p_sign_holm", "verdict", "sentence",
-]  # fmt: skip
+    "scenario",
+    "reference",
+    "outcome",
+    "better_when",
+    "n_pairs",
+    "mean_diff",
+    "diff_ci95_low",
+    "diff_ci95_high",
+    "share_better",
+    "share_better_low",
+    "share_better_high",
+    "share_tied",
+    "share_tied_low",
+    "share_tied_high",
+    "share_worse",
+    "share_worse_low",
+    "share_worse_high",
+    "p_wilcoxon_holm",
+    "p_sign_holm",
+    "verdict",
+    "sentence",
+]
 
 
 def decision_table(
@@ -70,7 +88,9 @@ def decision_table(
     ValueError
         If ``better_when`` gives anything but ``"lower"`` or ``"higher"``.
     """
-    rows = [decision_row(r, better_when(str(r["outcome"])), str(r["outcome"]) in binary) for _, r in comparison.iterrows()]
+    rows = [
+        decision_row(r, better_when(str(r["outcome"])), str(r["outcome"]) in binary) for _, r in comparison.iterrows()
+    ]
     return pd.DataFrame(rows, columns=DECISION_COLUMNS)
 
 
@@ -80,8 +100,20 @@ def decision_row(r: pd.Series, better_when: str, binary: bool) -> dict:
         raise ValueError(f"outcome {r['outcome']}: better = {better_when!r} must be 'lower' or 'higher'")
     n = int(r["n_pairs"])
     n_better, n_worse = (r["n_lower"], r["n_higher"]) if better_when == "lower" else (r["n_higher"], r["n_lower"])
-    row = {c: r[c] for c in ("scenario", "reference", "outcome", "n_pairs", "mean_diff", "diff_ci95_low", "diff_ci95_high",
-                             "p_wilcoxon_holm", "p_sign_holm")}  # fmt: skip
+    row = {
+        c: r[c]
+        for c in (
+            "scenario",
+            "reference",
+            "outcome",
+            "n_pairs",
+            "mean_diff",
+            "diff_ci95_low",
+            "diff_ci95_high",
+            "p_wilcoxon_holm",
+            "p_sign_holm",
+        )
+    }
     row["better_when"] = better_when
     for name, k in (("better", n_better), ("tied", r["n_tied"]), ("worse", n_worse)):
         low, high = wilson_interval(int(k), n)
@@ -116,17 +148,23 @@ def sentence(row: dict, binary: bool, name: str | None = None) -> str:
     if row["verdict"] == UNCLEAR:
         mixed = ""
         if row["p_wilcoxon_holm"] < SIGNIFICANCE:  # the tests see a difference the interval does not
-            mixed = (f"; weak evidence: the paired test corrected for every comparison of the table gives "
-                     f"p = {p_value(row['p_wilcoxon_holm'])}, but the interval of the mean covers 0")  # fmt: skip
-        return (f"no clear difference between {option} and {reference} on {what}: {signed(mean)}{unit} "
-                f"(95% CI {signed(low)} to {signed(high)}); {option} does {shares}{mixed}.")  # fmt: skip
+            mixed = (
+                f"; weak evidence: the paired test corrected for every comparison of the table gives "
+                f"p = {p_value(row['p_wilcoxon_holm'])}, but the interval of the mean covers 0"
+            )
+        return (
+            f"no clear difference between {option} and {reference} on {what}: {signed(mean)}{unit} "
+            f"(95% CI {signed(low)} to {signed(high)}); {option} does {shares}{mixed}."
+        )
     verb = "lowers" if mean < 0 else "raises"
     size, (a, b) = abs(mean), sorted((abs(low), abs(high)))
     weak = ""
     if not row["p_wilcoxon_holm"] < SIGNIFICANCE:
         weak = f"; weak evidence: the paired test corrected for every comparison of the table gives p = {p_value(row['p_wilcoxon_holm'])}"
-    return (f"{option} {verb} {what} by {fmt(size)}{unit} (95% CI {fmt(a)} to {fmt(b)}) against {reference} "
-            f"and does {shares}{weak}.")  # fmt: skip
+    return (
+        f"{option} {verb} {what} by {fmt(size)}{unit} (95% CI {fmt(a)} to {fmt(b)}) against {reference} "
+        f"and does {shares}{weak}."
+    )
 
 
 def tradeoff_table(decisions: pd.DataFrame, outcomes: Sequence[str], binary: Collection[str] = ()) -> pd.DataFrame:
@@ -150,7 +188,10 @@ def tradeoff_table(decisions: pd.DataFrame, outcomes: Sequence[str], binary: Col
 
 
 def tradeoff_by_outcome(
-    decisions: pd.DataFrame, outcomes: Sequence[str], binary: Collection[str], name: Callable[[str], str],
+    decisions: pd.DataFrame,
+    outcomes: Sequence[str],
+    binary: Collection[str],
+    name: Callable[[str], str],
     better_when: Callable[[str], str],
 ) -> pd.DataFrame:
     """The trade-off table turned for reading: outcomes down, options across, so that every

@@ -36,7 +36,9 @@ def forest_plot(
     name: Callable[[str], str] = str,
 ) -> Path:
     """:func:`forest_figure` written as ``folder/forest_differences.png``."""
-    return save_figure(forest_figure(decisions, outcomes, better_when, binary, period, name), folder / "forest_differences.png")
+    return save_figure(
+        forest_figure(decisions, outcomes, better_when, binary, period, name), folder / "forest_differences.png"
+    )
 
 
 def forest_figure(
@@ -80,7 +82,11 @@ def forest_figure(
 
 
 def probability_plot(
-    folder: Path, summary: pd.DataFrame, outcomes: Sequence[str], binary: Collection[str], period: str,
+    folder: Path,
+    summary: pd.DataFrame,
+    outcomes: Sequence[str],
+    binary: Collection[str],
+    period: str,
     name: Callable[[str], str] = str,
 ) -> Path:
     """:func:`probability_figure` written as ``folder/probabilities.png``."""
@@ -88,7 +94,11 @@ def probability_plot(
 
 
 def probability_figure(
-    summary: pd.DataFrame, outcomes: Sequence[str], binary: Collection[str], period: str, name: Callable[[str], str] = str,
+    summary: pd.DataFrame,
+    outcomes: Sequence[str],
+    binary: Collection[str],
+    period: str,
+    name: Callable[[str], str] = str,
 ) -> Figure:
     """Bars of P(outcome) (yes-or-no outcomes) or P(outcome > 0) per scenario with their 95%
     Wilson intervals, one panel per outcome titled by ``name`` (an outcome's label)."""
@@ -102,8 +112,10 @@ def probability_figure(
         rows = [cells.loc[(outcome, s)] for s in scenarios]
         p = [r["p_positive"] for r in rows]
         # Clipped at 0: a Wilson bound can miss p = 0 or 1 by a rounding error.
-        errors = [[max(0.0, v - r["p_positive_low"]) for v, r in zip(p, rows)],
-                  [max(0.0, r["p_positive_high"] - v) for v, r in zip(p, rows)]]  # fmt: skip
+        errors = [
+            [max(0.0, v - r["p_positive_low"]) for v, r in zip(p, rows)],
+            [max(0.0, r["p_positive_high"] - v) for v, r in zip(p, rows)],
+        ]
         ax.bar(range(len(scenarios)), p, yerr=errors, capsize=3, color=[f"C{j % 10}" for j in range(len(scenarios))])
         ax.set_xticks(range(len(scenarios)), short_labels(scenarios), rotation=30, ha="right", fontsize="small")
         ax.set_ylim(0, 1)

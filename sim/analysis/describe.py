@@ -17,11 +17,11 @@ import dataclasses
 import importlib
 import json
 import shlex
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from sim.analysis.tables import markdown_code, markdown_table, markdown_text
 from sim.batch.atomic import write_atomic
@@ -38,8 +38,10 @@ from sim.project import PROJECT_ROOT, shown_path
 from sim.replication.outcomes import outcomes as outcome_list
 
 FILE_NAME = "describe.md"
-GUIDELINES = ("Monks T, Currie CSM, Onggo BS, Robinson S, Kunc M, Taylor SJE (2019). Strengthening the reporting of "
-              "empirical simulation studies: Introducing the STRESS guidelines. Journal of Simulation 13(1):55-67.")  # fmt: skip
+GUIDELINES = (
+    "Monks T, Currie CSM, Onggo BS, Robinson S, Kunc M, Taylor SJE (2019). Strengthening the reporting of "
+    "empirical simulation studies: Introducing the STRESS guidelines. Journal of Simulation 13(1):55-67."
+)
 SECTIONS = ("1. Objectives", "2. Logic", "3. Data", "4. Experimentation", "5. Implementation", "6. Code access")
 # The actors and behaviours of a replication, each a SimPy process (or processes) of its module.
 ACTORS = (
@@ -160,8 +162,10 @@ def file_kind(path: Path) -> str:
     if "scenario" in document or "extends" in document:
         return "scenario"
     tables = ", ".join(sorted(document)) or "none"
-    raise UsageError(f"{path} is not a scenario, experiment or sweep file (its top tables: {tables}); "
-                     "describe takes one of those, or a results folder")  # fmt: skip
+    raise UsageError(
+        f"{path} is not a scenario, experiment or sweep file (its top tables: {tables}); "
+        "describe takes one of those, or a results folder"
+    )
 
 
 # --- gathering ----------------------------------------------------------------------------------
@@ -170,11 +174,17 @@ def file_kind(path: Path) -> str:
 def _scenario_subject(path: Path, overrides: Any = (), scenario: Scenario | None = None) -> Subject:
     scenario = load_scenario(path, overrides) if scenario is None else scenario
     found = sources(path)
-    for key in (overrides if isinstance(overrides, Mapping) else [o.partition("=")[0].strip() for o in overrides]):
+    for key in overrides if isinstance(overrides, Mapping) else [o.partition("=")[0].strip() for o in overrides]:
         found[key] = ("", "--set on the command line", "--set")
     meta = scenario.scenario
-    return Subject("scenario", meta.name, meta.description, path, [(meta.name, scenario, found)],
-                   inputs=[shown_path(p) for p in input_files(path)])  # fmt: skip
+    return Subject(
+        "scenario",
+        meta.name,
+        meta.description,
+        path,
+        [(meta.name, scenario, found)],
+        inputs=[shown_path(p) for p in input_files(path)],
+    )
 
 
 def _experiment_subject(path: Path, experiment: ExperimentFile | None = None) -> Subject:
@@ -200,9 +210,21 @@ def _experiment_subject(path: Path, experiment: ExperimentFile | None = None) ->
             scenario = load_scenario(file, overrides, override_origin=f"{path} [scenarios.{name}]")
         scenarios.append((name, scenario, found))
     robustness = experiment.robustness.describe() if experiment.robustness is not None else None
-    return Subject("experiment", header.name, header.description, path, scenarios, header.reference, list(header.outcomes),
-                   batch.replications, batch.root_seed, batch.chunk_size, batch.draws.describe() if batch.draws else None,
-                   robustness=robustness, inputs=[shown_path(p) for p in batch.inputs])  # fmt: skip
+    return Subject(
+        "experiment",
+        header.name,
+        header.description,
+        path,
+        scenarios,
+        header.reference,
+        list(header.outcomes),
+        batch.replications,
+        batch.root_seed,
+        batch.chunk_size,
+        batch.draws.describe() if batch.draws else None,
+        robustness=robustness,
+        inputs=[shown_path(p) for p in batch.inputs],
+    )
 
 
 def _sweep_subject(path: Path, sweep: SweepFile | None = None) -> Subject:
@@ -214,11 +236,26 @@ def _sweep_subject(path: Path, sweep: SweepFile | None = None) -> Subject:
     found = sources(base)
     if header.end_date:
         found["scenario.end_date"] = ("date", "the sweep file's end_date", str(path))
-    design = {"design": header.design, "points": len(sweep.design),
-              "parameters": [(p.path, p.low, p.high, p.values) for p in sweep.parameters]}  # fmt: skip
-    return Subject("sweep", header.name, header.description, path, [(scenario.scenario.name, scenario, found)], None,
-                   list(header.outcomes), batch.replications, batch.root_seed, batch.chunk_size,
-                   batch.draws.describe() if batch.draws else None, design, inputs=[shown_path(p) for p in batch.inputs])  # fmt: skip
+    design = {
+        "design": header.design,
+        "points": len(sweep.design),
+        "parameters": [(p.path, p.low, p.high, p.values) for p in sweep.parameters],
+    }
+    return Subject(
+        "sweep",
+        header.name,
+        header.description,
+        path,
+        [(scenario.scenario.name, scenario, found)],
+        None,
+        list(header.outcomes),
+        batch.replications,
+        batch.root_seed,
+        batch.chunk_size,
+        batch.draws.describe() if batch.draws else None,
+        design,
+        inputs=[shown_path(p) for p in batch.inputs],
+    )
 
 
 def _folder_subject(folder: Path, manifest: dict | None, loaded: Loaded | None = None) -> Subject:
@@ -226,12 +263,16 @@ def _folder_subject(folder: Path, manifest: dict | None, loaded: Loaded | None =
     if manifest is None:
         path = folder / "manifest.json"
         if not path.is_file():
-            raise UsageError(f"{folder} is not a results folder (no manifest.json): describe takes a results folder, "
-                             "or a scenario, experiment or sweep file")  # fmt: skip
+            raise UsageError(
+                f"{folder} is not a results folder (no manifest.json): describe takes a results folder, "
+                "or a scenario, experiment or sweep file"
+            )
         manifest = read_manifest(path)
         if manifest.get("status") != "complete":
             status = markdown_text(str(manifest.get("status", "not recorded")))
-            notes = [f"The folder is not complete (status {status}): its runs or files may be missing; the command in 6 finishes it."]
+            notes = [
+                f"The folder is not complete (status {status}): its runs or files may be missing; the command in 6 finishes it."
+            ]
     manifest = _well_typed(manifest)
     kind = str(manifest.get("kind", "unknown"))
     source = manifest.get("source_file") or manifest.get("calibration_file")
@@ -250,22 +291,34 @@ def _folder_subject(folder: Path, manifest: dict | None, loaded: Loaded | None =
             else:
                 subject = _scenario_subject(path, overrides, loaded if isinstance(loaded, Scenario) else None)
         except (ConfigError, UsageError) as exc:
-            notes.append(f"Its source file {markdown_code(source)} cannot be read now ({markdown_text(str(exc))}): the "
-                         "parameters are not listed; the manifest's inputs hold the text that ran.")  # fmt: skip
+            notes.append(
+                f"Its source file {markdown_code(source)} cannot be read now ({markdown_text(str(exc))}): the "
+                "parameters are not listed; the manifest's inputs hold the text that ran."
+            )
         changed = [p for p, text in (manifest.get("inputs") or {}).items() if not _same_text(p, text)]
         if changed:
-            notes.append("These input files differ now from the text the folder's runs read (kept in its manifest's "
-                         f"inputs), so the values below may not be those that ran: {', '.join(markdown_code(p) for p in changed)}.")  # fmt: skip
+            notes.append(
+                "These input files differ now from the text the folder's runs read (kept in its manifest's "
+                f"inputs), so the values below may not be those that ran: {', '.join(markdown_code(p) for p in changed)}."
+            )
     elif source is not None:
-        notes.append(f"The parameters of its source {markdown_code(str(source))} are not listed: it is not a scenario, "
-                     "experiment or sweep file on disk; the manifest's inputs hold the text that ran.")  # fmt: skip
+        notes.append(
+            f"The parameters of its source {markdown_code(str(source))} are not listed: it is not a scenario, "
+            "experiment or sweep file on disk; the manifest's inputs hold the text that ran."
+        )
     else:
-        notes.append("Its manifest names no scenario, experiment or sweep file, so the parameters are not listed"
-                     + ("; each scenario's folder describes its own." if manifest.get("folders") else "."))  # fmt: skip
+        notes.append(
+            "Its manifest names no scenario, experiment or sweep file, so the parameters are not listed"
+            + ("; each scenario's folder describes its own." if manifest.get("folders") else ".")
+        )
     subject.kind, subject.name, subject.manifest = kind, str(manifest.get("name", subject.name)), manifest
     subject.notes = notes + subject.notes
-    for key, attribute in (("replications", "replications"), ("root_seed", "root_seed"), ("chunk_size", "chunk_size"),
-                           ("parameters_from", "draws")):  # fmt: skip
+    for key, attribute in (
+        ("replications", "replications"),
+        ("root_seed", "root_seed"),
+        ("chunk_size", "chunk_size"),
+        ("parameters_from", "draws"),
+    ):
         if manifest.get(key) is not None:
             setattr(subject, attribute, manifest[key])
     if manifest.get("outcomes"):
@@ -278,10 +331,22 @@ def _folder_subject(folder: Path, manifest: dict | None, loaded: Loaded | None =
 
 
 _TYPES: dict[str, Any] = {
-    "kind": str, "name": str, "source_file": str, "calibration_file": str, "reference": str, "replications": int,
-    "root_seed": int, "chunk_size": int, "parameters_from": dict, "environment": dict, "code_version": dict,
-    "command": (list, str), "overrides": list, "outcomes": list, "inputs": dict,
-}  # fmt: skip
+    "kind": str,
+    "name": str,
+    "source_file": str,
+    "calibration_file": str,
+    "reference": str,
+    "replications": int,
+    "root_seed": int,
+    "chunk_size": int,
+    "parameters_from": dict,
+    "environment": dict,
+    "code_version": dict,
+    "command": (list, str),
+    "overrides": list,
+    "outcomes": list,
+    "inputs": dict,
+}
 
 
 def _well_typed(manifest: dict) -> dict:
@@ -301,11 +366,18 @@ def _well_typed(manifest: dict) -> dict:
         kept[key] = value
     for key in ("environment", "code_version", "parameters_from"):
         if key in kept:
-            kept[key] = {k: v for k, v in kept[key].items() if isinstance(v, (str, int, float, bool, list)) or v is None
-                         or (k == "packages" and isinstance(v, dict))}  # fmt: skip
+            kept[key] = {
+                k: v
+                for k, v in kept[key].items()
+                if isinstance(v, (str, int, float, bool, list))
+                or v is None
+                or (k == "packages" and isinstance(v, dict))
+            }
     if "parameters_from" in kept:
         names = kept["parameters_from"].get("parameters")
-        kept["parameters_from"]["parameters"] = [n for n in names if isinstance(n, str)] if isinstance(names, list) else []
+        kept["parameters_from"]["parameters"] = (
+            [n for n in names if isinstance(n, str)] if isinstance(names, list) else []
+        )
     return kept
 
 
@@ -349,8 +421,15 @@ def _walk(obj: Any, prefix: str, found: Mapping[str, tuple[str, str, str]]) -> I
         else:
             rule = declared.metadata.get("rule")
             _, source, file = found.get(key, ("", NOT_SET, ""))
-            yield Parameter(key, value, declared.metadata.get("unit", ""), rule.text if rule is not None else "",
-                            declared.metadata.get("doc", ""), source, file)  # fmt: skip
+            yield Parameter(
+                key,
+                value,
+                declared.metadata.get("unit", ""),
+                rule.text if rule is not None else "",
+                declared.metadata.get("doc", ""),
+                source,
+                file,
+            )
 
 
 def is_assumption(source: str) -> bool:
@@ -364,13 +443,19 @@ def is_assumption(source: str) -> bool:
 def render(subject: Subject) -> str:
     """The Markdown description of ``subject``."""
     title = f"Model description: {markdown_text(subject.name)} ({markdown_text(subject.kind)})"
-    lines = [f"# {title}", "",
-             f"In the layout of the STRESS-DES guidelines ({markdown_text(GUIDELINES)}). Generated by `run.py describe` from "
-             "the parameter schema, the input files and their source comments"
-             + (", and the results folder's manifest." if subject.manifest else "."), ""]  # fmt: skip
+    lines = [
+        f"# {title}",
+        "",
+        f"In the layout of the STRESS-DES guidelines ({markdown_text(GUIDELINES)}). Generated by `run.py describe` from "
+        "the parameter schema, the input files and their source comments"
+        + (", and the results folder's manifest." if subject.manifest else "."),
+        "",
+    ]
     if subject.notes:
         lines += [*(f"Note: {n}" for n in subject.notes), ""]
-    for heading, section in zip(SECTIONS, (_objectives, _logic, _data, _experimentation, _implementation, _code_access)):
+    for heading, section in zip(
+        SECTIONS, (_objectives, _logic, _data, _experimentation, _implementation, _code_access)
+    ):
         lines += [f"## {heading}", "", *section(subject), ""]
     return "\n".join(lines).rstrip() + "\n"
 
@@ -385,29 +470,49 @@ def _objectives(s: Subject) -> list[str]:
         "calibration": "Calibrate uncertain parameters on the public record (ABC-SMC) and check the posterior's predictions",
         "side_by_side": "Validate several scenarios against one public record and set them side by side",
     }.get(s.kind, "Simulate")
-    lines = ["### 1.1 Purpose of the model", "",
-             f"{purpose}: militia harassment of the U.S. presence in Iraq (rockets, drones, roadside bombs), C-RAM "
-             "interception, the policy responses of Washington and Baghdad, and the militias' truces and escalation.", ""]  # fmt: skip
+    lines = [
+        "### 1.1 Purpose of the model",
+        "",
+        f"{purpose}: militia harassment of the U.S. presence in Iraq (rockets, drones, roadside bombs), C-RAM "
+        "interception, the policy responses of Washington and Baghdad, and the militias' truces and escalation.",
+        "",
+    ]
     if s.description:
         lines += [f"This {markdown_text(s.kind)}: {markdown_text(s.description)}", ""]
     lines += ["### 1.2 Model outputs", ""]
     docs = {o.column: o.doc for o in outcome_list()}
     wanted = s.outcomes or list(docs)
-    lines += [("Every replication writes one row of these outcomes (and per-quarter counts); the study reports: "
-               if s.outcomes else "Every replication writes one row of these outcomes (and per-quarter counts):"), ""]
-    lines.append(markdown_table(["outcome", "what it measures"], [[markdown_code(o), markdown_text(docs.get(o, ""))] for o in wanted]))
+    lines += [
+        (
+            "Every replication writes one row of these outcomes (and per-quarter counts); the study reports: "
+            if s.outcomes
+            else "Every replication writes one row of these outcomes (and per-quarter counts):"
+        ),
+        "",
+    ]
+    lines.append(
+        markdown_table(
+            ["outcome", "what it measures"], [[markdown_code(o), markdown_text(docs.get(o, ""))] for o in wanted]
+        )
+    )
     lines += ["", "### 1.3 Experimentation aims", ""]
     if s.reference:
-        lines.append(f"Each option is compared with the reference {markdown_code(s.reference)}: paired differences of the "
-                     "outcomes' means with 95% intervals, replication by replication.")  # fmt: skip
+        lines.append(
+            f"Each option is compared with the reference {markdown_code(s.reference)}: paired differences of the "
+            "outcomes' means with 95% intervals, replication by replication."
+        )
     elif s.sweep:
-        lines.append(f"A {markdown_text(s.sweep['design'])} design of {s.sweep['points']} points over "
-                     f"{len(s.sweep['parameters'])} parameters (see 2.3).")  # fmt: skip
+        lines.append(
+            f"A {markdown_text(s.sweep['design'])} design of {s.sweep['points']} points over "
+            f"{len(s.sweep['parameters'])} parameters (see 2.3)."
+        )
     else:
         lines.append("The distribution of each outcome over replications (means with 95% intervals).")
     if s.robustness:
-        lines.append(f"Every option runs in {len(s.robustness['states'])} states of the world of the uncertain parameters "
-                     "(see 2.3); options are judged by regret and satisficing.")  # fmt: skip
+        lines.append(
+            f"Every option runs in {len(s.robustness['states'])} states of the world of the uncertain parameters "
+            "(see 2.3); options are judged by regret and satisficing."
+        )
     return lines
 
 
@@ -416,31 +521,50 @@ def _logic(s: Subject) -> list[str]:
     for actor, module in ACTORS:
         doc = (importlib.import_module(module).__doc__ or "").strip().split("\n\n")[0]
         rows.append([markdown_text(actor), markdown_code(module), markdown_text(doc)])
-    lines = ["### 2.1 Base model overview", "",
-             "A replication is one SimPy environment: each actor below runs as its own process (or processes) over a "
-             "shared world (sites, their C-RAM batteries, the event log), and the actors are wired to each other by the "
-             "narrow interfaces of `sim.policy`.", "", markdown_table(["actor", "module", "what it does"], rows), "",
-             "### 2.2 Base model logic", "",
-             "Attacks of each kind arrive at an intensity = base rate x regime multiplier (a chain of campaign regimes per "
-             "kind: calm, active, surge, pause ...) x relapse factor after a pause x policy factor, plus self-excitation: "
-             "every attack triggers follow-up attacks (a Hawkes process). A rocket salvo or drone flies at a site chosen by "
-             "target weight; the site's C-RAM battery (fire units, magazine, reloads) may engage and destroy it; impacts "
-             "inside a perimeter expose personnel (less hardening, warning and alert), misses may land among civilians. "
-             "Convoys and security details meet roadside bombs outside any C-RAM umbrella. Washington (strikes, sanctions, "
-             "ultimatum, embassy closure) and Baghdad (operations, measures) respond as their doctrine directs; the militias "
-             "lose and recover capacity, take revenge, shift tactics, escalate, and decide truces on what they hear; dated "
-             "history happens on its dates.", ""]  # fmt: skip
+    lines = [
+        "### 2.1 Base model overview",
+        "",
+        "A replication is one SimPy environment: each actor below runs as its own process (or processes) over a "
+        "shared world (sites, their C-RAM batteries, the event log), and the actors are wired to each other by the "
+        "narrow interfaces of `sim.policy`.",
+        "",
+        markdown_table(["actor", "module", "what it does"], rows),
+        "",
+        "### 2.2 Base model logic",
+        "",
+        "Attacks of each kind arrive at an intensity = base rate x regime multiplier (a chain of campaign regimes per "
+        "kind: calm, active, surge, pause ...) x relapse factor after a pause x policy factor, plus self-excitation: "
+        "every attack triggers follow-up attacks (a Hawkes process). A rocket salvo or drone flies at a site chosen by "
+        "target weight; the site's C-RAM battery (fire units, magazine, reloads) may engage and destroy it; impacts "
+        "inside a perimeter expose personnel (less hardening, warning and alert), misses may land among civilians. "
+        "Convoys and security details meet roadside bombs outside any C-RAM umbrella. Washington (strikes, sanctions, "
+        "ultimatum, embassy closure) and Baghdad (operations, measures) respond as their doctrine directs; the militias "
+        "lose and recover capacity, take revenge, shift tactics, escalate, and decide truces on what they hear; dated "
+        "history happens on its dates.",
+        "",
+    ]
     lines += ["### 2.3 Scenario logic", "", *_scenario_logic(s)]
     return lines
 
 
 def _scenario_logic(s: Subject) -> list[str]:
     if s.sweep:
-        rows = [[markdown_code(p), _value(lo) if values is None else "", _value(hi) if values is None else "",
-                 "" if values is None else _value(values), markdown_text(_unit_of(s, p))]
-                for p, lo, hi, values in s.sweep["parameters"]]  # fmt: skip
-        return [f"Each of the {s.sweep['points']} design points ({markdown_text(s.sweep['design'])} design) is the base "
-                "scenario with these parameters set:", "", markdown_table(["parameter", "low", "high", "values", "unit"], rows)]  # fmt: skip
+        rows = [
+            [
+                markdown_code(p),
+                _value(lo) if values is None else "",
+                _value(hi) if values is None else "",
+                "" if values is None else _value(values),
+                markdown_text(_unit_of(s, p)),
+            ]
+            for p, lo, hi, values in s.sweep["parameters"]
+        ]
+        return [
+            f"Each of the {s.sweep['points']} design points ({markdown_text(s.sweep['design'])} design) is the base "
+            "scenario with these parameters set:",
+            "",
+            markdown_table(["parameter", "low", "high", "values", "unit"], rows),
+        ]
     lines: list[str] = []
     if len(s.scenarios) > 1:
         reference = next((sc for n, sc, _ in s.scenarios if n == s.reference), s.scenarios[0][1])
@@ -454,39 +578,62 @@ def _scenario_logic(s: Subject) -> list[str]:
             leaves = _plain_leaves(scenario)
             for key in sorted(set(base) | set(leaves)):
                 if base.get(key) != leaves.get(key) and key not in ("scenario.name", "scenario.description"):
-                    rows.append([markdown_code(name), markdown_code(key), _value(base.get(key)), _value(leaves.get(key)),
-                                 markdown_text(found.get(key, ("", NOT_SET, ""))[1])])  # fmt: skip
+                    rows.append(
+                        [
+                            markdown_code(name),
+                            markdown_code(key),
+                            _value(base.get(key)),
+                            _value(leaves.get(key)),
+                            markdown_text(found.get(key, ("", NOT_SET, ""))[1]),
+                        ]
+                    )
             if not any(r[0] == markdown_code(name) for r in rows):
                 rows.append([markdown_code(name), "(nothing)", "", "", ""])
         lines.append(markdown_table(["option", "parameter", "reference", "option's value", "source"], rows))
         lines += ["", "The options as their files describe them:", ""]
         lines += [f"- {markdown_code(n)}: {markdown_text(sc.scenario.description)}" for n, sc, _ in s.scenarios]
     elif s.scenarios:
-        lines.append("One scenario: no options. Its policy levers (doctrines, strikes, ultimatum, closure, Baghdad's "
-                     "measures) are parameters under `policy` in 3.3.")  # fmt: skip
+        lines.append(
+            "One scenario: no options. Its policy levers (doctrines, strikes, ultimatum, closure, Baghdad's "
+            "measures) are parameters under `policy` in 3.3."
+        )
     else:
         lines.append("The scenarios are not listed (see the note at the top).")
     if s.robustness:
         rows = [[markdown_code(p), _value(lo), _value(hi)] for p, lo, hi in s.robustness["uncertain"]]
-        lines += ["", f"States of the world ({len(s.robustness['states'])}) vary:", "", markdown_table(["parameter", "low", "high"], rows)]
+        lines += [
+            "",
+            f"States of the world ({len(s.robustness['states'])}) vary:",
+            "",
+            markdown_table(["parameter", "low", "high"], rows),
+        ]
     return lines
 
 
 def _data(s: Subject) -> list[str]:
-    lines = ["### 3.1 Data sources", "",
-             "Every value is written in a TOML file with its unit and its source in a comment (`key = value  # unit; "
-             "source: ...`). Sources cite sections of `docs/sources.md` (public figures with their references), a source "
-             "document, a calibration, or `assumption`.", ""]  # fmt: skip
+    lines = [
+        "### 3.1 Data sources",
+        "",
+        "Every value is written in a TOML file with its unit and its source in a comment (`key = value  # unit; "
+        "source: ...`). Sources cite sections of `docs/sources.md` (public figures with their references), a source "
+        "document, a calibration, or `assumption`.",
+        "",
+    ]
     if s.inputs:
         lines += ["Input files: " + ", ".join(markdown_code(p) for p in s.inputs) + ".", ""]
-    lines += ["### 3.2 Pre-processing", "",
-              "Files are read as written: a scenario may extend another (tables merge key by key, the file that sets a "
-              "value last wins), overrides apply last, and every value is checked against its type and rule before "
-              "anything runs. Values whose source names a calibration were written by `run.py calibrate` (posterior "
-              "medians)."]  # fmt: skip
+    lines += [
+        "### 3.2 Pre-processing",
+        "",
+        "Files are read as written: a scenario may extend another (tables merge key by key, the file that sets a "
+        "value last wins), overrides apply last, and every value is checked against its type and rule before "
+        "anything runs. Values whose source names a calibration were written by `run.py calibrate` (posterior "
+        "medians).",
+    ]
     if s.draws:
-        lines.append(f"Each replication draws the uncertain parameters from the posterior {markdown_code(str(s.draws.get('file')))} "
-                     f"({len(s.draws.get('parameters', []))} parameters, resampled in proportion to the weights).")  # fmt: skip
+        lines.append(
+            f"Each replication draws the uncertain parameters from the posterior {markdown_code(str(s.draws.get('file')))} "
+            f"({len(s.draws.get('parameters', []))} parameters, resampled in proportion to the weights)."
+        )
     lines += ["", "### 3.3 Input parameters", ""]
     if not s.scenarios:
         return lines + ["Not listed (see the note at the top).", "", "### 3.4 Assumptions", "", "Not listed."]
@@ -497,8 +644,16 @@ def _data(s: Subject) -> list[str]:
     varied = {key: " (posterior draws)" for key in (s.draws.get("parameters", []) if s.draws else [])}
     varied.update({key: " (varies over the states)" for key, _, _ in (s.robustness or {}).get("uncertain", [])})
     varied.update({key[0]: " (varied by the design)" for key in (s.sweep or {}).get("parameters", [])})
-    rows = [[markdown_code(p.key), _value(p.value) + varied.get(p.key, ""),
-             markdown_text(p.unit), markdown_text(p.rule), markdown_text(p.source)] for p in table]  # fmt: skip
+    rows = [
+        [
+            markdown_code(p.key),
+            _value(p.value) + varied.get(p.key, ""),
+            markdown_text(p.unit),
+            markdown_text(p.rule),
+            markdown_text(p.source),
+        ]
+        for p in table
+    ]
     header = ["parameter", "value", "unit", "rule", "source"]
     if len({p.file for p in table if p.file}) > 1:  # a chain of files: say which one set each value
         header.append("set in")
@@ -507,11 +662,17 @@ def _data(s: Subject) -> list[str]:
     lines += [markdown_table(header, rows), "", "### 3.4 Assumptions", ""]
     assumed = [p for p in table if is_assumption(p.source)]
     pure = [p for p in assumed if p.source.lower().startswith("assumption")]
-    lines.append(f"{len(assumed)} of {len(table)} parameters rest on an assumption ({len(pure)} wholly, the others in part); "
-                 "an analyst should vary them (sweeps, robustness experiments, calibration priors):")  # fmt: skip
-    lines += ["", markdown_table(["parameter", "value", "unit", "source"],
-                                 [[markdown_code(p.key), _value(p.value), markdown_text(p.unit), markdown_text(p.source)]
-                                  for p in assumed])]  # fmt: skip
+    lines.append(
+        f"{len(assumed)} of {len(table)} parameters rest on an assumption ({len(pure)} wholly, the others in part); "
+        "an analyst should vary them (sweeps, robustness experiments, calibration priors):"
+    )
+    lines += [
+        "",
+        markdown_table(
+            ["parameter", "value", "unit", "source"],
+            [[markdown_code(p.key), _value(p.value), markdown_text(p.unit), markdown_text(p.source)] for p in assumed],
+        ),
+    ]
     return lines
 
 
@@ -520,34 +681,51 @@ def _experimentation(s: Subject) -> list[str]:
     scenario = s.scenarios[0][1] if s.scenarios else None
     if scenario is not None:
         meta = scenario.scenario
-        warm = (f"outcomes are counted from {meta.outcomes_from}: the days from {meta.start_date} are a warm-up"
-                if meta.outcomes_from and meta.outcomes_from != meta.start_date else
-                f"no warm-up: outcomes are counted from {meta.start_date}")  # fmt: skip
-        lines += [f"Each replication starts on {meta.start_date} in the state the parameters set (sites open on their dates, "
-                  f"the campaign regimes, the policies); {warm}.", "", "### 4.2 Run length", "",
-                  f"From {meta.start_date} to {meta.end_date}: {meta.horizon_days:g} days."]  # fmt: skip
+        warm = (
+            f"outcomes are counted from {meta.outcomes_from}: the days from {meta.start_date} are a warm-up"
+            if meta.outcomes_from and meta.outcomes_from != meta.start_date
+            else f"no warm-up: outcomes are counted from {meta.start_date}"
+        )
+        lines += [
+            f"Each replication starts on {meta.start_date} in the state the parameters set (sites open on their dates, "
+            f"the campaign regimes, the policies); {warm}.",
+            "",
+            "### 4.2 Run length",
+            "",
+            f"From {meta.start_date} to {meta.end_date}: {meta.horizon_days:g} days.",
+        ]
     else:
         lines += ["See the manifest's inputs.", "", "### 4.2 Run length", "", "See the manifest's inputs."]
     lines += ["", "### 4.3 Estimation approach", ""]
     if s.replications is not None:
         per = {"experiment": " per option", "sweep": " per design point"}.get(s.kind, "")
-        lines.append(f"{s.replications} independent replications{per}, root seed {markdown_text(str(s.root_seed))}, run in tasks "
-                     f"of {s.chunk_size or DEFAULT_CHUNK_SIZE} replications.")  # fmt: skip
+        lines.append(
+            f"{s.replications} independent replications{per}, root seed {markdown_text(str(s.root_seed))}, run in tasks "
+            f"of {s.chunk_size or DEFAULT_CHUNK_SIZE} replications."
+        )
     if s.reference or s.sweep or s.robustness or len(s.scenarios) > 1:
-        lines.append("Common random numbers: replication r of every scenario draws from the same random streams, so "
-                     "differences are measured on pairs.")  # fmt: skip
+        lines.append(
+            "Common random numbers: replication r of every scenario draws from the same random streams, so "
+            "differences are measured on pairs."
+        )
     if s.draws:
-        lines.append(f"Parameter uncertainty: replications draw parameters from the posterior {markdown_code(str(s.draws.get('file')))}, "
-                     f"{markdown_text(str(s.draws.get('replications_per_draw', 1)))} replication(s) per draw, the same draw for replication r of every scenario.")  # fmt: skip
+        lines.append(
+            f"Parameter uncertainty: replications draw parameters from the posterior {markdown_code(str(s.draws.get('file')))}, "
+            f"{markdown_text(str(s.draws.get('replications_per_draw', 1)))} replication(s) per draw, the same draw for replication r of every scenario."
+        )
     precision = (s.manifest or {}).get("precision")
     if precision:
-        lines.append(f"Precision rule: replications doubled until the 95% interval of every paired difference met its "
-                     f"half-width: {markdown_text(json.dumps(precision, sort_keys=True))}.")  # fmt: skip
+        lines.append(
+            f"Precision rule: replications doubled until the 95% interval of every paired difference met its "
+            f"half-width: {markdown_text(json.dumps(precision, sort_keys=True))}."
+        )
     elif s.robustness and s.robustness.get("precision"):
         lines.append(f"Precision rule: {markdown_text(json.dumps(s.robustness['precision'], sort_keys=True))}.")
     else:
-        lines.append("Precision: a fixed number of replications; `run.py experiment --precision OUTCOME=HALF_WIDTH` "
-                     "adds replications until the intervals are narrow enough.")  # fmt: skip
+        lines.append(
+            "Precision: a fixed number of replications; `run.py experiment --precision OUTCOME=HALF_WIDTH` "
+            "adds replications until the intervals are narrow enough."
+        )
     if s.kind == "calibration" and s.manifest:
         lines.append(f"Calibration budget: {markdown_text(json.dumps(s.manifest.get('budget', {}), sort_keys=True))}.")
     head = lines.index("### 4.3 Estimation approach") + 2
@@ -559,21 +737,35 @@ def _implementation(s: Subject) -> list[str]:
     packages = env.get("packages") if isinstance(env.get("packages"), dict) else {}
     shown = ", ".join(f"{markdown_text(n)} {markdown_text(str(v))}" for n, v in packages.items() if v) or "not recorded"
     where = "the run's environment (manifest)" if s.manifest else "the environment that wrote this description"
-    return ["### 5.1 Software", "",
-            f"Python {markdown_text(str(env.get('python', '?')))} and SimPy; packages in {where}: {shown}.", "",
-            "### 5.2 Random sampling", "",
-            "Every draw of a replication comes from numpy's Philox4x64 counter-based generator keyed by "
-            "`SeedSequence(root seed, spawn_key=(replication,))`. Each named stream (a regime chain, an attack, a strike) "
-            "starts at its own counter position (a BLAKE2b digest of its name and a phase), so a stream depends on "
-            "(root seed, replication, name, phase) only: the same attack has the same draws in every scenario that has it "
-            "(`sim/model/streams.py`). Draws use inverse CDFs of uniforms.", "",
-            "### 5.3 Model execution", "",
-            "Discrete-event simulation with next-event time advance (SimPy's event queue); replications run in parallel "
-            "worker processes, in tasks of replications, and a stopped batch resumes from its finished tasks.", "",
-            "### 5.4 System specification", "",
-            f"Platform {markdown_text(str(env.get('platform', '?')))}"
-            + (f"; workers {markdown_text(str(s.manifest.get('workers')))}, scheduler "
-               f"{markdown_text(str(s.manifest.get('scheduler') or 'local'))}" if s.manifest else "") + "."]  # fmt: skip
+    return [
+        "### 5.1 Software",
+        "",
+        f"Python {markdown_text(str(env.get('python', '?')))} and SimPy; packages in {where}: {shown}.",
+        "",
+        "### 5.2 Random sampling",
+        "",
+        "Every draw of a replication comes from numpy's Philox4x64 counter-based generator keyed by "
+        "`SeedSequence(root seed, spawn_key=(replication,))`. Each named stream (a regime chain, an attack, a strike) "
+        "starts at its own counter position (a BLAKE2b digest of its name and a phase), so a stream depends on "
+        "(root seed, replication, name, phase) only: the same attack has the same draws in every scenario that has it "
+        "(`sim/model/streams.py`). Draws use inverse CDFs of uniforms.",
+        "",
+        "### 5.3 Model execution",
+        "",
+        "Discrete-event simulation with next-event time advance (SimPy's event queue); replications run in parallel "
+        "worker processes, in tasks of replications, and a stopped batch resumes from its finished tasks.",
+        "",
+        "### 5.4 System specification",
+        "",
+        f"Platform {markdown_text(str(env.get('platform', '?')))}"
+        + (
+            f"; workers {markdown_text(str(s.manifest.get('workers')))}, scheduler "
+            f"{markdown_text(str(s.manifest.get('scheduler') or 'local'))}"
+            if s.manifest
+            else ""
+        )
+        + ".",
+    ]
 
 
 def _code_access(s: Subject) -> list[str]:
@@ -581,22 +773,32 @@ def _code_access(s: Subject) -> list[str]:
     commit = version.get("git_commit")
     commit = str(commit) if commit else None
     modified = " (with uncommitted changes to sim/ or configs/)" if version.get("git_modified") else ""
-    lines = [f"Repository: this project's git repository. Package version {markdown_text(str(version.get('package', '?')))}; "
-             f"commit {markdown_code(commit) if commit else 'not recorded (not a git checkout)'}{modified}."]  # fmt: skip
+    lines = [
+        f"Repository: this project's git repository. Package version {markdown_text(str(version.get('package', '?')))}; "
+        f"commit {markdown_code(commit) if commit else 'not recorded (not a git checkout)'}{modified}."
+    ]
     command = (s.manifest or {}).get("command")
     if command:
         words = [str(c) for c in command] if isinstance(command, list) else [str(command)]
         text = shlex.join(words) if len(words) > 1 else words[0]  # one word: a label such as "python API"
         if Path(words[0]).name in ("run.py", "python", "python3"):
-            lines.append(f"Command that made it (run it from the project folder at that commit to reproduce it): {markdown_code(text)}.")
+            lines.append(
+                f"Command that made it (run it from the project folder at that commit to reproduce it): {markdown_code(text)}."
+            )
         else:
-            lines.append(f"Made by: {markdown_code(text)} (not a command line: a call of the Python API, as its manifest records).")
+            lines.append(
+                f"Made by: {markdown_code(text)} (not a command line: a call of the Python API, as its manifest records)."
+            )
     elif s.path is not None:
         verb = {"scenario": "run", "experiment": "experiment", "sweep": "sweep"}[s.kind]
-        lines.append(f"Command that runs it: {markdown_code(shlex.join(['python', 'run.py', verb, shown_path(s.path)]))}.")
+        lines.append(
+            f"Command that runs it: {markdown_code(shlex.join(['python', 'run.py', verb, shown_path(s.path)]))}."
+        )
     if s.manifest:
-        lines.append(f"Results folder kind {markdown_text(s.kind)}; fingerprint "
-                     f"{markdown_code(str(s.manifest.get('fingerprint', 'not recorded')))}.")  # fmt: skip
+        lines.append(
+            f"Results folder kind {markdown_text(s.kind)}; fingerprint "
+            f"{markdown_code(str(s.manifest.get('fingerprint', 'not recorded')))}."
+        )
     return lines
 
 

@@ -29,9 +29,10 @@ from __future__ import annotations
 
 import logging
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -84,7 +85,9 @@ class Box:
     under resampling."""
 
     case: Case
-    limits: dict[str, tuple[float | None, float | None]]  # restricted parameter -> (lower, upper); None: unrestricted side
+    limits: dict[
+        str, tuple[float | None, float | None]
+    ]  # restricted parameter -> (lower, upper); None: unrestricted side
     coverage: float
     density: float
     mass: float
@@ -109,9 +112,11 @@ class Box:
         if self.whole:
             if self.density >= 1 - DENSITY_TOLERANCE:
                 return f"{self.case.text} in {fail} of {n} states: the whole space is the failing region (no box restricts it)"
-            return (f"{self.case.text} in {fail} of {n} states, spread over the whole space: no box restricts them "
-                    f"(no box keeping half of them is denser than the whole space's {self.density:.2f} by more than "
-                    f"{DENSITY_TOLERANCE:g})")  # fmt: skip
+            return (
+                f"{self.case.text} in {fail} of {n} states, spread over the whole space: no box restricts them "
+                f"(no box keeping half of them is denser than the whole space's {self.density:.2f} by more than "
+                f"{DENSITY_TOLERANCE:g})"
+            )
         names = names or {}
         conditions = []
         for path, (low, high) in self.limits.items():
@@ -123,8 +128,13 @@ class Box:
         return f"{self.case.text} when {' and '.join(conditions)}: coverage {self.coverage:.2f}, density {self.density:.2f}"
 
 
-def cases(options: Sequence[str], reference: str, cubes: dict[str, np.ndarray], outcomes: list[str],
-          thresholds: Sequence[Threshold] = ()) -> list[Case]:  # fmt: skip
+def cases(
+    options: Sequence[str],
+    reference: str,
+    cubes: dict[str, np.ndarray],
+    outcomes: list[str],
+    thresholds: Sequence[Threshold] = (),
+) -> list[Case]:
     """The questions of a robustness experiment, from its values (``cubes``: outcome ->
     [option, state, replication]): each option against the reference on each of ``outcomes``
     (the paired difference worse than 0, on the evidence), and, with thresholds, each option
@@ -137,12 +147,23 @@ def cases(options: Sequence[str], reference: str, cubes: dict[str, np.ndarray], 
         for outcome in outcomes:
             difference = cubes[outcome][o] - cubes[outcome][ref]  # [state, replication], pair by pair
             shortfall = (-difference if higher_is_better(outcome) else difference)[None]
-            found.append(Case(option, outcome, f"{option} brings {worse_word(outcome)} {outcome} than {reference}",
-                              failing(shortfall), shortfall))  # fmt: skip
+            found.append(
+                Case(
+                    option,
+                    outcome,
+                    f"{option} brings {worse_word(outcome)} {outcome} than {reference}",
+                    failing(shortfall),
+                    shortfall,
+                )
+            )
     if thresholds:
         for o, option in enumerate(options):
-            shortfall = np.stack([cubes[t.outcome][o] - t.value if t.bound == "max" else t.value - cubes[t.outcome][o]
-                                  for t in thresholds])  # fmt: skip
+            shortfall = np.stack(
+                [
+                    cubes[t.outcome][o] - t.value if t.bound == "max" else t.value - cubes[t.outcome][o]
+                    for t in thresholds
+                ]
+            )
             found.append(Case(option, "thresholds", f"{option} misses the thresholds", failing(shortfall), shortfall))
     return found
 
@@ -156,7 +177,9 @@ def discover(case: Case, x: pd.DataFrame, seed: int, resamples: int = RESAMPLES)
         return None
     if case.failing.all():
         limits, stats = {}, (1.0, 1.0, 1.0)
-        trajectory = pd.DataFrame({"coverage": [1.0], "density": [1.0], "mass": [1.0], "res_dim": [0], "chosen": [True]})
+        trajectory = pd.DataFrame(
+            {"coverage": [1.0], "density": [1.0], "mass": [1.0], "res_dim": [0], "chosen": [True]}
+        )
     else:
         limits, stats, trajectory = _prim_box(x, case.failing)
         if len(trajectory) == 1 and case.failing.mean() < PRIM_THRESHOLD:
@@ -202,7 +225,11 @@ def _prim_box(x: pd.DataFrame, y: np.ndarray):
         if low is not None or high is not None:
             limits[path] = (low, high)
     row = trajectory.loc[chosen]
-    return limits, (float(row["coverage"]), float(row["density"]), float(row["mass"])), trajectory.assign(chosen=trajectory.index == chosen)
+    return (
+        limits,
+        (float(row["coverage"]), float(row["density"]), float(row["mass"])),
+        trajectory.assign(chosen=trajectory.index == chosen),
+    )
 
 
 PRIM_USER = "PRIM (a robustness experiment's scenario discovery)"
@@ -226,12 +253,45 @@ def box_table(boxes: list[Box]) -> pd.DataFrame:
     for box in boxes:
         for path, share in box.stability.items():
             low, high = box.limits.get(path, (None, None))
-            rows.append({"option": box.case.option, "case": box.case.what, "text": box.case.text,
-                         "failing": int(box.case.failing.sum()), "undecided": box.case.undecided, "states": len(box.case.failing),
-                         "coverage": box.coverage, "density": box.density, "mass": box.mass, "stable": box.stable,
-                         "parameter": path, "restricted": path in box.limits, "low": low, "high": high, "stability": share})  # fmt: skip
-    return pd.DataFrame(rows, columns=["option", "case", "text", "failing", "undecided", "states", "coverage", "density",
-                                       "mass", "stable", "parameter", "restricted", "low", "high", "stability"])  # fmt: skip
+            rows.append(
+                {
+                    "option": box.case.option,
+                    "case": box.case.what,
+                    "text": box.case.text,
+                    "failing": int(box.case.failing.sum()),
+                    "undecided": box.case.undecided,
+                    "states": len(box.case.failing),
+                    "coverage": box.coverage,
+                    "density": box.density,
+                    "mass": box.mass,
+                    "stable": box.stable,
+                    "parameter": path,
+                    "restricted": path in box.limits,
+                    "low": low,
+                    "high": high,
+                    "stability": share,
+                }
+            )
+    return pd.DataFrame(
+        rows,
+        columns=[
+            "option",
+            "case",
+            "text",
+            "failing",
+            "undecided",
+            "states",
+            "coverage",
+            "density",
+            "mass",
+            "stable",
+            "parameter",
+            "restricted",
+            "low",
+            "high",
+            "stability",
+        ],
+    )
 
 
 def trajectory_plot(path: Path, box: Box) -> Path:

@@ -70,8 +70,10 @@ class Figures(dict):
         parts = []
         for name, figure in self.items():
             png = base64.b64encode(png_bytes(figure)).decode("ascii")
-            parts.append(f'<figure style="margin:0 0 1em 0"><img src="data:image/png;base64,{png}" alt="{html.escape(str(name))}">'
-                         f"<figcaption>{html.escape(str(name))}</figcaption></figure>")  # fmt: skip
+            parts.append(
+                f'<figure style="margin:0 0 1em 0"><img src="data:image/png;base64,{png}" alt="{html.escape(str(name))}">'
+                f"<figcaption>{html.escape(str(name))}</figcaption></figure>"
+            )
         return "\n".join(parts)
 
     def __repr__(self) -> str:
@@ -98,14 +100,19 @@ class Shown:
         title, rows = self._display()
         width = max((len(label) for label, _ in rows), default=0)
         width = min(width, 24)
-        lines = [cut(title)] + [f"  {cut(label, 24).ljust(width)}  {cut(text, LINE_CHARACTERS - width - 4)}" for label, text in rows]
+        lines = [cut(title)] + [
+            f"  {cut(label, 24).ljust(width)}  {cut(text, LINE_CHARACTERS - width - 4)}" for label, text in rows
+        ]
         return "\n".join(lines[:MOST_LINES])
 
     def _repr_html_(self) -> str:
         title, rows = self._display()
-        cells = "".join(f'<tr><th style="text-align:left">{html.escape(label)}</th>'
-                        f'<td style="text-align:left">{html.escape(cut(text, 400))}</td></tr>' for label, text in rows)  # fmt: skip
-        return f"<table><caption style=\"text-align:left\"><b>{html.escape(cut(title, 400))}</b></caption>{cells}</table>"
+        cells = "".join(
+            f'<tr><th style="text-align:left">{html.escape(label)}</th>'
+            f'<td style="text-align:left">{html.escape(cut(text, 400))}</td></tr>'
+            for label, text in rows
+        )
+        return f'<table><caption style="text-align:left"><b>{html.escape(cut(title, 400))}</b></caption>{cells}</table>'
 
     def plot(self) -> Figures:
         """The figures of this result, drawn again from its tables (nothing is written): an
@@ -126,8 +133,13 @@ def kind_of(result: Any) -> str:
     name = type(result).__name__
     if name == "ExperimentResult":
         return "robustness" if getattr(result, "robustness", None) is not None else "experiment"
-    return {"RunResult": "run", "SweepResult": "sweep", "ValidationResult": "validate", "SideBySideResult": "side_by_side",
-            "CalibrationResult": "calibration"}.get(name, name)  # fmt: skip
+    return {
+        "RunResult": "run",
+        "SweepResult": "sweep",
+        "ValidationResult": "validate",
+        "SideBySideResult": "side_by_side",
+        "CalibrationResult": "calibration",
+    }.get(name, name)
 
 
 def table(result: Any, name: str) -> pd.DataFrame | None:
@@ -187,7 +199,9 @@ def _run_headline(result: Any, manifest: dict) -> list[tuple[str, str]]:
     if summary is None or not {"outcome", "mean", "ci95_low", "ci95_high"} <= set(summary.columns):
         return []
     rows = summary[summary["outcome"].isin(_outcomes(result, manifest, summary)[:3])]
-    return [(f"{r['outcome']}", f"mean {interval(r, 'mean', 'ci95_low', 'ci95_high')} (95% CI)") for _, r in rows.iterrows()]
+    return [
+        (f"{r['outcome']}", f"mean {interval(r, 'mean', 'ci95_low', 'ci95_high')} (95% CI)") for _, r in rows.iterrows()
+    ]
 
 
 def _experiment_headline(result: Any, manifest: dict) -> list[tuple[str, str]]:
@@ -207,8 +221,13 @@ def _experiment_headline(result: Any, manifest: dict) -> list[tuple[str, str]]:
         verdicts = {r["scenario"]: r["verdict"] for _, r in decisions[decisions["outcome"] == outcome].iterrows()}
     for _, r in rows.head(HEADLINE_ROWS).iterrows():
         verdict = f", {verdicts[r['scenario']]}" if r["scenario"] in verdicts else ""
-        lines.append((f"{r['scenario']}", f"{outcome} {interval(r, 'mean_diff', 'diff_ci95_low', 'diff_ci95_high')} "
-                                          f"vs reference (paired, 95% CI{verdict})"))  # fmt: skip
+        lines.append(
+            (
+                f"{r['scenario']}",
+                f"{outcome} {interval(r, 'mean_diff', 'diff_ci95_low', 'diff_ci95_high')} "
+                f"vs reference (paired, 95% CI{verdict})",
+            )
+        )
     if len(rows) > HEADLINE_ROWS:
         lines.append(("…", f"{len(rows) - HEADLINE_ROWS} more options: see .comparison"))
     return lines
@@ -216,8 +235,13 @@ def _experiment_headline(result: Any, manifest: dict) -> list[tuple[str, str]]:
 
 def _robustness_headline(result: Any, manifest: dict) -> list[tuple[str, str]]:
     described = manifest.get("robustness") or {}
-    lines = [("states", f"{len(described.get('states', []))} states of {len(described.get('uncertain', []))} uncertain parameters"
-                        f"; reference {manifest.get('reference', '?')}")]  # fmt: skip
+    lines = [
+        (
+            "states",
+            f"{len(described.get('states', []))} states of {len(described.get('uncertain', []))} uncertain parameters"
+            f"; reference {manifest.get('reference', '?')}",
+        )
+    ]
     robustness = getattr(result, "robustness", None)
     metrics = robustness.metrics if robustness is not None else table(result, "robustness")
     outcomes = _outcomes(result, manifest, None)
@@ -278,7 +302,9 @@ def _calibration_headline(result: Any, manifest: dict) -> list[tuple[str, str]]:
     lines = []
     if parameters is not None:
         moved = int(parameters["moved"].astype(bool).sum()) if "moved" in parameters else None
-        lines.append(("parameters", f"{len(parameters)}" + (f", {moved} moved by the data" if moved is not None else "")))
+        lines.append(
+            ("parameters", f"{len(parameters)}" + (f", {moved} moved by the data" if moved is not None else ""))
+        )
     posterior = table(result, "posterior")
     inference = getattr(result, "inference", None)
     if posterior is None and inference is not None and isinstance(getattr(inference, "values", None), pd.DataFrame):
@@ -314,7 +340,9 @@ def figures_of(result: Any) -> Figures:
     kind = kind_of(result)
     manifest = getattr(result, "manifest", None) or {}
     if kind == "experiment":
-        return Figures(experiment_figures(table(result, "runs"), table(result, "summary"), table(result, "comparison"), manifest))
+        return Figures(
+            experiment_figures(table(result, "runs"), table(result, "summary"), table(result, "comparison"), manifest)
+        )
     if kind == "robustness":
         return Figures(robustness_figures(result, manifest))
     if kind == "sweep":
@@ -327,8 +355,9 @@ def figures_of(result: Any) -> Figures:
     raise TypeError(f"a {kind} result has no figures to draw again{where}")
 
 
-def experiment_figures(runs: pd.DataFrame | None, summary: pd.DataFrame | None, comparison: pd.DataFrame | None,
-                       manifest: dict) -> dict[str, Figure]:  # fmt: skip
+def experiment_figures(
+    runs: pd.DataFrame | None, summary: pd.DataFrame | None, comparison: pd.DataFrame | None, manifest: dict
+) -> dict[str, Figure]:
     """The figures of an experiment's report (:func:`sim.analysis.report.report_figures`) from its
     tables and manifest (its outcomes and period)."""
     from sim.analysis.decision import decision_table
@@ -356,9 +385,14 @@ def robustness_figures(result: Any, manifest: dict) -> dict[str, Figure]:
         from sim.design.robustness import StatesDesign
 
         design = StatesDesign.from_manifest(manifest["reference"], manifest["robustness"])
-        boxes = analyse_robustness(table(result, "runs"), design, list(manifest["outcomes"]), manifest["root_seed"]).boxes
-    return {f"prim_{safe_name(box.case.option)}_{safe_name(box.case.what)}.png": trajectory_figure(box)
-            for box in boxes if not box.whole}  # fmt: skip
+        boxes = analyse_robustness(
+            table(result, "runs"), design, list(manifest["outcomes"]), manifest["root_seed"]
+        ).boxes
+    return {
+        f"prim_{safe_name(box.case.option)}_{safe_name(box.case.what)}.png": trajectory_figure(box)
+        for box in boxes
+        if not box.whole
+    }
 
 
 def sweep_figures_again(points: pd.DataFrame | None, manifest: dict) -> dict[str, Figure]:

@@ -49,7 +49,9 @@ def shortfall_bounds(shortfall: np.ndarray, weights: np.ndarray | None = None) -
     count = known.astype(float) @ w.T
     with np.errstate(invalid="ignore", divide="ignore"):
         mean = (values @ w.T) / count
-        deviations = np.where(known[..., None], values[..., None] - mean[..., None, :], 0.0)  # [..., replication, resample]
+        deviations = np.where(
+            known[..., None], values[..., None] - mean[..., None, :], 0.0
+        )  # [..., replication, resample]
         variance = np.einsum("...rb,br->...b", deviations**2, w) / (count - 1)
         half = stats.t.ppf(0.5 + CONFIDENCE / 2, count - 1) * np.sqrt(variance / count)
     low, high = np.where(count > 1, mean - half, np.nan), np.where(count > 1, mean + half, np.nan)

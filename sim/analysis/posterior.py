@@ -63,14 +63,22 @@ def verdict(moved: bool, attainable: float) -> str:
     if not np.isfinite(attainable):
         return "left at its prior by the data"
     if attainable > UNINFORMABLE:
-        return (f"left at its prior: the window's statistics cannot inform it (at best {attainable:.2f} of its prior "
-                "width, by the study on the prior pilot)")  # fmt: skip
-    return (f"left at its prior, though the statistics could narrow it to about {attainable:.2f} of its prior width: "
-            "more particles or generations would show it")  # fmt: skip
+        return (
+            f"left at its prior: the window's statistics cannot inform it (at best {attainable:.2f} of its prior "
+            "width, by the study on the prior pilot)"
+        )
+    return (
+        f"left at its prior, though the statistics could narrow it to about {attainable:.2f} of its prior width: "
+        "more particles or generations would show it"
+    )
 
 
 def parameter_table(
-    priors: Sequence[Prior], values: pd.DataFrame, weights: np.ndarray, informed: set[str], sources: dict[str, str],
+    priors: Sequence[Prior],
+    values: pd.DataFrame,
+    weights: np.ndarray,
+    informed: set[str],
+    sources: dict[str, str],
     attainable: dict[str, float] | None = None,
 ) -> pd.DataFrame:
     """Per parameter: the prior, its median and 90% interval, the posterior median and 90%
@@ -86,17 +94,28 @@ def parameter_table(
         low, median, high = weighted_quantile(x, weights, [(1 - MASS) / 2, 0.5, (1 + MASS) / 2])
         prior_low, prior_high = prior.interval(MASS)
         distance = ks_distance(x, weights, prior)
-        rows.append({
-            "parameter": prior.path, "unit": prior.unit, "prior": prior.describe(),
-            "prior_median": float(prior.distribution().median()), "prior_low90": prior_low, "prior_high90": prior_high,
-            "posterior_median": float(median), "posterior_low90": float(low), "posterior_high90": float(high),
-            "posterior_mean": float(np.average(x, weights=weights)),
-            "width_ratio": float((high - low) / (prior_high - prior_low)),
-            "ks_distance": distance, "ks_critical": critical, "moved": distance > critical,
-            "attainable_width_ratio": attainable.get(prior.path, math.nan),
-            "verdict": verdict(distance > critical, attainable.get(prior.path, math.nan)),
-            "perturbed": prior.path in informed, "source": sources.get(prior.path, ""),
-        })  # fmt: skip
+        rows.append(
+            {
+                "parameter": prior.path,
+                "unit": prior.unit,
+                "prior": prior.describe(),
+                "prior_median": float(prior.distribution().median()),
+                "prior_low90": prior_low,
+                "prior_high90": prior_high,
+                "posterior_median": float(median),
+                "posterior_low90": float(low),
+                "posterior_high90": float(high),
+                "posterior_mean": float(np.average(x, weights=weights)),
+                "width_ratio": float((high - low) / (prior_high - prior_low)),
+                "ks_distance": distance,
+                "ks_critical": critical,
+                "moved": distance > critical,
+                "attainable_width_ratio": attainable.get(prior.path, math.nan),
+                "verdict": verdict(distance > critical, attainable.get(prior.path, math.nan)),
+                "perturbed": prior.path in informed,
+                "source": sources.get(prior.path, ""),
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -110,13 +129,19 @@ def correlations(priors: Sequence[Prior], values: pd.DataFrame, weights: np.ndar
         matrix = covariance / np.outer(sd, sd)
     rows = [
         {"first": priors[i].path, "second": priors[j].path, "correlation": float(matrix[i, j])}
-        for i in range(len(priors)) for j in range(i + 1, len(priors)) if np.isfinite(matrix[i, j])
-    ]  # fmt: skip
+        for i in range(len(priors))
+        for j in range(i + 1, len(priors))
+        if np.isfinite(matrix[i, j])
+    ]
     table = pd.DataFrame(rows, columns=["first", "second", "correlation"])
-    return table.reindex(table["correlation"].abs().sort_values(ascending=False, kind="stable").index).reset_index(drop=True)
+    return table.reindex(table["correlation"].abs().sort_values(ascending=False, kind="stable").index).reset_index(
+        drop=True
+    )
 
 
-def marginal_plots(path: Path, priors: Sequence[Prior], values: pd.DataFrame, weights: np.ndarray, table: pd.DataFrame) -> Path:
+def marginal_plots(
+    path: Path, priors: Sequence[Prior], values: pd.DataFrame, weights: np.ndarray, table: pd.DataFrame
+) -> Path:
     """One panel per parameter: the weighted posterior histogram, the prior density, and both
     90% intervals."""
     ncols = 4
@@ -128,7 +153,9 @@ def marginal_plots(path: Path, priors: Sequence[Prior], values: pd.DataFrame, we
         x = values[prior.path].to_numpy(float)
         low, high = prior.distribution().ppf([0.001, 0.999])
         grid = np.linspace(low, high, 200)
-        ax.hist(x, bins=30, range=(low, high), weights=weights, density=True, color="tab:blue", alpha=0.5, label="posterior")
+        ax.hist(
+            x, bins=30, range=(low, high), weights=weights, density=True, color="tab:blue", alpha=0.5, label="posterior"
+        )
         ax.plot(grid, prior.distribution().pdf(grid), color="black", lw=1.2, label="prior")
         r = rows.loc[prior.path]
         ax.axvspan(r["posterior_low90"], r["posterior_high90"], color="tab:blue", alpha=0.12)
@@ -142,7 +169,9 @@ def marginal_plots(path: Path, priors: Sequence[Prior], values: pd.DataFrame, we
     return save_figure(fig, path)
 
 
-def pair_plots(path: Path, priors: Sequence[Prior], values: pd.DataFrame, weights: np.ndarray, pairs: pd.DataFrame) -> Path:
+def pair_plots(
+    path: Path, priors: Sequence[Prior], values: pd.DataFrame, weights: np.ndarray, pairs: pd.DataFrame
+) -> Path:
     """The posterior particles of the most correlated pairs (point size by weight)."""
     shown = pairs.head(6)
     ncols = 3
@@ -164,25 +193,64 @@ def interval_cell(low: float, median: float, high: float) -> str:
 
 
 def write_posterior_report(
-    out: Path, title: str, overview: Sequence[str], parameters: pd.DataFrame, generations: pd.DataFrame,
-    statistics: pd.DataFrame, screen_threshold: float, pairs: pd.DataFrame, predictive: pd.DataFrame | None,
-    predictive_summary: str, plots: dict[str, Path],
-) -> Path:  # fmt: skip
+    out: Path,
+    title: str,
+    overview: Sequence[str],
+    parameters: pd.DataFrame,
+    generations: pd.DataFrame,
+    statistics: pd.DataFrame,
+    screen_threshold: float,
+    pairs: pd.DataFrame,
+    predictive: pd.DataFrame | None,
+    predictive_summary: str,
+    plots: dict[str, Path],
+) -> Path:
     """``posterior_report.md``: how the inference ran, every parameter's prior and posterior,
     which the data moved, the strongest correlations, and the posterior predictive check of
     every row of the record."""
     moved = parameters[parameters["moved"]]
     kept = parameters[~parameters["moved"]]
-    parameter_rows = [[
-        r.parameter, r.unit, r.prior, interval_cell(r.prior_low90, r.prior_median, r.prior_high90),
-        interval_cell(r.posterior_low90, r.posterior_median, r.posterior_high90), fmt(r.width_ratio),
-        fmt(r.attainable_width_ratio), f"{fmt(r.ks_distance)} ({'moved' if r.moved else 'at prior'})", "yes" if r.perturbed else "no",
-    ] for r in parameters.itertuples()]  # fmt: skip
-    generation_rows = [[str(r.generation), fmt(r.epsilon), str(r.simulations), "" if pd.isna(r.accepted) else str(int(r.accepted)),
-                        fmt(r.acceptance_rate), fmt(r.ess)] for r in generations.itertuples()]  # fmt: skip
-    statistic_rows = [[r.check, r.statistic, fmt(r.observed_low) + ("" if r.observed_high == r.observed_low else
-                       f"-{fmt(r.observed_high)}" if pd.notna(r.observed_high) else "+"), fmt(r.scale)]
-                      for r in statistics.itertuples()]  # fmt: skip
+    parameter_rows = [
+        [
+            r.parameter,
+            r.unit,
+            r.prior,
+            interval_cell(r.prior_low90, r.prior_median, r.prior_high90),
+            interval_cell(r.posterior_low90, r.posterior_median, r.posterior_high90),
+            fmt(r.width_ratio),
+            fmt(r.attainable_width_ratio),
+            f"{fmt(r.ks_distance)} ({'moved' if r.moved else 'at prior'})",
+            "yes" if r.perturbed else "no",
+        ]
+        for r in parameters.itertuples()
+    ]
+    generation_rows = [
+        [
+            str(r.generation),
+            fmt(r.epsilon),
+            str(r.simulations),
+            "" if pd.isna(r.accepted) else str(int(r.accepted)),
+            fmt(r.acceptance_rate),
+            fmt(r.ess),
+        ]
+        for r in generations.itertuples()
+    ]
+    statistic_rows = [
+        [
+            r.check,
+            r.statistic,
+            fmt(r.observed_low)
+            + (
+                ""
+                if r.observed_high == r.observed_low
+                else f"-{fmt(r.observed_high)}"
+                if pd.notna(r.observed_high)
+                else "+"
+            ),
+            fmt(r.scale),
+        ]
+        for r in statistics.itertuples()
+    ]
     sections = [
         f"# {markdown_text(title)}",
         "\n".join(f"- {line}" for line in overview),
@@ -195,34 +263,71 @@ def write_posterior_report(
         f"drawn from the prior. *perturbed*: the statistics can narrow the parameter below {fmt(screen_threshold)} of its "
         f"prior width (its attainable width), so particles were perturbed along it; the others were drawn afresh "
         f"from their priors in every generation (which changes the cost, not the posterior).\n\n"
-        + markdown_table(["parameter", "unit", "prior", "prior median [90%]", "posterior median [90%]", "width",
-                          "attainable", "KS", "perturbed"], parameter_rows)  # fmt: skip
+        + markdown_table(
+            [
+                "parameter",
+                "unit",
+                "prior",
+                "prior median [90%]",
+                "posterior median [90%]",
+                "width",
+                "attainable",
+                "KS",
+                "perturbed",
+            ],
+            parameter_rows,
+        )
         + f"\n\n![prior and posterior of each parameter]({plots['marginals'].relative_to(out).as_posix()})",
         "## What the data moved\n\n"
-        + (f"Moved ({len(moved)}): " + ", ".join(f"`{p}`" for p in moved["parameter"]) + ".\n\n" if len(moved) else "The data moved no parameter.\n\n")
-        + (f"Left at their prior ({len(kept)}); their uncertainty is the prior's, and it flows into every experiment "
-           "run over the posterior:\n\n" + "\n".join(f"- `{r.parameter}`: {r.verdict}" for r in kept.itertuples())
-           if len(kept) else ""),
+        + (
+            f"Moved ({len(moved)}): " + ", ".join(f"`{p}`" for p in moved["parameter"]) + ".\n\n"
+            if len(moved)
+            else "The data moved no parameter.\n\n"
+        )
+        + (
+            f"Left at their prior ({len(kept)}); their uncertainty is the prior's, and it flows into every experiment "
+            "run over the posterior:\n\n" + "\n".join(f"- `{r.parameter}`: {r.verdict}" for r in kept.itertuples())
+            if len(kept)
+            else ""
+        ),
         "## Strongest correlations\n\n"
         "Weighted correlations of the posterior particles on the free scale (the logit of each prior's distribution "
         "function). A strong correlation means the data pin down a combination of the two, not each alone.\n\n"
-        + markdown_table(["first", "second", "correlation"],
-                         [[r.first, r.second, f"{r.correlation:+.2f}"] for r in pairs.head(8).itertuples()])
+        + markdown_table(
+            ["first", "second", "correlation"],
+            [[r.first, r.second, f"{r.correlation:+.2f}"] for r in pairs.head(8).itertuples()],
+        )
         + f"\n\n![the most correlated pairs]({plots['pairs'].relative_to(out).as_posix()})",
         "## Generations\n\n"
         "*epsilon*: the acceptance threshold on the distance; *ESS*: the effective sample size of the weighted "
         "population, (sum w)^2 / sum w^2.\n\n"
-        + markdown_table(["generation", "epsilon", "simulations", "accepted", "acceptance rate", "ESS"], generation_rows),
+        + markdown_table(
+            ["generation", "epsilon", "simulations", "accepted", "acceptance rate", "ESS"], generation_rows
+        ),
         "## Summary statistics\n\n"
         "The fitted rows of the record and the noise scale each is divided by in the distance (its standard deviation "
         "on the Anscombe scale across the pilot replications at the prior medians, at least 1).\n\n"
         + markdown_table(["check", "statistic", "observed", "scale"], statistic_rows),
     ]
     if predictive is not None:
-        rows = [[r.check, r.use, fmt(r.observed_low) if r.observed_low == r.observed_high else
-                 (f">= {fmt(r.observed_low)}" if math.isinf(r.observed_high) else f"{fmt(r.observed_low)}-{fmt(r.observed_high)}"),
-                 f"{fmt(r.sim_p05)} / {fmt(r.sim_p50)} / {fmt(r.sim_p95)}", fmt(r.percentile),
-                 "yes" if r.inside_90 else "**no**", fmt(r.score)] for r in predictive.itertuples()]  # fmt: skip
+        rows = [
+            [
+                r.check,
+                r.use,
+                fmt(r.observed_low)
+                if r.observed_low == r.observed_high
+                else (
+                    f">= {fmt(r.observed_low)}"
+                    if math.isinf(r.observed_high)
+                    else f"{fmt(r.observed_low)}-{fmt(r.observed_high)}"
+                ),
+                f"{fmt(r.sim_p05)} / {fmt(r.sim_p50)} / {fmt(r.sim_p95)}",
+                fmt(r.percentile),
+                "yes" if r.inside_90 else "**no**",
+                fmt(r.score),
+            ]
+            for r in predictive.itertuples()
+        ]
         section = (
             "## Posterior predictive check\n\n"
             f"Every row of the record, against replications of the replay scenario with parameters drawn from this "
@@ -238,7 +343,9 @@ def write_posterior_report(
     return path
 
 
-def write_calibrated_scenario(path: Path, base: Path, parameters: pd.DataFrame, provenance: str, posterior: Path) -> None:
+def write_calibrated_scenario(
+    path: Path, base: Path, parameters: pd.DataFrame, provenance: str, posterior: Path
+) -> None:
     """A scenario file that extends ``base`` with the posterior median of every parameter with
     a prior, each with its 90% credible interval and prior, and that names the posterior file.
 
@@ -257,17 +364,25 @@ def write_calibrated_scenario(path: Path, base: Path, parameters: pd.DataFrame, 
         "",
         _toml_table("scenario"),
         _toml_line("name", "calibrated", source),
-        _toml_line("description", "The 2020 world at the posterior medians of its calibration on the public record of "
-                   "January-September 2020", source),  # fmt: skip
+        _toml_line(
+            "description",
+            "The 2020 world at the posterior medians of its calibration on the public record of January-September 2020",
+            source,
+        ),
         "",
     ]
     tables: dict[str, list[str]] = {}
     for r in parameters.itertuples():
         table, _, key = r.parameter.rpartition(".")
         verdict = "moved by the data" if r.moved else "left at its prior by the data"
-        tables.setdefault(table, []).append(_toml_line(
-            key, float(f"{r.posterior_median:.6g}"), f"{r.unit}; source: calibrated (posterior median; 90% credible interval "
-            f"{r.posterior_low90:.4g}-{r.posterior_high90:.4g}; prior {r.prior}; {verdict})"))  # fmt: skip
+        tables.setdefault(table, []).append(
+            _toml_line(
+                key,
+                float(f"{r.posterior_median:.6g}"),
+                f"{r.unit}; source: calibrated (posterior median; 90% credible interval "
+                f"{r.posterior_low90:.4g}-{r.posterior_high90:.4g}; prior {r.prior}; {verdict})",
+            )
+        )
     for table, entries in tables.items():
         lines += [_toml_table(table), *entries, ""]
     path.parent.mkdir(parents=True, exist_ok=True)

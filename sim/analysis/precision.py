@@ -6,7 +6,7 @@ run more replications is taken by the caller.
 
 from __future__ import annotations
 
-from typing import Mapping
+from collections.abc import Mapping
 
 import pandas as pd
 
@@ -20,22 +20,32 @@ def half_widths(comparison: pd.DataFrame, targets: Mapping[str, float]) -> pd.Da
     difference, the target half-width, and whether it is reached (an interval that cannot be
     computed, from fewer than two pairs, is not)."""
     rows = comparison[comparison["outcome"].isin(list(targets))]
-    table = pd.DataFrame({
-        "scenario": rows["scenario"].to_numpy(),
-        "outcome": rows["outcome"].to_numpy(),
-        "n_pairs": rows["n_pairs"].to_numpy(),
-        "half_width": ((rows["diff_ci95_high"] - rows["diff_ci95_low"]) / 2).to_numpy(dtype=float),
-        "target": rows["outcome"].map(dict(targets)).to_numpy(dtype=float),
-    })  # fmt: skip
+    table = pd.DataFrame(
+        {
+            "scenario": rows["scenario"].to_numpy(),
+            "outcome": rows["outcome"].to_numpy(),
+            "n_pairs": rows["n_pairs"].to_numpy(),
+            "half_width": ((rows["diff_ci95_high"] - rows["diff_ci95_low"]) / 2).to_numpy(dtype=float),
+            "target": rows["outcome"].map(dict(targets)).to_numpy(dtype=float),
+        }
+    )
     table["reached"] = table["half_width"] <= table["target"]  # NaN compares False
     return table[COLUMNS]
 
 
 def precision_records(table: pd.DataFrame) -> list[dict]:
     """:func:`half_widths` as plain records for a manifest (None for an interval not computed)."""
-    return [{"scenario": str(r.scenario), "outcome": str(r.outcome), "n_pairs": int(r.n_pairs),
-             "half_width": None if pd.isna(r.half_width) else float(r.half_width), "target": float(r.target),
-             "reached": bool(r.reached)} for r in table.itertuples()]  # fmt: skip
+    return [
+        {
+            "scenario": str(r.scenario),
+            "outcome": str(r.outcome),
+            "n_pairs": int(r.n_pairs),
+            "half_width": None if pd.isna(r.half_width) else float(r.half_width),
+            "target": float(r.target),
+            "reached": bool(r.reached),
+        }
+        for r in table.itertuples()
+    ]
 
 
 def describe(record: Mapping) -> str:
@@ -50,8 +60,10 @@ def describe(record: Mapping) -> str:
 
 def precision_section(record: Mapping) -> str:
     """The report's section on a precision run: the count used and the half-widths reached."""
-    rows = [[r["scenario"], r["outcome"], fmt(r["half_width"]), fmt(r["target"]), "yes" if r["reached"] else "no"]
-            for r in record["half_widths"]]  # fmt: skip
+    rows = [
+        [r["scenario"], r["outcome"], fmt(r["half_width"]), fmt(r["target"]), "yes" if r["reached"] else "no"]
+        for r in record["half_widths"]
+    ]
     return (
         "## Replications by precision\n\n"
         f"{describe(record)[0].upper()}{describe(record)[1:]}. The replications doubled from the experiment's count "

@@ -30,7 +30,7 @@ is a step function of the state means that a new set of futures moves in lumps.
 from __future__ import annotations
 
 import warnings
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
@@ -52,7 +52,8 @@ def value_cube(runs: pd.DataFrame, design: StatesDesign, outcome: str) -> np.nda
     where = [split_name(name) for name in runs["scenario"]]
     cube = np.full((len(design.options), len(design.states), int(runs["replication"].max()) + 1), np.nan)
     cube[[options[o] for o, _ in where], [s for _, s in where], runs["replication"].to_numpy(int)] = (
-        pd.to_numeric(runs[outcome], errors="coerce").astype(float).to_numpy())  # fmt: skip
+        pd.to_numeric(runs[outcome], errors="coerce").astype(float).to_numpy()
+    )
     return cube
 
 
@@ -80,7 +81,11 @@ def resample_weights(replications: int, seed: int, resamples: int = RESAMPLES) -
     rng = np.random.default_rng([seed, _STREAM])
     draws = rng.integers(0, replications, size=(resamples, replications))
     offsets = replications * np.arange(resamples)[:, None]  # one bincount for every resample at once
-    return np.bincount((draws + offsets).ravel(), minlength=resamples * replications).reshape(resamples, replications).astype(float)
+    return (
+        np.bincount((draws + offsets).ravel(), minlength=resamples * replications)
+        .reshape(resamples, replications)
+        .astype(float)
+    )
 
 
 def states_table(runs: pd.DataFrame, design: StatesDesign, outcomes: list[str]) -> pd.DataFrame:
@@ -99,11 +104,23 @@ def states_table(runs: pd.DataFrame, design: StatesDesign, outcomes: list[str]) 
                 paired = np.isfinite(own) & np.isfinite(ref)
                 mine, diff = describe(own[np.isfinite(own)]), describe(own[paired] - ref[paired])
                 rule = thresholds.get(outcome)
-                rows.append({"option": option, STATE: s, "outcome": outcome, "n": mine["n"], "mean": mine["mean"],
-                             "ci95_low": mine["ci95_low"], "ci95_high": mine["ci95_high"],
-                             "mean_reference": float(np.nanmean(ref)) if np.isfinite(ref).any() else np.nan,
-                             "mean_diff": diff["mean"], "diff_ci95_low": diff["ci95_low"], "diff_ci95_high": diff["ci95_high"],
-                             "regret": regret[o, s], "meets_threshold": rule.met(mine["mean"]) if rule else None})  # fmt: skip
+                rows.append(
+                    {
+                        "option": option,
+                        STATE: s,
+                        "outcome": outcome,
+                        "n": mine["n"],
+                        "mean": mine["mean"],
+                        "ci95_low": mine["ci95_low"],
+                        "ci95_high": mine["ci95_high"],
+                        "mean_reference": float(np.nanmean(ref)) if np.isfinite(ref).any() else np.nan,
+                        "mean_diff": diff["mean"],
+                        "diff_ci95_low": diff["ci95_low"],
+                        "diff_ci95_high": diff["ci95_high"],
+                        "regret": regret[o, s],
+                        "meets_threshold": rule.met(mine["mean"]) if rule else None,
+                    }
+                )
     table = pd.DataFrame(rows)
     table["meets_threshold"] = table["meets_threshold"].astype("boolean")
     return design.states.merge(table, on=STATE)[["option", STATE, *design.paths, *table.columns[2:]]]
@@ -118,12 +135,20 @@ def robustness_table(runs: pd.DataFrame, design: StatesDesign, outcomes: list[st
     threshold; outcome ``all thresholds`` for all of them at once). Every interval is a Monte
     Carlo interval over the replications, the states taken as they are (see :func:`metric_table`).
     """
-    cubes = {o: value_cube(runs, design, o) for o in dict.fromkeys([*outcomes, *(t.outcome for t in design.thresholds)])}
+    cubes = {
+        o: value_cube(runs, design, o) for o in dict.fromkeys([*outcomes, *(t.outcome for t in design.thresholds)])
+    }
     return metric_table(cubes, design.options, outcomes, design.thresholds, seed)
 
 
-def metric_table(cubes: dict[str, np.ndarray], options: Sequence[str], outcomes: Sequence[str],
-                 thresholds: Sequence[Threshold], seed: int, resamples: int = RESAMPLES) -> pd.DataFrame:  # fmt: skip
+def metric_table(
+    cubes: dict[str, np.ndarray],
+    options: Sequence[str],
+    outcomes: Sequence[str],
+    thresholds: Sequence[Threshold],
+    seed: int,
+    resamples: int = RESAMPLES,
+) -> pd.DataFrame:
     """The table of :func:`robustness_table` from the values themselves.
 
     Parameters
@@ -202,14 +227,18 @@ def expanded_percentile_interval(resampled: np.ndarray, replications: int) -> tu
 def _summary_rows(cube: np.ndarray, options: Sequence[str], outcome: str, weights: np.ndarray) -> list[dict]:
     rows = []
     n = cube.shape[-1]
-    for name, statistic, values in (("regret", _regret_statistics, regret_cube(cube, outcome)),
-                                    ("state", _state_statistics(outcome), cube)):  # fmt: skip
+    for name, statistic, values in (
+        ("regret", _regret_statistics, regret_cube(cube, outcome)),
+        ("state", _state_statistics(outcome), cube),
+    ):
         point, resampled = statistic(_means(values)), statistic(_means(values, weights))
         low, high = centred_interval(point, resampled, n)
         if name == "regret":  # regret is never negative
             low = np.maximum(low, 0.0)
         for j, metric in enumerate(_metrics(name)):
-            rows += [_row(option, outcome, metric, point[o, j], low[o, j], high[o, j]) for o, option in enumerate(options)]
+            rows += [
+                _row(option, outcome, metric, point[o, j], low[o, j], high[o, j]) for o, option in enumerate(options)
+            ]
     return rows
 
 
@@ -238,7 +267,14 @@ def _state_statistics(outcome: str):
 
 
 def _row(option: str, outcome: str, metric: str, value: float, low: float, high: float) -> dict:
-    return {"option": option, "outcome": outcome, "metric": metric, "value": float(value), "ci95_low": float(low), "ci95_high": float(high)}
+    return {
+        "option": option,
+        "outcome": outcome,
+        "metric": metric,
+        "value": float(value),
+        "ci95_low": float(low),
+        "ci95_high": float(high),
+    }
 
 
 def _met(rule: Threshold, means: np.ndarray) -> np.ndarray:
@@ -251,8 +287,9 @@ def satisficing(runs: pd.DataFrame, design: StatesDesign) -> np.ndarray:
     return np.array(met, dtype=bool).reshape(len(design.thresholds), len(design.options), len(design.states))
 
 
-def _satisficing_rows(cubes: dict[str, np.ndarray], options: Sequence[str], thresholds: Sequence[Threshold],
-                      weights: np.ndarray) -> list[dict]:  # fmt: skip
+def _satisficing_rows(
+    cubes: dict[str, np.ndarray], options: Sequence[str], thresholds: Sequence[Threshold], weights: np.ndarray
+) -> list[dict]:
     """The share of states meeting each threshold and all of them, per option, with
     :func:`interval` over the replications (the states as they are), within [0, 1]."""
     if not thresholds:
@@ -261,9 +298,14 @@ def _satisficing_rows(cubes: dict[str, np.ndarray], options: Sequence[str], thre
     resampled = np.array([_met(rule, _means(cubes[rule.outcome], weights)) for rule in thresholds])  # [..., resample]
     n = weights.shape[1]
     rows = []
-    for label, table, tables in [*((rule.outcome, met[i], resampled[i]) for i, rule in enumerate(thresholds)),
-                                 ("all thresholds", met.all(axis=0), resampled.all(axis=0))]:  # fmt: skip
+    for label, table, tables in [
+        *((rule.outcome, met[i], resampled[i]) for i, rule in enumerate(thresholds)),
+        ("all thresholds", met.all(axis=0), resampled.all(axis=0)),
+    ]:
         share, shares = table.mean(axis=1), tables.mean(axis=1)  # [option], [option, resample]
         low, high = expanded_percentile_interval(shares, n)
-        rows += [_row(option, label, "satisficing", share[o], max(low[o], 0.0), min(high[o], 1.0)) for o, option in enumerate(options)]
+        rows += [
+            _row(option, label, "satisficing", share[o], max(low[o], 0.0), min(high[o], 1.0))
+            for o, option in enumerate(options)
+        ]
     return rows

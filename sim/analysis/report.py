@@ -136,8 +136,14 @@ def write_report(
 FOREST = "forest_differences.png"
 
 
-def report_figures(runs: pd.DataFrame, summary: pd.DataFrame, decisions: pd.DataFrame, outcomes: Sequence[str],
-                   plot_outcomes: Sequence[str] | None = None, period: str = "") -> dict[str, Figure]:  # fmt: skip
+def report_figures(
+    runs: pd.DataFrame,
+    summary: pd.DataFrame,
+    decisions: pd.DataFrame,
+    outcomes: Sequence[str],
+    plot_outcomes: Sequence[str] | None = None,
+    period: str = "",
+) -> dict[str, Figure]:
     """The figures of the report, by file name in ``plots/``, in the report's order: the forest
     plot of the paired differences (``decisions``: :func:`sim.analysis.decision.decision_table`),
     an ECDF per counted outcome of ``plot_outcomes`` (default ``outcomes``), the probabilities
@@ -172,8 +178,16 @@ def decision_section(decisions: pd.DataFrame, outcomes: Sequence[str], reference
         "Carlo error only unless the next sections say otherwise (see *What the intervals include*)."
     )
     parts = [f"## Decision view: each option against {reference}\n\n{intro}"]
-    header = ["option", "mean diff [95% CI]", "better [95% CI]", "tied [95% CI]", "worse [95% CI]",
-              "Wilcoxon p (Holm)", "sign p (Holm)", "verdict"]  # fmt: skip
+    header = [
+        "option",
+        "mean diff [95% CI]",
+        "better [95% CI]",
+        "tied [95% CI]",
+        "worse [95% CI]",
+        "Wilcoxon p (Holm)",
+        "sign p (Holm)",
+        "verdict",
+    ]
     for outcome in outcomes:
         rows = decisions[decisions["outcome"] == outcome]
         if rows.empty:
@@ -188,8 +202,10 @@ def decision_section(decisions: pd.DataFrame, outcomes: Sequence[str], reference
 
 def decision_cells(r: pd.Series) -> list[str]:
     """One row of :func:`sim.analysis.decision.decision_table` as the cells of its table."""
-    shares = [f"{percent(r[f'share_{k}'])} [{percent(r[f'share_{k}_low'])}, {percent(r[f'share_{k}_high'])}]"
-              for k in ("better", "tied", "worse")]  # fmt: skip
+    shares = [
+        f"{percent(r[f'share_{k}'])} [{percent(r[f'share_{k}_low'])}, {percent(r[f'share_{k}_high'])}]"
+        for k in ("better", "tied", "worse")
+    ]
     return [
         str(r["scenario"]),
         f"{signed(r['mean_diff'])} [{signed(r['diff_ci95_low'])}, {signed(r['diff_ci95_high'])}]",
@@ -200,7 +216,9 @@ def decision_cells(r: pd.Series) -> list[str]:
     ]
 
 
-def tradeoff_section(decisions: pd.DataFrame, outcomes: Sequence[str], binary: Collection[str], forest: Path | None, out_dir: Path) -> str:
+def tradeoff_section(
+    decisions: pd.DataFrame, outcomes: Sequence[str], binary: Collection[str], forest: Path | None, out_dir: Path
+) -> str:
     """Outcomes down, options across, and the forest plot of the differences."""
     marks = ", ".join(f"{mark} {verdict}" for verdict, mark in SIGNS.items())
     intro = (
@@ -226,8 +244,11 @@ def intervals_section(posterior: dict | None) -> str:
             "uncertainty gives."
         )
     per_draw = int(posterior["replications_per_draw"])
-    unit = ("each replication is one draw" if per_draw == 1 else
-            f"each draw's {per_draw} replications are averaged into one value, and the draws are the units")  # fmt: skip
+    unit = (
+        "each replication is one draw"
+        if per_draw == 1
+        else f"each draw's {per_draw} replications are averaged into one value, and the draws are the units"
+    )
     return (
         "## What the intervals include\n\n"
         f"**Monte Carlo error and the posterior.** Parameters are drawn from `{posterior['file']}` "
@@ -249,11 +270,18 @@ def uncertainty_section(table: pd.DataFrame, outcomes: Sequence[str], reference:
         below = fmt(r.p_effect_below_zero)
         if pd.notna(r.p_effect_below_zero_low):
             below += f" [{fmt(r.p_effect_below_zero_low)}, {fmt(r.p_effect_below_zero_high)}]"
-        rows.append([
-            str(r.scenario), label(r.outcome), fmt(r.mean_diff), f"[{fmt(r.posterior_ci95_low)}, {fmt(r.posterior_ci95_high)}]",
-            f"[{fmt(r.mc_ci95_low)}, {fmt(r.mc_ci95_high)}]", f"[{fmt(r.effect_p05)}, {fmt(r.effect_p95)}]", below,
-            fmt(r.parameter_share),
-        ])  # fmt: skip
+        rows.append(
+            [
+                str(r.scenario),
+                label(r.outcome),
+                fmt(r.mean_diff),
+                f"[{fmt(r.posterior_ci95_low)}, {fmt(r.posterior_ci95_high)}]",
+                f"[{fmt(r.mc_ci95_low)}, {fmt(r.mc_ci95_high)}]",
+                f"[{fmt(r.effect_p05)}, {fmt(r.effect_p95)}]",
+                below,
+                fmt(r.parameter_share),
+            ]
+        )
     intro = (
         f"Paired differences (option - {reference}) over the posterior. *95% CI*: the interval of the mean difference "
         "over the draws, the one every table of this report gives. *Of which Monte Carlo*: the interval the same "
@@ -265,8 +293,16 @@ def uncertainty_section(table: pd.DataFrame, outcomes: Sequence[str], reference:
         "the data cannot tell. *Parameter share*: the part of a replication's variance due to the parameters. See "
         "`sim/analysis/uncertainty.py` for the decomposition."
     )
-    header = ["option", "outcome", "mean diff", "95% CI", "of which Monte Carlo", "effect for 90% of the posterior",
-              "P(effect < 0) [95% CI]", "parameter share"]  # fmt: skip
+    header = [
+        "option",
+        "outcome",
+        "mean diff",
+        "95% CI",
+        "of which Monte Carlo",
+        "effect for 90% of the posterior",
+        "P(effect < 0) [95% CI]",
+        "parameter share",
+    ]
     return "## The effects over the posterior\n\n" + intro + "\n\n" + markdown_table(header, rows)
 
 
@@ -305,9 +341,17 @@ def means_table(summary: pd.DataFrame, outcomes: Sequence[str], scenarios: Seque
 def differences_section(comparison: pd.DataFrame, outcomes: Sequence[str], reference: str) -> str:
     """Paired differences (scenario - reference) with their intervals and Holm-corrected p-values."""
     header = [
-        "scenario", "outcome", "pairs", "mean diff [95% CI]", "unpaired 95% CI",
-        "variance reduction", "CI width ratio", "higher / tied / lower", "Wilcoxon p (Holm)", "sign p (Holm)",
-    ]  # fmt: skip
+        "scenario",
+        "outcome",
+        "pairs",
+        "mean diff [95% CI]",
+        "unpaired 95% CI",
+        "variance reduction",
+        "CI width ratio",
+        "higher / tied / lower",
+        "Wilcoxon p (Holm)",
+        "sign p (Holm)",
+    ]
     shown = comparison[comparison["outcome"].isin(list(outcomes))]
     rows = [difference_cells(r) for _, r in shown.iterrows()]
     intro = (
@@ -348,7 +392,12 @@ def ecdf_figure(runs: pd.DataFrame, outcome: str, scenarios: Sequence[str], peri
     for scenario in scenarios:
         values = np.sort(outcome_values(runs.loc[runs["scenario"] == scenario, outcome]).dropna().to_numpy())
         if len(values):
-            ax.step(values, np.arange(1, len(values) + 1) / len(values), where="post", label=f"{short_label(scenario)} (n={len(values)})")
+            ax.step(
+                values,
+                np.arange(1, len(values) + 1) / len(values),
+                where="post",
+                label=f"{short_label(scenario)} (n={len(values)})",
+            )
     ax.set_title(f"{label(outcome)}, {period}", fontsize="medium")
     ax.set_xlabel(f"{label(outcome)} ({outcome_unit(outcome, ())})")
     ax.set_ylabel("share of replications <= x")

@@ -31,11 +31,19 @@ KINDS: dict[str, tuple[str, ...]] = {
     "validate": ("runs.parquet", "validation.csv", "failures.csv"),
     "side_by_side": ("side_by_side.csv",),  # validate of several scenarios; each in a validate folder of its own
     "calibration": ("posterior.parquet", "parameters.csv", "generations.csv"),
-    "robustness": ("runs.parquet", "summary.csv", "states.csv", "robustness.csv", "failures.csv"),  # an experiment over states
+    "robustness": (
+        "runs.parquet",
+        "summary.csv",
+        "states.csv",
+        "robustness.csv",
+        "failures.csv",
+    ),  # an experiment over states
 }
 PARQUET_TABLES = ("runs", "posterior")
 RUNS_COLUMNS = ("scenario", "replication", "seed")  # every runs.parquet the batch writes has them
-TABLE_BYTES = Bound(4096 * MB, "the runs table of the largest batch (10 million runs, about 430 bytes a row) holds 4 GB")
+TABLE_BYTES = Bound(
+    4096 * MB, "the runs table of the largest batch (10 million runs, about 430 bytes a row) holds 4 GB"
+)
 
 
 @dataclass(frozen=True, repr=False)
@@ -90,13 +98,17 @@ def load_results(folder: str | Path) -> Results:
     manifest = _manifest(folder)
     kind = manifest.get("kind")
     if not isinstance(kind, str) or kind not in KINDS:
-        raise UsageError(f"{folder} is not a results folder of this project: its manifest's kind {_shown(kind)} is not one of "
-                         f"{', '.join(KINDS)}")  # fmt: skip
+        raise UsageError(
+            f"{folder} is not a results folder of this project: its manifest's kind {_shown(kind)} is not one of "
+            f"{', '.join(KINDS)}"
+        )
     if kind == "experiment" and manifest.get("robustness") is not None:
         kind = "robustness"  # an experiment over states of the world: no comparison, its robustness tables instead
     if manifest.get("status") != "complete":
-        raise UsageError(f"{folder} holds an unfinished {kind} (status {manifest.get('status')!r}): "
-                         "run the same command again to finish it")  # fmt: skip
+        raise UsageError(
+            f"{folder} holds an unfinished {kind} (status {manifest.get('status')!r}): "
+            "run the same command again to finish it"
+        )
     missing = [name for name in KINDS[kind] if not (folder / name).is_file()]
     if missing:
         raise UsageError(f"{folder} is a damaged {kind} folder: it lacks {', '.join(missing)}")
@@ -129,7 +141,9 @@ def _check_file(path: Path) -> None:
     if not stat.S_ISREG(info.st_mode):
         raise UsageError(f"{path} is not a regular file (a folder, a device, a pipe or a socket): refused")
     if info.st_size > TABLE_BYTES.most:
-        raise UsageError(f"{path} holds {info.st_size} bytes, more than {TABLE_BYTES.most // MB} MB ({TABLE_BYTES.reason}): refused")
+        raise UsageError(
+            f"{path} holds {info.st_size} bytes, more than {TABLE_BYTES.most // MB} MB ({TABLE_BYTES.reason}): refused"
+        )
 
 
 def _check_runs(path: Path, manifest: dict, kind: str) -> None:

@@ -53,10 +53,27 @@ MIN_DRAWS = 4  # fewer draws leave too few degrees of freedom for a line and its
 REVERSES, FADES, HOLDS = "reverses", "fades", "holds"
 
 REVERSAL_COLUMNS = [
-    "scenario", "outcome", "mean_diff", "parameter", "draws", "tests", "correlation", "slope", "p_slope",
-    "p_corrected", "low", "high", "fitted_at_low", "fitted_at_high", "crossing", "crossing_low", "crossing_high",
-    "side", "share_beyond", "status",
-]  # fmt: skip
+    "scenario",
+    "outcome",
+    "mean_diff",
+    "parameter",
+    "draws",
+    "tests",
+    "correlation",
+    "slope",
+    "p_slope",
+    "p_corrected",
+    "low",
+    "high",
+    "fitted_at_low",
+    "fitted_at_high",
+    "crossing",
+    "crossing_low",
+    "crossing_high",
+    "side",
+    "share_beyond",
+    "status",
+]
 
 
 @dataclass(frozen=True)
@@ -123,7 +140,9 @@ def fit_line(x: np.ndarray, y: np.ndarray, alpha: float = ALPHA) -> Line:
     return Line(a, b, float(correlation), p, float(crossing), low, high)
 
 
-def fieller(mean_y: float, slope: float, s2: float, sxx: float, k: int, alpha: float, mean_x: float) -> tuple[float, float]:
+def fieller(
+    mean_y: float, slope: float, s2: float, sxx: float, k: int, alpha: float, mean_x: float
+) -> tuple[float, float]:
     """Fieller's interval for the x at which the line crosses 0: every x whose fitted value's
     1 - ``alpha`` band covers 0, (mean_y + b u)^2 <= q^2 s^2 (1/k + u^2 / sxx) with u = x - mean_x.
     NaN, NaN when that set is unbounded (the slope does not differ from 0 at this level)."""
@@ -138,7 +157,9 @@ def fieller(mean_y: float, slope: float, s2: float, sxx: float, k: int, alpha: f
     return (mean_x + min(u1, u2), mean_x + max(u1, u2))
 
 
-def draw_means(runs: pd.DataFrame, reference: str, pairs: Sequence[tuple[str, str]], per_draw: int) -> tuple[pd.DataFrame, dict[tuple[str, str], pd.Series]]:
+def draw_means(
+    runs: pd.DataFrame, reference: str, pairs: Sequence[tuple[str, str]], per_draw: int
+) -> tuple[pd.DataFrame, dict[tuple[str, str], pd.Series]]:
     """The drawn parameters of each draw, and per (option, outcome) the mean paired difference of
     each draw (draws without a pair left out).
 
@@ -151,9 +172,10 @@ def draw_means(runs: pd.DataFrame, reference: str, pairs: Sequence[tuple[str, st
     """
     columns = [c for c in runs.columns if c.startswith(PARAMETER_PREFIX)]
     reference_rows = runs[runs["scenario"] == reference]
-    parameters = (reference_rows.assign(_draw=reference_rows["replication"] // per_draw)
-                  .groupby("_draw")[columns].first())  # fmt: skip
-    parameters.columns = [c[len(PARAMETER_PREFIX):] for c in columns]
+    parameters = (
+        reference_rows.assign(_draw=reference_rows["replication"] // per_draw).groupby("_draw")[columns].first()
+    )
+    parameters.columns = [c[len(PARAMETER_PREFIX) :] for c in columns]
     wanted = set(pairs)
     means = {}
     for scenario, outcome, x, y, replications in each_pair(runs, reference, sorted({o for _, o in pairs})):
@@ -206,8 +228,14 @@ def find_reversals(
     for _, r in decisive.iterrows():
         key = (r["scenario"], r["outcome"])
         if key in usable and varied:
-            rows.append({"scenario": key[0], "outcome": key[1], "mean_diff": r["mean_diff"],
-                         **best_line(usable[key], parameters[varied], tests, alpha, r["mean_diff"])})  # fmt: skip
+            rows.append(
+                {
+                    "scenario": key[0],
+                    "outcome": key[1],
+                    "mean_diff": r["mean_diff"],
+                    **best_line(usable[key], parameters[varied], tests, alpha, r["mean_diff"]),
+                }
+            )
     return pd.DataFrame(rows, columns=REVERSAL_COLUMNS)
 
 
@@ -231,12 +259,24 @@ def best_line(means: pd.Series, parameters: pd.DataFrame, tests: int, alpha: flo
     status, side = classify(line, low, high, mean_diff, p_corrected < alpha, draws_agree(y[beyond], mean_diff, alpha))
     share = float(beyond.mean()) if side else np.nan
     return {
-        "parameter": name, "draws": len(y), "tests": tests, "correlation": line.correlation, "slope": line.slope,
-        "p_slope": line.p, "p_corrected": p_corrected, "low": low, "high": high,
-        "fitted_at_low": line.at(low), "fitted_at_high": line.at(high), "crossing": line.crossing,
-        "crossing_low": line.crossing_low, "crossing_high": line.crossing_high,
-        "side": side, "share_beyond": share, "status": status,
-    }  # fmt: skip
+        "parameter": name,
+        "draws": len(y),
+        "tests": tests,
+        "correlation": line.correlation,
+        "slope": line.slope,
+        "p_slope": line.p,
+        "p_corrected": p_corrected,
+        "low": low,
+        "high": high,
+        "fitted_at_low": line.at(low),
+        "fitted_at_high": line.at(high),
+        "crossing": line.crossing,
+        "crossing_low": line.crossing_low,
+        "crossing_high": line.crossing_high,
+        "side": side,
+        "share_beyond": share,
+        "status": status,
+    }
 
 
 def reversed_side(slope: float, mean_diff: float) -> str:

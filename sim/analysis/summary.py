@@ -50,8 +50,15 @@ def summarise(runs: pd.DataFrame, outcomes: Sequence[str] | None = None) -> pd.D
     for scenario, group in runs.groupby("scenario", sort=False):
         for outcome in outcomes:
             values = outcome_values(group[outcome])
-            rows.append({"scenario": scenario, "outcome": outcome, "n_runs": len(values),
-                         **describe(values.dropna().to_numpy()), **positive_share(values)})  # fmt: skip
+            rows.append(
+                {
+                    "scenario": scenario,
+                    "outcome": outcome,
+                    "n_runs": len(values),
+                    **describe(values.dropna().to_numpy()),
+                    **positive_share(values),
+                }
+            )
     return pd.DataFrame(rows)
 
 
@@ -69,7 +76,15 @@ def outcome_values(column: pd.Series) -> pd.Series:
 def describe(values: np.ndarray) -> dict[str, float]:
     n = len(values)
     if n == 0:
-        return {"n": 0, "mean": np.nan, "ci95_low": np.nan, "ci95_high": np.nan, "p05": np.nan, "p50": np.nan, "p95": np.nan}
+        return {
+            "n": 0,
+            "mean": np.nan,
+            "ci95_low": np.nan,
+            "ci95_high": np.nan,
+            "p05": np.nan,
+            "p50": np.nan,
+            "p95": np.nan,
+        }
     mean = float(values.mean())
     half = float(stats.t.ppf(0.975, n - 1) * values.std(ddof=1) / np.sqrt(n)) if n > 1 else np.nan
     p05, p50, p95 = np.percentile(values, [5, 50, 95])

@@ -5,9 +5,10 @@ several parameters vary, so a line joining them would zigzag)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Mapping
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -72,16 +73,20 @@ def point_table(design: pd.DataFrame, runs: pd.DataFrame, outcomes: list[str]) -
     return design.set_index("point").join(table).reset_index()
 
 
-def sweep_plots(out_dir: Path, points: pd.DataFrame, parameters: list[str], outcomes: list[str],
-                context: SweepContext | None = None) -> list[Path]:
+def sweep_plots(
+    out_dir: Path, points: pd.DataFrame, parameters: list[str], outcomes: list[str], context: SweepContext | None = None
+) -> list[Path]:
     """Save :func:`sweep_figures` as ``out_dir/plots/sweep_<outcome>_vs_<parameter>.png``
     and return the files written, outcome by outcome, parameter by parameter."""
     folder = Path(out_dir) / PLOTS
-    return [save_figure(fig, folder / name) for name, fig in sweep_figures(points, parameters, outcomes, context).items()]
+    return [
+        save_figure(fig, folder / name) for name, fig in sweep_figures(points, parameters, outcomes, context).items()
+    ]
 
 
-def sweep_figures(points: pd.DataFrame, parameters: list[str], outcomes: list[str],
-                  context: SweepContext | None = None) -> dict[str, Figure]:
+def sweep_figures(
+    points: pd.DataFrame, parameters: list[str], outcomes: list[str], context: SweepContext | None = None
+) -> dict[str, Figure]:
     """A figure of each outcome's mean against each swept parameter, by PNG file name.
 
     Parameters
@@ -104,8 +109,11 @@ def sweep_figures(points: pd.DataFrame, parameters: list[str], outcomes: list[st
     if missing:
         raise KeyError(f"sweep points have no column {', '.join(map(repr, missing))}")
     context = context or SweepContext()
-    return {f"sweep_{safe_name(outcome)}_vs_{safe_name(parameter)}.png": sweep_figure(points, parameter, outcome, context)
-            for outcome in outcomes for parameter in parameters}  # fmt: skip
+    return {
+        f"sweep_{safe_name(outcome)}_vs_{safe_name(parameter)}.png": sweep_figure(points, parameter, outcome, context)
+        for outcome in outcomes
+        for parameter in parameters
+    }
 
 
 def smoother(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -137,16 +145,31 @@ def sweep_figure(points: pd.DataFrame, parameter: str, outcome: str, context: Sw
         ax.set_xticks(range(len(labels)), short_labels(labels), rotation=30, ha="right")
     keep = ~np.isnan(y)
     if low in points.columns and high in points.columns:
-        yerr = np.vstack([y - outcome_values(points[low]).to_numpy(float), outcome_values(points[high]).to_numpy(float) - y])
+        yerr = np.vstack(
+            [y - outcome_values(points[low]).to_numpy(float), outcome_values(points[high]).to_numpy(float) - y]
+        )
         ax.errorbar(x[keep], y[keep], yerr=yerr[:, keep], fmt="none", ecolor="0.7", elinewidth=1, capsize=2, zorder=1)
     ax.scatter(x[keep], y[keep], s=22, color="C0", zorder=2, label="design points (mean, 95% CI)")
     if keep.sum() >= 2:
         sx, sy = smoother(x[keep], y[keep])
-        ax.plot(sx, sy, color="C1", linewidth=2, zorder=3, label="LOWESS smoother" if len(np.unique(x[keep])) >= LOWESS_MIN_POINTS else "mean per value")
+        ax.plot(
+            sx,
+            sy,
+            color="C1",
+            linewidth=2,
+            zorder=3,
+            label="LOWESS smoother" if len(np.unique(x[keep])) >= LOWESS_MIN_POINTS else "mean per value",
+        )
         base = context.base_values.get(parameter)
         if numeric and base is not None and sx[0] <= base <= sx[-1]:
             level = float(np.interp(base, sx, sy))
-            ax.axhline(level, color="C2", linestyle="--", linewidth=1, label=f"smoothed level at the base value {base:.3g}: {level:.3g}")
+            ax.axhline(
+                level,
+                color="C2",
+                linestyle="--",
+                linewidth=1,
+                label=f"smoothed level at the base value {base:.3g}: {level:.3g}",
+            )
             ax.axvline(base, color="C2", linestyle=":", linewidth=1)
     unit = context.units.get(parameter)
     ax.set_xlabel(f"{parameter} ({unit})" if unit else parameter)

@@ -55,11 +55,24 @@ BOOTSTRAP = 999  # resamples of the draws for the interval of P(effect < 0)
 _BOOTSTRAP_SEED = 20_210_930  # a fixed stream: the table is a function of the runs alone
 
 COLUMNS = [
-    "scenario", "reference", "outcome", "draws", "replications_per_draw", "distinct_rows", "mean_diff",
-    "mc_ci95_low", "mc_ci95_high", "posterior_ci95_low", "posterior_ci95_high",
-    "effect_p05", "effect_p95", "p_effect_below_zero", "p_effect_below_zero_low", "p_effect_below_zero_high",
+    "scenario",
+    "reference",
+    "outcome",
+    "draws",
+    "replications_per_draw",
+    "distinct_rows",
+    "mean_diff",
+    "mc_ci95_low",
+    "mc_ci95_high",
+    "posterior_ci95_low",
+    "posterior_ci95_high",
+    "effect_p05",
+    "effect_p95",
+    "p_effect_below_zero",
+    "p_effect_below_zero_low",
+    "p_effect_below_zero_high",
     "parameter_share",
-]  # fmt: skip
+]
 
 
 def parameter_uncertainty(runs: pd.DataFrame, reference: str, outcomes: Sequence[str], per_draw: int) -> pd.DataFrame:
@@ -70,11 +83,15 @@ def parameter_uncertainty(runs: pd.DataFrame, reference: str, outcomes: Sequence
     rows = []
     for scenario, outcome, x, y, replications in each_pair(runs, reference, outcomes):
         out = decompose(y - x, draw_units(replications, per_draw), row_of.loc[replications].to_numpy(int))
-        rows.append({"scenario": scenario, "reference": reference, "outcome": outcome, "replications_per_draw": per_draw, **out})
+        rows.append(
+            {"scenario": scenario, "reference": reference, "outcome": outcome, "replications_per_draw": per_draw, **out}
+        )
     return pd.DataFrame(rows, columns=COLUMNS)
 
 
-def decompose(differences: np.ndarray, units: np.ndarray, rows: np.ndarray, bootstrap: int = BOOTSTRAP) -> dict[str, float]:
+def decompose(
+    differences: np.ndarray, units: np.ndarray, rows: np.ndarray, bootstrap: int = BOOTSTRAP
+) -> dict[str, float]:
     """The intervals of the module docstring for paired differences, the draw (``units``) and
     the posterior row (``rows``) of each; ``bootstrap`` resamples for the interval of
     P(effect < 0) (0: none, the interval left empty)."""
@@ -89,7 +106,9 @@ def decompose(differences: np.ndarray, units: np.ndarray, rows: np.ndarray, boot
     sums = np.bincount(unit_of, differences)
     squares = np.bincount(unit_of, differences**2)
     level = describe(sums / counts)  # the draws' means: the independent units
-    out.update({"mean_diff": level["mean"], "posterior_ci95_low": level["ci95_low"], "posterior_ci95_high": level["ci95_high"]})
+    out.update(
+        {"mean_diff": level["mean"], "posterior_ci95_low": level["ci95_low"], "posterior_ci95_high": level["ci95_high"]}
+    )
     one = np.ones((1, len(counts)))
     point = _effects(one, counts, sums, squares, row_of_unit)
     if not np.isfinite(point["within"][0]):
@@ -102,12 +121,18 @@ def decompose(differences: np.ndarray, units: np.ndarray, rows: np.ndarray, boot
         below = _effects(resampled, counts, sums, squares, row_of_unit)["below"]
         if np.isfinite(below).any():  # an effect identically 0 has no sign in any resample
             low, high = np.nanpercentile(below, [2.5, 97.5])
-    out.update({
-        "mc_ci95_low": level["mean"] - mc_half, "mc_ci95_high": level["mean"] + mc_half,
-        "effect_p05": float(point["p05"][0]), "effect_p95": float(point["p95"][0]),
-        "p_effect_below_zero": float(point["below"][0]), "p_effect_below_zero_low": float(low),
-        "p_effect_below_zero_high": float(high), "parameter_share": float(point["share"][0]),
-    })  # fmt: skip
+    out.update(
+        {
+            "mc_ci95_low": level["mean"] - mc_half,
+            "mc_ci95_high": level["mean"] + mc_half,
+            "effect_p05": float(point["p05"][0]),
+            "effect_p95": float(point["p95"][0]),
+            "p_effect_below_zero": float(point["below"][0]),
+            "p_effect_below_zero_low": float(low),
+            "p_effect_below_zero_high": float(high),
+            "parameter_share": float(point["share"][0]),
+        }
+    )
     return out
 
 
@@ -115,7 +140,9 @@ def decompose(differences: np.ndarray, units: np.ndarray, rows: np.ndarray, boot
 def _resamples(draws: int, bootstrap: int) -> np.ndarray:
     """How often each of ``draws`` draws is taken in each of ``bootstrap`` resamples (the same
     for every row of a table: one fixed stream)."""
-    taken = np.random.default_rng(_BOOTSTRAP_SEED).multinomial(draws, np.full(draws, 1 / draws), bootstrap).astype(float)
+    taken = (
+        np.random.default_rng(_BOOTSTRAP_SEED).multinomial(draws, np.full(draws, 1 / draws), bootstrap).astype(float)
+    )
     taken.flags.writeable = False
     return taken
 
@@ -127,7 +154,9 @@ def _first_per_unit(rows: np.ndarray, unit_of: np.ndarray, units: int) -> np.nda
     return first
 
 
-def _effects(weights: np.ndarray, counts: np.ndarray, sums: np.ndarray, squares: np.ndarray, row_of_unit: np.ndarray) -> dict:
+def _effects(
+    weights: np.ndarray, counts: np.ndarray, sums: np.ndarray, squares: np.ndarray, row_of_unit: np.ndarray
+) -> dict:
     """The decomposition for each row of ``weights`` (how often each draw is taken: ones for the
     data, multinomial counts for a bootstrap resample), vectorised over the rows.
 
@@ -163,7 +192,14 @@ def _effects(weights: np.ndarray, counts: np.ndarray, sums: np.ndarray, squares:
     if len(n) == 1:  # percentiles of the data's effects only (the bootstrap needs just P(effect < 0))
         keep = taken[0]
         p05[0], p95[0] = _weighted_percentiles(effect[0, keep], f_row[0, keep], [0.05, 0.95])
-    return {"within": within, "df": df, "below": np.where(np.isfinite(within), below, np.nan), "share": share, "p05": p05, "p95": p95}
+    return {
+        "within": within,
+        "df": df,
+        "below": np.where(np.isfinite(within), below, np.nan),
+        "share": share,
+        "p05": p05,
+        "p95": p95,
+    }
 
 
 def _weighted_percentiles(values: np.ndarray, weights: np.ndarray, q: Sequence[float]) -> tuple[float, ...]:

@@ -30,9 +30,9 @@ and are in-sample.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping, Sequence
 from datetime import date
 from pathlib import Path
-from typing import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -50,8 +50,26 @@ from sim.replication.outcomes import quarterly_series
 BAND = (5.0, 95.0)  # the central 90%
 NONE_FLOOR = 0.05  # a 0/1 observation is inside if the model gives it at least this probability
 EVENT_COLUMNS = ("p_event", "p_event_lo", "p_event_hi")  # of a ``none`` check; NaN for the others
-CHECK_COLUMNS = ("check", "statistic", "kinds", "from", "to", "use", "observed_low", "observed_high", "sim_mean", "sim_p05",
-                 "sim_p50", "sim_p95", "percentile", "p_observed", "inside_90", "score", "replications", "source")  # fmt: skip
+CHECK_COLUMNS = (
+    "check",
+    "statistic",
+    "kinds",
+    "from",
+    "to",
+    "use",
+    "observed_low",
+    "observed_high",
+    "sim_mean",
+    "sim_p05",
+    "sim_p50",
+    "sim_p95",
+    "percentile",
+    "p_observed",
+    "inside_90",
+    "score",
+    "replications",
+    "source",
+)
 
 
 def midrank_percentile(value: float, simulated: np.ndarray) -> float:
@@ -107,15 +125,21 @@ def check_score(obs: Observation, simulated: np.ndarray) -> float:
     return censored_crps(simulated, obs.low, obs.high) / max(1.0, abs(obs.point))
 
 
-def score_checks(observations: Sequence[Observation], runs: pd.DataFrame,
-                 baselines: Mapping[str, Mapping[str, np.ndarray]] | None = None) -> pd.DataFrame:  # fmt: skip
+def score_checks(
+    observations: Sequence[Observation],
+    runs: pd.DataFrame,
+    baselines: Mapping[str, Mapping[str, np.ndarray]] | None = None,
+) -> pd.DataFrame:
     """One row per observation (see the module docstring); with ``baselines`` (name -> check
     id -> values), per baseline ``score_<name>`` and ``skill_<name>``, and the band
     ``<name>_p05``, ``<name>_p95`` of :data:`MAIN_BASELINE`; last, :data:`EVENT_COLUMNS`."""
     rows = []
-    columns = [*CHECK_COLUMNS, *(f"{kind}_{name}" for name in (baselines or {}) for kind in ("score", "skill")),
-               *((f"{MAIN_BASELINE}_p05", f"{MAIN_BASELINE}_p95") if MAIN_BASELINE in (baselines or {}) else ()),
-               *EVENT_COLUMNS]  # fmt: skip
+    columns = [
+        *CHECK_COLUMNS,
+        *(f"{kind}_{name}" for name in (baselines or {}) for kind in ("score", "skill")),
+        *((f"{MAIN_BASELINE}_p05", f"{MAIN_BASELINE}_p95") if MAIN_BASELINE in (baselines or {}) else ()),
+        *EVENT_COLUMNS,
+    ]
     for obs in observations:
         sim = runs[obs.check.column].dropna().to_numpy(float)
         check = obs.check
@@ -128,14 +152,25 @@ def score_checks(observations: Sequence[Observation], runs: pd.DataFrame,
             inside = bool(obs.low <= p95 and (obs.high is None or obs.high >= p05))
         score = check_score(obs, sim)
         row = {
-            "check": check.id, "statistic": check.statistic, "kinds": "+".join(check.kinds),
-            "from": check.start.isoformat(), "to": check.end.isoformat(), "use": obs.use,
-            "observed_low": obs.low, "observed_high": obs.high if obs.high is not None else np.inf,
-            "sim_mean": float(sim.mean()) if len(sim) else np.nan, "sim_p05": p05, "sim_p50": p50, "sim_p95": p95,
+            "check": check.id,
+            "statistic": check.statistic,
+            "kinds": "+".join(check.kinds),
+            "from": check.start.isoformat(),
+            "to": check.end.isoformat(),
+            "use": obs.use,
+            "observed_low": obs.low,
+            "observed_high": obs.high if obs.high is not None else np.inf,
+            "sim_mean": float(sim.mean()) if len(sim) else np.nan,
+            "sim_p05": p05,
+            "sim_p50": p50,
+            "sim_p95": p95,
             "percentile": midrank_percentile(obs.point, sim) if len(sim) else np.nan,
-            "p_observed": probability, "inside_90": inside, "score": score, "replications": len(sim),
+            "p_observed": probability,
+            "inside_90": inside,
+            "score": score,
+            "replications": len(sim),
             "source": obs.source,
-        }  # fmt: skip
+        }
         for name, samples in (baselines or {}).items():
             values = np.asarray(samples[check.id], dtype=float)
             values = values[~np.isnan(values)]
@@ -143,7 +178,9 @@ def score_checks(observations: Sequence[Observation], runs: pd.DataFrame,
             row[f"score_{name}"] = reference
             row[f"skill_{name}"] = skill(score, reference)
             if name == MAIN_BASELINE:
-                row[f"{name}_p05"], row[f"{name}_p95"] = np.percentile(values, [5, 95]) if len(values) else (np.nan,) * 2
+                row[f"{name}_p05"], row[f"{name}_p95"] = (
+                    np.percentile(values, [5, 95]) if len(values) else (np.nan,) * 2
+                )
         event = event_probability(sim) if check.statistic == "none" else (np.nan,) * 3
         row.update(zip(EVENT_COLUMNS, event))
         rows.append(row)
@@ -175,8 +212,15 @@ def skill_table(table: pd.DataFrame, rows: pd.Series | None = None) -> pd.DataFr
     for name in scored_baselines(table):
         both = held[held["score"].notna() & held[f"score_{name}"].notna()]
         model, reference = both["score"].mean(), both[f"score_{name}"].mean()
-        skills.append({"baseline": name, "held_out_checks": len(both), "model_score": model,
-                       "baseline_score": reference, "skill": skill(model, reference)})  # fmt: skip
+        skills.append(
+            {
+                "baseline": name,
+                "held_out_checks": len(both),
+                "model_score": model,
+                "baseline_score": reference,
+                "skill": skill(model, reference),
+            }
+        )
     return pd.DataFrame(skills, columns=["baseline", "held_out_checks", "model_score", "baseline_score", "skill"])
 
 
@@ -195,34 +239,55 @@ def skill_line(table: pd.DataFrame) -> str:
     if skills.empty:
         return "skill: no baseline was scored"
     held = int(skills["held_out_checks"].max())
-    shown = ", ".join(f"{r.baseline} {r.skill:+.2f}" if np.isfinite(r.skill) else f"{r.baseline} –"
-                      for r in skills.itertuples())  # fmt: skip
+    shown = ", ".join(
+        f"{r.baseline} {r.skill:+.2f}" if np.isfinite(r.skill) else f"{r.baseline} –" for r in skills.itertuples()
+    )
     return f"skill on {held} held-out checks (1 - model score / baseline score; > 0: the model is better): {shown}"
 
 
 def summary_line(table: pd.DataFrame) -> str:
     if table.empty:
         return "summary: no check scored: every row of the record is outside the scenario's horizon (not scored)"
-    return (f"summary: {int(table['inside_90'].sum())} of {len(table)} checks inside the 90% band, "
-            f"mean score {table['score'].mean():.3f}")  # fmt: skip
+    return (
+        f"summary: {int(table['inside_90'].sum())} of {len(table)} checks inside the 90% band, "
+        f"mean score {table['score'].mean():.3f}"
+    )
 
 
-
-
-def write_validation(out: Path, table: pd.DataFrame, skipped: Sequence[Observation], title: str, fan: Path | None,
-                     fit: FitWindow | None = None, no_baseline: str = "") -> Path:  # fmt: skip
+def write_validation(
+    out: Path,
+    table: pd.DataFrame,
+    skipped: Sequence[Observation],
+    title: str,
+    fan: Path | None,
+    fit: FitWindow | None = None,
+    no_baseline: str = "",
+) -> Path:
     """``validation.md``: the held-out skill against the baselines, the summary, the held-out
     checks, the in-sample ones, how the baselines were built, what the scenario's horizon
     leaves out, the fan chart. ``no_baseline``: why no baseline was scored."""
     names = scored_baselines(table)
-    header = ["check", "use", "statistic", "window", "observed", "simulated mean", "p5 / p50 / p95",
-              "percentile", "inside 90%", "score", *(f"skill vs {n}" for n in names)]  # fmt: skip
+    header = [
+        "check",
+        "use",
+        "statistic",
+        "window",
+        "observed",
+        "simulated mean",
+        "p5 / p50 / p95",
+        "percentile",
+        "inside 90%",
+        "score",
+        *(f"skill vs {n}" for n in names),
+    ]
     held, in_sample = table[table["use"] == "held-out"], table[table["use"] != "held-out"]
     sections = [f"# Validation: {markdown_text(title)}"]
     if names:
         skills = skill_table(table)
-        rows = [[r.baseline, str(r.held_out_checks), fmt(r.model_score), fmt(r.baseline_score), signed(r.skill)]
-                for r in skills.itertuples()]  # fmt: skip
+        rows = [
+            [r.baseline, str(r.held_out_checks), fmt(r.model_score), fmt(r.baseline_score), signed(r.skill)]
+            for r in skills.itertuples()
+        ]
         sections += [
             f"**Skill on the held-out checks** ({int(skills['held_out_checks'].max())} rows of the record used to "
             "fit or set nothing): 1 - mean model score / mean baseline score, each naive baseline built from the "
@@ -233,7 +298,8 @@ def write_validation(out: Path, table: pd.DataFrame, skipped: Sequence[Observati
     else:
         sections.append(f"**{markdown_text(no_baseline or 'No baseline was scored.')}**")
     sections += [
-        f"**{summary_line(table).removeprefix('summary: ')}**" + (f" ({table['replications'].max()} replications)." if len(table) else "."),
+        f"**{summary_line(table).removeprefix('summary: ')}**"
+        + (f" ({table['replications'].max()} replications)." if len(table) else "."),
         "Each check holds one observation of the public record against the simulated distribution of the same "
         "statistic. *percentile*: where the observation (the middle of a closed range, the bound of an 'at least' "
         "one) falls among the replications, mid-rank (50 = the median; near 0 or 100 = the model rarely gives it). "
@@ -253,19 +319,37 @@ def write_validation(out: Path, table: pd.DataFrame, skipped: Sequence[Observati
     ]
     events = table[table["statistic"] == "none"]
     if len(events):
-        rows = [[markdown_text(r["check"]), fmt(r["p_event"]), event_interval(r["p_event_lo"], r["p_event_hi"]), observed_event(r["observed_low"])]
-                for _, r in events.iterrows()]  # fmt: skip
-        sections += [PROBABILITIES_HEADING, PROBABILITIES_TEXT,
-                     markdown_table(["check", "P(event)", "95% interval", "observed"], rows)]  # fmt: skip
+        rows = [
+            [
+                markdown_text(r["check"]),
+                fmt(r["p_event"]),
+                event_interval(r["p_event_lo"], r["p_event_hi"]),
+                observed_event(r["observed_low"]),
+            ]
+            for _, r in events.iterrows()
+        ]
+        sections += [
+            PROBABILITIES_HEADING,
+            PROBABILITIES_TEXT,
+            markdown_table(["check", "P(event)", "95% interval", "observed"], rows),
+        ]
     if fit is not None:
         sections.append(_baseline_section(fit))
     if skipped:
-        sections.append("Not checked (outside this scenario's horizon): " + ", ".join(markdown_text(o.check.id) for o in skipped) + ".")
-    sources = "\n".join(f"- {markdown_text(check)}: {markdown_text(source)}" for check, source in zip(table["check"], table["source"]))
+        sections.append(
+            "Not checked (outside this scenario's horizon): "
+            + ", ".join(markdown_text(o.check.id) for o in skipped)
+            + "."
+        )
+    sources = "\n".join(
+        f"- {markdown_text(check)}: {markdown_text(source)}" for check, source in zip(table["check"], table["source"])
+    )
     sections.append("## Sources\n\n" + sources)
     if fan is not None:
-        sections.append(f"## Monthly attacks and every check\n\n![simulated monthly attacks with the record, and each "
-                        f"check's band]({fan.relative_to(out).as_posix()})")  # fmt: skip
+        sections.append(
+            f"## Monthly attacks and every check\n\n![simulated monthly attacks with the record, and each "
+            f"check's band]({fan.relative_to(out).as_posix()})"
+        )
     path, text = out / "validation.md", "\n\n".join(sections) + "\n"
     write_atomic(path, lambda p: p.write_text(text, encoding="utf-8", newline="\n"))
     return path
@@ -299,10 +383,21 @@ def _check_table(header: list[str], table: pd.DataFrame, names: list[str]) -> st
     rows = []
     for _, r in table.iterrows():
         observed = observed_range(r["observed_low"], r["observed_high"])
-        rows.append([markdown_text(r["check"]), markdown_text(r["use"]), markdown_text(r["statistic"]), f"{r['from']} .. {r['to']}", observed, fmt(r["sim_mean"]),
-                     f"{fmt(r['sim_p05'])} / {fmt(r['sim_p50'])} / {fmt(r['sim_p95'])}", fmt(r["percentile"]),
-                     "yes" if r["inside_90"] else "**no**", fmt(r["score"]),
-                     *(signed(r[f"skill_{n}"]) for n in names)])  # fmt: skip
+        rows.append(
+            [
+                markdown_text(r["check"]),
+                markdown_text(r["use"]),
+                markdown_text(r["statistic"]),
+                f"{r['from']} .. {r['to']}",
+                observed,
+                fmt(r["sim_mean"]),
+                f"{fmt(r['sim_p05'])} / {fmt(r['sim_p50'])} / {fmt(r['sim_p95'])}",
+                fmt(r["percentile"]),
+                "yes" if r["inside_90"] else "**no**",
+                fmt(r["score"]),
+                *(signed(r[f"skill_{n}"]) for n in names),
+            ]
+        )
     return markdown_table(header, rows)
 
 
@@ -316,26 +411,57 @@ def _baseline_section(fit: FitWindow) -> str:
     rows = []
     for rate in fit.rates.values():
         group = fit.group_of(rate.kind)
-        basis = (f"{rate.events} events x {rate.scale:.3g} (the fit rows {markdown_text(', '.join(group.rows))})" if group.rows
-                 else f"{rate.events} events, the event record as it stands (no fit row counts this kind)")  # fmt: skip
-        rows.append([rate.kind, basis, f"{rate.rate:.3g}", f"{rate.last_rate:.3g}", fmt(group.monthly_k), fmt(group.level_k),
-                     str(len(fit.marks[rate.kind].rockets)), str(len(fit.marks[rate.kind].harm["us_killed"]))])  # fmt: skip
-    return "\n\n".join([
-        "## The baselines",
-        f"Built from the fit window {fit.start} .. {fit.end} only (the dates of the record's fit rows); see "
-        "`sim/analysis/baselines`. `poisson`: each kind a Poisson process at its rate; `negbin_monthly`: each "
-        "calendar month's rate times a Gamma(k, 1/k) factor, k from the monthly counts; `random_level`: one "
-        "Gamma(k, 1/k) level per replication, k from the fit rows' quarterly counts; `persistence`: Poisson at the "
-        f"rate of the last quarter (from {fit.last_start}). Marks (rockets per salvo, people harmed per attack) are "
-        "resampled from the attacks that report them. `inf`: no extra dispersion.",
-        markdown_table(["kind", "rate from", "per day", "per day, last quarter", "k monthly", "k level",
-                        "salvos reported", "attacks reporting U.S. killed"], rows),  # fmt: skip
-    ])
+        basis = (
+            f"{rate.events} events x {rate.scale:.3g} (the fit rows {markdown_text(', '.join(group.rows))})"
+            if group.rows
+            else f"{rate.events} events, the event record as it stands (no fit row counts this kind)"
+        )
+        rows.append(
+            [
+                rate.kind,
+                basis,
+                f"{rate.rate:.3g}",
+                f"{rate.last_rate:.3g}",
+                fmt(group.monthly_k),
+                fmt(group.level_k),
+                str(len(fit.marks[rate.kind].rockets)),
+                str(len(fit.marks[rate.kind].harm["us_killed"])),
+            ]
+        )
+    return "\n\n".join(
+        [
+            "## The baselines",
+            f"Built from the fit window {fit.start} .. {fit.end} only (the dates of the record's fit rows); see "
+            "`sim/analysis/baselines`. `poisson`: each kind a Poisson process at its rate; `negbin_monthly`: each "
+            "calendar month's rate times a Gamma(k, 1/k) factor, k from the monthly counts; `random_level`: one "
+            "Gamma(k, 1/k) level per replication, k from the fit rows' quarterly counts; `persistence`: Poisson at the "
+            f"rate of the last quarter (from {fit.last_start}). Marks (rockets per salvo, people harmed per attack) are "
+            "resampled from the attacks that report them. `inf`: no extra dispersion.",
+            markdown_table(
+                [
+                    "kind",
+                    "rate from",
+                    "per day",
+                    "per day, last quarter",
+                    "k monthly",
+                    "k level",
+                    "salvos reported",
+                    "attacks reporting U.S. killed",
+                ],
+                rows,
+            ),
+        ]
+    )
 
 
-def fan_chart(path: Path, monthly: dict[str, pd.DataFrame], observed: dict[str, list[tuple[pd.Timestamp, pd.Timestamp, float]]],
-              events: list[tuple[pd.Timestamp, str]], baseline: dict[str, pd.DataFrame] | None = None,
-              checks: pd.DataFrame | None = None) -> Path:  # fmt: skip
+def fan_chart(
+    path: Path,
+    monthly: dict[str, pd.DataFrame],
+    observed: dict[str, list[tuple[pd.Timestamp, pd.Timestamp, float]]],
+    events: list[tuple[pd.Timestamp, str]],
+    baseline: dict[str, pd.DataFrame] | None = None,
+    checks: pd.DataFrame | None = None,
+) -> Path:
     """One panel per family of attacks: the simulated monthly count (median, 50% and 90%
     bands), the 90% band of :data:`MAIN_BASELINE` (``baseline``: family -> replications x
     months), the observed counts (as a per-month average over their window) and the dated
@@ -358,15 +484,32 @@ def fan_chart(path: Path, monthly: dict[str, pd.DataFrame], observed: dict[str, 
         if baseline is not None and family in baseline:
             b = np.percentile(baseline[family].to_numpy(float), [5, 95], axis=0)
             for j, edge in enumerate(b):
-                ax.plot(baseline[family].columns, edge, color="darkorange", linestyle="--", drawstyle="steps-mid",
-                        linewidth=1.2, label=f"{MAIN_BASELINE} baseline 5-95%" if j == 0 else None)  # fmt: skip
+                ax.plot(
+                    baseline[family].columns,
+                    edge,
+                    color="darkorange",
+                    linestyle="--",
+                    drawstyle="steps-mid",
+                    linewidth=1.2,
+                    label=f"{MAIN_BASELINE} baseline 5-95%" if j == 0 else None,
+                )
         for j, (start, end, per_month) in enumerate(observed.get(family, [])):
-            ax.hlines(per_month, start, end, color="crimson", linewidth=2.5, label="observed (per month)" if j == 0 else None)
+            ax.hlines(
+                per_month, start, end, color="crimson", linewidth=2.5, label="observed (per month)" if j == 0 else None
+            )
         top = ax.get_ylim()[1]
         for k, (when, _) in enumerate(events):
             ax.axvline(when, color="grey", linestyle=":", linewidth=1)
-            ax.text(when, top * (0.97 - 0.09 * (k % 3)), str(k + 1), fontsize=7, ha="center", va="top", color="dimgrey",
-                    bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.8})  # fmt: skip
+            ax.text(
+                when,
+                top * (0.97 - 0.09 * (k % 3)),
+                str(k + 1),
+                fontsize=7,
+                ha="center",
+                va="top",
+                color="dimgrey",
+                bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.8},
+            )
         ax.set_title(f"{family.replace('_', ' ')}: attacks per month (numbers: dated events, listed below)")
         ax.set_ylabel("attacks / month")
         ax.grid(alpha=0.3)
@@ -377,8 +520,14 @@ def fan_chart(path: Path, monthly: dict[str, pd.DataFrame], observed: dict[str, 
     text.axis("off")
     half = math.ceil(len(events) / 2)
     for k, (_, label) in enumerate(events):
-        text.text(0.0 if k < half else 0.5, 1.0 - (k % half) / max(half, 1), f"{k + 1}  {short_label(label, 60)}", fontsize=7.5,
-                  va="top", transform=text.transAxes)  # fmt: skip
+        text.text(
+            0.0 if k < half else 0.5,
+            1.0 - (k % half) / max(half, 1),
+            f"{k + 1}  {short_label(label, 60)}",
+            fontsize=7.5,
+            va="top",
+            transform=text.transAxes,
+        )
     return save_figure(fig, path)
 
 
@@ -390,22 +539,47 @@ def _check_panel(ax, checks: pd.DataFrame) -> None:
         return
     y = np.arange(len(checks))[::-1]
     for row, (_, r) in zip(y, checks.iterrows()):
-        scale = max(1.0, r["observed_low"] if math.isinf(r["observed_high"]) else (r["observed_low"] + r["observed_high"]) / 2)
+        scale = max(
+            1.0, r["observed_low"] if math.isinf(r["observed_high"]) else (r["observed_low"] + r["observed_high"]) / 2
+        )
         bands = [(0.15, "sim", "tab:blue", "model 5-95%")]
         if f"{MAIN_BASELINE}_p05" in checks.columns:
             bands.append((-0.15, MAIN_BASELINE, "darkorange", f"{MAIN_BASELINE} baseline 5-95%"))
         for shift, prefix, color, label in bands:  # end marks keep a band of one value visible
-            ax.plot([r[f"{prefix}_p05"] / scale, r[f"{prefix}_p95"] / scale], [row + shift] * 2, color=color, linewidth=4,
-                    marker="|", markersize=9, solid_capstyle="butt", label=label if row == y[0] else None)  # fmt: skip
+            ax.plot(
+                [r[f"{prefix}_p05"] / scale, r[f"{prefix}_p95"] / scale],
+                [row + shift] * 2,
+                color=color,
+                linewidth=4,
+                marker="|",
+                markersize=9,
+                solid_capstyle="butt",
+                label=label if row == y[0] else None,
+            )
         low = r["observed_low"] / scale
         if math.isinf(r["observed_high"]):
-            ax.annotate("", (low + 0.6, row), (low, row), arrowprops={"arrowstyle": "->", "color": "crimson", "lw": 1.5})
+            ax.annotate(
+                "", (low + 0.6, row), (low, row), arrowprops={"arrowstyle": "->", "color": "crimson", "lw": 1.5}
+            )
             ax.plot([low], [row], marker="|", color="crimson", markersize=12)
         else:
-            ax.plot([low, r["observed_high"] / scale], [row, row], color="crimson", marker="|", markersize=12, linewidth=2,
-                    label="observed" if row == y[0] else None)  # fmt: skip
-    ax.set_yticks(y, [f"{label} ({'held-out' if r['use'] == 'held-out' else 'in-sample: ' + short_label(r['use'])})"
-                      for label, (_, r) in zip(short_labels(checks["check"]), checks.iterrows())], fontsize=7)  # fmt: skip
+            ax.plot(
+                [low, r["observed_high"] / scale],
+                [row, row],
+                color="crimson",
+                marker="|",
+                markersize=12,
+                linewidth=2,
+                label="observed" if row == y[0] else None,
+            )
+    ax.set_yticks(
+        y,
+        [
+            f"{label} ({'held-out' if r['use'] == 'held-out' else 'in-sample: ' + short_label(r['use'])})"
+            for label, (_, r) in zip(short_labels(checks["check"]), checks.iterrows())
+        ],
+        fontsize=7,
+    )
     ax.set_ylim(-0.7, len(checks) - 0.3)
     ax.set_xlabel("value / max(1, observed), as scored")
     ax.set_title("every check: the 90% bands of the model and the baseline, and the observed range")
@@ -454,5 +628,7 @@ def observed_per_month(observations: Sequence[Observation], families: dict[str, 
 
 def dated_events(scenario: Scenario) -> list[tuple[pd.Timestamp, str]]:
     """The dated history of a scenario, as (date, label) marks for a chart."""
-    return [(pd.Timestamp(event.date), f"{event.date:%d %b %Y} {event.event.replace('_', ' ')}")
-            for event in scenario.history.values()]  # fmt: skip
+    return [
+        (pd.Timestamp(event.date), f"{event.date:%d %b %Y} {event.event.replace('_', ' ')}")
+        for event in scenario.history.values()
+    ]

@@ -55,12 +55,42 @@ from sim.design.experiment import load_experiment
 from sim.design.sweep import load_sweep
 
 __all__ = [
-    "BatchOptions", "CalibrationOptions", "CalibrationResult", "Comparison", "ExperimentOptions", "ExperimentResult",
-    "RunOptions", "RunResult", "SweepResult", "calibrate", "compare", "load_experiment", "load_results", "load_scenario",
-    "Results", "load_sweep", "run_experiment", "run_scenario", "run_sweep", "SideBySideResult", "ValidationOptions",
-    "ValidationResult", "summarise", "trace", "validate", "validate_many",
-]  # fmt: skip
+    "BatchOptions",
+    "CalibrationOptions",
+    "CalibrationResult",
+    "Comparison",
+    "ExperimentOptions",
+    "ExperimentResult",
+    "RunOptions",
+    "RunResult",
+    "SweepResult",
+    "calibrate",
+    "compare",
+    "load_experiment",
+    "load_results",
+    "load_scenario",
+    "Results",
+    "load_sweep",
+    "run_experiment",
+    "run_scenario",
+    "run_sweep",
+    "SideBySideResult",
+    "ValidationOptions",
+    "ValidationResult",
+    "summarise",
+    "trace",
+    "validate",
+    "validate_many",
+]
 
 # Also here, for the command line: DEFAULT_CALIBRATION, analyse_folder, analyse_states, outcome_period,
 # ATTACK_FAMILIES, RUN_CHUNK_SIZE, pyabc_version.
-_SUPPORTING = (DEFAULT_CALIBRATION, analyse_folder, analyse_states, outcome_period, ATTACK_FAMILIES, RUN_CHUNK_SIZE, pyabc_version)
+_SUPPORTING = (
+    DEFAULT_CALIBRATION,
+    analyse_folder,
+    analyse_states,
+    outcome_period,
+    ATTACK_FAMILIES,
+    RUN_CHUNK_SIZE,
+    pyabc_version,
+)

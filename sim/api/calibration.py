@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from sim.analysis.describe import write_description
+from sim.analysis.display import Shown
 from sim.analysis.html import write_html
 from sim.analysis.posterior import (
     correlations,
@@ -26,8 +28,6 @@ from sim.analysis.posterior import (
 )
 from sim.analysis.tables import markdown_code, markdown_text
 from sim.analysis.validation import summary_line
-from sim.analysis.describe import write_description
-from sim.analysis.display import Shown
 from sim.api.options import BatchOptions, CalibrationOptions, ValidationOptions
 from sim.api.validation import ValidationResult, validate
 from sim.batch.cells import write_csv
@@ -88,30 +88,59 @@ def calibrate(
         return _calibrate_in(calibration_file, out, settings, options)
 
 
-def _calibrate_in(calibration_file: Any, out: Path, settings: CalibrationOptions, options: BatchOptions) -> CalibrationResult:
+def _calibrate_in(
+    calibration_file: Any, out: Path, settings: CalibrationOptions, options: BatchOptions
+) -> CalibrationResult:
     from sim.calibration.inference import run_inference
 
-    quick, hold_out, calibrated, install = settings.quick, tuple(settings.hold_out), settings.calibrated, settings.install
+    quick, hold_out, calibrated, install = (
+        settings.quick,
+        tuple(settings.hold_out),
+        settings.calibrated,
+        settings.install,
+    )
     workers, scheduler = options.workers, options.scheduler
-    inference = run_inference(calibration_file, out, quick, hold_out, workers, scheduler, options.progress, options.command)
+    inference = run_inference(
+        calibration_file, out, quick, hold_out, workers, scheduler, options.progress, options.command
+    )
     priors = calibration_file.priors
     screen = inference.pilot.screen.set_index("parameter")
     attainable = screen["attainable_width_ratio"].to_dict() if "attainable_width_ratio" in screen else {}
-    table = parameter_table(priors, inference.values, inference.weights, inference.pilot.informed,
-                            read_sources(calibration_file.path), attainable)  # fmt: skip
+    table = parameter_table(
+        priors,
+        inference.values,
+        inference.weights,
+        inference.pilot.informed,
+        read_sources(calibration_file.path),
+        attainable,
+    )
     write_csv(out / "parameters.csv", table)
     pairs = correlations(priors, inference.values, inference.weights)
     predictive = validate(
-        calibration_file.replay_path, calibration_file.record_path, out / "predictive",
-        ValidationOptions(inference.budget.predictive_replications, calibration_file.header.root_seed,
-                          parameters_from=inference.posterior_path),
+        calibration_file.replay_path,
+        calibration_file.record_path,
+        out / "predictive",
+        ValidationOptions(
+            inference.budget.predictive_replications,
+            calibration_file.header.root_seed,
+            parameters_from=inference.posterior_path,
+        ),
         BatchOptions(progress=False, command=options.command, workers=workers, scheduler=scheduler),
-    )  # fmt: skip
-    fitted_ids, labels = {o.check.id for o in calibration_file.fitted}, {o.check.id: o.use for o in calibration_file.observations}
-    predicted = predictive.table.assign(use=["fit" if c in fitted_ids else "held-out" if c in hold_out else labels.get(c, "held-out")
-                                             for c in predictive.table["check"]])  # fmt: skip
+    )
+    fitted_ids, labels = (
+        {o.check.id for o in calibration_file.fitted},
+        {o.check.id: o.use for o in calibration_file.observations},
+    )
+    predicted = predictive.table.assign(
+        use=[
+            "fit" if c in fitted_ids else "held-out" if c in hold_out else labels.get(c, "held-out")
+            for c in predictive.table["check"]
+        ]
+    )
     plots = {
-        "marginals": marginal_plots(out / "plots" / "marginals.png", priors, inference.values, inference.weights, table),
+        "marginals": marginal_plots(
+            out / "plots" / "marginals.png", priors, inference.values, inference.weights, table
+        ),
         "pairs": pair_plots(out / "plots" / "pairs.png", priors, inference.values, inference.weights, pairs),
         "fan": out / "predictive" / "plots" / "fan_chart.png",
     }
@@ -123,8 +152,12 @@ def _calibrate_in(calibration_file: Any, out: Path, settings: CalibrationOptions
         f"parameter as in {markdown_code(shown_path(calibration_file.scenario_path))}.",
         f"Fitted: the {len(fitted_rows)} rows of {markdown_code(shown_path(calibration_file.record_path))} marked fit"
         + (f", less {markdown_text(', '.join(hold_out))} (held out)" if hold_out else "")
-        + (f", and {len(calibration_file.fitted) - len(fitted_rows)} statistics of the event record "
-           f"{markdown_code(shown_path(calibration_file.events_path))}" if calibration_file.events_path else "")
+        + (
+            f", and {len(calibration_file.fitted) - len(fitted_rows)} statistics of the event record "
+            f"{markdown_code(shown_path(calibration_file.events_path))}"
+            if calibration_file.events_path
+            else ""
+        )
         + ", each measured on a simulation from "
         f"{calibration_file.scenario.scenario.start_date} to {calibration_file.scenario.scenario.end_date}.",
         f"ABC-SMC (pyabc {pyabc_version()}): {inference.budget.particles} particles per generation, threshold the "
@@ -136,21 +169,43 @@ def _calibrate_in(calibration_file: Any, out: Path, settings: CalibrationOptions
         f"{effective_sample_size(inference.weights):.0f}, in `posterior.parquet`.",
     ]
     title = f"Posterior of {calibration_file.header.name}" + (" (--quick)" if quick else "")
-    report = write_posterior_report(out, title, overview, table, inference.generations, inference.pilot.summary.table(),
-                                    inference.pilot.threshold, pairs, predicted, summary_line(predicted), plots)  # fmt: skip
+    report = write_posterior_report(
+        out,
+        title,
+        overview,
+        table,
+        inference.generations,
+        inference.pilot.summary.table(),
+        inference.pilot.threshold,
+        pairs,
+        predicted,
+        summary_line(predicted),
+        plots,
+    )
     write_html(report)
     calibrated_path = Path(calibrated) if calibrated is not None else out / "calibrated.toml"
     installed = Path(install) if install is not None else None
     if installed is not None:
         installed.parent.mkdir(parents=True, exist_ok=True)
         write_atomic(installed, lambda p: shutil.copyfile(inference.posterior_path, p))
-    provenance = (f"ABC-SMC on the fit rows of {shown_path(calibration_file.record_path)}, {state.generations} generations "
-                  f"of {inference.budget.particles} particles, seed {calibration_file.header.root_seed}"
-                  + (", --quick" if quick else ""))  # fmt: skip
-    write_calibrated_scenario(calibrated_path, calibration_file.scenario_path, table, provenance,
-                              installed if installed is not None else inference.posterior_path)  # fmt: skip
-    finished = {**inference.manifest, "status": "complete", "calibrated": shown_path(calibrated_path),
-                "installed": shown_path(installed) if installed else None}  # fmt: skip
+    provenance = (
+        f"ABC-SMC on the fit rows of {shown_path(calibration_file.record_path)}, {state.generations} generations "
+        f"of {inference.budget.particles} particles, seed {calibration_file.header.root_seed}"
+        + (", --quick" if quick else "")
+    )
+    write_calibrated_scenario(
+        calibrated_path,
+        calibration_file.scenario_path,
+        table,
+        provenance,
+        installed if installed is not None else inference.posterior_path,
+    )
+    finished = {
+        **inference.manifest,
+        "status": "complete",
+        "calibrated": shown_path(calibrated_path),
+        "installed": shown_path(installed) if installed else None,
+    }
     write_description(out, finished)
     write_json(out / "manifest.json", finished)
     return CalibrationResult(inference, table, pairs, predictive, calibrated_path, installed, report)

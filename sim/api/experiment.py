@@ -4,24 +4,24 @@ numbers, run to a precision in stages, or over states of the world (robustness).
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Sequence
 
 import pandas as pd
 
 from sim.analysis.clusters import draw_means, summarise_by_draw
 from sim.analysis.compare import paired_differences
 from sim.analysis.decision import decision_table, period_label, tradeoff_table
+from sim.analysis.describe import write_description
+from sim.analysis.display import Shown
 from sim.analysis.html import write_html
 from sim.analysis.precision import half_widths, precision_records, precision_section
 from sim.analysis.report import write_report
 from sim.analysis.robustness import Robustness, analyse_robustness
 from sim.analysis.summary import summarise as _summarise
-from sim.analysis.uncertainty import parameter_uncertainty
-from sim.analysis.describe import write_description
-from sim.analysis.display import Shown
 from sim.analysis.tidy import TidyRuns
+from sim.analysis.uncertainty import parameter_uncertainty
 from sim.api.options import BatchOptions, ExperimentOptions
 from sim.batch.cells import write_csv
 from sim.batch.execution import BatchResult, Execution, run_batch
@@ -92,34 +92,65 @@ def run_experiment(
     if not isinstance(experiment, ExperimentFile):
         experiment = load_experiment(experiment, settings.replications)
     out = Path(out)
-    execution = execution.shown(None if precision is not None else len(experiment.batch.scenarios) * experiment.batch.replications)
-    extra = {"reference": experiment.header.reference, "outcomes": list(experiment.header.outcomes),
-             "title": experiment.header.description or experiment.header.name,
-             "period": outcome_period(experiment.batch.scenarios[0][1])}  # every scenario counts the same days  # fmt: skip
+    execution = execution.shown(
+        None if precision is not None else len(experiment.batch.scenarios) * experiment.batch.replications
+    )
+    extra = {
+        "reference": experiment.header.reference,
+        "outcomes": list(experiment.header.outcomes),
+        "title": experiment.header.description or experiment.header.name,
+        "period": outcome_period(experiment.batch.scenarios[0][1]),
+    }  # every scenario counts the same days
     if experiment.robustness is not None:
         extra["robustness"] = experiment.robustness.describe()
     with HeldLock() as held:  # one lock from the first stage to the finished manifest
         record = None
         if precision is None:
             if max_replications is not None:
-                raise UsageError("max_replications applies only to a run by precision: name the outcomes' half-widths too")
-            result = run_batch(experiment.batch, out, execution.execution(), execution.command, extra, analysed=True,
-                               held=held)  # fmt: skip
+                raise UsageError(
+                    "max_replications applies only to a run by precision: name the outcomes' half-widths too"
+                )
+            result = run_batch(
+                experiment.batch, out, execution.execution(), execution.command, extra, analysed=True, held=held
+            )
         elif experiment.robustness is not None:
             raise UsageError(f"{experiment.path}: --precision applies to experiments without states of the world")
         else:
-            spec = precision_for(precision, max_replications, experiment.batch.replications, experiment.header.outcomes,
-                                 len(experiment.batch.scenarios), str(experiment.path))  # fmt: skip
-            result, record = _run_to_precision(experiment, spec, out, execution.execution(), execution.command, extra, held)
+            spec = precision_for(
+                precision,
+                max_replications,
+                experiment.batch.replications,
+                experiment.header.outcomes,
+                len(experiment.batch.scenarios),
+                str(experiment.path),
+            )
+            result, record = _run_to_precision(
+                experiment, spec, out, execution.execution(), execution.command, extra, held
+            )
         if experiment.robustness is not None:
             summary, robustness = analyse_states(out, result.runs, result.manifest)
             write_description(out, result.manifest, experiment)
-            return ExperimentResult(result.runs, summary, robustness.states, result.failures, out, mark_complete(out, result.manifest),
-                                    robustness=robustness)  # fmt: skip
+            return ExperimentResult(
+                result.runs,
+                summary,
+                robustness.states,
+                result.failures,
+                out,
+                mark_complete(out, result.manifest),
+                robustness=robustness,
+            )
         comparison = analyse_folder(out, result.runs, {**result.manifest, **extra, "precision": record})
         write_description(out, result.manifest, experiment)
-        return ExperimentResult(result.runs, comparison.summary, comparison.comparison, result.failures, out,
-                                mark_complete(out, result.manifest), comparison.uncertainty, comparison.decisions)  # fmt: skip
+        return ExperimentResult(
+            result.runs,
+            comparison.summary,
+            comparison.comparison,
+            result.failures,
+            out,
+            mark_complete(out, result.manifest),
+            comparison.uncertainty,
+            comparison.decisions,
+        )
 
 
 def outcome_period(scenario: Scenario) -> str:
@@ -129,7 +160,12 @@ def outcome_period(scenario: Scenario) -> str:
 
 
 def _run_to_precision(
-    experiment: ExperimentFile, spec: Precision, out: Path, execution: Execution, command: tuple[str, ...], extra: dict,
+    experiment: ExperimentFile,
+    spec: Precision,
+    out: Path,
+    execution: Execution,
+    command: tuple[str, ...],
+    extra: dict,
     held: HeldLock | None = None,
 ) -> tuple[BatchResult, dict]:
     """Grow ``out`` stage by stage (the chunks of a stage are kept by the next) until the
@@ -151,9 +187,14 @@ def _run_to_precision(
         reached = half_widths(paired_differences(units, extra["reference"], list(spec.half_widths)), spec.half_widths)
         if reached["reached"].all():
             break
-    record = {"targets": dict(spec.half_widths), "max_replications": spec.max_replications, "stages": stages,
-              "replications": stages[-1], "budget_exhausted": not bool(reached["reached"].all()),
-              "half_widths": precision_records(reached)}  # fmt: skip
+    record = {
+        "targets": dict(spec.half_widths),
+        "max_replications": spec.max_replications,
+        "stages": stages,
+        "replications": stages[-1],
+        "budget_exhausted": not bool(reached["reached"].all()),
+        "half_widths": precision_records(reached),
+    }
     manifest = {**result.manifest, "precision": record, "elapsed_s": round(elapsed, 3), "chunks_resumed": resumed}
     write_json(out / "manifest.json", {**manifest, "status": ANALYSING})  # complete once the report is written
     return dataclasses.replace(result, manifest=manifest), record
@@ -183,7 +224,6 @@ class _StageProgress:
         self.stage = 0
 
 
-
 def analyse_folder(out: Path, runs: pd.DataFrame, manifest: dict) -> Comparison:
     """Write summary.csv, comparison.csv, decision.csv (the trade-off table), report.md (with
     plots) and report.html for a runs table, as its experiment's ``manifest`` describes it:
@@ -203,9 +243,21 @@ def analyse_folder(out: Path, runs: pd.DataFrame, manifest: dict) -> Comparison:
         uncertainty = parameter_uncertainty(runs, reference, outcomes, posterior["replications_per_draw"])
         write_csv(out / "uncertainty.csv", uncertainty)
     title = manifest.get("title", manifest.get("name", "Experiment"))
-    write_html(write_report(out, runs, comparison.summary, comparison.comparison, outcomes, reference, title,
-                            posterior=posterior, uncertainty=uncertainty, period=manifest.get("period", ""),
-                            preface=[precision_section(precision)] if precision else ()))  # fmt: skip
+    write_html(
+        write_report(
+            out,
+            runs,
+            comparison.summary,
+            comparison.comparison,
+            outcomes,
+            reference,
+            title,
+            posterior=posterior,
+            uncertainty=uncertainty,
+            period=manifest.get("period", ""),
+            preface=[precision_section(precision)] if precision else (),
+        )
+    )
     return Comparison(comparison.summary, comparison.comparison, uncertainty, comparison.decisions)
 
 
@@ -215,7 +267,13 @@ def analyse_states(out: Path, runs: pd.DataFrame, manifest: dict) -> tuple[pd.Da
     design = StatesDesign.from_manifest(manifest["reference"], manifest["robustness"])
     summary = _summarise(runs, manifest["outcomes"])
     write_csv(out / "summary.csv", summary)
-    robustness = analyse_robustness(runs, design, manifest["outcomes"], manifest["root_seed"], out,
-                                    manifest.get("title", manifest.get("name", "Robustness")))  # fmt: skip
+    robustness = analyse_robustness(
+        runs,
+        design,
+        manifest["outcomes"],
+        manifest["root_seed"],
+        out,
+        manifest.get("title", manifest.get("name", "Robustness")),
+    )
     write_html(out / "robustness.md")
     return summary, robustness

@@ -5,9 +5,9 @@ frozen, so one can be shared between calls and changed with :func:`dataclasses.r
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Mapping, Sequence
 
 from sim.batch.execution import Execution
 from sim.batch.progress import ProgressOption, with_progress
@@ -43,16 +43,22 @@ class BatchOptions:
     def execution(self) -> Execution:
         """The execution of :func:`sim.batch.execution.run_batch` these options describe."""
         progress = self.progress if callable(self.progress) else None  # a display is made by :meth:`shown` first
-        return Execution(workers=self.workers, scheduler=self.scheduler, progress=progress, fail_fast=self.fail_fast,
-                         scheduler_timeout_s=self.scheduler_timeout_s)  # fmt: skip
+        return Execution(
+            workers=self.workers,
+            scheduler=self.scheduler,
+            progress=progress,
+            fail_fast=self.fail_fast,
+            scheduler_timeout_s=self.scheduler_timeout_s,
+        )
 
-
-    def shown(self, total: int | None, unit: str = "rep") -> "BatchOptions":
+    def shown(self, total: int | None, unit: str = "rep") -> BatchOptions:
         """These options with ``progress`` made a callback for a batch of ``total`` (a bar if True)."""
         return with_progress(self, total, unit)
 
 
-RunOptions = BatchOptions  # the name before the API was split: RunOptions(progress, fail_fast, command, scheduler_timeout_s)
+RunOptions = (
+    BatchOptions  # the name before the API was split: RunOptions(progress, fail_fast, command, scheduler_timeout_s)
+)
 
 
 @dataclass(frozen=True)

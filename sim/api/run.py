@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 import pandas as pd
 
-from sim.analysis.summary import summarise as _summarise
 from sim.analysis.describe import write_description
 from sim.analysis.display import Shown
+from sim.analysis.summary import summarise as _summarise
 from sim.api.options import RUN_CHUNK_SIZE, BatchOptions
 from sim.batch.cells import write_csv
 from sim.batch.execution import run_batch
@@ -57,11 +58,20 @@ def run_scenario(
         path = Path(scenario)
         scenario = _load_scenario(path, overrides)
         source, inputs = Source("run", path, tuple(overrides)), tuple(input_files(path))
-    spec = Batch(scenario.scenario.name, ((scenario.scenario.name, scenario),), replications, seed, source, inputs, RUN_CHUNK_SIZE)
+    spec = Batch(
+        scenario.scenario.name,
+        ((scenario.scenario.name, scenario),),
+        replications,
+        seed,
+        source,
+        inputs,
+        RUN_CHUNK_SIZE,
+    )
     options = options.shown(replications)
     with HeldLock() as held:  # summary.csv is written under the run's lock
-        result = run_batch(spec, Path(out) if out is not None else None, options.execution(), options.command, analysed=True,
-                           held=held)  # fmt: skip
+        result = run_batch(
+            spec, Path(out) if out is not None else None, options.execution(), options.command, analysed=True, held=held
+        )
         summary, manifest = _summarise(result.runs), result.manifest
         if out is not None:
             write_csv(Path(out) / "summary.csv", summary)

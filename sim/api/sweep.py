@@ -9,10 +9,10 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from sim.analysis.figures import save_figure
-from sim.analysis.sweep import point_table, sweep_context, sweep_figures
 from sim.analysis.describe import write_description
 from sim.analysis.display import Shown
+from sim.analysis.figures import save_figure
+from sim.analysis.sweep import point_table, sweep_context, sweep_figures
 from sim.api.options import BatchOptions
 from sim.batch.cells import write_csv
 from sim.batch.execution import BatchResult, run_batch
@@ -79,4 +79,3 @@ def _sweep_base(sweep: SweepFile) -> Scenario:
     """The sweep's base scenario, with its horizon: where its parameters' base values come from."""
     end = {"scenario.end_date": sweep.header.end_date} if sweep.header.end_date else {}
     return _load_scenario(sweep.path.parent / sweep.header.base, end)
-

@@ -6,13 +6,16 @@ from __future__ import annotations
 import hashlib
 import json
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import pandas as pd
 
 from sim.analysis.baselines import MAIN_BASELINE, FitWindow, baseline_samples, fit_window
+from sim.analysis.describe import write_description
+from sim.analysis.display import Shown
 from sim.analysis.html import write_html
 from sim.analysis.side_by_side import (
     probability_table,
@@ -34,8 +37,6 @@ from sim.analysis.validation import (
     summary_line,
     write_validation,
 )
-from sim.analysis.describe import write_description
-from sim.analysis.display import Shown
 from sim.api.options import RUN_CHUNK_SIZE, BatchOptions, ValidationOptions
 from sim.batch.cells import write_csv
 from sim.batch.execution import BatchResult, run_batch
@@ -107,28 +108,58 @@ def validate(
         fit = fit_window(observations, load_events(events), str(record))
     draws = None
     if settings.parameters_from is not None:
-        draws = posterior_draws(settings.parameters_from, replications, settings.replications_per_draw, seed, "--parameters-from", "command line")
+        draws = posterior_draws(
+            settings.parameters_from,
+            replications,
+            settings.replications_per_draw,
+            seed,
+            "--parameters-from",
+            "command line",
+        )
         check_draws_apply(draws, scenario, "--parameters-from", "command line")
     meta = scenario.scenario
     options = options.shown(replications)
     covered = [o for o in observations if meta.start_date <= o.check.start and o.check.end <= meta.end_date]
     skipped = [o for o in observations if o not in covered]
     monthly = monthly_checks(meta.start_date, meta.end_date, ATTACK_FAMILIES)
-    spec = Batch(f"validation-{meta.name}", ((meta.name, scenario),), replications, seed,
-                 Source("validate", scenario_path, tuple(overrides)), (*input_files(scenario_path), record),
-                 RUN_CHUNK_SIZE, tuple(o.check for o in covered) + tuple(monthly), draws)  # fmt: skip
-    extra = {"record_file": shown_path(record), "checked": [o.check.id for o in covered], "skipped": [o.check.id for o in skipped],
-             "events_file": shown_path(events) if fit is not None else None}  # fmt: skip
+    spec = Batch(
+        f"validation-{meta.name}",
+        ((meta.name, scenario),),
+        replications,
+        seed,
+        Source("validate", scenario_path, tuple(overrides)),
+        (*input_files(scenario_path), record),
+        RUN_CHUNK_SIZE,
+        tuple(o.check for o in covered) + tuple(monthly),
+        draws,
+    )
+    extra = {
+        "record_file": shown_path(record),
+        "checked": [o.check.id for o in covered],
+        "skipped": [o.check.id for o in skipped],
+        "events_file": shown_path(events) if fit is not None else None,
+    }
     with HeldLock() as held:  # the batch, validation.csv, the fan chart and the report under one lock; complete last
         result = run_batch(spec, out, options.execution(), options.command, extra, analysed=True, held=held)
-        return _validation_files(out, result, scenario, record, covered, skipped, monthly, fit, no_baseline, draws, replications,
-                                 seed)  # fmt: skip
+        return _validation_files(
+            out, result, scenario, record, covered, skipped, monthly, fit, no_baseline, draws, replications, seed
+        )
 
 
 def _validation_files(
-    out: Path, result: BatchResult, scenario: Scenario, record: Path, covered: list[Observation], skipped: list[Observation],
-    monthly: list, fit: FitWindow | None, no_baseline: str, draws: Any, replications: int, seed: int,
-) -> ValidationResult:  # fmt: skip
+    out: Path,
+    result: BatchResult,
+    scenario: Scenario,
+    record: Path,
+    covered: list[Observation],
+    skipped: list[Observation],
+    monthly: list,
+    fit: FitWindow | None,
+    no_baseline: str,
+    draws: Any,
+    replications: int,
+    seed: int,
+) -> ValidationResult:
     """Write a finished validation's validation.csv, fan chart, validation.md and .html, then
     mark its folder complete."""
     meta = scenario.scenario
@@ -139,10 +170,18 @@ def _validation_files(
         baseline_monthly = monthly_tables(pd.DataFrame({c.column: main[c.id] for c in monthly}), monthly)
     table = score_checks(covered, result.runs, samples)
     write_csv(out / "validation.csv", table)
-    fan = fan_chart(out / "plots" / "fan_chart.png", monthly_tables(result.runs, monthly),
-                    observed_per_month(covered, ATTACK_FAMILIES), dated_events(scenario), baseline_monthly, table)  # fmt: skip
+    fan = fan_chart(
+        out / "plots" / "fan_chart.png",
+        monthly_tables(result.runs, monthly),
+        observed_per_month(covered, ATTACK_FAMILIES),
+        dated_events(scenario),
+        baseline_monthly,
+        table,
+    )
     over = f" over the posterior {draws.file}" if draws is not None else ""
-    write_html(write_validation(out, table, skipped, f"{meta.name}{over} against {shown_path(record)}", fan, fit, no_baseline))
+    write_html(
+        write_validation(out, table, skipped, f"{meta.name}{over} against {shown_path(record)}", fan, fit, no_baseline)
+    )
     write_description(out, result.manifest, scenario)
     manifest = mark_complete(out, result.manifest)
     return ValidationResult(table, skipped, result.runs, result.failures, out, manifest, fit, no_baseline)
@@ -177,7 +216,9 @@ def validate_many(
         raise UsageError("validate needs at least one scenario file")
     settings, options = options or ValidationOptions(), batch or BatchOptions()
     if settings.parameters_from is not None or settings.replications_per_draw != 1:
-        raise UsageError("validate_many takes no posterior (parameters_from, replications_per_draw): validate one scenario with it")
+        raise UsageError(
+            "validate_many takes no posterior (parameters_from, replications_per_draw): validate one scenario with it"
+        )
     replications, seed, overrides, events = settings.replications, settings.seed, settings.overrides, settings.events
     stems = scenario_stems(paths)
     for path in paths:  # bad input stops here, before any folder
@@ -186,31 +227,61 @@ def validate_many(
     if events is not None or DEFAULT_EVENTS.exists():
         fit_window(observations, load_events(Path(events) if events is not None else DEFAULT_EVENTS), str(record))
     options = options.shown(replications * len(paths))  # one display for every scenario
-    identity = {"scenarios": {stem: shown_path(path) for stem, path in zip(stems, paths)}, "overrides": list(overrides),
-                "record_file": shown_path(record), "events_file": shown_path(Path(events)) if events is not None else None,
-                "root_seed": seed, "replications": replications}  # fmt: skip
-    manifest = {"kind": "side_by_side", "name": "side by side: " + ", ".join(stems), "command": list(options.command),
-                **identity, "code_version": code_version(), "environment": environment(),
-                "fingerprint": hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest(),
-                "started_utc": utc_now()}  # fmt: skip
+    identity = {
+        "scenarios": {stem: shown_path(path) for stem, path in zip(stems, paths)},
+        "overrides": list(overrides),
+        "record_file": shown_path(record),
+        "events_file": shown_path(Path(events)) if events is not None else None,
+        "root_seed": seed,
+        "replications": replications,
+    }
+    manifest = {
+        "kind": "side_by_side",
+        "name": "side by side: " + ", ".join(stems),
+        "command": list(options.command),
+        **identity,
+        "code_version": code_version(),
+        "environment": environment(),
+        "fingerprint": hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest(),
+        "started_utc": utc_now(),
+    }
     clock = time.perf_counter()
     with folder_of_folders(out, manifest):
-        validations = {
-            stem: validate(path, record, out / stem, settings, options)
-            for stem, path in zip(stems, paths)
-        }
+        validations = {stem: validate(path, record, out / stem, settings, options) for stem, path in zip(stems, paths)}
         tables = {stem: result.table for stem, result in validations.items()}
-        table, skills, probabilities = side_by_side_table(observations, tables), skill_summary(tables), probability_table(observations, tables)
+        table, skills, probabilities = (
+            side_by_side_table(observations, tables),
+            skill_summary(tables),
+            probability_table(observations, tables),
+        )
         settings = ", ".join(markdown_code(o) for o in overrides) or "none"
-        folders = ", ".join(f"{markdown_code(stem + '/validation.md')} ({markdown_code(shown_path(path))})" for stem, path in zip(stems, paths))
-        intro = [f"Each scenario validated as `run.py validate` does, with the same record ({markdown_code(shown_path(record))}), event "
-                 f"record, seed ({seed}), replications ({replications}) and overrides ({settings}); its own report is "
-                 f"in its folder: {folders}."]  # fmt: skip
+        folders = ", ".join(
+            f"{markdown_code(stem + '/validation.md')} ({markdown_code(shown_path(path))})"
+            for stem, path in zip(stems, paths)
+        )
+        intro = [
+            f"Each scenario validated as `run.py validate` does, with the same record ({markdown_code(shown_path(record))}), event "
+            f"record, seed ({seed}), replications ({replications}) and overrides ({settings}); its own report is "
+            f"in its folder: {folders}."
+        ]
         skipped = {stem: [o.check.id for o in result.skipped] for stem, result in validations.items()}
-        files = write_side_by_side(out, f"Side by side: {', '.join(stems)} against {shown_path(record)}", intro, table,
-                                   skills, probabilities, skipped)  # fmt: skip
-        manifest = {**manifest, "status": "complete", "finished_utc": utc_now(), "elapsed_s": round(time.perf_counter() - clock, 3),
-                    "files": [f.name for f in files], "folders": {stem: f"{stem}/" for stem in stems}}  # fmt: skip
+        files = write_side_by_side(
+            out,
+            f"Side by side: {', '.join(stems)} against {shown_path(record)}",
+            intro,
+            table,
+            skills,
+            probabilities,
+            skipped,
+        )
+        manifest = {
+            **manifest,
+            "status": "complete",
+            "finished_utc": utc_now(),
+            "elapsed_s": round(time.perf_counter() - clock, 3),
+            "files": [f.name for f in files],
+            "folders": {stem: f"{stem}/" for stem in stems},
+        }
         write_description(out, manifest)
         write_json(out / "manifest.json", manifest)
     return SideBySideResult(validations, table, skills, probabilities, out, manifest)

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import errno
 import os
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 PARTIAL = ".partial-"  # the mark of a temporary file of write_atomic
 

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import contextlib
 import time
+from collections.abc import Callable
 from concurrent.futures import Executor
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pandas as pd
 import pyarrow as pa
@@ -94,8 +95,10 @@ def run_batch(
     manifest = {**describe(batch, command, workers, execution.scheduler, extra or {}), "started_utc": utc_now()}
     with contextlib.ExitStack() as stack:
         if execution.executor is None and execution.scheduler:  # contacted before anything is written
-            execution = replace(execution, executor=stack.enter_context(
-                dask_executor(execution.scheduler, execution.scheduler_timeout_s)))  # fmt: skip
+            execution = replace(
+                execution,
+                executor=stack.enter_context(dask_executor(execution.scheduler, execution.scheduler_timeout_s)),
+            )
         folder = ResultsFolder(Path(out), manifest["fingerprint"], held) if out is not None else None
         if folder:
             stack.callback(folder.close)
@@ -103,7 +106,12 @@ def run_batch(
 
 
 def _run(
-    batch: Batch, chunks: list[Chunk], folder: ResultsFolder | None, execution: Execution, manifest: dict[str, Any], grow: bool,
+    batch: Batch,
+    chunks: list[Chunk],
+    folder: ResultsFolder | None,
+    execution: Execution,
+    manifest: dict[str, Any],
+    grow: bool,
     analysed: bool = False,
 ) -> BatchResult:
     done = folder.open(manifest, grow) if folder else set()
@@ -143,9 +151,15 @@ def _run(
         [{**f, "reproduce": batch.reproduce(f["scenario"], f["replication"])} for f in failures],
         columns=FAILURE_COLUMNS,
     )
-    manifest.update({"chunks_resumed": len(chunks) - len(todo), "elapsed_s": round(time.perf_counter() - clock, 3),
-                     "finished_utc": utc_now(), "failed_replications": len(failed),
-                     **({"chunks_damaged": folder.damaged} if folder and folder.damaged else {})})  # fmt: skip
+    manifest.update(
+        {
+            "chunks_resumed": len(chunks) - len(todo),
+            "elapsed_s": round(time.perf_counter() - clock, 3),
+            "finished_utc": utc_now(),
+            "failed_replications": len(failed),
+            **({"chunks_damaged": folder.damaged} if folder and folder.damaged else {}),
+        }
+    )
     if folder:
         manifest = folder.finish(manifest, failed, order, ANALYSING if analysed else COMPLETE)
     _refuse_empty_scenarios(runs, failed, folder.out if folder else None)
@@ -162,7 +176,9 @@ def _refuse_empty_scenarios(runs: pd.DataFrame, failed: pd.DataFrame, out: Path 
             raise NothingToAnalyse(f"every replication of scenario {name} failed (first: {first['error']}){where}")
 
 
-def _execute(batch: Batch, chunks: list[Chunk], execution: Execution, keep: Callable[[Chunk, ChunkResult], None]) -> None:
+def _execute(
+    batch: Batch, chunks: list[Chunk], execution: Execution, keep: Callable[[Chunk, ChunkResult], None]
+) -> None:
     if execution.executor is not None:
         execute(chunks, batch, execution.executor, keep, in_flight=chunks_in_flight(execution.executor))
         return

@@ -36,8 +36,9 @@ import hashlib
 import json
 import os
 import stat
+from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any
 
 import pandas as pd
 import pyarrow as pa
@@ -106,11 +107,15 @@ def verify_runs(out: Path, manifest: dict[str, Any]) -> Path:
     checksums = manifest.get("checksums")
     expected = checksums.get(RUNS) if isinstance(checksums, dict) else None
     if not isinstance(expected, str):
-        raise UsageError(f"{out}/manifest.json is damaged (it records no checksum of {RUNS}): run the command that made "
-                         f"the folder again with the same --out, or {WHAT_TO_DO}")  # fmt: skip
+        raise UsageError(
+            f"{out}/manifest.json is damaged (it records no checksum of {RUNS}): run the command that made "
+            f"the folder again with the same --out, or {WHAT_TO_DO}"
+        )
     if sha256_of(path) != expected:
-        raise UsageError(f"{path} is damaged (its checksum differs from the manifest's): run the command "
-                         f"that made it again with the same --out to rebuild it, or {WHAT_TO_DO}")  # fmt: skip
+        raise UsageError(
+            f"{path} is damaged (its checksum differs from the manifest's): run the command "
+            f"that made it again with the same --out to rebuild it, or {WHAT_TO_DO}"
+        )
     return path
 
 
@@ -193,8 +198,12 @@ class ResultsFolder:
             record = json.loads(_record_path(path).read_text(encoding="utf-8"))
         except (OSError, UnicodeDecodeError, ValueError):
             return None
-        valid = isinstance(record, dict) and isinstance(record.get("sha256"), str) and \
-            isinstance(record.get("rows"), int) and isinstance(record.get("failures"), list)  # fmt: skip
+        valid = (
+            isinstance(record, dict)
+            and isinstance(record.get("sha256"), str)
+            and isinstance(record.get("rows"), int)
+            and isinstance(record.get("failures"), list)
+        )
         return record if valid else None
 
     def replications_in(self, scenario: int, index: int) -> int:
@@ -242,8 +251,13 @@ class ResultsFolder:
         failures = [f for s, i in chunks for f in self._record(self.part(s, i))["failures"]]
         return target, failures
 
-    def finish(self, manifest: dict[str, Any], failures: pd.DataFrame, chunks: Sequence[tuple[int, int]],
-               status: str = COMPLETE) -> dict[str, Any]:  # fmt: skip
+    def finish(
+        self,
+        manifest: dict[str, Any],
+        failures: pd.DataFrame,
+        chunks: Sequence[tuple[int, int]],
+        status: str = COMPLETE,
+    ) -> dict[str, Any]:
         """Write ``failures.csv`` and the finished manifest, with the checksums of the
         ``chunks``' parts and of ``runs.parquet``; return that manifest. Its ``status`` is
         ``complete``, or ``analysing`` when the caller writes files made from the runs and then
@@ -286,7 +300,9 @@ def lock_folder(out: Path) -> int:
     dies) and return the lock's file descriptor, to close when done; one line if another
     process holds it."""
     path = out / LOCK
-    not_a_file = UsageError(f"{path} is not a regular file (a link, a folder or a device): remove it, or choose another --out")
+    not_a_file = UsageError(
+        f"{path} is not a regular file (a link, a folder or a device): remove it, or choose another --out"
+    )
     try:  # a planted link is never followed, a device or pipe never blocks, nothing is truncated before the check
         fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY, 0o644)
     except OSError as exc:
@@ -301,7 +317,9 @@ def lock_folder(out: Path) -> int:
     except BlockingIOError:
         holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "unknown"
         os.close(fd)
-        raise UsageError(f"{out} is in use by process {holder}: wait for it to finish, or choose another --out") from None
+        raise UsageError(
+            f"{out} is in use by process {holder}: wait for it to finish, or choose another --out"
+        ) from None
     os.ftruncate(fd, 0)
     os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
     return fd
@@ -375,11 +393,15 @@ def _check_folder_of_folders(out: Path, manifest: dict[str, Any]) -> None:
         return
     earlier = read_manifest(previous)
     if earlier.get("kind") != manifest["kind"]:
-        raise UsageError(f"output folder {out} holds results of another kind ({earlier.get('kind')}), not a "
-                         f"{manifest['kind']} folder: choose another --out")  # fmt: skip
+        raise UsageError(
+            f"output folder {out} holds results of another kind ({earlier.get('kind')}), not a "
+            f"{manifest['kind']} folder: choose another --out"
+        )
     if earlier.get("fingerprint") != manifest["fingerprint"]:
-        raise UsageError(f"output folder {out} holds results of other scenarios or settings: "
-                         "resuming would mix them; choose another --out")  # fmt: skip
+        raise UsageError(
+            f"output folder {out} holds results of other scenarios or settings: "
+            "resuming would mix them; choose another --out"
+        )
 
 
 def _remove_if_only_own(out: Path, made: bool) -> None:

@@ -17,7 +17,7 @@ import platform
 import re
 import subprocess
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from importlib import metadata
 from typing import Any
 
@@ -28,10 +28,27 @@ from sim.project import PROJECT_ROOT, shown_path
 
 DISTRIBUTION = "militia-pressure-sim"
 # What the project needs, in case it runs from a checkout that pip did not install.
-REQUIRED = ("simpy", "numpy", "scipy", "pandas", "pyarrow", "tqdm", "matplotlib", "markdown", "pyabc", "ema_workbench", "SALib", "dask", "distributed", "statsmodels")
+REQUIRED = (
+    "simpy",
+    "numpy",
+    "scipy",
+    "pandas",
+    "pyarrow",
+    "tqdm",
+    "matplotlib",
+    "markdown",
+    "pyabc",
+    "ema_workbench",
+    "SALib",
+    "dask",
+    "distributed",
+    "statsmodels",
+)
 
 
-def describe(batch: Batch, command: tuple[str, ...] | list[str], workers: int, scheduler: str | None, extra: dict[str, Any]) -> dict[str, Any]:
+def describe(
+    batch: Batch, command: tuple[str, ...] | list[str], workers: int, scheduler: str | None, extra: dict[str, Any]
+) -> dict[str, Any]:
     """The manifest of ``batch`` as it starts; the runner adds timings and status."""
     return {
         "kind": batch.source.kind,
@@ -93,9 +110,16 @@ def code_version() -> dict[str, Any]:
     """The package version and, inside a git checkout, the commit and whether it was modified."""
     version: dict[str, Any] = {"package": __version__}
     try:
-        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=5)
-        dirty = subprocess.run(["git", "status", "--porcelain", "--", "sim", "configs"], cwd=PROJECT_ROOT,
-                               capture_output=True, text=True, timeout=5)  # fmt: skip
+        commit = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=5
+        )
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--", "sim", "configs"],
+            cwd=PROJECT_ROOT,
+            capture_output=True,
+            text=True,
+            timeout=5,
+        )
     except (OSError, subprocess.SubprocessError):
         return version
     if commit.returncode == 0:
@@ -126,4 +150,4 @@ def _requirements() -> list[str]:
 
 
 def utc_now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+    return datetime.now(UTC).isoformat(timespec="seconds")

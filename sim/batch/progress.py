@@ -23,7 +23,8 @@ from __future__ import annotations
 
 import dataclasses
 import sys
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 ProgressOption = Callable[[int], None] | bool | None
 
@@ -78,8 +79,9 @@ def _widgets() -> bool:
     return IProgress is not None
 
 
-def progress_callback(progress: ProgressOption, total: int | None, unit: str = "rep",
-                      description: str | None = None) -> Callable[[int], None] | None:  # fmt: skip
+def progress_callback(
+    progress: ProgressOption, total: int | None, unit: str = "rep", description: str | None = None
+) -> Callable[[int], None] | None:
     """The callback for a progress option: the caller's, a new :class:`ProgressDisplay`
     (``True``), or None (``False``/``None``)."""
     if callable(progress):

@@ -17,6 +17,7 @@ import sys
 import threading
 import time
 import traceback
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import (
     FIRST_COMPLETED,
     Executor,
@@ -25,7 +26,6 @@ from concurrent.futures import (
     wait,
 )
 from dataclasses import dataclass, field
-from typing import Callable, Iterator, Sequence
 
 import pandas as pd
 import pyarrow as pa
@@ -75,7 +75,11 @@ def plan(n_scenarios: int, replications: int, chunk_size: int) -> list[Chunk]:
 
 
 def run_chunk(
-    name: str, scenario: Scenario, replications: Sequence[int], root_seed: int, checks: tuple[Check, ...] = (),
+    name: str,
+    scenario: Scenario,
+    replications: Sequence[int],
+    root_seed: int,
+    checks: tuple[Check, ...] = (),
     draws: Draws | None = None,
 ) -> ChunkResult:
     """Outcome rows of a chunk (a top-level function, so it pickles); a replication that
@@ -88,14 +92,22 @@ def run_chunk(
                 rows.append({"scenario": name, **replicate(scenario, r, root_seed, checks)})
             else:
                 drawn = {DRAW: draws.row_of(r), **{PARAMETER_PREFIX + p: v for p, v in draws.values_of(r).items()}}
-                rows.append({"scenario": name, **replicate(draws.scenario_for(scenario, r), r, root_seed, checks), **drawn})
+                rows.append(
+                    {"scenario": name, **replicate(draws.scenario_for(scenario, r), r, root_seed, checks), **drawn}
+                )
         except Exception as exc:  # recorded, reported, and reproducible from its seed
-            failures.append({
-                "scenario": name, "replication": r, "seed": root_seed,
-                "error": f"{type(exc).__name__}: {exc}",
-                "where": traceback.format_exc(limit=-3).strip().splitlines()[-3:][0].strip(),
-            })  # fmt: skip
-    return ChunkResult(pa.Table.from_pylist(rows, schema=arrow_schema(scenario, checks, draws.paths if draws else None)), failures)
+            failures.append(
+                {
+                    "scenario": name,
+                    "replication": r,
+                    "seed": root_seed,
+                    "error": f"{type(exc).__name__}: {exc}",
+                    "where": traceback.format_exc(limit=-3).strip().splitlines()[-3:][0].strip(),
+                }
+            )
+    return ChunkResult(
+        pa.Table.from_pylist(rows, schema=arrow_schema(scenario, checks, draws.paths if draws else None)), failures
+    )
 
 
 def default_workers() -> int:
@@ -113,8 +125,10 @@ def most_workers() -> int:
 def check_workers(workers: int | None) -> None:
     """Refuse a worker count the machine cannot bear, before anything is written."""
     if workers is not None and workers > most_workers():
-        raise UsageError(f"--workers {workers} is more than this machine bears ({WORKERS_PER_CORE} per core, "
-                         f"{most_workers()} for its {default_workers()} cores): choose at most {most_workers()}")  # fmt: skip
+        raise UsageError(
+            f"--workers {workers} is more than this machine bears ({WORKERS_PER_CORE} per core, "
+            f"{most_workers()} for its {default_workers()} cores): choose at most {most_workers()}"
+        )
 
 
 class WorkersUnavailable(OSError):
@@ -136,15 +150,19 @@ def dask_executor(scheduler: str, timeout_s: float = 5.0) -> Iterator[Executor]:
     try:
         client = Client(scheduler, timeout=f"{timeout_s}s")
     except (OSError, TimeoutError, ValueError, TypeError) as exc:
-        raise UsageError(f"--scheduler {scheduler}: cannot connect within {timeout_s:g} s ({one_line(exc)}): "
-                         "check the address and that the scheduler runs, or raise --scheduler-timeout") from None  # fmt: skip
+        raise UsageError(
+            f"--scheduler {scheduler}: cannot connect within {timeout_s:g} s ({one_line(exc)}): "
+            "check the address and that the scheduler runs, or raise --scheduler-timeout"
+        ) from None
     try:
         try:
             pause_profiler(client)
         except Exception as exc:  # raised by a worker, whatever its type
             resume_profiler(client)  # the scheduler keeps what it was given: take it back
-            raise UsageError(f"--scheduler {scheduler}: a worker cannot load this project's code ({one_line(exc)}): "
-                             "start the workers from this checkout and environment") from None  # fmt: skip
+            raise UsageError(
+                f"--scheduler {scheduler}: a worker cannot load this project's code ({one_line(exc)}): "
+                "start the workers from this checkout and environment"
+            ) from None
         try:
             yield BatchExecutor(client)
         finally:
@@ -158,7 +176,9 @@ def one_line(exc: BaseException) -> str:
 
 
 @contextlib.contextmanager
-def executor_for(workers: int | None, scheduler: str | None = None, scheduler_timeout_s: float = 5.0) -> Iterator[Executor | None]:
+def executor_for(
+    workers: int | None, scheduler: str | None = None, scheduler_timeout_s: float = 5.0
+) -> Iterator[Executor | None]:
     """Local worker processes, a Dask cluster at ``scheduler``, or None (run in this
     process) for one worker."""
     if scheduler:
@@ -298,8 +318,9 @@ def _submit(executor: Executor, args: tuple) -> Future:
         return executor.submit(run_chunk, *args)
     except OSError as exc:  # fork refused: a process or memory limit
         workers = getattr(executor, "_max_workers", None)
-        raise WorkersUnavailable(exc.errno, f"cannot start {workers or 'the'} worker processes ({exc.strerror or exc}): "
-                                 "try fewer --workers") from None  # fmt: skip
+        raise WorkersUnavailable(
+            exc.errno, f"cannot start {workers or 'the'} worker processes ({exc.strerror or exc}): try fewer --workers"
+        ) from None
 
 
 def to_frame(
@@ -310,8 +331,19 @@ def to_frame(
     and (for a batch over a posterior) the draw and the drawn value of each parameter."""
     calendar = scenario.scenario.calendar
     parameters = [PARAMETER_PREFIX + p for p in drawn] if drawn is not None else []
-    columns = [*ID_COLUMNS, *outcome_columns(calendar), *(c.column for c in checks), *([DRAW] if drawn is not None else []), *parameters]
-    column_types = {"seed": "uint64", **dtypes(calendar), **{c.column: "float64" for c in checks}, **{p: "float64" for p in parameters}}
+    columns = [
+        *ID_COLUMNS,
+        *outcome_columns(calendar),
+        *(c.column for c in checks),
+        *([DRAW] if drawn is not None else []),
+        *parameters,
+    ]
+    column_types = {
+        "seed": "uint64",
+        **dtypes(calendar),
+        **{c.column: "float64" for c in checks},
+        **{p: "float64" for p in parameters},
+    }
     frame = pd.DataFrame(rows, columns=columns)
     frame["scenario"] = frame["scenario"].astype("string")
     for col in columns[1:]:

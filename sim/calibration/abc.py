@@ -19,10 +19,10 @@ from __future__ import annotations
 
 import contextlib
 import logging
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterator, Sequence
 
 import numpy as np
 import pandas as pd
@@ -65,7 +65,9 @@ class ParticleModel:
 
 def prior_distribution(priors: Sequence[Prior]) -> pyabc.Distribution:
     """The priors on the free scale, as pyabc random variables."""
-    return pyabc.Distribution(**{p.name: pyabc.RV(name, *args) for p in priors for name, args in [p.free_distribution()]})
+    return pyabc.Distribution(
+        **{p.name: pyabc.RV(name, *args) for p in priors for name, args in [p.free_distribution()]}
+    )
 
 
 class PriorTransition(pyabc.transition.Transition):
@@ -141,10 +143,20 @@ def status(path: Path, budget: Budget) -> Progress:
     if len(done) >= budget.max_generations:
         return Progress(len(done), simulations, True, f"{budget.max_generations} generations, the most allowed")
     if rate < budget.min_acceptance_rate:
-        return Progress(len(done), simulations, True, f"an acceptance rate of {rate:.3f}, below the least allowed ({budget.min_acceptance_rate:g})")
+        return Progress(
+            len(done),
+            simulations,
+            True,
+            f"an acceptance rate of {rate:.3f}, below the least allowed ({budget.min_acceptance_rate:g})",
+        )
     if simulations + expected > budget.max_simulations:
-        return Progress(len(done), simulations, True, f"the budget: {simulations} simulations run of {budget.max_simulations}, "
-                        f"and the next generation would need about {expected:.0f}")  # fmt: skip
+        return Progress(
+            len(done),
+            simulations,
+            True,
+            f"the budget: {simulations} simulations run of {budget.max_simulations}, "
+            f"and the next generation would need about {expected:.0f}",
+        )
     return Progress(len(done), simulations, False, "")
 
 
@@ -162,9 +174,16 @@ def quiet_library() -> Iterator[None]:
 
 
 def infer(
-    folder: Path, model: ParticleModel, summary: Summary, informed: set[str], budget: Budget, root_seed: int,
-    executor: Executor | None, workers: int, progress: Callable[[int], None] | None = None,
-) -> Progress:  # fmt: skip
+    folder: Path,
+    model: ParticleModel,
+    summary: Summary,
+    informed: set[str],
+    budget: Budget,
+    root_seed: int,
+    executor: Executor | None,
+    workers: int,
+    progress: Callable[[int], None] | None = None,
+) -> Progress:
     """Run (or resume) ABC-SMC into ``folder/abc.db`` until a stopping rule holds; the
     ``informed`` parameters (dotted paths) are perturbed, the others drawn from their priors.
 
@@ -181,10 +200,14 @@ def infer(
         left = budget.max_simulations - state.simulations
         sampler = SeededSampler(root_seed, executor, workers, progress, limit=left)
         abc = pyabc.ABCSMC(
-            model, prior_distribution(model.priors), RecordDistance(summary), population_size=budget.particles,
-            sampler=sampler, eps=pyabc.QuantileEpsilon(alpha=budget.epsilon_quantile),
+            model,
+            prior_distribution(model.priors),
+            RecordDistance(summary),
+            population_size=budget.particles,
+            sampler=sampler,
+            eps=pyabc.QuantileEpsilon(alpha=budget.epsilon_quantile),
             transitions=proposal(model.priors, informed),
-        )  # fmt: skip
+        )
         with quiet_library():
             if state.generations:
                 abc.load(f"sqlite:///{path}", RUN_ID)
@@ -213,14 +236,27 @@ def generations(folder: Path) -> pd.DataFrame:
     rows = []
     for record in populations.itertuples():
         if record.t < 0:
-            rows.append({"generation": "prior sample", "epsilon": np.nan, "simulations": int(record.samples),
-                         "accepted": np.nan, "acceptance_rate": np.nan, "ess": np.nan})  # fmt: skip
+            rows.append(
+                {
+                    "generation": "prior sample",
+                    "epsilon": np.nan,
+                    "simulations": int(record.samples),
+                    "accepted": np.nan,
+                    "acceptance_rate": np.nan,
+                    "ess": np.nan,
+                }
+            )
             continue
         _, weights = history.get_distribution(m=0, t=int(record.t))
         weights = np.asarray(weights, dtype=float) / np.sum(weights)
-        rows.append({
-            "generation": str(int(record.t)), "epsilon": float(record.epsilon), "simulations": int(record.samples),
-            "accepted": int(record.particles), "acceptance_rate": record.particles / record.samples,
-            "ess": float(1.0 / np.sum(weights**2)),
-        })  # fmt: skip
+        rows.append(
+            {
+                "generation": str(int(record.t)),
+                "epsilon": float(record.epsilon),
+                "simulations": int(record.samples),
+                "accepted": int(record.particles),
+                "acceptance_rate": record.particles / record.samples,
+                "ess": float(1.0 / np.sum(weights**2)),
+            }
+        )
     return pd.DataFrame(rows)

@@ -28,8 +28,8 @@ inference, so the distance stays fixed.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -98,13 +98,15 @@ class Summary:
 
     def table(self) -> pd.DataFrame:
         """The statistics, their observed ranges and scales (for the report)."""
-        return pd.DataFrame({
-            "check": self.ids,
-            "statistic": [o.check.statistic for o in self.observations],
-            "observed_low": [o.low for o in self.observations],
-            "observed_high": [o.high for o in self.observations],
-            "scale": list(self.scales),
-        })  # fmt: skip
+        return pd.DataFrame(
+            {
+                "check": self.ids,
+                "statistic": [o.check.statistic for o in self.observations],
+                "observed_low": [o.low for o in self.observations],
+                "observed_high": [o.high for o in self.observations],
+                "scale": list(self.scales),
+            }
+        )
 
 
 def noise_scales(observations: Sequence[Observation], pilot: pd.DataFrame) -> tuple[float, ...]:
@@ -132,5 +134,9 @@ class RecordDistance(pyabc.Distance):
 
     def get_config(self) -> dict:
         projection = self.summary.projection
-        return {"name": type(self).__name__, "checks": self.summary.ids, "scales": list(self.summary.scales),
-                "projection": None if projection is None else [list(r.coefficients) for r in projection.regressions]}  # fmt: skip
+        return {
+            "name": type(self).__name__,
+            "checks": self.summary.ids,
+            "scales": list(self.summary.scales),
+            "projection": None if projection is None else [list(r.coefficients) for r in projection.regressions],
+        }

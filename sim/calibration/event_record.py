@@ -33,8 +33,19 @@ from sim.project import CONFIGS
 
 DEFAULT_EVENTS = CONFIGS / "data" / "events_2019_2020.csv"
 FIRST, LAST = date(2019, 10, 1), date(2020, 9, 30)  # the dates the event record covers
-COUNTS = ("rockets_fired", "rockets_inside", "intercepted", "us_killed", "us_wounded", "coalition_killed",
-          "coalition_wounded", "iraqi_killed", "iraqi_wounded", "civilian_killed", "civilian_wounded")  # fmt: skip
+COUNTS = (
+    "rockets_fired",
+    "rockets_inside",
+    "intercepted",
+    "us_killed",
+    "us_wounded",
+    "coalition_killed",
+    "coalition_wounded",
+    "iraqi_killed",
+    "iraqi_wounded",
+    "civilian_killed",
+    "civilian_wounded",
+)
 TEXTS = ("site", "place", "province", "claimed_by", "source", "url", "note")
 REQUIRED = ("event", "date", "kind", *COUNTS, *TEXTS)
 ATTACK_KINDS = {t.name: t.attack_record.name for t in threats()}  # kind column -> attack record, one per threat kind
@@ -92,7 +103,10 @@ def observed_records(attacks: list[ObservedAttack]) -> list[ObservedRecord]:
     for a in sorted(attacks, key=lambda a: a.day):
         records.append(ObservedRecord(a.day, a.kind, a.count, a.event))
         if a.us_killed:
-            records += [ObservedRecord(a.day, "us_killed", a.us_killed, a.event), ObservedRecord(a.day, "us_fatal_attack", 1, a.event)]
+            records += [
+                ObservedRecord(a.day, "us_killed", a.us_killed, a.event),
+                ObservedRecord(a.day, "us_fatal_attack", 1, a.event),
+            ]
         if a.us_wounded:
             records.append(ObservedRecord(a.day, "us_wounded", a.us_wounded, a.event))
         if a.civilian_casualties:
@@ -123,9 +137,15 @@ def _row(line: int, row: dict, origin: str) -> ObservedAttack:
         if value and not INTEGER.fullmatch(value):
             raise bad(column, "must be a whole number >= 0, or blank when not reported")
         counts[column] = int(value) if value else None
-    return ObservedAttack(text("event"), day, ATTACK_KINDS[text("kind")], counts["rockets_fired"],
-                          _total(counts, "us_killed", "coalition_killed"), _total(counts, "us_wounded", "coalition_wounded"),
-                          _total(counts, "civilian_killed", "civilian_wounded"))  # fmt: skip
+    return ObservedAttack(
+        text("event"),
+        day,
+        ATTACK_KINDS[text("kind")],
+        counts["rockets_fired"],
+        _total(counts, "us_killed", "coalition_killed"),
+        _total(counts, "us_wounded", "coalition_wounded"),
+        _total(counts, "civilian_killed", "civilian_wounded"),
+    )
 
 
 def _total(counts: dict[str, int | None], *columns: str) -> int | None:

@@ -29,10 +29,10 @@ The statistics, each over the fit window (the dates of the fitted totals):
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Sequence
 
 from scipy import stats
 
@@ -71,7 +71,9 @@ class EventRecord:
         for r in self.records:
             if known_sizes_only and r.kind == "attack_rocket" and r.count is None:
                 continue
-            out.append(Record(calendar.day_of(r.day) + 0.5, record_kind_named(r.kind), attack=r.event, count=r.count or 0))
+            out.append(
+                Record(calendar.day_of(r.day) + 0.5, record_kind_named(r.kind), attack=r.event, count=r.count or 0)
+            )
         return out
 
 
@@ -79,7 +81,9 @@ def load_event_record(path: str | Path) -> EventRecord:
     return EventRecord(Path(path), tuple(observed_records(load_events(path))))
 
 
-def coverage(record: EventRecord, fitted: Sequence[Observation], calendar: Calendar) -> dict[str, tuple[tuple[date, date, float], ...]]:
+def coverage(
+    record: EventRecord, fitted: Sequence[Observation], calendar: Calendar
+) -> dict[str, tuple[tuple[date, date, float], ...]]:
     """Per group, the share of each fitted total's attacks the record lists (at most 1), over
     that total's dates. A group no fitted count covers is taken as listed in full."""
     log = record.log(calendar)
@@ -116,24 +120,50 @@ def event_observations(record: EventRecord, fitted: Sequence[Observation], scena
             continue
         cover = spans[group]
         for first, last in _months(start, end):
-            add(Check(f"monthly.{group}.{first:%Y-%m}", "count", kinds, first, last, coverage=cover),
-                "listed attacks in the month; the model's log thinned to the record's coverage")
-        add(Check(f"busiest_week.{group}", "busiest_week", kinds, start, end, days=WEEK_DAYS, coverage=cover),
-            "the most listed attacks in any 7 days")
-        add(Check(f"dispersion.{group}", "dispersion", kinds, start, end, days=DAYS_PER_MONTH, coverage=cover),
-            "variance over mean of the listed attacks per month (1: Poisson)")
+            add(
+                Check(f"monthly.{group}.{first:%Y-%m}", "count", kinds, first, last, coverage=cover),
+                "listed attacks in the month; the model's log thinned to the record's coverage",
+            )
+        add(
+            Check(f"busiest_week.{group}", "busiest_week", kinds, start, end, days=WEEK_DAYS, coverage=cover),
+            "the most listed attacks in any 7 days",
+        )
+        add(
+            Check(f"dispersion.{group}", "dispersion", kinds, start, end, days=DAYS_PER_MONTH, coverage=cover),
+            "variance over mean of the listed attacks per month (1: Poisson)",
+        )
     rocket_drone = GROUPS["rocket_drone"]
     cover = spans["rocket_drone"]
     if cover:
-        add(Check("followed.rocket_drone", "followed_within", rocket_drone, start, end, trigger="attack_rocket",
-                  days=FOLLOW_DAYS, coverage=cover), "share of listed salvos followed within 3 days by a listed attack")  # fmt: skip
+        add(
+            Check(
+                "followed.rocket_drone",
+                "followed_within",
+                rocket_drone,
+                start,
+                end,
+                trigger="attack_rocket",
+                days=FOLLOW_DAYS,
+                coverage=cover,
+            ),
+            "share of listed salvos followed within 3 days by a listed attack",
+        )
         for name, event in sorted(scenario.history.items(), key=lambda item: item[1].date):
             if event.event != STRIKE_EVENT or not start <= event.date <= end:
                 continue
             for a, b in STRIKE_SPANS:
                 first, last = event.date + timedelta(days=a), min(end, event.date + timedelta(days=b))
-                add(Check(f"after_strike.{event.date:%Y-%m-%d}.{a}-{b}", "count", rocket_drone, first, last, coverage=cover),
-                    f"listed rocket and drone attacks on days {a}-{b} after the strike of {event.date} ({name})")  # fmt: skip
+                add(
+                    Check(
+                        f"after_strike.{event.date:%Y-%m-%d}.{a}-{b}",
+                        "count",
+                        rocket_drone,
+                        first,
+                        last,
+                        coverage=cover,
+                    ),
+                    f"listed rocket and drone attacks on days {a}-{b} after the strike of {event.date} ({name})",
+                )
     window = Check("salvos", "count", ("attack_rocket",), start, end)
     known = int(measure(window, sized, calendar))
     for low, high in SALVO_BINS:
@@ -141,10 +171,20 @@ def event_observations(record: EventRecord, fitted: Sequence[Observation], scena
         share = measure(check, sized, calendar)
         if known:
             lo, hi = stats.beta(share * known + 0.5, (1 - share) * known + 0.5).interval(SHARE_INTERVAL)
-            out.append(Observation(check, float(lo), float(hi), source, "fit",
-                                   f"share of the {known} salvos of known size; range: 68% Jeffreys interval"))  # fmt: skip
-    add(Check("casualty_attacks", "attacks", ("us_killed", "us_wounded"), start, end),
-        "attacks that killed or wounded U.S. or coalition personnel")
+            out.append(
+                Observation(
+                    check,
+                    float(lo),
+                    float(hi),
+                    source,
+                    "fit",
+                    f"share of the {known} salvos of known size; range: 68% Jeffreys interval",
+                )
+            )
+    add(
+        Check("casualty_attacks", "attacks", ("us_killed", "us_wounded"), start, end),
+        "attacks that killed or wounded U.S. or coalition personnel",
+    )
     return out
 
 

@@ -18,17 +18,18 @@ reveal, so a ratio near 1 is an upper bound on what is learnt only to that exten
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Mapping, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
 from sim.batch.execution import Execution, run_batch
-from sim.calibration.scales import stabilised
 from sim.calibration.priors import Prior
 from sim.calibration.public_record import Observation
+from sim.calibration.scales import stabilised
 from sim.design.batch import Batch, Source
 from sim.design.posterior import PARAMETER_PREFIX, Draws
 
@@ -144,7 +145,13 @@ def attainable_widths(runs: pd.DataFrame, priors: Sequence[Prior], fitted: Seque
     rows = []
     for prior in priors:
         r2 = cross_validated_r2(X, normal_scores(prior, runs[PARAMETER_PREFIX + prior.path].to_numpy(float)))
-        rows.append({"parameter": prior.path, "r2_cv": r2, "attainable_width_ratio": float(np.sqrt(1.0 - min(max(r2, 0.0), 1.0)))})
+        rows.append(
+            {
+                "parameter": prior.path,
+                "r2_cv": r2,
+                "attainable_width_ratio": float(np.sqrt(1.0 - min(max(r2, 0.0), 1.0))),
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -171,7 +178,9 @@ def fit_projection(runs: pd.DataFrame, priors: Sequence[Prior], fitted: Sequence
     prior pilot's ``runs``."""
     spec = study_features(runs, [o for o in fitted if o.high is not None])
     X = spec.of({i: runs["check." + i].to_numpy(float) for i in spec.ids}) if spec.ids else np.zeros((len(runs), 0))
-    regressions = tuple(fit_regression(X, normal_scores(p, runs[PARAMETER_PREFIX + p.path].to_numpy(float))) for p in priors)
+    regressions = tuple(
+        fit_regression(X, normal_scores(p, runs[PARAMETER_PREFIX + p.path].to_numpy(float))) for p in priors
+    )
     return Projection(spec, tuple(p.path for p in priors), regressions)
 
 
@@ -190,9 +199,27 @@ def one_at_a_time(calibration: CalibrationFile, replications: int, execution: Ex
     tables = []
     for j, prior in enumerate(priors):
         quantiles = prior.distribution().ppf((np.arange(replications) + 0.5) / replications)
-        values = tuple(tuple(float(quantiles[r]) if i == j else centre[p] for i, p in enumerate(paths)) for r in range(replications))
-        draws = Draws(f"{prior.path} alone, the others at their prior medians", digest, paths, tuple(range(replications)), values, 1)
-        batch = Batch(f"alone-{prior.name}", (("alone", calibration.scenario),), replications, calibration.header.root_seed,
-                      source, chunk_size=ALONE_CHUNK, checks=checks, draws=draws)  # fmt: skip
+        values = tuple(
+            tuple(float(quantiles[r]) if i == j else centre[p] for i, p in enumerate(paths))
+            for r in range(replications)
+        )
+        draws = Draws(
+            f"{prior.path} alone, the others at their prior medians",
+            digest,
+            paths,
+            tuple(range(replications)),
+            values,
+            1,
+        )
+        batch = Batch(
+            f"alone-{prior.name}",
+            (("alone", calibration.scenario),),
+            replications,
+            calibration.header.root_seed,
+            source,
+            chunk_size=ALONE_CHUNK,
+            checks=checks,
+            draws=draws,
+        )
         tables.append(attainable_widths(run_batch(batch, execution=execution).runs, [prior], fitted))
     return pd.concat(tables, ignore_index=True)

@@ -13,15 +13,16 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from sim.batch.execution import Execution
 from sim.batch.cells import write_csv
+from sim.batch.execution import Execution
 from sim.batch.folder import check_output_folder, sha256_of, write_atomic, write_json
 from sim.batch.manifest import code_version, environment, utc_now
 from sim.batch.runner import default_workers, executor_for
@@ -109,12 +110,16 @@ def open_folder(out: Path, manifest: dict[str, Any]) -> None:
         except (OSError, ValueError):
             content = {}
         if not isinstance(content, dict):
-            raise UsageError(f"{previous} is damaged (not a JSON object): the folder holds no calibration this can "
-                             "resume; choose another --out")  # fmt: skip
+            raise UsageError(
+                f"{previous} is damaged (not a JSON object): the folder holds no calibration this can "
+                "resume; choose another --out"
+            )
         found = content.get("fingerprint")
         if found != manifest["fingerprint"]:
-            raise UsageError(f"output folder {out} holds another calibration (other inputs, budget, seed or code): "
-                             "resuming would mix them; choose another --out")  # fmt: skip
+            raise UsageError(
+                f"output folder {out} holds another calibration (other inputs, budget, seed or code): "
+                "resuming would mix them; choose another --out"
+            )
     else:
         check_output_folder(out)
         out.mkdir(parents=True, exist_ok=True)
@@ -122,23 +127,39 @@ def open_folder(out: Path, manifest: dict[str, Any]) -> None:
 
 
 def run_inference(
-    calibration: CalibrationFile, out: Path, quick: bool, hold_out: tuple[str, ...] = (),
-    workers: int | None = None, scheduler: str | None = None,
-    progress: Callable[[int], None] | None = None, command: tuple[str, ...] = ("python API",),
-) -> Inference:  # fmt: skip
+    calibration: CalibrationFile,
+    out: Path,
+    quick: bool,
+    hold_out: tuple[str, ...] = (),
+    workers: int | None = None,
+    scheduler: str | None = None,
+    progress: Callable[[int], None] | None = None,
+    command: tuple[str, ...] = ("python API",),
+) -> Inference:
     """Pilot runs, ABC-SMC (resumed where a run stopped) and the posterior file, in ``out``."""
     budget = calibration.budget(quick)
     seed = calibration.header.root_seed
     workers = workers or default_workers()
     manifest = {
-        "kind": "calibration", "name": calibration.header.name, "command": list(command),
-        "calibration_file": shown_path(calibration.path), "record_file": shown_path(calibration.record_path),
-        "fitted": [o.check.id for o in calibration.fitted], "held_out": list(hold_out), "quick": quick,
-        "budget": budget.__dict__, "root_seed": seed, "priors": [p.path for p in calibration.priors],
+        "kind": "calibration",
+        "name": calibration.header.name,
+        "command": list(command),
+        "calibration_file": shown_path(calibration.path),
+        "record_file": shown_path(calibration.record_path),
+        "fitted": [o.check.id for o in calibration.fitted],
+        "held_out": list(hold_out),
+        "quick": quick,
+        "budget": budget.__dict__,
+        "root_seed": seed,
+        "priors": [p.path for p in calibration.priors],
         "inputs": {shown_path(p): p.read_text(encoding="utf-8") for p in calibration.inputs},
-        "workers": workers, "scheduler": scheduler, "code_version": code_version(), "environment": environment(),
-        "fingerprint": fingerprint(calibration, budget, hold_out), "started_utc": utc_now(),
-    }  # fmt: skip
+        "workers": workers,
+        "scheduler": scheduler,
+        "code_version": code_version(),
+        "environment": environment(),
+        "fingerprint": fingerprint(calibration, budget, hold_out),
+        "started_utc": utc_now(),
+    }
     open_folder(out, manifest)
     with executor_for(workers, scheduler) as executor:
         pilot = run_pilots(calibration, budget.pilot_replications, Execution(workers=workers, executor=executor))
@@ -148,20 +169,35 @@ def run_inference(
         try:
             state = infer(out, model, pilot.summary, pilot.informed, budget, seed, executor, workers, progress)
         except SQLAlchemyError as exc:
-            raise UsageError(f"{out / DATABASE} cannot be read or written ({type(exc).__name__}): "
-                             "remove it to start the inference again") from None  # fmt: skip
+            raise UsageError(
+                f"{out / DATABASE} cannot be read or written ({type(exc).__name__}): "
+                "remove it to start the inference again"
+            ) from None
     values, weights = posterior(out, calibration.priors)
     table = generations(out)
     write_csv(out / "generations.csv", table)
     metadata = {
-        "calibration_file": shown_path(calibration.path), "record_file": shown_path(calibration.record_path),
-        "fitted": manifest["fitted"], "held_out": list(hold_out), "root_seed": seed, "quick": quick,
-        "generations": state.generations, "simulations": state.simulations, "stopped_by": state.reason,
+        "calibration_file": shown_path(calibration.path),
+        "record_file": shown_path(calibration.record_path),
+        "fitted": manifest["fitted"],
+        "held_out": list(hold_out),
+        "root_seed": seed,
+        "quick": quick,
+        "generations": state.generations,
+        "simulations": state.simulations,
+        "stopped_by": state.reason,
         "fingerprint": manifest["fingerprint"],
-    }  # fmt: skip
+    }
     write_atomic(out / POSTERIOR, lambda p: write_posterior(p, values, weights, metadata))
-    manifest.update({"generations": state.generations, "simulations": state.simulations, "stopped_by": state.reason,
-                     "informed": sorted(pilot.informed), "finished_utc": utc_now(),
-                     "posterior_sha256": sha256_of(out / POSTERIOR)})  # fmt: skip
+    manifest.update(
+        {
+            "generations": state.generations,
+            "simulations": state.simulations,
+            "stopped_by": state.reason,
+            "informed": sorted(pilot.informed),
+            "finished_utc": utc_now(),
+            "posterior_sha256": sha256_of(out / POSTERIOR),
+        }
+    )
     write_json(out / "manifest.json", {**manifest, "status": "running"})
     return Inference(out, calibration, budget, quick, pilot, state, values, weights, table, manifest)

@@ -20,8 +20,8 @@ from __future__ import annotations
 
 import hashlib
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import Sequence
 
 import numpy as np
 import pandas as pd
@@ -58,7 +58,9 @@ def prior_draws(priors: Sequence[Prior], count: int, root_seed: int, label: str,
 @dataclass(frozen=True)
 class PilotResult:
     summary: Summary
-    screen: pd.DataFrame  # per parameter: largest |rank correlation|, the statistic it is with, informed or not, attainable width
+    screen: (
+        pd.DataFrame
+    )  # per parameter: largest |rank correlation|, the statistic it is with, informed or not, attainable width
     threshold: float
 
     @property
@@ -73,26 +75,42 @@ def run_pilots(calibration: CalibrationFile, replications: int, execution: Execu
     seed = calibration.header.root_seed
     source = Source("calibration", calibration.path)
     at_medians = with_values(calibration.scenario, medians(priors), f"{calibration.path} (prior medians)")
-    batch = Batch("pilot-medians", (("medians", at_medians),), replications, seed, source, chunk_size=PILOT_CHUNK, checks=checks)
+    batch = Batch(
+        "pilot-medians", (("medians", at_medians),), replications, seed, source, chunk_size=PILOT_CHUNK, checks=checks
+    )
     summary = Summary(fitted, noise_scales(fitted, run_batch(batch, execution=execution).runs))
     digest = hashlib.sha256(calibration.path.read_bytes()).hexdigest()
     draws = prior_draws(priors, replications, seed, f"the priors of {calibration.path}", digest)
-    batch = Batch("pilot-priors", (("priors", calibration.scenario),), replications, seed, source,
-                  chunk_size=PILOT_CHUNK, checks=checks, draws=draws)  # fmt: skip
+    batch = Batch(
+        "pilot-priors",
+        (("priors", calibration.scenario),),
+        replications,
+        seed,
+        source,
+        chunk_size=PILOT_CHUNK,
+        checks=checks,
+        draws=draws,
+    )
     runs = run_batch(batch, execution=execution).runs
     if calibration.header.distance == "projected":
         summary = replace(summary, projection=fit_projection(runs, priors, fitted))
     threshold = SCREEN_SIGMAS / math.sqrt(max(replications - 1, 1))
-    screened = screen(runs, priors, fitted, summary, threshold).merge(attainable_widths(runs, priors, fitted), on="parameter")
+    screened = screen(runs, priors, fitted, summary, threshold).merge(
+        attainable_widths(runs, priors, fitted), on="parameter"
+    )
     screened["informed"] = screened["attainable_width_ratio"] < SCREEN_WIDTH
     return PilotResult(summary, screened, SCREEN_WIDTH)
 
 
-def screen(runs: pd.DataFrame, priors: Sequence[Prior], fitted: Sequence[Observation], summary: Summary, threshold: float) -> pd.DataFrame:
+def screen(
+    runs: pd.DataFrame, priors: Sequence[Prior], fitted: Sequence[Observation], summary: Summary, threshold: float
+) -> pd.DataFrame:
     """Per parameter, its largest absolute rank correlation with a fitted statistic or with the
     distance, across the replications of the prior pilot."""
     targets = {o.check.id: runs[o.check.column].to_numpy(float) for o in fitted}
-    targets["distance"] = np.array([summary.distance({i: row[f"check.{i}"] for i in summary.ids}) for _, row in runs.iterrows()])
+    targets["distance"] = np.array(
+        [summary.distance({i: row[f"check.{i}"] for i in summary.ids}) for _, row in runs.iterrows()]
+    )
     rows = []
     for prior in priors:
         values = runs[PARAMETER_PREFIX + prior.path].to_numpy(float)
@@ -104,5 +122,7 @@ def screen(runs: pd.DataFrame, priors: Sequence[Prior], fitted: Sequence[Observa
             rho = abs(float(stats.spearmanr(values[keep], target[keep]).statistic))
             if rho > best:
                 best, against = rho, name
-        rows.append({"parameter": prior.path, "max_abs_rank_correlation": best, "with": against, "informed": best > threshold})
+        rows.append(
+            {"parameter": prior.path, "max_abs_rank_correlation": best, "with": against, "informed": best > threshold}
+        )
     return pd.DataFrame(rows)

@@ -97,7 +97,12 @@ class LogNormal:
         return stats.lognorm(s=self.log_sd, scale=self.median)
 
 
-FAMILIES: dict[str, type] = {"uniform": Uniform, "loguniform": LogUniform, "triangular": Triangular, "lognormal": LogNormal}
+FAMILIES: dict[str, type] = {
+    "uniform": Uniform,
+    "loguniform": LogUniform,
+    "triangular": Triangular,
+    "lognormal": LogNormal,
+}
 FAMILY_RULE = Rule(f"must be one of {', '.join(FAMILIES)}", lambda v: v in FAMILIES)
 
 
@@ -178,7 +183,9 @@ def load_priors(table: Any, scenario: Scenario, unit_of: Any, origin: str) -> tu
             raise ConfigError(key, path, declared, origin)
         kind = typing.get_type_hints(type(_section(scenario, path)))[path.rsplit(".", 1)[1]]
         if kind is not float:
-            raise ConfigError(key, path, f"names a parameter of type {kind}; a prior needs a real-valued parameter", origin)
+            raise ConfigError(
+                key, path, f"names a parameter of type {kind}; a prior needs a real-valued parameter", origin
+            )
         if not isinstance(entry, dict):
             raise ConfigError(key, entry, "must be a table with a family and its arguments", origin)
         family = entry.get("family")
@@ -201,13 +208,20 @@ def _section(scenario: Scenario, path: str) -> Any:
 
 def _check_support(prior: Prior, scenario: Scenario, key: str, origin: str) -> None:
     """The parameter's rules (its own and its section's) must accept the prior's whole range."""
-    with np.errstate(all="ignore"):  # a prior of absurd arguments overflows: its ends are refused below, not warned about
+    with np.errstate(
+        all="ignore"
+    ):  # a prior of absurd arguments overflows: its ends are refused below, not warned about
         ends = prior.distribution().ppf([PRIOR_MASS, 0.5, 1 - PRIOR_MASS])
     for end in ends:
         try:
             with_values(scenario, {prior.path: float(end)}, origin)
         except ConfigError as exc:
-            raise ConfigError(key, prior.describe(), f"puts prior mass where the parameter's rule refuses it ({exc.rule} at {end:.4g})", origin) from None
+            raise ConfigError(
+                key,
+                prior.describe(),
+                f"puts prior mass where the parameter's rule refuses it ({exc.rule} at {end:.4g})",
+                origin,
+            ) from None
 
 
 def read_sources(path: Path) -> dict[str, str]:
@@ -217,4 +231,3 @@ def read_sources(path: Path) -> dict[str, str]:
         if table.startswith("priors."):
             found.setdefault(table.split(".", 1)[1].strip().strip('"'), []).append(source)
     return {p: "; ".join(dict.fromkeys(s)) for p, s in found.items()}
-

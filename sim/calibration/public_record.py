@@ -31,7 +31,9 @@ USES = ("fit", "set", "overlap", "held-out")
 ID = re.compile(r"[A-Za-z0-9_.\-]+")
 FIRST_DAY, LAST_DAY = (date.fromisoformat(d) for d in RECORD_DATES)
 RESERVED_PREFIX = "month."  # validate's own monthly checks (the fan chart) are named month.<family>.<month>
-MAX_OBSERVED = 10**9  # a count, sum or number of days of a record of a few thousand events; the baselines draw Poisson counts from it
+MAX_OBSERVED = (
+    10**9
+)  # a count, sum or number of days of a record of a few thousand events; the baselines draw Poisson counts from it
 MAX_DAYS = 3653  # followed_within: ten years; the baselines simulate this many days past the window (a date beyond 9999 overflows)
 
 
@@ -106,7 +108,10 @@ def _row(line: int, row: dict, known: set[str], origin: str) -> Observation:
         if value is not None and value > MAX_OBSERVED:
             raise bad(column, f"must be at most {MAX_OBSERVED:,} (a count, a sum or a number of days of the record)")
     if low < 0 or (high is not None and high < low):
-        raise bad("observed_high" if high is not None and high < low else "observed_low", "must be >= 0 and observed_low <= observed_high")
+        raise bad(
+            "observed_high" if high is not None and high < low else "observed_low",
+            "must be >= 0 and observed_low <= observed_high",
+        )
     if statistic == "none" and (low not in (0, 1) or high != low):
         raise bad("observed_low", "must be 0 or 1, with observed_high equal to it, for none")
     if statistic == "followed_within" and (high is None or high > 1):

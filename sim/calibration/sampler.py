@@ -20,8 +20,8 @@ candidate draws from it.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Executor, Future, wait
-from typing import Callable
 
 import cloudpickle
 import numpy as np
@@ -85,11 +85,22 @@ class SeededSampler(pyabc.sampler.Sampler):
     """
 
     def __init__(
-        self, root_seed: int, executor: Executor | None, workers: int,
-        progress: Callable[[int], None] | None = None, limit: int | None = None, block: int = 4,
-    ) -> None:  # fmt: skip
+        self,
+        root_seed: int,
+        executor: Executor | None,
+        workers: int,
+        progress: Callable[[int], None] | None = None,
+        limit: int | None = None,
+        block: int = 4,
+    ) -> None:
         super().__init__()
-        self.root_seed, self.executor, self.workers, self.progress, self.block = root_seed, executor, workers, progress, block
+        self.root_seed, self.executor, self.workers, self.progress, self.block = (
+            root_seed,
+            executor,
+            workers,
+            progress,
+            block,
+        )
         self.left = limit
 
     def sample_until_n_accepted(self, n, simulate_one, t, *, max_eval=np.inf, all_accepted=False, ana_vars=None):

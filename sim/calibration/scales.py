@@ -13,4 +13,8 @@ STABILISED = ("count", "sum", "busiest_week", "attacks")  # statistics put on th
 
 def stabilised(statistic: str, value: np.ndarray | float) -> np.ndarray | float:
     """A statistic on the scale where its noise is compared."""
-    return 2.0 * np.sqrt(np.asarray(value, dtype=float) + 0.375) if statistic in STABILISED else np.asarray(value, dtype=float)
+    return (
+        2.0 * np.sqrt(np.asarray(value, dtype=float) + 0.375)
+        if statistic in STABILISED
+        else np.asarray(value, dtype=float)
+    )

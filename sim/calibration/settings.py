@@ -32,9 +32,10 @@ posterior predictive check runs it only after the inference).
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from sim.calibration.event_statistics import event_observations, load_event_record
 from sim.calibration.priors import Prior, load_priors
@@ -53,7 +54,11 @@ RATE = Rule("must be in (0, 1]", lambda v: 0 < v <= 1)
 def _bounded(least: int, bound: Bound) -> Rule:
     """``must be >= least`` below, ``must be in [least, most] (reason)`` above the bound."""
     text = f"must be in [{least:,}, {bound.most:,}]"
-    return Rule(text, lambda v: least <= v <= bound.most, lambda v: f"must be >= {least}" if v < least else f"{text} ({bound.reason})")
+    return Rule(
+        text,
+        lambda v: least <= v <= bound.most,
+        lambda v: f"must be >= {least}" if v < least else f"{text} ({bound.reason})",
+    )
 
 
 DISTANCES = ("projected", "euclidean")  # sim/calibration/distance.py
@@ -74,8 +79,13 @@ class Budget:
 
     def check(self) -> list[tuple[str, Any, str]]:
         if self.max_simulations < 3 * self.particles:
-            return [("max_simulations", self.max_simulations,
-                     f"must be >= 3 x particles ({3 * self.particles}: the prior sample and a first generation)")]  # fmt: skip
+            return [
+                (
+                    "max_simulations",
+                    self.max_simulations,
+                    f"must be >= 3 x particles ({3 * self.particles}: the prior sample and a first generation)",
+                )
+            ]
         return []
 
 
@@ -137,11 +147,15 @@ class CalibrationFile:
                 except OSError:
                     same = False
             if same:
-                raise UsageError(f"{key} {path} would overwrite {source}, a file the calibration {self.path} reads: "
-                                 "write it elsewhere")  # fmt: skip
+                raise UsageError(
+                    f"{key} {path} would overwrite {source}, a file the calibration {self.path} reads: "
+                    "write it elsewhere"
+                )
 
 
-def load_calibration(path: str | Path, record: str | Path | None = None, hold_out: Sequence[str] = ()) -> CalibrationFile:
+def load_calibration(
+    path: str | Path, record: str | Path | None = None, hold_out: Sequence[str] = ()
+) -> CalibrationFile:
     """Read and check a calibration file. ``record`` replaces the file's record; ``hold_out``
     names fitted rows to keep out of the fit (a backtest: they are then predicted)."""
     path = Path(path)
@@ -151,22 +165,37 @@ def load_calibration(path: str | Path, record: str | Path | None = None, hold_ou
     header = build(CalibrationHeader, doc.get("calibration", _NO_TABLE), "calibration.", {}, origin)
     scenario_path = _existing(path.parent / header.scenario, "calibration.scenario", header.scenario, origin)
     replay_path = _existing(path.parent / header.replay, "calibration.replay", header.replay, origin)
-    record_path = Path(record) if record is not None else _existing(path.parent / header.record, "calibration.record", header.record, origin)
+    record_path = (
+        Path(record)
+        if record is not None
+        else _existing(path.parent / header.record, "calibration.record", header.record, origin)
+    )
     observations = tuple(load_record(record_path))
     fit_ids = [o.check.id for o in observations if o.use == "fit"]
     for check_id in hold_out:
         if check_id not in fit_ids:
-            raise ConfigError("--hold-out", check_id, f"must name a row of {record_path} marked fit ({', '.join(fit_ids)})", "command line")
+            raise ConfigError(
+                "--hold-out",
+                check_id,
+                f"must name a row of {record_path} marked fit ({', '.join(fit_ids)})",
+                "command line",
+            )
     fitted = tuple(o for o in observations if o.use == "fit" and o.check.id not in hold_out)
     if not fitted:
         raise ConfigError("use", NO_VALUE, "no row is left to fit: mark rows use = fit", str(record_path))
     _check_fitted_dates(observations, fitted, scenario_path, header.scenario, record_path)
     horizon = max(o.check.end for o in fitted)
-    scenario = load_scenario(scenario_path, {"scenario.end_date": horizon}, override_origin=f"{path} (the end of the last fitted row)")
+    scenario = load_scenario(
+        scenario_path, {"scenario.end_date": horizon}, override_origin=f"{path} (the end of the last fitted row)"
+    )
     start = min(o.check.start for o in fitted)
     if start < scenario.scenario.start_date:
-        raise ConfigError("calibration.scenario", header.scenario,
-                          f"starts on {scenario.scenario.start_date}, after the first fitted row ({start})", origin)  # fmt: skip
+        raise ConfigError(
+            "calibration.scenario",
+            header.scenario,
+            f"starts on {scenario.scenario.start_date}, after the first fitted row ({start})",
+            origin,
+        )
     priors = load_priors(doc.get("priors"), scenario, lambda p: unit_of(Scenario, p), origin)
     _check_replay(replay_path, doc.get("priors"), header.replay, origin)
     events_path = None
@@ -176,26 +205,39 @@ def load_calibration(path: str | Path, record: str | Path | None = None, hold_ou
         taken = {o.check.id for o in observations}
         clash = next((o.check.id for o in derived if o.check.id in taken), None)
         if clash:
-            raise ConfigError("check", clash, "is the name of a statistic of the event record: rename the row", str(record_path))
+            raise ConfigError(
+                "check", clash, "is the name of a statistic of the event record: rename the row", str(record_path)
+            )
         fitted = fitted + tuple(derived)
-    return CalibrationFile(path, header, priors, scenario_path, scenario, record_path, observations, fitted, replay_path, events_path)
+    return CalibrationFile(
+        path, header, priors, scenario_path, scenario, record_path, observations, fitted, replay_path, events_path
+    )
 
 
 _NO_TABLE: dict = {}
 
 
-def _check_fitted_dates(observations: Sequence[Observation], fitted: Sequence[Observation], scenario_path: Path,
-                        value: str, record_path: Path) -> None:  # fmt: skip
+def _check_fitted_dates(
+    observations: Sequence[Observation],
+    fitted: Sequence[Observation],
+    scenario_path: Path,
+    value: str,
+    record_path: Path,
+) -> None:
     """A fitted row sets the horizon of every simulation of the inference: one that ends after the
     calibration's own scenario would stretch them all (a row dated centuries ahead, a typo), so it
     is refused, naming its row."""
     end = load_scenario(scenario_path).scenario.end_date
     for line, observation in enumerate(observations, start=2):  # the record's numbering: its header is line 1
         if observation in fitted and observation.check.end > end:
-            raise ConfigError(f"row {line}: to", observation.check.end.isoformat(),
-                              f"must be on or before the end of calibration.scenario {value} ({end}) for a fitted row: "
-                              "it sets the horizon of every simulation of the inference; mark the row held-out, or "
-                              "give the scenario a later end_date", str(record_path))  # fmt: skip
+            raise ConfigError(
+                f"row {line}: to",
+                observation.check.end.isoformat(),
+                f"must be on or before the end of calibration.scenario {value} ({end}) for a fitted row: "
+                "it sets the horizon of every simulation of the inference; mark the row held-out, or "
+                "give the scenario a later end_date",
+                str(record_path),
+            )
 
 
 def _check_replay(replay_path: Path, table: Any, value: str, origin: str) -> None:
@@ -206,8 +248,13 @@ def _check_replay(replay_path: Path, table: Any, value: str, origin: str) -> Non
     try:
         load_priors(table, replay, lambda p: unit_of(Scenario, p), origin)
     except ConfigError as exc:
-        raise ConfigError("calibration.replay", value, f"does not take the priors (the posterior predictive check "
-                          f"runs it with posterior draws): {str(exc).removesuffix(f' ({origin})')}", origin) from None  # fmt: skip
+        raise ConfigError(
+            "calibration.replay",
+            value,
+            f"does not take the priors (the posterior predictive check "
+            f"runs it with posterior draws): {str(exc).removesuffix(f' ({origin})')}",
+            origin,
+        ) from None
 
 
 def _existing(path: Path, key: str, value: str, origin: str) -> Path:

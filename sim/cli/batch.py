@@ -45,10 +45,21 @@ from sim.project import CONFIGS
 DEFAULT_EXPERIMENT = CONFIGS / "experiments" / "policy_comparison.toml"
 SHOWN_OUTCOMES = 8  # outcomes printed on the terminal; the files hold all of them
 SOBOL_TITLE = "Sobol' indices: S1 first order, ST total; *_conf: half-width of the 95% interval"
-PAWN_TITLE = ("PAWN: median KS distance over slices of each parameter, 95% bootstrap interval; p_permutation "
-              "from permutations of the outcome; influential when Holm's adjustment over the {tests} tests of "
-              "the table (valid whatever their dependence) is below {level:g}")  # fmt: skip
-PAWN_SHOWN = ["outcome", "parameter", "pawn_median", "pawn_low95", "pawn_high95", "p_permutation", "p_holm", "influential"]
+PAWN_TITLE = (
+    "PAWN: median KS distance over slices of each parameter, 95% bootstrap interval; p_permutation "
+    "from permutations of the outcome; influential when Holm's adjustment over the {tests} tests of "
+    "the table (valid whatever their dependence) is below {level:g}"
+)
+PAWN_SHOWN = [
+    "outcome",
+    "parameter",
+    "pawn_median",
+    "pawn_low95",
+    "pawn_high95",
+    "p_permutation",
+    "p_holm",
+    "influential",
+]
 DECIDED_OUTCOMES = 2  # outcomes whose decision sentences are printed
 
 
@@ -56,17 +67,35 @@ def add_batch_commands(commands) -> None:
     experiment = commands.add_parser(
         "experiment", help="run an experiment file: scenarios x replications, compared under common random numbers"
     )
-    experiment.add_argument("file", nargs="?", type=Path, default=DEFAULT_EXPERIMENT,
-                            help="experiment TOML file (default configs/experiments/policy_comparison.toml)")
+    experiment.add_argument(
+        "file",
+        nargs="?",
+        type=Path,
+        default=DEFAULT_EXPERIMENT,
+        help="experiment TOML file (default configs/experiments/policy_comparison.toml)",
+    )
     add_batch_options(experiment, "replications per scenario (default: the file's; with --precision, the first stage)")
-    experiment.add_argument("--precision", type=outcome_half_width, action="append", metavar="OUTCOME=HALF_WIDTH",
-                            help="add replications (doubling) until the 95%% interval of every paired difference of "
-                            "OUTCOME has at most this absolute half-width, e.g. us_killed=0.05 (repeatable)")
-    experiment.add_argument("--max-replications", type=replications_count, metavar="N",
-                            help="with --precision: the most replications per scenario (default: 8 times the start, within the batch bounds)")
+    experiment.add_argument(
+        "--precision",
+        type=outcome_half_width,
+        action="append",
+        metavar="OUTCOME=HALF_WIDTH",
+        help="add replications (doubling) until the 95%% interval of every paired difference of "
+        "OUTCOME has at most this absolute half-width, e.g. us_killed=0.05 (repeatable)",
+    )
+    experiment.add_argument(
+        "--max-replications",
+        type=replications_count,
+        metavar="N",
+        help="with --precision: the most replications per scenario (default: 8 times the start, within the batch bounds)",
+    )
     compare = commands.add_parser("compare", help="(re)write the comparison tables and report of a results folder")
-    compare.add_argument("folder", type=Path, help="a finished results folder made by 'experiment' (status complete; an "
-                         "unfinished one is finished by running its command again)")
+    compare.add_argument(
+        "folder",
+        type=Path,
+        help="a finished results folder made by 'experiment' (status complete; an "
+        "unfinished one is finished by running its command again)",
+    )
     sweep = commands.add_parser("sweep", help="run a sweep file: a design of parameter values x replications")
     sweep.add_argument("file", type=Path, help="sweep TOML file, e.g. configs/sweeps/strike_effects.toml")
     add_batch_options(sweep, "replications per design point (default: the file's)")
@@ -77,8 +106,12 @@ def command_experiment(args: argparse.Namespace, argv: list[str]) -> str:
     out = args.out or new_folder(experiment.header.name)
     total = _total(experiment.batch) if not args.precision else None  # by precision: not known in advance
     precision = dict(args.precision) if args.precision else None
-    result = api.run_experiment(experiment, out, api.ExperimentOptions(precision=precision, max_replications=args.max_replications),
-                                batch_options(args, argv, progress_bar(args.quiet, total)))  # fmt: skip
+    result = api.run_experiment(
+        experiment,
+        out,
+        api.ExperimentOptions(precision=precision, max_replications=args.max_replications),
+        batch_options(args, argv, progress_bar(args.quiet, total)),
+    )
     batch = experiment.batch
     if result.robustness is not None:
         design = experiment.robustness
@@ -106,7 +139,9 @@ def format_precision(record: dict) -> str:
     """How a run by precision ended: the count, the stages, and each half-width reached."""
     table = pd.DataFrame(record["half_widths"])
     table["reached"] = table["reached"].map({True: "yes", False: "no"})
-    shown = table.rename(columns={"half_width": "half-width", "target": "asked"})[["scenario", "outcome", "half-width", "asked", "reached"]]
+    shown = table.rename(columns={"half_width": "half-width", "target": "asked"})[
+        ["scenario", "outcome", "half-width", "asked", "reached"]
+    ]
     text = shown.to_string(index=False, float_format=lambda v: f"{v:.4g}", na_rep="-")
     return f"\n{precision_line(record)}\n{text}\n"
 
@@ -128,32 +163,63 @@ def format_uncertainty(table: pd.DataFrame | None, outcomes: list[str]) -> str:
     first = table.iloc[0]
     draws, per_draw = int(first["draws"]), int(first["replications_per_draw"])
     shown = table[table["outcome"].isin(outcomes)]
-    cells = [f"{p:.2f} [{a:.2f}, {b:.2f}]" if pd.notna(a) else (f"{p:.2f}" if pd.notna(p) else "-")
-             for p, a, b in zip(shown["p_effect_below_zero"], shown["p_effect_below_zero_low"], shown["p_effect_below_zero_high"])]  # fmt: skip
+    cells = [
+        f"{p:.2f} [{a:.2f}, {b:.2f}]" if pd.notna(a) else (f"{p:.2f}" if pd.notna(p) else "-")
+        for p, a, b in zip(
+            shown["p_effect_below_zero"], shown["p_effect_below_zero_low"], shown["p_effect_below_zero_high"]
+        )
+    ]
     pivot = shown.assign(cell=cells).pivot(index="outcome", columns="scenario", values="cell").reindex(outcomes)
-    return (f"intervals: Monte Carlo error and the posterior ({draws} draws, {per_draw} replication(s) each; "
-            "every interval, test and share over the draws)\n"
-            "\nP(effect < 0) over the posterior [95% CI]\n" + pivot.to_string() + "\n")
+    return (
+        f"intervals: Monte Carlo error and the posterior ({draws} draws, {per_draw} replication(s) each; "
+        "every interval, test and share over the draws)\n"
+        "\nP(effect < 0) over the posterior [95% CI]\n" + pivot.to_string() + "\n"
+    )
 
 
 def format_robustness(robustness, outcomes: list[str]) -> str:
     """Mean and maximum regret per option, the share of states meeting the thresholds, and
     PRIM's boxes in words."""
     metrics = robustness.metrics
-    regret = _cells(metrics[metrics.metric == "regret_mean"].rename(columns={"option": "scenario"}),
-                    "value", "ci95_low", "ci95_high", outcomes, "")  # fmt: skip
-    worst = _cells(metrics[metrics.metric == "regret_max"].rename(columns={"option": "scenario"}),
-                   "value", "ci95_low", "ci95_high", outcomes, "")  # fmt: skip
+    regret = _cells(
+        metrics[metrics.metric == "regret_mean"].rename(columns={"option": "scenario"}),
+        "value",
+        "ci95_low",
+        "ci95_high",
+        outcomes,
+        "",
+    )
+    worst = _cells(
+        metrics[metrics.metric == "regret_max"].rename(columns={"option": "scenario"}),
+        "value",
+        "ci95_low",
+        "ci95_high",
+        outcomes,
+        "",
+    )
     options = list(dict.fromkeys(metrics["option"]))
-    text = ("mean regret over states [95% CI]\n" + regret[options].to_string() + "\n\nmaximum regret over states [95% CI]\n"
-            + worst[options].to_string() + "\n")  # fmt: skip
+    text = (
+        "mean regret over states [95% CI]\n"
+        + regret[options].to_string()
+        + "\n\nmaximum regret over states [95% CI]\n"
+        + worst[options].to_string()
+        + "\n"
+    )
     met = metrics[(metrics.metric == "satisficing") & (metrics.outcome == "all thresholds")]
     if not met.empty:
-        text += "\nshare of states meeting the thresholds: " + ", ".join(
-            f"{o} {v:.2f} [{lo:.2f}, {hi:.2f}]" for o, v, lo, hi in zip(met.option, met.value, met.ci95_low, met.ci95_high)) + "\n"
+        text += (
+            "\nshare of states meeting the thresholds: "
+            + ", ".join(
+                f"{o} {v:.2f} [{lo:.2f}, {hi:.2f}]"
+                for o, v, lo, hi in zip(met.option, met.value, met.ci95_low, met.ci95_high)
+            )
+            + "\n"
+        )
     if robustness.boxes:
         text += "\nwhere options fail (PRIM, on states whose interval excludes the line):\n" + "".join(
-            f"- {box.words()}{'' if box.stable or box.whole else ' (not stable: a lead, not a finding)'}\n" for box in robustness.boxes)
+            f"- {box.words()}{'' if box.stable or box.whole else ' (not stable: a lead, not a finding)'}\n"
+            for box in robustness.boxes
+        )
     return text
 
 
@@ -174,12 +240,18 @@ def _compare(folder: Path, manifest_path: Path, runs_path: Path) -> str:
         raise UsageError(f"{folder} holds no experiment (its manifest names no reference scenario)")
     outcomes = manifest.get("outcomes")
     if not isinstance(outcomes, list) or not outcomes or not all(isinstance(o, str) for o in outcomes):
-        raise UsageError(f"{manifest_path} is damaged (it names no outcomes): run the experiment again into a new --out")
+        raise UsageError(
+            f"{manifest_path} is damaged (it names no outcomes): run the experiment again into a new --out"
+        )
     status = manifest.get("status")
-    if status != COMPLETE:  # a run killed part-way (a stage of a run by precision, say): its runs are not the experiment's
+    if (
+        status != COMPLETE
+    ):  # a run killed part-way (a stage of a run by precision, say): its runs are not the experiment's
         shown = status if isinstance(status, str) and status.isprintable() and len(status) <= 40 else "not a status"
-        raise UsageError(f"{folder} is not complete (status {shown!r}): compare reads only a finished experiment; run the "
-                         "command that made it (its manifest's command) again with the same --out to finish it")  # fmt: skip
+        raise UsageError(
+            f"{folder} is not complete (status {shown!r}): compare reads only a finished experiment; run the "
+            "command that made it (its manifest's command) again with the same --out to finish it"
+        )
     runs = _read_runs(verify_runs(folder, manifest))
     missing = [c for c in ("scenario", *outcomes) if c not in runs.columns]
     if "robustness" in manifest and not missing:
@@ -189,7 +261,9 @@ def _compare(folder: Path, manifest_path: Path, runs_path: Path) -> str:
         return f"{format_robustness(robustness, outcomes[:SHOWN_OUTCOMES])}wrote {folder}/ (robustness.md, robustness.html, robustness.csv, states.csv, boxes.csv)\n"
     if missing or manifest["reference"] not in set(runs["scenario"]):
         what = f"lacks the columns {', '.join(missing)}" if missing else f"holds no runs of {manifest['reference']!r}"
-        raise UsageError(f"{runs_path} does not match its manifest (it {what}): run the experiment again into a new --out")
+        raise UsageError(
+            f"{runs_path} does not match its manifest (it {what}): run the experiment again into a new --out"
+        )
     write_json(manifest_path, {**manifest, "status": ANALYSING})  # complete again once the files are rewritten
     comparison = api.analyse_folder(folder, runs, manifest)
     mark_complete(folder, manifest)
@@ -204,8 +278,10 @@ def _read_runs(path: Path) -> pd.DataFrame:
     try:
         return pd.read_parquet(path)
     except (ValueError, pa.ArrowException) as exc:
-        raise UsageError(f"{path} is damaged ({type(exc).__name__}: {' '.join(str(exc).split())}): "
-                         "run the experiment again into a new --out") from None  # fmt: skip
+        raise UsageError(
+            f"{path} is damaged ({type(exc).__name__}: {' '.join(str(exc).split())}): "
+            "run the experiment again into a new --out"
+        ) from None
 
 
 def command_sweep(args: argparse.Namespace, argv: list[str]) -> str:
@@ -257,7 +333,9 @@ def format_tables(summary: pd.DataFrame, comparison: pd.DataFrame, outcomes: lis
 
 def _cells(table: pd.DataFrame, mean: str, low: str, high: str, outcomes: list[str], sign: str) -> pd.DataFrame:
     shown = table[table["outcome"].isin(outcomes)]
-    cells = [f"{m:{sign}.2f} [{lo:{sign}.2f}, {hi:{sign}.2f}]" for m, lo, hi in zip(shown[mean], shown[low], shown[high])]
+    cells = [
+        f"{m:{sign}.2f} [{lo:{sign}.2f}, {hi:{sign}.2f}]" for m, lo, hi in zip(shown[mean], shown[low], shown[high])
+    ]
     return shown.assign(cell=cells).pivot(index="outcome", columns="scenario", values="cell").reindex(outcomes)
 
 

@@ -18,23 +18,51 @@ def add_calibrate_command(commands) -> None:
     calibrate = commands.add_parser(
         "calibrate", help="Bayesian calibration on the public record (ABC-SMC): a posterior and its report"
     )
-    calibrate.add_argument("calibration", nargs="?", type=Path, default=api.DEFAULT_CALIBRATION,
-                           help="calibration file: scenario, record, budget and priors (default configs/calibration.toml)")
-    calibrate.add_argument("--record", type=Path, metavar="FILE",
-                           help="public-record file instead of the calibration file's (rows marked use = fit are fitted)")
-    calibrate.add_argument("--hold-out", default="", metavar="ID,ID",
-                           help="fitted rows of the record to keep out of the fit and predict (a backtest)")
-    calibrate.add_argument("--out", type=Path, metavar="DIR",
-                           help="results folder: new, or that of a stopped calibration of the same inputs to resume it "
-                           "(default: a new folder under results/)")
-    calibrate.add_argument("--calibrated", type=Path, metavar="FILE",
-                           help="where to write the scenario of posterior medians (default configs/calibrated.toml, "
-                           "with the posterior copied to configs/data/posterior.parquet; DIR/calibrated.toml for "
-                           "--quick, --record or --hold-out, which must not replace the project's)")
-    calibrate.add_argument("--workers", type=positive_int, metavar="N", help="worker processes (default: all cores); same posterior")
-    calibrate.add_argument("--scheduler", metavar="ADDRESS", help="run on a Dask cluster, e.g. tcp://host:8786; same posterior")
-    calibrate.add_argument("--quick", action="store_true",
-                           help="the calibration file's quick budget: a first look in under 3 minutes on 2 cores")
+    calibrate.add_argument(
+        "calibration",
+        nargs="?",
+        type=Path,
+        default=api.DEFAULT_CALIBRATION,
+        help="calibration file: scenario, record, budget and priors (default configs/calibration.toml)",
+    )
+    calibrate.add_argument(
+        "--record",
+        type=Path,
+        metavar="FILE",
+        help="public-record file instead of the calibration file's (rows marked use = fit are fitted)",
+    )
+    calibrate.add_argument(
+        "--hold-out",
+        default="",
+        metavar="ID,ID",
+        help="fitted rows of the record to keep out of the fit and predict (a backtest)",
+    )
+    calibrate.add_argument(
+        "--out",
+        type=Path,
+        metavar="DIR",
+        help="results folder: new, or that of a stopped calibration of the same inputs to resume it "
+        "(default: a new folder under results/)",
+    )
+    calibrate.add_argument(
+        "--calibrated",
+        type=Path,
+        metavar="FILE",
+        help="where to write the scenario of posterior medians (default configs/calibrated.toml, "
+        "with the posterior copied to configs/data/posterior.parquet; DIR/calibrated.toml for "
+        "--quick, --record or --hold-out, which must not replace the project's)",
+    )
+    calibrate.add_argument(
+        "--workers", type=positive_int, metavar="N", help="worker processes (default: all cores); same posterior"
+    )
+    calibrate.add_argument(
+        "--scheduler", metavar="ADDRESS", help="run on a Dask cluster, e.g. tcp://host:8786; same posterior"
+    )
+    calibrate.add_argument(
+        "--quick",
+        action="store_true",
+        help="the calibration file's quick budget: a first look in under 3 minutes on 2 cores",
+    )
     calibrate.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
@@ -42,17 +70,34 @@ def command_calibrate(args: argparse.Namespace, argv: list[str]) -> str:
     hold_out = tuple(h.strip() for h in args.hold_out.split(",") if h.strip())
     calibration = load_calibration(args.calibration, args.record, hold_out)  # bad input stops here, before any folder
     budget = calibration.budget(args.quick)
-    project_default = not (args.quick or args.record or hold_out) and args.calibration.resolve() == api.DEFAULT_CALIBRATION.resolve()
+    project_default = (
+        not (args.quick or args.record or hold_out) and args.calibration.resolve() == api.DEFAULT_CALIBRATION.resolve()
+    )
     out = args.out or new_folder("calibration-quick" if args.quick else "calibration")
     calibrated = args.calibrated or (CALIBRATED if project_default else out / "calibrated.toml")
     install = INSTALLED_POSTERIOR if project_default and args.calibrated is None else None
     calibration.check_not_read(calibrated, "--calibrated")  # the replay, an input, or the same file under another name
     progress = progress_bar(args.quiet, budget.max_simulations, "sim")
     options = api.CalibrationOptions(args.quick, args.record, hold_out, calibrated, install)
-    result = api.calibrate(args.calibration, out, options,
-                           api.BatchOptions(progress, command=("run.py", *argv), workers=args.workers, scheduler=args.scheduler))  # fmt: skip
+    result = api.calibrate(
+        args.calibration,
+        out,
+        options,
+        api.BatchOptions(progress, command=("run.py", *argv), workers=args.workers, scheduler=args.scheduler),
+    )
     table = result.parameters
-    shown = table[["parameter", "prior_median", "posterior_median", "posterior_low90", "posterior_high90", "width_ratio", "attainable_width_ratio", "moved"]]
+    shown = table[
+        [
+            "parameter",
+            "prior_median",
+            "posterior_median",
+            "posterior_low90",
+            "posterior_high90",
+            "width_ratio",
+            "attainable_width_ratio",
+            "moved",
+        ]
+    ]
     state = result.inference.progress
     return (
         f"calibration {calibration.header.name} on {shown_path(calibration.record_path)}: {state.generations} generations, "
@@ -62,5 +107,6 @@ def command_calibrate(args: argparse.Namespace, argv: list[str]) -> str:
         f"posterior predictive check: {result.predictive.summary.removeprefix('summary: ')}\n"
         f"wrote {out}/ (posterior_report.md, posterior_report.html, posterior.parquet, parameters.csv, generations.csv, plots/, predictive/)\n"
         f"calibrated scenario (posterior medians): {shown_path(result.calibrated)}"
-        + (f"; posterior installed as {shown_path(result.installed)}" if result.installed else "") + "\n"
+        + (f"; posterior installed as {shown_path(result.installed)}" if result.installed else "")
+        + "\n"
     )

@@ -12,7 +12,8 @@ from sim.batch.atomic import write_atomic
 
 def add_describe_command(commands) -> None:
     parser = commands.add_parser(
-        "describe", help="write the model description (STRESS-DES layout) of a scenario, experiment or sweep file, or a results folder"
+        "describe",
+        help="write the model description (STRESS-DES layout) of a scenario, experiment or sweep file, or a results folder",
     )
     parser.add_argument("file", type=Path, help="a scenario, experiment or sweep TOML file, or a results folder")
     parser.add_argument("--out", type=Path, metavar="PATH", help="also write the description to this file (Markdown)")

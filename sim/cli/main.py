@@ -13,8 +13,9 @@ import os
 import signal
 import sys
 import threading
+from collections.abc import Iterator, Sequence
 from concurrent.futures.process import BrokenProcessPool
-from typing import Iterator, Sequence, TextIO
+from typing import TextIO
 
 from sim import __version__
 from sim.batch.runner import WorkersUnavailable, quiet_signals
@@ -48,9 +49,16 @@ Each command has its own --help. Bad input stops with one line and exit code 2; 
 experiment or sweep resumes when the same command is run again."""
 COMMANDS = ("run", "trace", "experiment", "compare", "sweep", "calibrate", "validate", "describe")
 RESUMABLE = "the chunks already finished are kept; run the same command again to resume"
-INTERRUPTED = {"run": RESUMABLE, "trace": "nothing was written", "compare": "the folder's runs are intact",
-               "experiment": RESUMABLE, "sweep": RESUMABLE, "calibrate": "finished generations are kept; run the same command with the same --out to resume",
-               "validate": RESUMABLE, "describe": "nothing was written"}  # fmt: skip
+INTERRUPTED = {
+    "run": RESUMABLE,
+    "trace": "nothing was written",
+    "compare": "the folder's runs are intact",
+    "experiment": RESUMABLE,
+    "sweep": RESUMABLE,
+    "calibrate": "finished generations are kept; run the same command with the same --out to resume",
+    "validate": RESUMABLE,
+    "describe": "nothing was written",
+}
 
 
 class _Parser(argparse.ArgumentParser):
@@ -127,7 +135,11 @@ def unknown_command(token: str) -> str | None:
     if token.startswith("-") or token in COMMANDS or any(c in token for c in "/.\\") or os.path.exists(token):
         return None
     close = difflib.get_close_matches(token, COMMANDS, n=1, cutoff=0.6)
-    hint = f"did you mean '{close[0]}'?" if close else f"the commands are {', '.join(COMMANDS)} (see '{program_name()} --help')"
+    hint = (
+        f"did you mean '{close[0]}'?"
+        if close
+        else f"the commands are {', '.join(COMMANDS)} (see '{program_name()} --help')"
+    )
     return f"error: unknown command '{one_line(token)}'; {hint}\n"
 
 
@@ -184,19 +196,26 @@ def _outcome(args: argparse.Namespace, argv: list[str]) -> tuple[int, str]:
     try:
         return 0, COMMAND_FUNCTIONS[args.command](args, argv)
     except MissingExtra as exc:  # PRIM runs after the batch: the runs are kept
-        kept = f" ({RESUMABLE} once it is installed)" if exc.extra == "discovery" and args.command == "experiment" else ""
+        kept = (
+            f" ({RESUMABLE} once it is installed)" if exc.extra == "discovery" and args.command == "experiment" else ""
+        )
         return EXIT_BAD_INPUT, f"error: {one_line(str(exc))}{kept}\n"
     except (ConfigError, UsageError) as exc:
         return EXIT_BAD_INPUT, f"error: {one_line(str(exc))}\n"
     except KeyboardInterrupt:
         return _interrupted(args.command)
     except BrokenProcessPool:
-        return EXIT_ENVIRONMENT, f"error: a worker process died (killed, out of memory or crashed): {INTERRUPTED[args.command]}\n"
+        return (
+            EXIT_ENVIRONMENT,
+            f"error: a worker process died (killed, out of memory or crashed): {INTERRUPTED[args.command]}\n",
+        )
     except WorkersUnavailable as exc:
         return EXIT_ENVIRONMENT, one_line(f"error: {exc.strerror}") + "\n"
     except OSError as exc:  # a full disk, a folder without write permission ...
         where = f" {exc.filename}" if exc.filename else ""
-        return EXIT_ENVIRONMENT, one_line(f"error: cannot read or write{where}: {exc.strerror or exc} ({INTERRUPTED[args.command]})") + "\n"
+        return EXIT_ENVIRONMENT, one_line(
+            f"error: cannot read or write{where}: {exc.strerror or exc} ({INTERRUPTED[args.command]})"
+        ) + "\n"
 
 
 def _interrupted(command: str) -> tuple[int, str]:

@@ -8,9 +8,10 @@ import math
 import os
 import sys
 import time
-from datetime import datetime, timezone
+from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from sim.batch.runner import default_workers
 from sim.config.errors import shorten
@@ -82,25 +83,45 @@ def outcome_half_width(text: str) -> tuple[str, float]:
     except ValueError:
         value = None
     if not sign or not outcome.strip() or value is None or not math.isfinite(value) or value <= 0:
-        raise argparse.ArgumentTypeError(f"{text!r} must be OUTCOME=HALF_WIDTH with a half-width > 0, e.g. us_killed=0.05")
+        raise argparse.ArgumentTypeError(
+            f"{text!r} must be OUTCOME=HALF_WIDTH with a half-width > 0, e.g. us_killed=0.05"
+        )
     return outcome.strip(), value
 
 
 def add_batch_options(command: argparse.ArgumentParser, replications_help: str) -> None:
     """--out, --workers, --scheduler, --scheduler-timeout, --replications, --fail-fast and --quiet."""
-    command.add_argument("--out", type=Path, metavar="DIR",
-                         help="results folder: new, or the folder of an interrupted run of the same command "
-                         "to resume it (default: a new folder under results/)")
-    command.add_argument("--workers", type=positive_int, metavar="N",
-                         help=f"local worker processes (default: all cores, here {default_workers()}); "
-                         "results do not depend on it")
-    command.add_argument("--scheduler", metavar="ADDRESS",
-                         help="run on a Dask cluster, e.g. tcp://host:8786 (needs the 'dask' extra); same results")
-    command.add_argument("--scheduler-timeout", type=positive_seconds, default=5.0, metavar="SECONDS",
-                         help="with --scheduler: how long the scheduler has to answer before the run stops (default 5)")
+    command.add_argument(
+        "--out",
+        type=Path,
+        metavar="DIR",
+        help="results folder: new, or the folder of an interrupted run of the same command "
+        "to resume it (default: a new folder under results/)",
+    )
+    command.add_argument(
+        "--workers",
+        type=positive_int,
+        metavar="N",
+        help=f"local worker processes (default: all cores, here {default_workers()}); results do not depend on it",
+    )
+    command.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="run on a Dask cluster, e.g. tcp://host:8786 (needs the 'dask' extra); same results",
+    )
+    command.add_argument(
+        "--scheduler-timeout",
+        type=positive_seconds,
+        default=5.0,
+        metavar="SECONDS",
+        help="with --scheduler: how long the scheduler has to answer before the run stops (default 5)",
+    )
     command.add_argument("--replications", type=replications_count, metavar="N", help=replications_help)
-    command.add_argument("--fail-fast", action="store_true",
-                         help="stop at the first replication that raises (default: record it and go on)")
+    command.add_argument(
+        "--fail-fast",
+        action="store_true",
+        help="stop at the first replication that raises (default: record it and go on)",
+    )
     command.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
@@ -108,7 +129,9 @@ def batch_options(args: argparse.Namespace, argv: list[str], progress: Callable[
     """How the batch runs, from the options of :func:`add_batch_options` and the command line."""
     from sim.api.options import BatchOptions
 
-    return BatchOptions(progress, args.fail_fast, ("run.py", *argv), args.scheduler_timeout, args.workers, args.scheduler)
+    return BatchOptions(
+        progress, args.fail_fast, ("run.py", *argv), args.scheduler_timeout, args.workers, args.scheduler
+    )
 
 
 def progress_bar(quiet: bool, total: int | None, unit: str = "rep") -> Callable[[int], None] | None:
@@ -144,8 +167,14 @@ class ProgressLines:
 
     STEPS = 10
 
-    def __init__(self, total: int | None, unit: str, stream: TextIO, every: float = 10.0,
-                 clock: Callable[[], float] = time.monotonic) -> None:  # fmt: skip
+    def __init__(
+        self,
+        total: int | None,
+        unit: str,
+        stream: TextIO,
+        every: float = 10.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.total, self.unit, self.stream, self.every, self.clock = total, unit, stream, every, clock
         self.done = 0
         self.start = self.last_time = clock()
@@ -167,7 +196,7 @@ class ProgressLines:
 
 
 def new_folder(name: str) -> Path:
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     return Path("results") / f"{name}-{stamp}"
 
 

@@ -40,23 +40,47 @@ def add_scenario_commands(commands) -> None:
     add_batch_options(run, f"number of replications (default {DEFAULT_REPLICATIONS})")
     trace = commands.add_parser("trace", help="print the timeline of one replication")
     _scenario_arguments(trace)
-    trace.add_argument("--replication", type=non_negative_int, default=0, metavar="R",
-                       help="which replication of the seed to trace (default 0): matches row R of a run")
-    trace.add_argument("--kinds", metavar="K1,K2", help=f"only these event kinds, e.g. attack_rocket,us_killed "
-                       f"(all: {', '.join(k.name for k in record_kinds())})")
+    trace.add_argument(
+        "--replication",
+        type=non_negative_int,
+        default=0,
+        metavar="R",
+        help="which replication of the seed to trace (default 0): matches row R of a run",
+    )
+    trace.add_argument(
+        "--kinds",
+        metavar="K1,K2",
+        help=f"only these event kinds, e.g. attack_rocket,us_killed (all: {', '.join(k.name for k in record_kinds())})",
+    )
     trace.add_argument("--save", type=Path, metavar="FILE", help="also save the event log as .csv or .parquet")
-    trace.add_argument("--scenario", metavar="NAME",
-                       help="when the file is an experiment or a sweep: which of its scenarios or points "
-                       "(the seed defaults to the file's)")
+    trace.add_argument(
+        "--scenario",
+        metavar="NAME",
+        help="when the file is an experiment or a sweep: which of its scenarios or points "
+        "(the seed defaults to the file's)",
+    )
 
 
 def _scenario_arguments(command: argparse.ArgumentParser) -> None:
-    command.add_argument("scenario_file", metavar="scenario", nargs="?", type=Path, default=DEFAULT_SCENARIO,
-                         help="scenario TOML file (default configs/baseline.toml)")
-    command.add_argument("--seed", type=seed_number, default=None, dest="seed_given",
-                         help="root random seed (default 1)")
-    command.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", dest="overrides",
-                         help="override a parameter by dotted path, e.g. threats.rocket.heavy_salvo_prob=0.2 (repeatable)")
+    command.add_argument(
+        "scenario_file",
+        metavar="scenario",
+        nargs="?",
+        type=Path,
+        default=DEFAULT_SCENARIO,
+        help="scenario TOML file (default configs/baseline.toml)",
+    )
+    command.add_argument(
+        "--seed", type=seed_number, default=None, dest="seed_given", help="root random seed (default 1)"
+    )
+    command.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        dest="overrides",
+        help="override a parameter by dotted path, e.g. threats.rocket.heavy_salvo_prob=0.2 (repeatable)",
+    )
 
 
 def command_run(args: argparse.Namespace, argv: list[str]) -> str:
@@ -64,8 +88,14 @@ def command_run(args: argparse.Namespace, argv: list[str]) -> str:
     replications = args.replications or DEFAULT_REPLICATIONS
     scenario = load_scenario(args.scenario_file, args.overrides)  # bad input stops here, before any folder
     out = args.out or new_folder(f"{scenario.scenario.name}-seed{seed}")
-    result = api.run_scenario(args.scenario_file, replications, seed, out, overrides=args.overrides,
-                              batch=batch_options(args, argv, progress_bar(args.quiet, replications)))  # fmt: skip
+    result = api.run_scenario(
+        args.scenario_file,
+        replications,
+        seed,
+        out,
+        overrides=args.overrides,
+        batch=batch_options(args, argv, progress_bar(args.quiet, replications)),
+    )
     return (
         f"{scenario.scenario.name}: {replications} replications, seed {seed}, "
         f"{result.manifest['elapsed_s']:.1f} s{resumed(result.manifest)}\n"

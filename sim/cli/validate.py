@@ -8,6 +8,9 @@ from pathlib import Path
 import pandas as pd
 
 from sim import api
+from sim.analysis.side_by_side import FIELDS, scenario_stems
+from sim.analysis.tables import EMPTY, fmt
+from sim.analysis.validation import event_interval, observed_range, signed, skill_table
 from sim.cli.options import (
     add_batch_options,
     batch_options,
@@ -17,9 +20,6 @@ from sim.cli.options import (
     resumed,
     seed_number,
 )
-from sim.analysis.side_by_side import FIELDS, scenario_stems
-from sim.analysis.tables import EMPTY, fmt
-from sim.analysis.validation import event_interval, observed_range, signed, skill_table
 from sim.project import CONFIGS, shown_path
 
 DEFAULT_RECORD = CONFIGS / "data" / "public_record.csv"
@@ -27,19 +27,39 @@ DEFAULT_REPLICATIONS = 1000
 
 
 def add_validate_command(commands) -> None:
-    validate = commands.add_parser("validate", help="score a scenario, or several side by side, against the public record "
-                                   "(configs/data/public_record.csv)")  # fmt: skip
-    validate.add_argument("scenario", type=Path, nargs="+",
-                          help="scenario TOML file, e.g. configs/scenarios/history_2020_2021.toml; with two or more, each "
-                               "is validated into DIR/<file stem>/ and DIR/side_by_side.md, .html and .csv set them side by side")  # fmt: skip
-    validate.add_argument("--record", type=Path, default=DEFAULT_RECORD,
-                          help="public-record file (default configs/data/public_record.csv)")
-    validate.add_argument("--events", type=Path, default=None,
-                          help="event record of the fit window, for the naive baselines the model's skill is measured "
-                               "against (default configs/data/events_2019_2020.csv; if that is missing, no baseline is scored)")
+    validate = commands.add_parser(
+        "validate",
+        help="score a scenario, or several side by side, against the public record (configs/data/public_record.csv)",
+    )
+    validate.add_argument(
+        "scenario",
+        type=Path,
+        nargs="+",
+        help="scenario TOML file, e.g. configs/scenarios/history_2020_2021.toml; with two or more, each "
+        "is validated into DIR/<file stem>/ and DIR/side_by_side.md, .html and .csv set them side by side",
+    )
+    validate.add_argument(
+        "--record",
+        type=Path,
+        default=DEFAULT_RECORD,
+        help="public-record file (default configs/data/public_record.csv)",
+    )
+    validate.add_argument(
+        "--events",
+        type=Path,
+        default=None,
+        help="event record of the fit window, for the naive baselines the model's skill is measured "
+        "against (default configs/data/events_2019_2020.csv; if that is missing, no baseline is scored)",
+    )
     validate.add_argument("--seed", type=seed_number, default=1, help="root random seed (default 1)")
-    validate.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", dest="overrides",
-                          help="override a parameter by dotted path (repeatable)")
+    validate.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        dest="overrides",
+        help="override a parameter by dotted path (repeatable)",
+    )
     add_batch_options(validate, f"replications (default {DEFAULT_REPLICATIONS})")
 
 
@@ -51,15 +71,31 @@ def command_validate(args: argparse.Namespace, argv: list[str]) -> str:
     api.load_scenario(scenario, args.overrides)  # bad input stops here, before any folder
     out = args.out or new_folder(f"validation-{scenario.stem}")
     options = api.ValidationOptions(replications, args.seed, args.overrides, events=args.events)
-    result = api.validate(scenario, args.record, out, options, batch_options(args, argv, progress_bar(args.quiet, replications)))
-    columns = ["check", "use", "observed_low", "observed_high", "sim_mean", "sim_p05", "sim_p95", "percentile", "inside_90", "score"]
+    result = api.validate(
+        scenario, args.record, out, options, batch_options(args, argv, progress_bar(args.quiet, replications))
+    )
+    columns = [
+        "check",
+        "use",
+        "observed_low",
+        "observed_high",
+        "sim_mean",
+        "sim_p05",
+        "sim_p95",
+        "percentile",
+        "inside_90",
+        "score",
+    ]
     columns += [c for c in result.table.columns if c.startswith("skill_")]
     in_sample = result.table["use"] != "held-out"
     tables = "".join(
         f"{title}:\n{result.table.loc[rows, columns].to_string(index=False, float_format=_number)}\n"
-        for title, rows in (("in-sample checks (use fit, set or overlap: they tuned the model, or overlap what did)", in_sample), ("held-out checks", ~in_sample))
+        for title, rows in (
+            ("in-sample checks (use fit, set or overlap: they tuned the model, or overlap what did)", in_sample),
+            ("held-out checks", ~in_sample),
+        )
         if rows.any()
-    )  # fmt: skip
+    )
     skill = ""
     if result.fit is not None:
         skills = skill_table(result.table)
@@ -79,7 +115,11 @@ def _headline(scenario: Path, args: argparse.Namespace, replications: int, resul
 
 def _footer(result: api.ValidationResult, out: Path) -> str:
     """The last lines of a scenario's report: what was not checked, the summary, the files."""
-    skipped = f"not checked (outside the horizon): {', '.join(o.check.id for o in result.skipped)}\n" if result.skipped else ""
+    skipped = (
+        f"not checked (outside the horizon): {', '.join(o.check.id for o in result.skipped)}\n"
+        if result.skipped
+        else ""
+    )
     return (
         f"{skipped}{result.summary}\n"
         f"{failures_note(result.failures, out)}wrote {out}/ (validation.md, validation.html, validation.csv, plots/fan_chart.png, runs.parquet)\n"
@@ -104,20 +144,25 @@ def command_validate_many(args: argparse.Namespace, argv: list[str]) -> str:
     reports = "".join(
         f"{_headline(scenario, args, replications, validation)}{_footer(validation, out / stem)}"
         for scenario, (stem, validation) in zip(args.scenario, result.validations.items())
-    )  # fmt: skip
+    )
     return f"{reports}{side_by_side_text(result, stems)}wrote {out}/ (side_by_side.md, side_by_side.html, side_by_side.csv)\n"
 
 
 def side_by_side_text(result: api.SideBySideResult, stems: list[str]) -> str:
     """The side-by-side tables for the terminal: per check, a column group per scenario."""
     table = result.table.copy()
-    table.insert(3, "observed", [observed_range(low, high) for low, high in zip(table["observed_low"], table["observed_high"])])
+    table.insert(
+        3, "observed", [observed_range(low, high) for low, high in zip(table["observed_low"], table["observed_high"])]
+    )
     shared = ["check", "use", "statistic", "observed"]
     checks = table[shared + [f"{stem}:{field}" for stem in stems for field in FIELDS]]
-    checks.columns = pd.MultiIndex.from_tuples([("", c) for c in shared] + [(stem, field) for stem in stems for field in FIELDS])
+    checks.columns = pd.MultiIndex.from_tuples(
+        [("", c) for c in shared] + [(stem, field) for stem in stems for field in FIELDS]
+    )
     checks = checks.astype(object).where(checks.notna(), EMPTY)
-    skills = result.skills.assign(skill=[signed(v) for v in result.skills["skill"]],
-                                  skill_quiet=[signed(v) for v in result.skills["skill_quiet"]]).fillna(EMPTY)  # fmt: skip
+    skills = result.skills.assign(
+        skill=[signed(v) for v in result.skills["skill"]], skill_quiet=[signed(v) for v in result.skills["skill_quiet"]]
+    ).fillna(EMPTY)
     text = (
         f"side by side, every check of the record ({EMPTY}: outside the scenario's horizon):\n"
         f"{checks.to_string(index=False, float_format=_number)}\n"
@@ -128,7 +173,9 @@ def side_by_side_text(result: api.SideBySideResult, stems: list[str]) -> str:
         events = result.probabilities[["check", "use", "observed"]].copy()
         for stem in stems:
             p = result.probabilities
-            events[stem] = [f"{fmt(v)} {event_interval(lo, hi)}" if pd.notna(v) else EMPTY
-                            for v, lo, hi in zip(p[f"{stem}:p_event"], p[f"{stem}:p_event_lo"], p[f"{stem}:p_event_hi"])]  # fmt: skip
+            events[stem] = [
+                f"{fmt(v)} {event_interval(lo, hi)}" if pd.notna(v) else EMPTY
+                for v, lo, hi in zip(p[f"{stem}:p_event"], p[f"{stem}:p_event_lo"], p[f"{stem}:p_event_hi"])
+            ]
         text += f"probabilities of the 0/1 checks (P(event) = 1 - mean, [95% Wilson interval]):\n{events.to_string(index=False)}\n"
     return text

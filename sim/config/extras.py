@@ -27,7 +27,9 @@ class MissingExtra(UsageError):
 
     def __init__(self, needed_by: str, extra: str) -> None:
         self.needed_by, self.extra = needed_by, extra
-        super().__init__(f'{needed_by} needs {EXTRAS[extra]}, which the core install leaves out: pip install -e ".[{extra}]"')
+        super().__init__(
+            f'{needed_by} needs {EXTRAS[extra]}, which the core install leaves out: pip install -e ".[{extra}]"'
+        )
 
 
 def require(module: str, extra: str, needed_by: str) -> ModuleType:

@@ -17,10 +17,10 @@ import json
 import tomllib
 import types
 import typing
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any
 
 from sim.config.errors import NO_VALUE, ConfigError
 from sim.config.limits import CONFIG_BYTES, CONFIG_KEYS, read_bounded_text
@@ -122,7 +122,10 @@ def _read_chain(path: Path, depth: int) -> tuple[dict, dict]:
 
 def _origin_tree(table: Mapping, origin: str) -> dict:
     """``table`` with every leaf (an empty table is a leaf, as in :func:`flatten`) replaced by ``origin``."""
-    return {key: _origin_tree(value, origin) if isinstance(value, Mapping) and value else origin for key, value in table.items()}
+    return {
+        key: _origin_tree(value, origin) if isinstance(value, Mapping) and value else origin
+        for key, value in table.items()
+    }
 
 
 def _merge_origins(base: dict, top: dict) -> None:
@@ -146,7 +149,9 @@ def read_toml(path: Path, what: str) -> dict:
         raise ConfigError("", NO_VALUE, f"{what} is not valid TOML: {exc}", origin) from None
     keys = _count_keys(document)
     if keys > CONFIG_KEYS.most:
-        raise ConfigError("", NO_VALUE, f"{what} holds {keys} keys, more than {CONFIG_KEYS.most:,} ({CONFIG_KEYS.reason})", origin)
+        raise ConfigError(
+            "", NO_VALUE, f"{what} holds {keys} keys, more than {CONFIG_KEYS.most:,} ({CONFIG_KEYS.reason})", origin
+        )
     return document
 
 
@@ -237,7 +242,9 @@ def build(cls: type, table: Any, prefix: str, origins: dict[str, str], root: str
         origin = _Where(origins, full, root)  # looked up only if a message needs it
         if name not in table:
             if field.default is dataclasses.MISSING:
-                raise ConfigError(full, NO_VALUE, "is missing (required)", _origin_of(origins, prefix.rstrip("."), root))
+                raise ConfigError(
+                    full, NO_VALUE, "is missing (required)", _origin_of(origins, prefix.rstrip("."), root)
+                )
             values[name] = field.default
             continue
         values[name] = _convert(kind, table[name], full, origins, root, origin)
@@ -262,7 +269,7 @@ def check_keys(table: dict, known: Iterable[str], prefix: str, origin: str | Cal
             raise ConfigError(prefix + key, table[key], f"is not a known key (known: {', '.join(known)})", where)
 
 
-def _convert(kind: Any, value: Any, key: str, origins: dict, root: str, origin: "str | _Where") -> Any:
+def _convert(kind: Any, value: Any, key: str, origins: dict, root: str, origin: str | _Where) -> Any:
     inner = _mapping_value_type(kind)
     if inner is not None:
         if not isinstance(value, dict):
@@ -276,7 +283,7 @@ def _convert(kind: Any, value: Any, key: str, origins: dict, root: str, origin: 
     return _scalar(kind, value, key, origin)
 
 
-def _scalar(kind: Any, value: Any, key: str, origin: "str | _Where") -> Any:
+def _scalar(kind: Any, value: Any, key: str, origin: str | _Where) -> Any:
     args = typing.get_args(kind)
     if isinstance(kind, types.UnionType) and type(None) in args:
         kind = next(a for a in args if a is not type(None))

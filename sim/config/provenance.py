@@ -12,8 +12,9 @@ from __future__ import annotations
 import dataclasses
 import re
 import tomllib
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from sim.config.limits import CONFIG_BYTES, read_bounded_text
 from sim.config.loader import parameter_field
@@ -94,12 +95,17 @@ def unit_mismatches(path: str | Path, headers: dict[str, type | UnitRule] | None
         else:
             declared = unit_of(Scenario, f"{table.replace(chr(34), '')}.{key}" if table else key)
         if declared != unit:
-            problems.append(f"{path}:{number}: {table}.{key} is documented in {unit!r}; the schema declares {declared!r}")
+            problems.append(
+                f"{path}:{number}: {table}.{key} is documented in {unit!r}; the schema declares {declared!r}"
+            )
     return problems
 
 
 THRESHOLD_UNIT = "mean per replication"  # a threshold bounds an outcome's mean in a state
-PRECISION_UNITS = {"regret_mean": THRESHOLD_UNIT, "satisficing": "share of states"}  # a robustness experiment's half-widths
+PRECISION_UNITS = {
+    "regret_mean": THRESHOLD_UNIT,
+    "satisficing": "share of states",
+}  # a robustness experiment's half-widths
 EXPERIMENT_ENTRY_UNITS: dict[str, Any] = {"file": "path", "set": "table of dotted parameters"}
 
 

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import functools
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
-from typing import Mapping
 
 from sim.config.calendar import Calendar
 from sim.config.levers import HistoryEvent, MilitiaResponse, Policy
@@ -39,8 +39,10 @@ def salvo_size_pmf(mean_rockets: float, shape: float, max_rockets: int) -> tuple
     if extra <= 0.0:
         return (1.0,) + (0.0,) * (max_rockets - 1)
     log_p, log_q = math.log(shape / (shape + extra)), math.log(extra / (shape + extra))
-    weights = [math.exp(math.lgamma(n + shape) - math.lgamma(shape) - math.lgamma(n + 1) + shape * log_p + n * log_q)
-               for n in range(max_rockets)]  # fmt: skip
+    weights = [
+        math.exp(math.lgamma(n + shape) - math.lgamma(shape) - math.lgamma(n + 1) + shape * log_p + n * log_q)
+        for n in range(max_rockets)
+    ]
     total = sum(weights)
     return tuple(w / total for w in weights)
 
@@ -59,8 +61,14 @@ class Meta:
         if self.end_date <= self.start_date:
             return [("end_date", self.end_date, f"must be after start_date {self.start_date}")]
         if self.horizon_days > HORIZON_DAYS.most:
-            return [("end_date", self.end_date, f"must be at most {HORIZON_DAYS.most:,} days after start_date "
-                     f"{self.start_date} ({HORIZON_DAYS.reason})")]  # fmt: skip
+            return [
+                (
+                    "end_date",
+                    self.end_date,
+                    f"must be at most {HORIZON_DAYS.most:,} days after start_date "
+                    f"{self.start_date} ({HORIZON_DAYS.reason})",
+                )
+            ]
         if self.outcomes_from is not None and not self.start_date <= self.outcomes_from <= self.end_date:
             return [("outcomes_from", self.outcomes_from, f"must be within {self.start_date} .. {self.end_date}")]
         return []
@@ -80,8 +88,14 @@ class Regime:
 
     multiplier: float = param("x base rate", NON_NEGATIVE)
     mean_duration_days: float = param("days", POSITIVE)
-    duration_log_sd: float = param("log days", NON_NEGATIVE, doc="0: exponential sojourns; above 0: lognormal sojourns with this log-sd and mean mean_duration_days, which have little mass at short times")
-    entry_weight: float = param("relative weight", NON_NEGATIVE, doc="chance of entering this regime when another ends, relative to the others'")
+    duration_log_sd: float = param(
+        "log days",
+        NON_NEGATIVE,
+        doc="0: exponential sojourns; above 0: lognormal sojourns with this log-sd and mean mean_duration_days, which have little mass at short times",
+    )
+    entry_weight: float = param(
+        "relative weight", NON_NEGATIVE, doc="chance of entering this regime when another ends, relative to the others'"
+    )
 
 
 @dataclass(frozen=True)
@@ -98,17 +112,31 @@ class Campaign:
     ``relapse_fraction`` of their level, recovering over ``relapse_recovery_days``.
     """
 
-    branching_ratio: float = param("offspring per attack", PROBABILITY, doc="mean number of follow-up attacks each attack triggers (the Hawkes branching ratio)")
+    branching_ratio: float = param(
+        "offspring per attack",
+        PROBABILITY,
+        doc="mean number of follow-up attacks each attack triggers (the Hawkes branching ratio)",
+    )
     excitation_decay_days: float = param("days", POSITIVE, doc="mean delay of a follow-up attack")
     regimes: Mapping[str, Regime] = param("table of regimes")
-    pause_regime: str = param("-", NAME, doc="the regime of a stop near zero, which truces and strikes can send a campaign into")
-    relapse_fraction: float = param("fraction of the level", PROBABILITY, doc="share of their level attacks resume at when a pause ends")
-    relapse_recovery_days: float = param("days", POSITIVE, doc="days over which attacks recover from the relapse to their full level (linearly, in daily steps)")
+    pause_regime: str = param(
+        "-", NAME, doc="the regime of a stop near zero, which truces and strikes can send a campaign into"
+    )
+    relapse_fraction: float = param(
+        "fraction of the level", PROBABILITY, doc="share of their level attacks resume at when a pause ends"
+    )
+    relapse_recovery_days: float = param(
+        "days",
+        POSITIVE,
+        doc="days over which attacks recover from the relapse to their full level (linearly, in daily steps)",
+    )
 
     def check(self) -> list[Problem]:
         problems: list[Problem] = []
         if self.regimes and self.pause_regime not in self.regimes:
-            problems.append(("pause_regime", self.pause_regime, f"must name one of the regimes ({', '.join(self.regimes)})"))
+            problems.append(
+                ("pause_regime", self.pause_regime, f"must name one of the regimes ({', '.join(self.regimes)})")
+            )
         if self.branching_ratio >= 1.0:
             problems.append(("branching_ratio", self.branching_ratio, "must be < 1 (a stable process)"))
         if not self.regimes:
@@ -123,9 +151,19 @@ class RocketThreat:
     """107 mm rocket salvos fired at a site."""
 
     base_rate_per_day: float = param("salvos/day", NON_NEGATIVE)
-    harassment_mean_rockets: float = param("rockets", AT_LEAST_ONE, doc="mean rockets in a harassment salvo, before the cut at harassment_max_rockets: 1 + a negative binomial count")
-    harassment_size_shape: float = param("-", POSITIVE, doc="shape (dispersion) of the negative binomial part of a harassment salvo's size: small values give mostly single rockets and a long tail of salvos of 6 or more, large values sizes close to the mean")
-    harassment_max_rockets: int = param("rockets", AT_LEAST_ONE, doc="the largest harassment salvo; larger ones are heavy salvos")
+    harassment_mean_rockets: float = param(
+        "rockets",
+        AT_LEAST_ONE,
+        doc="mean rockets in a harassment salvo, before the cut at harassment_max_rockets: 1 + a negative binomial count",
+    )
+    harassment_size_shape: float = param(
+        "-",
+        POSITIVE,
+        doc="shape (dispersion) of the negative binomial part of a harassment salvo's size: small values give mostly single rockets and a long tail of salvos of 6 or more, large values sizes close to the mean",
+    )
+    harassment_max_rockets: int = param(
+        "rockets", AT_LEAST_ONE, doc="the largest harassment salvo; larger ones are heavy salvos"
+    )
     heavy_salvo_prob: float = param("probability", PROBABILITY)
     heavy_salvo_min: int = param("rockets", AT_LEAST_ONE)
     heavy_salvo_max: int = param("rockets", AT_LEAST_ONE)
@@ -169,11 +207,23 @@ class ConvoyThreat:
     """Roadside bombs (IEDs, EFPs) against Iraqi-driven logistics convoys."""
 
     base_rate_per_day: float = param("attacks/day", NON_NEGATIVE)
-    hit_prob_initial: float = param("probability", PROBABILITY, doc="probability an attack damages a truck at the start of the run (1 Jan 2020 in the baseline)")
-    hit_prob_growth_per_year: float = param("probability/year", NON_NEGATIVE, doc="yearly growth of the hit probability as triggers and charges improve")
+    hit_prob_initial: float = param(
+        "probability",
+        PROBABILITY,
+        doc="probability an attack damages a truck at the start of the run (1 Jan 2020 in the baseline)",
+    )
+    hit_prob_growth_per_year: float = param(
+        "probability/year", NON_NEGATIVE, doc="yearly growth of the hit probability as triggers and charges improve"
+    )
     hit_prob_max: float = param("probability", PROBABILITY)
-    extra_truck_prob: float = param("probability per further truck", PROBABILITY, doc="probability each further truck of the convoy is hit (daisy-chained charges)")
-    driver_casualty_prob: float = param("probability per damaged truck", PROBABILITY, doc="probability the Iraqi driver of a damaged truck is hurt")
+    extra_truck_prob: float = param(
+        "probability per further truck",
+        PROBABILITY,
+        doc="probability each further truck of the convoy is hit (daisy-chained charges)",
+    )
+    driver_casualty_prob: float = param(
+        "probability per damaged truck", PROBABILITY, doc="probability the Iraqi driver of a damaged truck is hurt"
+    )
 
     def check(self) -> list[Problem]:
         if self.hit_prob_max < self.hit_prob_initial:
@@ -215,8 +265,14 @@ class CRam:
     reload_time_h: float = param("hours", NON_NEGATIVE)
     drone_engage_prob: float = param("probability", PROBABILITY, doc="probability a threatening drone is engaged")
     drone_kill_prob: float = param("probability", PROBABILITY, doc="probability an engaged drone is destroyed")
-    drone_debris_harm_prob: float = param("probability", PROBABILITY, doc="probability a downed drone's debris does harm")
-    stray_round_prob: float = param("probability per engagement", PROBABILITY, doc="probability an engagement scatters stray rounds or debris over the city")
+    drone_debris_harm_prob: float = param(
+        "probability", PROBABILITY, doc="probability a downed drone's debris does harm"
+    )
+    stray_round_prob: float = param(
+        "probability per engagement",
+        PROBABILITY,
+        doc="probability an engagement scatters stray rounds or debris over the city",
+    )
 
     def check(self) -> list[Problem]:
         problems: list[Problem] = []
@@ -231,16 +287,46 @@ class CRam:
 class Damage:
     """Casualties from impacts: U.S./coalition inside perimeters, Iraqi civilians outside."""
 
-    us_killed_per_impact: float = param("killed per unprotected impact", NON_NEGATIVE, doc="U.S./coalition killed per impact inside the perimeter with no protection; scaled by the site's exposure")
-    us_wounded_per_impact: float = param("wounded per unprotected impact", NON_NEGATIVE, doc="U.S./coalition wounded per impact inside the perimeter with no protection; scaled by the site's exposure")
-    harassment_casualty_factor: float = param("x heavy-salvo impact", PROBABILITY, doc="casualties of an impact of a harassment salvo (1-6 rockets) as a multiple of an impact of a heavy salvo: after the first alarm people are under cover, and harassment fire is loosely aimed")
-    drone_lethality_factor: float = param("x rocket", NON_NEGATIVE, doc="lethality of a drone impact as a multiple of a heavy-salvo rocket impact")
+    us_killed_per_impact: float = param(
+        "killed per unprotected impact",
+        NON_NEGATIVE,
+        doc="U.S./coalition killed per impact inside the perimeter with no protection; scaled by the site's exposure",
+    )
+    us_wounded_per_impact: float = param(
+        "wounded per unprotected impact",
+        NON_NEGATIVE,
+        doc="U.S./coalition wounded per impact inside the perimeter with no protection; scaled by the site's exposure",
+    )
+    harassment_casualty_factor: float = param(
+        "x heavy-salvo impact",
+        PROBABILITY,
+        doc="casualties of an impact of a harassment salvo (1-6 rockets) as a multiple of an impact of a heavy salvo: after the first alarm people are under cover, and harassment fire is loosely aimed",
+    )
+    drone_lethality_factor: float = param(
+        "x rocket", NON_NEGATIVE, doc="lethality of a drone impact as a multiple of a heavy-salvo rocket impact"
+    )
     debris_wounded_mean: float = param("wounded per debris incident", NON_NEGATIVE)
-    warned_exposure: float = param("fraction exposed with sense-and-warn", PROBABILITY, doc="fraction of exposure left when sense-and-warn sends people to cover")
-    alert_exposure: float = param("fraction exposed on alert", PROBABILITY, doc="fraction of exposure left on raised alert after an attack on the site")
+    warned_exposure: float = param(
+        "fraction exposed with sense-and-warn",
+        PROBABILITY,
+        doc="fraction of exposure left when sense-and-warn sends people to cover",
+    )
+    alert_exposure: float = param(
+        "fraction exposed on alert",
+        PROBABILITY,
+        doc="fraction of exposure left on raised alert after an attack on the site",
+    )
     alert_duration_days: float = param("days", NON_NEGATIVE)
-    civilian_casualties_per_impact: float = param("casualties per populated-area impact", NON_NEGATIVE, doc="mean Iraqi civilian casualties per rocket landing in a populated area")
-    stray_round_casualties_mean: float = param("casualties per stray-round incident", NON_NEGATIVE, doc="mean Iraqi civilian casualties when C-RAM stray rounds or intercept debris fall on the city")
+    civilian_casualties_per_impact: float = param(
+        "casualties per populated-area impact",
+        NON_NEGATIVE,
+        doc="mean Iraqi civilian casualties per rocket landing in a populated area",
+    )
+    stray_round_casualties_mean: float = param(
+        "casualties per stray-round incident",
+        NON_NEGATIVE,
+        doc="mean Iraqi civilian casualties when C-RAM stray rounds or intercept debris fall on the city",
+    )
 
 
 @dataclass(frozen=True)
@@ -258,7 +344,11 @@ class Site:
 
     label: str = param("-")
     personnel: int = param("people", NON_NEGATIVE)
-    hardening: float = param("fraction of exposure removed", PROBABILITY, doc="share of the personnel's exposure removed by shelters and hardening")
+    hardening: float = param(
+        "fraction of exposure removed",
+        PROBABILITY,
+        doc="share of the personnel's exposure removed by shelters and hardening",
+    )
     rocket_weight: float = param("relative target weight", NON_NEGATIVE)
     drone_weight: float = param("relative target weight", NON_NEGATIVE)
     civilian_exposure: float = param("probability", PROBABILITY, doc="probability a miss lands among civilians")

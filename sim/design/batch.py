@@ -47,6 +47,7 @@ class Source:
 
 def assignments(overrides: Mapping[str, Any]) -> tuple[str, ...]:
     """Overrides as ``--set`` arguments (values in TOML syntax, as the TOML writer formats them)."""
+
     def toml(value: Any) -> str:
         plain = value.item() if hasattr(value, "item") else value  # a numpy scalar, as its Python value
         return tomli_w.dumps({"v": plain}).removeprefix("v = ").rstrip()

@@ -105,27 +105,44 @@ def load_experiment(path: str | Path, replications: int | None = None) -> Experi
     header = build(ExperimentHeader, doc.get("experiment", NO_TABLE), "experiment.", {}, origin)
     entries = doc.get("scenarios")
     if not isinstance(entries, dict) or not entries:
-        raise ConfigError("scenarios", entries if entries is not None else NO_VALUE, "must be a table of named scenarios", origin)
+        raise ConfigError(
+            "scenarios", entries if entries is not None else NO_VALUE, "must be a table of named scenarios", origin
+        )
     if header.reference not in entries:
-        raise ConfigError("experiment.reference", header.reference, f"must name one of the scenarios ({', '.join(entries)})", origin)
+        raise ConfigError(
+            "experiment.reference", header.reference, f"must name one of the scenarios ({', '.join(entries)})", origin
+        )
     check_batch(len(entries), header.replications if replications is None else replications, origin)
     if header.states is not None:  # every option in every state: counted before a state is designed
         check_states(len(entries), header.states, header.replications if replications is None else replications, origin)
     scenarios = tuple((name, _load_entry(path, header, name, entry)) for name, entry in entries.items())
-    inputs = [path, *(f for name, entry in entries.items() for f in input_files(path.parent / entry.get("file", header.base)))]
+    inputs = [
+        path,
+        *(f for name, entry in entries.items() for f in input_files(path.parent / entry.get("file", header.base))),
+    ]
     check_same_columns(scenarios, lambda n: f"scenarios.{n}", origin)
     calendar = scenarios[0][1].scenario.calendar
     check_outcomes(header.outcomes, outcome_columns(calendar), "experiment.outcomes", origin)
     robustness = _states(doc, header, path, scenarios, origin)
     reps = header.replications if replications is None else replications
-    draws = draws_for(header.parameters_from, header.replications_per_draw, path.parent, reps, header.root_seed, scenarios, origin)
+    draws = draws_for(
+        header.parameters_from, header.replications_per_draw, path.parent, reps, header.root_seed, scenarios, origin
+    )
     if draws is not None:
         check_no_scenario_fixes(draws, header, path, scenarios, origin)
     if robustness is not None:
         scenarios = state_scenarios(scenarios, robustness.states, origin)
     source = Source("experiment", path)
-    batch = Batch(header.name, scenarios, reps, header.root_seed, source, tuple(dict.fromkeys(inputs)), header.chunk_size,
-                  draws=draws)  # fmt: skip
+    batch = Batch(
+        header.name,
+        scenarios,
+        reps,
+        header.root_seed,
+        source,
+        tuple(dict.fromkeys(inputs)),
+        header.chunk_size,
+        draws=draws,
+    )
     return ExperimentFile(header, batch, path, robustness)
 
 
@@ -134,19 +151,26 @@ def _states(doc: dict, header: ExperimentHeader, path: Path, scenarios, origin: 
     if header.states is None:
         for table in ("uncertain", "thresholds", "precision"):
             if table in doc:
-                raise ConfigError(table, NO_VALUE, "needs experiment.states (the number of states of the world)", origin)
+                raise ConfigError(
+                    table, NO_VALUE, "needs experiment.states (the number of states of the world)", origin
+                )
         return None
     if header.parameters_from:
-        raise ConfigError("experiment.parameters_from", header.parameters_from,
-                          "cannot be combined with experiment.states: give the uncertain parameters as [uncertain] tables",
-                          origin)  # fmt: skip
+        raise ConfigError(
+            "experiment.parameters_from",
+            header.parameters_from,
+            "cannot be combined with experiment.states: give the uncertain parameters as [uncertain] tables",
+            origin,
+        )
     parameters = uncertain_parameters(doc.get("uncertain"), origin)
     thresholds = thresholds_of(doc.get("thresholds"), header.outcomes, origin)
     precision = precision_of(doc.get("precision"), header.outcomes, thresholds, origin)
     base = load_scenario(path.parent / header.base, {"scenario.end_date": header.end_date} if header.end_date else {})
     check_no_option_fixes(parameters, scenarios, base, header.base, origin)
     states = states_design(parameters, header.states_design, header.states, header.root_seed, origin)
-    return StatesDesign(tuple(name for name, _ in scenarios), header.reference, parameters, states, thresholds, precision)
+    return StatesDesign(
+        tuple(name for name, _ in scenarios), header.reference, parameters, states, thresholds, precision
+    )
 
 
 def check_no_scenario_fixes(draws: Draws, header: ExperimentHeader, path: Path, scenarios, origin: str) -> None:
@@ -157,10 +181,13 @@ def check_no_scenario_fixes(draws: Draws, header: ExperimentHeader, path: Path, 
         for parameter in draws.paths:
             mine, theirs = value_at(scenario, parameter), value_at(base, parameter)
             if mine != theirs:
-                raise ConfigError(f"scenarios.{name}", parameter,
-                                  f"sets {parameter} = {mine:g} (the base {header.base} has {theirs:g}), a parameter "
-                                  f"drawn from the posterior {header.parameters_from}: remove the setting or parameters_from",
-                                  origin)  # fmt: skip
+                raise ConfigError(
+                    f"scenarios.{name}",
+                    parameter,
+                    f"sets {parameter} = {mine:g} (the base {header.base} has {theirs:g}), a parameter "
+                    f"drawn from the posterior {header.parameters_from}: remove the setting or parameters_from",
+                    origin,
+                )
 
 
 NO_TABLE: dict = {}
@@ -202,7 +229,9 @@ def check_same_columns(scenarios: tuple[tuple[str, Scenario], ...], key_of, orig
         if outcome_columns(scenario.scenario.calendar) != columns:
             meta = scenario.scenario
             raise ConfigError(
-                key_of(name), f"{meta.start_date} .. {meta.end_date}",
+                key_of(name),
+                f"{meta.start_date} .. {meta.end_date}",
                 f"spans other calendar quarters than {first_name} ({first.scenario.start_date} .. "
-                f"{first.scenario.end_date}): give every scenario the same horizon", origin,
-            )  # fmt: skip
+                f"{first.scenario.end_date}): give every scenario the same horizon",
+                origin,
+            )

@@ -64,8 +64,21 @@ RESAMPLES = 200  # bootstrap resamples of the design points
 LEVEL = 0.05  # Holm-adjusted permutation p below it: influential
 FEWEST_PERMUTATIONS = 999  # permutations of the outcome at least (more for a table of many tests)
 MOST_PERMUTATIONS = 9_999  # and at most: a table of fewer than 500 tests can still pass Holm at 5%
-COLUMNS = ["outcome", "parameter", "pawn_median", "pawn_low95", "pawn_high95", "no_effect_level95", "p_permutation",
-           "p_holm", "influential", "slices", "points", "permutations", "note"]  # fmt: skip
+COLUMNS = [
+    "outcome",
+    "parameter",
+    "pawn_median",
+    "pawn_low95",
+    "pawn_high95",
+    "no_effect_level95",
+    "p_permutation",
+    "p_holm",
+    "influential",
+    "slices",
+    "points",
+    "permutations",
+    "note",
+]
 _STREAM = 0x7061776E  # the bootstrap and permutation streams of a root seed, apart from the model's streams
 
 
@@ -82,14 +95,22 @@ def pawn_indices(x: np.ndarray, y: np.ndarray, slices: int) -> np.ndarray:
     """The median PAWN distance of each column of ``x`` (points x parameters) for output ``y``."""
     from SALib.analyze import pawn
 
-    problem = {"num_vars": x.shape[1], "names": [f"x{i}" for i in range(x.shape[1])], "bounds": [[0.0, 1.0]] * x.shape[1]}
+    problem = {
+        "num_vars": x.shape[1],
+        "names": [f"x{i}" for i in range(x.shape[1])],
+        "bounds": [[0.0, 1.0]] * x.shape[1],
+    }
     return np.asarray(pawn.analyze(problem, x, y, S=slices)["median"], dtype=float)
 
 
 def too_few_points(points: int) -> str:
     """Why a design of ``points`` points gets no PAWN indices, or "" when it is large enough."""
     fewest = 2 * FEWEST_PER_SLICE
-    return f"not computed: PAWN needs at least {fewest} design points ({FEWEST_PER_SLICE} per slice), this design has {points}" if points < fewest else ""
+    return (
+        f"not computed: PAWN needs at least {fewest} design points ({FEWEST_PER_SLICE} per slice), this design has {points}"
+        if points < fewest
+        else ""
+    )
 
 
 def why_not_tested(y: np.ndarray, points: int) -> str:
@@ -103,7 +124,9 @@ def why_not_tested(y: np.ndarray, points: int) -> str:
     return ""
 
 
-def pawn_table(parameters: Sequence[Parameter], points: pd.DataFrame, outcomes: Sequence[str], seed: int) -> pd.DataFrame:
+def pawn_table(
+    parameters: Sequence[Parameter], points: pd.DataFrame, outcomes: Sequence[str], seed: int
+) -> pd.DataFrame:
     """PAWN indices with bootstrap intervals, permutation p-values and Holm's decision for every
     outcome's point means (one row per outcome and parameter, see the module docstring).
 
@@ -131,7 +154,9 @@ def pawn_table(parameters: Sequence[Parameter], points: pd.DataFrame, outcomes: 
     slices = slices_for(n)
     values = {outcome: ordered[outcome].to_numpy(float) for outcome in outcomes}
     notes = {outcome: why_not_tested(y, n) for outcome, y in values.items()}
-    permutations = permutations_for(len(paths) * sum(not note for note in notes.values()), LEVEL, FEWEST_PERMUTATIONS, MOST_PERMUTATIONS)
+    permutations = permutations_for(
+        len(paths) * sum(not note for note in notes.values()), LEVEL, FEWEST_PERMUTATIONS, MOST_PERMUTATIONS
+    )
     rows = []
     for k, outcome in enumerate(outcomes):
         y, nan = values[outcome], np.full(len(paths), np.nan)
@@ -142,21 +167,35 @@ def pawn_table(parameters: Sequence[Parameter], points: pd.DataFrame, outcomes: 
             _, p, level = permutation_pvalues(x, y, slices, permutations, np.random.default_rng(permutation_stream))
             low, high = _bootstrap_interval(x, y, slices, estimate, np.random.default_rng(boot_stream))
         for j, path in enumerate(paths):
-            rows.append({"outcome": outcome, "parameter": path, "pawn_median": estimate[j], "pawn_low95": low[j],
-                         "pawn_high95": high[j], "no_effect_level95": level[j], "p_permutation": p[j],
-                         "slices": np.nan if notes[outcome] else slices, "points": n,
-                         "permutations": np.nan if notes[outcome] else permutations, "note": notes[outcome]})  # fmt: skip
+            rows.append(
+                {
+                    "outcome": outcome,
+                    "parameter": path,
+                    "pawn_median": estimate[j],
+                    "pawn_low95": low[j],
+                    "pawn_high95": high[j],
+                    "no_effect_level95": level[j],
+                    "p_permutation": p[j],
+                    "slices": np.nan if notes[outcome] else slices,
+                    "points": n,
+                    "permutations": np.nan if notes[outcome] else permutations,
+                    "note": notes[outcome],
+                }
+            )
     table = pd.DataFrame(rows, columns=COLUMNS)
     table["p_holm"] = holm(table["p_permutation"].to_numpy(float))
     decided = table["p_holm"].notna()
-    table["influential"] = pd.array([bool(v < LEVEL) if d else pd.NA for v, d in zip(table["p_holm"], decided)], dtype="boolean")
+    table["influential"] = pd.array(
+        [bool(v < LEVEL) if d else pd.NA for v, d in zip(table["p_holm"], decided)], dtype="boolean"
+    )
     for column in ("slices", "permutations"):
         table[column] = table[column].astype("Int64")
     return table
 
 
-def _bootstrap_interval(x: np.ndarray, y: np.ndarray, slices: int, estimate: np.ndarray,
-                        rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+def _bootstrap_interval(
+    x: np.ndarray, y: np.ndarray, slices: int, estimate: np.ndarray, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
     """The bias-shifted 95% bootstrap interval of the PAWN indices (see the module docstring)."""
     n = len(y)
     blocks = [min(BLOCK, RESAMPLES - start) for start in range(0, RESAMPLES, BLOCK)]

@@ -31,7 +31,9 @@ def slice_labels(x: np.ndarray, slices: int) -> np.ndarray:
     """SALib's slices of a parameter's values (the last axis of ``x``: one design, or one row per
     resample): the slice of each point, -1 for none (the largest value)."""
     step = 1 / slices
-    quantile = np.nanquantile if np.isnan(x).any() else np.quantile  # the same values; nanquantile is slow along an axis
+    quantile = (
+        np.nanquantile if np.isnan(x).any() else np.quantile
+    )  # the same values; nanquantile is slow along an axis
     edges = np.moveaxis(quantile(x, np.arange(0, 1 + step, step), axis=-1), 0, -1)[..., None]  # (..., S + 1, 1)
     labels = np.full(x.shape, -1)
     for s in range(slices):
@@ -63,7 +65,9 @@ def median_distances(labels: np.ndarray, y: np.ndarray, slices: int, ordered: np
     ranked = np.take_along_axis(y, ordered, 1)
     ends = np.concatenate([ranked[:, 1:] != ranked[:, :-1], np.ones((len(y), 1), bool)], axis=1)  # last of each tie run
     sorted_labels = np.take_along_axis(labels, ordered, 1)
-    below_all = np.arange(1, n + 1, dtype=np.int32)  # points at or below each run's end (n * n fits in 32 bits below EXACT_KS_POINTS)
+    below_all = np.arange(
+        1, n + 1, dtype=np.int32
+    )  # points at or below each run's end (n * n fits in 32 bits below EXACT_KS_POINTS)
     distances = np.full((len(y), slices), np.nan)
     for s in range(slices):
         below = np.cumsum(sorted_labels == s, axis=1, dtype=np.int32)
@@ -87,7 +91,9 @@ def median_distances(labels: np.ndarray, y: np.ndarray, slices: int, ordered: np
 def pawn_index(x: np.ndarray, y: np.ndarray, slices: int) -> np.ndarray:
     """The PAWN index of each column of ``x`` (points x parameters) for outcome ``y``: SALib's
     ``pawn.analyze(...)["median"]``, bit for bit."""
-    return np.array([median_distances(slice_labels(x[:, j], slices)[None, :], y[None, :], slices)[0] for j in range(x.shape[1])])
+    return np.array(
+        [median_distances(slice_labels(x[:, j], slices)[None, :], y[None, :], slices)[0] for j in range(x.shape[1])]
+    )
 
 
 def resampled_indices(x: np.ndarray, y: np.ndarray, slices: int, samples: np.ndarray) -> np.ndarray:
@@ -111,6 +117,7 @@ def permuted_indices(x: np.ndarray, y: np.ndarray, slices: int, orders: np.ndarr
         permuted = y[orders[start : start + BLOCK]]
         ordered = np.argsort(permuted, axis=1, kind="stable")
         for j, lab in enumerate(labels):
-            out[start : start + BLOCK, j] = median_distances(np.broadcast_to(lab, permuted.shape), permuted, slices, ordered)
+            out[start : start + BLOCK, j] = median_distances(
+                np.broadcast_to(lab, permuted.shape), permuted, slices, ordered
+            )
     return out
-

@@ -34,8 +34,9 @@ import numpy as np
 from sim.design.pawn_index import BLOCK, pawn_index, permuted_indices
 
 
-def permutation_pvalues(x: np.ndarray, y: np.ndarray, slices: int, permutations: int,
-                        rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # fmt: skip
+def permutation_pvalues(
+    x: np.ndarray, y: np.ndarray, slices: int, permutations: int, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Permutation p-values of the PAWN index of each column of ``x`` (points x parameters) for
     outcome ``y``, from ``permutations`` random permutations of ``y`` drawn from ``rng`` (the
     same permutations for every parameter: one parameter's index depends only on its pairing
@@ -50,8 +51,12 @@ def permutation_pvalues(x: np.ndarray, y: np.ndarray, slices: int, permutations:
     """
     n = len(y)
     observed = pawn_index(x, y, slices)
-    blocks = [min(BLOCK, permutations - start) for start in range(0, permutations, BLOCK)]  # drawn block by block: memory
-    null = np.concatenate([permuted_indices(x, y, slices, rng.permuted(np.broadcast_to(np.arange(n), (b, n)), axis=1)) for b in blocks])
+    blocks = [
+        min(BLOCK, permutations - start) for start in range(0, permutations, BLOCK)
+    ]  # drawn block by block: memory
+    null = np.concatenate(
+        [permuted_indices(x, y, slices, rng.permuted(np.broadcast_to(np.arange(n), (b, n)), axis=1)) for b in blocks]
+    )
     p = (1 + (null >= observed).sum(axis=0)) / (1 + permutations)
     return observed, np.where(np.isnan(observed), np.nan, p), np.nanpercentile(null, 95, axis=0)
 

@@ -20,9 +20,10 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -66,10 +67,14 @@ def write_posterior(path: Path, values: pd.DataFrame, weights: np.ndarray, metad
     """Write ``values`` (one column per dotted path) and ``weights`` as a posterior file.
     The caller writes to a temporary name and renames it (see :func:`sim.batch.folder.write_atomic`)."""
     table = pa.Table.from_pandas(
-        pd.DataFrame({WEIGHT: np.asarray(weights, dtype=float), **{c: values[c].to_numpy(float) for c in values.columns}}),
+        pd.DataFrame(
+            {WEIGHT: np.asarray(weights, dtype=float), **{c: values[c].to_numpy(float) for c in values.columns}}
+        ),
         preserve_index=False,
     )
-    table = table.replace_schema_metadata({METADATA_KEY: json.dumps(dict(metadata), sort_keys=True, default=str).encode()})
+    table = table.replace_schema_metadata(
+        {METADATA_KEY: json.dumps(dict(metadata), sort_keys=True, default=str).encode()}
+    )
     pq.write_table(table, path)
 
 
@@ -82,8 +87,12 @@ def read_posterior(path: str | Path, key: str, origin: str) -> Posterior:
     if not path.is_file():
         raise ConfigError(key, shown, "names no posterior file", origin)
     if path.stat().st_size > POSTERIOR_BYTES.most:
-        raise ConfigError(key, shown, f"holds {path.stat().st_size} bytes, more than {POSTERIOR_BYTES.most // MB} MB "
-                          f"({POSTERIOR_BYTES.reason})", origin)  # fmt: skip
+        raise ConfigError(
+            key,
+            shown,
+            f"holds {path.stat().st_size} bytes, more than {POSTERIOR_BYTES.most // MB} MB ({POSTERIOR_BYTES.reason})",
+            origin,
+        )
     _check_shape(path, key, origin)  # from the Parquet footer: a few MB may hold hundreds of millions of rows
     try:
         table = pq.read_table(path)
@@ -122,10 +131,17 @@ def _check_shape(path: Path, key: str, origin: str) -> None:
     except (pa.ArrowException, OSError) as exc:
         raise ConfigError(key, shown, f"is not a readable posterior file (Parquet): {exc}", origin) from None
     if rows > POSTERIOR_ROWS.most:
-        raise ConfigError(key, shown, f"holds {rows:,} rows, more than {POSTERIOR_ROWS.most:,} ({POSTERIOR_ROWS.reason})", origin)
+        raise ConfigError(
+            key, shown, f"holds {rows:,} rows, more than {POSTERIOR_ROWS.most:,} ({POSTERIOR_ROWS.reason})", origin
+        )
     if columns > POSTERIOR_COLUMNS.most + 1:  # the parameters and the weight
-        raise ConfigError(key, shown, f"holds {columns:,} columns, more than {POSTERIOR_COLUMNS.most:,} parameters and "
-                          f"the weight ({POSTERIOR_COLUMNS.reason})", origin)  # fmt: skip
+        raise ConfigError(
+            key,
+            shown,
+            f"holds {columns:,} columns, more than {POSTERIOR_COLUMNS.most:,} parameters and "
+            f"the weight ({POSTERIOR_COLUMNS.reason})",
+            origin,
+        )
 
 
 def _check_against_calibration(path: Path, digest: str, key: str, origin: str) -> None:
@@ -143,11 +159,21 @@ def _check_against_calibration(path: Path, digest: str, key: str, origin: str) -
         return
     recorded = manifest.get("posterior_sha256")
     if recorded is None:
-        raise ConfigError(key, str(path), f"is in a calibration folder whose posterior is not finished (status "
-                          f"{manifest.get('status')!r}): run its calibrate command again with the same --out", origin)  # fmt: skip
+        raise ConfigError(
+            key,
+            str(path),
+            f"is in a calibration folder whose posterior is not finished (status "
+            f"{manifest.get('status')!r}): run its calibrate command again with the same --out",
+            origin,
+        )
     if recorded != digest:
-        raise ConfigError(key, str(path), "does not match the SHA-256 its calibration's manifest records: the file was "
-                          "changed or damaged since the calibration wrote it", origin)  # fmt: skip
+        raise ConfigError(
+            key,
+            str(path),
+            "does not match the SHA-256 its calibration's manifest records: the file was "
+            "changed or damaged since the calibration wrote it",
+            origin,
+        )
 
 
 @dataclass(frozen=True)
@@ -171,19 +197,30 @@ class Draws:
         """``scenario`` with replication ``replication``'s drawn values."""
         return with_values(scenario, self.values_of(replication), self.file)
 
-    def without(self, paths: set[str]) -> "Draws":
+    def without(self, paths: set[str]) -> Draws:
         """These draws, leaving ``paths`` to the scenarios (a sweep's varied parameters)."""
         keep = [i for i, p in enumerate(self.paths) if p not in paths]
-        return Draws(self.file, self.digest, tuple(self.paths[i] for i in keep), self.rows,
-                     tuple(tuple(v[i] for i in keep) for v in self.values), self.per_draw)  # fmt: skip
+        return Draws(
+            self.file,
+            self.digest,
+            tuple(self.paths[i] for i in keep),
+            self.rows,
+            tuple(tuple(v[i] for i in keep) for v in self.values),
+            self.per_draw,
+        )
 
     def columns(self) -> list[str]:
         return [DRAW, *(PARAMETER_PREFIX + p for p in self.paths)]
 
     def describe(self) -> dict[str, Any]:
         """What the manifest records (and the fingerprint hashes)."""
-        return {"file": self.file, "sha256": self.digest, "parameters": list(self.paths),
-                "draws": len(self.rows), "replications_per_draw": self.per_draw}  # fmt: skip
+        return {
+            "file": self.file,
+            "sha256": self.digest,
+            "parameters": list(self.paths),
+            "draws": len(self.rows),
+            "replications_per_draw": self.per_draw,
+        }
 
 
 def draw(posterior: Posterior, replications: int, per_draw: int, root_seed: int) -> Draws:
@@ -196,8 +233,14 @@ def draw(posterior: Posterior, replications: int, per_draw: int, root_seed: int)
     cumulative = np.cumsum(posterior.weights)
     rows = np.minimum(np.searchsorted(cumulative / cumulative[-1], uniforms, side="right"), len(cumulative) - 1)
     table = posterior.values.to_numpy(float)
-    return Draws(shown_path(posterior.path), posterior.digest, tuple(posterior.parameters), tuple(int(r) for r in rows),
-                 tuple(tuple(float(v) for v in table[r]) for r in rows), per_draw)  # fmt: skip
+    return Draws(
+        shown_path(posterior.path),
+        posterior.digest,
+        tuple(posterior.parameters),
+        tuple(int(r) for r in rows),
+        tuple(tuple(float(v) for v in table[r]) for r in rows),
+        per_draw,
+    )
 
 
 def posterior_draws(path: str | Path, replications: int, per_draw: int, root_seed: int, key: str, origin: str) -> Draws:
@@ -206,15 +249,23 @@ def posterior_draws(path: str | Path, replications: int, per_draw: int, root_see
 
 
 def draws_for(
-    file: str, per_draw: int, folder: Path, replications: int, root_seed: int, scenarios, origin: str,
+    file: str,
+    per_draw: int,
+    folder: Path,
+    replications: int,
+    root_seed: int,
+    scenarios,
+    origin: str,
     exempt: set[str] = frozenset(),
-) -> Draws | None:  # fmt: skip
+) -> Draws | None:
     """The draws of an experiment or sweep file that names a posterior in ``parameters_from``
     (relative to the file's ``folder``), less the ``exempt`` parameters (a sweep's varied
     ones), checked against each of its ``scenarios``; None without one."""
     if not file:
         return None
-    draws = posterior_draws(folder / file, replications, per_draw, root_seed, "parameters_from", origin).without(set(exempt))
+    draws = posterior_draws(folder / file, replications, per_draw, root_seed, "parameters_from", origin).without(
+        set(exempt)
+    )
     for _, scenario in scenarios:
         check_draws_apply(draws, scenario, "parameters_from", origin)
     return draws
@@ -235,4 +286,6 @@ def check_draws_apply(draws: Draws, scenario: Scenario, key: str, origin: str) -
         try:
             draws.scenario_for(scenario, k * draws.per_draw)
         except ConfigError as exc:
-            raise ConfigError(key, draws.file, f"row {draws.rows[k]} does not fit the scenario: {exc}", origin) from None
+            raise ConfigError(
+                key, draws.file, f"row {draws.rows[k]} does not fit the scenario: {exc}", origin
+            ) from None

@@ -13,8 +13,8 @@ works for rare outcomes whose means are near zero.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Mapping, Sequence
 
 from sim.config.errors import ConfigError
 from sim.config.limits import BATCH_RUNS, REPLICATIONS
@@ -39,9 +39,13 @@ class Precision:
 
 
 def precision_for(
-    half_widths: Mapping[str, float], max_replications: int | None, start: int, outcomes: Sequence[str],
-    scenarios: int, origin: str,
-) -> Precision:  # fmt: skip
+    half_widths: Mapping[str, float],
+    max_replications: int | None,
+    start: int,
+    outcomes: Sequence[str],
+    scenarios: int,
+    origin: str,
+) -> Precision:
     """Check a precision request against an experiment of ``scenarios`` scenarios that starts at
     ``start`` replications and compares ``outcomes``; ``origin`` names the experiment file.
 
@@ -57,19 +61,32 @@ def precision_for(
         raise ConfigError("precision", dict(half_widths), "must name at least one outcome", origin)
     for outcome, width in half_widths.items():
         if outcome not in outcomes:
-            raise ConfigError("precision", outcome, f"must name an outcome of the experiment ({', '.join(outcomes)})", origin)
+            raise ConfigError(
+                "precision", outcome, f"must name an outcome of the experiment ({', '.join(outcomes)})", origin
+            )
         if isinstance(width, bool) or not isinstance(width, (int, float)) or not math.isfinite(width) or width <= 0:
             raise ConfigError(f"precision.{outcome}", width, "must be a number > 0 (an absolute half-width)", origin)
     if scenarios < 2:
-        raise ConfigError("precision", dict(half_widths), "needs an experiment of two scenarios or more (it bounds paired differences)", origin)
+        raise ConfigError(
+            "precision",
+            dict(half_widths),
+            "needs an experiment of two scenarios or more (it bounds paired differences)",
+            origin,
+        )
     most = min(REPLICATIONS.most, BATCH_RUNS.most // scenarios)  # the largest stage the batch bounds allow
     budget = max(start, min(BUDGET_FACTOR * start, most)) if max_replications is None else max_replications
     if isinstance(budget, bool) or not isinstance(budget, int) or budget < start:
-        raise ConfigError("max_replications", budget, f"must be an integer >= the experiment's replications ({start})", origin)
+        raise ConfigError(
+            "max_replications", budget, f"must be an integer >= the experiment's replications ({start})", origin
+        )
     if budget > most:  # the last stage is the budget: held to the batch bounds before the first stage runs
         bound = REPLICATIONS if budget > REPLICATIONS.most else BATCH_RUNS
-        raise ConfigError("max_replications", budget,
-                          f"must be at most {most:,}: the last stage would run {scenarios} scenarios x {budget:,} replications "
-                          f"= {scenarios * budget:,} runs, and a batch may hold at most {REPLICATIONS.most:,} replications "
-                          f"per scenario and {BATCH_RUNS.most:,} runs ({bound.reason})", origin)  # fmt: skip
+        raise ConfigError(
+            "max_replications",
+            budget,
+            f"must be at most {most:,}: the last stage would run {scenarios} scenarios x {budget:,} replications "
+            f"= {scenarios * budget:,} runs, and a batch may hold at most {REPLICATIONS.most:,} replications "
+            f"per scenario and {BATCH_RUNS.most:,} runs ({bound.reason})",
+            origin,
+        )
     return Precision(dict(half_widths), budget)

@@ -122,8 +122,14 @@ class StatesDesign:
         states = pd.DataFrame(described["states"], columns=[p.path for p in parameters])
         states.insert(0, STATE, range(len(states)))
         thresholds = tuple(Threshold(o, b, float(v)) for o, b, v in described["thresholds"])
-        return cls(tuple(described["options"]), reference, parameters, states, thresholds,
-                   Precision.from_manifest(described.get("precision")))  # fmt: skip
+        return cls(
+            tuple(described["options"]),
+            reference,
+            parameters,
+            states,
+            thresholds,
+            Precision.from_manifest(described.get("precision")),
+        )
 
 
 def scenario_name(option: str, state: int) -> str:
@@ -139,9 +145,12 @@ def split_name(name: str) -> tuple[str, int]:
 def uncertain_parameters(table: object, origin: str) -> tuple[Parameter, ...]:
     """The ``[uncertain."dotted.path"]`` tables: each with ``low`` < ``high``."""
     if not isinstance(table, dict) or not table:
-        raise ConfigError("uncertain", table if table is not None else NO_VALUE,
-                          "must be a table of dotted parameter paths with low and high (experiment.states is given)",
-                          origin)  # fmt: skip
+        raise ConfigError(
+            "uncertain",
+            table if table is not None else NO_VALUE,
+            "must be a table of dotted parameter paths with low and high (experiment.states is given)",
+            origin,
+        )
     parameters = []
     for path, spec in table.items():
         if not isinstance(spec, dict):
@@ -163,7 +172,9 @@ def thresholds_of(table: object, outcomes: tuple[str, ...], origin: str) -> tupl
     if table is None:
         return ()
     if not isinstance(table, dict):
-        raise ConfigError("thresholds", table, "must be a table of outcome = { max = value } or { min = value }", origin)
+        raise ConfigError(
+            "thresholds", table, "must be a table of outcome = { max = value } or { min = value }", origin
+        )
     found = []
     for outcome, spec in table.items():
         key = f"thresholds.{outcome}"
@@ -172,35 +183,48 @@ def thresholds_of(table: object, outcomes: tuple[str, ...], origin: str) -> tupl
         if not isinstance(spec, dict) or len(spec) != 1:
             raise ConfigError(key, spec, "must be { max = value } or { min = value }", origin)
         check_keys(spec, BOUNDS, f"{key}.", origin)
-        (bound, value), = spec.items()
+        ((bound, value),) = spec.items()
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
             raise ConfigError(f"{key}.{bound}", value, "must be a finite number", origin)
         found.append(Threshold(outcome, bound, float(value)))
     return tuple(found)
 
 
-def precision_of(table: object, outcomes: tuple[str, ...], thresholds: tuple[Threshold, ...], origin: str) -> Precision | None:
+def precision_of(
+    table: object, outcomes: tuple[str, ...], thresholds: tuple[Threshold, ...], origin: str
+) -> Precision | None:
     """The ``[precision]`` table: ``regret_mean = { outcome = half-width }`` for outcomes the
     experiment reports, and ``satisficing = half-width`` (a share, with thresholds); each
     half-width a positive finite number."""
     if table is None:
         return None
     if not isinstance(table, dict) or not table:
-        raise ConfigError("precision", table, "must be a table with regret_mean = { outcome = half-width } and/or satisficing = half-width", origin)
+        raise ConfigError(
+            "precision",
+            table,
+            "must be a table with regret_mean = { outcome = half-width } and/or satisficing = half-width",
+            origin,
+        )
     check_keys(table, PRECISION_KEYS, "precision.", origin)
     regret = table.get("regret_mean", {})
     if not isinstance(regret, dict):
         raise ConfigError("precision.regret_mean", regret, "must be a table of outcome = half-width", origin)
     for outcome, value in regret.items():
         if outcome not in outcomes:
-            raise ConfigError(f"precision.regret_mean.{outcome}", outcome,
-                              f"must be one of the experiment's outcomes ({', '.join(outcomes)})", origin)  # fmt: skip
+            raise ConfigError(
+                f"precision.regret_mean.{outcome}",
+                outcome,
+                f"must be one of the experiment's outcomes ({', '.join(outcomes)})",
+                origin,
+            )
         _check_half_width(f"precision.regret_mean.{outcome}", value, origin)
     share = table.get("satisficing")
     if share is not None:
         _check_half_width("precision.satisficing", share, origin)
         if not thresholds:
-            raise ConfigError("precision.satisficing", share, "needs [thresholds] (a share of states meeting them)", origin)
+            raise ConfigError(
+                "precision.satisficing", share, "needs [thresholds] (a share of states meeting them)", origin
+            )
     return Precision({o: float(v) for o, v in regret.items()}, None if share is None else float(share))
 
 
@@ -227,15 +251,25 @@ def states_design(parameters: tuple[Parameter, ...], kind: str, n: int, seed: in
     return table.rename(columns={POINT: STATE})
 
 
-def state_scenarios(options: tuple[tuple[str, Scenario], ...], states: pd.DataFrame, origin: str) -> tuple[tuple[str, Scenario], ...]:
+def state_scenarios(
+    options: tuple[tuple[str, Scenario], ...], states: pd.DataFrame, origin: str
+) -> tuple[tuple[str, Scenario], ...]:
     """Every (option, state) pair as a named scenario, option by option, state by state."""
     overrides = point_overrides(states.rename(columns={STATE: POINT}))
-    return tuple((scenario_name(name, k), with_values(scenario, values, f"{origin} [{name}, state {k}]"))
-                 for name, scenario in options for k, values in enumerate(overrides))  # fmt: skip
+    return tuple(
+        (scenario_name(name, k), with_values(scenario, values, f"{origin} [{name}, state {k}]"))
+        for name, scenario in options
+        for k, values in enumerate(overrides)
+    )
 
 
-def check_no_option_fixes(parameters: tuple[Parameter, ...], options: tuple[tuple[str, Scenario], ...],
-                          base: Scenario, base_file: str, origin: str) -> None:  # fmt: skip
+def check_no_option_fixes(
+    parameters: tuple[Parameter, ...],
+    options: tuple[tuple[str, Scenario], ...],
+    base: Scenario,
+    base_file: str,
+    origin: str,
+) -> None:
     """An option that sets an uncertain parameter (to a value other than the base's) is refused:
     the states would silently replace what it compares."""
     for name, scenario in options:
@@ -243,8 +277,14 @@ def check_no_option_fixes(parameters: tuple[Parameter, ...], options: tuple[tupl
             try:
                 mine, theirs = value_at(scenario, parameter.path), value_at(base, parameter.path)
             except (AttributeError, KeyError):
-                raise ConfigError(f"uncertain.{parameter.path}", NO_VALUE, "is not a parameter of the scenarios", origin) from None
+                raise ConfigError(
+                    f"uncertain.{parameter.path}", NO_VALUE, "is not a parameter of the scenarios", origin
+                ) from None
             if mine != theirs:
-                raise ConfigError(f"scenarios.{name}", parameter.path,
-                                  f"sets {parameter.path} = {mine!r} (the base {base_file} has {theirs!r}), an uncertain "
-                                  "parameter the states vary: remove the setting or the [uncertain] entry", origin)  # fmt: skip
+                raise ConfigError(
+                    f"scenarios.{name}",
+                    parameter.path,
+                    f"sets {parameter.path} = {mine!r} (the base {base_file} has {theirs!r}), an uncertain "
+                    "parameter the states vary: remove the setting or the [uncertain] entry",
+                    origin,
+                )

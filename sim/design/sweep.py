@@ -86,8 +86,12 @@ def load_sweep(path: str | Path, replications: int | None = None) -> SweepFile:
         key = "sweep.points" if exc.key.endswith(" n") else exc.key  # the design's size is the file's points
         raise ConfigError(key, exc.value, exc.rule, origin) from None
     if len(design) > DESIGN_POINTS.most:
-        raise ConfigError("sweep.design", header.design, f"makes {len(design)} points, more than {DESIGN_POINTS.most:,} "
-                          f"({DESIGN_POINTS.reason})", origin)  # fmt: skip
+        raise ConfigError(
+            "sweep.design",
+            header.design,
+            f"makes {len(design)} points, more than {DESIGN_POINTS.most:,} ({DESIGN_POINTS.reason})",
+            origin,
+        )
     check_batch(len(design), header.replications if replications is None else replications, origin)
     extra = {"scenario.end_date": header.end_date} if header.end_date else {}
     scenarios = tuple(
@@ -99,22 +103,36 @@ def load_sweep(path: str | Path, replications: int | None = None) -> SweepFile:
     check_outcomes(header.outcomes, outcome_columns(first.calendar), "sweep.outcomes", origin)
     reps = header.replications if replications is None else replications
     inputs = (path, *input_files(path.parent / header.base))
-    draws = draws_for(header.parameters_from, header.replications_per_draw, path.parent, reps, header.root_seed,
-                      scenarios[:1], origin, exempt={p.path for p in parameters})  # the design sets what it varies  # fmt: skip
-    batch = Batch(header.name, scenarios, reps, header.root_seed, Source("sweep", path), inputs, header.chunk_size, draws=draws)
+    draws = draws_for(
+        header.parameters_from,
+        header.replications_per_draw,
+        path.parent,
+        reps,
+        header.root_seed,
+        scenarios[:1],
+        origin,
+        exempt={p.path for p in parameters},
+    )  # the design sets what it varies
+    batch = Batch(
+        header.name, scenarios, reps, header.root_seed, Source("sweep", path), inputs, header.chunk_size, draws=draws
+    )
     return SweepFile(header, parameters, design, batch, path)
 
 
 def _parameters(table: object, origin: str) -> tuple[Parameter, ...]:
     if not isinstance(table, dict) or not table:
-        raise ConfigError("parameters", table if table is not None else NO_VALUE, "must be a table of dotted parameter paths", origin)
+        raise ConfigError(
+            "parameters", table if table is not None else NO_VALUE, "must be a table of dotted parameter paths", origin
+        )
     parameters = []
     for path, spec in table.items():
         if not isinstance(spec, dict):
             raise ConfigError(f"parameters.{path}", spec, "must be a table with values, or low and high", origin)
         check_keys(spec, ("values", "low", "high", "integer"), f"parameters.{path}.", origin)
         try:
-            parameters.append(Parameter(path, spec.get("values"), spec.get("low"), spec.get("high"), spec.get("integer", False)))
+            parameters.append(
+                Parameter(path, spec.get("values"), spec.get("low"), spec.get("high"), spec.get("integer", False))
+            )
         except DesignError as exc:
             raise ConfigError(exc.key, exc.value, exc.rule, origin) from None
     return tuple(parameters)

@@ -20,7 +20,7 @@ numbers), and the process is exact for piecewise-constant intensity.
 from __future__ import annotations
 
 import math
-from typing import Generator
+from collections.abc import Generator
 
 import numpy as np
 import simpy
@@ -44,7 +44,9 @@ def start_campaign(world: World, threat: Threat) -> None:
     """The threat's intensity in its first regime (drawn in proportion to entry weights)."""
     campaign = world.scenario.campaign
     regimes = campaign.regimes
-    index = pick_weighted([r.entry_weight for r in regimes.values()], world.streams.get(f"regime.{threat.name}").random())
+    index = pick_weighted(
+        [r.entry_weight for r in regimes.values()], world.streams.get(f"regime.{threat.name}").random()
+    )
     name = list(regimes)[index]
     base = threat.spec(world.scenario).base_rate_per_day
     intensity = world.intensity[threat.name] = Intensity(base, name, regimes[name].multiplier, lambda: world.env.now)

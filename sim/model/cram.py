@@ -8,8 +8,8 @@ engagement keeps its unit busy for ``engagement_time_s`` while the round flies o
 
 from __future__ import annotations
 
+from collections.abc import Generator
 from enum import Enum
-from typing import Generator
 
 import simpy
 

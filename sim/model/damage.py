@@ -14,12 +14,22 @@ from sim.model.world import World
 
 US_KILLED = record_kind("us_killed", "U.S./coalition personnel killed; count = people")
 US_WOUNDED = record_kind("us_wounded", "U.S./coalition personnel wounded; count = people")
-US_FATAL_ATTACK = record_kind("us_fatal_attack", "an attack killed U.S./coalition personnel (written at its first death)")
-CIVILIAN_CASUALTIES = record_kind("civilian_casualties", "Iraqi civilians killed or wounded; count = people (detail: cause)")
+US_FATAL_ATTACK = record_kind(
+    "us_fatal_attack", "an attack killed U.S./coalition personnel (written at its first death)"
+)
+CIVILIAN_CASUALTIES = record_kind(
+    "civilian_casualties", "Iraqi civilians killed or wounded; count = people (detail: cause)"
+)
 
 
 def harm_personnel(
-    world: World, site: SiteState, attack: str | None, lethality: float, on_alert: bool, u_killed: float, u_wounded: float
+    world: World,
+    site: SiteState,
+    attack: str | None,
+    lethality: float,
+    on_alert: bool,
+    u_killed: float,
+    u_wounded: float,
 ) -> None:
     """Killed and wounded among U.S./coalition personnel from one impact inside ``site``;
     ``lethality`` scales an impact relative to a 107 mm rocket."""

@@ -8,7 +8,7 @@ uniform make the same choice wherever their weights agree (common random numbers
 from __future__ import annotations
 
 import math
-from typing import Sequence
+from collections.abc import Sequence
 
 _POISSON_MAX = 10_000
 

@@ -16,8 +16,8 @@ schedule (a regime change, a policy factor, a relapse beginning or cut short).
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Callable, Iterator
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ An engagement may scatter stray rounds or intercept debris over the city.
 
 from __future__ import annotations
 
-from typing import Generator
+from collections.abc import Generator
 
 import simpy
 
@@ -22,7 +22,13 @@ STRAY_ROUND = record_kind("stray_round", "C-RAM stray rounds or intercept debris
 
 
 def engage_threat(
-    world: World, site: SiteState, attack: str, impact_at: float, engaged: RecordKind, u_stray: float, u_stray_harm: float
+    world: World,
+    site: SiteState,
+    attack: str,
+    impact_at: float,
+    engaged: RecordKind,
+    u_stray: float,
+    u_stray_harm: float,
 ) -> Generator[simpy.Event, object, bool]:
     """After the detection delay, try to engage a round that threatens ``site``; record the
     engagement (as ``engaged``) and any stray-round harm. True if it was engaged."""
@@ -34,5 +40,7 @@ def engage_threat(
     world.ledger.record(engaged, site.name, attack)
     if u_stray < world.scenario.cram.stray_round_prob:
         world.ledger.record(STRAY_ROUND, site.name, attack)
-        harm_civilians(world, site.name, attack, world.scenario.damage.stray_round_casualties_mean, u_stray_harm, "stray round")
+        harm_civilians(
+            world, site.name, attack, world.scenario.damage.stray_round_casualties_mean, u_stray_harm, "stray round"
+        )
     return True

@@ -10,8 +10,9 @@ reads the typed fields of a record (``count``, ``heavy``, ``origin``, ``generati
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable, Iterable
 from enum import StrEnum
-from typing import Callable, Iterable, NamedTuple
+from typing import NamedTuple
 
 import simpy
 
@@ -117,18 +118,29 @@ class Ledger:
     def _runaway(self) -> str:
         kinds = Counter(r.kind.name for r in self.records)
         top = ", ".join(f"{name} {n / len(self.records):.0%}" for name, n in kinds.most_common(3))
-        return (f"more than {self.budget:,} records by day {self._env.now:.1f} ({len(self.records) / max(self._env.now, 1.0):,.0f} "
-                f"a day; a run of the calibrated model writes about 3): the configuration feeds on itself, for instance "
-                f"revenge for strikes (revenge_prob x revenge_attacks_mean) outrunning strike_cooldown_days; most "
-                f"frequent: {top}")
+        return (
+            f"more than {self.budget:,} records by day {self._env.now:.1f} ({len(self.records) / max(self._env.now, 1.0):,.0f} "
+            f"a day; a run of the calibrated model writes about 3): the configuration feeds on itself, for instance "
+            f"revenge for strikes (revenge_prob x revenge_attacks_mean) outrunning strike_cooldown_days; most "
+            f"frequent: {top}"
+        )
 
     def subscribe(self, callback: Callable[[Record], None], kinds: Iterable[RecordKind]) -> None:
         """Call ``callback`` with every record of ``kinds`` from now on."""
         for kind in kinds:
             self._subscribers.setdefault(kind, []).append(callback)
 
-    def record(self, kind: RecordKind, site: str | None = None, attack: str | None = None, count: int = 1,
-               heavy: bool | None = None, origin: Origin | None = None, generation: int | None = None, detail: str = "") -> None:  # fmt: skip
+    def record(
+        self,
+        kind: RecordKind,
+        site: str | None = None,
+        attack: str | None = None,
+        count: int = 1,
+        heavy: bool | None = None,
+        origin: Origin | None = None,
+        generation: int | None = None,
+        detail: str = "",
+    ) -> None:
         """Write a record at the current time (see :class:`Record` for the fields)."""
         rec = Record(self._env.now, kind, site, attack, count, heavy, origin, generation, detail)
         self.records.append(rec)

@@ -9,7 +9,8 @@ cut short stay processes.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import simpy
 from simpy.events import NORMAL

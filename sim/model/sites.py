@@ -4,7 +4,7 @@ raises its alert after an attack, and exposes its personnel to impacts inside it
 from __future__ import annotations
 
 import math
-from typing import Generator, Iterator
+from collections.abc import Generator, Iterator
 
 import simpy
 
@@ -28,7 +28,9 @@ class SiteState:
         cal = scenario.scenario.calendar
         self.is_open = spec.open_from is None or cal.day_of(spec.open_from) <= 0
         self.cram_online = spec.cram_from is not None and cal.day_of(spec.cram_from) <= 0
-        self.battery = CRamBattery(env, ledger, name, spec.cram_fire_units, scenario.cram) if spec.cram_fire_units else None
+        self.battery = (
+            CRamBattery(env, ledger, name, spec.cram_fire_units, scenario.cram) if spec.cram_fire_units else None
+        )
         self.staffing = 1.0  # share of ``personnel`` present; force-posture policies lower it
         self.last_attack_d: float | None = None
         self.launch_factors: dict[str, float] = {}  # Iraqi measures that hinder launches nearby

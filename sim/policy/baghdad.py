@@ -9,8 +9,8 @@ crackdown; when the embassy closes, cooperation ends and every operation under w
 
 from __future__ import annotations
 
+from collections.abc import Generator
 from enum import Enum
-from typing import Generator
 
 import numpy as np
 import simpy
@@ -25,8 +25,12 @@ from sim.policy.washington import EMBASSY_CLOSED, ULTIMATUM
 IZ_CLOSED = record_kind("iz_closed", "Baghdad closes parts of the International Zone (detail: for how long)")
 IZ_REOPENED = record_kind("iz_reopened", "the International Zone reopens")
 IRAQI_RAID = record_kind("iraqi_raid", "an Iraqi raid or arrest (detail: why)")
-DETAINEES_RELEASED = record_kind("detainees_released", "detainees of a raid are released; count = backlash attacks to come")
-NEIGHBOURHOOD_CLEARED = record_kind("neighbourhood_cleared", "a neighbourhood of the zone is cleared (detail: how many so far)")
+DETAINEES_RELEASED = record_kind(
+    "detainees_released", "detainees of a raid are released; count = backlash attacks to come"
+)
+NEIGHBOURHOOD_CLEARED = record_kind(
+    "neighbourhood_cleared", "a neighbourhood of the zone is cleared (detail: how many so far)"
+)
 IRAQI_OPERATION = record_kind("iraqi_operation", "an Iraqi operation on intelligence the U.S. shared")
 
 
@@ -65,7 +69,10 @@ class Baghdad:
 
     def observe(self, rec: Record) -> None:
         if rec.kind is ULTIMATUM:
-            self.crackdown(self.world.scenario.policy.us.ultimatum.iraqi_raids, self.world.scenario.policy.us.ultimatum.deadline_days)
+            self.crackdown(
+                self.world.scenario.policy.us.ultimatum.iraqi_raids,
+                self.world.scenario.policy.us.ultimatum.deadline_days,
+            )
         elif rec.kind is EMBASSY_CLOSED and self.posture is Posture.COOPERATING:
             self.posture = Posture.ENDED
             for operation in self._operations:
@@ -119,7 +126,9 @@ class Baghdad:
         self.militia.lift(cut)
         backlash = int(rng.poisson(self.spec.backlash_attacks_mean))
         world.ledger.record(DETAINEES_RELEASED, None, None, backlash)
-        self.militia.extra_attacks(backlash, world.scenario.policy.us.strikes.revenge_decay_days, 0, rng, Origin.BACKLASH)
+        self.militia.extra_attacks(
+            backlash, world.scenario.policy.us.strikes.revenge_decay_days, 0, rng, Origin.BACKLASH
+        )
 
     def crackdown(self, raids: int, over_days: float) -> None:
         """Raids prompted by a U.S. ultimatum, spread evenly over ``over_days``."""
@@ -160,6 +169,8 @@ class Baghdad:
                 factor = 1.0 - spec.clearing_max_reduction * cleared / spec.clearing_neighbourhoods
                 for site in self.iz_sites():
                     site.launch_factors["clearing"] = factor
-                self.world.ledger.record(NEIGHBOURHOOD_CLEARED, detail=f"{cleared} cleared: launch success x{factor:.2f}")
+                self.world.ledger.record(
+                    NEIGHBOURHOOD_CLEARED, detail=f"{cleared} cleared: launch success x{factor:.2f}"
+                )
         except simpy.Interrupt:
             return

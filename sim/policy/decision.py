@@ -122,7 +122,10 @@ class HoldValue:
 # What acts on the militias outside their decisions: fixed factors of the model, the same whatever
 # the militias decide (what it is, the parameters that set it). A comparison's report lists both.
 FIXED_FACTORS: tuple[tuple[str, str], ...] = (
-    ("capacity lost to U.S. strikes, Iraqi raids and operations, sanctions", "policy.us.strikes.capacity_loss, policy.iraq.raid_capacity_loss, ops_capacity_loss, policy.us.sanctions"),
+    (
+        "capacity lost to U.S. strikes, Iraqi raids and operations, sanctions",
+        "policy.us.strikes.capacity_loss, policy.iraq.raid_capacity_loss, ops_capacity_loss, policy.us.sanctions",
+    ),
     ("revenge surges after a strike", "policy.us.strikes.revenge_prob, revenge_attacks_mean"),
     ("backlash after detainees are released", "policy.iraq.release_prob, backlash_attacks_mean"),
     ("warned attacks stopped by pre-emptive strikes", "policy.us.preemption"),

@@ -8,7 +8,8 @@ Only ``truce`` is an action of the militias: the conditional replay's one dated 
 
 from __future__ import annotations
 
-from typing import Callable, Generator, NamedTuple
+from collections.abc import Callable, Generator
+from typing import NamedTuple
 
 import simpy
 

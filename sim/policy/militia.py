@@ -13,8 +13,8 @@ attack that hurts Americans brings heavier salvos.
 from __future__ import annotations
 
 import math
+from collections.abc import Generator
 from enum import Enum
-from typing import Generator
 
 import numpy as np
 import simpy
@@ -31,7 +31,9 @@ from sim.policy.decision import INPUT_OF, THRESHOLD, HoldValue
 
 REVENGE = record_kind("revenge", "the militias vow revenge for a strike; count = revenge attacks to come")
 DEGRADED = record_kind("degraded", "militia capacity cut (detail: by what, how much, how long)")
-TRUCE_DECIDED = record_kind("truce_decided", "the militias decide on a truce, to be declared after deliberation (detail: on what)")
+TRUCE_DECIDED = record_kind(
+    "truce_decided", "the militias decide on a truce, to be declared after deliberation (detail: on what)"
+)
 TRUCE_START = record_kind("truce_start", "the militias declare a truce (detail: why, and its first term)")
 TRUCE_RENEWED = record_kind("truce_renewed", "a truce's term is up and the militias renew it (detail: the new term)")
 TRUCE_DROPPED = record_kind("truce_dropped", "a decided truce is dropped before its declaration (detail: why)")
@@ -101,7 +103,9 @@ class Militia:
             self.world.ledger.record(REVENGE, None, None, count, generation=generation, detail=reason)
             self.extra_attacks(count, effects.revenge_decay_days, generation, rng, Origin.REVENGE)
 
-    def extra_attacks(self, count: int, mean_delay_d: float, generation: int, rng: np.random.Generator, origin: Origin) -> None:
+    def extra_attacks(
+        self, count: int, mean_delay_d: float, generation: int, rng: np.random.Generator, origin: Origin
+    ) -> None:
         """Schedule ``count`` attacks on U.S. sites (their form drawn in proportion to the
         threats' current intensities) at exponential delays: revenge for a strike, or backlash.
         Each goes ahead in the share the chosen campaign's restraint allows (a truce or a pause
@@ -155,7 +159,9 @@ class Militia:
             if value < THRESHOLD:
                 return False
             self.posture = Posture.DECIDED
-            delay = float(self.rng.exponential(self.decision.deliberation_days)) if self.decision.deliberation_days else 0.0
+            delay = (
+                float(self.rng.exponential(self.decision.deliberation_days)) if self.decision.deliberation_days else 0.0
+            )
             self.world.ledger.record(TRUCE_DECIDED, detail=f"after {occasion}; declared in {delay:.0f} days")
             self._pending = self.world.env.process(self._truce(delay, f"decided after {occasion}"))
             return True

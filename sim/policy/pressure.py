@@ -33,6 +33,8 @@ class Pressure(Protocol):
         """The militias declare a truce (a dated event of the record)."""
         ...
 
-    def extra_attacks(self, count: int, mean_delay_d: float, generation: int, rng: np.random.Generator, origin: Origin) -> None:
+    def extra_attacks(
+        self, count: int, mean_delay_d: float, generation: int, rng: np.random.Generator, origin: Origin
+    ) -> None:
         """Schedule ``count`` attacks on U.S. sites at exponential delays (backlash, say)."""
         ...

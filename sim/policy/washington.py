@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import bisect
 import math
+from collections.abc import Callable, Generator, Iterable
 from dataclasses import dataclass
 from enum import Enum
 from operator import attrgetter
-from typing import Any, Callable, Generator, Iterable
+from typing import Any
 
 import simpy
 
@@ -25,7 +26,9 @@ from sim.model.threats import threats
 from sim.model.world import World
 from sim.policy.pressure import Pressure
 
-STRIKE_RETALIATORY = record_kind("us_strike_retaliatory", "a U.S. strike in answer to an attack (attack: the provoking one)")
+STRIKE_RETALIATORY = record_kind(
+    "us_strike_retaliatory", "a U.S. strike in answer to an attack (attack: the provoking one)"
+)
 STRIKE_PREEMPTIVE = record_kind("us_strike_preemptive", "a U.S. strike before a warned attack (attack: the warned one)")
 SANCTIONS = record_kind("sanctions", "sanctions tightened (detail: capacity now lost to them)")
 ULTIMATUM = record_kind("ultimatum", "Washington threatens to close the embassy unless attacks stop")
@@ -50,44 +53,60 @@ class Rule:
     zero), every record of ``kinds`` for which ``trigger`` holds makes Washington take
     ``action``. Both receive the lever's value. Levers are scenario parameters: fixed for a run."""
 
-    lever: Callable[["Washington"], Any]
-    kinds: Callable[["Washington"], Iterable[RecordKind]]
-    trigger: Callable[["Washington", Record, Any], bool]
-    action: Callable[["Washington", Record, Any], None]
+    lever: Callable[[Washington], Any]
+    kinds: Callable[[Washington], Iterable[RecordKind]]
+    trigger: Callable[[Washington, Record, Any], bool]
+    action: Callable[[Washington, Record, Any], None]
 
 
-def _doctrine(lever: str) -> Callable[["Washington"], Any]:
+def _doctrine(lever: str) -> Callable[[Washington], Any]:
     return attrgetter(f"levers.{lever}")
 
 
-def _retaliate(us: "Washington", rec: Record, lever: Any) -> None:
+def _retaliate(us: Washington, rec: Record, lever: Any) -> None:
     us.consider_retaliation(rec)
 
 
-def _threaten(us: "Washington", rec: Record, trigger_attacks: int) -> None:
+def _threaten(us: Washington, rec: Record, trigger_attacks: int) -> None:
     us.ultimatum_issued = True  # the rule threatens once; dated history may add others
     us.issue_ultimatum(f"{trigger_attacks} attacks in {us.spec.ultimatum.trigger_window_days:g} days")
 
 
-def _close(us: "Washington", rec: Record, lever: Any) -> None:
+def _close(us: Washington, rec: Record, lever: Any) -> None:
     us.close_embassy(f"doctrine {us.spec.doctrine}")
 
 
 RULES = (
     Rule(_doctrine("retaliate_on_lethal"), lambda us: (US_KILLED,), lambda us, rec, on: True, _retaliate),
     Rule(_doctrine("retaliate_on_inside_impact"), lambda us: us.inside_impacts, lambda us, rec, on: True, _retaliate),
-    Rule(_doctrine("retaliate_on_heavy_salvo"), lambda us: us.attacks_on_us, lambda us, rec, on: rec.heavy is True, _retaliate),
-    Rule(_doctrine("retaliate_on_attack_count"), lambda us: us.attacks_on_us,
-         lambda us, rec, n: us.attacks_within(us.levers.attack_count_window_days) >= n,
-         _retaliate),
-    Rule(lambda us: us.spec.ultimatum.trigger_attacks if us.spec.ultimatum.enabled else 0, lambda us: us.attacks_on_us,
-         lambda us, rec, n: not us.ultimatum_issued and us.attacks_within(us.spec.ultimatum.trigger_window_days) >= n,
-         _threaten),
-    Rule(_doctrine("close_embassy_on_attacks"), lambda us: us.attacks_on_us,
-         lambda us, rec, n: rec.site == us.embassy
-         and _count_within(us.embassy_attack_times, rec.time_d, us.levers.attack_count_window_days) >= n,
-         _close),
-)  # fmt: skip
+    Rule(
+        _doctrine("retaliate_on_heavy_salvo"),
+        lambda us: us.attacks_on_us,
+        lambda us, rec, on: rec.heavy is True,
+        _retaliate,
+    ),
+    Rule(
+        _doctrine("retaliate_on_attack_count"),
+        lambda us: us.attacks_on_us,
+        lambda us, rec, n: us.attacks_within(us.levers.attack_count_window_days) >= n,
+        _retaliate,
+    ),
+    Rule(
+        lambda us: us.spec.ultimatum.trigger_attacks if us.spec.ultimatum.enabled else 0,
+        lambda us: us.attacks_on_us,
+        lambda us, rec, n: not us.ultimatum_issued and us.attacks_within(us.spec.ultimatum.trigger_window_days) >= n,
+        _threaten,
+    ),
+    Rule(
+        _doctrine("close_embassy_on_attacks"),
+        lambda us: us.attacks_on_us,
+        lambda us, rec, n: (
+            rec.site == us.embassy
+            and _count_within(us.embassy_attack_times, rec.time_d, us.levers.attack_count_window_days) >= n
+        ),
+        _close,
+    ),
+)
 
 
 class Washington:
@@ -151,7 +170,14 @@ class Washington:
             return
         self.deciding = True
         generation = self.world.generation.get(rec.attack, 0) + 1
-        after(self.world.env, self.levers.decision_delay_days, self._retaliate, generation, rec.attack, f"after {rec.kind} of {rec.attack}")
+        after(
+            self.world.env,
+            self.levers.decision_delay_days,
+            self._retaliate,
+            generation,
+            rec.attack,
+            f"after {rec.kind} of {rec.attack}",
+        )
 
     def _retaliate(self, generation: int, attack: str | None, cause: str) -> None:
         """The decision is taken: strike."""

@@ -39,13 +39,12 @@ value is measured on the record itself, which is already thinned (a check withou
 from __future__ import annotations
 
 import bisect
+import hashlib
 import math
+import struct
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import Sequence
-
-import hashlib
-import struct
 
 from sim.config.calendar import Calendar
 from sim.model.records import Record, RecordKind, record_kind_named
@@ -94,7 +93,9 @@ def measure(check: Check, records: Sequence[Record], calendar: Calendar) -> floa
         if not triggers:
             return math.nan
         later = sorted(r.time_d for r in records if r.kind in kinds)
-        followed = sum(1 for t in triggers if bisect.bisect_right(later, t + check.days) > bisect.bisect_right(later, t))
+        followed = sum(
+            1 for t in triggers if bisect.bisect_right(later, t + check.days) > bisect.bisect_right(later, t)
+        )
         return followed / len(triggers)
     if check.statistic == "busiest_week":
         ordered = sorted(times)

@@ -18,10 +18,11 @@ import bisect
 import functools
 import re
 from collections import Counter
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 from operator import attrgetter
-from typing import Any, Callable, Sequence
+from typing import Any
 
 from sim.config.calendar import Calendar
 from sim.model import campaign, cram, damage, interception
@@ -41,8 +42,12 @@ class Tally:
         self.totals: Counter[RecordKind] = Counter(self.events)  # their counts summed, counted period
         for rec in [rec for rec in counted if rec.count != 1]:
             self.totals[rec.kind] += rec.count - 1
-        self.first: dict[RecordKind, float] = {rec.kind: rec.time_d for rec in reversed(counted)}  # first in the counted period
-        self.first_ever: dict[RecordKind, float] = {rec.kind: rec.time_d for rec in reversed(records)}  # first in the run
+        self.first: dict[RecordKind, float] = {
+            rec.kind: rec.time_d for rec in reversed(counted)
+        }  # first in the counted period
+        self.first_ever: dict[RecordKind, float] = {
+            rec.kind: rec.time_d for rec in reversed(records)
+        }  # first in the run
         self.max_generation: Counter[RecordKind] = Counter()  # counted period
         for rec in [rec for rec in counted if rec.generation is not None]:
             if rec.generation > self.max_generation[rec.kind]:
@@ -52,7 +57,7 @@ class Tally:
 _time, _kind = attrgetter("time_d"), attrgetter("kind")
 
 
-class Better(str, Enum):
+class Better(str, Enum):  # noqa: UP042 (StrEnum would change how a member prints in the reports)
     """Which way an outcome is better for the United States and Iraq: fewer attacks, casualties,
     strikes, escalation and closures; more interceptions, prevented attacks, truce days and Iraqi
     operations, and a later first death or closure. Of the rockets and drones, those that failed
@@ -153,11 +158,18 @@ def check_label(name: str, label: str) -> None:
 
 
 # What a reader calls each threat's attacks (the column ``attacks_<name>``), by threat name.
-ATTACK_LABELS = {"rocket": "rocket attacks", "drone": "drone attacks", "convoy": "convoy bombings",
-                 "security_detail": "attacks on security details"}  # fmt: skip
+ATTACK_LABELS = {
+    "rocket": "rocket attacks",
+    "drone": "drone attacks",
+    "convoy": "convoy bombings",
+    "security_detail": "attacks on security details",
+}
 # ... and each quarterly series, by series name.
-SERIES_LABELS = {"rocket_drone_attacks": "rocket and drone attacks", "convoy_attacks": "convoy bombings",
-                 "us_casualties": "U.S. casualties"}  # fmt: skip
+SERIES_LABELS = {
+    "rocket_drone_attacks": "rocket and drone attacks",
+    "convoy_attacks": "convoy bombings",
+    "us_casualties": "U.S. casualties",
+}
 
 
 def _label_of(labels: dict[str, str], name: str, suffix: str = "") -> str:
@@ -169,54 +181,277 @@ def _label_of(labels: dict[str, str], name: str, suffix: str = "") -> str:
 @functools.cache
 def outcomes() -> tuple[Outcome, ...]:
     """Every outcome column except the quarterly ones, in the order of a row."""
-    per_threat = tuple(Outcome(f"attacks_{t.name}", f"{t.name} attacks", label=_label_of(ATTACK_LABELS, t.name, " attacks"),
-                               counts=(t.attack_record,), better=LOWER) for t in threats())  # fmt: skip
+    per_threat = tuple(
+        Outcome(
+            f"attacks_{t.name}",
+            f"{t.name} attacks",
+            label=_label_of(ATTACK_LABELS, t.name, " attacks"),
+            counts=(t.attack_record,),
+            better=LOWER,
+        )
+        for t in threats()
+    )
     return per_threat + (
-        Outcome("attacks_warned", "attacks announced by intelligence warnings", label="attacks warned of", counts=(campaign.WARNING,), better=HIGHER),
-        Outcome("attacks_prevented", "warned attacks stopped by a pre-emptive strike", label="attacks prevented", counts=(campaign.ATTACK_PREVENTED,), better=HIGHER),
-        Outcome("us_strikes_retaliatory", "U.S. strikes in answer to attacks", label="U.S. retaliatory strikes", counts=(washington.STRIKE_RETALIATORY,), report_positive=True, better=LOWER),
-        Outcome("us_strikes_preemptive", "U.S. strikes before warned attacks", label="U.S. pre-emptive strikes", counts=(washington.STRIKE_PREEMPTIVE,), report_positive=True, better=LOWER),
-        Outcome("revenge_surges", "strikes the militias vowed to avenge", label="strikes vowed to be avenged", counts=(militia.REVENGE,), better=LOWER),
-        Outcome("ultimatums", "U.S. threats to close the embassy", label="ultimatums", counts=(washington.ULTIMATUM,), better=LOWER),
-        Outcome("iraqi_raids", "Iraqi raids and arrests", label="Iraqi raids", counts=(baghdad.IRAQI_RAID,), better=HIGHER),
-        Outcome("iraqi_intel_operations", "Iraqi operations on shared intelligence", label="Iraqi intelligence operations", counts=(baghdad.IRAQI_OPERATION,), better=HIGHER),
-        Outcome("iz_closures", "closures of parts of the International Zone", label="International Zone closures", counts=(baghdad.IZ_CLOSED,), better=LOWER),
-        Outcome("neighbourhoods_cleared", "neighbourhoods of the zone cleared", label="neighbourhoods cleared", counts=(baghdad.NEIGHBOURHOOD_CLEARED,), better=HIGHER),
-        Outcome("rockets_launch_failed", "rockets that did not leave their rails", label="rockets failed at launch", sums=(rocket.LAUNCH_FAILED,), better=HIGHER),
-        Outcome("rockets_launched", "rockets in the air (= dud + intercepted + impact inside + outside)", label="rockets launched", sums=(rocket.LAUNCHED,), better=LOWER),
+        Outcome(
+            "attacks_warned",
+            "attacks announced by intelligence warnings",
+            label="attacks warned of",
+            counts=(campaign.WARNING,),
+            better=HIGHER,
+        ),
+        Outcome(
+            "attacks_prevented",
+            "warned attacks stopped by a pre-emptive strike",
+            label="attacks prevented",
+            counts=(campaign.ATTACK_PREVENTED,),
+            better=HIGHER,
+        ),
+        Outcome(
+            "us_strikes_retaliatory",
+            "U.S. strikes in answer to attacks",
+            label="U.S. retaliatory strikes",
+            counts=(washington.STRIKE_RETALIATORY,),
+            report_positive=True,
+            better=LOWER,
+        ),
+        Outcome(
+            "us_strikes_preemptive",
+            "U.S. strikes before warned attacks",
+            label="U.S. pre-emptive strikes",
+            counts=(washington.STRIKE_PREEMPTIVE,),
+            report_positive=True,
+            better=LOWER,
+        ),
+        Outcome(
+            "revenge_surges",
+            "strikes the militias vowed to avenge",
+            label="strikes vowed to be avenged",
+            counts=(militia.REVENGE,),
+            better=LOWER,
+        ),
+        Outcome(
+            "ultimatums",
+            "U.S. threats to close the embassy",
+            label="ultimatums",
+            counts=(washington.ULTIMATUM,),
+            better=LOWER,
+        ),
+        Outcome(
+            "iraqi_raids", "Iraqi raids and arrests", label="Iraqi raids", counts=(baghdad.IRAQI_RAID,), better=HIGHER
+        ),
+        Outcome(
+            "iraqi_intel_operations",
+            "Iraqi operations on shared intelligence",
+            label="Iraqi intelligence operations",
+            counts=(baghdad.IRAQI_OPERATION,),
+            better=HIGHER,
+        ),
+        Outcome(
+            "iz_closures",
+            "closures of parts of the International Zone",
+            label="International Zone closures",
+            counts=(baghdad.IZ_CLOSED,),
+            better=LOWER,
+        ),
+        Outcome(
+            "neighbourhoods_cleared",
+            "neighbourhoods of the zone cleared",
+            label="neighbourhoods cleared",
+            counts=(baghdad.NEIGHBOURHOOD_CLEARED,),
+            better=HIGHER,
+        ),
+        Outcome(
+            "rockets_launch_failed",
+            "rockets that did not leave their rails",
+            label="rockets failed at launch",
+            sums=(rocket.LAUNCH_FAILED,),
+            better=HIGHER,
+        ),
+        Outcome(
+            "rockets_launched",
+            "rockets in the air (= dud + intercepted + impact inside + outside)",
+            label="rockets launched",
+            sums=(rocket.LAUNCHED,),
+            better=LOWER,
+        ),
         Outcome("rockets_dud", "rockets that did not explode", label="dud rockets", sums=(rocket.DUD,), better=HIGHER),
-        Outcome("rockets_engaged", "rockets C-RAM fired at", label="rockets engaged by C-RAM", sums=(rocket.ENGAGED,), better=HIGHER),
-        Outcome("rockets_intercepted", "rockets C-RAM destroyed", label="rockets intercepted", sums=(rocket.INTERCEPTED,), better=HIGHER),
-        Outcome("rockets_impact_inside", "rockets exploding inside a perimeter", label="rockets landing inside a perimeter", sums=(rocket.IMPACT_INSIDE,), better=LOWER),
-        Outcome("rockets_impact_outside", "rockets exploding outside a perimeter", label="rockets landing outside a perimeter", sums=(rocket.IMPACT_OUTSIDE,), better=LOWER),
+        Outcome(
+            "rockets_engaged",
+            "rockets C-RAM fired at",
+            label="rockets engaged by C-RAM",
+            sums=(rocket.ENGAGED,),
+            better=HIGHER,
+        ),
+        Outcome(
+            "rockets_intercepted",
+            "rockets C-RAM destroyed",
+            label="rockets intercepted",
+            sums=(rocket.INTERCEPTED,),
+            better=HIGHER,
+        ),
+        Outcome(
+            "rockets_impact_inside",
+            "rockets exploding inside a perimeter",
+            label="rockets landing inside a perimeter",
+            sums=(rocket.IMPACT_INSIDE,),
+            better=LOWER,
+        ),
+        Outcome(
+            "rockets_impact_outside",
+            "rockets exploding outside a perimeter",
+            label="rockets landing outside a perimeter",
+            sums=(rocket.IMPACT_OUTSIDE,),
+            better=LOWER,
+        ),
         Outcome("drones_launched", "drones in the air", label="drones launched", sums=(drone.LAUNCHED,), better=LOWER),
-        Outcome("drones_engaged", "drones C-RAM fired at", label="drones engaged by C-RAM", sums=(drone.ENGAGED,), better=HIGHER),
-        Outcome("drones_downed", "drones C-RAM brought down", label="drones downed", sums=(drone.DOWNED,), better=HIGHER),
-        Outcome("drones_impact_inside", "drones exploding inside a perimeter", label="drones striking inside a perimeter", sums=(drone.IMPACT_INSIDE,), better=LOWER),
-        Outcome("cram_saturated", "threatening rounds that found no free fire unit before impact", label="rounds C-RAM had no free unit for", sums=(cram.SATURATED,), better=LOWER),
-        Outcome("cram_magazine_empty", "threatening rounds a free unit could not fire at for want of rounds", label="rounds C-RAM had no ammunition for", sums=(cram.MAGAZINE_EMPTY,), better=LOWER),
-        Outcome("convoy_trucks_damaged", "convoy trucks damaged", label="convoy trucks damaged", sums=(convoy.TRUCKS_DAMAGED,), better=LOWER),
-        Outcome("us_killed", "U.S./coalition personnel killed", label="U.S. personnel killed", sums=(damage.US_KILLED,), report_positive=True, better=LOWER),
-        Outcome("us_wounded", "U.S./coalition personnel wounded", label="U.S. personnel wounded", sums=(damage.US_WOUNDED,), report_positive=True, better=LOWER),
-        Outcome("iraqi_civilian_casualties", "Iraqi civilians killed or wounded (misses, stray rounds, strikes)", label="Iraqi civilian casualties", sums=(damage.CIVILIAN_CASUALTIES,), report_positive=True, better=LOWER),
-        Outcome("iraqi_driver_casualties", "Iraqi convoy drivers killed or wounded", label="Iraqi convoy driver casualties", sums=(convoy.DRIVER_CASUALTIES,), report_positive=True, better=LOWER),
-        Outcome("security_detail_casualties", "security-detail members killed or wounded", label="security-detail casualties", sums=(security_detail.CASUALTIES,), report_positive=True, better=LOWER),
-        Outcome("stray_round_incidents", "C-RAM engagements that scattered rounds or debris over the city", label="stray-round incidents", sums=(interception.STRAY_ROUND,), better=LOWER),
-        Outcome("drone_debris_incidents", "downed drones whose debris did harm", label="drone-debris incidents", sums=(drone.DEBRIS_HARM,), better=LOWER),
-        Outcome("revenge_attacks_vowed", "revenge attacks the militias vowed", label="revenge attacks vowed", sums=(militia.REVENGE,), better=LOWER),
-        Outcome("iraqi_operations", "Iraqi raids plus operations on shared intelligence", label="Iraqi operations", counts=(baghdad.IRAQI_RAID, baghdad.IRAQI_OPERATION), better=HIGHER),
-        Outcome("truce_days", "days of militia truce", label="days of truce", value=truce_days, dtype="float64", better=HIGHER),
-        Outcome("escalation_chain_max", "the most strikes in one chain attack -> strike -> revenge attack -> strike ...", label="longest chain of strikes and revenge",
-                value=lambda t: max(t.max_generation[k] for k in STRIKES), better=LOWER),
-        Outcome("embassy_closed", "the embassy is closed at the end of the run (whenever it closed)", label="embassy closure",
-                value=lambda t: washington.EMBASSY_CLOSED in t.first_ever, dtype="bool", report_positive=True, better=LOWER),
-        Outcome("embassy_closure_day", "days from the start to the closure; the last day of the horizon if it stays open "
-                "(a restricted time)", label="day the embassy closes", value=lambda t: restricted(t, t.first_ever.get(washington.EMBASSY_CLOSED)),
-                dtype="float64", better=HIGHER),
-        Outcome("first_us_fatality_day", "days from the start to the first U.S. death counted; the last day of the horizon "
-                "if none (a restricted time)", label="day of the first U.S. death", value=lambda t: restricted(t, t.first.get(damage.US_KILLED)),
-                dtype="float64", better=HIGHER),
-    )  # fmt: skip
+        Outcome(
+            "drones_engaged",
+            "drones C-RAM fired at",
+            label="drones engaged by C-RAM",
+            sums=(drone.ENGAGED,),
+            better=HIGHER,
+        ),
+        Outcome(
+            "drones_downed", "drones C-RAM brought down", label="drones downed", sums=(drone.DOWNED,), better=HIGHER
+        ),
+        Outcome(
+            "drones_impact_inside",
+            "drones exploding inside a perimeter",
+            label="drones striking inside a perimeter",
+            sums=(drone.IMPACT_INSIDE,),
+            better=LOWER,
+        ),
+        Outcome(
+            "cram_saturated",
+            "threatening rounds that found no free fire unit before impact",
+            label="rounds C-RAM had no free unit for",
+            sums=(cram.SATURATED,),
+            better=LOWER,
+        ),
+        Outcome(
+            "cram_magazine_empty",
+            "threatening rounds a free unit could not fire at for want of rounds",
+            label="rounds C-RAM had no ammunition for",
+            sums=(cram.MAGAZINE_EMPTY,),
+            better=LOWER,
+        ),
+        Outcome(
+            "convoy_trucks_damaged",
+            "convoy trucks damaged",
+            label="convoy trucks damaged",
+            sums=(convoy.TRUCKS_DAMAGED,),
+            better=LOWER,
+        ),
+        Outcome(
+            "us_killed",
+            "U.S./coalition personnel killed",
+            label="U.S. personnel killed",
+            sums=(damage.US_KILLED,),
+            report_positive=True,
+            better=LOWER,
+        ),
+        Outcome(
+            "us_wounded",
+            "U.S./coalition personnel wounded",
+            label="U.S. personnel wounded",
+            sums=(damage.US_WOUNDED,),
+            report_positive=True,
+            better=LOWER,
+        ),
+        Outcome(
+            "iraqi_civilian_casualties",
+            "Iraqi civilians killed or wounded (misses, stray rounds, strikes)",
+            label="Iraqi civilian casualties",
+            sums=(damage.CIVILIAN_CASUALTIES,),
+            report_positive=True,
+            better=LOWER,
+        ),
+        Outcome(
+            "iraqi_driver_casualties",
+            "Iraqi convoy drivers killed or wounded",
+            label="Iraqi convoy driver casualties",
+            sums=(convoy.DRIVER_CASUALTIES,),
+            report_positive=True,
+            better=LOWER,
+        ),
+        Outcome(
+            "security_detail_casualties",
+            "security-detail members killed or wounded",
+            label="security-detail casualties",
+            sums=(security_detail.CASUALTIES,),
+            report_positive=True,
+            better=LOWER,
+        ),
+        Outcome(
+            "stray_round_incidents",
+            "C-RAM engagements that scattered rounds or debris over the city",
+            label="stray-round incidents",
+            sums=(interception.STRAY_ROUND,),
+            better=LOWER,
+        ),
+        Outcome(
+            "drone_debris_incidents",
+            "downed drones whose debris did harm",
+            label="drone-debris incidents",
+            sums=(drone.DEBRIS_HARM,),
+            better=LOWER,
+        ),
+        Outcome(
+            "revenge_attacks_vowed",
+            "revenge attacks the militias vowed",
+            label="revenge attacks vowed",
+            sums=(militia.REVENGE,),
+            better=LOWER,
+        ),
+        Outcome(
+            "iraqi_operations",
+            "Iraqi raids plus operations on shared intelligence",
+            label="Iraqi operations",
+            counts=(baghdad.IRAQI_RAID, baghdad.IRAQI_OPERATION),
+            better=HIGHER,
+        ),
+        Outcome(
+            "truce_days",
+            "days of militia truce",
+            label="days of truce",
+            value=truce_days,
+            dtype="float64",
+            better=HIGHER,
+        ),
+        Outcome(
+            "escalation_chain_max",
+            "the most strikes in one chain attack -> strike -> revenge attack -> strike ...",
+            label="longest chain of strikes and revenge",
+            value=lambda t: max(t.max_generation[k] for k in STRIKES),
+            better=LOWER,
+        ),
+        Outcome(
+            "embassy_closed",
+            "the embassy is closed at the end of the run (whenever it closed)",
+            label="embassy closure",
+            value=lambda t: washington.EMBASSY_CLOSED in t.first_ever,
+            dtype="bool",
+            report_positive=True,
+            better=LOWER,
+        ),
+        Outcome(
+            "embassy_closure_day",
+            "days from the start to the closure; the last day of the horizon if it stays open (a restricted time)",
+            label="day the embassy closes",
+            value=lambda t: restricted(t, t.first_ever.get(washington.EMBASSY_CLOSED)),
+            dtype="float64",
+            better=HIGHER,
+        ),
+        Outcome(
+            "first_us_fatality_day",
+            "days from the start to the first U.S. death counted; the last day of the horizon "
+            "if none (a restricted time)",
+            label="day of the first U.S. death",
+            value=lambda t: restricted(t, t.first.get(damage.US_KILLED)),
+            dtype="float64",
+            better=HIGHER,
+        ),
+    )
 
 
 @dataclass(frozen=True)
@@ -241,10 +476,21 @@ def quarterly_series() -> tuple[QuarterlySeries, ...]:
     """Attack series declared by the threats (in the order first declared), then U.S. casualties."""
     names = list(dict.fromkeys(t.quarterly_series for t in threats() if t.quarterly_series))
     members = {n: [t for t in threats() if t.quarterly_series == n] for n in names}
-    attacks = tuple(QuarterlySeries(n, f"{' and '.join(t.name for t in ts)} attacks in the quarter", LOWER,
-                                    counts=tuple(t.attack_record for t in ts)) for n, ts in members.items())  # fmt: skip
-    casualties = QuarterlySeries("us_casualties", "U.S./coalition personnel killed or wounded in the quarter", LOWER,
-                                 sums=(damage.US_KILLED, damage.US_WOUNDED))  # fmt: skip
+    attacks = tuple(
+        QuarterlySeries(
+            n,
+            f"{' and '.join(t.name for t in ts)} attacks in the quarter",
+            LOWER,
+            counts=tuple(t.attack_record for t in ts),
+        )
+        for n, ts in members.items()
+    )
+    casualties = QuarterlySeries(
+        "us_casualties",
+        "U.S./coalition personnel killed or wounded in the quarter",
+        LOWER,
+        sums=(damage.US_KILLED, damage.US_WOUNDED),
+    )
     return attacks + (casualties,)
 
 
@@ -283,8 +529,14 @@ def declared(column: str) -> Outcome:
     quarter = _QUARTER.fullmatch(column)
     for series in quarterly_series() if quarter else ():
         if series.name == quarter.group(1):
-            return Outcome(column, f"{series.doc} (q{quarter.group(2)})", series.counts, series.sums,
-                           label=f"{series.label}, quarter {quarter.group(2)}", better=series.better)
+            return Outcome(
+                column,
+                f"{series.doc} (q{quarter.group(2)})",
+                series.counts,
+                series.sums,
+                label=f"{series.label}, quarter {quarter.group(2)}",
+                better=series.better,
+            )
     raise KeyError(f"{column!r} is not an outcome column")
 
 

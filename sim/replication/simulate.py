@@ -3,7 +3,7 @@ function of (scenario, replication, root seed)."""
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import pandas as pd
 

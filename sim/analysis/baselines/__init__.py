@@ -42,7 +42,7 @@ is the point of a naive reference.
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -50,11 +50,23 @@ from sim.analysis.baselines.fit_window import FitWindow, KindGroup, KindRate, Ma
 from sim.analysis.baselines.forecasts import BASELINES, MAIN_BASELINE, baseline_rng, baseline_values, synthetic_logs
 from sim.replication.checks import Check
 
-__all__ = ["BASELINES", "MAIN_BASELINE", "FitWindow", "KindGroup", "KindRate", "Marks", "baseline_rng", "baseline_samples",
-           "baseline_values", "fit_window", "synthetic_logs"]  # fmt: skip
+__all__ = [
+    "BASELINES",
+    "MAIN_BASELINE",
+    "FitWindow",
+    "KindGroup",
+    "KindRate",
+    "Marks",
+    "baseline_rng",
+    "baseline_samples",
+    "baseline_values",
+    "fit_window",
+    "synthetic_logs",
+]
 
 
-def baseline_samples(fit: FitWindow, checks: Sequence[Check], replications: int, seed: int,
-                     names: Sequence[str] = BASELINES) -> dict[str, dict[str, np.ndarray]]:  # fmt: skip
+def baseline_samples(
+    fit: FitWindow, checks: Sequence[Check], replications: int, seed: int, names: Sequence[str] = BASELINES
+) -> dict[str, dict[str, np.ndarray]]:
     """Baseline name -> check id -> its values over ``replications`` synthetic logs."""
     return {name: {c.id: baseline_values(name, fit, c, replications, seed) for c in checks} for name in names}

@@ -9,9 +9,9 @@ The fit window is the span of dates of the record's ``fit`` rows (2020-01-01 .. 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Sequence
 
 import numpy as np
 import pandas as pd
@@ -85,7 +85,9 @@ def fit_window(observations: Sequence[Observation], attacks: Sequence[ObservedAt
     module docstring of :mod:`sim.analysis.baselines`). ``origin`` names the record file for errors."""
     fit = [o for o in observations if o.use == "fit"]
     if not fit:
-        raise ConfigError("use", NO_VALUE, "no row of the record is marked fit: the baselines have no fit window", origin)
+        raise ConfigError(
+            "use", NO_VALUE, "no row of the record is marked fit: the baselines have no fit window", origin
+        )
     start, end = min(o.check.start for o in fit), max(o.check.end for o in fit)
     inside = [a for a in sorted(attacks, key=lambda a: a.day) if start <= a.day <= end]
     last_start = max(start, date(end.year, 3 * ((end.month - 1) // 3) + 1, 1))
@@ -94,14 +96,28 @@ def fit_window(observations: Sequence[Observation], attacks: Sequence[ObservedAt
         group_rates = _scaled_rates(kinds, rows, inside, last_start, end)
         rates.update(group_rates)
         monthly = _monthly_counts(kinds, inside, start, end) * next(iter(group_rates.values())).scale
-        groups.append(KindGroup(kinds, tuple(o.check.id for o in rows), _gamma_shape(monthly),
-                                _gamma_shape(np.array([o.point for o in rows]))))  # fmt: skip
+        groups.append(
+            KindGroup(
+                kinds,
+                tuple(o.check.id for o in rows),
+                _gamma_shape(monthly),
+                _gamma_shape(np.array([o.point for o in rows])),
+            )
+        )
     for kind in (k for k in ATTACKS if k not in rates):  # no fit row counts it: the event record as it stands
         events = sum(a.kind == kind for a in inside)
         last = sum(a.kind == kind and a.day >= last_start for a in inside)
-        rates[kind] = KindRate(kind, events, 1.0, events / ((end - start).days + 1), last / ((end - last_start).days + 1))
-        groups.append(KindGroup((kind,), (), _gamma_shape(_monthly_counts((kind,), inside, start, end)),
-                                _gamma_shape(_quarterly_counts(kind, inside, start, end))))  # fmt: skip
+        rates[kind] = KindRate(
+            kind, events, 1.0, events / ((end - start).days + 1), last / ((end - last_start).days + 1)
+        )
+        groups.append(
+            KindGroup(
+                (kind,),
+                (),
+                _gamma_shape(_monthly_counts((kind,), inside, start, end)),
+                _gamma_shape(_quarterly_counts(kind, inside, start, end)),
+            )
+        )
     marks = {kind: _marks(kind, [a for a in inside if a.kind == kind]) for kind in ATTACKS}
     return FitWindow(start, end, last_start, rates, tuple(groups), marks)
 
@@ -118,8 +134,9 @@ def _counted_groups(fit: Sequence[Observation]) -> dict[tuple[str, ...], list[Ob
     return groups
 
 
-def _scaled_rates(kinds: tuple[str, ...], rows: list[Observation], attacks: list[ObservedAttack], last_start: date,
-                  end: date) -> dict[str, KindRate]:  # fmt: skip
+def _scaled_rates(
+    kinds: tuple[str, ...], rows: list[Observation], attacks: list[ObservedAttack], last_start: date, end: date
+) -> dict[str, KindRate]:
     """Rates of ``kinds`` made complete by ``rows``: rate_k = events_k x total / events of the
     group, per day of the rows' windows; the split between kinds is the event record's (equal
     when it holds none of them). Over the last quarter, the rows inside it give the total."""
@@ -151,13 +168,19 @@ def _days_of(rows: Sequence[Observation]) -> set[date]:
 
 def _monthly_counts(kinds: tuple[str, ...], attacks: list[ObservedAttack], start: date, end: date) -> np.ndarray:
     """Attacks of ``kinds`` per calendar month wholly inside [start, end]."""
-    months = [m for m in pd.period_range(start, end, freq="M") if m.start_time.date() >= start and m.end_time.date() <= end]
+    months = [
+        m for m in pd.period_range(start, end, freq="M") if m.start_time.date() >= start and m.end_time.date() <= end
+    ]
     return np.array([sum(a.kind in kinds and pd.Period(a.day, "M") == m for a in attacks) for m in months], dtype=float)
 
 
 def _quarterly_counts(kind: str, attacks: list[ObservedAttack], start: date, end: date) -> np.ndarray:
-    quarters = [q for q in pd.period_range(start, end, freq="Q") if q.start_time.date() >= start and q.end_time.date() <= end]
-    return np.array([sum(a.kind == kind and pd.Period(a.day, "Q") == q for a in attacks) for q in quarters], dtype=float)
+    quarters = [
+        q for q in pd.period_range(start, end, freq="Q") if q.start_time.date() >= start and q.end_time.date() <= end
+    ]
+    return np.array(
+        [sum(a.kind == kind and pd.Period(a.day, "Q") == q for a in attacks) for q in quarters], dtype=float
+    )
 
 
 def _gamma_shape(counts: np.ndarray) -> float:

@@ -25,8 +25,11 @@ from sim.replication.simulate import record_kinds
 BASELINES = ("poisson", "negbin_monthly", "random_level", "persistence")
 MAIN_BASELINE = "poisson"  # the one whose band validation.csv and the fan chart show
 _STREAM = 0xBA5E  # keeps the baselines' streams apart from every other user of the root seed
-_HARM_RECORDS = {"us_killed": ("us_killed", "us_fatal_attack"), "us_wounded": ("us_wounded",),
-                 "civilian_casualties": ("civilian_casualties",)}  # fmt: skip
+_HARM_RECORDS = {
+    "us_killed": ("us_killed", "us_fatal_attack"),
+    "us_wounded": ("us_wounded",),
+    "civilian_casualties": ("civilian_casualties",),
+}
 
 
 def baseline_values(name: str, fit: FitWindow, check: Check, replications: int, seed: int) -> np.ndarray:
@@ -44,7 +47,9 @@ def baseline_rng(seed: int, name: str, check_id: str) -> np.random.Generator:
     return np.random.default_rng(np.random.SeedSequence([seed, _STREAM, *words]))
 
 
-def synthetic_logs(name: str, fit: FitWindow, check: Check, replications: int, rng: np.random.Generator) -> list[list[Record]]:
+def synthetic_logs(
+    name: str, fit: FitWindow, check: Check, replications: int, rng: np.random.Generator
+) -> list[list[Record]]:
     """``replications`` logs of baseline ``name`` over the check's dates (and, for
     ``followed_within``, its ``days`` after them), time in days from 00:00 of the check's start.
     Only the records the check reads are written: the attacks of its kinds, and the harm of
@@ -57,8 +62,11 @@ def synthetic_logs(name: str, fit: FitWindow, check: Check, replications: int, r
     attacks = [k for k in ATTACKS if k in wanted or (harm_read and fit.rates[k].rate > 0)]
     segments = _month_segments(check.start, check.end + timedelta(days=math.ceil(check.days or 0)))
     offsets, lengths = np.array([s[0] for s in segments]), np.array([s[1] for s in segments])
-    factors = {g.kinds: _factors(name, g.monthly_k, g.level_k, replications, len(segments), rng) for g in fit.groups
-               if set(g.kinds) & set(attacks)}  # fmt: skip
+    factors = {
+        g.kinds: _factors(name, g.monthly_k, g.level_k, replications, len(segments), rng)
+        for g in fit.groups
+        if set(g.kinds) & set(attacks)
+    }
     kinds = sorted(wanted & ({*ATTACKS} | harm_read))
     parts = []  # (replication, time, kind index, count) of every record
     for kind in attacks:
@@ -85,7 +93,9 @@ def synthetic_logs(name: str, fit: FitWindow, check: Check, replications: int, r
     return _logs(parts, [record_kind_named(k) for k in kinds], replications)
 
 
-def _factors(name: str, monthly_k: float, level_k: float, replications: int, months: int, rng: np.random.Generator) -> np.ndarray:
+def _factors(
+    name: str, monthly_k: float, level_k: float, replications: int, months: int, rng: np.random.Generator
+) -> np.ndarray:
     """Replications x months multipliers of the rate: 1 (poisson, persistence), one Gamma(k, 1/k)
     level per replication (random_level), one per replication and month (negbin_monthly)."""
     if name == "negbin_monthly" and math.isfinite(monthly_k):
@@ -121,4 +131,4 @@ def _logs(parts: list[tuple], kinds: list, replications: int) -> list[list[Recor
     rep, time, kind, count = rep[order], time[order], kind[order], count[order]
     records = [Record(t, kinds[k], None, None, c) for t, k, c in zip(time.tolist(), kind.tolist(), count.tolist())]
     bounds = np.searchsorted(rep, np.arange(replications + 1)).tolist()
-    return [records[bounds[r]:bounds[r + 1]] for r in range(replications)]
+    return [records[bounds[r] : bounds[r + 1]] for r in range(replications)]

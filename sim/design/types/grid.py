@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
@@ -20,7 +20,11 @@ def grid(parameters: Sequence[Parameter]) -> pd.DataFrame:
     parameters = require(parameters, "grid", bounded=False)
     size = math.prod(len(p.values) for p in parameters)
     if size > DESIGN_POINTS.most:  # refused before a single point is made
-        raise DesignError("parameters", NO_VALUE, f"make a grid of {size} points, more than {DESIGN_POINTS.most:,} ({DESIGN_POINTS.reason})")
+        raise DesignError(
+            "parameters",
+            NO_VALUE,
+            f"make a grid of {size} points, more than {DESIGN_POINTS.most:,} ({DESIGN_POINTS.reason})",
+        )
     rows = list(itertools.product(*(p.values for p in parameters)))
     return as_design(parameters, [list(column) for column in zip(*rows)])
 

@@ -3,7 +3,7 @@ sweeps are analysed with PAWN indices (:mod:`sim.design.pawn`)."""
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import pandas as pd
 from scipy.stats import qmc
@@ -32,4 +32,6 @@ def latin_hypercube(parameters: Sequence[Parameter], n: int, seed: SeedLike) -> 
     return as_design(parameters, scale_to_bounds(parameters, engine.random(n)))
 
 
-DESIGN = DesignType("lhs", "a Latin hypercube in [low, high]", bounded=True, sized=True, sample=latin_hypercube, analyse=pawn_table)
+DESIGN = DesignType(
+    "lhs", "a Latin hypercube in [low, high]", bounded=True, sized=True, sample=latin_hypercube, analyse=pawn_table
+)

@@ -146,11 +146,13 @@ def _salib(step: str):
         else:
             from SALib.analyze import sobol as module
     except ImportError:
-        raise ImportError('Sobol\' indices need SALib, a dependency of the core install: pip install -e .') from None
+        raise ImportError("Sobol' indices need SALib, a dependency of the core install: pip install -e .") from None
     return module
 
 
-def sensitivity_table(parameters: Sequence[Parameter], points: pd.DataFrame, outcomes: Sequence[str], seed: int) -> pd.DataFrame:
+def sensitivity_table(
+    parameters: Sequence[Parameter], points: pd.DataFrame, outcomes: Sequence[str], seed: int
+) -> pd.DataFrame:
     """Sobol' indices of every outcome's mean over the design points (one row per outcome and
     parameter); NaN for an outcome that never varies (there is nothing to apportion)."""
     tables = {}
@@ -168,6 +170,11 @@ def _sample(parameters: tuple[Parameter, ...], n: int | None, rng: np.random.Gen
 
 
 DESIGN = DesignType(
-    "saltelli", "Saltelli's cross-sampled Sobol' points, for first-order and total Sobol' indices",
-    bounded=True, sized=True, power_of_two=True, sample=_sample, analyse=sensitivity_table,
-)  # fmt: skip
+    "saltelli",
+    "Saltelli's cross-sampled Sobol' points, for first-order and total Sobol' indices",
+    bounded=True,
+    sized=True,
+    power_of_two=True,
+    sample=_sample,
+    analyse=sensitivity_table,
+)

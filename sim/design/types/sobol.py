@@ -3,7 +3,7 @@ sweeps are analysed with PAWN indices (:mod:`sim.design.pawn`)."""
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import pandas as pd
 from scipy.stats import qmc
@@ -31,5 +31,12 @@ def sobol(parameters: Sequence[Parameter], n: int, seed: SeedLike) -> pd.DataFra
     return as_design(parameters, scale_to_bounds(parameters, engine.random_base2(n.bit_length() - 1)))
 
 
-DESIGN = DesignType("sobol", "scrambled Sobol' points in [low, high]", bounded=True, sized=True, power_of_two=True, sample=sobol,
-                    analyse=pawn_table)  # fmt: skip
+DESIGN = DesignType(
+    "sobol",
+    "scrambled Sobol' points in [low, high]",
+    bounded=True,
+    sized=True,
+    power_of_two=True,
+    sample=sobol,
+    analyse=pawn_table,
+)

@@ -14,8 +14,8 @@ import dataclasses
 import functools
 import importlib
 import pkgutil
+from collections.abc import Callable, Generator
 from dataclasses import dataclass
-from typing import Callable, Generator
 
 import numpy as np
 import simpy
@@ -81,8 +81,10 @@ def threats() -> tuple[Threat, ...]:
     sections = [f.name for f in dataclasses.fields(Threats)]
     missing, unknown = set(sections) - set(declared), set(declared) - set(sections)
     if missing or unknown:
-        raise RuntimeError(f"threat modules and the scenario schema disagree: no module for {sorted(missing)}, "
-                           f"no schema section for {sorted(unknown)}")  # fmt: skip
+        raise RuntimeError(
+            f"threat modules and the scenario schema disagree: no module for {sorted(missing)}, "
+            f"no schema section for {sorted(unknown)}"
+        )
     return tuple(declared[s] for s in sections)
 
 

@@ -85,7 +85,9 @@ def ied_waited(world: World, attack: str, convoy: int, draws: IedDraws, origin: 
 
 
 def ied_goes_off(world: World, attack: str, convoy: int, draws: IedDraws, origin: Origin) -> None:
-    world.ledger.record(ATTACK, None, attack, origin=origin, generation=world.generation.get(attack), detail=f"convoy {convoy}")
+    world.ledger.record(
+        ATTACK, None, attack, origin=origin, generation=world.generation.get(attack), detail=f"convoy {convoy}"
+    )
     if draws.hit >= world.scenario.threats.convoy_ied.hit_prob(world.env.now / DAYS_PER_YEAR):
         return
     world.ledger.record(TRUCKS_DAMAGED, None, attack, draws.trucks_damaged, detail=f"convoy {convoy}")
@@ -98,6 +100,12 @@ def timetable(world: World) -> Roads:
 
 
 THREAT = Threat(
-    name="convoy", section="convoy_ied", attack=convoy_attack, attack_record=ATTACK, warnable=False,
-    targets_us_sites=False, quarterly_series="convoy_attacks", per_run_state=timetable,
-)  # fmt: skip
+    name="convoy",
+    section="convoy_ied",
+    attack=convoy_attack,
+    attack_record=ATTACK,
+    warnable=False,
+    targets_us_sites=False,
+    quarterly_series="convoy_attacks",
+    per_run_state=timetable,
+)

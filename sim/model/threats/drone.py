@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Generator, NamedTuple
+from collections.abc import Generator
+from typing import NamedTuple
 
 import numpy as np
 import simpy
@@ -62,7 +63,9 @@ def drone_attack(world: World, attack: str, rng: np.random.Generator, origin: Or
             after(env, seconds(threat.flight_time_s), drone_lands, world, site, attack, draws, inside, on_alert)
 
 
-def engaged_drone(world: World, site: SiteState, attack: str, d: DroneDraws, on_alert: bool) -> Generator[simpy.Event, object, None]:
+def engaged_drone(
+    world: World, site: SiteState, attack: str, d: DroneDraws, on_alert: bool
+) -> Generator[simpy.Event, object, None]:
     """A drone C-RAM engages: downed (its debris may still harm), or on to its impact."""
     env, cram, damage = world.env, world.scenario.cram, world.scenario.damage
     impact_at = env.now + seconds(world.scenario.threats.drone.flight_time_s)
@@ -89,6 +92,13 @@ def flight_s(scenario: Scenario) -> float:
 
 
 THREAT = Threat(
-    name="drone", section="drone", attack=drone_attack, attack_record=ATTACK, warnable=True, targets_us_sites=True,
-    impact_inside=IMPACT_INSIDE, quarterly_series="rocket_drone_attacks", longest_attack_s=flight_s,
-)  # fmt: skip
+    name="drone",
+    section="drone",
+    attack=drone_attack,
+    attack_record=ATTACK,
+    warnable=True,
+    targets_us_sites=True,
+    impact_inside=IMPACT_INSIDE,
+    quarterly_series="rocket_drone_attacks",
+    longest_attack_s=flight_s,
+)

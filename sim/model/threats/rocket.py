@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Generator, NamedTuple
+from collections.abc import Generator
+from typing import NamedTuple
 
 import numpy as np
 import simpy
@@ -67,8 +68,16 @@ def rocket_salvo(world: World, attack: str, rng: np.random.Generator, origin: Or
     if site is None:
         world.ledger.record(NO_TARGET, None, attack, detail="rocket")
         return
-    world.ledger.record(ATTACK, site.name, attack, size, heavy=heavy, origin=origin, generation=world.generation.get(attack),
-                        detail="heavy salvo" if heavy else "harassment salvo")  # fmt: skip
+    world.ledger.record(
+        ATTACK,
+        site.name,
+        attack,
+        size,
+        heavy=heavy,
+        origin=origin,
+        generation=world.generation.get(attack),
+        detail="heavy salvo" if heavy else "harassment salvo",
+    )
     on_alert = site.on_alert(env.now)
     site.attacked(env.now)
     spacing_d = seconds(threat.launch_spacing_s)
@@ -110,7 +119,9 @@ def engaged_flight(
     rocket_lands(world, site, attack, d, True, on_alert, heavy)
 
 
-def rocket_lands(world: World, site: SiteState, attack: str, d: RocketDraws, inside: bool, on_alert: bool, heavy: bool) -> None:
+def rocket_lands(
+    world: World, site: SiteState, attack: str, d: RocketDraws, inside: bool, on_alert: bool, heavy: bool
+) -> None:
     """A dud, or an impact inside or outside the perimeter. ``on_alert`` tells whether the
     site was already on alert from an earlier attack when the salvo began; an impact of a
     harassment salvo harms ``harassment_casualty_factor`` times what a heavy salvo's does."""
@@ -123,7 +134,14 @@ def rocket_lands(world: World, site: SiteState, attack: str, d: RocketDraws, ins
     else:
         world.ledger.record(IMPACT_OUTSIDE, site.name, attack)
         if d.civilians < site.spec.civilian_exposure:
-            harm_civilians(world, site.name, attack, world.scenario.damage.civilian_casualties_per_impact, d.civilian_harm, "rocket miss")
+            harm_civilians(
+                world,
+                site.name,
+                attack,
+                world.scenario.damage.civilian_casualties_per_impact,
+                d.civilian_harm,
+                "rocket miss",
+            )
 
 
 def longest_salvo_s(scenario: Scenario) -> float:
@@ -133,6 +151,13 @@ def longest_salvo_s(scenario: Scenario) -> float:
 
 
 THREAT = Threat(
-    name="rocket", section="rocket", attack=rocket_salvo, attack_record=ATTACK, warnable=True, targets_us_sites=True,
-    impact_inside=IMPACT_INSIDE, quarterly_series="rocket_drone_attacks", longest_attack_s=longest_salvo_s,
-)  # fmt: skip
+    name="rocket",
+    section="rocket",
+    attack=rocket_salvo,
+    attack_record=ATTACK,
+    warnable=True,
+    targets_us_sites=True,
+    impact_inside=IMPACT_INSIDE,
+    quarterly_series="rocket_drone_attacks",
+    longest_attack_s=longest_salvo_s,
+)

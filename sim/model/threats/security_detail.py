@@ -22,6 +22,10 @@ def security_detail_attack(world: World, attack: str, rng: np.random.Generator, 
 
 
 THREAT = Threat(
-    name="security_detail", section="security_detail_ied", attack=security_detail_attack, attack_record=ATTACK,
-    warnable=False, targets_us_sites=False,
-)  # fmt: skip
+    name="security_detail",
+    section="security_detail_ied",
+    attack=security_detail_attack,
+    attack_record=ATTACK,
+    warnable=False,
+    targets_us_sites=False,
+)
