@@ -183,7 +183,9 @@ def test_run_prints_the_summary_table(small_run):
     summary = pd.read_csv(small_run["out"] / "summary.csv", index_col="outcome")
     row = next(line for line in lines if line.split()[:1] == ["attacks_rocket"])
     assert row.split()[1] == f"{summary.loc['attacks_rocket', 'mean']:.2f}"
-    assert lines[-1] == f"wrote {small_run['out']}/ (runs.parquet, summary.csv, failures.csv, manifest.json)"
+    assert (
+        lines[-1] == f"wrote {small_run['out']}/ (runs.parquet, summary.csv, failures.csv, manifest.json, describe.md)"
+    )
 
 
 # -------------------------------------------------------------------------------------- trace

@@ -214,7 +214,7 @@ def test_the_console_command_is_the_command_line(monkeypatch, capsys):
             ["frobnicate"],
             (
                 "error: unknown command 'frobnicate'; the commands are run, trace, experiment, compare, sweep, "
-                "calibrate, validate (see 'run.py --help')"
+                "calibrate, validate, describe (see 'run.py --help')"
             ),
         ),
     ],

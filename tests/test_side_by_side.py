@@ -104,6 +104,7 @@ def test_one_scenario_writes_and_prints_as_before(two):
     assert code == 0, stderr
     single = folder / "single"
     assert sorted(p.name for p in single.iterdir() if not p.name.startswith(".")) == [
+        "describe.md",
         "failures.csv",
         "manifest.json",
         "parts",

@@ -451,6 +451,7 @@ def outcomes() -> tuple[Outcome, ...]:
             dtype="float64",
             better=HIGHER,
         ),
+        # new outcomes go here, in the order of their columns (docs/extending.md)
     )
 
 
