@@ -177,52 +177,28 @@ def test_workers_that_cannot_start_are_reported_as_such(tmp_path, monkeypatch):
     assert len(lines) == 1 and "cannot start 2 worker processes" in lines[0] and "cannot read or write" not in lines[0]
 
 
-def test_an_unreachable_scheduler_fails_before_anything_is_written(tmp_path):
-    pytest.importorskip("dask.distributed")
-    out = tmp_path / "out"
-    code, stdout, stderr = call_main(
-        [
-            "experiment",
-            experiment_file(tmp_path),
-            "--out",
-            out,
-            "--quiet",
-            "--scheduler",
-            "tcp://127.0.0.1:9",
-            "--scheduler-timeout",
-            "1",
-        ]
-    )
-    assert code == 2, stderr
-    lines = stderr.splitlines()
-    assert len(lines) == 1 and "tcp://127.0.0.1:9" in lines[0] and "Traceback" not in stderr
-    assert not out.exists()
+SCENARIOS = ROOT / "configs" / "scenarios"
+UNREACHABLE = {  # a batch command and its inputs, as run with a scheduler that is not there
+    "experiment": lambda tmp_path: ["experiment", experiment_file(tmp_path)],
+    "validate": lambda tmp_path: ["validate", SCENARIOS / "forecast_2020_2021.toml", "--replications", "2"],
+    "validate several": lambda tmp_path: [
+        "validate",
+        SCENARIOS / "forecast_2020_2021.toml",
+        SCENARIOS / "history_2020_2021.toml",
+        "--replications",
+        "2",
+    ],
+}
 
 
-@pytest.mark.parametrize(
-    "scenarios", [["forecast_2020_2021.toml"], ["forecast_2020_2021.toml", "history_2020_2021.toml"]]
-)
-def test_validate_uses_the_scheduler_it_is_given(scenarios, tmp_path):
-    """``validate --scheduler`` (one scenario or several) runs on that scheduler: an unreachable
-    one is one line and no folder, as for the other batch commands, not a quiet local run."""
+@pytest.mark.parametrize("command", sorted(UNREACHABLE))
+def test_an_unreachable_scheduler_fails_before_anything_is_written(command, tmp_path):
+    """Every batch command runs on the scheduler it is given (``validate`` of one scenario or of
+    several too): an unreachable one is one line and no folder, not a quiet local run."""
     pytest.importorskip("dask.distributed")
     out = tmp_path / "out"
-    paths = [str(ROOT / "configs" / "scenarios" / s) for s in scenarios]
-    code, stdout, stderr = call_main(
-        [
-            "validate",
-            *paths,
-            "--replications",
-            "2",
-            "--out",
-            out,
-            "--quiet",
-            "--scheduler",
-            "tcp://127.0.0.1:9",
-            "--scheduler-timeout",
-            "1",
-        ]
-    )
+    argv = [*UNREACHABLE[command](tmp_path), "--out", out, "--quiet", "--scheduler", "tcp://127.0.0.1:9"]
+    code, stdout, stderr = call_main([*argv, "--scheduler-timeout", "1"])
     assert code == 2, stderr
     lines = stderr.splitlines()
     assert len(lines) == 1 and "tcp://127.0.0.1:9" in lines[0] and "Traceback" not in stderr
