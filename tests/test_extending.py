@@ -122,7 +122,7 @@ def test_the_fast_suite_passes_with_every_walk_through_applied(tmp_path):
             if not block.startswith("# check\n"):
                 apply(block, copy)
     result = subprocess.run(
-        [sys.executable, "-m", "pytest", "-m", "not slow", "-q", "-p", "no:cacheprovider"],
+        [sys.executable, "-m", "pytest", "-m", "not slow", "-q", "-p", "no:cacheprovider", "-n", "0"],
         cwd=copy,
         capture_output=True,
         text=True,

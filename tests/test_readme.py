@@ -66,6 +66,15 @@ TEST_SUFFIX = ".venv/bin/python -m pytest"
 SUBCOMMANDS = ("run", "trace", "experiment", "compare", "sweep", "calibrate")
 
 FEW = "3"  # replications per scenario or design point in place of the tutorial's
+# The calibrate step's budget in place of the calibration file's [calibration.quick] (4,000
+# simulations): enough for the step's outputs, its report and its excerpt, in a tenth of the time.
+QUICK_BUDGET = {
+    "particles": 40,
+    "max_generations": 3,
+    "max_simulations": 240,
+    "pilot_replications": 100,
+    "predictive_replications": 20,
+}
 MAX_WORKERS = 2
 TIMEOUT_S = 600  # per command: a hang fails instead of blocking CI
 # Not written by the commands themselves: Python's and hypothesis's caches.
@@ -373,6 +382,18 @@ def shrink(argv: list[str], cwd: Path) -> list[str]:
     return [sys.executable, "run.py", *args]
 
 
+def shrink_quick_budget(calibration: Path) -> None:
+    """Put QUICK_BUDGET in the ``[calibration.quick]`` table of the copy's calibration file (the
+    tutorial's calibrate step runs with ``--quick``, as :func:`shrink` runs it)."""
+    text = calibration.read_text(encoding="utf-8")
+    head, table, rest = re.split(r"^(\[calibration\.quick\]\n)", text, maxsplit=1, flags=re.M)
+    body, tail = re.split(r"^(?=\[)", rest, maxsplit=1, flags=re.M)
+    for key, value in QUICK_BUDGET.items():
+        body, found = re.subn(rf"^{key} = \d+", f"{key} = {value}", body, flags=re.M)
+        assert found == 1, f"{calibration}: [calibration.quick] has no {key}"
+    calibration.write_text(head + table + body + tail, encoding="utf-8")
+
+
 @dataclass
 class Ran:
     readme: str  # the command as the tutorial (or the README) gives it ('python run.py ...' for the main job)
@@ -443,6 +464,7 @@ def tutorial(tmp_path_factory) -> Tutorial:
     for name in project_files():
         (root / name).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(ROOT / name, root / name)
+    shrink_quick_budget(root / "configs" / "calibration.toml")
     before = snapshot(root)
     ran, named = [], set()
     # Set-up: `.venv/bin/python run.py`, the main job. It reads nothing the tutorial writes and
