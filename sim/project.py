@@ -10,6 +10,7 @@ from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 CONFIGS = PROJECT_ROOT / "configs"
+DEFAULT_CALIBRATION = CONFIGS / "calibration.toml"  # the project's calibration file
 
 
 def shown_path(path: str | Path) -> str:

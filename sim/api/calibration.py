@@ -35,12 +35,10 @@ from sim.batch.folder import locked_folder, write_atomic, write_json
 from sim.calibration.priors import read_sources
 from sim.calibration.settings import load_calibration
 from sim.config.errors import UsageError
-from sim.project import CONFIGS, shown_path
+from sim.project import DEFAULT_CALIBRATION, shown_path
 
 if TYPE_CHECKING:  # the inference imports pyabc, which only a calibration needs
     from sim.calibration.inference import Inference
-
-DEFAULT_CALIBRATION = CONFIGS / "calibration.toml"
 
 
 @dataclass(frozen=True, repr=False)

@@ -30,6 +30,14 @@ from dataclasses import dataclass, field
 import pandas as pd
 import pyarrow as pa
 
+from sim.batch.workers import (  # noqa: F401 (re-exported: their home was here)
+    WORKERS_PER_CORE,
+    WorkersUnavailable,
+    check_workers,
+    default_workers,
+    most_workers,
+    quiet_signals,
+)
 from sim.config.errors import UsageError
 from sim.config.extras import require
 from sim.config.scenario import Scenario
@@ -108,31 +116,6 @@ def run_chunk(
     return ChunkResult(
         pa.Table.from_pylist(rows, schema=arrow_schema(scenario, checks, draws.paths if draws else None)), failures
     )
-
-
-def default_workers() -> int:
-    return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1))
-
-
-WORKERS_PER_CORE = 4  # beyond this, more processes only share the same cores and memory
-
-
-def most_workers() -> int:
-    """The most local worker processes a run may ask for on this machine."""
-    return WORKERS_PER_CORE * default_workers()
-
-
-def check_workers(workers: int | None) -> None:
-    """Refuse a worker count the machine cannot bear, before anything is written."""
-    if workers is not None and workers > most_workers():
-        raise UsageError(
-            f"--workers {workers} is more than this machine bears ({WORKERS_PER_CORE} per core, "
-            f"{most_workers()} for its {default_workers()} cores): choose at most {most_workers()}"
-        )
-
-
-class WorkersUnavailable(OSError):
-    """The system refused to start the worker processes (a process or memory limit)."""
 
 
 @contextlib.contextmanager
@@ -233,18 +216,6 @@ def start_worker(parent: int) -> None:
     """A pool initializer: the worker leaves interruptions to the main process, and dies with it."""
     quiet_signals()
     bind_to_parent(parent)
-
-
-def quiet_signals() -> None:
-    """Ctrl-C reaches every process of the terminal's group, and ``timeout`` or a supervisor
-    sends SIGTERM to the whole group: the main process alone turns either into a clean stop
-    (the finished chunks kept, its workers stopped, one line), so a worker ignores both. Left
-    to Python's defaults, a worker would print a KeyboardInterrupt traceback, or die before
-    the main process had seen the signal, which would then report a worker that died
-    instead of an interruption. A worker still dies with its main process (see
-    :func:`bind_to_parent`)."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
 
 
 PR_SET_PDEATHSIG = 1  # from <sys/prctl.h>

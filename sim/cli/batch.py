@@ -12,7 +12,6 @@ from pathlib import Path
 import pandas as pd
 import pyarrow as pa
 
-from sim import api
 from sim.analysis.precision import describe as precision_line
 from sim.batch.folder import (
     ANALYSING,
@@ -24,25 +23,17 @@ from sim.batch.folder import (
     verify_runs,
     write_json,
 )
-from sim.cli.options import (
-    add_batch_options,
-    batch_options,
-    failures_note,
-    new_folder,
-    outcome_half_width,
-    progress_bar,
-    replications_count,
-    resumed,
-)
+from sim.cli.options import batch_options, failures_note, new_folder, progress_bar, resumed
 from sim.config.errors import UsageError
 from sim.design.experiment import load_experiment
 from sim.design.pawn import LEVEL, pawn_table
 from sim.design.sweep import load_sweep
 from sim.design.types import design_type
 from sim.design.types.saltelli import sensitivity_table as sobol_table
-from sim.project import CONFIGS
 
-DEFAULT_EXPERIMENT = CONFIGS / "experiments" / "policy_comparison.toml"
+# The API (the runner, the analysis: scipy, matplotlib) is imported in each command once its
+# input is checked: a refused experiment or sweep file answers without loading it (start-up time).
+
 SHOWN_OUTCOMES = 8  # outcomes printed on the terminal; the files hold all of them
 SOBOL_TITLE = "Sobol' indices: S1 first order, ST total; *_conf: half-width of the 95% interval"
 PAWN_TITLE = (
@@ -63,46 +54,10 @@ PAWN_SHOWN = [
 DECIDED_OUTCOMES = 2  # outcomes whose decision sentences are printed
 
 
-def add_batch_commands(commands) -> None:
-    experiment = commands.add_parser(
-        "experiment", help="run an experiment file: scenarios x replications, compared under common random numbers"
-    )
-    experiment.add_argument(
-        "file",
-        nargs="?",
-        type=Path,
-        default=DEFAULT_EXPERIMENT,
-        help="experiment TOML file (default configs/experiments/policy_comparison.toml)",
-    )
-    add_batch_options(experiment, "replications per scenario (default: the file's; with --precision, the first stage)")
-    experiment.add_argument(
-        "--precision",
-        type=outcome_half_width,
-        action="append",
-        metavar="OUTCOME=HALF_WIDTH",
-        help="add replications (doubling) until the 95%% interval of every paired difference of "
-        "OUTCOME has at most this absolute half-width, e.g. us_killed=0.05 (repeatable)",
-    )
-    experiment.add_argument(
-        "--max-replications",
-        type=replications_count,
-        metavar="N",
-        help="with --precision: the most replications per scenario (default: 8 times the start, within the batch bounds)",
-    )
-    compare = commands.add_parser("compare", help="(re)write the comparison tables and report of a results folder")
-    compare.add_argument(
-        "folder",
-        type=Path,
-        help="a finished results folder made by 'experiment' (status complete; an "
-        "unfinished one is finished by running its command again)",
-    )
-    sweep = commands.add_parser("sweep", help="run a sweep file: a design of parameter values x replications")
-    sweep.add_argument("file", type=Path, help="sweep TOML file, e.g. configs/sweeps/strike_effects.toml")
-    add_batch_options(sweep, "replications per design point (default: the file's)")
-
-
 def command_experiment(args: argparse.Namespace, argv: list[str]) -> str:
     experiment = load_experiment(args.file, args.replications)
+    from sim import api
+
     out = args.out or new_folder(experiment.header.name)
     total = _total(experiment.batch) if not args.precision else None  # by precision: not known in advance
     precision = dict(args.precision) if args.precision else None
@@ -235,6 +190,8 @@ def command_compare(args: argparse.Namespace, argv: list[str]) -> str:
 
 
 def _compare(folder: Path, manifest_path: Path, runs_path: Path) -> str:
+    from sim import api
+
     manifest = read_manifest(manifest_path)
     if "reference" not in manifest:
         raise UsageError(f"{folder} holds no experiment (its manifest names no reference scenario)")
@@ -286,6 +243,8 @@ def _read_runs(path: Path) -> pd.DataFrame:
 
 def command_sweep(args: argparse.Namespace, argv: list[str]) -> str:
     sweep = load_sweep(args.file, args.replications)
+    from sim import api
+
     out = args.out or new_folder(sweep.header.name)
     result = api.run_sweep(sweep, out, batch=batch_options(args, argv, progress_bar(args.quiet, _total(sweep.batch))))
     paths, outcomes = [p.path for p in sweep.parameters], list(sweep.header.outcomes)

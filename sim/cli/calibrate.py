@@ -3,75 +3,23 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
-from sim import api
 from sim.calibration.settings import load_calibration
-from sim.cli.options import new_folder, positive_int, progress_bar
-from sim.project import CONFIGS, shown_path
+from sim.cli.options import new_folder, progress_bar
+from sim.project import CONFIGS, DEFAULT_CALIBRATION, shown_path
 
 INSTALLED_POSTERIOR = CONFIGS / "data" / "posterior.parquet"
 CALIBRATED = CONFIGS / "calibrated.toml"
 
 
-def add_calibrate_command(commands) -> None:
-    calibrate = commands.add_parser(
-        "calibrate", help="Bayesian calibration on the public record (ABC-SMC): a posterior and its report"
-    )
-    calibrate.add_argument(
-        "calibration",
-        nargs="?",
-        type=Path,
-        default=api.DEFAULT_CALIBRATION,
-        help="calibration file: scenario, record, budget and priors (default configs/calibration.toml)",
-    )
-    calibrate.add_argument(
-        "--record",
-        type=Path,
-        metavar="FILE",
-        help="public-record file instead of the calibration file's (rows marked use = fit are fitted)",
-    )
-    calibrate.add_argument(
-        "--hold-out",
-        default="",
-        metavar="ID,ID",
-        help="fitted rows of the record to keep out of the fit and predict (a backtest)",
-    )
-    calibrate.add_argument(
-        "--out",
-        type=Path,
-        metavar="DIR",
-        help="results folder: new, or that of a stopped calibration of the same inputs to resume it "
-        "(default: a new folder under results/)",
-    )
-    calibrate.add_argument(
-        "--calibrated",
-        type=Path,
-        metavar="FILE",
-        help="where to write the scenario of posterior medians (default configs/calibrated.toml, "
-        "with the posterior copied to configs/data/posterior.parquet; DIR/calibrated.toml for "
-        "--quick, --record or --hold-out, which must not replace the project's)",
-    )
-    calibrate.add_argument(
-        "--workers", type=positive_int, metavar="N", help="worker processes (default: all cores); same posterior"
-    )
-    calibrate.add_argument(
-        "--scheduler", metavar="ADDRESS", help="run on a Dask cluster, e.g. tcp://host:8786; same posterior"
-    )
-    calibrate.add_argument(
-        "--quick",
-        action="store_true",
-        help="the calibration file's quick budget: a first look in under 3 minutes on 2 cores",
-    )
-    calibrate.add_argument("--quiet", action="store_true", help="no progress bar")
-
-
 def command_calibrate(args: argparse.Namespace, argv: list[str]) -> str:
     hold_out = tuple(h.strip() for h in args.hold_out.split(",") if h.strip())
     calibration = load_calibration(args.calibration, args.record, hold_out)  # bad input stops here, before any folder
+    from sim import api  # imported once the calibration file is checked (start-up time)
+
     budget = calibration.budget(args.quick)
     project_default = (
-        not (args.quick or args.record or hold_out) and args.calibration.resolve() == api.DEFAULT_CALIBRATION.resolve()
+        not (args.quick or args.record or hold_out) and args.calibration.resolve() == DEFAULT_CALIBRATION.resolve()
     )
     out = args.out or new_folder("calibration-quick" if args.quick else "calibration")
     calibrated = args.calibrated or (CALIBRATED if project_default else out / "calibrated.toml")

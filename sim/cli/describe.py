@@ -4,19 +4,10 @@ or of a results folder (see :mod:`sim.analysis.describe`)."""
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
 from sim.analysis.describe import describe
 from sim.batch.atomic import write_atomic
-
-
-def add_describe_command(commands) -> None:
-    parser = commands.add_parser(
-        "describe",
-        help="write the model description (STRESS-DES layout) of a scenario, experiment or sweep file, or a results folder",
-    )
-    parser.add_argument("file", type=Path, help="a scenario, experiment or sweep TOML file, or a results folder")
-    parser.add_argument("--out", type=Path, metavar="PATH", help="also write the description to this file (Markdown)")
+from sim.cli.grammar import add_describe_command  # noqa: F401 (re-exported: its home was here)
 
 
 def command_describe(args: argparse.Namespace, argv: list[str]) -> str:

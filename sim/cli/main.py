@@ -2,6 +2,10 @@
 
 Commands return the text they report; :func:`main` alone writes to the terminal, through
 the streams it is given (the layers below never write to the terminal).
+
+The parser is built from :mod:`sim.cli.grammar` alone; a command's module (and with it the
+model, pandas, scipy ...) is imported only when that command runs (:data:`COMMAND_FUNCTIONS`),
+so help, the version and usage errors answer at once.
 """
 
 from __future__ import annotations
@@ -9,26 +13,24 @@ from __future__ import annotations
 import argparse
 import contextlib
 import difflib
+import importlib
 import os
 import signal
 import sys
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures.process import BrokenProcessPool
 from typing import TextIO
 
 from sim import __version__
-from sim.batch.runner import WorkersUnavailable, quiet_signals
-from sim.cli.batch import (
+from sim.batch.workers import WorkersUnavailable, quiet_signals
+from sim.cli.grammar import (
     add_batch_commands,
-    command_compare,
-    command_experiment,
-    command_sweep,
+    add_calibrate_command,
+    add_describe_command,
+    add_scenario_commands,
+    add_validate_command,
 )
-from sim.cli.calibrate import add_calibrate_command, command_calibrate
-from sim.cli.describe import add_describe_command, command_describe
-from sim.cli.scenario import add_scenario_commands, command_run, command_trace
-from sim.cli.validate import add_validate_command, command_validate
 from sim.config.errors import ConfigError, UsageError
 from sim.config.extras import MissingExtra
 
@@ -82,7 +84,7 @@ class _Interruption:
     clean-up of the first, nor the one line that reports it, so only the first raises. Once
     the outcome is known (:meth:`stop`), none does. A worker process forked from this one
     runs this handler until its initializer replaces it: there it ignores the signal, as the
-    worker's own handlers do (see :func:`~sim.batch.runner.quiet_signals`)."""
+    worker's own handlers do (see :func:`~sim.batch.workers.quiet_signals`)."""
 
     def __init__(self) -> None:
         self.pid = os.getpid()
@@ -194,7 +196,7 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None, err: Text
 def _outcome(args: argparse.Namespace, argv: list[str]) -> tuple[int, str]:
     """The exit code of a command, and its report (or the one line that says why it stopped)."""
     try:
-        return 0, COMMAND_FUNCTIONS[args.command](args, argv)
+        return 0, command_function(args.command)(args, argv)
     except MissingExtra as exc:  # PRIM runs after the batch: the runs are kept
         kept = (
             f" ({RESUMABLE} once it is installed)" if exc.extra == "discovery" and args.command == "experiment" else ""
@@ -223,12 +225,20 @@ def _interrupted(command: str) -> tuple[int, str]:
 
 
 COMMAND_FUNCTIONS = {
-    "run": command_run,
-    "trace": command_trace,
-    "experiment": command_experiment,
-    "compare": command_compare,
-    "sweep": command_sweep,
-    "calibrate": command_calibrate,
-    "validate": command_validate,
-    "describe": command_describe,
+    "run": "sim.cli.scenario:command_run",
+    "trace": "sim.cli.scenario:command_trace",
+    "experiment": "sim.cli.batch:command_experiment",
+    "compare": "sim.cli.batch:command_compare",
+    "sweep": "sim.cli.batch:command_sweep",
+    "calibrate": "sim.cli.calibrate:command_calibrate",
+    "validate": "sim.cli.validate:command_validate",
+    "describe": "sim.cli.describe:command_describe",
 }
+"""Each command's function, as ``module:function``: the module is imported when the command runs."""
+
+
+def command_function(command: str) -> Callable[[argparse.Namespace, list[str]], str]:
+    """The function of ``command``, its module imported now (inside the command's error
+    handling: a missing extra or a damaged install is reported as the command's failure)."""
+    module, _, function = COMMAND_FUNCTIONS[command].partition(":")
+    return getattr(importlib.import_module(module), function)

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
-from sim.batch.runner import default_workers
+from sim.batch.workers import default_workers
 from sim.config.errors import shorten
 from sim.config.limits import MAX_SEED, REPLICATIONS, SEED_TEXT
 

@@ -5,88 +5,28 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pandas as pd
-
-from sim import api
-from sim.analysis.summary import format_summary
-from sim.batch.cells import neutralise_cells
-from sim.cli.options import (
-    add_batch_options,
-    batch_options,
-    failures_note,
-    new_folder,
-    non_negative_int,
-    progress_bar,
-    resumed,
-    seed_number,
-)
+from sim.cli.grammar import RUN_REPLICATIONS, event_kinds
+from sim.cli.options import batch_options, failures_note, new_folder, progress_bar, resumed
 from sim.config.errors import UsageError
 from sim.config.loader import load_scenario, read_toml
 from sim.config.scenario import Scenario
-from sim.design.experiment import load_experiment
-from sim.design.sweep import load_sweep
-from sim.model.records import RunawayReplication
-from sim.project import CONFIGS
-from sim.replication.simulate import event_log, event_table, record_kinds
 
-DEFAULT_SCENARIO = CONFIGS / "baseline.toml"
-DEFAULT_REPLICATIONS = 1000
+if TYPE_CHECKING:
+    import pandas as pd
 
-
-def add_scenario_commands(commands) -> None:
-    run = commands.add_parser("run", help="run replications of a scenario and summarise the outcomes")
-    _scenario_arguments(run)
-    add_batch_options(run, f"number of replications (default {DEFAULT_REPLICATIONS})")
-    trace = commands.add_parser("trace", help="print the timeline of one replication")
-    _scenario_arguments(trace)
-    trace.add_argument(
-        "--replication",
-        type=non_negative_int,
-        default=0,
-        metavar="R",
-        help="which replication of the seed to trace (default 0): matches row R of a run",
-    )
-    trace.add_argument(
-        "--kinds",
-        metavar="K1,K2",
-        help=f"only these event kinds, e.g. attack_rocket,us_killed (all: {', '.join(k.name for k in record_kinds())})",
-    )
-    trace.add_argument("--save", type=Path, metavar="FILE", help="also save the event log as .csv or .parquet")
-    trace.add_argument(
-        "--scenario",
-        metavar="NAME",
-        help="when the file is an experiment or a sweep: which of its scenarios or points "
-        "(the seed defaults to the file's)",
-    )
-
-
-def _scenario_arguments(command: argparse.ArgumentParser) -> None:
-    command.add_argument(
-        "scenario_file",
-        metavar="scenario",
-        nargs="?",
-        type=Path,
-        default=DEFAULT_SCENARIO,
-        help="scenario TOML file (default configs/baseline.toml)",
-    )
-    command.add_argument(
-        "--seed", type=seed_number, default=None, dest="seed_given", help="root random seed (default 1)"
-    )
-    command.add_argument(
-        "--set",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        dest="overrides",
-        help="override a parameter by dotted path, e.g. threats.rocket.heavy_salvo_prob=0.2 (repeatable)",
-    )
+# The model, the API and pandas are imported in the functions that use them, once the input
+# is checked: a refused scenario file answers without loading them (start-up time).
 
 
 def command_run(args: argparse.Namespace, argv: list[str]) -> str:
     seed = 1 if args.seed_given is None else args.seed_given
-    replications = args.replications or DEFAULT_REPLICATIONS
+    replications = args.replications or RUN_REPLICATIONS
     scenario = load_scenario(args.scenario_file, args.overrides)  # bad input stops here, before any folder
+    from sim import api
+    from sim.analysis.summary import format_summary
+
     out = args.out or new_folder(f"{scenario.scenario.name}-seed{seed}")
     result = api.run_scenario(
         args.scenario_file,
@@ -107,6 +47,9 @@ def command_run(args: argparse.Namespace, argv: list[str]) -> str:
 def command_trace(args: argparse.Namespace, argv: list[str]) -> str:
     scenario, seed = _traced_scenario(args)
     kinds = _parse_kinds(args.kinds)
+    from sim.model.records import RunawayReplication
+    from sim.replication.simulate import event_log, event_table
+
     if args.save is not None and args.save.suffix not in (".csv", ".parquet"):
         raise UsageError(f"--save {args.save}: the file must end in .csv or .parquet")
     try:
@@ -134,6 +77,9 @@ def _traced_scenario(args: argparse.Namespace) -> tuple[Scenario, int]:
     if args.overrides:
         raise UsageError("--set cannot be combined with --scenario: change the experiment or sweep file instead")
     document = read_toml(args.scenario_file, "experiment or sweep file")
+    from sim.design.experiment import load_experiment
+    from sim.design.sweep import load_sweep
+
     batch = (load_sweep(args.scenario_file) if "sweep" in document else load_experiment(args.scenario_file)).batch
     scenarios = dict(batch.scenarios)
     if args.scenario not in scenarios:
@@ -144,7 +90,7 @@ def _traced_scenario(args: argparse.Namespace) -> tuple[Scenario, int]:
 def _parse_kinds(text: str | None) -> set | None:
     if text is None:
         return None
-    known = {k.name: k for k in record_kinds()}
+    known = {k.name: k for k in event_kinds()}
     chosen = set()
     for name in (n.strip() for n in text.split(",")):
         if name not in known:
@@ -154,6 +100,8 @@ def _parse_kinds(text: str | None) -> set | None:
 
 
 def _save_table(table: pd.DataFrame, path: Path) -> None:
+    from sim.batch.cells import neutralise_cells
+
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(f".{path.name}.partial")
     if path.suffix == ".parquet":

@@ -4,71 +4,29 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pandas as pd
+from sim.cli.grammar import VALIDATION_REPLICATIONS
+from sim.cli.options import batch_options, failures_note, new_folder, progress_bar, resumed
+from sim.config.loader import load_scenario
+from sim.project import shown_path
 
-from sim import api
-from sim.analysis.side_by_side import FIELDS, scenario_stems
-from sim.analysis.tables import EMPTY, fmt
-from sim.analysis.validation import event_interval, observed_range, signed, skill_table
-from sim.cli.options import (
-    add_batch_options,
-    batch_options,
-    failures_note,
-    new_folder,
-    progress_bar,
-    resumed,
-    seed_number,
-)
-from sim.project import CONFIGS, shown_path
+if TYPE_CHECKING:
+    from sim.api import SideBySideResult, ValidationResult
 
-DEFAULT_RECORD = CONFIGS / "data" / "public_record.csv"
-DEFAULT_REPLICATIONS = 1000
-
-
-def add_validate_command(commands) -> None:
-    validate = commands.add_parser(
-        "validate",
-        help="score a scenario, or several side by side, against the public record (configs/data/public_record.csv)",
-    )
-    validate.add_argument(
-        "scenario",
-        type=Path,
-        nargs="+",
-        help="scenario TOML file, e.g. configs/scenarios/history_2020_2021.toml; with two or more, each "
-        "is validated into DIR/<file stem>/ and DIR/side_by_side.md, .html and .csv set them side by side",
-    )
-    validate.add_argument(
-        "--record",
-        type=Path,
-        default=DEFAULT_RECORD,
-        help="public-record file (default configs/data/public_record.csv)",
-    )
-    validate.add_argument(
-        "--events",
-        type=Path,
-        default=None,
-        help="event record of the fit window, for the naive baselines the model's skill is measured "
-        "against (default configs/data/events_2019_2020.csv; if that is missing, no baseline is scored)",
-    )
-    validate.add_argument("--seed", type=seed_number, default=1, help="root random seed (default 1)")
-    validate.add_argument(
-        "--set",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        dest="overrides",
-        help="override a parameter by dotted path (repeatable)",
-    )
-    add_batch_options(validate, f"replications (default {DEFAULT_REPLICATIONS})")
+# The API and the analysis (pandas, scipy) are imported once the scenarios are checked: a
+# refused scenario file answers without loading them (start-up time).
 
 
 def command_validate(args: argparse.Namespace, argv: list[str]) -> str:
     if len(args.scenario) > 1:
         return command_validate_many(args, argv)
     scenario = args.scenario[0]
-    replications = args.replications or DEFAULT_REPLICATIONS
-    api.load_scenario(scenario, args.overrides)  # bad input stops here, before any folder
+    replications = args.replications or VALIDATION_REPLICATIONS
+    load_scenario(scenario, args.overrides)  # bad input stops here, before any folder
+    from sim import api
+    from sim.analysis.validation import skill_table
+
     out = args.out or new_folder(f"validation-{scenario.stem}")
     options = api.ValidationOptions(replications, args.seed, args.overrides, events=args.events)
     result = api.validate(
@@ -104,7 +62,7 @@ def command_validate(args: argparse.Namespace, argv: list[str]) -> str:
     return f"{_headline(scenario, args, replications, result)}{skill}{tables}{_footer(result, out)}"
 
 
-def _headline(scenario: Path, args: argparse.Namespace, replications: int, result: api.ValidationResult) -> str:
+def _headline(scenario: Path, args: argparse.Namespace, replications: int, result: ValidationResult) -> str:
     """The first lines of a scenario's report: what ran, and the skill line."""
     return (
         f"validation of {shown_path(scenario)} against {shown_path(args.record)}: {replications} replications, "
@@ -113,7 +71,7 @@ def _headline(scenario: Path, args: argparse.Namespace, replications: int, resul
     )
 
 
-def _footer(result: api.ValidationResult, out: Path) -> str:
+def _footer(result: ValidationResult, out: Path) -> str:
     """The last lines of a scenario's report: what was not checked, the summary, the files."""
     skipped = (
         f"not checked (outside the horizon): {', '.join(o.check.id for o in result.skipped)}\n"
@@ -133,10 +91,13 @@ def _number(value: float) -> str:
 def command_validate_many(args: argparse.Namespace, argv: list[str]) -> str:
     """Two or more scenarios: each validated into DIR/<stem>/, then the side-by-side files.
     Per scenario its first lines, summary and files; then the side-by-side tables."""
-    replications = args.replications or DEFAULT_REPLICATIONS
+    replications = args.replications or VALIDATION_REPLICATIONS
+    from sim import api
+    from sim.analysis.side_by_side import scenario_stems
+
     stems = scenario_stems(args.scenario)  # two files of one stem: one line, before any folder
     for scenario in args.scenario:
-        api.load_scenario(scenario, args.overrides)  # bad input stops here, before any folder
+        load_scenario(scenario, args.overrides)  # bad input stops here, before any folder
     out = args.out or new_folder("validation-side-by-side")
     progress = progress_bar(args.quiet, replications * len(args.scenario))
     options = api.ValidationOptions(replications, args.seed, args.overrides, events=args.events)
@@ -148,8 +109,14 @@ def command_validate_many(args: argparse.Namespace, argv: list[str]) -> str:
     return f"{reports}{side_by_side_text(result, stems)}wrote {out}/ (side_by_side.md, side_by_side.html, side_by_side.csv)\n"
 
 
-def side_by_side_text(result: api.SideBySideResult, stems: list[str]) -> str:
+def side_by_side_text(result: SideBySideResult, stems: list[str]) -> str:
     """The side-by-side tables for the terminal: per check, a column group per scenario."""
+    import pandas as pd
+
+    from sim.analysis.side_by_side import FIELDS
+    from sim.analysis.tables import EMPTY, fmt
+    from sim.analysis.validation import event_interval, observed_range, signed
+
     table = result.table.copy()
     table.insert(
         3, "observed", [observed_range(low, high) for low, high in zip(table["observed_low"], table["observed_high"])]

@@ -23,7 +23,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy.stats import qmc
 
 from sim.config.errors import NO_VALUE
 from sim.config.schema import NAME
@@ -202,6 +201,8 @@ def scale_to_bounds(parameters: Sequence[Parameter], unit: np.ndarray) -> list[n
     integer = np.array([p.integer for p in parameters])
     low = np.array([float(p.low) for p in parameters])
     high = np.array([float(p.high) for p in parameters])
+    from scipy.stats import qmc  # deferred: scipy.stats takes most of a second to import, and only a design needs it
+
     scaled = qmc.scale(unit, low, np.where(integer, high + 1.0, high))
     columns = []
     for j, parameter in enumerate(parameters):

@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import pandas as pd
-from scipy.stats import qmc
 
 from sim.design.parameters import (
     Parameter,
@@ -28,6 +27,8 @@ def latin_hypercube(parameters: Sequence[Parameter], n: int, seed: SeedLike) -> 
     each of the n equal-width strata of its range holds exactly one point."""
     parameters = require(parameters, "lhs", bounded=True)
     n = check_size(n, "lhs")
+    from scipy.stats import qmc  # deferred: scipy.stats takes most of a second to import, and only a design needs it
+
     engine = qmc.LatinHypercube(len(parameters), **rng_argument(qmc.LatinHypercube, as_generator(seed)))
     return as_design(parameters, scale_to_bounds(parameters, engine.random(n)))
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import pandas as pd
-from scipy.stats import qmc
 
 from sim.design.parameters import (
     Parameter,
@@ -27,6 +26,8 @@ def sobol(parameters: Sequence[Parameter], n: int, seed: SeedLike) -> pd.DataFra
     (``scipy.stats.qmc.Sobol.random_base2``) scaled to each parameter's [low, high]."""
     parameters = require(parameters, "sobol", bounded=True)
     n = check_size(n, "sobol", power_of_two=True)
+    from scipy.stats import qmc  # deferred: scipy.stats takes most of a second to import, and only a design needs it
+
     engine = qmc.Sobol(len(parameters), scramble=True, **rng_argument(qmc.Sobol, as_generator(seed)))
     return as_design(parameters, scale_to_bounds(parameters, engine.random_base2(n.bit_length() - 1)))
 
