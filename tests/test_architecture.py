@@ -138,6 +138,7 @@ def test_the_checker_sees_imports_under_type_checking_and_inside_functions(tmp_p
     assert imports_of("sim.config.probe", path) == {"sim.cli.main", "sim.api", "sim.model.campaign"}
 
 
+@pytest.mark.slow
 def test_importing_the_api_loads_neither_pyabc_nor_ema_workbench():
     """A core install leaves out the calibration's and the robustness analysis's packages:
     ``sim.api`` imports them only when a calibration or a robustness analysis runs."""

@@ -450,6 +450,7 @@ def test_bad_input_subprocess(name, tmp_path):
     check_nothing_written(before, tmp_path, out)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("how", ["in_process", "subprocess"])
 def test_out_folder_not_empty_is_refused(how, tmp_path, capsys):
     out = tmp_path / "out"

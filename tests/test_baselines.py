@@ -297,6 +297,7 @@ def test_skill_is_one_minus_the_ratio_of_scores_and_the_overall_skill_uses_held_
     assert skills.loc["poisson", "skill"] == pytest.approx(1 - held["score"].mean() / held["score_poisson"].mean())
 
 
+@pytest.mark.slow
 def test_validate_scores_every_baseline_and_the_same_seed_gives_the_same_bytes(tmp_path):
     for name in ("a", "b"):
         result = api.validate(
@@ -338,6 +339,7 @@ def test_events_given_but_missing_stop_with_one_line_before_any_folder(tmp_path)
     assert code == 2 and stderr.count("\n") == 1 and "missing.csv" in stderr and not (tmp_path / "out").exists()
 
 
+@pytest.mark.slow
 def test_without_the_default_event_record_validate_runs_and_says_no_baseline_was_scored(tmp_path, monkeypatch):
     monkeypatch.setattr(sim.api.validation, "DEFAULT_EVENTS", tmp_path / "events_2019_2020.csv")
     code, stdout, stderr = call_main(

@@ -547,6 +547,7 @@ set = {{ {b_set} }}
 POSTERIOR_VALUES = {ROCKET: [0.05, 0.1, 0.2, 0.3], CONVOY: [0.1, 0.2, 0.3, 0.4]}
 
 
+@pytest.mark.slow
 def test_every_option_of_a_replication_uses_the_same_draw_and_the_draw_is_what_it_ran(tmp_path):
     posterior = write_posterior_file(tmp_path / "posterior.parquet", POSTERIOR_VALUES, [0.1, 0.2, 0.3, 0.4])
     experiment = write_experiment(tmp_path, posterior)
@@ -640,6 +641,7 @@ def test_a_bad_posterior_file_is_one_line(problem, values, weights, rule, tmp_pa
         ("0" * 64, "does not match the SHA-256 its calibration's manifest records"),
     ],
 )
+@pytest.mark.slow
 def test_a_posterior_in_a_calibration_folder_is_read_only_as_its_calibration_wrote_it(recorded, rule, tmp_path):
     """A posterior that sits in a calibration's folder (a ``manifest.json`` of kind calibration
     beside it) is read only when the manifest records its SHA-256 and the file matches it: a
@@ -720,6 +722,7 @@ def test_uncertainty_decomposition_matches_a_known_random_effects_model():
     assert out["p_effect_below_zero"] == pytest.approx(stats.norm.cdf(0, 1, tau), abs=0.05)
 
 
+@pytest.mark.slow
 def test_the_posterior_interval_covers_the_mean_effect_at_its_nominal_rate():
     """Over 1000 experiments of the model above with tau = 1 (K = 50, M = 4), the 95% posterior interval
     covers the mean effect (1) between 93.3% and 96.6% of the time when it is right (the

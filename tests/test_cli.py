@@ -293,6 +293,7 @@ def test_every_config_loads_and_runs(path):
     assert row["attacks_rocket"] >= 0 and row["rockets_launched"] >= 0
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("path", EXPERIMENT_CONFIGS, ids=lambda p: str(p.relative_to(ROOT)))
 def test_every_experiment_file_loads(path):
     experiment = load_experiment(path)

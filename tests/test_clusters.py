@@ -71,6 +71,7 @@ def over_draws(tmp_path_factory):
     return folder / "out", result
 
 
+@pytest.mark.slow
 def test_every_posterior_output_is_computed_over_the_draws(over_draws):
     """comparison.csv, uncertainty.csv, summary.csv and the decision shares, against a direct
     computation from runs.parquet: each draw's 3 replications averaged, then a t-interval (and

@@ -291,6 +291,7 @@ def leftover_temporary_files(folder: Path) -> list[Path]:
     return [p for p in folder.rglob("*") if p.name.startswith(".") or p.name.endswith(".tmp")]
 
 
+@pytest.mark.slow
 def test_write_report_links_to_valid_pngs_and_leaves_no_temporary_files(tmp_path):
     runs = report_runs()
     outcomes = ["us_killed", "first_us_fatality_day", "embassy_closed"]

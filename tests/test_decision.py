@@ -99,6 +99,7 @@ def test_paired_tests_and_interval_agree_on_no_difference():
     assert (row["n_higher"], row["n_tied"], row["n_lower"]) == (50, 20, 50)
 
 
+@pytest.mark.slow
 def test_zero_differences_are_ranked_as_pratt_proposed():
     diff = np.array([0, 0, 0, 0, 1, 2, 3, -1, 4, 5, 0, 2], dtype=float)
     x = np.arange(len(diff), dtype=float)

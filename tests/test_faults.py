@@ -228,6 +228,7 @@ def test_workers_that_cannot_load_the_project_fail_before_anything_is_written(tm
     assert sim.batch.dask_cluster.PLUGIN_NAME not in left, "the scheduler would hand the plugin to every new worker"
 
 
+@pytest.mark.slow
 def test_a_folder_whose_report_failed_is_not_complete_until_the_report_is_written(tmp_path, monkeypatch):
     import json
 
@@ -260,6 +261,7 @@ def test_a_folder_whose_report_failed_is_not_complete_until_the_report_is_writte
     assert call_main(["compare", out])[0] == 0
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("command", ["run", "sweep"])
 def test_a_run_or_sweep_whose_files_failed_is_not_complete(tmp_path, monkeypatch, command):
     import json
@@ -292,6 +294,7 @@ def test_a_run_or_sweep_whose_files_failed_is_not_complete(tmp_path, monkeypatch
     assert (out / "runs.parquet").exists() and json.loads((out / "manifest.json").read_text())["status"] != "complete"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("command", ["run", "sweep"])
 def test_a_run_or_sweep_writes_its_files_under_its_lock(tmp_path, monkeypatch, command):
     import sim.api.run
@@ -426,6 +429,7 @@ def check_interrupted_cleanly(code: int, stderr: str, orphans: list[int], out: P
     assert json.loads((out / "manifest.json").read_text())["status"] == "running"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("to", ["main", "group", "main, then group"])
 def test_sigterm_during_long_chunks_stops_the_run_and_its_workers(tmp_path, to):
     out = tmp_path / "out"
@@ -436,6 +440,7 @@ def test_sigterm_during_long_chunks_stops_the_run_and_its_workers(tmp_path, to):
     check_interrupted_cleanly(*ended(runner, workers), out)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
 def test_a_signal_to_the_group_with_an_idle_worker_is_one_line(tmp_path, sig):
     out = tmp_path / "out"
@@ -455,9 +460,8 @@ EVERY_COMMAND = {
 }
 
 
-@pytest.mark.parametrize(
-    "command", [pytest.param(c, marks=[pytest.mark.slow] if c == "calibrate" else []) for c in EVERY_COMMAND]
-)
+@pytest.mark.slow
+@pytest.mark.parametrize("command", list(EVERY_COMMAND))
 def test_every_command_stops_cleanly_when_timeout_ends_it(tmp_path, command):
     """``timeout`` sends SIGTERM to the command and then to its group."""
     out = tmp_path / "out"

@@ -58,6 +58,7 @@ def small_record(folder: Path, rows: int = 1, **columns: object) -> Path:
 # --- compare reads a finished experiment only -----------------------------------------------
 
 
+@pytest.mark.slow
 def test_compare_refuses_a_run_by_precision_stopped_between_stages_and_the_command_finishes_it(tmp_path, monkeypatch):
     file, out = two_option_experiment(tmp_path, "stages", "by precision", 4), tmp_path / "out"
     argv = [
@@ -128,6 +129,7 @@ def test_compare_refuses_a_finished_manifest_without_the_checksum_of_its_runs(tm
 # --- validate writes complete last -----------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_a_validation_whose_report_failed_is_not_complete_until_the_command_runs_again(tmp_path, monkeypatch):
     out, record = tmp_path / "out", small_record(tmp_path)
     argv = ["validate", REPLAY, "--record", record, "--replications", "2", "--workers", "1", "--quiet", "--out", out]
@@ -146,6 +148,7 @@ def test_a_validation_whose_report_failed_is_not_complete_until_the_command_runs
     assert sim.api.load_results(out).kind == "validate"
 
 
+@pytest.mark.slow
 def test_validate_writes_its_files_under_its_lock(tmp_path, monkeypatch):
     from sim.batch.folder import lock_folder
 
@@ -179,6 +182,7 @@ def test_validate_writes_its_files_under_its_lock(tmp_path, monkeypatch):
     assert refused, "another process could take the folder's lock while its report was written"
 
 
+@pytest.mark.slow
 def test_a_side_by_side_whose_report_failed_is_not_complete_until_the_command_runs_again(tmp_path, monkeypatch):
     import sim.analysis.side_by_side
 
@@ -239,6 +243,7 @@ def table_rows_split_evenly(markdown: str) -> None:
         assert all(cells(line) == cells(lines[0]) for line in lines), block
 
 
+@pytest.mark.slow
 def test_free_text_of_the_record_is_text_in_validation_md_html_and_csv(tmp_path, monkeypatch):
     frame = pd.read_csv(RECORD, dtype=str, keep_default_na=False)
     frame = frame[frame["use"] == "fit"].head(2).reset_index(drop=True)
@@ -269,6 +274,7 @@ def test_free_text_of_the_record_is_text_in_validation_md_html_and_csv(tmp_path,
     assert_axes_kept(fan)
 
 
+@pytest.mark.slow
 def test_free_text_of_file_names_is_text_in_side_by_side_md_and_html(tmp_path):
     files = []
     for stem, name, end in ((HOSTILE.replace("/", "_"), "hostile", "2020-12-31"), ("plain", "plain", "2020-11-30")):

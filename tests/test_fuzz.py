@@ -1135,6 +1135,7 @@ def test_bad_option_value_is_refused(tmp_path_factory, case):
 # ------------------------------------------------------------------------------ the generators are honest
 
 
+@pytest.mark.slow
 def test_the_base_files_of_the_generators_are_valid(tmp_path_factory):
     """Each mutation breaks one thing of a valid file: the unmutated files must run."""
     assert len(SCHEMA.leaves) > 100 and len(RANGED) > 50 and len(SCHEMA.sections) > 20

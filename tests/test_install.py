@@ -71,6 +71,7 @@ def small_experiment(folder: Path) -> Path:
 # --------------------------------------------------------------------------- the light core
 
 
+@pytest.mark.slow
 def test_the_default_job_and_the_cli_import_no_extra(tmp_path):
     """Importing the command line and running an experiment (as the default job does) imports
     neither pyabc, EMA Workbench nor anything of Jupyter; stderr being a pipe, progress comes
@@ -92,6 +93,7 @@ def test_the_default_job_and_the_cli_import_no_extra(tmp_path):
     assert "\r" not in done.stderr  # no bar redrawn in place
 
 
+@pytest.mark.slow
 def test_calibrate_without_pyabc_is_one_line_naming_the_extra(tmp_path):
     done = run_python(
         ["run.py", "calibrate", "--quick", "--out", str(tmp_path / "out"), "--quiet"], tmp_path, block=True
@@ -101,6 +103,7 @@ def test_calibrate_without_pyabc_is_one_line_naming_the_extra(tmp_path):
     assert not (tmp_path / "out").exists()
 
 
+@pytest.mark.slow
 def test_scheduler_without_dask_is_one_line_naming_the_extra(tmp_path):
     done = run_python(
         [

@@ -78,6 +78,7 @@ DAMAGES = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("damage", DAMAGES)
 @pytest.mark.parametrize("which", [0, 3, 5])
 def test_a_damaged_part_is_recomputed_to_the_reference_bytes(finished, tmp_path, damage, which):

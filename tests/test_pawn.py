@@ -73,6 +73,7 @@ def test_pawn_is_the_same_for_the_same_seed_and_nan_for_a_constant_outcome():
     ).all()
 
 
+@pytest.mark.slow
 def test_the_fast_index_is_salibs_bit_for_bit():
     """The index the permutation test and the bootstrap compute with array operations
     (sim/design/pawn_index.py) is SALib's pawn.analyze median to the last bit, on designs whose

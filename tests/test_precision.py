@@ -134,6 +134,7 @@ def test_a_precision_the_experiment_cannot_meet_is_one_line_and_exit_2(experimen
     assert not (tmp_path / "out").exists()
 
 
+@pytest.mark.slow
 def test_when_the_budget_runs_out_first_the_report_and_the_console_say_so(experiment, tmp_path):
     out = tmp_path / "out"
     stdout = run(experiment, out, "--precision", "attacks_rocket=0.001", "--max-replications", "6", "--workers", "1")
@@ -172,6 +173,7 @@ def test_a_precision_run_gives_the_bytes_of_a_fixed_run_of_the_count_it_chose(ex
     assert f"resumed: {3 * -(-n // 3)} chunks were already done" in again
 
 
+@pytest.mark.slow
 def test_api_run_experiment_by_precision(experiment, tmp_path):
     result = api.run_experiment(
         experiment,
@@ -187,6 +189,7 @@ def test_api_run_experiment_by_precision(experiment, tmp_path):
         )
 
 
+@pytest.mark.slow
 def test_a_folder_of_another_experiment_is_refused_even_by_precision(experiment, tmp_path):
     out = tmp_path / "out"
     run(experiment, out, "--workers", "1")
@@ -196,6 +199,7 @@ def test_a_folder_of_another_experiment_is_refused_even_by_precision(experiment,
     assert code == 2 and "holds results of a different batch" in stderr
 
 
+@pytest.mark.slow
 def test_a_precision_run_keeps_its_folder_locked_between_stages_and_through_its_report(
     experiment, tmp_path, monkeypatch
 ):

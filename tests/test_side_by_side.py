@@ -50,6 +50,7 @@ def two(tmp_path_factory):
     return folder, (a, b), many, (*single, seen)
 
 
+@pytest.mark.slow
 def test_each_scenario_s_columns_are_its_own_validation_csv(two):
     folder, (a, b), (code, stdout, stderr), _ = two
     assert code == 0, stderr
@@ -71,6 +72,7 @@ def test_each_scenario_s_columns_are_its_own_validation_csv(two):
     assert len(shorter) < len(pd.read_csv(out / a.stem / "validation.csv"))
 
 
+@pytest.mark.slow
 def test_the_skills_are_those_of_each_validation_and_the_files_are_written(two):
     folder, (a, b), (code, stdout, stderr), _ = two
     out = folder / "out"
@@ -99,6 +101,7 @@ def test_the_skills_are_those_of_each_validation_and_the_files_are_written(two):
     assert "probabilities of the 0/1 checks" in stdout
 
 
+@pytest.mark.slow
 def test_one_scenario_writes_and_prints_as_before(two):
     folder, (a, _), _, (code, stdout, stderr, seen) = two
     assert code == 0, stderr
@@ -171,6 +174,7 @@ def old_report(scenario: Path, out: Path, result: api.ValidationResult) -> str:
     )
 
 
+@pytest.mark.slow
 def test_the_same_command_resumes_and_other_settings_are_refused(two):
     folder, (a, b), _, _ = two
     out = folder / "out"

@@ -302,6 +302,7 @@ def test_calibrated_may_not_overwrite_what_the_calibration_reads(target, tmp_pat
 # --- a calibration folder is known by its inputs' contents ------------------------------------------
 
 
+@pytest.mark.slow
 def test_a_moved_calibration_folder_resumes(tmp_path):
     """A study folder (the calibration file, its record named relative to it, and the results)
     moved elsewhere is the same calibration: running it again recognises its folder."""

@@ -244,6 +244,7 @@ def test_a_record_wholly_outside_the_horizon_is_reported_as_not_scored(tmp_path)
     assert "not scored" in text and "outside this scenario's horizon): far" in text and "nan" not in text
 
 
+@pytest.mark.slow
 def test_validate_of_a_record_outside_the_horizon_finishes_and_says_not_scored(tmp_path):
     frame = pd.read_csv(RECORD, dtype=str, keep_default_na=False)
     frame = frame[frame["use"] == "fit"].head(1).assign(**{"from": "2030-01-01", "to": "2030-03-31"})
@@ -277,6 +278,7 @@ def test_free_text_a_spreadsheet_would_run_is_neutralised_in_every_csv_written()
     assert safe["value"].equals(table["value"]) and table["source"][0].startswith("=")
 
 
+@pytest.mark.slow
 def test_validation_csv_does_not_copy_a_formula_from_the_record(tmp_path):
     frame = pd.read_csv(RECORD, dtype=str, keep_default_na=False)
     frame = frame[frame["use"] == "fit"].head(1).assign(source='=HYPERLINK("http://example.com","x")')
