@@ -25,8 +25,9 @@ from scipy import stats
 
 from sim import api
 from sim.analysis.posterior import effective_sample_size, ks_distance, weighted_quantile
+from sim.calibration.abc import PriorTransition, Procedure, prior_distribution, pyabc
 from sim.calibration.inference import run_inference
-from sim.calibration.priors import FAMILIES, read_sources
+from sim.calibration.priors import FAMILIES, TAIL, Prior, free_density, read_sources
 from sim.calibration.public_record import load_record
 from sim.calibration.settings import load_calibration
 from sim.config.errors import ConfigError, UsageError
@@ -252,6 +253,57 @@ def test_prior_free_scale_round_trips_and_maps_prior_quantiles_to_logistic_quant
         np.testing.assert_allclose(prior.to_value(free), values, rtol=1e-9, err_msg=prior.path)
 
 
+def test_closed_form_quantiles_equal_scipys_for_every_family_on_many_points():
+    """The vectorised quantiles of a candidate's values (Prior.fast_value) are scipy's ppf to
+    1e-12, over the whole free scale and for several arguments of every family."""
+    calibration = load_calibration(PROJECT_CALIBRATION)
+    free = np.concatenate([np.linspace(-30.0, 30.0, 2001), np.random.default_rng(0).logistic(size=2000)])
+    extra = [
+        ("uniform", FAMILIES["uniform"](-3.0, 8.5)),
+        ("loguniform", FAMILIES["loguniform"](1e-4, 20.0)),
+        ("triangular", FAMILIES["triangular"](0.0, 0.0, 1.0)),
+        ("triangular", FAMILIES["triangular"](-1.0, 2.0, 2.0)),
+        ("lognormal", FAMILIES["lognormal"](3.0, 0.7)),
+        ("lognormal", FAMILIES["lognormal"](0.01, 2.0)),
+    ]
+    priors = [*calibration.priors, *(Prior("x.y", family, arguments, "-") for family, arguments in extra)]
+    assert {p.family for p in priors} == set(FAMILIES)
+    for prior in priors:
+        np.testing.assert_allclose(prior.fast_value(free), prior.to_value(free), rtol=1e-12, atol=0, err_msg=prior.path)
+        assert prior.fast_value(0.3) == pytest.approx(float(prior.to_value(0.3)), rel=1e-12)
+    assert stats.logistic.cdf(-30.0) < TAIL  # the grid reaches the clipped tails
+
+
+def test_closed_form_densities_and_draws_equal_scipys():
+    """The free prior's density, the prior proposal's density and its draws, vectorised, are
+    scipy's per-parameter calls: densities to 1e-12, draws identical."""
+    calibration = load_calibration(PROJECT_CALIBRATION)
+    x = np.concatenate([np.linspace(-40.0, 40.0, 4001), np.random.default_rng(1).logistic(size=2000)])
+    np.testing.assert_allclose(free_density(x), stats.logistic.pdf(x), rtol=1e-12, atol=0)
+    fast, slow = prior_distribution(calibration.priors), prior_distribution(calibration.priors, vectorised=False)
+    assert type(fast) is not type(slow)
+    fresh = {p.name: p.free_distribution() for p in calibration.priors}
+    fast_kernel, slow_kernel = PriorTransition(fresh), PriorTransition(fresh, vectorised=False)
+    assert fast_kernel.vectorised and not slow_kernel.vectorised
+    rng = np.random.default_rng(2)
+    frame = pd.DataFrame(rng.logistic(scale=3.0, size=(300, len(fresh))), columns=list(fresh))
+    for _, row in frame.iterrows():
+        particle = pyabc.Parameter(row.to_dict())
+        assert fast.pdf(particle) == pytest.approx(slow.pdf(particle), rel=1e-12, abs=0)
+        assert fast_kernel.pdf(particle) == pytest.approx(slow_kernel.pdf(particle), rel=1e-12, abs=0)
+    np.testing.assert_allclose(fast_kernel.pdf(frame), slow_kernel.pdf(frame), rtol=1e-12, atol=0)
+    np.testing.assert_allclose(
+        fast.pdf(frame), [slow.pdf(pyabc.Parameter(r.to_dict())) for _, r in frame.iterrows()], rtol=1e-12
+    )
+    for seed in range(20):
+        np.random.seed(seed)
+        a, after_a = slow_kernel.rvs_single(), np.random.get_state()[1].copy()
+        np.random.seed(seed)
+        b, after_b = fast_kernel.rvs_single(), np.random.get_state()[1].copy()
+        assert a == b
+        np.testing.assert_array_equal(after_a, after_b)  # the same draws consumed
+
+
 # ------------------------------------------------------------------- the inference (slow)
 
 
@@ -306,6 +358,47 @@ def test_a_folder_of_another_calibration_is_refused(tiny, tmp_path):
     path = write_calibration(tmp_path, record, seed=7)
     with pytest.raises(UsageError, match="another calibration"):
         run_inference(load_calibration(path), tiny["folder"] / "out", quick=False, workers=1)
+
+
+@pytest.mark.slow
+def test_scipy_densities_give_the_same_posterior_to_rounding(tiny, tmp_path):
+    """The old procedure's scalar scipy densities and quantiles give the tiny calibration's
+    posterior to float rounding (same seed: the same candidates, accepted alike)."""
+    slow = run_inference(
+        load_calibration(tiny["path"]), tmp_path / "out", quick=False, workers=1, procedure=Procedure(vectorised=False)
+    )
+    first = tiny["inference"]
+    assert slow.progress.simulations == first.progress.simulations
+    pd.testing.assert_frame_equal(frame_of(slow.posterior_path), frame_of(first.posterior_path), rtol=1e-9)
+
+
+@pytest.mark.slow
+def test_a_generation_the_budget_cannot_finish_is_not_started(tmp_path):
+    """With many generations allowed and a small budget, the run without the prediction starts
+    a generation the budget cannot finish and discards it (it simulates the whole budget); with
+    it, every candidate simulated is in a kept generation, and the posterior is the same or
+    comes from fewer generations."""
+    record = write_record(tmp_path / "record.csv", OBSERVED)
+    budget = {**TINY_BUDGET, "max_generations": 30, "min_acceptance_rate": 0.001, "max_simulations": 400}
+    calibration = load_calibration(write_calibration(tmp_path, record, budget=budget))
+    runs, counted = {}, {True: [], False: []}
+    for predict in (True, False):
+        runs[predict] = run_inference(
+            calibration,
+            tmp_path / f"out-{predict}",
+            quick=False,
+            workers=1,
+            progress=counted[predict].append,
+            procedure=Procedure(predict_budget=predict),
+        )
+    unpredicted, predicted = runs[False], runs[True]
+    assert sum(counted[False]) == budget["max_simulations"] > unpredicted.progress.simulations
+    assert "ran out during generation" in unpredicted.progress.reason
+    assert sum(counted[True]) == predicted.progress.simulations < budget["max_simulations"]
+    assert "the next generation would need about" in predicted.progress.reason
+    assert 1 <= predicted.progress.generations <= unpredicted.progress.generations
+    if predicted.progress.generations == unpredicted.progress.generations:
+        pd.testing.assert_frame_equal(frame_of(predicted.posterior_path), frame_of(unpredicted.posterior_path))
 
 
 @pytest.mark.slow

@@ -29,7 +29,7 @@ import pandas as pd
 from scipy import stats
 
 from sim.calibration.distance import RecordDistance, Summary
-from sim.calibration.priors import Prior
+from sim.calibration.priors import FREE_PRIOR, Prior, free_density
 from sim.calibration.sampler import SeededSampler, candidate_replication
 from sim.calibration.settings import Budget
 from sim.config.extras import require
@@ -45,16 +45,45 @@ GROWTH = 1.5  # a generation is expected to need at least this many times the si
 RUN_ID = 1  # one inference per database
 
 
+@dataclass(frozen=True)
+class Procedure:
+    """How the inference spends its simulations and its CPU, not what it infers: the defaults
+    are the project's; ``bench/calibration_cost.py`` turns them off to measure the procedure
+    before them on the same seed.
+
+    ``vectorised``: the prior and proposal densities and the prior quantiles of a candidate in
+    closed form with numpy, instead of one scalar scipy call per parameter (the same numbers to
+    float rounding). ``predict_budget``: before each generation, stop if the budget left cannot
+    pay for it (:func:`status`); without it, generations start until the budget runs out in
+    one, which is then discarded."""
+
+    vectorised: bool = True
+    predict_budget: bool = True
+
+
+PROJECT_PROCEDURE = Procedure()
+
+
 class ParticleModel:
     """The model as the inference calls it: free parameters in, the record's statistics out.
 
     A particle's values replace the scenario's; its replication number (which fixes all its
     random streams) is its candidate's (:func:`~sim.calibration.sampler.candidate_replication`)."""
 
-    def __init__(self, scenario: Scenario, priors: Sequence[Prior], checks: Sequence[Check], root_seed: int) -> None:
+    def __init__(
+        self,
+        scenario: Scenario,
+        priors: Sequence[Prior],
+        checks: Sequence[Check],
+        root_seed: int,
+        vectorised: bool = True,
+    ) -> None:
         self.scenario, self.priors, self.checks, self.root_seed = scenario, tuple(priors), tuple(checks), root_seed
+        self.vectorised = vectorised
 
     def values(self, free: dict) -> dict[str, float]:
+        if self.vectorised:
+            return {p.path: p.fast_value(free[p.name]) for p in self.priors}
         return {p.path: float(p.to_value(free[p.name])) for p in self.priors}
 
     def __call__(self, free: dict) -> dict[str, float]:
@@ -63,11 +92,24 @@ class ParticleModel:
         return {c.id: measure(c, world.ledger.records, world.calendar) for c in self.checks}
 
 
-def prior_distribution(priors: Sequence[Prior]) -> pyabc.Distribution:
+class FreePrior(pyabc.Distribution):
+    """The priors on the free scale, standard logistic each, with their joint density in closed
+    form: one numpy expression for all parameters instead of one scalar scipy call each (pyabc
+    evaluates it twice per candidate). Draws are pyabc's own, so they are unchanged."""
+
+    def pdf(self, x):
+        names = list(self.keys())
+        if isinstance(x, pd.DataFrame):
+            return np.prod(free_density(x[names].to_numpy(float)), axis=1)
+        if len(x) != len(names):
+            raise KeyError(f"a particle of {len(x)} parameters for a prior of {len(names)}")
+        return float(np.prod(free_density(np.array([x[name] for name in names], dtype=float))))
+
+
+def prior_distribution(priors: Sequence[Prior], vectorised: bool = True) -> pyabc.Distribution:
     """The priors on the free scale, as pyabc random variables."""
-    return pyabc.Distribution(
-        **{p.name: pyabc.RV(name, *args) for p in priors for name, args in [p.free_distribution()]}
-    )
+    kind = FreePrior if vectorised and all(p.free_distribution() == FREE_PRIOR for p in priors) else pyabc.Distribution
+    return kind(**{p.name: pyabc.RV(name, *args) for p in priors for name, args in [p.free_distribution()]})
 
 
 class PriorTransition(pyabc.transition.Transition):
@@ -78,9 +120,11 @@ class PriorTransition(pyabc.transition.Transition):
     size collapses); proposing them from the prior makes their factor of every weight exactly
     one. Any proposal gives the same posterior; this one only costs less."""
 
-    def __init__(self, priors: dict[str, tuple[str, tuple[float, ...]]]) -> None:
+    def __init__(self, priors: dict[str, tuple[str, tuple[float, ...]]], vectorised: bool = True) -> None:
         self.priors = priors
         self._frozen: dict | None = None
+        # every free prior is standard logistic: then draws and densities are one numpy call
+        self.vectorised = vectorised and all(spec == FREE_PRIOR for spec in priors.values())
 
     def _distributions(self) -> dict:
         if self._frozen is None:
@@ -91,15 +135,22 @@ class PriorTransition(pyabc.transition.Transition):
         pass
 
     def rvs_single(self) -> pyabc.Parameter:
+        if self.vectorised:  # the same draws as one scalar scipy draw each, in order
+            return pyabc.Parameter(dict(zip(self.priors, np.random.logistic(size=len(self.priors)).tolist())))
         return pyabc.Parameter({name: float(d.rvs()) for name, d in self._distributions().items()})
 
     def pdf(self, x):
+        if self.vectorised:
+            names = list(self.priors)
+            if isinstance(x, pd.DataFrame):
+                return np.prod(free_density(x[names].to_numpy(float)), axis=1)
+            return float(np.prod(free_density(np.array([x[name] for name in names], dtype=float))))
         densities = [d.pdf(np.asarray(x[name], dtype=float)) for name, d in self._distributions().items()]
         product = np.prod(densities, axis=0)
         return product if isinstance(x, pd.DataFrame) else float(product)
 
 
-def proposal(priors: Sequence[Prior], informed: set[str]) -> pyabc.AggregatedTransition:
+def proposal(priors: Sequence[Prior], informed: set[str], vectorised: bool = True) -> pyabc.AggregatedTransition:
     """A multivariate normal kernel over the informed parameters (fitted to the last population,
     pyabc's default), and fresh prior draws for the others."""
     perturbed = tuple(p.name for p in priors if p.path in informed)
@@ -108,7 +159,7 @@ def proposal(priors: Sequence[Prior], informed: set[str]) -> pyabc.AggregatedTra
     if perturbed:
         mapping[perturbed] = pyabc.MultivariateNormalTransition()
     if fresh:
-        mapping[tuple(fresh)] = PriorTransition(fresh)
+        mapping[tuple(fresh)] = PriorTransition(fresh, vectorised)
     return pyabc.AggregatedTransition(mapping)
 
 
@@ -122,12 +173,19 @@ class Progress:
     reason: str
 
 
-def status(path: Path, budget: Budget) -> Progress:
+def status(path: Path, budget: Budget, predict_budget: bool = True) -> Progress:
     """The state of the inference in database ``path`` (none yet: 0 generations), and whether a
     stopping rule holds: the generations are all done, the last acceptance rate is below the
-    least allowed, or the next generation would overrun the budget of simulations (it is
-    expected to grow as the last did over the one before, by ``GROWTH`` at least: a generation
-    cut short by the budget is not kept, so its simulations would be wasted)."""
+    least allowed, or (``predict_budget``) the next generation would overrun the budget of
+    simulations. The rule: generation t + 1 is started only if the simulations left are at
+    least ``g x n_t``, where ``n_t`` is the simulations generation t needed (the particles over
+    its acceptance rate) and ``g = max(GROWTH, n_t / n_(t-1))`` (``GROWTH`` alone after the
+    first generation). At the last generation's acceptance rate (``g = 1``) the next one would
+    already need ``n_t``; since the rate falls as the threshold tightens (each generation of
+    the project's runs needed 1.5 to 2 times the last), ``g`` is at least 1.5. A generation cut
+    short by the budget is not kept, so its simulations would be wasted. The first generation
+    is always started (without it there is no posterior; the budget's own check leaves room
+    for it)."""
     if not path.exists():
         return Progress(0, 0, False, "")
     history = pyabc.History(f"sqlite:///{path}", _id=RUN_ID)
@@ -149,7 +207,7 @@ def status(path: Path, budget: Budget) -> Progress:
             True,
             f"an acceptance rate of {rate:.3f}, below the least allowed ({budget.min_acceptance_rate:g})",
         )
-    if simulations + expected > budget.max_simulations:
+    if predict_budget and simulations + expected > budget.max_simulations:
         return Progress(
             len(done),
             simulations,
@@ -183,6 +241,7 @@ def infer(
     executor: Executor | None,
     workers: int,
     progress: Callable[[int], None] | None = None,
+    procedure: Procedure = PROJECT_PROCEDURE,
 ) -> Progress:
     """Run (or resume) ABC-SMC into ``folder/abc.db`` until a stopping rule holds; the
     ``informed`` parameters (dotted paths) are perturbed, the others drawn from their priors.
@@ -192,7 +251,7 @@ def infer(
     a generation that would overrun it stops the sampler and is not kept."""
     path = folder / DATABASE
     while True:
-        state = status(path, budget)
+        state = status(path, budget, procedure.predict_budget)
         if state.finished:
             return state
         if state.generations == 0 and path.exists():
@@ -201,12 +260,12 @@ def infer(
         sampler = SeededSampler(root_seed, executor, workers, progress, limit=left)
         abc = pyabc.ABCSMC(
             model,
-            prior_distribution(model.priors),
+            prior_distribution(model.priors, procedure.vectorised),
             RecordDistance(summary),
             population_size=budget.particles,
             sampler=sampler,
             eps=pyabc.QuantileEpsilon(alpha=budget.epsilon_quantile),
-            transitions=proposal(model.priors, informed),
+            transitions=proposal(model.priors, informed, procedure.vectorised),
         )
         with quiet_library():
             if state.generations:
@@ -214,7 +273,7 @@ def infer(
             else:
                 abc.new(f"sqlite:///{path}", summary.observed())
             abc.run(max_nr_populations=1, min_acceptance_rate=budget.min_acceptance_rate)
-        after = status(path, budget)
+        after = status(path, budget, procedure.predict_budget)
         if after.generations == state.generations:
             reason = f"the budget: {budget.max_simulations} simulations ran out during generation {state.generations}, which is not kept"
             return Progress(after.generations, after.simulations, True, reason)

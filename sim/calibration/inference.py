@@ -28,7 +28,9 @@ from sim.batch.manifest import code_version, environment, utc_now
 from sim.batch.runner import default_workers, executor_for
 from sim.calibration.abc import (
     DATABASE,
+    PROJECT_PROCEDURE,
     ParticleModel,
+    Procedure,
     Progress,
     generations,
     infer,
@@ -135,8 +137,10 @@ def run_inference(
     scheduler: str | None = None,
     progress: Callable[[int], None] | None = None,
     command: tuple[str, ...] = ("python API",),
+    procedure: Procedure = PROJECT_PROCEDURE,
 ) -> Inference:
-    """Pilot runs, ABC-SMC (resumed where a run stopped) and the posterior file, in ``out``."""
+    """Pilot runs, ABC-SMC (resumed where a run stopped) and the posterior file, in ``out``.
+    ``procedure`` is for benchmarks (the project's defaults otherwise; see :class:`Procedure`)."""
     budget = calibration.budget(quick)
     seed = calibration.header.root_seed
     workers = workers or default_workers()
@@ -165,9 +169,13 @@ def run_inference(
         pilot = run_pilots(calibration, budget.pilot_replications, Execution(workers=workers, executor=executor))
         write_csv(out / "statistics.csv", pilot.summary.table())
         write_csv(out / "screen.csv", pilot.screen)
-        model = ParticleModel(calibration.scenario, calibration.priors, pilot.summary.checks, seed)
+        model = ParticleModel(
+            calibration.scenario, calibration.priors, pilot.summary.checks, seed, procedure.vectorised
+        )
         try:
-            state = infer(out, model, pilot.summary, pilot.informed, budget, seed, executor, workers, progress)
+            state = infer(
+                out, model, pilot.summary, pilot.informed, budget, seed, executor, workers, progress, procedure
+            )
         except SQLAlchemyError as exc:
             raise UsageError(
                 f"{out / DATABASE} cannot be read or written ({type(exc).__name__}): "

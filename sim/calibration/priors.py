@@ -8,7 +8,10 @@
     high = 0.4  # salvos/day; source: docs/sources.md#calibration-counts (...)
 
 A family is declared once, below, as a dataclass of its arguments (each with its unit: the
-parameter's own for a bound or a median, ``-`` for a shape) and the distribution it makes.
+parameter's own for a bound or a median, ``-`` for a shape), the scipy distribution it makes
+and its quantile function in closed form (numpy, the formula of scipy's own ``_ppf``: a
+candidate of the inference maps its 40 parameters at once, where scipy's scalar calls cost
+milliseconds; tests check it against scipy).
 The inference works on one free scale for every family: the logit of the prior's distribution
 function, ``logit(F(x))``, which is standard logistic under any prior. Particles are perturbed
 there, unbounded, and never leave the prior's support; reports and posterior files give
@@ -52,6 +55,9 @@ class Uniform:
     def natural(self):
         return stats.uniform(self.low, self.high - self.low)
 
+    def quantile(self, q: np.ndarray) -> np.ndarray:
+        return q * (self.high - self.low) + self.low
+
 
 @dataclass(frozen=True)
 class LogUniform:
@@ -65,6 +71,9 @@ class LogUniform:
 
     def natural(self):
         return stats.loguniform(self.low, self.high)
+
+    def quantile(self, q: np.ndarray) -> np.ndarray:
+        return np.exp(np.log(self.low) + q * (np.log(self.high) - np.log(self.low)))
 
 
 @dataclass(frozen=True)
@@ -85,6 +94,10 @@ class Triangular:
     def natural(self):
         return stats.triang((self.mode - self.low) / (self.high - self.low), self.low, self.high - self.low)
 
+    def quantile(self, q: np.ndarray) -> np.ndarray:
+        c = (self.mode - self.low) / (self.high - self.low)
+        return np.where(q < c, np.sqrt(c * q), 1 - np.sqrt((1 - c) * (1 - q))) * (self.high - self.low) + self.low
+
 
 @dataclass(frozen=True)
 class LogNormal:
@@ -95,6 +108,9 @@ class LogNormal:
 
     def natural(self):
         return stats.lognorm(s=self.log_sd, scale=self.median)
+
+    def quantile(self, q: np.ndarray) -> np.ndarray:
+        return np.exp(self.log_sd * special.ndtri(q)) * self.median
 
 
 FAMILIES: dict[str, type] = {
@@ -133,8 +149,13 @@ class Prior:
         return FREE_PRIOR
 
     def to_value(self, free: np.ndarray | float) -> np.ndarray | float:
-        """The value at a point of the free scale: the prior quantile at its expit."""
+        """The value at a point of the free scale: the prior quantile at its expit (scipy's)."""
         return self._distribution.ppf(np.clip(special.expit(free), TAIL, 1 - TAIL))
+
+    def fast_value(self, free: np.ndarray | float) -> np.ndarray | float:
+        """:meth:`to_value` by the family's closed-form quantile (equal to float rounding)."""
+        value = self.arguments.quantile(np.clip(special.expit(free), TAIL, 1 - TAIL))
+        return value if np.ndim(value) else float(value)
 
     def to_free(self, value: np.ndarray | float) -> np.ndarray | float:
         """The free scale: the logit of the value's prior distribution function."""
@@ -148,6 +169,12 @@ class Prior:
         """The prior as a reader would write it: ``loguniform(0.04, 0.4)``."""
         values = ", ".join(f"{getattr(self.arguments, f.name):g}" for f in dataclasses.fields(self.arguments))
         return f"{self.family}({values})"
+
+
+def free_density(x: np.ndarray) -> np.ndarray:
+    """The density of the free scale's prior, standard logistic (scipy's formula, vectorised)."""
+    y = -np.abs(np.asarray(x, dtype=float))
+    return np.exp(y - 2.0 * np.log1p(np.exp(y)))
 
 
 def family_unit(family: str, key: str, parameter_unit: str | None) -> str | None:
