@@ -116,7 +116,7 @@ class Arrivals:
     The wait for the next attack is a timer rather than a process: every change of intensity
     must cut into it (each capacity loss and its recovery, each regime: hundreds in a
     replication), and replacing a timer costs a fraction of interrupting a process. A
-    replaced timer is cancelled: it still fires, and does nothing. Between changes the intensity is its level
+    replaced timer is cancelled: taken off the schedule. Between changes the intensity is its level
     times the relapse factor, whose steps are known in advance: the budget is spent across
     them without an event at each step.
     """
@@ -134,14 +134,15 @@ class Arrivals:
 
     def _wait(self) -> None:
         """Set the timer for when the budget runs out at the current intensity (none if never)."""
-        env, relapsing = self.world.env, self.intensity.relapsing
-        if relapsing is not None and env.now >= relapsing.end_d:
+        env, intensity = self.world.env, self.intensity
+        now, relapsing = env._now, intensity.relapsing
+        if relapsing is not None and now >= relapsing.end_d:
             relapsing = None  # over: the factor is 1 from now on
-        self.since, self.level, self.relapsing = env.now, self.intensity.level_per_day, relapsing
+        self.since, self.level, self.relapsing = now, intensity.level_per_day, relapsing
         if self._timer is not None:
             self._timer.cancel()
         due = self._due()
-        self._timer = after(env, due - env.now, self._arrive) if due < math.inf else None
+        self._timer = Later(env, due - now, self._arrive, ()) if due < math.inf else None
 
     def _due(self) -> float:
         if self.level <= 0.0:
@@ -205,22 +206,23 @@ def launch_attack(
     else:
         stream = threat.name if origin is Origin.BACKGROUND else f"{threat.name}.{origin}"
         attack = f"{stream}-{world.next_attack_index(stream)}"
-    campaign = world.scenario.campaign
+    campaign, env = world.scenario.campaign, world.env
     rng = world.streams.at_once(attack, AttackPhase.LAUNCH)
     u_offspring, u_warn, *warning = rng.random(5).tolist()
     offspring = poisson_quantile(campaign.branching_ratio, u_offspring)
-    children = rng.random((offspring, 2)).tolist() if offspring else ()  # (delay, keep) uniforms of each
     world.generation[attack] = generation
-    for child, (u_delay, keep) in enumerate(children):
-        delay = -campaign.excitation_decay_days * math.log1p(-u_delay)  # exponential, by inverse CDF
-        after(world.env, delay, follow_up, world, threat, keep, generation, attack, child)
+    if offspring:
+        decay = -campaign.excitation_decay_days
+        for child, (u_delay, keep) in enumerate(rng.random((offspring, 2)).tolist()):  # (delay, keep) uniforms
+            # exponential delay, by inverse CDF
+            Later(env, decay * math.log1p(-u_delay), follow_up, (world, threat, keep, generation, attack, child))
     spec = world.scenario.policy.us.preemption
     if not (threat.warnable and u_warn < spec.warning_prob):
         carry_out(world, threat, attack, origin)
         return
     world.ledger.record(WARNING, None, attack, detail=f"{threat.name} attack expected")
     prevented = world.warnings is not None and world.warnings.on_warning(attack, WarningDraws(*warning))
-    after(world.env, hours(spec.warning_lead_h), warned_attack, world, threat, attack, origin, prevented)
+    after(env, hours(spec.warning_lead_h), warned_attack, world, threat, attack, origin, prevented)
 
 
 def follow_up(world: World, threat: Threat, keep_u: float, generation: int, parent: str, child: int) -> None:

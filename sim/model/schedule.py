@@ -10,6 +10,7 @@ cut short stay processes.
 from __future__ import annotations
 
 from collections.abc import Callable
+from heapq import heapify, heappush
 from typing import Any
 
 import simpy
@@ -24,20 +25,31 @@ class Later(simpy.Timeout):
         if delay_d < 0:
             raise ValueError(f"Negative delay {delay_d}")
         self.env = env
-        self.callbacks = [self._fire]
+        self.callbacks = [_fire]
         self._value = None
         self._delay = delay_d
         self._ok = True
         self._action, self._args = action, args
-        env.schedule(self, NORMAL, delay_d)
-
-    def _fire(self, _event: simpy.Event) -> None:
-        self._action(*self._args)
+        # Environment.schedule inlined: the same (time, priority, event id) key on its queue
+        self._entry = (env._now + delay_d, NORMAL, next(env._eid), self)
+        heappush(env._queue, self._entry)
 
     def cancel(self) -> None:
-        """The action will not run: the timer still fires when due, and does nothing."""
-        if self.callbacks:
+        """The action will not run: the timer is taken off the schedule (a pending timer) or
+        does nothing when it fires (one being processed).
+
+        Taking it off costs less than letting it fire for nothing (the schedule holds a few
+        dozen events); the other events keep their keys, so their order is unchanged."""
+        if self.callbacks:  # pending: neither processed nor being processed
             self.callbacks.clear()
+            queue = self.env._queue
+            queue.remove(self._entry)
+            heapify(queue)
+
+
+def _fire(event: Later) -> None:
+    """A ``Later``'s callback (a plain function: no bound method made per timer)."""
+    event._action(*event._args)
 
 
 def after(env: simpy.Environment, delay_d: float, action: Callable[..., Any], *args: Any) -> Later:
