@@ -74,6 +74,9 @@ def campaign_regimes(world: World, threat: Threat) -> Generator[simpy.Event, Non
     regimes, pause = campaign.regimes, campaign.pause_regime
     intensity = world.intensity[threat.name]
     rng = world.streams.get(f"regime.{threat.name}")
+    # from each regime, the others it can jump to and their weights (the scenario is frozen)
+    jumps = {name: [n for n in regimes if n != name and regimes[n].entry_weight > 0] for name in regimes}
+    weights = {name: [regimes[n].entry_weight for n in others] for name, others in jumps.items()}
     sojourn = regime_sojourn(regimes[intensity.regime], rng)
     while True:
         try:
@@ -87,9 +90,9 @@ def campaign_regimes(world: World, threat: Threat) -> Generator[simpy.Event, Non
                 world.ledger.record(REGIME, detail=f"{threat.name}: {pause} ({cause}, {length})")
             continue
         was_paused = intensity.paused
-        others = [n for n in regimes if n != intensity.regime and regimes[n].entry_weight > 0]
+        others = jumps[intensity.regime]
         if others:
-            nxt = others[pick_weighted([regimes[n].entry_weight for n in others], rng.random())]
+            nxt = others[pick_weighted(weights[intensity.regime], rng.random())]
             intensity.set_regime(nxt, regimes[nxt].multiplier, paused=nxt == pause)
             world.ledger.record(REGIME, detail=f"{threat.name}: {nxt}")
             if was_paused and not intensity.paused and campaign.relapse_fraction < 1.0:
@@ -116,7 +119,7 @@ class Arrivals:
     The wait for the next attack is a timer rather than a process: every change of intensity
     must cut into it (each capacity loss and its recovery, each regime: hundreds in a
     replication), and replacing a timer costs a fraction of interrupting a process. A
-    replaced timer is cancelled: taken off the schedule. Between changes the intensity is its level
+    replaced timer is cancelled: it still fires, and does nothing. Between changes the intensity is its level
     times the relapse factor, whose steps are known in advance: the budget is spent across
     them without an event at each step.
     """

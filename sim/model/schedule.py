@@ -10,7 +10,7 @@ cut short stay processes.
 from __future__ import annotations
 
 from collections.abc import Callable
-from heapq import heapify, heappush
+from heapq import heappush
 from typing import Any
 
 import simpy
@@ -31,20 +31,13 @@ class Later(simpy.Timeout):
         self._ok = True
         self._action, self._args = action, args
         # Environment.schedule inlined: the same (time, priority, event id) key on its queue
-        self._entry = (env._now + delay_d, NORMAL, next(env._eid), self)
-        heappush(env._queue, self._entry)
+        heappush(env._queue, (env._now + delay_d, NORMAL, next(env._eid), self))
 
     def cancel(self) -> None:
-        """The action will not run: the timer is taken off the schedule (a pending timer) or
-        does nothing when it fires (one being processed).
-
-        Taking it off costs less than letting it fire for nothing (the schedule holds a few
-        dozen events); the other events keep their keys, so their order is unchanged."""
-        if self.callbacks:  # pending: neither processed nor being processed
+        """The action will not run: the timer still fires when due, and does nothing (taking it
+        off SimPy's queue, a remove and a re-heapify, costs several times more)."""
+        if self.callbacks:
             self.callbacks.clear()
-            queue = self.env._queue
-            queue.remove(self._entry)
-            heapify(queue)
 
 
 def _fire(event: Later) -> None:
