@@ -74,6 +74,9 @@ def campaign_regimes(world: World, threat: Threat) -> Generator[simpy.Event, Non
     regimes, pause = campaign.regimes, campaign.pause_regime
     intensity = world.intensity[threat.name]
     rng = world.streams.get(f"regime.{threat.name}")
+    # from each regime, the others it can jump to and their weights (the scenario is frozen)
+    jumps = {name: [n for n in regimes if n != name and regimes[n].entry_weight > 0] for name in regimes}
+    weights = {name: [regimes[n].entry_weight for n in others] for name, others in jumps.items()}
     sojourn = regime_sojourn(regimes[intensity.regime], rng)
     while True:
         try:
@@ -87,9 +90,9 @@ def campaign_regimes(world: World, threat: Threat) -> Generator[simpy.Event, Non
                 world.ledger.record(REGIME, detail=f"{threat.name}: {pause} ({cause}, {length})")
             continue
         was_paused = intensity.paused
-        others = [n for n in regimes if n != intensity.regime and regimes[n].entry_weight > 0]
+        others = jumps[intensity.regime]
         if others:
-            nxt = others[pick_weighted([regimes[n].entry_weight for n in others], rng.random())]
+            nxt = others[pick_weighted(weights[intensity.regime], rng.random())]
             intensity.set_regime(nxt, regimes[nxt].multiplier, paused=nxt == pause)
             world.ledger.record(REGIME, detail=f"{threat.name}: {nxt}")
             if was_paused and not intensity.paused and campaign.relapse_fraction < 1.0:
@@ -134,14 +137,15 @@ class Arrivals:
 
     def _wait(self) -> None:
         """Set the timer for when the budget runs out at the current intensity (none if never)."""
-        env, relapsing = self.world.env, self.intensity.relapsing
-        if relapsing is not None and env.now >= relapsing.end_d:
+        env, intensity = self.world.env, self.intensity
+        now, relapsing = env._now, intensity.relapsing
+        if relapsing is not None and now >= relapsing.end_d:
             relapsing = None  # over: the factor is 1 from now on
-        self.since, self.level, self.relapsing = env.now, self.intensity.level_per_day, relapsing
+        self.since, self.level, self.relapsing = now, intensity.level_per_day, relapsing
         if self._timer is not None:
             self._timer.cancel()
         due = self._due()
-        self._timer = after(env, due - env.now, self._arrive) if due < math.inf else None
+        self._timer = Later(env, due - now, self._arrive, ()) if due < math.inf else None
 
     def _due(self) -> float:
         if self.level <= 0.0:
@@ -205,22 +209,23 @@ def launch_attack(
     else:
         stream = threat.name if origin is Origin.BACKGROUND else f"{threat.name}.{origin}"
         attack = f"{stream}-{world.next_attack_index(stream)}"
-    campaign = world.scenario.campaign
+    campaign, env = world.scenario.campaign, world.env
     rng = world.streams.at_once(attack, AttackPhase.LAUNCH)
     u_offspring, u_warn, *warning = rng.random(5).tolist()
     offspring = poisson_quantile(campaign.branching_ratio, u_offspring)
-    children = rng.random((offspring, 2)).tolist() if offspring else ()  # (delay, keep) uniforms of each
     world.generation[attack] = generation
-    for child, (u_delay, keep) in enumerate(children):
-        delay = -campaign.excitation_decay_days * math.log1p(-u_delay)  # exponential, by inverse CDF
-        after(world.env, delay, follow_up, world, threat, keep, generation, attack, child)
+    if offspring:
+        decay = -campaign.excitation_decay_days
+        for child, (u_delay, keep) in enumerate(rng.random((offspring, 2)).tolist()):  # (delay, keep) uniforms
+            # exponential delay, by inverse CDF
+            Later(env, decay * math.log1p(-u_delay), follow_up, (world, threat, keep, generation, attack, child))
     spec = world.scenario.policy.us.preemption
     if not (threat.warnable and u_warn < spec.warning_prob):
         carry_out(world, threat, attack, origin)
         return
     world.ledger.record(WARNING, None, attack, detail=f"{threat.name} attack expected")
     prevented = world.warnings is not None and world.warnings.on_warning(attack, WarningDraws(*warning))
-    after(world.env, hours(spec.warning_lead_h), warned_attack, world, threat, attack, origin, prevented)
+    after(env, hours(spec.warning_lead_h), warned_attack, world, threat, attack, origin, prevented)
 
 
 def follow_up(world: World, threat: Threat, keep_u: float, generation: int, parent: str, child: int) -> None:

@@ -82,7 +82,7 @@ class Intensity:
     @property
     def level_per_day(self) -> float:
         """The intensity without the relapse factor (attacks/day)."""
-        return self.base_rate_per_day * self.regime_multiplier * self.policy_factor
+        return self.base_rate_per_day * self.regime_multiplier * self._policy_factor
 
     @property
     def relapse(self) -> float:

@@ -85,6 +85,9 @@ class Record(NamedTuple):
     detail: str = ""
 
 
+_new_record = tuple.__new__  # a Record from a full tuple of its fields, without NamedTuple's keyword handling
+
+
 RECORDS_PER_DAY = 1_000
 """The most records a replication may write per day of its horizon (at least
 :data:`LEAST_RECORD_BUDGET` in all). A run of the calibrated model writes about 3 a day, the
@@ -142,9 +145,13 @@ class Ledger:
         detail: str = "",
     ) -> None:
         """Write a record at the current time (see :class:`Record` for the fields)."""
-        rec = Record(self._env.now, kind, site, attack, count, heavy, origin, generation, detail)
-        self.records.append(rec)
-        if len(self.records) > self.budget:
+        # the hot path of a run: the tuple built directly, the clock read from the environment
+        rec = _new_record(Record, (self._env._now, kind, site, attack, count, heavy, origin, generation, detail))
+        records = self.records
+        records.append(rec)
+        if len(records) > self.budget:
             raise RunawayReplication(self._runaway())
-        for callback in self._subscribers.get(kind, ()):
-            callback(rec)
+        callbacks = self._subscribers.get(kind)
+        if callbacks:
+            for callback in callbacks:
+                callback(rec)

@@ -10,6 +10,7 @@ cut short stay processes.
 from __future__ import annotations
 
 from collections.abc import Callable
+from heapq import heappush
 from typing import Any
 
 import simpy
@@ -24,20 +25,24 @@ class Later(simpy.Timeout):
         if delay_d < 0:
             raise ValueError(f"Negative delay {delay_d}")
         self.env = env
-        self.callbacks = [self._fire]
+        self.callbacks = [_fire]
         self._value = None
         self._delay = delay_d
         self._ok = True
         self._action, self._args = action, args
-        env.schedule(self, NORMAL, delay_d)
-
-    def _fire(self, _event: simpy.Event) -> None:
-        self._action(*self._args)
+        # Environment.schedule inlined: the same (time, priority, event id) key on its queue
+        heappush(env._queue, (env._now + delay_d, NORMAL, next(env._eid), self))
 
     def cancel(self) -> None:
-        """The action will not run: the timer still fires when due, and does nothing."""
+        """The action will not run: the timer still fires when due, and does nothing (taking it
+        off SimPy's queue, a remove and a re-heapify, costs several times more)."""
         if self.callbacks:
             self.callbacks.clear()
+
+
+def _fire(event: Later) -> None:
+    """A ``Later``'s callback (a plain function: no bound method made per timer)."""
+    event._action(*event._args)
 
 
 def after(env: simpy.Environment, delay_d: float, action: Callable[..., Any], *args: Any) -> Later:

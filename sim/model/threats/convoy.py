@@ -39,9 +39,11 @@ class Roads:
     def on_road(self, now: float) -> list[int]:
         """Convoys that have departed and not yet arrived at time ``now``."""
         # a candidate range one wider on each side, then the exact test (no rounding doubts)
-        first = max(0, math.floor((now - self.trip_d) * self.per_day - 0.5))
-        last = math.floor(now * self.per_day - 0.5) + 1
-        return [k for k in range(first, last + 1) if self.departure(k) <= now < self.departure(k) + self.trip_d]
+        per_day, trip_d = self.per_day, self.trip_d
+        first = max(0, math.floor((now - trip_d) * per_day - 0.5))
+        last = math.floor(now * per_day - 0.5) + 1
+        # departure(k), inlined: (k + 0.5) / per_day
+        return [k for k in range(first, last + 1) if (k + 0.5) / per_day <= now < (k + 0.5) / per_day + trip_d]
 
     def next_convoy(self, now: float) -> int:
         """The first convoy that departs at or after ``now``."""

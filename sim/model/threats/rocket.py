@@ -14,7 +14,7 @@ from sim.model.damage import harm_civilians, harm_personnel
 from sim.model.draws import pick_weighted
 from sim.model.interception import engage_threat
 from sim.model.records import Origin, record_kind
-from sim.model.schedule import after
+from sim.model.schedule import Later
 from sim.model.sites import NO_TARGET, SiteState
 from sim.model.threats import Threat
 from sim.model.world import World
@@ -46,6 +46,10 @@ class RocketDraws(NamedTuple):
     civilian_harm: float
 
 
+_ROCKET_UNIFORMS = len(RocketDraws._fields)
+_new_draws = tuple.__new__  # RocketDraws from a row of uniforms, without NamedTuple's argument handling
+
+
 def salvo_size(threat: RocketThreat, escalation: float, u_class: float, u_size: float) -> tuple[int, bool]:
     """Rockets in a salvo and whether it is heavy, by inverse CDF: a heavy salvo (uniform on
     [min, max]) if ``u_class`` < ``heavy_salvo_prob`` times ``escalation`` (capped at 1), else
@@ -64,7 +68,7 @@ def rocket_salvo(world: World, attack: str, rng: np.random.Generator, origin: Or
     u_site, u_class, u_size = rng.random(3).tolist()
     site = world.sites.choose_target("rocket_weight", u_site)
     size, heavy = salvo_size(threat, world.severity.heavy_salvo_factor(env.now), u_class, u_size)
-    rockets = [RocketDraws(*row) for row in rng.random((size, len(RocketDraws._fields))).tolist()]
+    rockets = [_new_draws(RocketDraws, row) for row in rng.random((size, _ROCKET_UNIFORMS)).tolist()]
     if site is None:
         world.ledger.record(NO_TARGET, None, attack, detail="rocket")
         return
@@ -80,12 +84,10 @@ def rocket_salvo(world: World, attack: str, rng: np.random.Generator, origin: Or
     )
     on_alert = site.on_alert(env.now)
     site.attacked(env.now)
+    launch_rocket(world, site, attack, rockets[0], on_alert, heavy)
     spacing_d = seconds(threat.launch_spacing_s)
-    for i, draws in enumerate(rockets):
-        if i:
-            after(env, i * spacing_d, launch_rocket, world, site, attack, draws, on_alert, heavy)
-        else:
-            launch_rocket(world, site, attack, draws, on_alert, heavy)
+    for i in range(1, size):
+        Later(env, i * spacing_d, launch_rocket, (world, site, attack, rockets[i], on_alert, heavy))
 
 
 def launch_rocket(world: World, site: SiteState, attack: str, d: RocketDraws, on_alert: bool, heavy: bool) -> None:
@@ -93,16 +95,17 @@ def launch_rocket(world: World, site: SiteState, attack: str, d: RocketDraws, on
 
     C-RAM engages only rounds predicted to hit the defended area: such a rocket's flight is a
     process (it waits for a fire unit); any other lands when its flight time is up."""
-    threat, cram, env = world.scenario.threats.rocket, world.scenario.cram, world.env
+    scenario, record = world.scenario, world.ledger.record
+    threat = scenario.threats.rocket
     if d.launch >= (1.0 - threat.launch_failure_prob) * site.launch_success:
-        world.ledger.record(LAUNCH_FAILED, site.name, attack)
+        record(LAUNCH_FAILED, site.name, attack)
         return
-    world.ledger.record(LAUNCHED, site.name, attack)
+    record(LAUNCHED, site.name, attack)
     inside = d.inside < threat.inside_perimeter_prob
-    if inside and site.defended and d.engage < cram.engage_prob:
-        env.process(engaged_flight(world, site, attack, d, on_alert, heavy))
+    if inside and site.defended and d.engage < scenario.cram.engage_prob:
+        world.env.process(engaged_flight(world, site, attack, d, on_alert, heavy))
     else:
-        after(env, seconds(threat.flight_time_s), rocket_lands, world, site, attack, d, inside, on_alert, heavy)
+        Later(world.env, seconds(threat.flight_time_s), rocket_lands, (world, site, attack, d, inside, on_alert, heavy))
 
 
 def engaged_flight(
