@@ -33,6 +33,7 @@ def small_batch(replications: int = REPLICATIONS, chunk_size: int = CHUNK) -> Ba
 @pytest.fixture
 def small_groups(monkeypatch):
     monkeypatch.setattr(sim.batch.folder, "ROW_GROUP_ROWS", ROW_GROUP)
+    monkeypatch.setattr(sim.batch.folder, "COMBINE_EVERY", 2)  # parts combined inside a row group too
 
 
 def test_runs_parquet_has_row_groups_of_a_fixed_size_not_one_per_part(tmp_path, small_groups):

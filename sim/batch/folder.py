@@ -62,6 +62,7 @@ COMPLETE = "complete"  # the manifest's status once every file of the folder is 
 ANALYSING = "analysing"  # the runs are written, the files made from them not yet
 WHAT_TO_DO = "remove the folder or choose another --out"
 ROW_GROUP_ROWS = 65_536  # rows per row group of runs.parquet: a few MB each, read at full speed
+COMBINE_EVERY = 64  # parts held while assembling that are combined into one table
 FLUSH_EVERY = 64  # parts written between two flushes to disk (see ResultsFolder.save)
 
 
@@ -272,7 +273,7 @@ class ResultsFolder:
         def write(partial: Path) -> None:
             with RowGroups(partial, ROW_GROUP_ROWS) as groups:
                 for scenario, index in chunks:
-                    groups.add(pq.read_table(self.part(scenario, index)))
+                    groups.add(pq.ParquetFile(self.part(scenario, index)).read())  # not read_table: no datasets
             self.most_rows_held = groups.most_rows_held
 
         write_atomic(target, write)
@@ -301,7 +302,9 @@ class ResultsFolder:
 class RowGroups:
     """A Parquet file written table by table in row groups of ``rows`` rows (the last one
     shorter), whatever the sizes of the tables: it holds fewer than ``rows`` rows plus the last
-    table given. ``most_rows_held`` tells the most it held at once."""
+    table given, every :data:`COMBINE_EVERY` tables combined into one (each small table has a
+    cost of its own, per column, well beyond its rows). ``most_rows_held`` tells the most rows
+    it held at once."""
 
     def __init__(self, path: Path, rows: int) -> None:
         self.path = path
@@ -310,12 +313,18 @@ class RowGroups:
         self._writer: pq.ParquetWriter | None = None
         self._held: list[pa.Table] = []
         self._count = 0
+        self._small = 0  # tables added since the last were combined
 
     def add(self, table: pa.Table) -> None:
         self._writer = self._writer or pq.ParquetWriter(self.path, table.schema)
         self._held.append(table)
+        self._small += 1
         self._count += table.num_rows
         self.most_rows_held = max(self.most_rows_held, self._count)
+        if self._small >= COMBINE_EVERY:  # thousands of small tables cost far more than their rows
+            kept = len(self._held) - self._small
+            self._held[kept:] = [pa.concat_tables(self._held[kept:]).combine_chunks()]
+            self._small = 0
         while self._count >= self.rows:
             self._write(self.rows)
 
@@ -325,6 +334,7 @@ class RowGroups:
         rest = held.slice(rows)
         self._held = [rest] if rest.num_rows else []
         self._count = rest.num_rows
+        self._small = 0
 
     def __enter__(self) -> RowGroups:
         return self
