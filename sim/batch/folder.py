@@ -61,7 +61,7 @@ RUNS = "runs.parquet"
 COMPLETE = "complete"  # the manifest's status once every file of the folder is written
 ANALYSING = "analysing"  # the runs are written, the files made from them not yet
 WHAT_TO_DO = "remove the folder or choose another --out"
-ROW_GROUP_ROWS = 65_536  # rows per row group of runs.parquet: a few MB each, read at full speed
+ROW_GROUP_ROWS = 16_384  # rows per row group of runs.parquet: about 6 MB of Arrow each (bounds the runner's memory), read at full speed
 COMBINE_EVERY = 64  # parts held while assembling that are combined into one table
 FLUSH_EVERY = 64  # parts written between two flushes to disk (see ResultsFolder.save)
 
