@@ -2,14 +2,20 @@
 
 Layout: ``manifest.json`` (written first, with the batch's fingerprint and ``status``),
 ``parts/`` (one Parquet file per finished chunk, and beside it a record of its SHA-256, row
-count and failures, written before the part itself), and at the end ``runs.parquet`` and ``failures.csv`` assembled from the
-parts in (scenario, replication) order; the finished manifest records the checksum of every
-part and of ``runs.parquet``.
+count and failures, written before the part itself), and at the end ``runs.parquet`` (the
+parts streamed in (scenario, replication) order into row groups of :data:`ROW_GROUP_ROWS`
+rows) and ``failures.csv``; the finished manifest records the checksum of every part and of
+``runs.parquet``.
 
 What a folder guarantees:
 
-- every file is written under a temporary name, flushed to disk and renamed (the folder is
-  flushed too), so a reader never sees half a file, even after a power cut;
+- every file is written under a temporary name and renamed, so a reader never sees half a file;
+- a process killed (even by ``kill -9``) keeps every part it renamed: a resume starts from them;
+- every file outside ``parts/`` is flushed to disk before its rename, and its folder after, so a
+  power cut leaves the old file or the new one; the parts are flushed a group at a time (every
+  :data:`FLUSH_EVERY` parts, when the folder is closed, and before ``runs.parquet`` is written),
+  so a power cut loses at most the parts since the last group, and a resume recomputes them
+  (next line);
 - a part counts as done only if its record is intact and its bytes match the record's
   checksum; a damaged part is recomputed;
 - a damaged manifest is reported, never taken for another batch's;
@@ -45,6 +51,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from sim.batch.atomic import PARTIAL, write_atomic
+from sim.batch.atomic import flush as flush_to_disk
 from sim.batch.cells import write_csv as write_neutralised_csv
 from sim.config.errors import UsageError
 
@@ -54,6 +61,9 @@ RUNS = "runs.parquet"
 COMPLETE = "complete"  # the manifest's status once every file of the folder is written
 ANALYSING = "analysing"  # the runs are written, the files made from them not yet
 WHAT_TO_DO = "remove the folder or choose another --out"
+ROW_GROUP_ROWS = 16_384  # rows per row group of runs.parquet: about 6 MB of Arrow each (bounds the runner's memory), read at full speed
+COMBINE_EVERY = 64  # parts held while assembling that are combined into one table
+FLUSH_EVERY = 64  # parts written between two flushes to disk (see ResultsFolder.save)
 
 
 def check_output_folder(out: Path) -> None:
@@ -71,7 +81,11 @@ def _leftover(path: Path) -> bool:
 
 
 def write_json(path: Path, content: Any) -> None:
-    write_atomic(path, lambda p: p.write_text(json.dumps(content, indent=2, sort_keys=True, default=str) + "\n"))
+    write_atomic(path, lambda p: p.write_text(_json_text(content)))
+
+
+def _json_text(content: Any) -> str:
+    return json.dumps(content, indent=2, sort_keys=True, default=str) + "\n"
 
 
 def write_csv(path: Path, table: pd.DataFrame) -> None:
@@ -130,6 +144,8 @@ class ResultsFolder:
         self.damaged: list[str] = []  # one line per damaged part found on opening
         self._lock: int | None = None
         self._checksums: dict[str, str] = {}
+        self._unflushed: list[Path] = []  # parts and records written since the last flush
+        self.most_rows_held = 0  # the most rows held at once while assembling runs.parquet
 
     def open(self, manifest: dict[str, Any], grow: bool = False) -> set[tuple[int, int]]:
         """Create the folder or check that it holds this very batch, lock it, clean what a
@@ -160,7 +176,10 @@ class ResultsFolder:
             )
 
     def close(self) -> None:
-        """Release the lock (the system releases it too if this process dies)."""
+        """Flush the parts not yet flushed (a run stopped between two flushes keeps them through
+        a power cut too), and release the lock (the system releases it too if this process dies)."""
+        with contextlib.suppress(OSError):  # what is not flushed is recomputed if a power cut loses it
+            self.flush()
         if self._lock is not None:
             os.close(self._lock)
             self._lock = None
@@ -218,33 +237,44 @@ class ResultsFolder:
         return path.relative_to(self.out).as_posix()
 
     def save(self, scenario: int, index: int, rows: pa.Table, failures: list[dict]) -> None:
-        """Write a finished chunk: its rows under a temporary name, its record (their checksum,
-        count and failures), then the rows under their own name (the commit point)."""
+        """Write a finished chunk: its record (the checksum of its bytes, its row count and
+        failures), then its rows under their own name (the commit point), each renamed into
+        place whole. Neither is flushed to disk here: every :data:`FLUSH_EVERY` parts, and
+        before ``runs.parquet`` is assembled, the parts written since are flushed together
+        (:meth:`flush`). A part a power cut tore or lost is caught by its record and recomputed."""
         path = self.part(scenario, index)
         path.parent.mkdir(exist_ok=True)
+        sink = pa.BufferOutputStream()
+        pq.write_table(rows, sink)
+        data = sink.getvalue()
+        self._checksums[self._name(path)] = checksum = hashlib.sha256(data).hexdigest()
+        record = _record_path(path)
+        content = {"sha256": checksum, "rows": rows.num_rows, "failures": failures}
+        write_atomic(record, lambda p: p.write_text(_json_text(content)), durable=False)
+        write_atomic(path, lambda p: p.write_bytes(data), durable=False)
+        self._unflushed += [record, path]
+        if len(self._unflushed) >= 2 * FLUSH_EVERY:
+            self.flush()
 
-        def write(partial: Path) -> None:
-            pq.write_table(rows, partial)
-            self._checksums[self._name(path)] = checksum = sha256_of(partial)
-            write_json(_record_path(path), {"sha256": checksum, "rows": rows.num_rows, "failures": failures})
-
-        write_atomic(path, write)
+    def flush(self) -> None:
+        """Flush to disk the parts and records written since the last flush, then their folders
+        once: they then survive a power cut."""
+        flush_to_disk(self._unflushed, [p.parent for p in self._unflushed])
+        self._unflushed = []
 
     def assemble(self, chunks: Sequence[tuple[int, int]]) -> tuple[Path, list[dict]]:
-        """Concatenate the parts, in the order given, into ``runs.parquet`` (row group by
-        row group, so memory stays flat) and collect their failures."""
+        """Concatenate the parts, in the order given, into ``runs.parquet`` in row groups of
+        :data:`ROW_GROUP_ROWS` rows (the last one shorter), streamed part by part, so memory
+        stays flat, and collect their failures. The row groups depend only on the rows, so
+        the file's bytes do not depend on the workers, the backend or a resume."""
+        self.flush()
         target = self.out / RUNS
 
         def write(partial: Path) -> None:
-            writer = None
-            try:
+            with RowGroups(partial, ROW_GROUP_ROWS) as groups:
                 for scenario, index in chunks:
-                    table = pq.read_table(self.part(scenario, index))
-                    writer = writer or pq.ParquetWriter(partial, table.schema)
-                    writer.write_table(table)
-            finally:
-                if writer is not None:
-                    writer.close()
+                    groups.add(pq.ParquetFile(self.part(scenario, index)).read())  # not read_table: no datasets
+            self.most_rows_held = groups.most_rows_held
 
         write_atomic(target, write)
         self._checksums[RUNS] = sha256_of(target)
@@ -267,6 +297,56 @@ class ResultsFolder:
         finished = {**manifest, "status": status, "checksums": {name: self._checksums[name] for name in names}}
         write_json(self.out / "manifest.json", finished)
         return finished
+
+
+class RowGroups:
+    """A Parquet file written table by table in row groups of ``rows`` rows (the last one
+    shorter), whatever the sizes of the tables: it holds fewer than ``rows`` rows plus the last
+    table given, every :data:`COMBINE_EVERY` tables combined into one (each small table has a
+    cost of its own, per column, well beyond its rows). ``most_rows_held`` tells the most rows
+    it held at once."""
+
+    def __init__(self, path: Path, rows: int) -> None:
+        self.path = path
+        self.rows = rows
+        self.most_rows_held = 0
+        self._writer: pq.ParquetWriter | None = None
+        self._held: list[pa.Table] = []
+        self._count = 0
+        self._small = 0  # tables added since the last were combined
+
+    def add(self, table: pa.Table) -> None:
+        self._writer = self._writer or pq.ParquetWriter(self.path, table.schema)
+        self._held.append(table)
+        self._small += 1
+        self._count += table.num_rows
+        self.most_rows_held = max(self.most_rows_held, self._count)
+        if self._small >= COMBINE_EVERY:  # thousands of small tables cost far more than their rows
+            kept = len(self._held) - self._small
+            self._held[kept:] = [pa.concat_tables(self._held[kept:]).combine_chunks()]
+            self._small = 0
+        while self._count >= self.rows:
+            self._write(self.rows)
+
+    def _write(self, rows: int) -> None:
+        held = pa.concat_tables(self._held)
+        self._writer.write_table(held.slice(0, rows), row_group_size=rows)
+        rest = held.slice(rows)
+        self._held = [rest] if rest.num_rows else []
+        self._count = rest.num_rows
+        self._small = 0
+
+    def __enter__(self) -> RowGroups:
+        return self
+
+    def __exit__(self, kind: object, *exc: object) -> None:
+        if self._writer is None:
+            return
+        try:
+            if kind is None and self._count:
+                self._write(self._count)
+        finally:
+            self._writer.close()
 
 
 class HeldLock:
