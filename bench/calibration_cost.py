@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Benchmark of the calibration's cost: the procedure before issue 24 against the current one,
+"""Benchmark of the calibration's cost: the procedure without its budget rule and with scipy densities against the current one,
 on the same seed and budget.
 
 Run from the project root:  python bench/calibration_cost.py [--particles 100] [--simulations 2000]
