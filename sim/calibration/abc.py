@@ -35,7 +35,7 @@ from sim.calibration.settings import Budget
 from sim.config.extras import require
 from sim.config.loader import with_values
 from sim.config.scenario import Scenario
-from sim.replication.checks import Check, measure
+from sim.replication.checks import Check, measure_all
 from sim.replication.simulate import simulate
 
 pyabc = require("pyabc", extra="calibrate", needed_by="calibrate")  # ABC-SMC: not in the core install
@@ -89,7 +89,8 @@ class ParticleModel:
     def __call__(self, free: dict) -> dict[str, float]:
         scenario = with_values(self.scenario, self.values(free), "a particle of the calibration")
         world = simulate(scenario, candidate_replication(), self.root_seed)
-        return {c.id: measure(c, world.ledger.records, world.calendar) for c in self.checks}
+        values = measure_all(self.checks, world.ledger.records, world.calendar)
+        return {c.id: value for c, value in zip(self.checks, values, strict=True)}
 
 
 class FreePrior(pyabc.Distribution):

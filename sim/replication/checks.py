@@ -73,62 +73,108 @@ class Check:
 
 def measure(check: Check, records: Sequence[Record], calendar: Calendar) -> float:
     """The value of ``check`` in one replication's log (see the module docstring)."""
-    begin, end = calendar.day_of(check.start), calendar.day_of(check.end) + 1.0
-    kinds = _kinds(check.kinds)
-    if check.coverage:
-        records = listed(records, kinds, check.coverage, calendar)
-    inside = [r for r in records if r.kind in kinds and begin <= r.time_d < end]
-    times = [r.time_d for r in inside]
-    if check.statistic == "count":
-        return float(len(times))
-    if check.statistic == "sum":
-        return float(sum(r.count for r in inside))
-    if check.statistic == "none":
-        return 0.0 if times else 1.0
-    if check.statistic == "first_after":
-        return (times[0] - begin) if times else (end - begin)
-    if check.statistic == "followed_within":
-        trigger = record_kind_named(check.trigger)
-        triggers = [r.time_d for r in records if r.kind is trigger and begin <= r.time_d < end]
-        if not triggers:
-            return math.nan
-        later = sorted(r.time_d for r in records if r.kind in kinds)
-        followed = sum(
-            1 for t in triggers if bisect.bisect_right(later, t + check.days) > bisect.bisect_right(later, t)
-        )
-        return followed / len(triggers)
-    if check.statistic == "busiest_week":
-        ordered = sorted(times)
-        return float(max((bisect.bisect_left(ordered, t + check.days) - i for i, t in enumerate(ordered)), default=0))
-    if check.statistic == "share_sized":
-        low, high = check.sizes
-        return sum(1 for r in inside if low <= r.count <= high) / len(inside) if inside else math.nan
-    if check.statistic == "attacks":
-        return float(len({r.attack for r in inside}))
-    if check.statistic == "dispersion":
-        spans = int((end - begin) / check.days + 0.5)
-        counts = [0] * spans
-        for t in times:
-            k = int((t - begin) / check.days)
-            if k < spans:
-                counts[k] += 1
-        mean = sum(counts) / spans if spans else 0.0
-        return sum((c - mean) ** 2 for c in counts) / (spans - 1) / mean if spans > 1 and mean > 0 else math.nan
-    raise ValueError(f"unknown statistic {check.statistic!r}")
+    return Log(records, calendar).measure(check)
 
 
-def listed(records: Sequence[Record], kinds: frozenset[RecordKind], coverage, calendar: Calendar) -> list[Record]:
-    """The records of ``kinds`` that an incomplete record would list (the module docstring's
-    observation model); records of other kinds are kept as they are."""
-    spans = [(calendar.day_of(a), calendar.day_of(b) + 1.0, p) for a, b, p in coverage]
-    kept = []
-    for r in records:
-        if r.kind in kinds:
-            chance = next((p for a, b, p in spans if a <= r.time_d < b), 1.0)
-            if listing_uniform(r) >= chance:
-                continue
-        kept.append(r)
-    return kept
+def measure_all(checks: Sequence[Check], records: Sequence[Record], calendar: Calendar) -> list[float]:
+    """The value of each of ``checks`` in one replication's log: the log is sorted by kind once
+    and each record's listing uniform drawn once, whatever the number of checks (a calibration
+    measures thirty of them on every simulation)."""
+    log = Log(records, calendar)
+    return [log.measure(check) for check in checks]
+
+
+class Log:
+    """One replication's records by kind, for measuring checks on it.
+
+    Every statistic reads only the records of its kinds (and its trigger's), so each check scans
+    those lists rather than the whole log; no statistic depends on the order of the records
+    beyond their times (``first_after`` takes the earliest, the others count, sum or sort)."""
+
+    def __init__(self, records: Sequence[Record], calendar: Calendar) -> None:
+        self.calendar = calendar
+        self.by_kind: dict[RecordKind, list[Record]] = {}
+        for r in records:
+            of_kind = self.by_kind.get(r.kind)
+            if of_kind is None:
+                of_kind = self.by_kind[r.kind] = []
+            of_kind.append(r)
+        self._days: dict[date, float] = {}
+        self._listed: dict[tuple, list[Record]] = {}  # (kind, coverage) -> the records of kind listed
+        self._uniforms: dict[tuple, float] = {}  # (attack, time) -> its listing uniform
+
+    def day(self, when: date) -> float:
+        day = self._days.get(when)
+        if day is None:
+            day = self._days[when] = self.calendar.day_of(when)
+        return day
+
+    def of_kind(self, kind: RecordKind, coverage: tuple = ()) -> list[Record]:
+        """The records of ``kind`` in time order; with ``coverage``, those an incomplete record
+        would list (the module docstring's observation model)."""
+        records = self.by_kind.get(kind, [])
+        if not coverage or not records:
+            return records
+        key = (kind, coverage)
+        kept = self._listed.get(key)
+        if kept is None:
+            spans = [(self.day(a), self.day(b) + 1.0, p) for a, b, p in coverage]
+            uniforms = self._uniforms
+            kept = []
+            for r in records:
+                chance = next((p for a, b, p in spans if a <= r.time_d < b), 1.0)
+                u = uniforms.get((r.attack, r.time_d))
+                if u is None:
+                    u = uniforms[(r.attack, r.time_d)] = listing_uniform(r)
+                if u < chance:
+                    kept.append(r)
+            self._listed[key] = kept
+        return kept
+
+    def measure(self, check: Check) -> float:
+        """The value of ``check`` on this log."""
+        begin, end = self.day(check.start), self.day(check.end) + 1.0
+        kinds = _kinds(check.kinds)
+        coverage = check.coverage
+        inside = [r for kind in kinds for r in self.of_kind(kind, coverage) if begin <= r.time_d < end]
+        times = sorted(r.time_d for r in inside)
+        statistic = check.statistic
+        if statistic == "count":
+            return float(len(times))
+        if statistic == "sum":
+            return float(sum(r.count for r in inside))
+        if statistic == "none":
+            return 0.0 if times else 1.0
+        if statistic == "first_after":
+            return (times[0] - begin) if times else (end - begin)
+        if statistic == "followed_within":
+            trigger = record_kind_named(check.trigger)
+            thinned = coverage if trigger in kinds else ()
+            triggers = [r.time_d for r in self.of_kind(trigger, thinned) if begin <= r.time_d < end]
+            if not triggers:
+                return math.nan
+            later = sorted(r.time_d for kind in kinds for r in self.of_kind(kind, coverage))
+            followed = sum(
+                1 for t in triggers if bisect.bisect_right(later, t + check.days) > bisect.bisect_right(later, t)
+            )
+            return followed / len(triggers)
+        if statistic == "busiest_week":
+            return float(max((bisect.bisect_left(times, t + check.days) - i for i, t in enumerate(times)), default=0))
+        if statistic == "share_sized":
+            low, high = check.sizes
+            return sum(1 for r in inside if low <= r.count <= high) / len(inside) if inside else math.nan
+        if statistic == "attacks":
+            return float(len({r.attack for r in inside}))
+        if statistic == "dispersion":
+            spans = int((end - begin) / check.days + 0.5)
+            counts = [0] * spans
+            for t in times:
+                k = int((t - begin) / check.days)
+                if k < spans:
+                    counts[k] += 1
+            mean = sum(counts) / spans if spans else 0.0
+            return sum((c - mean) ** 2 for c in counts) / (spans - 1) / mean if spans > 1 and mean > 0 else math.nan
+        raise ValueError(f"unknown statistic {statistic!r}")
 
 
 def listing_uniform(record: Record) -> float:

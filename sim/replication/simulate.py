@@ -14,7 +14,7 @@ from sim.model.streams import Streams
 from sim.model.threats import threats
 from sim.model.world import World
 from sim.policy.actors import start_actors
-from sim.replication.checks import Check, measure
+from sim.replication.checks import Check, measure_all
 from sim.replication.outcomes import tabulate
 
 
@@ -33,7 +33,7 @@ def replicate(scenario: Scenario, replication: int, root_seed: int, checks: Sequ
     world = simulate(scenario, replication, root_seed)
     records, calendar = world.ledger.records, world.calendar
     row = {"replication": replication, "seed": root_seed, **tabulate(records, calendar)}
-    row.update({check.column: measure(check, records, calendar) for check in checks})
+    row.update(zip([check.column for check in checks], measure_all(checks, records, calendar), strict=True))
     return row
 
 
