@@ -67,6 +67,8 @@ class Figures(dict):
     def _repr_html_(self) -> str:
         if not self:
             return "<p>No figures.</p>"
+        from sim.analysis.png import png_bytes
+
         parts = []
         for name, figure in self.items():
             png = base64.b64encode(png_bytes(figure)).decode("ascii")
@@ -78,14 +80,6 @@ class Figures(dict):
 
     def __repr__(self) -> str:
         return f"Figures({', '.join(map(str, self)) or 'none'})"
-
-
-def png_bytes(figure: Figure) -> bytes:
-    import io
-
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", metadata={"Software": None})
-    return buffer.getvalue()
 
 
 class Shown:

@@ -32,7 +32,9 @@ def new_figure(size_in: tuple[float, float]) -> Figure:
 def save_figure(fig: Figure, path: Path) -> Path:
     """Save ``fig`` as a PNG at ``path``, atomically; no timestamp, so the bytes are reproducible."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    write_atomic(path, lambda p: fig.savefig(p, format="png", metadata={"Software": None}))
+    from sim.analysis.png import write_png
+
+    write_atomic(path, lambda p: write_png(fig, p))
     return path
 
 

@@ -12,8 +12,6 @@ notebook whatever its backend state.
 
 from __future__ import annotations
 
-import io
-
 from matplotlib.figure import Figure
 
 
@@ -21,6 +19,6 @@ class ShownFigure(Figure):
     """A :class:`~matplotlib.figure.Figure` with ``_repr_png_`` (what Jupyter displays)."""
 
     def _repr_png_(self) -> bytes:
-        buffer = io.BytesIO()
-        self.savefig(buffer, format="png", metadata={"Software": None})
-        return buffer.getvalue()
+        from sim.analysis.png import png_bytes
+
+        return png_bytes(self)
