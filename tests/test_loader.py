@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import tomllib
+
 import pytest
 
+from sim.config import loader
 from sim.config.errors import ConfigError
 from sim.config.loader import load_scenario, scenario_hash, with_values
 from sim.project import CONFIGS
@@ -60,3 +63,20 @@ def test_with_values_refuses_what_loading_refuses(key, value, message):
     with pytest.raises(ConfigError) as caught:
         with_values(load_scenario(BASELINE), {key: value}, "posterior.parquet")
     assert str(caught.value) == message
+
+
+def test_a_text_parsed_before_gives_a_fresh_equal_document():
+    """parse_toml keeps texts it parsed: what it returns must still be the text's own document,
+    a copy the caller may change, and the kept texts stay within their bound."""
+    text = BASELINE.read_text(encoding="utf-8")
+    first = loader.parse_toml(text)
+    assert first == tomllib.loads(text)
+    first["scenario"]["name"] = "changed"
+    first["threats"]["rocket"].clear()
+    again = loader.parse_toml(text)
+    assert again == tomllib.loads(text) and again is not first
+    for k in range(loader.PARSED_TEXTS + 5):
+        assert loader.parse_toml(f"x = {k}") == {"x": k}
+    assert len(loader._parsed) <= loader.PARSED_TEXTS
+    long_text = "x = 1\n" + "# a comment\n" * (loader.PARSED_TEXT_CHARACTERS // 12 + 1)
+    assert loader.parse_toml(long_text) == {"x": 1} and long_text not in loader._parsed

@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import difflib
+import functools
 import importlib
 import os
 import signal
@@ -146,8 +147,16 @@ def unknown_command(token: str) -> str | None:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The command line's parser, built once per program name in a process: parsing does not
+    change it, and a program that calls :func:`main` many times (a notebook, the tests) need not
+    build it again (about 5 ms each time)."""
+    return _parser_named(program_name())
+
+
+@functools.cache
+def _parser_named(prog: str) -> argparse.ArgumentParser:
     parser = _Parser(
-        prog=program_name(),
+        prog=prog,
         description="Simulate militia attacks on the U.S. presence in Iraq, C-RAM interception, the "
         "policy responses of Washington and Baghdad, and their outcomes. With no command, runs the "
         "default job: the policy comparison experiment (configs/experiments/policy_comparison.toml), "

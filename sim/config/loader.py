@@ -10,10 +10,12 @@ value was written. Nothing is simulated until the whole scenario is valid.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import functools
 import hashlib
 import json
+import threading
 import tomllib
 import types
 import typing
@@ -144,7 +146,7 @@ def read_toml(path: Path, what: str) -> dict:
     origin = str(path)
     text = read_bounded_text(path, what, CONFIG_BYTES)
     try:
-        document = tomllib.loads(text)
+        document = parse_toml(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError("", NO_VALUE, f"{what} is not valid TOML: {exc}", origin) from None
     keys = _count_keys(document)
@@ -153,6 +155,28 @@ def read_toml(path: Path, what: str) -> dict:
             "", NO_VALUE, f"{what} holds {keys} keys, more than {CONFIG_KEYS.most:,} ({CONFIG_KEYS.reason})", origin
         )
     return document
+
+
+PARSED_TEXTS = 32  # the most TOML texts a process keeps parsed
+PARSED_TEXT_CHARACTERS = 1_000_000  # longer texts are parsed each time
+_parsed: dict[str, dict] = {}
+_parsed_lock = threading.Lock()  # scenarios may be loaded from several threads (a Dask worker's)
+
+
+def parse_toml(text: str) -> dict:
+    """``tomllib.loads(text)``, a fresh copy each time; a text seen before in this process is
+    copied, not parsed again (a copy costs about a tenth of parsing ``configs/baseline.toml``,
+    which every scenario, experiment and sweep of the project extends)."""
+    with _parsed_lock:
+        document = _parsed.get(text)
+    if document is None:
+        document = tomllib.loads(text)
+        if len(text) <= PARSED_TEXT_CHARACTERS:
+            with _parsed_lock:
+                if len(_parsed) >= PARSED_TEXTS:
+                    del _parsed[next(iter(_parsed))]  # the oldest
+                _parsed[text] = document
+    return copy.deepcopy(document)
 
 
 def _count_keys(table: Mapping) -> int:
