@@ -14,7 +14,6 @@ import pytest
 import sim.cli.main as cli
 from sim.analysis.describe import NOT_SET, SECTIONS, describe, describe_folder, parameters, write_description
 from sim.analysis.tables import markdown_code, markdown_text
-from sim.cli.describe import add_describe_command, command_describe
 from sim.config.loader import input_files, load_scenario
 from sim.config.provenance import sources
 from sim.project import PROJECT_ROOT, shown_path
@@ -44,21 +43,8 @@ COMMIT = "0123456789abcdef0123456789abcdef01234567"
 
 
 @pytest.fixture
-def run_cli(monkeypatch):
-    """``run.py`` with the describe command registered (as main.py registers it once wired)."""
-    if "describe" not in cli.COMMANDS:
-        build = cli.build_parser
-
-        def build_parser():
-            parser = build()
-            commands = next(a for a in parser._actions if a.dest == "command")
-            add_describe_command(commands)
-            return parser
-
-        monkeypatch.setattr(cli, "COMMANDS", (*cli.COMMANDS, "describe"))
-        monkeypatch.setattr(cli, "COMMAND_FUNCTIONS", {**cli.COMMAND_FUNCTIONS, "describe": command_describe})
-        monkeypatch.setattr(cli, "INTERRUPTED", {**cli.INTERRUPTED, "describe": "nothing was written"})
-        monkeypatch.setattr(cli, "build_parser", build_parser)
+def run_cli():
+    """``run.py`` in this process: (exit code, stdout, stderr)."""
 
     def run(*argv: str) -> tuple[int, str, str]:
         out, err = io.StringIO(), io.StringIO()
