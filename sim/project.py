@@ -11,6 +11,9 @@ from pathlib import Path
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 CONFIGS = PROJECT_ROOT / "configs"
 DEFAULT_CALIBRATION = CONFIGS / "calibration.toml"  # the project's calibration file
+# calibrate --method: ABC-SMC (sim/calibration/abc.py, the project's posterior) or neural posterior
+# estimation (sim/calibration/npe.py)
+CALIBRATION_METHODS = ("abc", "npe")
 
 
 def shown_path(path: str | Path) -> str:

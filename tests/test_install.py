@@ -23,12 +23,12 @@ from sim.cli.options import ProgressLines
 
 ROOT = Path(__file__).resolve().parent.parent
 PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
-EXTRA_PACKAGES = ("pyabc", "ema_workbench", "ipykernel", "jupyter")  # jupyter_client, jupyter_core ... by prefix
+EXTRA_PACKAGES = ("pyabc", "ema_workbench", "ipykernel", "jupyter", "torch", "sbi")  # jupyter_client ... by prefix
 
 # A meta path finder that makes the packages of the extras unimportable, as in a core install.
 BLOCKER = """
 import sys
-BLOCKED = {"pyabc", "ema_workbench", "dask", "distributed"}
+BLOCKED = {"pyabc", "ema_workbench", "dask", "distributed", "torch", "sbi"}
 class Blocker:
     def find_spec(self, name, path=None, target=None):
         if name.split(".")[0] in BLOCKED:
@@ -104,6 +104,22 @@ def test_calibrate_without_pyabc_is_one_line_naming_the_extra(tmp_path):
 
 
 @pytest.mark.slow
+def test_calibrate_method_npe_without_sbi_is_one_line_naming_the_extra(tmp_path):
+    """The npe extra is checked before any folder or pilot run (pyabc, blocked as well, is
+    never reached)."""
+    done = run_python(
+        ["run.py", "calibrate", "--method", "npe", "--quick", "--out", str(tmp_path / "out"), "--quiet"],
+        tmp_path,
+        block=True,
+    )
+    line = one_error_line(done.returncode, done.stdout, done.stderr)
+    assert line == (
+        'error: calibrate --method npe needs sbi and torch, which the core install leaves out: pip install -e ".[npe]"'
+    )
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.slow
 def test_scheduler_without_dask_is_one_line_naming_the_extra(tmp_path):
     done = run_python(
         [
@@ -172,13 +188,20 @@ def test_prim_without_ema_workbench_is_one_line_naming_the_extra(tmp_path):
 
 def test_the_extras_are_those_the_readme_names():
     extras = PYPROJECT["project"]["optional-dependencies"]
-    assert set(extras) == {"calibrate", "discovery", "dask", "docs", "notebook", "test"}
+    assert set(extras) == {"calibrate", "discovery", "dask", "docs", "notebook", "npe", "test"}
     core = " ".join(PYPROJECT["project"]["dependencies"]).lower()
-    for package in ("pyabc", "ema_workbench", "dask", "ipykernel", "jupyter", "mkdocs"):
+    for package in ("pyabc", "ema_workbench", "dask", "ipykernel", "jupyter", "mkdocs", "torch", "sbi"):
         assert package not in core
     assert (
-        extras["test"][0] == "militia-pressure-sim[calibrate,discovery,dask,docs,notebook]"
+        extras["test"][0] == "militia-pressure-sim[calibrate,discovery,dask,docs,notebook,npe]"
     )  # the test command installs all
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    for extra in extras:
+        assert f"| `{extra}` |" in readme, f"the README's table of extras lacks {extra}"
+    # a torch range would let pip take a newer CUDA build of several GB: the README says how to get the CPU one
+    assert (
+        "torch==2.13.0" in extras["npe"] and "torch==2.13.0 --index-url https://download.pytorch.org/whl/cpu" in readme
+    )
     assert any(r.startswith("ruff") for r in extras["test"])
 
 

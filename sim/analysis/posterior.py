@@ -6,7 +6,8 @@ one column per parameter, and the weights) beside the priors; nothing is random.
 A parameter *moved* when its weighted posterior differs from its prior by more than chance
 would make a sample of the same effective size differ: the Kolmogorov-Smirnov distance
 between the weighted posterior's distribution function and the prior's exceeds
-``1.63 / sqrt(ESS)``, the 1% critical value for a sample of ESS draws from the prior. The
+``1.63 / sqrt(ESS)``, the 1% critical value for a sample of ESS draws from the prior (and,
+for neural posterior estimation, the gap its flow gives parameters nothing informs). The
 width ratio (posterior 90% interval over prior 90% interval) says by how much it narrowed.
 """
 
@@ -24,9 +25,8 @@ import tomli_w
 from sim.analysis.figures import new_figure, save_figure
 from sim.analysis.tables import fmt, markdown_table, markdown_text
 from sim.batch.folder import write_atomic
-from sim.calibration.priors import Prior
+from sim.calibration.priors import KS_CRITICAL_1PCT, Prior
 
-KS_CRITICAL_1PCT = 1.628  # the Kolmogorov distribution's 99th percentile: sqrt(n) D above it in 1% of samples
 MASS = 0.9
 
 
@@ -80,14 +80,17 @@ def parameter_table(
     informed: set[str],
     sources: dict[str, str],
     attainable: dict[str, float] | None = None,
+    floor: float = 0.0,
 ) -> pd.DataFrame:
     """Per parameter: the prior, its median and 90% interval, the posterior median and 90%
     credible interval, the width ratio, the KS distance, whether the data moved it, the width
     ratio the statistics allow at best (``attainable``, :mod:`sim.calibration.identifiability`)
-    and the verdict that follows."""
+    and the verdict that follows. ``floor``: a KS distance the inference's own error can reach
+    (neural posterior estimation's decoys, :mod:`sim.calibration.npe`); a parameter moved only
+    beyond both it and the sampling critical value."""
     attainable = attainable or {}
     ess = effective_sample_size(weights)
-    critical = KS_CRITICAL_1PCT / math.sqrt(ess)
+    critical = max(KS_CRITICAL_1PCT / math.sqrt(ess), floor)
     rows = []
     for prior in priors:
         x = values[prior.path].to_numpy(float)
@@ -204,10 +207,13 @@ def write_posterior_report(
     predictive: pd.DataFrame | None,
     predictive_summary: str,
     plots: dict[str, Path],
+    method: str = "abc",
 ) -> Path:
     """``posterior_report.md``: how the inference ran, every parameter's prior and posterior,
     which the data moved, the strongest correlations, and the posterior predictive check of
-    every row of the record."""
+    every row of the record. ``method``: ``"abc"`` (generations of particles, some perturbed)
+    or ``"npe"`` (a flow's draws, its training and its error floor)."""
+    neural = method == "npe"
     moved = parameters[parameters["moved"]]
     kept = parameters[~parameters["moved"]]
     parameter_rows = [
@@ -220,12 +226,14 @@ def write_posterior_report(
             fmt(r.width_ratio),
             fmt(r.attainable_width_ratio),
             f"{fmt(r.ks_distance)} ({'moved' if r.moved else 'at prior'})",
-            "yes" if r.perturbed else "no",
+            *([] if neural else ["yes" if r.perturbed else "no"]),
         ]
         for r in parameters.itertuples()
     ]
     generation_rows = [
-        [
+        [str(r.simulations), str(int(r.epochs)), fmt(r.validation_loss), fmt(r.decoy_floor), fmt(r.ess)]
+        if neural
+        else [
             str(r.generation),
             fmt(r.epsilon),
             str(r.simulations),
@@ -235,6 +243,17 @@ def write_posterior_report(
         ]
         for r in generations.itertuples()
     ]
+    critical = fmt(parameters["ks_critical"].iloc[0])
+    moved_rule = (
+        f"the data **moved** a parameter when it exceeds {critical}, the 1% critical value that the flow's own error "
+        f"implies (measured on decoy parameters that nothing informs; see *Training*), at least that of a sample of "
+        f"the posterior's size drawn from the prior."
+        if neural
+        else f"the data **moved** a parameter when it exceeds {critical}, the 1% critical value for a sample of the "
+        f"posterior's effective size drawn from the prior. *perturbed*: the statistics can narrow the parameter below "
+        f"{fmt(screen_threshold)} of its prior width (its attainable width), so particles were perturbed along it; the "
+        f"others were drawn afresh from their priors in every generation (which changes the cost, not the posterior)."
+    )
     statistic_rows = [
         [
             r.check,
@@ -258,11 +277,7 @@ def write_posterior_report(
         f"Medians with 90% intervals. *width*: posterior 90% interval / prior 90% interval. *attainable*: the width ratio "
         f"the fitted statistics allow at best, from a regression of the parameter on them over the prior pilot (near 1: "
         f"no inference on these statistics can inform it). *KS*: the largest gap between "
-        f"the posterior's and the prior's distribution functions; the data **moved** a parameter when it exceeds "
-        f"{fmt(parameters['ks_critical'].iloc[0])}, the 1% critical value for a sample of the posterior's effective size "
-        f"drawn from the prior. *perturbed*: the statistics can narrow the parameter below {fmt(screen_threshold)} of its "
-        f"prior width (its attainable width), so particles were perturbed along it; the others were drawn afresh "
-        f"from their priors in every generation (which changes the cost, not the posterior).\n\n"
+        f"the posterior's and the prior's distribution functions; {moved_rule}\n\n"
         + markdown_table(
             [
                 "parameter",
@@ -273,7 +288,7 @@ def write_posterior_report(
                 "width",
                 "attainable",
                 "KS",
-                "perturbed",
+                *([] if neural else ["perturbed"]),
             ],
             parameter_rows,
         )
@@ -298,15 +313,30 @@ def write_posterior_report(
             [[r.first, r.second, f"{r.correlation:+.2f}"] for r in pairs.head(8).itertuples()],
         )
         + f"\n\n![the most correlated pairs]({plots['pairs'].relative_to(out).as_posix()})",
-        "## Generations\n\n"
-        "*epsilon*: the acceptance threshold on the distance; *ESS*: the effective sample size of the weighted "
-        "population, (sum w)^2 / sum w^2.\n\n"
-        + markdown_table(
-            ["generation", "epsilon", "simulations", "accepted", "acceptance rate", "ESS"], generation_rows
+        (
+            "## Training\n\n"
+            "*simulations*: the prior pilot's replications the flow learned from (a tenth held back to stop the "
+            "training); *validation loss*: the held-back tenth's mean negative log density at the best epoch; "
+            "*decoy floor*: the critical gap from the prior implied by the flow's error on the decoys; *draws*: the "
+            "posterior's independent draws.\n\n"
+            + markdown_table(["simulations", "epochs", "validation loss", "decoy floor", "draws"], generation_rows)
+            if neural
+            else "## Generations\n\n"
+            "*epsilon*: the acceptance threshold on the distance; *ESS*: the effective sample size of the weighted "
+            "population, (sum w)^2 / sum w^2.\n\n"
+            + markdown_table(
+                ["generation", "epsilon", "simulations", "accepted", "acceptance rate", "ESS"], generation_rows
+            )
         ),
         "## Summary statistics\n\n"
         "The fitted rows of the record and the noise scale each is divided by in the distance (its standard deviation "
-        "on the Anscombe scale across the pilot replications at the prior medians, at least 1).\n\n"
+        "on the Anscombe scale across the pilot replications at the prior medians, at least 1)"
+        + (
+            "; neural posterior estimation uses no distance: it standardises each statistic over its training set"
+            if neural
+            else ""
+        )
+        + ".\n\n"
         + markdown_table(["check", "statistic", "observed", "scale"], statistic_rows),
     ]
     if predictive is not None:

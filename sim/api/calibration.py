@@ -35,7 +35,7 @@ from sim.batch.folder import locked_folder, write_atomic, write_json
 from sim.calibration.priors import read_sources
 from sim.calibration.settings import load_calibration
 from sim.config.errors import UsageError
-from sim.project import DEFAULT_CALIBRATION, shown_path
+from sim.project import CALIBRATION_METHODS, DEFAULT_CALIBRATION, shown_path
 
 if TYPE_CHECKING:  # the inference imports pyabc, which only a calibration needs
     from sim.calibration.inference import Inference
@@ -77,11 +77,18 @@ def calibrate(
             calibration_file.check_not_read(written, key)  # an output must not replace an input or the replay
     if out is None:
         raise UsageError("calibrate needs a results folder (out)")
+    if settings.method not in CALIBRATION_METHODS:
+        raise UsageError(
+            f"calibration method {settings.method!r} is unknown: use one of {', '.join(CALIBRATION_METHODS)}"
+        )
+    if settings.method == "npe":
+        import sim.calibration.npe  # noqa: F401  (a missing 'npe' extra stops here, before any folder or pilot)
     out = Path(out)
     from sim.calibration.inference import check_calibration_folder
 
     check_calibration_folder(out)  # before the lock: a refused run changes nothing
-    options = options.shown(calibration_file.budget(settings.quick).max_simulations, "sim")
+    budget = calibration_file.budget(settings.quick)
+    options = options.shown(budget.npe_simulations if settings.method == "npe" else budget.max_simulations, "sim")
     with locked_folder(out):  # one calibration at a time in a folder, from the pilot to the finished manifest
         return _calibrate_in(calibration_file, out, settings, options)
 
@@ -99,7 +106,15 @@ def _calibrate_in(
     )
     workers, scheduler = options.workers, options.scheduler
     inference = run_inference(
-        calibration_file, out, quick, hold_out, workers, scheduler, options.progress, options.command
+        calibration_file,
+        out,
+        quick,
+        hold_out,
+        workers,
+        scheduler,
+        options.progress,
+        options.command,
+        method=settings.method,
     )
     priors = calibration_file.priors
     screen = inference.pilot.screen.set_index("parameter")
@@ -111,6 +126,7 @@ def _calibrate_in(
         inference.pilot.informed,
         read_sources(calibration_file.path),
         attainable,
+        floor=inference.moved_floor,
     )
     write_csv(out / "parameters.csv", table)
     pairs = correlations(priors, inference.values, inference.weights)
@@ -158,13 +174,19 @@ def _calibrate_in(
         )
         + ", each measured on a simulation from "
         f"{calibration_file.scenario.scenario.start_date} to {calibration_file.scenario.scenario.end_date}.",
-        f"ABC-SMC (pyabc {pyabc_version()}): {inference.budget.particles} particles per generation, threshold the "
-        f"{inference.budget.epsilon_quantile:g} quantile of the last generation's distances; {informed} parameters "
-        f"perturbed, {len(priors) - informed} drawn from their priors in every generation.",
-        f"Ran {state.generations} generations and {state.simulations} simulations (root seed "
-        f"{calibration_file.header.root_seed}{', --quick' if quick else ''}); stopped by {state.reason}.",
-        f"Posterior: {len(inference.weights)} weighted particles, effective sample size "
-        f"{effective_sample_size(inference.weights):.0f}, in `posterior.parquet`.",
+        *(
+            _npe_overview(inference, calibration_file.header.root_seed, quick)
+            if inference.method == "npe"
+            else [
+                f"ABC-SMC (pyabc {library_version('pyabc')}): {inference.budget.particles} particles per generation, "
+                f"threshold the {inference.budget.epsilon_quantile:g} quantile of the last generation's distances; "
+                f"{informed} parameters perturbed, {len(priors) - informed} drawn from their priors in every generation.",
+                f"Ran {state.generations} generations and {state.simulations} simulations (root seed "
+                f"{calibration_file.header.root_seed}{', --quick' if quick else ''}); stopped by {state.reason}.",
+                f"Posterior: {len(inference.weights)} weighted particles, effective sample size "
+                f"{effective_sample_size(inference.weights):.0f}, in `posterior.parquet`.",
+            ]
+        ),
     ]
     title = f"Posterior of {calibration_file.header.name}" + (" (--quick)" if quick else "")
     report = write_posterior_report(
@@ -179,6 +201,7 @@ def _calibrate_in(
         predicted,
         summary_line(predicted),
         plots,
+        inference.method,
     )
     write_html(report)
     calibrated_path = Path(calibrated) if calibrated is not None else out / "calibrated.toml"
@@ -187,8 +210,14 @@ def _calibrate_in(
         installed.parent.mkdir(parents=True, exist_ok=True)
         write_atomic(installed, lambda p: shutil.copyfile(inference.posterior_path, p))
     provenance = (
-        f"ABC-SMC on the fit rows of {shown_path(calibration_file.record_path)}, {state.generations} generations "
-        f"of {inference.budget.particles} particles, seed {calibration_file.header.root_seed}"
+        (
+            f"neural posterior estimation on the fit rows of {shown_path(calibration_file.record_path)}, "
+            f"{state.simulations} prior simulations, {len(inference.weights)} draws"
+            if inference.method == "npe"
+            else f"ABC-SMC on the fit rows of {shown_path(calibration_file.record_path)}, {state.generations} "
+            f"generations of {inference.budget.particles} particles"
+        )
+        + f", seed {calibration_file.header.root_seed}"
         + (", --quick" if quick else "")
     )
     write_calibrated_scenario(
@@ -209,7 +238,27 @@ def _calibrate_in(
     return CalibrationResult(inference, table, pairs, predictive, calibrated_path, installed, report)
 
 
-def pyabc_version() -> str:
+def library_version(name: str) -> str:
     from importlib import metadata
 
-    return metadata.version("pyabc")
+    return metadata.version(name)
+
+
+def pyabc_version() -> str:
+    return library_version("pyabc")
+
+
+def _npe_overview(inference: Inference, seed: int, quick: bool) -> list[str]:
+    """The report's account of a neural posterior estimation."""
+    from sim.calibration.npe import DECOYS
+
+    row = inference.generations.iloc[0]
+    return [
+        f"Neural posterior estimation (sbi {library_version('sbi')}, a masked autoregressive flow): trained on the "
+        f"{inference.progress.simulations} replications of the prior pilot, {int(row['epochs'])} epochs, best "
+        f"validation loss {row['validation_loss']:.4g} (root seed {seed}{', --quick' if quick else ''}).",
+        f"Posterior: {len(inference.weights)} independent draws from the flow at the record, in `posterior.parquet`. "
+        f"The flow's own error, measured on {DECOYS} decoy parameters that nothing informs, implies a 1% critical "
+        f"Kolmogorov-Smirnov gap from the prior of {inference.moved_floor:.3f}: a parameter counts as moved only "
+        "beyond it.",
+    ]

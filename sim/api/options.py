@@ -109,3 +109,6 @@ class CalibrationOptions:
     """Where to write the scenario of posterior medians (``--calibrated``); None: ``calibrated.toml`` in the results folder."""
     install: str | Path | None = None
     """Where to copy the posterior for the project's experiments; None: not copied."""
+    method: str = "abc"
+    """The inference (``--method``): ``"abc"``, ABC-SMC with pyabc; ``"npe"``, neural posterior
+    estimation with sbi (the ``npe`` extra; :mod:`sim.calibration.npe`)."""

@@ -2,11 +2,16 @@
 
 Layout: ``manifest.json`` (written first, with the fingerprint of everything that decides the
 result: the calibration file, the scenario files, the record, the rows held out, the budget,
-the seed and the code), ``abc.db`` (pyabc's database, one row set per finished generation),
-and at the end ``posterior.parquet`` (the last generation: weights and values), with
-``generations.csv``, ``statistics.csv`` (the fitted rows and their noise scales) and
+the method, the seed and the code), ``abc.db`` (pyabc's database, one row set per finished
+generation), and at the end ``posterior.parquet`` (the last generation: weights and values),
+with ``generations.csv``, ``statistics.csv`` (the fitted rows and their noise scales) and
 ``screen.csv`` (which parameters are perturbed). Running the same command again on the folder
 resumes from the last finished generation; a folder of another calibration is refused.
+
+With ``method="npe"`` (:mod:`sim.calibration.npe`) there is no database: the prior pilot has
+``npe_simulations`` replications, the flow trains on them, ``posterior.parquet`` holds
+``npe_draws`` equally weighted draws, and ``generations.csv`` one row on the training. Run
+again, it repeats the pilots and the training (a few minutes) and gives the same file.
 """
 
 from __future__ import annotations
@@ -41,7 +46,7 @@ from sim.calibration.settings import Budget, CalibrationFile
 from sim.config.errors import UsageError
 from sim.config.extras import require
 from sim.design.posterior import write_posterior
-from sim.project import shown_path
+from sim.project import CALIBRATION_METHODS, shown_path
 
 # pyabc's database layer, installed with it (the 'calibrate' extra); sim.calibration.abc has stopped
 # with the one line that names the extra if it is missing
@@ -64,13 +69,15 @@ class Inference:
     weights: np.ndarray
     generations: pd.DataFrame
     manifest: dict
+    method: str = "abc"
+    moved_floor: float = 0.0  # NPE: the flow's own error (its decoys' largest gap from their prior)
 
     @property
     def posterior_path(self) -> Path:
         return self.folder / POSTERIOR
 
 
-def fingerprint(calibration: CalibrationFile, budget: Budget, hold_out: tuple[str, ...]) -> str:
+def fingerprint(calibration: CalibrationFile, budget: Budget, hold_out: tuple[str, ...], method: str = "abc") -> str:
     """A hash of everything that decides the posterior, and of the code that makes it.
 
     The inputs count by their contents, in the order the calibration reads them (the calibration
@@ -83,6 +90,7 @@ def fingerprint(calibration: CalibrationFile, budget: Budget, hold_out: tuple[st
         "hold_out": list(hold_out),
         "budget": budget.__dict__,
         "root_seed": calibration.header.root_seed,
+        **({} if method == "abc" else {"method": method}),  # an ABC folder of before keeps its fingerprint
         "code": {k: v for k, v in code_version().items() if k != "git_modified"},
     }
     return hashlib.sha256(json.dumps(content, sort_keys=True, default=str).encode()).hexdigest()
@@ -138,9 +146,13 @@ def run_inference(
     progress: Callable[[int], None] | None = None,
     command: tuple[str, ...] = ("python API",),
     procedure: Procedure = PROJECT_PROCEDURE,
+    method: str = "abc",
 ) -> Inference:
-    """Pilot runs, ABC-SMC (resumed where a run stopped) and the posterior file, in ``out``.
-    ``procedure`` is for benchmarks (the project's defaults otherwise; see :class:`Procedure`)."""
+    """Pilot runs, ABC-SMC (resumed where a run stopped) or neural posterior estimation
+    (``method``, one of :data:`sim.project.CALIBRATION_METHODS`) and the posterior file, in ``out``. ``procedure`` is
+    for benchmarks of ABC-SMC (the project's defaults otherwise; see :class:`Procedure`)."""
+    if method not in CALIBRATION_METHODS:
+        raise UsageError(f"calibration method {method!r} is unknown: use one of {', '.join(CALIBRATION_METHODS)}")
     budget = calibration.budget(quick)
     seed = calibration.header.root_seed
     workers = workers or default_workers()
@@ -154,6 +166,7 @@ def run_inference(
         "held_out": list(hold_out),
         "quick": quick,
         "budget": budget.__dict__,
+        "method": method,
         "root_seed": seed,
         "priors": [p.path for p in calibration.priors],
         "inputs": {shown_path(p): p.read_text(encoding="utf-8") for p in calibration.inputs},
@@ -161,10 +174,12 @@ def run_inference(
         "scheduler": scheduler,
         "code_version": code_version(),
         "environment": environment(),
-        "fingerprint": fingerprint(calibration, budget, hold_out),
+        "fingerprint": fingerprint(calibration, budget, hold_out, method),
         "started_utc": utc_now(),
     }
     open_folder(out, manifest)
+    if method == "npe":
+        return _estimate_in(calibration, out, quick, hold_out, workers, scheduler, progress, manifest)
     with executor_for(workers, scheduler) as executor:
         pilot = run_pilots(calibration, budget.pilot_replications, Execution(workers=workers, executor=executor))
         write_csv(out / "statistics.csv", pilot.summary.table())
@@ -196,6 +211,84 @@ def run_inference(
         "stopped_by": state.reason,
         "fingerprint": manifest["fingerprint"],
     }
+    _finish(out, manifest, metadata, values, weights, state, pilot)
+    return Inference(out, calibration, budget, quick, pilot, state, values, weights, table, manifest)
+
+
+def _estimate_in(
+    calibration: CalibrationFile,
+    out: Path,
+    quick: bool,
+    hold_out: tuple[str, ...],
+    workers: int,
+    scheduler: str | None,
+    progress: Callable[[int], None] | None,
+    manifest: dict,
+) -> Inference:
+    """Neural posterior estimation in ``out``: the pilots (the prior one is the training set,
+    its progress shown), the flow, its draws at the record, and the posterior file."""
+    from sim.calibration import npe  # torch and sbi: the 'npe' extra, imported only for this method
+
+    budget, seed = calibration.budget(quick), calibration.header.root_seed
+    with executor_for(workers, scheduler) as executor:
+        pilot = run_pilots(
+            calibration,
+            budget.pilot_replications,
+            Execution(workers=workers, executor=executor),
+            prior_replications=budget.npe_simulations,
+            prior_progress=progress,
+        )
+    write_csv(out / "statistics.csv", pilot.summary.table())
+    write_csv(out / "screen.csv", pilot.screen)
+    result = npe.estimate(pilot.prior_runs, calibration.priors, calibration.fitted, budget.npe_draws, seed)
+    table = npe.training_table(result, budget.npe_draws)
+    write_csv(out / "generations.csv", table)
+    reason = (
+        f"neural posterior estimation: a flow trained on {result.simulations} prior simulations "
+        f"({result.epochs} epochs), {budget.npe_draws} draws at the record"
+    )
+    state = Progress(0, result.simulations, True, reason)
+    metadata = {
+        "calibration_file": shown_path(calibration.path),
+        "record_file": shown_path(calibration.record_path),
+        "fitted": manifest["fitted"],
+        "held_out": list(hold_out),
+        "root_seed": seed,
+        "quick": quick,
+        "method": "npe",
+        "generations": 0,
+        "simulations": result.simulations,
+        "stopped_by": reason,
+        "decoy_floor": result.floor,
+        "fingerprint": manifest["fingerprint"],
+    }
+    _finish(out, manifest, metadata, result.values, result.weights, state, pilot)
+    return Inference(
+        out,
+        calibration,
+        budget,
+        quick,
+        pilot,
+        state,
+        result.values,
+        result.weights,
+        table,
+        manifest,
+        "npe",
+        result.floor,
+    )
+
+
+def _finish(
+    out: Path,
+    manifest: dict,
+    metadata: dict,
+    values: pd.DataFrame,
+    weights: np.ndarray,
+    state: Progress,
+    pilot: PilotResult,
+) -> None:
+    """The posterior file, then the manifest that names its hash."""
     write_atomic(out / POSTERIOR, lambda p: write_posterior(p, values, weights, metadata))
     manifest.update(
         {
@@ -208,4 +301,3 @@ def run_inference(
         }
     )
     write_json(out / "manifest.json", {**manifest, "status": "running"})
-    return Inference(out, calibration, budget, quick, pilot, state, values, weights, table, manifest)

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -62,14 +62,23 @@ class PilotResult:
         pd.DataFrame
     )  # per parameter: largest |rank correlation|, the statistic it is with, informed or not, attainable width
     threshold: float
+    prior_runs: pd.DataFrame  # the prior pilot's replications: parameters and statistics (NPE trains on them)
 
     @property
     def informed(self) -> set[str]:
         return set(self.screen.loc[self.screen["informed"], "parameter"])
 
 
-def run_pilots(calibration: CalibrationFile, replications: int, execution: Execution) -> PilotResult:
-    """Both pilot runs (see the module docstring); nothing is written."""
+def run_pilots(
+    calibration: CalibrationFile,
+    replications: int,
+    execution: Execution,
+    prior_replications: int | None = None,
+    prior_progress: Callable[[int], None] | None = None,
+) -> PilotResult:
+    """Both pilot runs (see the module docstring), the prior one of ``prior_replications``
+    (``replications`` unless given: neural posterior estimation trains on it, and shows its
+    replications done to ``prior_progress``); nothing is written."""
     priors, fitted = calibration.priors, calibration.fitted
     checks = tuple(o.check for o in fitted)
     seed = calibration.header.root_seed
@@ -80,26 +89,27 @@ def run_pilots(calibration: CalibrationFile, replications: int, execution: Execu
     )
     summary = Summary(fitted, noise_scales(fitted, run_batch(batch, execution=execution).runs))
     digest = hashlib.sha256(calibration.path.read_bytes()).hexdigest()
-    draws = prior_draws(priors, replications, seed, f"the priors of {calibration.path}", digest)
+    prior_replications = prior_replications or replications
+    draws = prior_draws(priors, prior_replications, seed, f"the priors of {calibration.path}", digest)
     batch = Batch(
         "pilot-priors",
         (("priors", calibration.scenario),),
-        replications,
+        prior_replications,
         seed,
         source,
         chunk_size=PILOT_CHUNK,
         checks=checks,
         draws=draws,
     )
-    runs = run_batch(batch, execution=execution).runs
+    runs = run_batch(batch, execution=replace(execution, progress=prior_progress)).runs
     if calibration.header.distance == "projected":
         summary = replace(summary, projection=fit_projection(runs, priors, fitted))
-    threshold = SCREEN_SIGMAS / math.sqrt(max(replications - 1, 1))
+    threshold = SCREEN_SIGMAS / math.sqrt(max(prior_replications - 1, 1))
     screened = screen(runs, priors, fitted, summary, threshold).merge(
         attainable_widths(runs, priors, fitted), on="parameter"
     )
     screened["informed"] = screened["attainable_width_ratio"] < SCREEN_WIDTH
-    return PilotResult(summary, screened, SCREEN_WIDTH)
+    return PilotResult(summary, screened, SCREEN_WIDTH, runs)
 
 
 def screen(

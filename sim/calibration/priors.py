@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import math
 import typing
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,6 +38,11 @@ from sim.config.scenario import Scenario
 from sim.config.schema import POSITIVE, Rule, param
 
 FREE_PRIOR = ("logistic", (0.0, 1.0))
+# A posterior sample against its prior (sim/analysis/posterior.py, sim/calibration/npe.py): the
+# Kolmogorov distribution's 99th percentile (sqrt(n) D above it in 1% of samples of n from the
+# prior) and its mean (sqrt(pi / 2) ln 2)
+KS_CRITICAL_1PCT = 1.628
+KS_MEAN = math.sqrt(math.pi / 2) * math.log(2)
 TAIL = 1e-12  # prior probabilities are kept this far from 0 and 1 on the free scale
 OF_PARAMETER = "unit of the parameter"  # a bound or a median is in the unit of the parameter it describes
 PRIOR_MASS = 1e-9  # a prior's support is checked from this quantile to 1 minus it

@@ -66,8 +66,10 @@ DISTANCES = ("projected", "euclidean")  # sim/calibration/distance.py
 
 @dataclass(frozen=True)
 class Budget:
-    """How hard a calibration works: ABC-SMC's population and stopping rules, and the sizes of
-    the pilot run and of the posterior predictive check."""
+    """How hard a calibration works: ABC-SMC's population and stopping rules, the sizes of
+    the pilot run and of the posterior predictive check, and for neural posterior estimation
+    the prior simulations that train the flow (they are also the prior pilot) and the draws
+    taken from it."""
 
     particles: int = param("particles per generation", _bounded(2, PARTICLES))
     max_generations: int = param("generations", _bounded(1, GENERATIONS))
@@ -76,6 +78,9 @@ class Budget:
     epsilon_quantile: float = param("probability", FRACTION)
     pilot_replications: int = param("replications", REPLICATIONS.rule(2))
     predictive_replications: int = param("replications", REPLICATIONS.rule())
+    # neural posterior estimation (calibrate --method npe, sim/calibration/npe.py); optional keys
+    npe_simulations: int = param("simulations", _bounded(100, SIMULATIONS), default=4000)
+    npe_draws: int = param("draws", _bounded(100, PARTICLES), default=1000)
 
     def check(self) -> list[tuple[str, Any, str]]:
         if self.max_simulations < 3 * self.particles:

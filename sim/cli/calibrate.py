@@ -19,14 +19,17 @@ def command_calibrate(args: argparse.Namespace, argv: list[str]) -> str:
 
     budget = calibration.budget(args.quick)
     project_default = (
-        not (args.quick or args.record or hold_out) and args.calibration.resolve() == DEFAULT_CALIBRATION.resolve()
+        not (args.quick or args.record or hold_out)
+        and args.method == "abc"
+        and args.calibration.resolve() == DEFAULT_CALIBRATION.resolve()
     )
     out = args.out or new_folder("calibration-quick" if args.quick else "calibration")
     calibrated = args.calibrated or (CALIBRATED if project_default else out / "calibrated.toml")
     install = INSTALLED_POSTERIOR if project_default and args.calibrated is None else None
     calibration.check_not_read(calibrated, "--calibrated")  # the replay, an input, or the same file under another name
-    progress = progress_bar(args.quiet, budget.max_simulations, "sim")
-    options = api.CalibrationOptions(args.quick, args.record, hold_out, calibrated, install)
+    simulations = budget.npe_simulations if args.method == "npe" else budget.max_simulations
+    progress = progress_bar(args.quiet, simulations, "sim")
+    options = api.CalibrationOptions(args.quick, args.record, hold_out, calibrated, install, args.method)
     result = api.calibrate(
         args.calibration,
         out,
@@ -47,9 +50,14 @@ def command_calibrate(args: argparse.Namespace, argv: list[str]) -> str:
         ]
     ]
     state = result.inference.progress
+    ran = (
+        state.reason
+        if args.method == "npe"
+        else f"{state.generations} generations, {state.simulations} simulations; stopped by {state.reason}"
+    )
     return (
-        f"calibration {calibration.header.name} on {shown_path(calibration.record_path)}: {state.generations} generations, "
-        f"{state.simulations} simulations{' (--quick)' if args.quick else ''}; stopped by {state.reason}\n\n"
+        f"calibration {calibration.header.name} on {shown_path(calibration.record_path)}: "
+        f"{ran}{' (--quick)' if args.quick else ''}\n\n"
         f"{shown.to_string(index=False, float_format=lambda v: f'{v:.4g}')}\n\n"
         f"moved by the data: {int(table['moved'].sum())} of {len(table)} parameters\n"
         f"posterior predictive check: {result.predictive.summary.removeprefix('summary: ')}\n"

@@ -19,7 +19,7 @@ from sim.cli.options import (
     replications_count,
     seed_number,
 )
-from sim.project import CONFIGS, DEFAULT_CALIBRATION
+from sim.project import CALIBRATION_METHODS, CONFIGS, DEFAULT_CALIBRATION
 
 DEFAULT_SCENARIO = CONFIGS / "baseline.toml"
 RUN_REPLICATIONS = 1000  # of `run`
@@ -147,7 +147,9 @@ def add_batch_commands(commands) -> None:
 
 def add_calibrate_command(commands) -> None:
     calibrate = commands.add_parser(
-        "calibrate", help="Bayesian calibration on the public record (ABC-SMC): a posterior and its report"
+        "calibrate",
+        help="Bayesian calibration on the public record (ABC-SMC, or neural posterior estimation): "
+        "a posterior and its report",
     )
     calibrate.add_argument(
         "calibration",
@@ -181,7 +183,14 @@ def add_calibrate_command(commands) -> None:
         metavar="FILE",
         help="where to write the scenario of posterior medians (default configs/calibrated.toml, "
         "with the posterior copied to configs/data/posterior.parquet; DIR/calibrated.toml for "
-        "--quick, --record or --hold-out, which must not replace the project's)",
+        "--quick, --record, --hold-out or --method npe, which must not replace the project's)",
+    )
+    calibrate.add_argument(
+        "--method",
+        choices=CALIBRATION_METHODS,
+        default="abc",
+        help="the inference: abc, ABC-SMC with pyabc (the project's posterior); npe, neural posterior "
+        "estimation with sbi, trained on the prior pilot (several times cheaper; the 'npe' extra)",
     )
     calibrate.add_argument(
         "--workers", type=positive_int, metavar="N", help="worker processes (default: all cores); same posterior"

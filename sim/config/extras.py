@@ -19,7 +19,12 @@ from types import ModuleType
 
 from sim.config.errors import UsageError
 
-EXTRAS = {"calibrate": "pyabc", "discovery": "ema_workbench", "dask": "dask"}  # extra -> the package it adds
+EXTRAS = {  # extra -> the package it adds
+    "calibrate": "pyabc",
+    "discovery": "ema_workbench",
+    "dask": "dask",
+    "npe": "sbi and torch",
+}
 
 
 class MissingExtra(UsageError):
