@@ -53,16 +53,21 @@ def test_the_constants_of_the_moved_rule_are_the_kolmogorov_distributions():
     assert KS_MEAN == pytest.approx(stats.kstwobign.mean(), rel=1e-9)
 
 
-def test_the_floor_is_the_critical_value_of_a_sample_whose_mean_gap_is_the_decoys():
+def test_the_effective_size_is_that_of_samples_whose_mean_gap_is_the_decoys():
     """If the decoys' gaps were those of samples of n draws from the prior, their mean would be
-    about KS_MEAN / sqrt(n): the floor is then the 1% critical value at that n. Checked on real
-    samples: 400 samples of 250 draws give a mean gap whose implied floor is the critical value
-    at 250 within 5% (the mean of 400 gaps has a relative standard error of about 1.5%)."""
+    about KS_MEAN / sqrt(n): the effective size read from them is n, and the floor the 1%
+    critical value at n. Checked on real samples: 400 samples of 250 draws give an effective
+    size of 250 within 10% (the mean of 400 gaps has a relative standard error of about 1.5%,
+    3% on its square; and KS_MEAN / sqrt(n) is the limit, a little above the mean at n = 250).
+    The size is at most the draws taken."""
     rng = np.random.default_rng(3)
     gaps = tuple(float(stats.kstest(rng.logistic(size=250), stats.logistic.cdf).statistic) for _ in range(400))
-    estimate = npe.Estimate(pd.DataFrame(), np.ones(1), 1, 1, 0.0, gaps)
-    assert estimate.floor == pytest.approx(KS_CRITICAL_1PCT / math.sqrt(250), rel=0.05)
-    assert npe.Estimate(pd.DataFrame(), np.ones(1), 1, 1, 0.0, ()).floor == 0.0
+    estimate = npe.Estimate(pd.DataFrame(), np.full(10_000, 1e-4), 1, 1, 0.0, gaps)
+    assert estimate.effective_size == pytest.approx(250, rel=0.10)
+    assert estimate.floor == pytest.approx(KS_CRITICAL_1PCT / math.sqrt(estimate.effective_size))
+    few = npe.Estimate(pd.DataFrame(), np.full(100, 0.01), 1, 1, 0.0, gaps)
+    assert few.effective_size == 100 and few.floor == pytest.approx(KS_CRITICAL_1PCT / 10)
+    assert npe.Estimate(pd.DataFrame(), np.full(400, 1 / 400), 1, 1, 0.0, ()).effective_size == 400
 
 
 def test_a_floor_raises_the_bar_for_moved_and_only_then(tmp_path):
@@ -201,6 +206,8 @@ def test_calibrate_method_npe_writes_the_posterior_and_its_report(npe_folder):
     generations = pd.read_csv(out / "generations.csv")
     assert len(generations) == 1 and generations["simulations"].iloc[0] == NPE_BUDGET["npe_simulations"]
     assert generations["epochs"].iloc[0] > 0 and generations["decoy_floor"].iloc[0] > 0
+    assert 0 < generations["ess"].iloc[0] <= NPE_BUDGET["npe_draws"]
+    assert generations["decoy_floor"].iloc[0] == pytest.approx(KS_CRITICAL_1PCT / math.sqrt(generations["ess"].iloc[0]))
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["method"] == "npe" and manifest["status"] == "complete"
     assert manifest["simulations"] == NPE_BUDGET["npe_simulations"]

@@ -231,7 +231,7 @@ def write_posterior_report(
         for r in parameters.itertuples()
     ]
     generation_rows = [
-        [str(r.simulations), str(int(r.epochs)), fmt(r.validation_loss), fmt(r.decoy_floor), fmt(r.ess)]
+        [str(r.simulations), str(int(r.epochs)), fmt(r.validation_loss), fmt(r.ess), fmt(r.decoy_floor)]
         if neural
         else [
             str(r.generation),
@@ -317,9 +317,9 @@ def write_posterior_report(
             "## Training\n\n"
             "*simulations*: the prior pilot's replications the flow learned from (a tenth held back to stop the "
             "training); *validation loss*: the held-back tenth's mean negative log density at the best epoch; "
-            "*decoy floor*: the critical gap from the prior implied by the flow's error on the decoys; *draws*: the "
-            "posterior's independent draws.\n\n"
-            + markdown_table(["simulations", "epochs", "validation loss", "decoy floor", "draws"], generation_rows)
+            "*ESS*: the draws' worth in independent draws from the exact posterior, from the flow's error on the "
+            "decoys; *decoy floor*: the 1% critical gap from the prior at that size.\n\n"
+            + markdown_table(["simulations", "epochs", "validation loss", "ESS", "decoy floor"], generation_rows)
             if neural
             else "## Generations\n\n"
             "*epsilon*: the acceptance threshold on the distance; *ESS*: the effective sample size of the weighted "

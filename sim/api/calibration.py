@@ -257,8 +257,8 @@ def _npe_overview(inference: Inference, seed: int, quick: bool) -> list[str]:
         f"Neural posterior estimation (sbi {library_version('sbi')}, a masked autoregressive flow): trained on the "
         f"{inference.progress.simulations} replications of the prior pilot, {int(row['epochs'])} epochs, best "
         f"validation loss {row['validation_loss']:.4g} (root seed {seed}{', --quick' if quick else ''}).",
-        f"Posterior: {len(inference.weights)} independent draws from the flow at the record, in `posterior.parquet`. "
-        f"The flow's own error, measured on {DECOYS} decoy parameters that nothing informs, implies a 1% critical "
-        f"Kolmogorov-Smirnov gap from the prior of {inference.moved_floor:.3f}: a parameter counts as moved only "
-        "beyond it.",
+        f"Posterior: {len(inference.weights)} draws from the flow at the record, in `posterior.parquet`, worth about "
+        f"{row['ess']:.0f} independent draws from the exact posterior: the flow's own error, measured on {DECOYS} "
+        "decoy parameters that nothing informs, is that of a sample of this size. A parameter counts as moved "
+        f"only beyond the 1% critical Kolmogorov-Smirnov gap at that size, {inference.moved_floor:.3f}.",
     ]

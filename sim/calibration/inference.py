@@ -241,11 +241,12 @@ def _estimate_in(
     write_csv(out / "statistics.csv", pilot.summary.table())
     write_csv(out / "screen.csv", pilot.screen)
     result = npe.estimate(pilot.prior_runs, calibration.priors, calibration.fitted, budget.npe_draws, seed)
-    table = npe.training_table(result, budget.npe_draws)
+    table = npe.training_table(result)
     write_csv(out / "generations.csv", table)
     reason = (
         f"neural posterior estimation: a flow trained on {result.simulations} prior simulations "
-        f"({result.epochs} epochs), {budget.npe_draws} draws at the record"
+        f"({result.epochs} epochs), {budget.npe_draws} draws at the record, worth about "
+        f"{result.effective_size:.0f} independent ones"
     )
     state = Progress(0, result.simulations, True, reason)
     metadata = {

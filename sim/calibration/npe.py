@@ -23,9 +23,9 @@ What the network sees:
 - ``DECOYS`` decoy parameters, drawn from the same standard logistic independently of
   everything: the statistics say nothing about them, so the flow's posterior of a decoy at the
   record should be its prior. How far it is not (the Kolmogorov-Smirnov gap) measures the
-  flow's own error, and a real parameter counts as *moved by the data* only beyond the 1%
-  critical value that error implies (:attr:`Estimate.floor`; the ``floor`` of
-  :func:`sim.analysis.posterior.parameter_table`).
+  flow's own error as an effective sample size (:attr:`Estimate.effective_size`), and a real
+  parameter counts as *moved by the data* only beyond the 1% critical value at that size
+  (:attr:`Estimate.floor`; the ``floor`` of :func:`sim.analysis.posterior.parameter_table`).
 
 Training and draws run in one thread under their own seed (``torch.random.fork_rng``), so the
 same seed gives the same posterior, byte for byte, whatever the number of workers that ran
@@ -108,15 +108,22 @@ class Estimate:
     decoy_gaps: tuple[float, ...]  # each decoy's Kolmogorov-Smirnov gap from its prior at the record
 
     @property
-    def floor(self) -> float:
-        """The 1% critical value of the gap from the prior that the flow's own error gives a
-        parameter nothing informs. The decoys' mean gap is read as that of a sample from the
-        prior of some effective size n (the Kolmogorov distribution's mean is ``KS_MEAN``: a
-        gap of ``KS_MEAN / sqrt(n)`` on average), and the floor is that sample's 1% critical
-        value, ``1.628 / sqrt(n)``."""
+    def effective_size(self) -> float:
+        """How many independent draws from the exact posterior this one is worth. The decoys'
+        mean gap from their prior is read as that of a sample of n draws from it (the
+        Kolmogorov distribution's mean is ``KS_MEAN``: a gap of ``KS_MEAN / sqrt(n)`` on
+        average), and n is at most the draws taken. A flow trained on another set of prior
+        simulations differs from this one by about what two samples of n would."""
+        draws = float(len(self.weights))
         if not self.decoy_gaps:
-            return 0.0
-        return KS_CRITICAL_1PCT * float(np.mean(self.decoy_gaps)) / KS_MEAN
+            return draws
+        return min(draws, (KS_MEAN / max(float(np.mean(self.decoy_gaps)), 1e-12)) ** 2)
+
+    @property
+    def floor(self) -> float:
+        """The 1% critical value of the gap from the prior at the effective size,
+        ``1.628 / sqrt(n)``: a parameter nothing informs exceeds it one time in a hundred."""
+        return KS_CRITICAL_1PCT / math.sqrt(self.effective_size)
 
 
 class _NoTracking:
@@ -230,8 +237,9 @@ def estimate(
     return Estimate(values, np.full(draws, 1.0 / draws), len(runs), flow.epochs, flow.validation_loss, gaps)
 
 
-def training_table(result: Estimate, draws: int) -> pd.DataFrame:
-    """The one-row account of the inference that ``generations.csv`` holds for this method."""
+def training_table(result: Estimate) -> pd.DataFrame:
+    """The one-row account of the inference that ``generations.csv`` holds for this method
+    (``ess``: the effective size, :attr:`Estimate.effective_size`)."""
     return pd.DataFrame(
         [
             {
@@ -240,7 +248,7 @@ def training_table(result: Estimate, draws: int) -> pd.DataFrame:
                 "simulations": result.simulations,
                 "accepted": math.nan,
                 "acceptance_rate": math.nan,
-                "ess": float(draws),
+                "ess": result.effective_size,
                 "epochs": result.epochs,
                 "validation_loss": result.validation_loss,
                 "decoy_floor": result.floor,
