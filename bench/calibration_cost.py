@@ -72,14 +72,18 @@ def cpu_seconds() -> float:
     return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
-def weighted_ks(a: np.ndarray, wa: np.ndarray, b: np.ndarray, wb: np.ndarray) -> tuple[float, float]:
+def weighted_ks(
+    a: np.ndarray, wa: np.ndarray, b: np.ndarray, wb: np.ndarray, na: float | None = None, nb: float | None = None
+) -> tuple[float, float]:
     """The largest gap between the weighted empirical distribution functions, and its p-value
-    from the Kolmogorov distribution with the Kish effective sample sizes."""
+    from the Kolmogorov distribution with the Kish effective sample sizes (or ``na``, ``nb``
+    where a sample's worth is known otherwise)."""
     grid = np.union1d(a, b)
     fa = np.array([0.0, *np.cumsum(wa[np.argsort(a)])])[np.searchsorted(np.sort(a), grid, side="right")]
     fb = np.array([0.0, *np.cumsum(wb[np.argsort(b)])])[np.searchsorted(np.sort(b), grid, side="right")]
     gap = float(np.max(np.abs(fa - fb)))
-    na, nb = 1 / np.sum(wa**2), 1 / np.sum(wb**2)
+    na = na if na is not None else 1 / np.sum(wa**2)
+    nb = nb if nb is not None else 1 / np.sum(wb**2)
     return gap, float(stats.kstwobign.sf(gap * np.sqrt(na * nb / (na + nb))))
 
 
