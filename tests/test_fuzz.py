@@ -102,6 +102,7 @@ class Leaf:
     path: str
     kind: object  # float, int, bool, str, date, FLOATS or STRINGS
     rule: Rule | None
+    optional: bool = False  # the field has a default: a file may leave it out
 
 
 @dataclasses.dataclass(frozen=True)
@@ -146,7 +147,8 @@ def walk(cls: type, instance=None, prefix: str = "") -> Schema:
         elif dataclasses.is_dataclass(kind):
             parts = [walk(kind, value, path)]
         else:
-            leaves.append(Leaf(path, _leaf_kind(kind), field.metadata.get("rule")))
+            optional = field.default is not dataclasses.MISSING or field.default_factory is not dataclasses.MISSING
+            leaves.append(Leaf(path, _leaf_kind(kind), field.metadata.get("rule"), optional))
             continue
         for part in parts:
             sections += part.sections
@@ -1684,9 +1686,10 @@ def _calibration_out_of_range(doc, draw):
 
 
 def _calibration_missing(doc, draw):
-    required = [
-        leaf.path for leaf in CALIBRATION_SCHEMA.leaves if leaf.path.split(".")[-1] not in ("events", "distance")
-    ]
+    required = [leaf.path for leaf in CALIBRATION_SCHEMA.leaves if not leaf.optional]
+    assert {"events", "distance", "npe_simulations"} <= {
+        leaf.path.split(".")[-1] for leaf in CALIBRATION_SCHEMA.leaves if leaf.optional
+    }
     path = draw(st.sampled_from(required + ["full", "quick"]))
     parts = ("calibration", *path.split("."))
     node = doc

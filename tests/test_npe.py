@@ -217,6 +217,7 @@ def test_calibrate_method_npe_writes_the_posterior_and_its_report(npe_folder):
     assert "Neural posterior estimation (sbi" in report and "decoy" in report
     assert "neural posterior estimation: a flow trained on 300 prior simulations" in npe_folder["stdout"]
     assert "neural posterior estimation" in (out / "calibrated.toml").read_text()
+    assert "on the public record (neural posterior estimation)" in (out / "describe.md").read_text()
 
 
 @pytest.mark.slow

@@ -467,7 +467,9 @@ def _objectives(s: Subject) -> list[str]:
         "experiment": "Compare policy options, each a scenario, paired under common random numbers",
         "sweep": "Measure how outcomes respond to the parameters the sweep varies over its design",
         "validate": "Check the scenario against the public record",
-        "calibration": "Calibrate uncertain parameters on the public record (ABC-SMC) and check the posterior's predictions",
+        "calibration": "Calibrate uncertain parameters on the public record "
+        f"({'neural posterior estimation' if (s.manifest or {}).get('method') == 'npe' else 'ABC-SMC'}) "
+        "and check the posterior's predictions",
         "side_by_side": "Validate several scenarios against one public record and set them side by side",
     }.get(s.kind, "Simulate")
     lines = [
