@@ -179,7 +179,7 @@ def run_inference(
     }
     open_folder(out, manifest)
     if method == "npe":
-        return _estimate_in(calibration, out, quick, hold_out, workers, scheduler, progress, manifest)
+        return _estimate_in(calibration, out, quick, workers, scheduler, progress, manifest)
     with executor_for(workers, scheduler) as executor:
         pilot = run_pilots(calibration, budget.pilot_replications, Execution(workers=workers, executor=executor))
         write_csv(out / "statistics.csv", pilot.summary.table())
@@ -199,19 +199,7 @@ def run_inference(
     values, weights = posterior(out, calibration.priors)
     table = generations(out)
     write_csv(out / "generations.csv", table)
-    metadata = {
-        "calibration_file": shown_path(calibration.path),
-        "record_file": shown_path(calibration.record_path),
-        "fitted": manifest["fitted"],
-        "held_out": list(hold_out),
-        "root_seed": seed,
-        "quick": quick,
-        "generations": state.generations,
-        "simulations": state.simulations,
-        "stopped_by": state.reason,
-        "fingerprint": manifest["fingerprint"],
-    }
-    _finish(out, manifest, metadata, values, weights, state, pilot)
+    _finish(out, manifest, values, weights, state, pilot)
     return Inference(out, calibration, budget, quick, pilot, state, values, weights, table, manifest)
 
 
@@ -219,7 +207,6 @@ def _estimate_in(
     calibration: CalibrationFile,
     out: Path,
     quick: bool,
-    hold_out: tuple[str, ...],
     workers: int,
     scheduler: str | None,
     progress: Callable[[int], None] | None,
@@ -249,21 +236,7 @@ def _estimate_in(
         f"{result.effective_size:.0f} independent ones"
     )
     state = Progress(0, result.simulations, True, reason)
-    metadata = {
-        "calibration_file": shown_path(calibration.path),
-        "record_file": shown_path(calibration.record_path),
-        "fitted": manifest["fitted"],
-        "held_out": list(hold_out),
-        "root_seed": seed,
-        "quick": quick,
-        "method": "npe",
-        "generations": 0,
-        "simulations": result.simulations,
-        "stopped_by": reason,
-        "decoy_floor": result.floor,
-        "fingerprint": manifest["fingerprint"],
-    }
-    _finish(out, manifest, metadata, result.values, result.weights, state, pilot)
+    _finish(out, manifest, result.values, result.weights, state, pilot, method="npe", decoy_floor=result.floor)
     return Inference(
         out,
         calibration,
@@ -283,13 +256,22 @@ def _estimate_in(
 def _finish(
     out: Path,
     manifest: dict,
-    metadata: dict,
     values: pd.DataFrame,
     weights: np.ndarray,
     state: Progress,
     pilot: PilotResult,
+    **method: Any,
 ) -> None:
-    """The posterior file, then the manifest that names its hash."""
+    """The posterior file (its metadata: the manifest's account of the inputs, how the inference
+    ran, and ``method``'s own entries), then the manifest that names its hash."""
+    inputs = ("calibration_file", "record_file", "fitted", "held_out", "root_seed", "quick", "fingerprint")
+    metadata = {
+        **{key: manifest[key] for key in inputs},
+        "generations": state.generations,
+        "simulations": state.simulations,
+        "stopped_by": state.reason,
+        **method,
+    }
     write_atomic(out / POSTERIOR, lambda p: write_posterior(p, values, weights, metadata))
     manifest.update(
         {
