@@ -76,7 +76,7 @@ class Features:
         ceilings = np.array([o.low if o.high is None else np.inf for o in fitted], dtype=float)
         stable = _stable(statistics, ceilings, raw)
         missing = np.isnan(stable)
-        fill = np.where(missing.all(axis=0), 0.0, np.nanmedian(np.where(missing.all(axis=0), 0.0, stable), axis=0))
+        fill = np.nanmedian(np.where(missing.all(axis=0), 0.0, stable), axis=0)  # 0 where none was measured
         flagged = np.flatnonzero(missing.any(axis=0))
         columns = np.column_stack([np.where(missing, fill, stable), missing[:, flagged].astype(float)])
         scale = columns.std(axis=0)
