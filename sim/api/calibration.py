@@ -87,8 +87,7 @@ def calibrate(
     from sim.calibration.inference import check_calibration_folder
 
     check_calibration_folder(out)  # before the lock: a refused run changes nothing
-    budget = calibration_file.budget(settings.quick)
-    options = options.shown(budget.npe_simulations if settings.method == "npe" else budget.max_simulations, "sim")
+    options = options.shown(calibration_file.budget(settings.quick).counted(settings.method), "sim")
     with locked_folder(out):  # one calibration at a time in a folder, from the pilot to the finished manifest
         return _calibrate_in(calibration_file, out, settings, options)
 

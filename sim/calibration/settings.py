@@ -82,6 +82,11 @@ class Budget:
     npe_simulations: int = param("simulations", _bounded(100, SIMULATIONS), default=4000)
     npe_draws: int = param("draws", _bounded(100, PARTICLES), default=1000)
 
+    def counted(self, method: str) -> int:
+        """The simulations a calibration by ``method`` counts in its progress: ABC-SMC's budget,
+        or the prior pilot that neural posterior estimation trains on."""
+        return self.npe_simulations if method == "npe" else self.max_simulations
+
     def check(self) -> list[tuple[str, Any, str]]:
         if self.max_simulations < 3 * self.particles:
             return [

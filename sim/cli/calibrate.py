@@ -27,8 +27,7 @@ def command_calibrate(args: argparse.Namespace, argv: list[str]) -> str:
     calibrated = args.calibrated or (CALIBRATED if project_default else out / "calibrated.toml")
     install = INSTALLED_POSTERIOR if project_default and args.calibrated is None else None
     calibration.check_not_read(calibrated, "--calibrated")  # the replay, an input, or the same file under another name
-    simulations = budget.npe_simulations if args.method == "npe" else budget.max_simulations
-    progress = progress_bar(args.quiet, simulations, "sim")
+    progress = progress_bar(args.quiet, budget.counted(args.method), "sim")
     options = api.CalibrationOptions(args.quick, args.record, hold_out, calibrated, install, args.method)
     result = api.calibrate(
         args.calibration,
