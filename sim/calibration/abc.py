@@ -35,8 +35,9 @@ from sim.calibration.settings import Budget
 from sim.config.extras import require
 from sim.config.loader import with_values
 from sim.config.scenario import Scenario
+from sim.model.world import World
 from sim.replication.checks import Check, measure_all
-from sim.replication.simulate import simulate
+from sim.replication.simulate import collected_once, simulate
 
 pyabc = require("pyabc", extra="calibrate", needed_by="calibrate")  # ABC-SMC: not in the core install
 
@@ -88,9 +89,12 @@ class ParticleModel:
 
     def __call__(self, free: dict) -> dict[str, float]:
         scenario = with_values(self.scenario, self.values(free), "a particle of the calibration")
-        world = simulate(scenario, candidate_replication(), self.root_seed)
-        values = measure_all(self.checks, world.ledger.records, world.calendar)
+        with collected_once():
+            values = self._measure(simulate(scenario, candidate_replication(), self.root_seed))
         return {c.id: value for c, value in zip(self.checks, values, strict=True)}
+
+    def _measure(self, world: World) -> list[float]:
+        return measure_all(self.checks, world.ledger.records, world.calendar)
 
 
 class FreePrior(pyabc.Distribution):
