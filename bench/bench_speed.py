@@ -48,7 +48,7 @@ SCENARIOS = {  # scenario file -> the target ratio of one replication's CPU time
     "configs/calibrated.toml": 8_000,
     "configs/scenarios/tougher_love.toml": 12_000,
 }
-DEFAULT_BEFORE = "f7c2cdb"  # the last commit before replications were made cheaper
+DEFAULT_BEFORE = "a8b9feb"  # the last commit before a replication's garbage was collected once
 
 # One bare event's CPU time, in a fresh process. Prints one JSON line.
 BARE = r"""

@@ -3,7 +3,7 @@
 points and 50 replications per point takes on this machine.
 
 Run from the project root:  python bench/sweep_cost.py [--points 16] [--replications 50]
-[--workers 2] [--repeats 2] [--target-points 256]
+[--workers 2] [--repeats 2] [--target-points 256] [--before PATH]
 
 It writes a sweep file (``design = "saltelli"``) over the first 10 priors of
 ``configs/calibration.toml`` that have ``low`` and ``high`` bounds (their ranges, with their
@@ -17,13 +17,20 @@ replication, (W(N) - W(N/4)) / (its replications at N - at N/4), leaves out what
 (start-up, the indices, the figures and the report); the study at ``--target-points`` is then
 estimated as W(N) plus the marginal time of its further replications. The median and min-max of
 the estimate over the repeats are printed. ``--points 256 --target-points 256`` runs the target
-study itself (about half an hour on 2 cores). Nothing asserts on time.
+study itself (about a quarter of an hour on 2 cores).
+
+``--before PATH`` measures another checkout too (a git worktree of an older commit: ``git
+worktree add /tmp/wt-before REF``), its ``run.py`` with PYTHONPATH set to it, on the same sweep
+files: the two trees alternate within each repeat (this one first in odd repeats, the other first
+in even ones), so that a busy spell of a shared machine hits both, and each repeat's before /
+after ratio of the estimate is printed with its median and min-max. Nothing asserts on time.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import statistics
 import subprocess
@@ -71,11 +78,13 @@ def children_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def run_once(file: Path, out: Path, workers: int) -> tuple[float, float]:
-    """CPU and wall seconds of one sweep run in a fresh process."""
+def run_once(code: Path, file: Path, out: Path, workers: int) -> tuple[float, float]:
+    """CPU and wall seconds of one sweep run in a fresh process, with the code of ``code``."""
     cpu, wall = children_cpu(), time.perf_counter()
-    command = [sys.executable, str(ROOT / "run.py"), "sweep", str(file), "--out", str(out)]
-    subprocess.run([*command, "--workers", str(workers), "--quiet"], check=True, cwd=ROOT, stdout=subprocess.DEVNULL)
+    command = [sys.executable, str(code / "run.py"), "sweep", str(file), "--out", str(out)]
+    env = {**os.environ, "PYTHONPATH": str(code)}
+    command += ["--workers", str(workers), "--quiet"]
+    subprocess.run(command, check=True, cwd=code, env=env, stdout=subprocess.DEVNULL)
     return children_cpu() - cpu, time.perf_counter() - wall
 
 
@@ -90,34 +99,50 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2, help="worker processes (default 2)")
     parser.add_argument("--repeats", type=int, default=2, help="runs (default 2)")
     parser.add_argument("--target-points", type=int, default=256, help="the study to estimate (default 256)")
+    parser.add_argument("--before", type=Path, help="another checkout, measured alternately with this one")
     args = parser.parse_args()
+    trees = {"now": ROOT} if args.before is None else {"now": ROOT, "before": args.before.resolve()}
+    for code in trees.values():
+        if not (code / "run.py").is_file():
+            raise SystemExit(f"--before {code}: no run.py there (a checkout of the project is needed)")
     small_points = max(1, args.points // 4)
     runs, small = (replications_of(n, args.replications) for n in (args.points, small_points))
     target = replications_of(args.target_points, args.replications)
     print(
         f"Saltelli study of {PARAMETERS} parameters on configs/calibrated.toml, {args.replications} replications "
         f"per point, {args.workers} workers: N = {args.points} ({runs:,} replications) and N = {small_points} "
-        f"({small:,}); estimated for N = {args.target_points} ({target:,} replications)"
+        f"({small:,}); estimated for N = {args.target_points} ({target:,} replications); "
+        + ", ".join(f"{name} = {code}" for name, code in trees.items())
     )
-    estimates = []
+    estimates: dict[str, list[float]] = {name: [] for name in trees}
     with tempfile.TemporaryDirectory() as tmp:
         files = {n: sweep_file(Path(tmp), n, args.replications) for n in (args.points, small_points)}
         for k in range(args.repeats):
-            cpu, wall = run_once(files[args.points], Path(tmp) / f"out{k}", args.workers)
-            small_cpu, small_wall = run_once(files[small_points], Path(tmp) / f"small{k}", args.workers)
-            marginal = (wall - small_wall) / (runs - small) if runs > small else wall / runs
-            estimates.append(wall + marginal * (target - runs))
-            print(
-                f"repeat {k + 1}: N = {args.points}: {cpu:.1f} CPU s, {wall:.1f} wall s; N = {small_points}: "
-                f"{small_cpu:.1f} CPU s, {small_wall:.1f} wall s; marginal {marginal * 1000:.2f} wall ms "
-                f"({(cpu - small_cpu) / (runs - small) * 1000:.2f} CPU ms) per replication; "
-                f"N = {args.target_points}: {estimates[-1] / 60:.1f} min of wall time"
-            )
-    print(
-        f"N = {args.target_points}: {statistics.median(estimates) / 60:.1f} min of wall time "
-        f"(min-max {min(estimates) / 60:.1f}-{max(estimates) / 60:.1f} over {len(estimates)} repeats); "
-        "the project's target is 10 min"
-    )
+            order = list(trees) if k % 2 == 0 else list(reversed(trees))
+            for name in order:
+                code, out = trees[name], Path(tmp) / f"{name}{k}"
+                cpu, wall = run_once(code, files[args.points], out, args.workers)
+                small_cpu, small_wall = run_once(code, files[small_points], Path(tmp) / f"{name}small{k}", args.workers)
+                marginal = (wall - small_wall) / (runs - small) if runs > small else wall / runs
+                estimates[name].append(wall + marginal * (target - runs))
+                print(
+                    f"repeat {k + 1} ({name}): N = {args.points}: {cpu:.1f} CPU s, {wall:.1f} wall s; N = "
+                    f"{small_points}: {small_cpu:.1f} CPU s, {small_wall:.1f} wall s; marginal {marginal * 1000:.2f} "
+                    f"wall ms ({(cpu - small_cpu) / (runs - small) * 1000:.2f} CPU ms) per replication; "
+                    f"N = {args.target_points}: {estimates[name][-1] / 60:.1f} min of wall time"
+                )
+    for name, values in estimates.items():
+        print(
+            f"{name}: N = {args.target_points}: {statistics.median(values) / 60:.1f} min of wall time "
+            f"(min-max {min(values) / 60:.1f}-{max(values) / 60:.1f} over {len(values)} repeats); "
+            "the project's target is 10 min"
+        )
+    if "before" in estimates:
+        ratios = [b / a for b, a in zip(estimates["before"], estimates["now"], strict=True)]
+        print(
+            f"before / now, per repeat: median {statistics.median(ratios):.2f}, "
+            f"min-max {min(ratios):.2f}-{max(ratios):.2f}"
+        )
 
 
 if __name__ == "__main__":
