@@ -5,8 +5,8 @@ A replication's world is a web of reference cycles (processes and their generato
 environment's queue, the actors' subscriptions), so only Python's cyclic garbage collector
 frees it. Left to its defaults, the collector runs a young-generation pass every 700 new
 objects, moves the replication's live objects up through the older generations while it runs,
-and now and then traverses every object of the process, the imported libraries included: 15-20%
-of a replication's CPU time. :func:`collected_once` raises the young generation's threshold
+and now and then traverses every object of the process, the imported libraries included: about
+a fifth of a replication's CPU time in the runs of docs/speed.md, though the machine's spread is wide. :func:`collected_once` raises the young generation's threshold
 while a replication runs and collects it once, when the replication's world has been dropped.
 Collection frees memory only; it never changes a result.
 """
@@ -31,8 +31,8 @@ from sim.replication.outcomes import tabulate
 
 YOUNG_GENERATION_THRESHOLD = 50_000
 """New objects between young-generation collections while a replication runs (Python's
-default is 700). A replication of the calibrated model leaves about 2,000 objects to the
-collector; the threshold bounds what a long or runaway replication holds uncollected."""
+default is 700). A replication of the calibrated model adds a few thousand objects to the
+collector's count; the threshold bounds what a long or runaway replication holds uncollected."""
 
 
 @contextlib.contextmanager
