@@ -72,7 +72,7 @@ def test_a_replication_collects_its_garbage_once_and_frees_its_world(collections
     assert not [g for g in collections if g > 0], collections
 
 
-def test_the_default_collector_would_promote_a_replications_objects(collections, worlds, default_thresholds):
+def test_the_default_collector_would_promote_a_replications_objects(collections, default_thresholds):
     """The check above can fail: at Python's defaults the same replications start more
     collections than one each, and older generations among them."""
     scenario = load_scenario(CALIBRATED)
